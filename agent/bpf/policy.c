@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * fleetnet policy programs for the host side of each pod's veth: lookup, decide, count.
+ *
+ *   fn_from_pod — host veth TC/TCX ingress = the pod's EGRESS   (peer = destination address)
+ *   fn_to_pod   — host veth TC/TCX egress  = the pod's INGRESS  (peer = source address)
+ *
+ * Only IPv4 is policed. Every other EtherType (IPv6, ARP, ...) passes untouched and uncounted.
+ * Pass is TC_ACT_UNSPEC (= TCX_NEXT): later programs on the same hook (e.g. the CNI's) still run;
+ * with nothing after us the kernel forwards the packet. Drop is TC_ACT_SHOT (= TCX_DROP).
+ *
+ * Non-first IPv4 fragments carry no L4 header: they are evaluated with dport 0 (so a port-specific
+ * allow does not cover them) and never match conntrack. Known limitation.
+ *
+ * Layouts of all maps: fleetnet.h.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "fleetnet.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* All maps are pinned by name under the agent's bpffs directory (pin_root_path at open time) and
+ * reused as they are when the agent restarts: loading never flushes them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u32);
+	__type(value, struct fn_endpoint);
+	__uint(max_entries, FN_MAX_ENDPOINTS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_endpoints SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct fn_ipcache_key);
+	__type(value, struct fn_ipcache_value);
+	__uint(max_entries, FN_MAX_IPCACHE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_ipcache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__type(key, struct fn_policy_key);
+	__type(value, struct fn_policy_value);
+	__uint(max_entries, FN_MAX_POLICY);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct fn_ct_key);
+	__type(value, struct fn_ct_value);
+	__uint(max_entries, FN_MAX_CT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__type(key, struct fn_flow_key);
+	__type(value, struct fn_flow_value);
+	__uint(max_entries, FN_MAX_FLOWS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_flows SEC(".maps");
+
+#define FN_PASS TC_ACT_UNSPEC
+#define FN_DROP TC_ACT_SHOT
+
+#define FN_ICMP_ECHO_REPLY 0
+#define FN_ICMP_ECHO       8
+#define FN_TCP_FLAG_SYN    0x02
+#define FN_TCP_FLAG_ACK    0x10
+
+struct fn_pkt {
+	__u32 saddr;       /* network order */
+	__u32 daddr;       /* network order */
+	__u16 sport;       /* network order; ICMP echo/echo-reply: echo id */
+	__u16 dport;       /* network order; ICMP echo/echo-reply: echo id */
+	__u16 policy_port; /* network order; the port the policy sees (ICMP: type) */
+	__u8 proto;
+	__u8 tcp_flags;
+	__u8 has_ct;       /* 1 if this packet may create / match conntrack */
+	__u8 is_echo_reply;
+};
+
+struct fn_decision {
+	__u32 rule_id;
+	__u8 flow_verdict; /* FN_FLOW_FORWARDED / DROPPED / AUDIT */
+};
+
+static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
+{
+	struct iphdr ip;
+
+	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.version != 4)
+		return -1;
+	p->saddr = ip.saddr;
+	p->daddr = ip.daddr;
+	p->proto = ip.protocol;
+	if (ip.frag_off & bpf_htons(0x1fff)) /* non-first fragment: no L4 header */
+		return 0;
+
+	__u32 l4 = ETH_HLEN + ip.ihl * 4;
+	if (ip.protocol == IPPROTO_TCP) {
+		__u8 tcp[14];
+		if (bpf_skb_load_bytes(skb, l4, tcp, sizeof(tcp)) < 0)
+			return 0;
+		__builtin_memcpy(&p->sport, &tcp[0], 2);
+		__builtin_memcpy(&p->dport, &tcp[2], 2);
+		p->tcp_flags = tcp[13];
+		p->policy_port = p->dport;
+		p->has_ct = 1;
+	} else if (ip.protocol == IPPROTO_UDP) {
+		__u16 ports[2];
+		if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)) < 0)
+			return 0;
+		p->sport = ports[0];
+		p->dport = ports[1];
+		p->policy_port = p->dport;
+		p->has_ct = 1;
+	} else if (ip.protocol == IPPROTO_ICMP) {
+		__u8 icmp[8]; /* type, code, checksum, id, sequence */
+		if (bpf_skb_load_bytes(skb, l4, icmp, sizeof(icmp)) < 0)
+			return 0;
+		p->policy_port = bpf_htons(icmp[0]);
+		if (icmp[0] == FN_ICMP_ECHO || icmp[0] == FN_ICMP_ECHO_REPLY) {
+			__builtin_memcpy(&p->sport, &icmp[4], 2);
+			p->dport = p->sport;
+			p->has_ct = 1;
+			p->is_echo_reply = icmp[0] == FN_ICMP_ECHO_REPLY;
+		}
+	}
+	return 0;
+}
+
+static __always_inline __u8 verdict_rank(const struct fn_policy_value *v)
+{
+	if (!v)
+		return 0;
+	switch (v->verdict) {
+	case FN_VERDICT_DENY:
+		return 3;
+	case FN_VERDICT_AUDIT_DENY:
+		return 2;
+	case FN_VERDICT_ALLOW:
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * ============================== POLICY PRECEDENCE (the one definition) ==============================
+ * Two LPM lookups in fn_policy, both with the full 96-bit key {local, peer, dir, proto, dport}:
+ *   E = lookup with peer_id = the packet's peer identity      (peer-specific entries)
+ *   W = lookup with peer_id = FN_ID_ANY (0)                    (any-peer entries)
+ * Each lookup returns the LONGEST matching prefix of its family (port > protocol > any).
+ * Combine E and W by rank, ties going to E (for rule attribution):
+ *   DENY (3)  >  AUDIT_DENY (2)  >  ALLOW (1)  >  no match (0)
+ * Then, with D = the endpoint's default-deny bit and A = its audit bit for this direction:
+ *   best = DENY        → DROPPED (rule of the deny)     — or AUDIT if A (forward, counted)
+ *   best = AUDIT_DENY  → AUDIT   (rule of the entry)    — forwarded, counted as would-drop
+ *   best = ALLOW       → FORWARDED (rule of the allow)
+ *   no match, D set    → DROPPED (rule 0)               — or AUDIT if A
+ *   no match, D clear  → FORWARDED (rule 0)
+ * Replies of a connection allowed in the other direction (conntrack) pass before this decision.
+ *
+ * What the userspace compiler MUST guarantee (the kernel cannot, an LPM lookup returns one entry):
+ *   - Within one family (same local, peer, direction), a longer prefix replaces every shorter one it
+ *     overlaps. So where a shorter DENY (e.g. "deny TCP") covers a longer ALLOW ("allow TCP/80"),
+ *     the compiler writes the longer key as DENY (deny wins); likewise a longer AUDIT_DENY over a
+ *     shorter DENY is written as DENY. In general: each written key's verdict is the maximum rank of
+ *     every rule that covers that key's whole block.
+ *   - Port ranges are split into prefix-aligned blocks (agent/src/kernel/port-range.ts).
+ *   - Deny vs allow ACROSS families (peer-specific vs any-peer) needs nothing: the kernel takes
+ *     the maximum rank of E and W.
+ * ====================================================================================================
+ */
+static __always_inline void decide(const struct fn_endpoint *ep, const struct fn_pkt *p, __u32 peer,
+				   __u8 dir, struct fn_decision *d)
+{
+	struct fn_policy_key key = {
+		.prefixlen = FN_POLICY_PREFIX_FULL,
+		.local_id = bpf_htonl(ep->identity),
+		.peer_id = bpf_htonl(peer),
+		.direction = dir,
+		.proto = p->proto,
+		.dport = p->policy_port,
+	};
+	struct fn_policy_value *e = bpf_map_lookup_elem(&fn_policy, &key);
+	key.peer_id = 0;
+	struct fn_policy_value *w = bpf_map_lookup_elem(&fn_policy, &key);
+
+	struct fn_policy_value *best = verdict_rank(w) > verdict_rank(e) ? w : e;
+	__u8 rank = verdict_rank(best);
+	__u32 deny_bit = dir == FN_DIR_INGRESS ? FN_EP_DENY_INGRESS : FN_EP_DENY_EGRESS;
+	__u32 audit_bit = dir == FN_DIR_INGRESS ? FN_EP_AUDIT_INGRESS : FN_EP_AUDIT_EGRESS;
+	__u8 drop = (ep->flags & audit_bit) ? FN_FLOW_AUDIT : FN_FLOW_DROPPED;
+
+	d->rule_id = best ? best->rule_id : 0;
+	if (rank == 3)
+		d->flow_verdict = drop;
+	else if (rank == 2)
+		d->flow_verdict = FN_FLOW_AUDIT;
+	else if (rank == 1)
+		d->flow_verdict = FN_FLOW_FORWARDED;
+	else
+		d->flow_verdict = (ep->flags & deny_bit) ? drop : FN_FLOW_FORWARDED;
+	if (rank == 0)
+		d->rule_id = 0;
+}
+
+static __always_inline void count_flow(struct fn_flow_key *k, __u64 len, __u64 new_flows, __u64 now)
+{
+	struct fn_flow_value *v = bpf_map_lookup_elem(&fn_flows, k);
+
+	if (!v) {
+		struct fn_flow_value init = {
+			.packets = 1, .bytes = len, .flows = new_flows,
+			.first_seen_ns = now, .last_seen_ns = now,
+		};
+		if (bpf_map_update_elem(&fn_flows, k, &init, BPF_NOEXIST) == 0)
+			return;
+		v = bpf_map_lookup_elem(&fn_flows, k); /* lost a race with another packet on this CPU */
+		if (!v)
+			return;
+	}
+	/* Per-CPU value: no other writer on this CPU while the program runs. */
+	if (v->packets == 0)
+		v->first_seen_ns = now;
+	v->packets += 1;
+	v->bytes += len;
+	v->flows += new_flows;
+	v->last_seen_ns = now;
+}
+
+static __always_inline __u64 ct_lifetime(__u8 proto)
+{
+	return proto == IPPROTO_TCP ? FN_CT_LIFETIME_TCP_NS : FN_CT_LIFETIME_OTHER_NS;
+}
+
+static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
+{
+	__u32 ifindex = skb->ifindex;
+	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
+	if (!ep || skb->protocol != bpf_htons(ETH_P_IP))
+		return FN_PASS;
+
+	struct fn_pkt p = {};
+	if (parse_ipv4(skb, &p) < 0)
+		return FN_PASS;
+
+	__u64 now = bpf_ktime_get_ns();
+	__u64 len = skb->len;
+
+	/* Peer identity: the remote end of the pod's traffic, ipcache miss = world. */
+	struct fn_ipcache_key ik = {
+		.prefixlen = 32,
+		.addr = dir == FN_DIR_EGRESS ? p.daddr : p.saddr,
+	};
+	struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, &ik);
+	__u32 peer = iv ? iv->identity : FN_ID_WORLD;
+
+	struct fn_flow_key fk = {
+		.local_id = ep->identity,
+		.peer_id = peer,
+		.proto = p.proto,
+		.direction = dir,
+	};
+
+	/* 1. Reply of a connection this endpoint let through in the other direction? */
+	if (p.has_ct && (p.proto != IPPROTO_ICMP || p.is_echo_reply)) {
+		struct fn_ct_key rk = {
+			.saddr = p.daddr, .daddr = p.saddr, .ifindex = ifindex,
+			.sport = p.dport, .dport = p.sport, .proto = p.proto,
+			.direction = dir == FN_DIR_INGRESS ? FN_DIR_EGRESS : FN_DIR_INGRESS,
+		};
+		struct fn_ct_value *cv = bpf_map_lookup_elem(&fn_ct, &rk);
+		if (cv && now - cv->last_seen_ns < ct_lifetime(p.proto)) {
+			if (now - cv->last_seen_ns > FN_CT_REFRESH_NS)
+				cv->last_seen_ns = now;
+			fk.dport = bpf_ntohs(p.sport);
+			fk.verdict = FN_FLOW_REPLY;
+			count_flow(&fk, len, 0, now);
+			return FN_PASS;
+		}
+	}
+	if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 */
+		p.has_ct = 0;
+
+	/* 2. Policy. */
+	struct fn_decision d = {};
+	decide(ep, &p, peer, dir, &d);
+	fk.rule_id = d.rule_id;
+	fk.dport = bpf_ntohs(p.policy_port);
+	fk.verdict = d.flow_verdict;
+
+	if (d.flow_verdict == FN_FLOW_DROPPED) {
+		__u64 attempt = p.proto != IPPROTO_TCP ||
+				(p.tcp_flags & (FN_TCP_FLAG_SYN | FN_TCP_FLAG_ACK)) == FN_TCP_FLAG_SYN;
+		count_flow(&fk, len, attempt, now);
+		return FN_DROP;
+	}
+
+	/* 3. Forwarded or audited: remember the connection so its replies pass. */
+	__u64 created = 0;
+	if (p.has_ct) {
+		struct fn_ct_key ck = {
+			.saddr = p.saddr, .daddr = p.daddr, .ifindex = ifindex,
+			.sport = p.sport, .dport = p.dport, .proto = p.proto, .direction = dir,
+		};
+		struct fn_ct_value *cv = bpf_map_lookup_elem(&fn_ct, &ck);
+		if (!cv || now - cv->last_seen_ns >= ct_lifetime(p.proto)) {
+			struct fn_ct_value nv = {
+				.last_seen_ns = now, .rule_id = d.rule_id, .verdict = d.flow_verdict,
+			};
+			bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY);
+			created = 1;
+		} else if (now - cv->last_seen_ns > FN_CT_REFRESH_NS) {
+			cv->last_seen_ns = now;
+		}
+	}
+	count_flow(&fk, len, created, now);
+	return FN_PASS;
+}
+
+SEC("tc")
+int fn_from_pod(struct __sk_buff *skb)
+{
+	return handle(skb, FN_DIR_EGRESS);
+}
+
+SEC("tc")
+int fn_to_pod(struct __sk_buff *skb)
+{
+	return handle(skb, FN_DIR_INGRESS);
+}
