@@ -1,4 +1,4 @@
-import { chmod, link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
@@ -117,7 +117,6 @@ async function loadOrCreateKey(dir: string, algorithm: DevIssuerAlgorithm): Prom
   const temp = `${path}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
   try {
-    await chmod(temp, 0o600); // writeFile's mode is subject to the umask
     await link(temp, path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { errors, importJWK, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, errors, importJWK, SignJWT, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../http/api-error.js';
 import { DEV_ISSUER_KEY_FILE, loadOrCreateDevIssuer, type DevIssuer } from './dev-issuer.js';
@@ -18,8 +18,10 @@ let verify: BearerTokenVerifier;
 /** Signs arbitrary claims/header with the private key persisted under `dir`. */
 async function signWith(dir: string, claims: JWTPayload, header: Record<string, unknown> = {}): Promise<string> {
   const jwk = JSON.parse(await readFile(join(dir, DEV_ISSUER_KEY_FILE), 'utf8')) as JWK;
-  const key = await importJWK(jwk, jwk.alg);
-  return new SignJWT(claims).setProtectedHeader({ alg: jwk.alg as string, kid: jwk.kid, ...header }).sign(key);
+  const alg = typeof header['alg'] === 'string' ? header['alg'] : (jwk.alg as string);
+  const { alg: _stored, ...unpinned } = jwk;
+  const key = await importJWK(unpinned, alg);
+  return new SignJWT(claims).setProtectedHeader({ kid: jwk.kid, ...header, alg }).sign(key);
 }
 
 const baseClaims = (): JWTPayload => ({
@@ -31,13 +33,16 @@ const baseClaims = (): JWTPayload => ({
 });
 
 beforeAll(async () => {
-  dirs = [await mkdtemp(join(tmpdir(), 'fleetnet-auth-a-')), await mkdtemp(join(tmpdir(), 'fleetnet-auth-b-'))];
+  dirs = await Promise.all(['a', 'b', 'rsa'].map((name) => mkdtemp(join(tmpdir(), `fleetnet-auth-${name}-`))));
   issuer = await loadOrCreateDevIssuer(dirs[0]!);
   stranger = await loadOrCreateDevIssuer(dirs[1]!);
+  const rsa = await loadOrCreateDevIssuer(dirs[2]!, { algorithm: 'RS256' });
+  // Trusted keys as Entra publishes them: no `alg` member, so the key itself does not pin an algorithm.
+  const trusted = [...issuer.jwks.keys, ...rsa.jwks.keys].map(({ alg: _alg, ...key }) => key);
   verify = createBearerTokenVerifier({
     issuer: issuer.issuer,
     audience: issuer.audience,
-    keys: issuer.keys,
+    keys: createLocalJWKSet({ keys: trusted }),
     clockToleranceSeconds: 0,
   });
 });
@@ -167,6 +172,11 @@ describe('createBearerTokenVerifier: rejected tokens → 401', () => {
           .sign(secret);
         return `Bearer ${token}`;
       },
+      want: /algorithm is not accepted/,
+    },
+    {
+      name: 'PS256 by a trusted RSA key whose JWK names no alg (only the allow-list refuses it)',
+      header: async () => `Bearer ${await signWith(dirs[2]!, baseClaims(), { alg: 'PS256' })}`,
       want: /algorithm is not accepted/,
     },
     {
