@@ -1,0 +1,399 @@
+/**
+ * Codecs between the agent's plain objects and the kernel layouts of agent/bpf/fleetnet.h.
+ *
+ * Byte order: "host" fields are written little-endian (x86-64/arm64 nodes; importing this module on
+ * a big-endian host throws), "network" fields big-endian — exactly as the header states per field.
+ * Every encoder writes padding as zero. LAYOUTS is the single TS description of offsets and sizes;
+ * test/datapath/layout.test.ts compares it with the compiled object's BTF.
+ */
+import { endianness } from 'node:os';
+
+import {
+  Direction,
+  EndpointFlag,
+  FlowVerdict,
+  IpProto,
+  PolicyPrefix,
+  PolicyVerdict,
+} from './identities.js';
+import { formatIpv4, parseIpv4, parseIpv4Prefix } from './ipv4-prefix.js';
+
+if (endianness() !== 'LE') throw new Error('fleetnet kernel codecs assume a little-endian host');
+
+export interface FieldLayout {
+  /** byte offset in the struct */
+  offset: number;
+  /** bytes */
+  size: number;
+}
+export interface StructLayout {
+  /** struct name in fleetnet.h / BTF */
+  name: string;
+  /** sizeof(struct), bytes */
+  size: number;
+  fields: Readonly<Record<string, FieldLayout>>;
+}
+
+const f = (offset: number, size: number): FieldLayout => ({ offset, size });
+
+/** Offsets/sizes of every struct in fleetnet.h. `pad` fields included so coverage is total. */
+export const LAYOUTS = {
+  endpointValue: {
+    name: 'fn_endpoint',
+    size: 8,
+    fields: { identity: f(0, 4), flags: f(4, 4) },
+  },
+  ipcacheKey: { name: 'fn_ipcache_key', size: 8, fields: { prefixlen: f(0, 4), addr: f(4, 4) } },
+  ipcacheValue: { name: 'fn_ipcache_value', size: 8, fields: { identity: f(0, 4), pad: f(4, 4) } },
+  policyKey: {
+    name: 'fn_policy_key',
+    size: 16,
+    fields: {
+      prefixlen: f(0, 4),
+      local_id: f(4, 4),
+      peer_id: f(8, 4),
+      direction: f(12, 1),
+      proto: f(13, 1),
+      dport: f(14, 2),
+    },
+  },
+  policyValue: {
+    name: 'fn_policy_value',
+    size: 8,
+    fields: { rule_id: f(0, 4), verdict: f(4, 1), pad: f(5, 3) },
+  },
+  ctKey: {
+    name: 'fn_ct_key',
+    size: 20,
+    fields: {
+      saddr: f(0, 4),
+      daddr: f(4, 4),
+      ifindex: f(8, 4),
+      sport: f(12, 2),
+      dport: f(14, 2),
+      proto: f(16, 1),
+      direction: f(17, 1),
+      pad: f(18, 2),
+    },
+  },
+  ctValue: {
+    name: 'fn_ct_value',
+    size: 16,
+    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), verdict: f(12, 1), pad: f(13, 3) },
+  },
+  flowKey: {
+    name: 'fn_flow_key',
+    size: 20,
+    fields: {
+      local_id: f(0, 4),
+      peer_id: f(4, 4),
+      rule_id: f(8, 4),
+      dport: f(12, 2),
+      proto: f(14, 1),
+      direction: f(15, 1),
+      verdict: f(16, 1),
+      pad: f(17, 3),
+    },
+  },
+  flowValue: {
+    name: 'fn_flow_value',
+    size: 40,
+    fields: {
+      packets: f(0, 8),
+      bytes: f(8, 8),
+      flows: f(16, 8),
+      first_seen_ns: f(24, 8),
+      last_seen_ns: f(32, 8),
+    },
+  },
+} as const satisfies Record<string, StructLayout>;
+
+/** How readAndResetPercpu reduces fn_flow_value's u64 fields over CPUs (see the addon). */
+export const FLOW_VALUE_REDUCERS = 'sssmM';
+
+const L = LAYOUTS;
+
+// ---- plain types ----------------------------------------------------------------------------
+
+/** endpoints map entry: the pod behind one host-side veth. */
+export interface EndpointEntry {
+  /** ifindex of the HOST-side veth (in the agent's network namespace) */
+  ifindex: number;
+  /** the pod's security identity */
+  identity: number;
+  /** no policy match in this direction → drop (see the precedence block in policy.c) */
+  defaultDenyIngress: boolean;
+  defaultDenyEgress: boolean;
+  /** drops in this direction are only counted (FlowVerdict.audit), the packet passes */
+  auditIngress: boolean;
+  auditEgress: boolean;
+}
+
+/** ipcache entry: IPv4 prefix → identity; longest prefix wins, miss = world. */
+export interface IpcacheEntry {
+  /** "a.b.c.d/len" (bare address = /32); host bits must be zero */
+  cidr: string;
+  identity: number;
+}
+
+/** Key of one policy entry. See fleetnet.h for the LPM layout. */
+export interface PolicyKey {
+  /** the endpoint's identity (the pod the hook belongs to) */
+  localId: number;
+  /** the remote identity; 0 = any peer (looked up as a separate family, not a prefix) */
+  peerId: number;
+  direction: Direction;
+  /** IP protocol; 0 = any protocol (then port and portPrefixLen must be 0) */
+  proto: number;
+  /** destination port, host number (ICMP: type); bits past portPrefixLen must be 0 */
+  port: number;
+  /** 0 = any port, 16 = exactly `port`, between: a prefix block (see splitPortRange) */
+  portPrefixLen: number;
+}
+
+export interface PolicyValue {
+  verdict: PolicyVerdict;
+  /** opaque attribution id (u32), reported back in flow records; 0 = none */
+  ruleId: number;
+}
+
+export type PolicyEntry = PolicyKey & PolicyValue;
+
+/** One connection's conntrack state (read-only for the agent; debugging and GC). */
+export interface ConntrackEntry {
+  saddr: string;
+  daddr: string;
+  ifindex: number;
+  /** host numbers (ICMP: echo id) */
+  sport: number;
+  dport: number;
+  proto: number;
+  direction: Direction;
+  /** CLOCK_MONOTONIC ns */
+  lastSeenNs: bigint;
+  ruleId: number;
+  verdict: FlowVerdict;
+}
+
+/** Counters of one flow key, summed over CPUs since the previous read-and-reset. */
+export interface FlowRecord {
+  localId: number;
+  peerId: number;
+  /** deciding policy entry's ruleId; 0 = default verdict or reply */
+  ruleId: number;
+  /** destination port (host number; for replies the original connection's port; ICMP: type) */
+  dport: number;
+  proto: number;
+  direction: Direction;
+  verdict: FlowVerdict;
+  /** skbs (a GSO packet counts once); exact as a JS number up to 2^53 */
+  packets: number;
+  /** sum of skb->len at the TC hook: L2 frame incl. 14-byte Ethernet header, excl. FCS */
+  bytes: number;
+  /** connections opened (see fleetnet.h) */
+  flows: number;
+  /** CLOCK_MONOTONIC ns of the first / last packet in the window */
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+}
+
+// ---- helpers --------------------------------------------------------------------------------
+
+function checkU32(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name} must be a u32, got ${v}`);
+  return v;
+}
+
+function checkDirection(v: number): Direction {
+  if (v !== Direction.ingress && v !== Direction.egress) throw new RangeError(`invalid direction ${v}`);
+  return v;
+}
+
+/** Allocates count * size bytes and calls write(buf, offset, item) for each item. */
+export function encodeAll<T>(items: readonly T[], size: number, write: (b: Buffer, o: number, item: T) => void): Buffer {
+  const b = Buffer.alloc(items.length * size);
+  items.forEach((item, i) => write(b, i * size, item));
+  return b;
+}
+
+/** Calls read(buf, offset) for each of the count records in b. */
+export function decodeAll<T>(b: Buffer, size: number, read: (b: Buffer, o: number) => T): T[] {
+  const out: T[] = [];
+  for (let o = 0; o + size <= b.length; o += size) out.push(read(b, o));
+  return out;
+}
+
+// ---- endpoints ------------------------------------------------------------------------------
+
+export function writeEndpointKey(b: Buffer, o: number, ifindex: number): void {
+  b.writeUInt32LE(checkU32('ifindex', ifindex), o);
+}
+
+export function writeEndpointValue(b: Buffer, o: number, e: Omit<EndpointEntry, 'ifindex'>): void {
+  const v = L.endpointValue.fields;
+  const flags =
+    (e.defaultDenyIngress ? EndpointFlag.denyIngress : 0) |
+    (e.defaultDenyEgress ? EndpointFlag.denyEgress : 0) |
+    (e.auditIngress ? EndpointFlag.auditIngress : 0) |
+    (e.auditEgress ? EndpointFlag.auditEgress : 0);
+  b.writeUInt32LE(checkU32('identity', e.identity), o + v.identity.offset);
+  b.writeUInt32LE(flags, o + v.flags.offset);
+}
+
+export function readEndpoint(key: Buffer, ko: number, val: Buffer, vo: number): EndpointEntry {
+  const v = L.endpointValue.fields;
+  const flags = val.readUInt32LE(vo + v.flags.offset);
+  return {
+    ifindex: key.readUInt32LE(ko),
+    identity: val.readUInt32LE(vo + v.identity.offset),
+    defaultDenyIngress: (flags & EndpointFlag.denyIngress) !== 0,
+    defaultDenyEgress: (flags & EndpointFlag.denyEgress) !== 0,
+    auditIngress: (flags & EndpointFlag.auditIngress) !== 0,
+    auditEgress: (flags & EndpointFlag.auditEgress) !== 0,
+  };
+}
+
+// ---- ipcache --------------------------------------------------------------------------------
+
+export function writeIpcacheKey(b: Buffer, o: number, cidr: string): void {
+  const k = L.ipcacheKey.fields;
+  const p = parseIpv4Prefix(cidr);
+  b.writeUInt32LE(p.prefixLen, o + k.prefixlen.offset);
+  b.writeUInt32BE(parseIpv4(p.addr), o + k.addr.offset);
+}
+
+export function writeIpcacheValue(b: Buffer, o: number, identity: number): void {
+  b.writeUInt32LE(checkU32('identity', identity), o + L.ipcacheValue.fields.identity.offset);
+}
+
+export function readIpcache(key: Buffer, ko: number, val: Buffer, vo: number): IpcacheEntry {
+  const k = L.ipcacheKey.fields;
+  const len = key.readUInt32LE(ko + k.prefixlen.offset);
+  return {
+    cidr: `${formatIpv4(key.readUInt32BE(ko + k.addr.offset))}/${len}`,
+    identity: val.readUInt32LE(vo + L.ipcacheValue.fields.identity.offset),
+  };
+}
+
+// ---- policy ---------------------------------------------------------------------------------
+
+/** prefixlen of the LPM key for a policy key (72 any proto, 80 any port, 80 + portPrefixLen). */
+export function policyPrefixLen(k: PolicyKey): number {
+  if (k.proto === IpProto.any) {
+    if (k.port !== 0 || k.portPrefixLen !== 0) throw new RangeError('proto 0 (any) requires port 0 / portPrefixLen 0');
+    return PolicyPrefix.anyProto;
+  }
+  if (!Number.isInteger(k.proto) || k.proto < 0 || k.proto > 255) throw new RangeError(`invalid proto ${k.proto}`);
+  if (!Number.isInteger(k.portPrefixLen) || k.portPrefixLen < 0 || k.portPrefixLen > 16) {
+    throw new RangeError(`invalid portPrefixLen ${k.portPrefixLen}`);
+  }
+  if (!Number.isInteger(k.port) || k.port < 0 || k.port > 0xffff) throw new RangeError(`invalid port ${k.port}`);
+  const hostBits = (0xffff >>> k.portPrefixLen) & 0xffff;
+  if ((k.port & hostBits) !== 0) throw new RangeError(`port ${k.port} has bits past /${k.portPrefixLen}`);
+  return PolicyPrefix.anyPort + k.portPrefixLen;
+}
+
+export function writePolicyKey(b: Buffer, o: number, k: PolicyKey): void {
+  const x = L.policyKey.fields;
+  b.writeUInt32LE(policyPrefixLen(k), o + x.prefixlen.offset);
+  b.writeUInt32BE(checkU32('localId', k.localId), o + x.local_id.offset);
+  b.writeUInt32BE(checkU32('peerId', k.peerId), o + x.peer_id.offset);
+  b.writeUInt8(checkDirection(k.direction), o + x.direction.offset);
+  b.writeUInt8(k.proto, o + x.proto.offset);
+  b.writeUInt16BE(k.port, o + x.dport.offset);
+}
+
+export function writePolicyValue(b: Buffer, o: number, v: PolicyValue): void {
+  const x = L.policyValue.fields;
+  if (v.verdict !== PolicyVerdict.allow && v.verdict !== PolicyVerdict.deny && v.verdict !== PolicyVerdict.auditDeny) {
+    throw new RangeError(`invalid verdict ${String(v.verdict)}`);
+  }
+  b.writeUInt32LE(checkU32('ruleId', v.ruleId), o + x.rule_id.offset);
+  b.writeUInt8(v.verdict, o + x.verdict.offset);
+}
+
+export function readPolicyKey(b: Buffer, o: number): PolicyKey {
+  const x = L.policyKey.fields;
+  const prefixlen = b.readUInt32LE(o + x.prefixlen.offset);
+  return {
+    localId: b.readUInt32BE(o + x.local_id.offset),
+    peerId: b.readUInt32BE(o + x.peer_id.offset),
+    direction: checkDirection(b.readUInt8(o + x.direction.offset)),
+    proto: b.readUInt8(o + x.proto.offset),
+    port: b.readUInt16BE(o + x.dport.offset),
+    portPrefixLen: Math.max(0, prefixlen - PolicyPrefix.anyPort),
+  };
+}
+
+export function readPolicy(key: Buffer, ko: number, val: Buffer, vo: number): PolicyEntry {
+  const x = L.policyValue.fields;
+  return {
+    ...readPolicyKey(key, ko),
+    ruleId: val.readUInt32LE(vo + x.rule_id.offset),
+    verdict: val.readUInt8(vo + x.verdict.offset) as PolicyVerdict,
+  };
+}
+
+// ---- conntrack ------------------------------------------------------------------------------
+
+export function readConntrack(key: Buffer, ko: number, val: Buffer, vo: number): ConntrackEntry {
+  const k = L.ctKey.fields;
+  const v = L.ctValue.fields;
+  return {
+    saddr: formatIpv4(key.readUInt32BE(ko + k.saddr.offset)),
+    daddr: formatIpv4(key.readUInt32BE(ko + k.daddr.offset)),
+    ifindex: key.readUInt32LE(ko + k.ifindex.offset),
+    sport: key.readUInt16BE(ko + k.sport.offset),
+    dport: key.readUInt16BE(ko + k.dport.offset),
+    proto: key.readUInt8(ko + k.proto.offset),
+    direction: checkDirection(key.readUInt8(ko + k.direction.offset)),
+    lastSeenNs: val.readBigUInt64LE(vo + v.last_seen_ns.offset),
+    ruleId: val.readUInt32LE(vo + v.rule_id.offset),
+    verdict: val.readUInt8(vo + v.verdict.offset) as FlowVerdict,
+  };
+}
+
+// ---- flows ----------------------------------------------------------------------------------
+
+export type FlowKey = Pick<FlowRecord, 'localId' | 'peerId' | 'ruleId' | 'dport' | 'proto' | 'direction' | 'verdict'>;
+export type FlowCounters = Pick<FlowRecord, 'packets' | 'bytes' | 'flows' | 'firstSeenNs' | 'lastSeenNs'>;
+
+export function writeFlowKey(b: Buffer, o: number, k: FlowKey): void {
+  const x = L.flowKey.fields;
+  b.writeUInt32LE(checkU32('localId', k.localId), o + x.local_id.offset);
+  b.writeUInt32LE(checkU32('peerId', k.peerId), o + x.peer_id.offset);
+  b.writeUInt32LE(checkU32('ruleId', k.ruleId), o + x.rule_id.offset);
+  b.writeUInt16LE(k.dport, o + x.dport.offset);
+  b.writeUInt8(k.proto, o + x.proto.offset);
+  b.writeUInt8(checkDirection(k.direction), o + x.direction.offset);
+  b.writeUInt8(k.verdict, o + x.verdict.offset);
+}
+
+/** One CPU's slot of a per-CPU fn_flow_value (used by tests and the bench to seed counters). */
+export function writeFlowValue(b: Buffer, o: number, c: FlowCounters): void {
+  const x = L.flowValue.fields;
+  b.writeBigUInt64LE(BigInt(c.packets), o + x.packets.offset);
+  b.writeBigUInt64LE(BigInt(c.bytes), o + x.bytes.offset);
+  b.writeBigUInt64LE(BigInt(c.flows), o + x.flows.offset);
+  b.writeBigUInt64LE(c.firstSeenNs, o + x.first_seen_ns.offset);
+  b.writeBigUInt64LE(c.lastSeenNs, o + x.last_seen_ns.offset);
+}
+
+export function readFlow(key: Buffer, ko: number, val: Buffer, vo: number): FlowRecord {
+  const k = L.flowKey.fields;
+  const v = L.flowValue.fields;
+  return {
+    localId: key.readUInt32LE(ko + k.local_id.offset),
+    peerId: key.readUInt32LE(ko + k.peer_id.offset),
+    ruleId: key.readUInt32LE(ko + k.rule_id.offset),
+    dport: key.readUInt16LE(ko + k.dport.offset),
+    proto: key.readUInt8(ko + k.proto.offset),
+    direction: checkDirection(key.readUInt8(ko + k.direction.offset)),
+    verdict: key.readUInt8(ko + k.verdict.offset) as FlowVerdict,
+    packets: Number(val.readBigUInt64LE(vo + v.packets.offset)),
+    bytes: Number(val.readBigUInt64LE(vo + v.bytes.offset)),
+    flows: Number(val.readBigUInt64LE(vo + v.flows.offset)),
+    firstSeenNs: val.readBigUInt64LE(vo + v.first_seen_ns.offset),
+    lastSeenNs: val.readBigUInt64LE(vo + v.last_seen_ns.offset),
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * Datapath — the agent's kernel interface: load the eBPF object, attach it to pods' host-side veths,
+ * read and write its maps, read-and-reset flow counters. Thin: no policy semantics live here (the
+ * compiler produces PolicyEntry values; precedence is defined once, in agent/bpf/policy.c).
+ *
+ * Persistence contract: everything lives under `pinDir` on bpffs — maps (fn_*), programs, and TCX
+ * links (links/<ifindex>-<hook>). Enforcement continues while the agent is down; a restarted
+ * agent calls load() again, which reuses the pinned maps as they are (never flushed) and switches
+ * pinned links to the freshly loaded programs atomically (attachEndpoint).
+ */
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import {
+  FLOW_VALUE_REDUCERS,
+  LAYOUTS,
+  decodeAll,
+  encodeAll,
+  readConntrack,
+  readEndpoint,
+  readFlow,
+  readIpcache,
+  readPolicy,
+  writeEndpointKey,
+  writeEndpointValue,
+  writeIpcacheKey,
+  writeIpcacheValue,
+  writePolicyKey,
+  writePolicyValue,
+  type ConntrackEntry,
+  type EndpointEntry,
+  type FlowRecord,
+  type IpcacheEntry,
+  type PolicyEntry,
+  type PolicyKey,
+} from './codecs.js';
+import { MapName, ProgramName } from './identities.js';
+import { findRepoRoot, loadNativeBinding, type Hook, type NativeBinding } from './native-binding.js';
+
+export type AttachMode = 'auto' | 'tcx' | 'tc';
+
+export interface DatapathOptions {
+  /** bpffs directory owned by this agent instance, e.g. /sys/fs/bpf/fleetnet/<instance>.
+   *  Created if missing; its parent must be on a bpffs mount. */
+  pinDir: string;
+  /** compiled object; default <repo>/agent/bpf/build/fleetnet.bpf.o */
+  objectPath?: string;
+  /** the addon (injected in tests); default loadNativeBinding() */
+  binding?: NativeBinding;
+  /** network namespace file of the host-side veths (/run/netns/X); default: the caller's */
+  netnsPath?: string;
+  /** 'auto' (default) = TCX, clsact only when TCX attach fails */
+  attachMode?: AttachMode;
+  /** max_entries for maps created by this load (ignored for maps already pinned) */
+  maxEntries?: Partial<Record<MapName, number>>;
+}
+
+export interface AttachResult {
+  ingress: 'tcx-created' | 'tcx-updated' | 'tc';
+  egress: 'tcx-created' | 'tcx-updated' | 'tc';
+}
+
+export interface LoadResult {
+  /** wall time of load + pin, ms */
+  loadMs: number;
+  /** maps that were already pinned and are reused with their contents */
+  reusedMaps: MapName[];
+}
+
+const MAP_NAMES = Object.values(MapName);
+
+export class Datapath {
+  readonly pinDir: string;
+  private readonly objectPath: string;
+  private readonly bpf: NativeBinding;
+  private readonly netnsPath: string | undefined;
+  private readonly attachMode: AttachMode;
+  private readonly maxEntries: Partial<Record<MapName, number>>;
+  private maps: Partial<Record<MapName, number>> = {};
+  private programs: Partial<Record<string, number>> = {};
+
+  constructor(options: DatapathOptions) {
+    this.pinDir = options.pinDir;
+    this.objectPath = options.objectPath ?? join(findRepoRoot(), 'agent', 'bpf', 'build', 'fleetnet.bpf.o');
+    this.bpf = options.binding ?? loadNativeBinding();
+    this.netnsPath = options.netnsPath;
+    this.attachMode = options.attachMode ?? 'auto';
+    this.maxEntries = options.maxEntries ?? {};
+  }
+
+  /** Loads the object and pins maps/programs under pinDir, reusing pinned maps (never flushed). */
+  load(): LoadResult {
+    mkdirSync(this.pinDir, { recursive: true, mode: 0o700 });
+    const reusedMaps = MAP_NAMES.filter((n) => existsSync(join(this.pinDir, n)));
+    this.closeFds();
+    const t0 = performance.now();
+    const r = this.bpf.loadObject(this.objectPath, this.pinDir, this.maxEntries as Record<string, number>);
+    const loadMs = performance.now() - t0;
+    this.programs = r.programs;
+    for (const n of MAP_NAMES) {
+      const fd = r.maps[n];
+      if (fd === undefined) throw new Error(`fleetnet: object ${this.objectPath} has no map ${n}`);
+      this.maps[n] = fd;
+    }
+    return { loadMs, reusedMaps };
+  }
+
+  /** Opens the pinned maps only (no program load): map I/O for a process that did not load. */
+  openPinned(): void {
+    this.closeFds();
+    for (const n of MAP_NAMES) this.maps[n] = this.bpf.getObject(join(this.pinDir, n));
+  }
+
+  /**
+   * Writes the endpoint entry, then attaches both programs to the host-side veth (pod egress on
+   * its TC ingress, pod ingress on its TC egress). Write the endpoint's policy entries BEFORE this
+   * so its first packet is already decided correctly. Idempotent; re-attaching swaps programs
+   * atomically.
+   */
+  attachEndpoint(endpoint: EndpointEntry): AttachResult {
+    this.upsertEndpoints([endpoint]);
+    return {
+      ingress: this.attachHook(endpoint.ifindex, 'ingress', this.program(ProgramName.fromPod)),
+      egress: this.attachHook(endpoint.ifindex, 'egress', this.program(ProgramName.toPod)),
+    };
+  }
+
+  /** Detaches both hooks (TCX link or clsact filter) and deletes the endpoint entry. */
+  detachEndpoint(ifindex: number): void {
+    for (const hook of ['ingress', 'egress'] as const) {
+      if (!this.bpf.detachTcx(this.linkPath(ifindex, hook))) {
+        try {
+          this.bpf.detachTc(ifindex, hook, this.netnsPath);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENODEV' && (e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        }
+      }
+    }
+    this.deleteEndpoints([ifindex]);
+  }
+
+  /** ifindexes with a pinned TCX link (either hook). */
+  listAttachedIfindexes(): number[] {
+    const dir = join(this.pinDir, 'links');
+    if (!existsSync(dir)) return [];
+    const set = new Set(readdirSync(dir).map((f) => Number(f.split('-')[0])));
+    return [...set].filter(Number.isInteger).sort((a, b) => a - b);
+  }
+
+  upsertEndpoints(entries: readonly EndpointEntry[]): number {
+    const keys = encodeAll(entries, 4, (b, o, e) => writeEndpointKey(b, o, e.ifindex));
+    const values = encodeAll(entries, LAYOUTS.endpointValue.size, writeEndpointValue);
+    return this.bpf.updateBatch(this.map(MapName.endpoints), keys, values);
+  }
+
+  deleteEndpoints(ifindexes: readonly number[]): number {
+    return this.bpf.deleteBatch(this.map(MapName.endpoints), encodeAll(ifindexes, 4, writeEndpointKey));
+  }
+
+  listEndpoints(): EndpointEntry[] {
+    const d = this.bpf.dump(this.map(MapName.endpoints));
+    return decodeAll(d.keys, 4, (_b, o) => readEndpoint(d.keys, o, d.values, (o / 4) * LAYOUTS.endpointValue.size));
+  }
+
+  upsertIpcache(entries: readonly IpcacheEntry[]): number {
+    const keys = encodeAll(entries, LAYOUTS.ipcacheKey.size, (b, o, e) => writeIpcacheKey(b, o, e.cidr));
+    const values = encodeAll(entries, LAYOUTS.ipcacheValue.size, (b, o, e) => writeIpcacheValue(b, o, e.identity));
+    return this.bpf.updateBatch(this.map(MapName.ipcache), keys, values);
+  }
+
+  /** cidrs as in IpcacheEntry.cidr */
+  deleteIpcache(cidrs: readonly string[]): number {
+    return this.bpf.deleteBatch(this.map(MapName.ipcache), encodeAll(cidrs, LAYOUTS.ipcacheKey.size, writeIpcacheKey));
+  }
+
+  listIpcache(): IpcacheEntry[] {
+    const d = this.bpf.dump(this.map(MapName.ipcache));
+    const ks = LAYOUTS.ipcacheKey.size;
+    return decodeAll(d.keys, ks, (_b, o) => readIpcache(d.keys, o, d.values, (o / ks) * LAYOUTS.ipcacheValue.size));
+  }
+
+  /** Adds or replaces policy entries (one batch syscall per 2^32 entries; LPM insert per entry in kernel). */
+  upsertPolicy(entries: readonly PolicyEntry[]): number {
+    const keys = encodeAll(entries, LAYOUTS.policyKey.size, writePolicyKey);
+    const values = encodeAll(entries, LAYOUTS.policyValue.size, writePolicyValue);
+    return this.bpf.updateBatch(this.map(MapName.policy), keys, values);
+  }
+
+  deletePolicy(keys: readonly PolicyKey[]): number {
+    return this.bpf.deleteBatch(this.map(MapName.policy), encodeAll(keys, LAYOUTS.policyKey.size, writePolicyKey));
+  }
+
+  listPolicy(): PolicyEntry[] {
+    const d = this.bpf.dump(this.map(MapName.policy));
+    const ks = LAYOUTS.policyKey.size;
+    return decodeAll(d.keys, ks, (_b, o) => readPolicy(d.keys, o, d.values, (o / ks) * LAYOUTS.policyValue.size));
+  }
+
+  listConntrack(): ConntrackEntry[] {
+    const d = this.bpf.dump(this.map(MapName.conntrack));
+    const ks = LAYOUTS.ctKey.size;
+    return decodeAll(d.keys, ks, (_b, o) => readConntrack(d.keys, o, d.values, (o / ks) * LAYOUTS.ctValue.size));
+  }
+
+  /** Deletes every conntrack entry: established connections are re-decided by policy on their
+   *  next packet, and replies need a fresh allowed packet first. Returns entries deleted. */
+  clearConntrack(): number {
+    const fd = this.map(MapName.conntrack);
+    return this.bpf.deleteBatch(fd, this.bpf.dump(fd).keys);
+  }
+
+  /** Takes all flow counters out of the kernel (summed over CPUs) and resets them. Increments that
+   *  race with the read of their entry (µs window per entry) are lost. */
+  readAndResetFlows(): FlowRecord[] {
+    const d = this.bpf.readAndResetPercpu(this.map(MapName.flows), FLOW_VALUE_REDUCERS);
+    const ks = LAYOUTS.flowKey.size;
+    return decodeAll(d.keys, ks, (_b, o) => readFlow(d.keys, o, d.values, (o / ks) * LAYOUTS.flowValue.size));
+  }
+
+  /** fd of a loaded/opened map (for tools and benches that need raw access). */
+  map(name: MapName): number {
+    const fd = this.maps[name];
+    if (fd === undefined) throw new Error(`fleetnet: map ${name} not open — call load() or openPinned() first`);
+    return fd;
+  }
+
+  /** Closes this process's fds. Pinned maps, programs and links — and so enforcement — stay. */
+  close(): void {
+    this.closeFds();
+  }
+
+  /** Uninstall: detaches every pinned link, then removes pinDir (maps go with their last user). */
+  destroy(): void {
+    for (const ifindex of this.listAttachedIfindexes()) {
+      for (const hook of ['ingress', 'egress'] as const) this.bpf.detachTcx(this.linkPath(ifindex, hook));
+    }
+    this.closeFds();
+    rmSync(this.pinDir, { recursive: true, force: true });
+  }
+
+  private attachHook(ifindex: number, hook: Hook, progFd: number): AttachResult[Hook] {
+    if (this.attachMode !== 'tc') {
+      mkdirSync(join(this.pinDir, 'links'), { recursive: true, mode: 0o700 });
+      try {
+        const r = this.bpf.attachTcx(progFd, ifindex, hook, this.linkPath(ifindex, hook), this.netnsPath);
+        return r === 'created' ? 'tcx-created' : 'tcx-updated';
+      } catch (e) {
+        if (this.attachMode === 'tcx') throw e;
+      }
+    }
+    this.bpf.attachTc(progFd, ifindex, hook, this.netnsPath);
+    return 'tc';
+  }
+
+  private linkPath(ifindex: number, hook: Hook): string {
+    return join(this.pinDir, 'links', `${ifindex}-${hook}`);
+  }
+
+  private program(name: string): number {
+    const fd = this.programs[name];
+    if (fd === undefined) throw new Error(`fleetnet: program ${name} not loaded — call load() first`);
+    return fd;
+  }
+
+  private closeFds(): void {
+    for (const fd of [...Object.values(this.maps), ...Object.values(this.programs)]) {
+      if (fd !== undefined) this.bpf.closeFd(fd);
+    }
+    this.maps = {};
+    this.programs = {};
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Numbers shared with the eBPF programs — TypeScript mirror of agent/bpf/fleetnet.h.
+ * test/datapath/layout.test.ts checks the struct layouts; these constants are checked against the
+ * header's #defines by the same suite.
+ */
+
+/** Reserved security identities (same numbers as Cilium). 0 is never a packet's identity: in the
+ *  policy map it is the "any peer" wildcard. Workload identities start at FIRST_USER. */
+export const ReservedIdentity = {
+  any: 0,
+  host: 1,
+  world: 2,
+  unmanaged: 3,
+  health: 4,
+  init: 5,
+  remoteNode: 6,
+  kubeApiserver: 7,
+  ingress: 8,
+  worldIpv4: 9,
+  worldIpv6: 10,
+} as const;
+export const FIRST_USER_IDENTITY = 256;
+
+/** Direction from the POD's point of view. ingress = into the pod (host veth TC egress hook),
+ *  egress = out of the pod (host veth TC ingress hook). */
+export const Direction = { ingress: 0, egress: 1 } as const;
+export type Direction = (typeof Direction)[keyof typeof Direction];
+
+/** Verdict stored in a policy entry (fn_policy_value.verdict). */
+export const PolicyVerdict = { allow: 1, deny: 2, auditDeny: 3 } as const;
+export type PolicyVerdict = (typeof PolicyVerdict)[keyof typeof PolicyVerdict];
+
+/** Verdict of a counted flow (fn_flow_key.verdict). */
+export const FlowVerdict = { forwarded: 1, dropped: 2, audit: 3, reply: 4 } as const;
+export type FlowVerdict = (typeof FlowVerdict)[keyof typeof FlowVerdict];
+
+/** fn_endpoint.flags bits. */
+export const EndpointFlag = {
+  denyIngress: 1 << 0,
+  denyEgress: 1 << 1,
+  auditIngress: 1 << 2,
+  auditEgress: 1 << 3,
+} as const;
+
+/** IP protocol numbers used in keys (0 = any protocol in a policy key). */
+export const IpProto = { any: 0, icmp: 1, tcp: 6, udp: 17 } as const;
+
+/** Policy LPM prefix lengths (bits after the prefixlen field), see fleetnet.h. */
+export const PolicyPrefix = { anyProto: 72, anyPort: 80, full: 96 } as const;
+
+/** Pinned names of the maps and programs in the object (also the bpffs file names). */
+export const MapName = {
+  endpoints: 'fn_endpoints',
+  ipcache: 'fn_ipcache',
+  policy: 'fn_policy',
+  conntrack: 'fn_ct',
+  flows: 'fn_flows',
+} as const;
+export type MapName = (typeof MapName)[keyof typeof MapName];
+
+export const ProgramName = { fromPod: 'fn_from_pod', toPod: 'fn_to_pod' } as const;

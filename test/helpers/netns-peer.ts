@@ -1,0 +1,129 @@
+/**
+ * A traffic peer that runs INSIDE a pod network namespace (spawned by netns.ts with nsenter) and is
+ * driven over stdio with JSON lines: one request {id, op, ...} → one response {id, ...}.
+ *
+ *   listen   {proto: 'tcp'|'udp', port, echo?}  TCP: echo server. UDP: counts datagrams/bytes,
+ *                                               echoes each back when echo (default true).
+ *   tcp      {host, port, timeoutMs}            connect, send "ping", wait for the echo
+ *                                               → {ok, reason?}
+ * A request that fails answers {id, failure}.
+ *   udp      {host, port, count, size, timeoutMs, expectReplies}
+ *                                               send count datagrams of size bytes payload from one
+ *                                               socket; → {sent, replies} (waits for replies
+ *                                               only if expectReplies)
+ *   received {port}                             UDP server counters → {datagrams, bytes}
+ * Only addresses the test gives it are contacted.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createConnection, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+
+type Req = { id: number; op: string; [k: string]: unknown };
+
+const udpCounters = new Map<number, { datagrams: number; bytes: number }>();
+const servers: { close(): void }[] = [];
+
+function reply(msg: object): void {
+  process.stdout.write(`${JSON.stringify(msg)}\n`);
+}
+
+async function listen(proto: string, port: number, echo: boolean): Promise<void> {
+  if (proto === 'tcp') {
+    const s = createServer((c) => {
+      c.on('error', () => undefined);
+      c.on('data', (d) => c.write(d));
+    });
+    servers.push(s);
+    await new Promise<void>((res, rej) => s.listen(port, '0.0.0.0', res).once('error', rej));
+    return;
+  }
+  const counters = { datagrams: 0, bytes: 0 };
+  udpCounters.set(port, counters);
+  const s = createSocket('udp4');
+  s.on('message', (m, rinfo) => {
+    counters.datagrams += 1;
+    counters.bytes += m.length;
+    if (echo) s.send(m, rinfo.port, rinfo.address);
+  });
+  servers.push(s);
+  await new Promise<void>((res, rej) => {
+    s.once('error', rej);
+    s.bind(port, '0.0.0.0', () => res());
+  });
+}
+
+function tcp(host: string, port: number, timeoutMs: number): Promise<{ ok: boolean; reason?: string }> {
+  return new Promise((resolve) => {
+    const c = createConnection({ host, port });
+    const done = (r: { ok: boolean; reason?: string }): void => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(r);
+    };
+    const t = setTimeout(() => done({ ok: false, reason: 'timeout' }), timeoutMs);
+    c.on('connect', () => c.write('ping'));
+    c.on('data', () => done({ ok: true }));
+    c.on('error', (e) => done({ ok: false, reason: e.message }));
+  });
+}
+
+function udp(host: string, port: number, count: number, size: number, timeoutMs: number, expectReplies: boolean): Promise<{ sent: number; replies: number }> {
+  return new Promise((resolve) => {
+    const s: UdpSocket = createSocket('udp4');
+    s.on('error', () => undefined); // ICMP errors on a connected socket: counted as no reply
+    let replies = 0;
+    let sent = 0;
+    const finish = (): void => {
+      clearTimeout(t);
+      s.close();
+      resolve({ sent, replies });
+    };
+    const t = setTimeout(finish, timeoutMs);
+    s.on('message', () => {
+      replies += 1;
+      if (replies === count) finish();
+    });
+    const payload = Buffer.alloc(size, 0x61);
+    s.connect(port, host, () => {
+      const sendNext = (): void => {
+        if (sent === count) {
+          if (!expectReplies) finish();
+          return;
+        }
+        s.send(payload, () => {
+          sent += 1;
+          sendNext();
+        });
+      };
+      sendNext();
+    });
+  });
+}
+
+async function handle(r: Req): Promise<object> {
+  switch (r.op) {
+    case 'listen':
+      await listen(String(r.proto), Number(r.port), r.echo !== false);
+      return { ok: true };
+    case 'tcp':
+      return tcp(String(r.host), Number(r.port), Number(r.timeoutMs ?? 1000));
+    case 'udp':
+      return udp(String(r.host), Number(r.port), Number(r.count ?? 1), Number(r.size ?? 16), Number(r.timeoutMs ?? 1000), r.expectReplies === true);
+    case 'received':
+      return udpCounters.get(Number(r.port)) ?? { datagrams: 0, bytes: 0 };
+    default:
+      throw new Error(`unknown op ${r.op}`);
+  }
+}
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const r = JSON.parse(line) as Req;
+  handle(r).then(
+    (res) => reply({ id: r.id, ...res }),
+    (e: unknown) => reply({ id: r.id, failure: String(e) }),
+  );
+}).on('close', () => {
+  for (const s of servers) s.close();
+  process.exit(0);
+});
+reply({ id: 0, ready: true });

@@ -1,0 +1,171 @@
+/**
+ * Network-namespace topology for datapath tests and the bench: one "node" namespace and N "pod"
+ * namespaces, pod i (1-based) connected by a veth pair:
+ *
+ *   pod i:  eth0 10.200.i.2/24, default via 10.200.i.1
+ *   node:   hv<i> 10.200.i.1/24 (the HOST-side veth the programs attach to), IPv4 forwarding on
+ *
+ * Addresses exist only inside namespaces created here. Names carry a tag and the pid, so
+ * parallel test files never collide. Never uses `ip netns exec` (it remounts /sys and hides
+ * /sys/fs/bpf): commands run with `ip -n` or nsenter.
+ */
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+import { findRepoRoot } from '../../agent/src/kernel/native-binding.js';
+
+export interface PodNs {
+  /** 1-based */
+  index: number;
+  ns: string;
+  /** /run/netns/<ns> */
+  nsPath: string;
+  /** the pod's address, 10.200.<index>.2 */
+  ip: string;
+  /** the node side's address, 10.200.<index>.1 */
+  gatewayIp: string;
+  /** host-side veth in the node namespace */
+  hostIfname: string;
+  hostIfindex: number;
+}
+
+export interface Topology {
+  node: { ns: string; nsPath: string };
+  pods: PodNs[];
+  /** deletes every namespace (and with them the veths and their TCX links); never throws */
+  destroy(): void;
+}
+
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs a command inside a namespace via nsenter (no /sys remount, bpffs stays visible). */
+export function runIn(nsPath: string, cmd: string, args: string[]): string {
+  return run('nsenter', [`--net=${nsPath}`, '--', cmd, ...args]);
+}
+
+/** Mounts bpffs at /sys/fs/bpf when it is not mounted yet (needs root). */
+export function ensureBpffs(): void {
+  const mounts = run('cat', ['/proc/mounts']);
+  if (/ \/sys\/fs\/bpf bpf /.test(mounts)) return;
+  mkdirSync('/sys/fs/bpf', { recursive: true });
+  run('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
+}
+
+/** Creates node + pods; `tag` (a few letters) distinguishes users within one process. */
+export function createTopology(tag: string, podCount = 3): Topology {
+  const prefix = `fn${tag}${process.pid}`;
+  const nodeNs = `${prefix}n`;
+  const created: string[] = [];
+  const topo: Topology = {
+    node: { ns: nodeNs, nsPath: `/run/netns/${nodeNs}` },
+    pods: [],
+    destroy: () => {
+      for (const ns of created.reverse()) {
+        try {
+          run('ip', ['netns', 'del', ns]);
+        } catch {
+          /* already gone */
+        }
+      }
+    },
+  };
+  try {
+    run('ip', ['netns', 'add', nodeNs]);
+    created.push(nodeNs);
+    run('ip', ['-n', nodeNs, 'link', 'set', 'lo', 'up']);
+    runIn(topo.node.nsPath, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    for (let i = 1; i <= podCount; i++) {
+      const ns = `${prefix}p${i}`;
+      run('ip', ['netns', 'add', ns]);
+      created.push(ns);
+      const hostIfname = `hv${i}`;
+      run('ip', ['-n', nodeNs, 'link', 'add', hostIfname, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+      run('ip', ['-n', nodeNs, 'addr', 'add', `10.200.${i}.1/24`, 'dev', hostIfname]);
+      run('ip', ['-n', nodeNs, 'link', 'set', hostIfname, 'up']);
+      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      run('ip', ['-n', ns, 'addr', 'add', `10.200.${i}.2/24`, 'dev', 'eth0']);
+      run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      run('ip', ['-n', ns, 'route', 'add', 'default', 'via', `10.200.${i}.1`]);
+      const info = JSON.parse(run('ip', ['-j', '-n', nodeNs, 'link', 'show', hostIfname])) as { ifindex: number }[];
+      const hostIfindex = info[0]?.ifindex;
+      if (hostIfindex === undefined) throw new Error(`no ifindex for ${hostIfname}`);
+      topo.pods.push({ index: i, ns, nsPath: `/run/netns/${ns}`, ip: `10.200.${i}.2`, gatewayIp: `10.200.${i}.1`, hostIfname, hostIfindex });
+    }
+  } catch (e) {
+    topo.destroy();
+    throw e;
+  }
+  return topo;
+}
+
+export interface TcpResult { ok: boolean; reason?: string }
+export interface UdpResult { sent: number; replies: number }
+
+/** A netns-peer.ts process inside one namespace. */
+export class Peer {
+  private nextId = 1;
+  private readonly pending = new Map<number, (v: Record<string, unknown>) => void>();
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const msg = JSON.parse(line) as Record<string, unknown>;
+      const cb = this.pending.get(Number(msg.id));
+      this.pending.delete(Number(msg.id));
+      cb?.(msg);
+    });
+  }
+
+  static async start(nsPath: string): Promise<Peer> {
+    const root = findRepoRoot();
+    const script = `${root}/test/helpers/netns-peer.ts`;
+    if (!existsSync(script)) throw new Error(`missing ${script}`);
+    const child = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '--import', 'tsx', script], { cwd: root });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const peer = new Peer(child);
+    await new Promise<void>((resolve, reject) => {
+      peer.pending.set(0, () => resolve());
+      child.once('exit', (code) => reject(new Error(`peer in ${nsPath} exited ${code}: ${stderr}`)));
+    });
+    return peer;
+  }
+
+  request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (m) => {
+        const { id: _id, failure, ...rest } = m;
+        if (failure !== undefined) reject(new Error(String(failure)));
+        else resolve(rest);
+      });
+      this.child.stdin.write(`${JSON.stringify({ id, op, ...args })}\n`);
+    });
+  }
+
+  async listen(proto: 'tcp' | 'udp', port: number, echo = true): Promise<void> {
+    await this.request('listen', { proto, port, echo });
+  }
+
+  async tcp(host: string, port: number, timeoutMs = 600): Promise<TcpResult> {
+    return (await this.request('tcp', { host, port, timeoutMs })) as unknown as TcpResult;
+  }
+
+  async udp(host: string, port: number, opts: { count?: number; size?: number; timeoutMs?: number; expectReplies?: boolean } = {}): Promise<UdpResult> {
+    return (await this.request('udp', { host, port, ...opts })) as unknown as UdpResult;
+  }
+
+  async received(port: number): Promise<{ datagrams: number; bytes: number }> {
+    return (await this.request('received', { port })) as unknown as { datagrams: number; bytes: number };
+  }
+
+  stop(): void {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}
