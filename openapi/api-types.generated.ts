@@ -341,7 +341,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];

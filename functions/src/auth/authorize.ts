@@ -9,9 +9,12 @@ import type { FleetRole, Principal } from './principal.js';
 
 const hasRole = (p: Principal, role: FleetRole): boolean => p.roles.includes(role);
 
-/** Fleet-wide reads: Fleet.Reader or Fleet.Admin (Admin implies read). Fleet.Agent alone is not enough. */
+/** True for Fleet.Reader or Fleet.Admin (Admin implies read). Fleet.Agent alone is not enough. */
+export const canReadFleet = (p: Principal): boolean => hasRole(p, 'Fleet.Admin') || hasRole(p, 'Fleet.Reader');
+
+/** Fleet-wide reads: see canReadFleet. */
 export function requireReader(p: Principal): void {
-  if (hasRole(p, 'Fleet.Admin') || hasRole(p, 'Fleet.Reader')) return;
+  if (canReadFleet(p)) return;
   throw forbidden('This operation requires the Fleet.Reader or Fleet.Admin role.');
 }
 
@@ -52,4 +55,10 @@ export function describeActor(p: Principal): string {
   if (p.objectId) return `oid:${p.objectId}`;
   if (p.appId) return `app:${p.appId}`;
   return `sub:${p.subject}`;
+}
+
+/** Reads of one cluster's node data: anyone with fleet-wide read, or that cluster's agent. */
+export function requireClusterReader(p: Principal, cluster: ClusterAgentBinding): void {
+  if (canReadFleet(p)) return;
+  requireClusterAgent(p, cluster);
 }

@@ -1,0 +1,81 @@
+import { cacheVerifiedTokens } from './auth/cache-verified-tokens.js';
+import { loadAuthConfig, type AuthEnv } from './auth/auth-config.js';
+import { createAuthenticator, type Authenticator } from './auth/create-authenticator.js';
+import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
+import { ClusterService } from './domain/clusters.js';
+import { DesiredStateService } from './domain/desired-state.js';
+import { EncryptionSettingsService } from './domain/encryption-settings.js';
+import { createFleetStore, FLEET_ENCRYPTION_NAME, KIND, type FleetStore } from './domain/fleet-store.js';
+import { NetworkPolicyService } from './domain/network-policies.js';
+import { NodeService } from './domain/nodes.js';
+import { RevisionLog } from './domain/revision-log.js';
+import { openCosmos, type CosmosConnection } from './store/open-cosmos.js';
+
+/** Everything a handler needs, built once per process. Dependencies come in here and nowhere else. */
+export interface AppServices {
+  verifyToken: BearerTokenVerifier;
+  authenticator: Authenticator;
+  store: FleetStore;
+  revisions: RevisionLog;
+  desiredState: DesiredStateService;
+  policies: NetworkPolicyService;
+  encryption: EncryptionSettingsService;
+  clusters: ClusterService;
+  nodes: NodeService;
+  close(): Promise<void>;
+}
+
+export interface AppServiceOptions {
+  env: AuthEnv;
+  /** An open connection (tests share one); otherwise one is opened from COSMOS_ENDPOINT or embedded. */
+  cosmos?: CosmosConnection;
+  now?: () => Date;
+}
+
+/** Environment variables read here (besides the auth ones, see auth-config.ts). */
+export const APP_ENV = {
+  cosmosEndpoint: 'COSMOS_ENDPOINT',
+  cosmosDatabase: 'COSMOS_DATABASE',
+  /** ms a cluster's desired state may be served from memory (default 1000). */
+  desiredStateCacheMillis: 'FLEETNET_DESIRED_STATE_CACHE_MS',
+  /** ms a verified bearer token is trusted without re-verification (default 60000). */
+  tokenCacheMillis: 'FLEETNET_TOKEN_CACHE_MS',
+} as const;
+
+export async function createAppServices(options: AppServiceOptions): Promise<AppServices> {
+  const { env } = options;
+  const now = options.now ?? (() => new Date());
+  const authenticator = await createAuthenticator(loadAuthConfig(env));
+  const cosmos =
+    options.cosmos ?? (await openCosmos({ endpoint: env[APP_ENV.cosmosEndpoint], databaseId: env[APP_ENV.cosmosDatabase] ?? 'fleetnet' }));
+  const store = createFleetStore(cosmos.containers);
+  const revisions = new RevisionLog(store.revisions);
+  const desiredState = new DesiredStateService({
+    states: store.clusterStates,
+    cacheMillis: numberFrom(env[APP_ENV.desiredStateCacheMillis], 1000),
+    loadInputs: async () => {
+      const [policies, encryption] = await Promise.all([store.policies.all(KIND.policy), store.encryption.read(KIND.encryption, FLEET_ENCRYPTION_NAME)]);
+      return {
+        policies: policies.map((entry) => entry.value),
+        encryption: encryption && { spec: encryption.value.spec, generation: encryption.value.metadata.generation ?? 1 },
+      };
+    },
+  });
+  return {
+    verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
+    authenticator,
+    store,
+    revisions,
+    desiredState,
+    policies: new NetworkPolicyService({ policies: store.policies, clusters: store.clusters, revisions, desiredState, now }),
+    encryption: new EncryptionSettingsService({ encryption: store.encryption, clusters: store.clusters, revisions, desiredState, now }),
+    clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, desiredState, now }),
+    nodes: new NodeService({ nodes: store.nodes, now }),
+    close: () => (options.cosmos ? Promise.resolve() : cosmos.close()),
+  };
+}
+
+function numberFrom(value: string | undefined, fallback: number): number {
+  const parsed = value === undefined ? NaN : Number(value);
+  return Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
+}

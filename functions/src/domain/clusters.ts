@@ -1,0 +1,58 @@
+import type { Cluster, Node } from '../../../openapi/types.js';
+import { notFound } from '../http/api-error.js';
+import type { ListQuery } from '../http/list-query.js';
+import type { DocumentCollection, Versioned } from '../store/document-collection.js';
+import { toClusterRecord } from './cluster-directory.js';
+import { collectPage, type Page } from './collect-page.js';
+import { deleteAtVersion } from './delete-at-version.js';
+import type { DesiredStateService } from './desired-state.js';
+import { KIND } from './fleet-store.js';
+import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
+import { requireMatchingName } from './require-matching-name.js';
+
+export interface ClusterServiceDeps {
+  clusters: DocumentCollection<Cluster>;
+  nodes: DocumentCollection<Node>;
+  desiredState: DesiredStateService;
+  now: () => Date;
+}
+
+/** Clusters of the fleet. A cluster's labels select policies and encryption overrides; its agent identities gate node endpoints. */
+export class ClusterService {
+  constructor(private readonly deps: ClusterServiceDeps) {}
+
+  async get(id: string): Promise<Versioned<Cluster>> {
+    const found = await this.deps.clusters.read(KIND.cluster, id);
+    if (!found) throw notFound(`Cluster "${id}"`);
+    return found;
+  }
+
+  list(query: ListQuery): Promise<Page<Cluster>> {
+    return collectPage(this.deps.clusters, KIND.cluster, query);
+  }
+
+  async put(id: string, incoming: Cluster, actor: string, preconditions: Preconditions): Promise<PutOutcome<Cluster>> {
+    requireMatchingName(id, incoming.metadata.name);
+    const result = await putResource({
+      collection: this.deps.clusters,
+      partitionKey: KIND.cluster,
+      id,
+      incoming,
+      actor,
+      now: this.deps.now(),
+      preconditions,
+      status: (existing) => existing?.status,
+    });
+    if (result.outcome !== 'unchanged') await this.deps.desiredState.refresh([toClusterRecord(result.stored.value)]);
+    return result;
+  }
+
+  /** Deletes the cluster, its desired state and its registered nodes. */
+  async delete(id: string, ifMatch: string | null): Promise<void> {
+    const existing = await this.get(id);
+    await deleteAtVersion(this.deps.clusters, KIND.cluster, id, existing.version, ifMatch);
+    await this.deps.desiredState.remove(id);
+    const nodes = await this.deps.nodes.all(id);
+    await Promise.all(nodes.map((node) => this.deps.nodes.delete(id, node.value.metadata.name)));
+  }
+}

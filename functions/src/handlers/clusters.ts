@@ -1,0 +1,31 @@
+import type { Cluster } from '../../../openapi/types.js';
+import { describeActor, requireAdmin, requireReader } from '../auth/authorize.js';
+import { parseListQuery } from '../http/list-query.js';
+import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
+import { pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
+import { listResponse, noContent, resourceResponse } from '../http/responses.js';
+
+const ROUTE = 'clusters/{clusterId}';
+
+export const clusterOperations = (services: ServicesProvider): Operation[] => [
+  defineOperation(services, { operationId: 'listClusters', method: 'GET', route: 'clusters' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    return listResponse(request, await services.clusters.list(parseListQuery(request, { labelSelector: true })));
+  }),
+  defineOperation(services, { operationId: 'getCluster', method: 'GET', route: ROUTE }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    return resourceResponse(await services.clusters.get(pathParam(request, 'clusterId', 'ClusterIdValue')));
+  }),
+  defineOperation(services, { operationId: 'putCluster', method: 'PUT', route: ROUTE }, async ({ request, services, principal }) => {
+    requireAdmin(principal);
+    const id = pathParam(request, 'clusterId', 'ClusterIdValue');
+    const body = await readValidBody<Cluster>(request, 'Cluster');
+    const result = await services.clusters.put(id, body, describeActor(principal), preconditionsOf(request));
+    return resourceResponse(result.stored, result.outcome === 'created' ? 201 : 200);
+  }),
+  defineOperation(services, { operationId: 'deleteCluster', method: 'DELETE', route: ROUTE }, async ({ request, services, principal }) => {
+    requireAdmin(principal);
+    await services.clusters.delete(pathParam(request, 'clusterId', 'ClusterIdValue'), request.headers.get('if-match'));
+    return noContent();
+  }),
+];

@@ -1,0 +1,60 @@
+import type { HttpRequest } from '@azure/functions';
+import { ApiError } from './api-error.js';
+
+/** Largest request body accepted, in bytes (policies are a few KiB; import files a few hundred KiB). */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+export type BodyFormat = 'json' | 'yaml';
+
+const MEDIA_TYPES: Record<BodyFormat, (mediaType: string) => boolean> = {
+  json: (type) => type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type),
+  yaml: (type) => type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml',
+};
+
+/**
+ * Reads a request body: checks the media type (415), the size (413, by Content-Length first and then by
+ * the bytes actually read), and decodes UTF-8. Returns the text and which accepted format it is.
+ */
+export async function readBodyText(
+  request: HttpRequest,
+  accepted: readonly BodyFormat[],
+  maxBytes = DEFAULT_MAX_BODY_BYTES,
+): Promise<{ text: string; format: BodyFormat }> {
+  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const format = accepted.find((candidate) => MEDIA_TYPES[candidate](mediaType));
+  if (!format) {
+    const expected = accepted.map((f) => (f === 'json' ? 'application/json' : 'application/yaml')).join(' or ');
+    throw new ApiError(415, 'UnsupportedMediaType', `Content-Type must be ${expected}.`, [
+      { pointer: '/header/content-type', message: `expected ${expected}`, rule: 'mediaType' },
+    ]);
+  }
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > maxBytes) throw tooLarge(maxBytes);
+  if (bytes.byteLength === 0) {
+    throw new ApiError(400, 'InvalidJson', 'The request body is empty.', [{ pointer: '', message: 'a body is required', rule: 'required' }]);
+  }
+  return { text: new TextDecoder('utf-8', { fatal: false }).decode(bytes), format };
+}
+
+/** Reads and parses a JSON body (see readBodyText); malformed JSON is a 400 InvalidJson. */
+export async function readJsonBody(request: HttpRequest, maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
+  const { text } = await readBodyText(request, ['json'], maxBytes);
+  return parseJson(text);
+}
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : 'unparseable';
+    throw new ApiError(400, 'InvalidJson', `The body is not valid JSON: ${reason}`, [{ pointer: '', message: reason, rule: 'json' }]);
+  }
+}
+
+function tooLarge(maxBytes: number): ApiError {
+  return new ApiError(413, 'PayloadTooLarge', `The body is larger than ${maxBytes} bytes.`, [
+    { pointer: '', message: `at most ${maxBytes} bytes`, rule: 'maxBytes' },
+  ]);
+}

@@ -1,0 +1,45 @@
+import type { HttpResponseInit, InvocationContext } from '@azure/functions';
+import type { Problem } from '../../../openapi/types.js';
+import { ApiError } from './api-error.js';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+};
+
+/**
+ * The one error boundary: maps any thrown value to an RFC 9457 application/problem+json response.
+ * ApiErrors keep their status, code, message and field errors. Anything else is logged (message and
+ * stack only — never request headers or bodies) and answered as an opaque 500.
+ */
+export function renderProblem(error: unknown, instance: string, context?: InvocationContext): HttpResponseInit {
+  const apiError = error instanceof ApiError ? error : undefined;
+  if (!apiError) {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    (context ? context.error.bind(context) : console.error)(`unhandled error at ${instance}: ${detail}`);
+  }
+  const status = apiError?.status ?? 500;
+  const problem: Problem = {
+    type: `https://fleetnet.dev/problems/${apiError?.code ?? 'InternalError'}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code: apiError?.code ?? 'InternalError',
+    detail: apiError?.message ?? 'An internal error occurred. It has been logged.',
+    instance,
+    errors: apiError?.errors ?? [],
+    ...(apiError?.extensions ?? {}),
+  };
+  return {
+    status,
+    headers: { 'Content-Type': 'application/problem+json', ...(apiError?.headers ?? {}) },
+    body: JSON.stringify(problem),
+  };
+}

@@ -1,0 +1,29 @@
+import type { HttpRequest } from '@azure/functions';
+import type { Preconditions } from '../domain/put-resource.js';
+import { createSchemaValidator, type SchemaName } from '../../../core/schema/compile-schema-validator.js';
+import { validationFailed } from './api-error.js';
+import { readJsonBody } from './read-body.js';
+
+export function preconditionsOf(request: HttpRequest): Preconditions {
+  return { ifMatch: request.headers.get('if-match'), ifNoneMatch: request.headers.get('if-none-match') };
+}
+
+/**
+ * Reads a JSON body and validates it against a schema of openapi.yaml (compiled by ajv from the spec
+ * itself). Any violation is a 400 ValidationFailed listing every error with its JSON pointer.
+ */
+export async function readValidBody<T>(request: HttpRequest, schemaName: SchemaName): Promise<T> {
+  const body = await readJsonBody(request);
+  const errors = createSchemaValidator(schemaName)(body);
+  if (errors.length > 0) throw validationFailed(errors);
+  return body as T;
+}
+
+/** A path parameter the route template guarantees, checked against its schema (400 pointing at `/path/<name>`). */
+export function pathParam(request: HttpRequest, name: string, schemaName?: SchemaName): string {
+  const value = request.params[name];
+  if (value === undefined) throw new Error(`route has no parameter "${name}"`);
+  const errors = schemaName ? createSchemaValidator(schemaName)(value, `/path/${name}`) : [];
+  if (errors.length > 0) throw validationFailed(errors, `The path parameter "${name}" is invalid.`);
+  return value;
+}

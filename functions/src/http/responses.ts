@@ -1,0 +1,25 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { Versioned } from '../store/document-collection.js';
+import { present, type Resource } from '../domain/resource.js';
+import type { Page } from '../domain/collect-page.js';
+import { formatEtag } from './etag.js';
+import { buildNextLink } from './list-query.js';
+
+export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): HttpResponseInit {
+  return { status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}
+
+/** A resource with its ETag (201 for a create, 200 otherwise). */
+export function resourceResponse<R extends Resource>(stored: Versioned<R>, status = 200): HttpResponseInit {
+  return jsonResponse(status, present(stored), { ETag: formatEtag(stored.version) });
+}
+
+/** `{items, nextLink}`; nextLink is null on the last page. */
+export function listResponse<R extends Resource>(request: HttpRequest, page: Page<R>): HttpResponseInit {
+  return jsonResponse(200, {
+    items: page.items.map(present),
+    nextLink: page.lastId === undefined ? null : buildNextLink(request, page.lastId),
+  });
+}
+
+export const noContent = (): HttpResponseInit => ({ status: 204 });

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import { DEFAULT_MAX_BODY_BYTES } from '../http/read-body.js';
+import { ApiError } from '../http/api-error.js';
+import { renderProblem } from '../http/render-problem.js';
+import type { Operation } from '../http/operation.js';
+import { compileRoutes } from './match-route.js';
+
+export interface LocalHostOptions {
+  operations: readonly Operation[];
+  port?: number;
+  host?: string;
+  /** Route prefix; defaults to host.json's extensions.http.routePrefix. */
+  routePrefix?: string;
+}
+
+export interface LocalHost {
+  /** Base URL including the route prefix, e.g. http://127.0.0.1:7071/api */
+  baseUrl: string;
+  server: http.Server;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves the Functions route table over node:http, the way the Functions host would: each request
+ * becomes a real @azure/functions HttpRequest with route params, and the handler's HttpResponseInit is
+ * written back. Bodies are read up to the API's size limit plus one byte, so oversized requests reach
+ * the handler's 413 check without being buffered whole.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const prefix = `/${options.routePrefix ?? readRoutePrefix()}`;
+  const lookup = compileRoutes(options.operations);
+  const server = http.createServer((req, res) => {
+    void serve(req, res).catch((error: unknown) => {
+      writeResponse(res, renderProblem(error, req.url ?? '/'));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+
+  async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const path = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : undefined;
+    const found = path === undefined ? ({ kind: 'not-found' } as const) : lookup(req.method ?? 'GET', path);
+    if (found.kind !== 'match') {
+      req.resume();
+      const error =
+        found.kind === 'not-found'
+          ? new ApiError(404, 'NotFound', `No operation is served at ${url.pathname}.`)
+          : new ApiError(405, 'MethodNotAllowed', `Method ${req.method} is not allowed here.`, [], {}, { Allow: found.allowed.join(', ') });
+      writeResponse(res, renderProblem(error, url.pathname));
+      return;
+    }
+    const { operation, params } = found.match;
+    const bytes = await readAtMost(req, DEFAULT_MAX_BODY_BYTES + 1);
+    const request = new HttpRequest({
+      method: req.method ?? 'GET',
+      url: url.toString(),
+      headers: flattenHeaders(req.headers),
+      params,
+      body: bytes.byteLength > 0 ? { bytes } : undefined,
+    });
+    const context = new InvocationContext({ invocationId: randomUUID(), functionName: operation.operationId });
+    writeResponse(res, await operation.handler(request, context));
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://${options.host ?? '127.0.0.1'}:${address.port}${prefix}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function readRoutePrefix(): string {
+  const hostJson = JSON.parse(readFileSync(new URL('../../../host.json', import.meta.url), 'utf8')) as {
+    extensions?: { http?: { routePrefix?: string } };
+  };
+  return hostJson.extensions?.http?.routePrefix ?? 'api';
+}
+
+/** Reads the body, keeping at most `limit` bytes (the rest is drained and discarded). */
+function readAtMost(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (size >= limit) return;
+      const take = chunk.subarray(0, limit - size);
+      chunks.push(take);
+      size += take.byteLength;
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+function writeResponse(res: http.ServerResponse, init: HttpResponseInit): void {
+  const headers: Record<string, string> = {};
+  if (init.headers) new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => (headers[name] = value));
+  let body: string | Uint8Array | undefined;
+  if (init.jsonBody !== undefined) {
+    body = JSON.stringify(init.jsonBody);
+    headers['content-type'] ??= 'application/json';
+  } else if (typeof init.body === 'string' || init.body instanceof Uint8Array) {
+    body = init.body;
+  } else if (init.body !== undefined && init.body !== null) {
+    throw new Error('the local host writes string, byte and JSON bodies only');
+  }
+  res.writeHead(init.status ?? 200, headers);
+  res.end(body);
+}

@@ -1,0 +1,26 @@
+import { clusterOperations } from './handlers/clusters.js';
+import { desiredStateOperations } from './handlers/desired-state.js';
+import { encryptionOperations } from './handlers/encryption-settings.js';
+import { healthOperations } from './handlers/health.js';
+import { networkPolicyImportOperations } from './handlers/network-policy-imports.js';
+import { networkPolicyOperations } from './handlers/network-policies.js';
+import { nodeOperations } from './handlers/nodes.js';
+import { revisionOperations } from './handlers/revisions.js';
+import type { Operation, ServicesProvider } from './http/operation.js';
+
+/**
+ * The route table: every operation of openapi/openapi.yaml, once. The Functions entry point (index.ts)
+ * registers each with app.http; the local host (local-host/) serves the same table over node:http.
+ */
+export function createOperations(services: ServicesProvider): Operation[] {
+  return [
+    ...healthOperations(services),
+    ...networkPolicyOperations(services),
+    ...revisionOperations(services),
+    ...networkPolicyImportOperations(services),
+    ...encryptionOperations(services),
+    ...clusterOperations(services),
+    ...nodeOperations(services),
+    ...desiredStateOperations(services),
+  ];
+}

@@ -1,0 +1,131 @@
+import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
+
+/** A document as the domain sees it: the value plus an opaque version for optimistic concurrency. */
+export interface Versioned<T> {
+  value: T;
+  /** Opaque; changes on every write. Derived from Cosmos `_etag`, which never leaves this module. */
+  version: string;
+}
+
+/** A write lost an optimistic-concurrency race or hit an existing id (create-only). */
+export class WriteConflictError extends Error {
+  constructor(readonly reason: 'exists' | 'version-mismatch' | 'missing') {
+    super(`write conflict: ${reason}`);
+    this.name = 'WriteConflictError';
+  }
+}
+
+interface Envelope<T> extends ItemDefinition {
+  id: string;
+  body: T;
+}
+
+/**
+ * One kind of document in one container. Documents are stored as `{ id, <partition field>, ...extra, body }`:
+ * the partition field is written by this adapter so callers never handle Cosmos layout or system fields.
+ */
+export class DocumentCollection<T> {
+  constructor(
+    private readonly container: Container,
+    /** Name of the partition-key property, e.g. "kind" for partition key path "/kind". */
+    private readonly partitionField: string,
+  ) {}
+
+  async read(partitionKey: string, id: string): Promise<Versioned<T> | undefined> {
+    const response = await this.container.item(id, partitionKey).read<Envelope<T>>();
+    if (response.statusCode === 404 || !response.resource) return undefined;
+    return toVersioned(response.resource);
+  }
+
+  /** Create-only. Throws WriteConflictError('exists') if the id is taken. */
+  async create(partitionKey: string, id: string, value: T, extra: Record<string, unknown> = {}): Promise<Versioned<T>> {
+    try {
+      const { resource } = await this.container.items.create<Envelope<T>>(this.wrap(partitionKey, id, value, extra));
+      return toVersioned(required(resource));
+    } catch (error) {
+      if (statusOf(error) === 409) throw new WriteConflictError('exists');
+      throw error;
+    }
+  }
+
+  /** Replaces only if the stored version is `ifVersion`. Throws WriteConflictError otherwise. */
+  async replace(partitionKey: string, id: string, value: T, ifVersion: string, extra: Record<string, unknown> = {}): Promise<Versioned<T>> {
+    try {
+      const { resource } = await this.container
+        .item(id, partitionKey)
+        .replace<Envelope<T>>(this.wrap(partitionKey, id, value, extra), {
+          accessCondition: { type: 'IfMatch', condition: ifVersion },
+        });
+      return toVersioned(required(resource));
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 412) throw new WriteConflictError('version-mismatch');
+      if (status === 404) throw new WriteConflictError('missing');
+      throw error;
+    }
+  }
+
+  /** Deletes if present (and, with ifVersion, only at that version). Returns false if it was absent. */
+  async delete(partitionKey: string, id: string, ifVersion?: string): Promise<boolean> {
+    try {
+      await this.container
+        .item(id, partitionKey)
+        .delete(ifVersion ? { accessCondition: { type: 'IfMatch', condition: ifVersion } } : undefined);
+      return true;
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404) return false;
+      if (status === 412) throw new WriteConflictError('version-mismatch');
+      throw error;
+    }
+  }
+
+  /**
+   * Keyset page within one partition, ordered by id ascending (or descending): ids strictly after
+   * `afterId`, at most `limit` of them. Independent of the emulator's continuation-token support.
+   */
+  async page(partitionKey: string, options: { afterId?: string | undefined; limit: number; descending?: boolean }): Promise<Versioned<T>[]> {
+    const order = options.descending ? 'DESC' : 'ASC';
+    const comparison = options.descending ? '<' : '>';
+    const parameters: SqlParameter[] = [{ name: '@limit', value: options.limit }];
+    let filter = '';
+    if (options.afterId !== undefined) {
+      filter = `WHERE c.id ${comparison} @after`;
+      parameters.push({ name: '@after', value: options.afterId });
+    }
+    const query = `SELECT TOP @limit * FROM c ${filter} ORDER BY c.id ${order}`;
+    const { resources } = await this.container.items
+      .query<Envelope<T>>({ query, parameters }, { partitionKey })
+      .fetchAll();
+    return resources.map(toVersioned);
+  }
+
+  /** Every document of one partition (callers bound the partition's size). */
+  async all(partitionKey: string): Promise<Versioned<T>[]> {
+    const { resources } = await this.container.items
+      .query<Envelope<T>>('SELECT * FROM c', { partitionKey })
+      .fetchAll();
+    return resources.map(toVersioned);
+  }
+
+  private wrap(partitionKey: string, id: string, value: T, extra: Record<string, unknown>): Envelope<T> {
+    return { ...extra, id, [this.partitionField]: partitionKey, body: value };
+  }
+}
+
+function toVersioned<T>(doc: Envelope<T>): Versioned<T> {
+  return { value: doc.body, version: required(doc._etag) };
+}
+
+function required<V>(value: V | undefined | null): V {
+  if (value === undefined || value === null) throw new Error('Cosmos returned no document where one was expected');
+  return value;
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error === 'object' && error !== null && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return typeof code === 'number' ? code : undefined;
+  }
+  return undefined;
+}
