@@ -14,6 +14,8 @@ export interface EmbeddedCosmos {
   key: string;
   /** An https.Agent that accepts the emulator's self-signed certificate. Use it only for this endpoint. */
   agent: https.Agent;
+  /** Requests the server has received so far (tests count the cost of an operation with it). */
+  requestCount(): number;
   close(): Promise<void>;
 }
 
@@ -28,12 +30,15 @@ export async function startEmbeddedCosmos(port = 0): Promise<EmbeddedCosmos> {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
+  let requests = 0;
+  server.on('request', () => requests++);
   const { port: boundPort } = server.address() as AddressInfo;
   const agent = new https.Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: 64 });
   return {
     endpoint: `https://127.0.0.1:${boundPort}`,
     key: WELL_KNOWN_EMULATOR_KEY,
     agent,
+    requestCount: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
         agent.destroy();

@@ -9,6 +9,8 @@ export interface CosmosConnection {
   containers: CosmosContainers;
   /** 'embedded' for the in-process server, 'account' for a real Cosmos DB account. */
   target: 'embedded' | 'account';
+  /** Requests served by the embedded server so far (undefined for a real account). */
+  requestCount(): number | undefined;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,7 @@ export async function openCosmos(options: CosmosOptions = {}): Promise<CosmosCon
     const client = new CosmosClient({ endpoint: options.endpoint, aadCredentials: new DefaultAzureCredential() });
     // Entra data-plane RBAC cannot create databases or containers: infra/ provisions them from the same layout.
     const containers = referenceContainers(client, databaseId);
-    return { containers, target: 'account', close: async () => client.dispose() };
+    return { containers, target: 'account', requestCount: () => undefined, close: async () => client.dispose() };
   }
   const embedded = await startEmbeddedCosmos();
   const client = new CosmosClient({
@@ -42,6 +44,7 @@ export async function openCosmos(options: CosmosOptions = {}): Promise<CosmosCon
   return {
     containers,
     target: 'embedded',
+    requestCount: embedded.requestCount,
     close: async () => {
       client.dispose();
       await embedded.close();

@@ -1,0 +1,48 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAppServices, type AppServices } from '../../functions/src/app-services.js';
+import { loadOrCreateDevIssuer, type DevIssuer } from '../../functions/src/auth/dev-issuer.js';
+import { startLocalHost } from '../../functions/src/local-host/local-host.js';
+import { createOperations } from '../../functions/src/routes.js';
+import { openCosmos, type CosmosConnection } from '../../functions/src/store/open-cosmos.js';
+
+export interface TestApi {
+  baseUrl: string;
+  services: AppServices;
+  cosmos: CosmosConnection;
+  issuer: DevIssuer;
+  tokens: { admin: string; reader: string };
+  /** A Fleet.Agent token whose oid is `objectId`. */
+  agentToken(objectId: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real API as agents and portals see it: the Functions route table served by the local host over
+ * HTTP, on a fresh embedded Cosmos server, with a dev token issuer in a temp dir.
+ */
+export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetnet-api-'));
+  const cosmos = await openCosmos();
+  const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, ...env }, cosmos });
+  const host = await startLocalHost({ operations: createOperations(async () => services) });
+  const issuer = await loadOrCreateDevIssuer(dir);
+  return {
+    baseUrl: host.baseUrl,
+    services,
+    cosmos,
+    issuer,
+    tokens: {
+      admin: await issuer.mintToken({ role: 'Fleet.Admin', objectId: 'admin-1' }),
+      reader: await issuer.mintToken({ role: 'Fleet.Reader', objectId: 'reader-1' }),
+    },
+    agentToken: (objectId) => issuer.mintToken({ role: 'Fleet.Agent', objectId }),
+    close: async () => {
+      await host.close();
+      await services.close();
+      await cosmos.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

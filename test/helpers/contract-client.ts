@@ -1,0 +1,112 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { createSchemaValidator, findOpenApiDocumentPath, type SchemaName } from '../../core/schema/compile-schema-validator.js';
+
+interface SpecResponse {
+  $ref?: string;
+  content?: Record<string, { schema?: { $ref?: string } }>;
+}
+interface SpecOperation {
+  operationId: string;
+  responses: Record<string, SpecResponse>;
+}
+interface SpecDocument {
+  paths: Record<string, Record<string, SpecOperation>>;
+  components: { responses: Record<string, SpecResponse> };
+}
+
+export const openApiDocument = parseYaml(readFileSync(findOpenApiDocumentPath(), 'utf8')) as SpecDocument;
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** Every operation of the spec: method (upper case), path template and operationId. */
+export function specOperations(): { method: string; path: string; operationId: string }[] {
+  return Object.entries(openApiDocument.paths).flatMap(([path, item]) =>
+    HTTP_METHODS.filter((method) => item[method]).map((method) => ({ method: method.toUpperCase(), path, operationId: item[method]!.operationId })),
+  );
+}
+
+function findOperation(method: string, path: string): SpecOperation | undefined {
+  const parts = path.split('/').filter(Boolean);
+  const candidates = Object.entries(openApiDocument.paths)
+    .filter(([template]) => {
+      const segments = template.split('/').filter(Boolean);
+      return segments.length === parts.length && segments.every((s, i) => s.startsWith('{') || s === parts[i]);
+    })
+    // Literal segments win over parameters, as in the router.
+    .sort(([a], [b]) => a.split('{').length - b.split('{').length);
+  for (const [, item] of candidates) {
+    const operation = item[method.toLowerCase()];
+    if (operation) return operation;
+  }
+  return undefined;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** Parsed JSON body (undefined when the body is empty or not JSON). */
+  body: any;
+  operationId: string | undefined;
+}
+
+export interface CallOptions {
+  token?: string;
+  /** JSON-encoded unless `rawBody` is given. */
+  body?: unknown;
+  rawBody?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * An HTTP client for the tests that checks every answer against openapi.yaml: the status must be one the
+ * operation declares, and a declared body must have the declared media type and validate against the
+ * declared schema. Any mismatch throws, failing the test that made the call. Operations seen are recorded.
+ */
+export function createContractClient(baseUrl: string) {
+  const covered = new Set<string>();
+  async function call(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    let payload: string | undefined;
+    if (options.rawBody !== undefined) payload = options.rawBody;
+    else if (options.body !== undefined) payload = JSON.stringify(options.body);
+    if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, body: payload });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const pathOnly = path.split('?')[0]!;
+    const operation = findOperation(method, pathOnly);
+    if (operation) {
+      covered.add(operation.operationId);
+      checkAgainstSpec(operation, method, pathOnly, response, body);
+    } else if (![404, 405].includes(response.status)) {
+      throw new Error(`${method} ${pathOnly} is not in the spec but answered ${response.status}`);
+    }
+    return { status: response.status, headers: response.headers, text, body, operationId: operation?.operationId };
+  }
+  return { call, covered };
+}
+
+function checkAgainstSpec(operation: SpecOperation, method: string, path: string, response: Response, body: unknown): void {
+  const where = `${method} ${path} (${operation.operationId}) → ${response.status}`;
+  let declared = operation.responses[String(response.status)];
+  if (!declared) throw new Error(`${where}: status not declared in the spec`);
+  if (declared.$ref) declared = openApiDocument.components.responses[declared.$ref.split('/').pop()!]!;
+  const content = declared.content;
+  if (!content) return;
+  const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim();
+  const entry = content[mediaType];
+  if (!entry) throw new Error(`${where}: content type ${mediaType} not declared (${Object.keys(content).join(', ')})`);
+  const ref = entry.schema?.$ref;
+  if (!ref) return;
+  const errors = createSchemaValidator(ref.split('/').pop() as SchemaName)(body);
+  if (errors.length > 0) throw new Error(`${where}: body does not match ${ref}: ${JSON.stringify(errors.slice(0, 5))}`);
+}
