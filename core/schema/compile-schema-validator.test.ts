@@ -57,6 +57,6 @@ describe('createSchemaValidator', () => {
   });
 
   it('throws for an unknown schema', () => {
-    expect(() => createSchemaValidator('NoSuchSchema')).toThrow(/NoSuchSchema/);
+    expect(() => createSchemaValidator('NoSuchSchema' as 'Health')).toThrow(/NoSuchSchema/);
   });
 });

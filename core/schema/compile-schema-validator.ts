@@ -18,10 +18,13 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import formatsPluginModule from 'ajv-formats';
 import { parse as parseYaml } from 'yaml';
-import type { FieldError } from '../../openapi/types.js';
+import type { components, FieldError } from '../../openapi/types.js';
 import { appendPointer } from '../json/json-pointer.js';
 
 const DOCUMENT_ID = 'https://fleetnet.io/openapi.json';
+
+/** Names of the schemas under `#/components/schemas` of the contract. */
+export type SchemaName = keyof components['schemas'] & string;
 
 export type SchemaValidator = (value: unknown, basePointer?: string) => FieldError[];
 
@@ -68,7 +71,7 @@ function getAjv(options: SchemaValidatorOptions): Ajv2020 {
 }
 
 /** Returns a validator for `#/components/schemas/<schemaName>`; throws if the schema does not exist. */
-export function createSchemaValidator(schemaName: string, options: SchemaValidatorOptions = {}): SchemaValidator {
+export function createSchemaValidator(schemaName: SchemaName, options: SchemaValidatorOptions = {}): SchemaValidator {
   const ref = `${DOCUMENT_ID}#/components/schemas/${schemaName}`;
   let validate = options.document === undefined ? compiled.get(schemaName) : undefined;
   if (!validate) {
