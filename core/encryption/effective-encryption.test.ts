@@ -14,7 +14,7 @@ describe('computeEffectiveEncryption', () => {
       { name: 'weu-ipsec', clusterSelector: { matchLabels: { region: 'weu', ipsec: 'yes' } }, settings: { type: 'ipsec', ipsec: { keyRotationDuration: '5m' } } },
     ],
   };
-  const cases: Array<{ name: string; given: { spec: EncryptionSettingsSpec | undefined; cluster: typeof prod; generation: number | null }; want: EffectiveEncryption }> = [
+  const cases: Array<{ name: string; given: { spec: EncryptionSettingsSpec | undefined; cluster: { id: string; labels: Record<string, string> }; generation: number | null }; want: EffectiveEncryption }> = [
     {
       name: 'no settings',
       given: { spec: undefined, cluster: prod, generation: null },
