@@ -108,12 +108,17 @@ struct fn_policy_value {
 
 /* ---- conntrack: BPF_MAP_TYPE_LRU_HASH --------------------------------------------------------
  * One entry per connection per (host veth, direction) that a policy let through (allow or audit).
- * The tuple is the ORIGINAL direction's (the packet that created it). A packet is a reply when the
- * entry keyed by its reversed tuple, the same ifindex and the OPPOSITE direction exists: the key
- * carries ifindex and direction so state created by one hook can never pass traffic at another
- * (e.g. an unenforced egress hook of pod A cannot open pod B's ingress). Replies pass without a
- * policy lookup. For ICMP, sport = dport = echo identifier (host order), only echo creates
- * and only echo-reply uses entries. Written only by the program; userspace may dump/delete. */
+ * The tuple is the ORIGINAL direction's (the packet that created it).
+ *   - Established: a packet whose own tuple, ifindex and direction have an entry of the CURRENT
+ *     generation (fn_config) skips the ipcache and policy lookups and is counted with the entry's
+ *     peer_id / rule_id / verdict. An entry of an older generation is re-decided by policy (and
+ *     refreshed, or deleted if now dropped), so every map change takes effect on the next packet.
+ *   - Reply: a packet whose REVERSED tuple, same ifindex and OPPOSITE direction has an entry of the
+ *     current generation passes without a policy lookup. The key carries ifindex and direction so
+ *     state created by one hook never passes traffic at another (e.g. an unenforced egress hook of
+ *     pod A cannot open pod B's ingress).
+ * For ICMP, sport = dport = echo identifier; only echo creates and only echo-reply uses entries.
+ * Written only by the program; userspace may dump/delete. */
 struct fn_ct_key {
 	__u32 saddr;    /* network order */
 	__u32 daddr;    /* network order */
@@ -128,9 +133,19 @@ struct fn_ct_key {
 struct fn_ct_value {
 	__u64 last_seen_ns; /* host order; refreshed at most once per FN_CT_REFRESH_NS */
 	__u32 rule_id;      /* host order: rule that allowed the connection (0 = no rule) */
-	__u8 verdict;       /* FN_FLOW_FORWARDED or FN_FLOW_AUDIT at creation */
+	__u32 peer_id;      /* host order: the peer's identity when decided */
+	__u32 generation;   /* host order: fn_config.generation when decided */
+	__u8 verdict;       /* FN_FLOW_FORWARDED or FN_FLOW_AUDIT */
 	__u8 pad[3];
-};                          /* size 16 */
+};                          /* size 24 */
+
+/* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 -----------------------------------------
+ * generation: bumped by the agent AFTER every batch of writes to endpoints / ipcache / policy;
+ * conntrack decisions of an older generation are re-evaluated (see conntrack above). */
+struct fn_config {
+	__u32 generation; /* host order */
+	__u32 pad;
+};                        /* size 8 */
 
 /* An entry idle longer than this no longer passes replies (ns). */
 #define FN_CT_LIFETIME_TCP_NS   (6ull * 3600 * 1000000000ull)

@@ -63,6 +63,14 @@ struct {
 } fn_ct SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, __u32);
+	__type(value, struct fn_config);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_config SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
 	__type(key, struct fn_flow_key);
 	__type(value, struct fn_flow_value);
@@ -169,7 +177,9 @@ static __always_inline __u8 verdict_rank(const struct fn_policy_value *v)
  *   best = ALLOW       → FORWARDED (rule of the allow)
  *   no match, D set    → DROPPED (rule 0)               — or AUDIT if A
  *   no match, D clear  → FORWARDED (rule 0)
- * Replies of a connection allowed in the other direction (conntrack) pass before this decision.
+ * Before this decision (see fn_ct in fleetnet.h): packets of a connection already decided under the
+ * current generation reuse that decision; replies of a connection allowed in the other direction
+ * pass. Every change of endpoints/ipcache/policy bumps the generation, so it applies at once.
  *
  * What the userspace compiler MUST guarantee (the kernel cannot, an LPM lookup returns one entry):
  *   - Within one family (same local, peer, direction), a longer prefix replaces every shorter one it
@@ -245,6 +255,17 @@ static __always_inline __u64 ct_lifetime(__u8 proto)
 	return proto == IPPROTO_TCP ? FN_CT_LIFETIME_TCP_NS : FN_CT_LIFETIME_OTHER_NS;
 }
 
+static __always_inline int ct_live(const struct fn_ct_value *cv, __u32 gen, __u64 now, __u8 proto)
+{
+	return cv && cv->generation == gen && now - cv->last_seen_ns < ct_lifetime(proto);
+}
+
+static __always_inline void ct_touch(struct fn_ct_value *cv, __u64 now)
+{
+	if (now - cv->last_seen_ns > FN_CT_REFRESH_NS)
+		cv->last_seen_ns = now;
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	__u32 ifindex = skb->ifindex;
@@ -256,10 +277,58 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (parse_ipv4(skb, &p) < 0)
 		return FN_PASS;
 
+	__u32 zero = 0;
+	struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
+	__u32 gen = cfg ? cfg->generation : 0;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 len = skb->len;
+	struct fn_flow_key fk = {
+		.local_id = ep->identity,
+		.proto = p.proto,
+		.direction = dir,
+	};
+	struct fn_ct_key ck = {
+		.saddr = p.saddr, .daddr = p.daddr, .ifindex = ifindex,
+		.sport = p.sport, .dport = p.dport, .proto = p.proto, .direction = dir,
+	};
+	struct fn_ct_value *cv = NULL;
 
-	/* Peer identity: the remote end of the pod's traffic, ipcache miss = world. */
+	if (p.has_ct) {
+		/* 1. Established in this direction, decided under the current generation. */
+		if (!p.is_echo_reply) {
+			cv = bpf_map_lookup_elem(&fn_ct, &ck);
+			if (ct_live(cv, gen, now, p.proto)) {
+				ct_touch(cv, now);
+				fk.peer_id = cv->peer_id;
+				fk.rule_id = cv->rule_id;
+				fk.dport = bpf_ntohs(p.policy_port);
+				fk.verdict = cv->verdict;
+				count_flow(&fk, len, 0, now);
+				return FN_PASS;
+			}
+		}
+		/* 2. Reply of a connection this endpoint let through in the other direction. */
+		if (p.proto != IPPROTO_ICMP || p.is_echo_reply) {
+			struct fn_ct_key rk = {
+				.saddr = p.daddr, .daddr = p.saddr, .ifindex = ifindex,
+				.sport = p.dport, .dport = p.sport, .proto = p.proto,
+				.direction = dir == FN_DIR_INGRESS ? FN_DIR_EGRESS : FN_DIR_INGRESS,
+			};
+			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
+			if (ct_live(rv, gen, now, p.proto)) {
+				ct_touch(rv, now);
+				fk.peer_id = rv->peer_id;
+				fk.dport = bpf_ntohs(p.sport);
+				fk.verdict = FN_FLOW_REPLY;
+				count_flow(&fk, len, 0, now);
+				return FN_PASS;
+			}
+		}
+		if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 */
+			p.has_ct = 0;
+	}
+
+	/* 3. Peer identity (ipcache miss = world) and policy. */
 	struct fn_ipcache_key ik = {
 		.prefixlen = 32,
 		.addr = dir == FN_DIR_EGRESS ? p.daddr : p.saddr,
@@ -267,64 +336,31 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, &ik);
 	__u32 peer = iv ? iv->identity : FN_ID_WORLD;
 
-	struct fn_flow_key fk = {
-		.local_id = ep->identity,
-		.peer_id = peer,
-		.proto = p.proto,
-		.direction = dir,
-	};
-
-	/* 1. Reply of a connection this endpoint let through in the other direction? */
-	if (p.has_ct && (p.proto != IPPROTO_ICMP || p.is_echo_reply)) {
-		struct fn_ct_key rk = {
-			.saddr = p.daddr, .daddr = p.saddr, .ifindex = ifindex,
-			.sport = p.dport, .dport = p.sport, .proto = p.proto,
-			.direction = dir == FN_DIR_INGRESS ? FN_DIR_EGRESS : FN_DIR_INGRESS,
-		};
-		struct fn_ct_value *cv = bpf_map_lookup_elem(&fn_ct, &rk);
-		if (cv && now - cv->last_seen_ns < ct_lifetime(p.proto)) {
-			if (now - cv->last_seen_ns > FN_CT_REFRESH_NS)
-				cv->last_seen_ns = now;
-			fk.dport = bpf_ntohs(p.sport);
-			fk.verdict = FN_FLOW_REPLY;
-			count_flow(&fk, len, 0, now);
-			return FN_PASS;
-		}
-	}
-	if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 */
-		p.has_ct = 0;
-
-	/* 2. Policy. */
 	struct fn_decision d = {};
 	decide(ep, &p, peer, dir, &d);
+	fk.peer_id = peer;
 	fk.rule_id = d.rule_id;
 	fk.dport = bpf_ntohs(p.policy_port);
 	fk.verdict = d.flow_verdict;
 
 	if (d.flow_verdict == FN_FLOW_DROPPED) {
+		if (cv) /* a connection allowed under an older generation: its replies stop too */
+			bpf_map_delete_elem(&fn_ct, &ck);
 		__u64 attempt = p.proto != IPPROTO_TCP ||
 				(p.tcp_flags & (FN_TCP_FLAG_SYN | FN_TCP_FLAG_ACK)) == FN_TCP_FLAG_SYN;
 		count_flow(&fk, len, attempt, now);
 		return FN_DROP;
 	}
 
-	/* 3. Forwarded or audited: remember the connection so its replies pass. */
+	/* 4. Forwarded or audited: (re)record the connection so it and its replies pass. */
 	__u64 created = 0;
 	if (p.has_ct) {
-		struct fn_ct_key ck = {
-			.saddr = p.saddr, .daddr = p.daddr, .ifindex = ifindex,
-			.sport = p.sport, .dport = p.dport, .proto = p.proto, .direction = dir,
+		created = !cv || now - cv->last_seen_ns >= ct_lifetime(p.proto);
+		struct fn_ct_value nv = {
+			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
+			.generation = gen, .verdict = d.flow_verdict,
 		};
-		struct fn_ct_value *cv = bpf_map_lookup_elem(&fn_ct, &ck);
-		if (!cv || now - cv->last_seen_ns >= ct_lifetime(p.proto)) {
-			struct fn_ct_value nv = {
-				.last_seen_ns = now, .rule_id = d.rule_id, .verdict = d.flow_verdict,
-			};
-			bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY);
-			created = 1;
-		} else if (now - cv->last_seen_ns > FN_CT_REFRESH_NS) {
-			cv->last_seen_ns = now;
-		}
+		bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY);
 	}
 	count_flow(&fk, len, created, now);
 	return FN_PASS;

@@ -30,7 +30,7 @@
 #define FN_TCX_EGRESS 47  /* BPF_TCX_EGRESS */
 #define FN_TC_HANDLE 0xf1e7
 #define FN_TC_PRIORITY 0xf1e7
-#define FN_BATCH 4096
+#define FN_BATCH 16384
 #ifndef ENOTSUPP
 #define ENOTSUPP 524 /* kernel-internal "operation not supported", leaks to user space */
 #endif
@@ -209,8 +209,8 @@ static void netns_leave(int saved)
 
 /* ---- loadObject(objectPath, pinDir, maxEntries?: {name: n}) → {maps, programs} ------------------
  * Opens the object with pin_root_path = pinDir: maps already pinned there are REUSED as they are
- * (their contents survive, never flushed); missing ones are created and pinned. maxEntries applies
- * only to maps not yet pinned. Programs are loaded fresh and pinned at pinDir/<program name>
+ * (their contents survive, never flushed; their max_entries is adopted); missing ones are created
+ * and pinned. maxEntries applies only to maps not yet pinned. Programs are loaded fresh and pinned at pinDir/<program name>
  * (replacing an older pin). Returns dup'd fds by name; the bpf_object is closed before return. */
 static napi_value load_object(napi_env env, napi_callback_info info)
 {
@@ -245,7 +245,17 @@ static napi_value load_object(napi_env env, napi_callback_info info)
 	struct bpf_map *map;
 	bpf_object__for_each_map(map, obj) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(map));
-		if (access(path, F_OK) == 0 || t != napi_object)
+		int pinned = bpf_obj_get(path);
+		if (pinned >= 0) {
+			/* reuse needs identical parameters: adopt the pinned map's size */
+			struct bpf_map_info mi = {};
+			__u32 len = sizeof(mi);
+			if (bpf_obj_get_info_by_fd(pinned, &mi, &len) == 0)
+				bpf_map__set_max_entries(map, mi.max_entries);
+			close(pinned);
+			continue;
+		}
+		if (t != napi_object)
 			continue;
 		napi_value v;
 		bool has;

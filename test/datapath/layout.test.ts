@@ -93,6 +93,7 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     [MapName.policy, 'fn_policy_key', 'fn_policy_value'],
     [MapName.conntrack, 'fn_ct_key', 'fn_ct_value'],
     [MapName.flows, 'fn_flow_key', 'fn_flow_value'],
+    [MapName.config, 4, 'fn_config'],
   ];
   it.each(mapTypes)('map %s uses key %s and value %s', (map, key, value) => {
     const v = [...btf.values()].find((t) => t.kind === 'VAR' && t.name === map);
@@ -194,7 +195,7 @@ describe('codecs', () => {
     expect(ev.toString('hex')).toBe('e903000009000000');
     expect(readEndpoint(ek, 0, ev, 0)).toEqual(ep);
 
-    const flow = { localId: 1, peerId: 2, ruleId: 3, dport: 443, proto: 6, direction: Direction.ingress, verdict: FlowVerdict.dropped, packets: 10, bytes: 1500, flows: 1, firstSeenNs: 5n, lastSeenNs: 9n };
+    const flow = { localId: 1, peerId: 2, ruleId: 3, dport: 443, proto: 6, direction: Direction.ingress, verdict: FlowVerdict.dropped, packets: 10, bytes: 1500, flows: 1, firstSeenNs: 2 ** 52 + 5, lastSeenNs: 2 ** 52 + 9 };
     const fk = Buffer.alloc(20);
     const fv = Buffer.alloc(40);
     writeFlowKey(fk, 0, flow);

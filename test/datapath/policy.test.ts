@@ -273,6 +273,21 @@ describe.skipIf(!ROOT)('datapath policy with real packets', { timeout: 120_000 }
     ]);
   });
 
+  it('a policy change applies to an already established connection (generation)', async () => {
+    const allowUdp = rule(ID.pod2, ingress, ID.pod1, IpProto.udp, 5353, allow, 110);
+    apply({ endpoints: { pod2: { defaultDenyIngress: true } }, policy: [allowUdp] });
+    const send = () => peer('pod1').udp(IP.pod2, 5353, { count: 3, size: 32, timeoutMs: 400, expectReplies: true, sport: 40123 });
+    expect(await send()).toEqual({ sent: 3, replies: 3 });
+    const ct = d().listConntrack().filter((e) => e.sport === 40123 && e.direction === ingress);
+    expect(ct.map((e) => ({ rule: e.ruleId, peer: e.peerId, verdict: e.verdict }))).toEqual([{ rule: 110, peer: ID.pod1, verdict: FlowVerdict.forwarded }]);
+    const before = d().generation();
+    d().deletePolicy([allowUdp]);
+    expect(d().generation()).toBe(before + 1);
+    expect(await send()).toEqual({ sent: 3, replies: 0 }); // same 5-tuple, conntrack entry was live
+    const drops = d().readAndResetFlows().filter((f) => f.verdict === FlowVerdict.dropped);
+    expect(drops.map((f) => ({ peer: f.peerId, dport: f.dport, packets: f.packets }))).toEqual([{ peer: ID.pod1, dport: 5353, packets: 3 }]);
+  });
+
   it('flow counters add up exactly to the packets and bytes sent', async () => {
     apply({
       endpoints: { pod1: { defaultDenyEgress: true }, pod2: { defaultDenyIngress: true } },
@@ -313,7 +328,7 @@ describe.skipIf(!ROOT)('datapath policy with real packets', { timeout: 120_000 }
     const total = flows.reduce((s, f) => s + f.packets, 0);
     expect(total).toBe((50 + 17) * 2 + 50 * 2);
     const [first] = pick(ID.pod1, egress, 5353, FlowVerdict.forwarded);
-    expect(first && first.firstSeenNs > 0n && first.lastSeenNs >= first.firstSeenNs).toBe(true);
+    expect(first && first.firstSeenNs > 0 && first.lastSeenNs >= first.firstSeenNs).toBe(true);
     // read-and-reset: a second read is empty
     expect(d().readAndResetFlows()).toEqual([]);
   });

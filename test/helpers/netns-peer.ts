@@ -7,7 +7,7 @@
  *   tcp      {host, port, timeoutMs}            connect, send "ping", wait for the echo
  *                                               → {ok, reason?}
  * A request that fails answers {id, failure}.
- *   udp      {host, port, count, size, timeoutMs, expectReplies}
+ *   udp      {host, port, count, size, timeoutMs, expectReplies, sport?}
  *                                               send count datagrams of size bytes payload from one
  *                                               socket; → {sent, replies} (waits for replies
  *                                               only if expectReplies)
@@ -67,7 +67,7 @@ function tcp(host: string, port: number, timeoutMs: number): Promise<{ ok: boole
   });
 }
 
-function udp(host: string, port: number, count: number, size: number, timeoutMs: number, expectReplies: boolean): Promise<{ sent: number; replies: number }> {
+function udp(host: string, port: number, count: number, size: number, timeoutMs: number, expectReplies: boolean, sport: number): Promise<{ sent: number; replies: number }> {
   return new Promise((resolve) => {
     const s: UdpSocket = createSocket('udp4');
     s.on('error', () => undefined); // ICMP errors on a connected socket: counted as no reply
@@ -84,7 +84,7 @@ function udp(host: string, port: number, count: number, size: number, timeoutMs:
       if (replies === count) finish();
     });
     const payload = Buffer.alloc(size, 0x61);
-    s.connect(port, host, () => {
+    const start = (): void => s.connect(port, host, () => {
       const sendNext = (): void => {
         if (sent === count) {
           if (!expectReplies) finish();
@@ -97,6 +97,8 @@ function udp(host: string, port: number, count: number, size: number, timeoutMs:
       };
       sendNext();
     });
+    if (sport) s.bind({ port: sport, exclusive: true }, start);
+    else start();
   });
 }
 
@@ -108,7 +110,7 @@ async function handle(r: Req): Promise<object> {
     case 'tcp':
       return tcp(String(r.host), Number(r.port), Number(r.timeoutMs ?? 1000));
     case 'udp':
-      return udp(String(r.host), Number(r.port), Number(r.count ?? 1), Number(r.size ?? 16), Number(r.timeoutMs ?? 1000), r.expectReplies === true);
+      return udp(String(r.host), Number(r.port), Number(r.count ?? 1), Number(r.size ?? 16), Number(r.timeoutMs ?? 1000), r.expectReplies === true, Number(r.sport ?? 0));
     case 'received':
       return udpCounters.get(Number(r.port)) ?? { datagrams: 0, bytes: 0 };
     default:

@@ -156,7 +156,7 @@ export class Peer {
     return (await this.request('tcp', { host, port, timeoutMs })) as unknown as TcpResult;
   }
 
-  async udp(host: string, port: number, opts: { count?: number; size?: number; timeoutMs?: number; expectReplies?: boolean } = {}): Promise<UdpResult> {
+  async udp(host: string, port: number, opts: { count?: number; size?: number; timeoutMs?: number; expectReplies?: boolean; sport?: number } = {}): Promise<UdpResult> {
     return (await this.request('udp', { host, port, ...opts })) as unknown as UdpResult;
   }
 

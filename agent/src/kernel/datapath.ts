@@ -15,12 +15,14 @@ import {
   FLOW_VALUE_REDUCERS,
   LAYOUTS,
   decodeAll,
+  decodeFlows,
   encodeAll,
   readConntrack,
   readEndpoint,
-  readFlow,
   readIpcache,
+  readConfig,
   readPolicy,
+  writeConfig,
   writeEndpointKey,
   writeEndpointValue,
   writeIpcacheKey,
@@ -150,11 +152,11 @@ export class Datapath {
   upsertEndpoints(entries: readonly EndpointEntry[]): number {
     const keys = encodeAll(entries, 4, (b, o, e) => writeEndpointKey(b, o, e.ifindex));
     const values = encodeAll(entries, LAYOUTS.endpointValue.size, writeEndpointValue);
-    return this.bpf.updateBatch(this.map(MapName.endpoints), keys, values);
+    return this.bumped(this.bpf.updateBatch(this.map(MapName.endpoints), keys, values));
   }
 
   deleteEndpoints(ifindexes: readonly number[]): number {
-    return this.bpf.deleteBatch(this.map(MapName.endpoints), encodeAll(ifindexes, 4, writeEndpointKey));
+    return this.bumped(this.bpf.deleteBatch(this.map(MapName.endpoints), encodeAll(ifindexes, 4, writeEndpointKey)));
   }
 
   listEndpoints(): EndpointEntry[] {
@@ -165,12 +167,12 @@ export class Datapath {
   upsertIpcache(entries: readonly IpcacheEntry[]): number {
     const keys = encodeAll(entries, LAYOUTS.ipcacheKey.size, (b, o, e) => writeIpcacheKey(b, o, e.cidr));
     const values = encodeAll(entries, LAYOUTS.ipcacheValue.size, (b, o, e) => writeIpcacheValue(b, o, e.identity));
-    return this.bpf.updateBatch(this.map(MapName.ipcache), keys, values);
+    return this.bumped(this.bpf.updateBatch(this.map(MapName.ipcache), keys, values));
   }
 
   /** cidrs as in IpcacheEntry.cidr */
   deleteIpcache(cidrs: readonly string[]): number {
-    return this.bpf.deleteBatch(this.map(MapName.ipcache), encodeAll(cidrs, LAYOUTS.ipcacheKey.size, writeIpcacheKey));
+    return this.bumped(this.bpf.deleteBatch(this.map(MapName.ipcache), encodeAll(cidrs, LAYOUTS.ipcacheKey.size, writeIpcacheKey)));
   }
 
   listIpcache(): IpcacheEntry[] {
@@ -183,11 +185,11 @@ export class Datapath {
   upsertPolicy(entries: readonly PolicyEntry[]): number {
     const keys = encodeAll(entries, LAYOUTS.policyKey.size, writePolicyKey);
     const values = encodeAll(entries, LAYOUTS.policyValue.size, writePolicyValue);
-    return this.bpf.updateBatch(this.map(MapName.policy), keys, values);
+    return this.bumped(this.bpf.updateBatch(this.map(MapName.policy), keys, values));
   }
 
   deletePolicy(keys: readonly PolicyKey[]): number {
-    return this.bpf.deleteBatch(this.map(MapName.policy), encodeAll(keys, LAYOUTS.policyKey.size, writePolicyKey));
+    return this.bumped(this.bpf.deleteBatch(this.map(MapName.policy), encodeAll(keys, LAYOUTS.policyKey.size, writePolicyKey)));
   }
 
   listPolicy(): PolicyEntry[] {
@@ -202,6 +204,14 @@ export class Datapath {
     return decodeAll(d.keys, ks, (_b, o) => readConntrack(d.keys, o, d.values, (o / ks) * LAYOUTS.ctValue.size));
   }
 
+  /** Current decision generation (fn_config). Every upsert/delete of endpoints, ipcache or policy
+   *  bumps it AFTER its writes, so connections decided before are re-decided on their next packet. */
+  generation(): number {
+    const v = this.bpf.lookup(this.map(MapName.config), Buffer.alloc(4));
+    if (!v) throw new Error('fleetnet: fn_config has no entry 0');
+    return readConfig(v, 0).generation;
+  }
+
   /** Deletes every conntrack entry: established connections are re-decided by policy on their
    *  next packet, and replies need a fresh allowed packet first. Returns entries deleted. */
   clearConntrack(): number {
@@ -213,8 +223,7 @@ export class Datapath {
    *  race with the read of their entry (µs window per entry) are lost. */
   readAndResetFlows(): FlowRecord[] {
     const d = this.bpf.readAndResetPercpu(this.map(MapName.flows), FLOW_VALUE_REDUCERS);
-    const ks = LAYOUTS.flowKey.size;
-    return decodeAll(d.keys, ks, (_b, o) => readFlow(d.keys, o, d.values, (o / ks) * LAYOUTS.flowValue.size));
+    return decodeFlows(d.keys, d.values, d.count);
   }
 
   /** fd of a loaded/opened map (for tools and benches that need raw access). */
@@ -236,6 +245,14 @@ export class Datapath {
     }
     this.closeFds();
     rmSync(this.pinDir, { recursive: true, force: true });
+  }
+
+  private bumped(result: number): number {
+    const next = (this.generation() + 1) >>> 0;
+    const value = Buffer.alloc(LAYOUTS.config.size);
+    writeConfig(value, 0, { generation: next });
+    this.bpf.updateBatch(this.map(MapName.config), Buffer.alloc(4), value);
+    return result;
   }
 
   private attachHook(ifindex: number, hook: Hook, progFd: number): AttachResult[Hook] {

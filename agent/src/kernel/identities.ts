@@ -55,6 +55,7 @@ export const MapName = {
   policy: 'fn_policy',
   conntrack: 'fn_ct',
   flows: 'fn_flows',
+  config: 'fn_config',
 } as const;
 export type MapName = (typeof MapName)[keyof typeof MapName];
 
