@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { importPolicyDocuments } from './import-policy-documents.js';
+import { collectImportedPolicies, importPolicyDocuments } from './import-policy-documents.js';
 
 const cnp = (name: string, extra = '') => `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -46,7 +46,7 @@ describe('importPolicyDocuments: envelope and dispatch', () => {
     },
   ];
   it.each(cases)('$name', ({ given, want }) => {
-    expect(importPolicyDocuments(given, 'yaml').outcomes).toEqual(want.map((w) => expect.objectContaining(w)));
+    expect(importPolicyDocuments(given, 'yaml')).toEqual(want.map((w) => expect.objectContaining(w)));
   });
 
   it('reads JSON Lists and applies mode and targets', () => {
@@ -58,7 +58,8 @@ describe('importPolicyDocuments: envelope and dispatch', () => {
         { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } },
       ],
     };
-    const { outcomes, policies } = importPolicyDocuments(JSON.stringify(list), 'json', { mode: 'audit', targets: { clusterIds: ['c1'] } });
+    const outcomes = importPolicyDocuments(JSON.stringify(list), 'json', { mode: 'audit', targets: { clusterIds: ['c1'] } });
+    const policies = collectImportedPolicies(outcomes);
     expect(outcomes.map((o) => [o.document, o.outcome, o.sourceKind])).toEqual([
       [0, 'imported', 'CiliumClusterwideNetworkPolicy'],
       [1, 'rejected', 'ConfigMap'],
@@ -74,7 +75,7 @@ describe('importPolicyDocuments: envelope and dispatch', () => {
   });
 
   it('reports invalid JSON', () => {
-    expect(importPolicyDocuments('{', 'json').outcomes[0]).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/^invalid JSON/) });
+    expect(importPolicyDocuments('{', 'json')[0]).toMatchObject({ outcome: 'rejected', reason: expect.stringMatching(/^invalid JSON/) });
   });
 });
 
@@ -140,14 +141,14 @@ describe('importPolicyDocuments: Kubernetes NetworkPolicy', () => {
     },
   ];
   it.each(cases)('$name', ({ given, want }) => {
-    const { outcomes } = importPolicyDocuments(np(given), 'json');
+    const outcomes = importPolicyDocuments(np(given), 'json');
     expect(outcomes[0]).toMatchObject({ outcome: 'imported', sourceKind: 'NetworkPolicy', sourceNamespace: 'shop' });
     expect(outcomes[0]?.policy?.metadata.name).toBe('shop.np');
     expect(outcomes[0]?.policy?.spec).toEqual(want);
   });
 
   it('ignores rules of a direction policyTypes leaves out, with a note', () => {
-    const { outcomes } = importPolicyDocuments(np({ podSelector: {}, policyTypes: ['Egress'], ingress: [{}] }), 'json');
+    const outcomes = importPolicyDocuments(np({ podSelector: {}, policyTypes: ['Egress'], ingress: [{}] }), 'json');
     expect(outcomes[0]?.policy?.spec).toEqual({ namespace: 'shop', endpointSelector: {}, egress: [{}] });
     expect(outcomes[0]?.reason).toMatch(/ignored \/spec\/ingress/);
   });
@@ -162,13 +163,13 @@ describe('importPolicyDocuments: Kubernetes NetworkPolicy', () => {
     { name: 'bad policy type', given: { podSelector: {}, policyTypes: ['ingress'] }, want: '/spec/policyTypes/0' },
   ];
   it.each(bad)('rejects: $name', ({ given, want }) => {
-    const { outcomes } = importPolicyDocuments(np(given), 'json');
+    const outcomes = importPolicyDocuments(np(given), 'json');
     expect(outcomes[0]?.outcome).toBe('rejected');
     expect(outcomes[0]?.errors?.map((e) => e.pointer)).toContain(want);
   });
 
   it('defaults the namespace to default', () => {
     const doc = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np' }, spec: { podSelector: {} } });
-    expect(importPolicyDocuments(doc, 'json').outcomes[0]?.policy?.metadata.name).toBe('default.np');
+    expect(importPolicyDocuments(doc, 'json')[0]?.policy?.metadata.name).toBe('default.np');
   });
 });

@@ -3,8 +3,8 @@
  * documents as fleet NetworkPolicies (pure: no storage).
  *
  * Contracts:
- * - One outcome per document (see parse-documents.ts for splitting and numbering), in body order:
- *   `imported` with the converted `policy`, or `rejected` with `reason` and, where a field is at
+ * - Returns one outcome per document (see parse-documents.ts for splitting and numbering), in body order:
+ *   `imported` with the converted `policy` (collectImportedPolicies lists them), or `rejected` with `reason` and, where a field is at
  *   fault, `errors` whose pointers are relative to the source document (`/spec/egress/0/auth`).
  *   (`unchanged` is for the storage layer, which compares with what is stored.)
  * - Dispatch is on `kind` first (anything else: `kind X is not a network policy`), then the exact
@@ -34,10 +34,9 @@ export interface ImportOptions {
   targets?: ClusterTargets;
 }
 
-export interface ImportResultData {
-  outcomes: ImportOutcome[];
-  /** The converted policies of the `imported` outcomes, in body order. */
-  policies: NetworkPolicy[];
+/** The converted policies of the `imported` outcomes, in body order. */
+export function collectImportedPolicies(outcomes: readonly ImportOutcome[]): NetworkPolicy[] {
+  return outcomes.flatMap((o) => (o.outcome === 'imported' && o.policy ? [o.policy] : []));
 }
 
 const POLICY_KINDS: Readonly<Record<string, { apiVersion: string; convert: (doc: Record<string, unknown>) => ConversionResult }>> = {
@@ -57,9 +56,8 @@ function findCaseVariant(doc: Record<string, unknown>, key: string): string | un
   return Object.keys(doc).find((k) => k !== key && k.toLowerCase() === key.toLowerCase());
 }
 
-export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json', options: ImportOptions = {}): ImportResultData {
+export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json', options: ImportOptions = {}): ImportOutcome[] {
   const outcomes: ImportOutcome[] = [];
-  const policies: NetworkPolicy[] = [];
   const validateSchema = createSchemaValidator('NetworkPolicy');
   const namesSeen = new Map<string, number>();
 
@@ -160,7 +158,6 @@ export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json'
     const outcome: ImportOutcome = { document, ...ids, outcome: 'imported', policy };
     if (parts.notes.length > 0) outcome.reason = parts.notes.join('; ');
     outcomes.push(outcome);
-    policies.push(policy);
   }
-  return { outcomes, policies };
+  return outcomes;
 }
