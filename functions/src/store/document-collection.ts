@@ -90,20 +90,24 @@ export class DocumentCollection<T> {
     const parameters: SqlParameter[] = [{ name: '@limit', value: options.limit }];
     let filter = '';
     if (options.afterId !== undefined) {
-      filter = `WHERE c.id ${comparison} @after`;
+      filter = `AND c.id ${comparison} @after`;
       parameters.push({ name: '@after', value: options.afterId });
     }
-    const query = `SELECT TOP @limit * FROM c ${filter} ORDER BY c.id ${order}`;
-    const { resources } = await this.container.items
-      .query<Envelope<T>>({ query, parameters }, { partitionKey })
-      .fetchAll();
-    return resources.map(toVersioned);
+    return this.query(partitionKey, `SELECT TOP @limit * FROM c WHERE c.${this.partitionField} = @partition ${filter} ORDER BY c.id ${order}`, parameters);
   }
 
   /** Every document of one partition (callers bound the partition's size). */
-  async all(partitionKey: string): Promise<Versioned<T>[]> {
+  all(partitionKey: string): Promise<Versioned<T>[]> {
+    return this.query(partitionKey, `SELECT * FROM c WHERE c.${this.partitionField} = @partition`, []);
+  }
+
+  /**
+   * A query scoped to one partition twice over: by the request option (what Cosmos uses to route it) and
+   * by an explicit filter on the partition field (the embedded emulator ignores the option).
+   */
+  private async query(partitionKey: string, text: string, parameters: SqlParameter[]): Promise<Versioned<T>[]> {
     const { resources } = await this.container.items
-      .query<Envelope<T>>('SELECT * FROM c', { partitionKey })
+      .query<Envelope<T>>({ query: text, parameters: [...parameters, { name: '@partition', value: partitionKey }] }, { partitionKey })
       .fetchAll();
     return resources.map(toVersioned);
   }

@@ -1,0 +1,54 @@
+/**
+ * A server process for bench/api.ts. argv[2] = "fleetnet": the local host with the full route table on
+ * an embedded Cosmos server, seeded with one cluster, one policy and an agent token. argv[2] = "bare":
+ * a bare node:http server answering every request with the same 304 bytes fleetnet sends.
+ * Prints one JSON line {url, token, etag} on stdout when ready.
+ */
+import http from 'node:http';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { createAppServices } from '../functions/src/app-services.js';
+import { loadOrCreateDevIssuer } from '../functions/src/auth/dev-issuer.js';
+import { startLocalHost } from '../functions/src/local-host/local-host.js';
+import { createOperations } from '../functions/src/routes.js';
+
+const mode = process.argv[2];
+const DESIRED_STATE_PATH = '/clusters/bench-cluster/nodes/node-1/desiredstate';
+
+if (mode === 'fleetnet') {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetnet-bench-'));
+  const env = { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, FLEETNET_DESIRED_STATE_CACHE_MS: process.env.FLEETNET_DESIRED_STATE_CACHE_MS ?? '1000' };
+  const services = await createAppServices({ env });
+  const host = await startLocalHost({ operations: createOperations(async () => services) });
+  const issuer = await loadOrCreateDevIssuer(dir);
+  const admin = await issuer.mintToken({ role: 'Fleet.Admin', objectId: 'bench-admin' });
+  const token = await issuer.mintToken({ role: 'Fleet.Agent', objectId: 'bench-agent' });
+  const put = (path: string, body: unknown) =>
+    fetch(`${host.baseUrl}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await put('/clusters/bench-cluster', { apiVersion: 'fleetnet.io/v1', kind: 'Cluster', metadata: { name: 'bench-cluster', labels: { env: 'prod' } }, spec: { agentIdentities: ['bench-agent'] } });
+  await put('/networkpolicies/bench-policy', {
+    apiVersion: 'fleetnet.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'bench-policy' },
+    spec: { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'api' } }] }] },
+  });
+  const first = await fetch(`${host.baseUrl}${DESIRED_STATE_PATH}`, { headers: { authorization: `Bearer ${token}` } });
+  const etag = first.headers.get('etag');
+  console.log(JSON.stringify({ url: `${host.baseUrl}${DESIRED_STATE_PATH}`, token, etag }));
+} else if (mode === 'bare') {
+  const etag = process.argv[3] ?? '"r1-bench"';
+  const server = http.createServer((_req, res) => {
+    res.writeHead(304, { etag });
+    res.end();
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as AddressInfo;
+    console.log(JSON.stringify({ url: `http://127.0.0.1:${port}/api${DESIRED_STATE_PATH}`, token: 'unused', etag }));
+  });
+} else {
+  console.error('usage: api-server.ts fleetnet|bare [etag]');
+  process.exit(2);
+}

@@ -1,0 +1,64 @@
+import type { HttpRequest } from '@azure/functions';
+import type { ClusterTargets, FieldError, ImportOutcome, NetworkPolicy, PolicyMode } from '../../../openapi/types.js';
+import { parseLabelSelectorQuery } from '../../../core/labels/label-selector.js';
+import { importPolicyDocuments } from '../../../core/policy/import/import-policy-documents.js';
+import { createSchemaValidator } from '../../../core/schema/compile-schema-validator.js';
+import { describeActor, requireAdmin } from '../auth/authorize.js';
+import { present } from '../domain/resource.js';
+import { ApiError, validationFailed } from '../http/api-error.js';
+import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
+import { readBodyText } from '../http/read-body.js';
+import { jsonResponse } from '../http/responses.js';
+
+interface ImportOptions {
+  dryRun: boolean;
+  mode: PolicyMode | undefined;
+  targets: ClusterTargets | undefined;
+}
+
+/** dryRun, mode, clusterSelector and clusterIds from the query; errors point at `/query/<name>`. */
+function parseImportOptions(request: HttpRequest): ImportOptions {
+  const errors: FieldError[] = [];
+  const dryRunText = request.query.get('dryRun');
+  if (dryRunText !== null && dryRunText !== 'true' && dryRunText !== 'false') errors.push({ pointer: '/query/dryRun', message: 'must be true or false', rule: 'type' });
+  const mode = request.query.get('mode');
+  if (mode !== null && mode !== 'enforce' && mode !== 'audit') errors.push({ pointer: '/query/mode', message: 'must be enforce or audit', rule: 'enum' });
+  const targets: ClusterTargets = {};
+  const selectorText = request.query.get('clusterSelector');
+  if (selectorText !== null) {
+    const parsed = parseLabelSelectorQuery(selectorText, '/query/clusterSelector');
+    if ('errors' in parsed) errors.push(...parsed.errors);
+    else targets.clusterSelector = parsed.selector;
+  }
+  const idsText = request.query.get('clusterIds');
+  if (idsText !== null) {
+    targets.clusterIds = idsText.split(',').map((id) => id.trim());
+    const validateId = createSchemaValidator('ClusterIdValue');
+    targets.clusterIds.forEach((id, index) => errors.push(...validateId(id, `/query/clusterIds/${index}`)));
+  }
+  if (errors.length > 0) throw validationFailed(errors, 'The query parameters are invalid.');
+  return { dryRun: dryRunText === 'true', mode: (mode ?? undefined) as PolicyMode | undefined, targets: selectorText || idsText ? targets : undefined };
+}
+
+export const networkPolicyImportOperations = (services: ServicesProvider): Operation[] => [
+  defineOperation(services, { operationId: 'importNetworkPolicies', method: 'POST', route: 'networkpolicyimports' }, async ({ request, services, principal }) => {
+    requireAdmin(principal);
+    const options = parseImportOptions(request);
+    const { text, format } = await readBodyText(request, ['yaml', 'json']);
+    const outcomes = importPolicyDocuments(text, format, { mode: options.mode, targets: options.targets });
+    if (options.dryRun) return jsonResponse(200, { dryRun: true, documents: outcomes });
+    const rejected = outcomes.filter((o) => o.outcome === 'rejected');
+    if (rejected.length > 0) {
+      const errors = rejected.flatMap((o) => (o.errors?.length ? o.errors : [{ pointer: '', message: o.reason ?? 'rejected' }]).map((e) => ({ ...e, pointer: `/${o.document}${e.pointer}` })));
+      throw new ApiError(400, 'ImportRejected', `${rejected.length} of ${outcomes.length} documents were rejected; nothing was stored.`, errors, { documents: outcomes });
+    }
+    const actor = describeActor(principal);
+    const documents: ImportOutcome[] = [];
+    for (const outcome of outcomes) {
+      const policy = outcome.policy!;
+      const result = await services.policies.put(policy.metadata.name, policy, actor, { ifMatch: null, ifNoneMatch: null });
+      documents.push({ ...outcome, outcome: result.outcome === 'unchanged' ? 'unchanged' : 'imported', policy: present(result.stored) });
+    }
+    return jsonResponse(200, { dryRun: false, documents });
+  }),
+];
