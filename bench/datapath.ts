@@ -14,17 +14,18 @@
  * 240 s; everything it creates is removed on exit, error or signal.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { encodeAll, LAYOUTS, writeFlowKey, writeFlowValue, type PolicyEntry } from '../agent/src/kernel/codecs.js';
 import { Datapath } from '../agent/src/kernel/datapath.js';
-import { Direction, FlowVerdict, IpProto, MapName, PolicyVerdict } from '../agent/src/kernel/identities.js';
+import { Direction, FlowVerdict, IpProto, MapName, PolicyVerdict, ProgramName } from '../agent/src/kernel/identities.js';
 import { findRepoRoot, loadNativeBinding } from '../agent/src/kernel/native-binding.js';
-import { createTopology, ensureBpffs, isRoot, runIn, type Topology } from '../test/helpers/netns.js';
+import { createTopology, ensureBpffs, isRoot, type Topology } from '../test/helpers/netns.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PAYLOAD = 18;
 const PORT = 5000;
 const POLICY_ENTRIES = 10_000;
@@ -94,6 +95,12 @@ function iptablesRules(): string {
   return lines.join('\n');
 }
 
+/** Flushes the node's FORWARD chain back to ACCEPT; returns the topology for chaining. */
+function emptyIptables(topo: Topology): Topology {
+  execFileSync('nsenter', [`--net=${topo.node.nsPath}`, '--', 'iptables-restore'], { input: '*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' });
+  return topo;
+}
+
 function applyIptables(topo: Topology, rules: string): number {
   const t0 = performance.now();
   execFileSync('nsenter', [`--net=${topo.node.nsPath}`, '--', 'iptables-restore'], { input: rules });
@@ -141,10 +148,9 @@ async function main(): Promise<void> {
     const iptablesVersion = execFileSync('iptables', ['-V'], { encoding: 'utf8' }).trim();
 
     await measureRate(topo, blast); // warm-up (ARP, caches), discarded
-    const a = await measureRate(topo, blast);
 
     const binding = loadNativeBinding();
-    dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', binding, });
+    dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', binding });
     const loadFresh = dp.load().loadMs;
     const loadReuse = dp.load().loadMs;
     dp.upsertIpcache([
@@ -161,14 +167,67 @@ async function main(): Promise<void> {
     }
     const policyCount = dp.listPolicy().length;
     const endpoint = (ifindex: number, identity: number) => ({ ifindex, identity, defaultDenyIngress: true, defaultDenyEgress: true, auditIngress: false, auditEgress: false });
-    dp.attachEndpoint(endpoint(p1.hostIfindex, ID.pod1));
-    dp.attachEndpoint(endpoint(p2.hostIfindex, ID.pod2));
-    dp.readAndResetFlows();
-    const b = await measureRate(topo, blast);
-    const benchFlows = dp.readAndResetFlows();
-    const forwarded = benchFlows.filter((f) => f.verdict === FlowVerdict.forwarded).map((f) => `${f.direction === Direction.egress ? 'egress' : 'ingress'} rule ${f.ruleId}: ${f.packets} pkts`);
-    dp.detachEndpoint(p1.hostIfindex);
-    dp.detachEndpoint(p2.hostIfindex);
+
+    // (a) and (b) interleaved ROUNDS times (this VM's rate drifts by ±20% over tens of seconds);
+    // each rate is the median over rounds, b/a the median of per-round ratios.
+    const as: number[] = [];
+    const bs: number[] = [];
+    let forwarded: string[] = [];
+    const attachBoth = (): void => {
+      dp?.attachEndpoint(endpoint(p1.hostIfindex, ID.pod1));
+      dp?.attachEndpoint(endpoint(p2.hostIfindex, ID.pod2));
+    };
+    const detachBoth = (): void => {
+      dp?.detachEndpoint(p1.hostIfindex);
+      dp?.detachEndpoint(p2.hostIfindex);
+    };
+    // (a0) an empty program on the same 4 hooks: the price of being attached at all
+    const noopObj = join(work, 'noop-tc.o');
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${execFileSync('gcc', ['-dumpmachine'], { encoding: 'utf8' }).trim()}`, '-c', join(findRepoRoot(), 'bench', 'noop-tc.c'), '-o', noopObj]);
+    const noopPin = `${pinDir}-noop`;
+    const noop = binding.loadObject(noopObj, noopPin);
+    const noopFd = noop.programs.fn_noop;
+    if (noopFd === undefined) throw new Error('noop program missing');
+    const noopLinks = [p1, p2].flatMap((p) => (['ingress', 'egress'] as const).map((hook) => ({ p, hook, pin: `${noopPin}/${p.index}-${hook}` })));
+    const n0s: number[] = [];
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const l of noopLinks) binding.attachTcx(noopFd, l.p.hostIfindex, l.hook, l.pin, topo.node.nsPath);
+        n0s.push((await measureRate(topo, blast)).recvPps);
+        for (const l of noopLinks) binding.detachTcx(l.pin);
+      }
+    } finally {
+      for (const l of noopLinks) binding.detachTcx(l.pin);
+      binding.closeFd(noopFd);
+      rmSync(noopPin, { recursive: true, force: true });
+    }
+
+    for (let round = 0; round < ROUNDS; round++) {
+      as.push((await measureRate(topo, blast)).recvPps);
+      attachBoth();
+      dp.readAndResetFlows();
+      bs.push((await measureRate(topo, blast)).recvPps);
+      forwarded = dp.readAndResetFlows().filter((f) => f.verdict === FlowVerdict.forwarded).map((f) => `${f.direction === Direction.egress ? 'egress' : 'ingress'} rule ${f.ruleId}: ${f.packets} pkts`);
+      detachBoth();
+    }
+    // Program cost per packet from the kernel's bpf_stats, in a separate run (stats cost time).
+    const statsWas = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').trim();
+    let progNs: string[] = [];
+    try {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
+      attachBoth();
+      await measureRate(topo, blast);
+      progNs = Object.values(ProgramName).map((name) => {
+        const info = JSON.parse(execFileSync('bpftool', ['-j', 'prog', 'show', 'pinned', join(pinDir, name)], { encoding: 'utf8' })) as { run_time_ns?: number; run_cnt?: number };
+        return `${name} ${((info.run_time_ns ?? 0) / Math.max(1, info.run_cnt ?? 0)).toFixed(0)} ns/pkt`;
+      });
+    } finally {
+      writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsWas);
+      detachBoth();
+    }
+    const a = { recvPps: median(as) };
+    const b = { recvPps: median(bs) };
+    const ratioB = median(bs.map((x, i) => x / (as[i] ?? NaN)));
 
     // read-and-reset of 100,000 flow entries seeded from user space (every CPU slot filled)
     const cpus = binding.possibleCpus();
@@ -191,23 +250,26 @@ async function main(): Promise<void> {
 
     const ipt = applyIptables(topo, iptablesRules());
     const c = await measureRate(topo, blast);
+    const aAfter = await measureRate(emptyIptables(topo), blast);
 
     const r = (x: number): string => `${Math.round(x).toLocaleString('en-US')} pps`;
     console.log(`fleetnet datapath bench — ${SECONDS}s per rate, ${PAYLOAD}-byte UDP payload, one flow, ${cpus} CPUs`);
-    console.log(`(a) no program                         ${r(a.recvPps)}   (sent ${r(a.sentPps)})`);
-    console.log(`(b) fleetnet, ${policyCount} policy entries     ${r(b.recvPps)}   (sent ${r(b.sentPps)})   b/a = ${(b.recvPps / a.recvPps).toFixed(3)}`);
-    console.log(`    counted: ${forwarded.join('; ')}`);
-    console.log(`(c) iptables ${POLICY_ENTRIES} rules, match last     ${r(c.recvPps)}   (sent ${r(c.sentPps)})   c/a = ${(c.recvPps / a.recvPps).toFixed(3)}   [${iptablesVersion}, restore ${ipt.toFixed(0)} ms]`);
+    console.log(`(a) no program                         ${r(a.recvPps)}   rounds: ${as.map(r).join(', ')}`);
+    console.log(`(a0) empty TCX program on the 4 hooks   ${r(median(n0s))}   rounds: ${n0s.map(r).join(', ')}   a0/a = ${(median(n0s) / a.recvPps).toFixed(3)}`);
+    console.log(`(b) fleetnet, ${policyCount} policy entries     ${r(b.recvPps)}   rounds: ${bs.map(r).join(', ')}   b/a = ${ratioB.toFixed(3)} (median of per-round ratios)`);
+    console.log(`    counted in the last round: ${forwarded.join('; ')}; program cost (bpf_stats): ${progNs.join(', ')}`);
+    console.log(`(c) iptables ${POLICY_ENTRIES} rules, match last     ${r(c.recvPps)}   c/a = ${(c.recvPps / aAfter.recvPps).toFixed(3)} against (a) re-measured right after: ${r(aAfter.recvPps)}   [${iptablesVersion}, restore ${ipt.toFixed(0)} ms]`);
     console.log(`apply ${POLICY_ENTRIES} policy entries (encode + batch update), median of 5: ${median(applyMs).toFixed(2)} ms  [${applyMs.map((x) => x.toFixed(1)).join(', ')}]`);
     console.log(`read-and-reset ${readCount} flow entries × ${cpus} CPUs, median of 5: ${median(resetMs).toFixed(2)} ms  [${resetMs.map((x) => x.toFixed(1)).join(', ')}]`);
     console.log(`object load: fresh maps ${loadFresh.toFixed(1)} ms, reusing pinned maps ${loadReuse.toFixed(1)} ms`);
     console.log(
       JSON.stringify({
         ppsNoProgram: Math.round(a.recvPps),
+        ppsEmptyProgram: Math.round(median(n0s)),
         ppsFleetnet: Math.round(b.recvPps),
         ppsIptables: Math.round(c.recvPps),
-        ratioFleetnet: b.recvPps / a.recvPps,
-        ratioIptables: c.recvPps / a.recvPps,
+        ratioFleetnet: ratioB,
+        ratioIptables: c.recvPps / aAfter.recvPps,
         applyPolicyMs: median(applyMs),
         readResetFlowsMs: median(resetMs),
         flowEntriesRead: readCount,

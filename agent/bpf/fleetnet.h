@@ -14,7 +14,8 @@
  *   - Directions are the POD's point of view: FN_DIR_INGRESS = traffic entering the pod (the program
  *     on the host-side veth's TC egress hook), FN_DIR_EGRESS = traffic leaving the pod (host-side
  *     veth's TC ingress hook).
- *   - Times are nanoseconds of CLOCK_MONOTONIC (bpf_ktime_get_ns), not wall-clock.
+ *   - Times are nanoseconds of CLOCK_MONOTONIC read at tick resolution (bpf_ktime_get_coarse_ns,
+ *     = CLOCK_MONOTONIC_COARSE in user space; 1–4 ms granularity), not wall-clock.
  */
 #ifndef FLEETNET_H
 #define FLEETNET_H

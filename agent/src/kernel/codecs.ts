@@ -170,7 +170,7 @@ export interface ConntrackEntry {
   dport: number;
   proto: number;
   direction: Direction;
-  /** CLOCK_MONOTONIC ns (as a number: see FlowRecord.firstSeenNs) */
+  /** CLOCK_MONOTONIC_COARSE ns (as a number: see FlowRecord.firstSeenNs) */
   lastSeenNs: number;
   ruleId: number;
   /** the peer's identity when decided */
@@ -197,7 +197,7 @@ export interface FlowRecord {
   bytes: number;
   /** connections opened (see fleetnet.h) */
   flows: number;
-  /** CLOCK_MONOTONIC ns of the first / last packet in the window. A JS number: exact while the
+  /** CLOCK_MONOTONIC_COARSE ns (tick resolution) of the first / last packet in the window. A JS number: exact while the
    *  node's uptime is below 2^53 ns (~104 days), then rounded to the nearest representable value
    *  (32 ns granularity after 10 years) — chosen over bigint for read speed and JSON. */
   firstSeenNs: number;
