@@ -15,6 +15,7 @@ import { startLocalHost } from '../functions/src/local-host/local-host.js';
 import { createOperations } from '../functions/src/routes.js';
 
 const mode = process.argv[2];
+process.on('SIGINT', () => process.exit(0)); // exit normally so --cpu-prof can write its profile
 const DESIRED_STATE_PATH = '/clusters/bench-cluster/nodes/node-1/desiredstate';
 
 if (mode === 'fleetnet') {

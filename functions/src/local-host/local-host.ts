@@ -2,12 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/functions';
+import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/read-body.js';
 import { ApiError } from '../http/api-error.js';
 import { renderProblem } from '../http/render-problem.js';
 import type { Operation } from '../http/operation.js';
 import { compileRoutes } from './match-route.js';
+
+// The package is CommonJS; Node's ESM loader cannot see these two class exports by name.
+const { HttpRequest, InvocationContext } = azureFunctions;
 
 export interface LocalHostOptions {
   operations: readonly Operation[];
@@ -41,26 +44,29 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   server.keepAliveTimeout = 65_000;
 
   async function serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    const path = url.pathname.startsWith(`${prefix}/`) ? url.pathname.slice(prefix.length) : undefined;
+    const target = req.url ?? '/';
+    const queryAt = target.indexOf('?');
+    const pathname = queryAt === -1 ? target : target.slice(0, queryAt);
+    const path = pathname.startsWith(`${prefix}/`) ? pathname.slice(prefix.length) : undefined;
     const found = path === undefined ? ({ kind: 'not-found' } as const) : lookup(req.method ?? 'GET', path);
     if (found.kind !== 'match') {
       req.resume();
       const error =
         found.kind === 'not-found'
-          ? new ApiError(404, 'NotFound', `No operation is served at ${url.pathname}.`)
+          ? new ApiError(404, 'NotFound', `No operation is served at ${pathname}.`)
           : new ApiError(405, 'MethodNotAllowed', `Method ${req.method} is not allowed here.`, [], {}, { Allow: found.allowed.join(', ') });
-      writeResponse(res, renderProblem(error, url.pathname));
+      writeResponse(res, renderProblem(error, pathname));
       return;
     }
     const { operation, params } = found.match;
-    const bytes = await readAtMost(req, DEFAULT_MAX_BODY_BYTES + 1);
+    const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+    const bytes = hasBody ? await readAtMost(req, DEFAULT_MAX_BODY_BYTES + 1) : undefined;
     const request = new HttpRequest({
       method: req.method ?? 'GET',
-      url: url.toString(),
+      url: `http://${req.headers.host ?? 'localhost'}${target}`,
       headers: flattenHeaders(req.headers),
       params,
-      body: bytes.byteLength > 0 ? { bytes } : undefined,
+      body: bytes && bytes.byteLength > 0 ? { bytes } : undefined,
     });
     const context = new InvocationContext({ invocationId: randomUUID(), functionName: operation.operationId });
     writeResponse(res, await operation.handler(request, context));
@@ -114,12 +120,11 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
 }
 
 function writeResponse(res: http.ServerResponse, init: HttpResponseInit): void {
-  const headers: Record<string, string> = {};
-  if (init.headers) new Headers(init.headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => (headers[name] = value));
+  const headers = toHeaderRecord(init.headers);
   let body: string | Uint8Array | undefined;
   if (init.jsonBody !== undefined) {
     body = JSON.stringify(init.jsonBody);
-    headers['content-type'] ??= 'application/json';
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
   } else if (typeof init.body === 'string' || init.body instanceof Uint8Array) {
     body = init.body;
   } else if (init.body !== undefined && init.body !== null) {
@@ -127,4 +132,15 @@ function writeResponse(res: http.ServerResponse, init: HttpResponseInit): void {
   }
   res.writeHead(init.status ?? 200, headers);
   res.end(body);
+}
+
+/** Plain header objects (what fleetnet's handlers return) pass as they are; Headers and pairs are copied. */
+function toHeaderRecord(headers: HttpResponseInit['headers']): Record<string, string> {
+  if (!headers) return {};
+  if (headers instanceof Headers || Array.isArray(headers)) {
+    const record: Record<string, string> = {};
+    new Headers(headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => (record[name] = value));
+    return record;
+  }
+  return { ...(headers as Record<string, string>) };
 }
