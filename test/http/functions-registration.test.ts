@@ -1,0 +1,22 @@
+import { app, type HttpFunctionOptions } from '@azure/functions';
+import { describe, expect, it, vi } from 'vitest';
+import { createOperations } from '../../functions/src/routes.js';
+
+describe('Azure Functions entry point (functions/src/index.ts)', () => {
+  it('registers every operation of the route table with app.http, anonymous at the host (auth is in code)', async () => {
+    const registered: { name: string; options: HttpFunctionOptions }[] = [];
+    const spy = vi.spyOn(app, 'http').mockImplementation((name, options) => {
+      registered.push({ name, options });
+    });
+    try {
+      await import('../../functions/src/index.js');
+    } finally {
+      spy.mockRestore();
+    }
+    const expected = createOperations(async () => {
+      throw new Error('not called');
+    }).map((op) => ({ name: op.operationId, methods: [op.method], route: op.route }));
+    expect(registered.map(({ name, options }) => ({ name, methods: options.methods, route: options.route }))).toEqual(expected);
+    expect(new Set(registered.map((r) => r.options.authLevel))).toEqual(new Set(['anonymous']));
+  });
+});
