@@ -37,7 +37,7 @@ import {
   type PolicyKey,
 } from './codecs.js';
 import { MapName, ProgramName } from './identities.js';
-import { findRepoRoot, loadNativeBinding, type Hook, type NativeBinding } from './native-binding.js';
+import { findRepoRoot, loadNativeBinding, type Hook, type NativeBinding, type RawEntries } from './native-binding.js';
 
 export type AttachMode = 'auto' | 'tcx' | 'tc';
 
@@ -222,8 +222,14 @@ export class Datapath {
   /** Takes all flow counters out of the kernel (summed over CPUs) and resets them. Increments that
    *  race with the read of their entry (µs window per entry) are lost. */
   readAndResetFlows(): FlowRecord[] {
-    const d = this.bpf.readAndResetPercpu(this.map(MapName.flows), FLOW_VALUE_REDUCERS);
+    const d = this.readAndResetFlowsRaw();
     return decodeFlows(d.keys, d.values, d.count);
+  }
+
+  /** Same as readAndResetFlows without decoding: count fn_flow_key (20 B) back to back in keys and
+   *  count CPU-reduced fn_flow_value (40 B) in values — for an aggregator that keys on raw bytes. */
+  readAndResetFlowsRaw(): RawEntries {
+    return this.bpf.readAndResetPercpu(this.map(MapName.flows), FLOW_VALUE_REDUCERS);
   }
 
   /** fd of a loaded/opened map (for tools and benches that need raw access). */
