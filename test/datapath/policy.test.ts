@@ -9,7 +9,7 @@ import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../../agent/src/k
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { Direction, FlowVerdict, IpProto, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
 import { splitPortRange } from '../../agent/src/kernel/port-range.js';
-import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
+import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
 if (!ROOT) console.warn('\n!!! test/datapath/policy.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
@@ -32,7 +32,8 @@ function rule(localId: number, direction: Direction, peerId: number, proto: numb
 interface Probe {
   from: PodName;
   to: PodName;
-  proto: 'tcp' | 'udp';
+  proto: 'tcp' | 'udp' | 'icmp';
+  /** icmp: the ICMP type the policy sees (8 = echo) */
   port: number;
   want: 'pass' | 'drop';
 }
@@ -163,6 +164,22 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'ICMP echo allowed by type; the echo reply passes via conntrack, the reverse ping does not',
+    endpoints: {
+      pod1: { defaultDenyIngress: true, defaultDenyEgress: true },
+      pod2: { defaultDenyIngress: true, defaultDenyEgress: true },
+    },
+    policy: [
+      rule(ID.pod1, egress, ID.pod2, IpProto.icmp, 8, allow, 84),
+      rule(ID.pod2, ingress, ID.pod1, IpProto.icmp, 8, allow, 85),
+    ],
+    probes: [
+      { from: 'pod1', to: 'pod2', proto: 'icmp', port: 8, want: 'pass' },
+      { from: 'pod2', to: 'pod1', proto: 'icmp', port: 8, want: 'drop' },
+      { from: 'pod1', to: 'pod2', proto: 'tcp', port: 80, want: 'drop' },
+    ],
+  },
+  {
     name: 'audit endpoint: default-deny only counted, traffic passes',
     endpoints: { pod2: { defaultDenyIngress: true, auditIngress: true } },
     policy: [],
@@ -214,6 +231,11 @@ describe.skipIf(!ROOT)('datapath policy with real packets', { timeout: 120_000 }
   /** A drop is a timeout, so a starved CI machine could turn a slow pass into a drop: an expected
    *  pass that did not arrive within 500 ms is retried once with 3 s. A pass is always final. */
   const probeOnce = async (p: Probe, timeoutMs: number): Promise<'pass' | 'drop'> => {
+    if (p.proto === 'icmp') {
+      const pod = topo?.pods[pods.indexOf(p.from)];
+      if (!pod) throw new Error(`no ${p.from}`);
+      return pingFrom(pod.nsPath, IP[p.to], timeoutMs) ? 'pass' : 'drop';
+    }
     if (p.proto === 'tcp') return (await peer(p.from).tcp(IP[p.to], p.port, timeoutMs)).ok ? 'pass' : 'drop';
     const r = await peer(p.from).udp(IP[p.to], p.port, { count: 3, size: 32, timeoutMs, expectReplies: true });
     return r.replies === 3 ? 'pass' : 'drop';

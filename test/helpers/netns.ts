@@ -169,3 +169,39 @@ export class Peer {
     this.child.kill();
   }
 }
+
+/** ICMP echo over a raw socket (python3; root), one request, waits timeoutMs for the reply. */
+const PING_PY = `
+import os, socket, struct, sys, time
+host, timeout = sys.argv[1], float(sys.argv[2]) / 1000
+def csum(b):
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff); s += s >> 16
+    return ~s & 0xffff
+ident = os.getpid() & 0xffff
+body = b'fleetnet-ping-16'
+hdr = struct.pack('!BBHHH', 8, 0, 0, ident, 1)
+pkt = struct.pack('!BBHHH', 8, 0, csum(hdr + body), ident, 1) + body
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(pkt, (host, 0))
+end = time.time() + timeout
+while True:
+    left = end - time.time()
+    if left <= 0: sys.exit(1)
+    s.settimeout(left)
+    try: data, addr = s.recvfrom(2048)
+    except socket.timeout: sys.exit(1)
+    ihl = (data[0] & 15) * 4
+    t, _, _, rid, _ = struct.unpack('!BBHHH', data[ihl:ihl + 8])
+    if addr[0] == host and t == 0 and rid == ident: sys.exit(0)
+`;
+
+/** true if an ICMP echo from the namespace to host got its reply within timeoutMs. */
+export function pingFrom(nsPath: string, host: string, timeoutMs: number): boolean {
+  try {
+    runIn(nsPath, 'python3', ['-c', PING_PY, host, String(timeoutMs)]);
+    return true;
+  } catch {
+    return false;
+  }
+}
