@@ -244,10 +244,23 @@ export class Datapath {
     this.closeFds();
   }
 
-  /** Uninstall: detaches every pinned link, then removes pinDir (maps go with their last user). */
+  /** Uninstall: detaches every pinned TCX link and any fleetnet clsact filter on a known endpoint,
+   *  then removes pinDir (maps go with their last user). Best effort per hook; never throws for a
+   *  device or namespace that is already gone. */
   destroy(): void {
     for (const ifindex of this.listAttachedIfindexes()) {
       for (const hook of ['ingress', 'egress'] as const) this.bpf.detachTcx(this.linkPath(ifindex, hook));
+    }
+    if (this.maps[MapName.endpoints] !== undefined) {
+      for (const { ifindex } of this.listEndpoints()) {
+        for (const hook of ['ingress', 'egress'] as const) {
+          try {
+            this.bpf.detachTc(ifindex, hook, this.netnsPath);
+          } catch {
+            /* device or namespace gone */
+          }
+        }
+      }
     }
     this.closeFds();
     rmSync(this.pinDir, { recursive: true, force: true });
