@@ -10,7 +10,7 @@
  * /sys/fs/bpf): commands run with `ip -n` or nsenter.
  */
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 import { findRepoRoot } from '../../agent/src/kernel/native-binding.js';
@@ -58,8 +58,40 @@ export function ensureBpffs(): void {
   run('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
 }
 
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes namespaces and bpffs dirs left by earlier runs that died (their pid is gone). Only
+ *  names made by this module (fn<tag><pid>n / fn<tag><pid>p<i>) and fleetnet-test|bench-*-<pid>. */
+export function removeStaleLeftovers(): void {
+  const names = existsSync('/run/netns') ? readdirSync('/run/netns') : [];
+  for (const ns of names) {
+    const m = /^fn[a-z]+(\d+)(?:n|p\d+)$/.exec(ns);
+    if (m && !pidAlive(Number(m[1]))) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        /* raced with another cleaner */
+      }
+    }
+  }
+  const pins = existsSync('/sys/fs/bpf') ? readdirSync('/sys/fs/bpf') : [];
+  for (const dir of pins) {
+    const m = /^fleetnet-(?:test|bench)-[a-z-]*?(\d+)(?:-noop)?$/.exec(dir);
+    if (m && !pidAlive(Number(m[1]))) rmSync(`/sys/fs/bpf/${dir}`, { recursive: true, force: true });
+  }
+}
+
 /** Creates node + pods; `tag` (a few letters) distinguishes users within one process. */
 export function createTopology(tag: string, podCount = 3): Topology {
+  if (!/^[a-z]+$/.test(tag)) throw new Error(`tag must be lowercase letters: ${tag}`);
+  removeStaleLeftovers();
   const prefix = `fn${tag}${process.pid}`;
   const nodeNs = `${prefix}n`;
   const created: string[] = [];
