@@ -111,8 +111,8 @@ struct fn_policy_value {
  * One entry per connection per (host veth, direction) that a policy let through (allow or audit).
  * The tuple is the ORIGINAL direction's (the packet that created it).
  *   - Established: a packet whose own tuple, ifindex and direction have an entry of the CURRENT
- *     generation (fn_config) skips the ipcache and policy lookups and is counted with the entry's
- *     peer_id / rule_id / verdict. An entry of an older generation is re-decided by policy (and
+ *     generation (fn_config) skips the endpoint, ipcache and policy lookups and is counted with the
+ *     entry's local_id / peer_id / rule_id / verdict (removing an endpoint bumps the generation). An entry of an older generation is re-decided by policy (and
  *     refreshed, or deleted if now dropped), so every map change takes effect on the next packet.
  *   - Reply: a packet whose REVERSED tuple, same ifindex and OPPOSITE direction has an entry of the
  *     current generation passes without a policy lookup. The key carries ifindex and direction so
@@ -135,10 +135,11 @@ struct fn_ct_value {
 	__u64 last_seen_ns; /* host order; refreshed at most once per FN_CT_REFRESH_NS */
 	__u32 rule_id;      /* host order: rule that allowed the connection (0 = no rule) */
 	__u32 peer_id;      /* host order: the peer's identity when decided */
+	__u32 local_id;     /* host order: the endpoint's identity when decided */
 	__u32 generation;   /* host order: fn_config.generation when decided */
 	__u8 verdict;       /* FN_FLOW_FORWARDED or FN_FLOW_AUDIT */
-	__u8 pad[3];
-};                          /* size 24 */
+	__u8 pad[7];
+};                          /* size 32 */
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 -----------------------------------------
  * generation: bumped by the agent AFTER every batch of writes to endpoints / ipcache / policy;

@@ -302,22 +302,20 @@ static __always_inline void ct_touch(struct fn_ct_value *cv, __u64 now)
 
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
-	__u32 ifindex = skb->ifindex;
-	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
-	if (!ep || skb->protocol != bpf_htons(ETH_P_IP))
+	if (skb->protocol != bpf_htons(ETH_P_IP))
 		return FN_PASS;
 
 	struct fn_pkt p = {};
 	if (parse_ipv4(skb, &p) < 0)
 		return FN_PASS;
 
+	__u32 ifindex = skb->ifindex;
 	__u32 zero = 0;
 	struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
 	__u32 gen = cfg ? cfg->generation : 0;
 	__u64 now = FN_NOW();
 	__u64 len = skb->len;
 	struct fn_flow_key fk = {
-		.local_id = ep->identity,
 		.proto = p.proto,
 		.direction = dir,
 	};
@@ -327,12 +325,16 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	};
 	struct fn_ct_value *cv = NULL;
 
+	/* Conntrack first: a live entry of the current generation implies the endpoint was managed
+	 * when it was decided (deleting an endpoint bumps the generation), so the endpoint lookup is
+	 * needed only for packets that go on to the policy. */
 	if (p.has_ct) {
 		/* 1. Established in this direction, decided under the current generation. */
 		if (!p.is_echo_reply) {
 			cv = bpf_map_lookup_elem(&fn_ct, &ck);
 			if (ct_live(cv, gen, now, p.proto)) {
 				ct_touch(cv, now);
+				fk.local_id = cv->local_id;
 				fk.peer_id = cv->peer_id;
 				fk.rule_id = cv->rule_id;
 				fk.dport = bpf_ntohs(p.policy_port);
@@ -351,6 +353,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
 			if (ct_live(rv, gen, now, p.proto)) {
 				ct_touch(rv, now);
+				fk.local_id = rv->local_id;
 				fk.peer_id = rv->peer_id;
 				fk.dport = bpf_ntohs(p.sport);
 				fk.verdict = FN_FLOW_REPLY;
@@ -361,6 +364,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 */
 			p.has_ct = 0;
 	}
+
+	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
+	if (!ep) /* unmanaged veth: untouched, uncounted */
+		return FN_PASS;
+	fk.local_id = ep->identity;
 
 	/* 3. Peer identity (ipcache miss = world) and policy. */
 	struct fn_ipcache_key ik = {
@@ -392,7 +400,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		created = !cv || now - cv->last_seen_ns >= ct_lifetime(p.proto);
 		struct fn_ct_value nv = {
 			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
-			.generation = gen, .verdict = d.flow_verdict,
+			.local_id = ep->identity, .generation = gen, .verdict = d.flow_verdict,
 		};
 		bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY);
 	}

@@ -78,8 +78,8 @@ export const LAYOUTS = {
   },
   ctValue: {
     name: 'fn_ct_value',
-    size: 24,
-    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), generation: f(16, 4), verdict: f(20, 1), pad: f(21, 3) },
+    size: 32,
+    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), pad: f(25, 7) },
   },
   config: { name: 'fn_config', size: 8, fields: { generation: f(0, 4), pad: f(4, 4) } },
   flowKey: {
@@ -175,6 +175,8 @@ export interface ConntrackEntry {
   ruleId: number;
   /** the peer's identity when decided */
   peerId: number;
+  /** the endpoint's identity when decided */
+  localId: number;
   /** fn_config generation when decided */
   generation: number;
   verdict: FlowVerdict;
@@ -377,6 +379,7 @@ export function readConntrack(key: Buffer, ko: number, val: Buffer, vo: number):
     lastSeenNs: readU64(val, vo + v.last_seen_ns.offset),
     ruleId: val.readUInt32LE(vo + v.rule_id.offset),
     peerId: val.readUInt32LE(vo + v.peer_id.offset),
+    localId: val.readUInt32LE(vo + v.local_id.offset),
     generation: val.readUInt32LE(vo + v.generation.offset),
     verdict: val.readUInt8(vo + v.verdict.offset) as FlowVerdict,
   };
