@@ -2,15 +2,16 @@
  * `npm run bench:api` — a benchmark, not a test. Drives the agents' hot path (desired state answered
  * 304) on the local host, and in the same run a bare node:http server returning the same bytes; prints
  * both rates and fleetnet/bare (target ≥ 0.5). Each server runs in its own process; the load generator
- * (keep-alive, fixed concurrency) runs here. Rounds alternate to spread the machine's noise evenly.
+ * (keep-alive, fixed concurrency) runs here. Each round measures both servers back to back, and the
+ * reported ratio is the median of the per-round ratios, so slow drifts of a shared machine cancel out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 interface Target {
   url: string;
@@ -70,10 +71,11 @@ try {
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   const f = median(rates.fleetnet);
   const b = median(rates.bare);
+  const ratios = rates.fleetnet.map((rate, round) => rate / rates.bare[round]!);
   console.log(`desired-state 304, concurrency ${CONCURRENCY}, ${ROUNDS} rounds × ${SECONDS}s (median):`);
   console.log(`  fleetnet local host : ${f.toFixed(0)} req/s  (rounds: ${rates.fleetnet.map((r) => r.toFixed(0)).join(', ')})`);
   console.log(`  bare node:http      : ${b.toFixed(0)} req/s  (rounds: ${rates.bare.map((r) => r.toFixed(0)).join(', ')})`);
-  console.log(`  ratio fleetnet/bare : ${(f / b).toFixed(3)}  (target ≥ 0.5)`);
+  console.log(`  ratio fleetnet/bare : ${median(ratios).toFixed(3)}  (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.5)`);
 } finally {
   fleetnet.child.kill();
   bare.child.kill();

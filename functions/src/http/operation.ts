@@ -32,9 +32,10 @@ export function defineOperation(
   spec: { operationId: string; method: HttpMethod; route: string; anonymous?: boolean },
   body: (input: OperationInput) => Promise<HttpResponseInit>,
 ): Operation {
+  let ready: AppServices | undefined; // resolved once; later invocations skip the await
   const handler: HttpHandler = async (request, context) => {
     try {
-      const resolved = await services();
+      const resolved = ready ?? (ready = await services());
       const principal = spec.anonymous
         ? { subject: 'anonymous', roles: [] }
         : await resolved.verifyToken(request.headers.get('authorization'));
