@@ -8,6 +8,7 @@ import { AUTH_ENV } from '../functions/src/auth/auth-config.js';
 import { DEV_ISSUER_DEFAULT_DIR } from '../functions/src/auth/dev-issuer.js';
 import { startLocalHost } from '../functions/src/local-host/local-host.js';
 import { createOperations } from '../functions/src/routes.js';
+import { reconcileDesiredState } from '../functions/src/domain/reconcile-desired-state.js';
 
 const env = { ...process.env };
 const entraConfigured = env[AUTH_ENV.issuer] !== undefined;
@@ -31,6 +32,12 @@ if (issuer) {
   console.log(`  curl -s -H "Authorization: Bearer $ADMIN_TOKEN" ${baseUrl}/networkpolicies`);
 }
 console.log('\nCtrl-C to stop.');
+
+// The Functions host runs this on a timer (functions/src/index.ts); locally, every five minutes too.
+const reconcileTimer = setInterval(() => {
+  reconcileDesiredState(services).catch((error: unknown) => console.error('desired-state reconciliation failed:', error));
+}, 5 * 60_000);
+reconcileTimer.unref();
 
 const stop = async () => {
   await host.close();

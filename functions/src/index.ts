@@ -7,6 +7,7 @@
 import { app } from '@azure/functions';
 import { createAppServices, type AppServices } from './app-services.js';
 import { createOperations } from './routes.js';
+import { reconcileDesiredState, RECONCILE_SCHEDULE } from './domain/reconcile-desired-state.js';
 
 let services: Promise<AppServices> | undefined;
 const provideServices = (): Promise<AppServices> => {
@@ -27,3 +28,11 @@ for (const operation of createOperations(provideServices)) {
     handler: operation.handler,
   });
 }
+
+app.timer('reconcileDesiredState', {
+  schedule: RECONCILE_SCHEDULE,
+  handler: async (_timer, context) => {
+    const checked = await reconcileDesiredState(await provideServices());
+    context.log(`desired state reconciled for ${checked} cluster(s)`);
+  },
+});

@@ -5,14 +5,20 @@ import { createOperations } from '../../functions/src/routes.js';
 describe('Azure Functions entry point (functions/src/index.ts)', () => {
   it('registers every operation of the route table with app.http, anonymous at the host (auth is in code)', async () => {
     const registered: { name: string; options: HttpFunctionOptions }[] = [];
+    const timers: string[] = [];
     const spy = vi.spyOn(app, 'http').mockImplementation((name, options) => {
       registered.push({ name, options });
+    });
+    const timerSpy = vi.spyOn(app, 'timer').mockImplementation((name) => {
+      timers.push(name);
     });
     try {
       await import('../../functions/src/index.js');
     } finally {
       spy.mockRestore();
+      timerSpy.mockRestore();
     }
+    expect(timers).toEqual(['reconcileDesiredState']);
     const expected = createOperations(async () => {
       throw new Error('not called');
     }).map((op) => ({ name: op.operationId, methods: [op.method], route: op.route }));
