@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../kernel/codecs.js';
+import { Direction, FlowVerdict, IpProto } from '../kernel/identities.js';
+import { aggregateFlows, formatLabels, monotonicToWallClock, type AggregateContext, type IdentityInfo } from './aggregate-flows.js';
+
+const WEB = 300;
+const API = 301;
+const ctx: AggregateContext = {
+  clusterName: 'prod-east',
+  rule: (id) => ({ 11: { policy: 'web-allow-api', generation: 3 }, 12: { policy: 'web-allow-api', generation: 3 }, 21: { policy: 'deny-db', generation: 1 } })[id],
+  identity: (id) =>
+    (<Record<number, IdentityInfo>>{
+      [WEB]: { labels: { app: 'web' }, namespace: 'shop', pods: ['web-7d9f-abc'], workload: { name: 'web', kind: 'Deployment' } },
+      [API]: { labels: { app: 'api', 'io.kubernetes.pod.namespace': 'shop' }, namespace: 'shop', pods: ['api-1', 'api-2'] },
+    })[id],
+  monotonicToWallMs: (ns) => Date.parse('2026-01-01T00:00:00Z') + ns / 1e6,
+};
+
+const rec = (r: Partial<FlowRecord>): FlowRecord => ({
+  localId: WEB,
+  peerId: API,
+  ruleId: 0,
+  dport: 8080,
+  proto: IpProto.tcp,
+  direction: Direction.ingress,
+  verdict: FlowVerdict.forwarded,
+  packets: 1,
+  bytes: 100,
+  flows: 0,
+  firstSeenNs: 1_000_000,
+  lastSeenNs: 2_000_000,
+  ...r,
+});
+
+const web = { identity: WEB, cluster_name: 'prod-east', namespace: 'shop', pod_name: 'web-7d9f-abc', labels: ['k8s:app=web'], workloads: [{ name: 'web', kind: 'Deployment' }] };
+const api = { identity: API, cluster_name: 'prod-east', namespace: 'shop', labels: ['k8s:app=api', 'k8s:io.kubernetes.pod.namespace=shop'] };
+
+describe('aggregateFlows', () => {
+  it.each([
+    {
+      name: 'ingress forwarded by an allow rule: source = peer, destination = local, policy attributed',
+      given: [rec({ ruleId: 11, packets: 5, bytes: 500, flows: 1 })],
+      want: [{ source: api, destination: web, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'FORWARDED', policy: { name: 'web-allow-api', revision: 3 }, packets: 5, bytes: 500, flows: 1 }],
+    },
+    {
+      name: 'egress dropped by default deny: POLICY_DENIED, no policy',
+      given: [rec({ direction: Direction.egress, verdict: FlowVerdict.dropped, dport: 53, proto: IpProto.udp, packets: 2, bytes: 140, flows: 2 })],
+      want: [{ source: web, destination: api, l4: { protocol: 'UDP', destination_port: 53 }, traffic_direction: 'EGRESS', verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', packets: 2, bytes: 140, flows: 2 }],
+    },
+    {
+      name: 'dropped by a deny rule: POLICY_DENY with the deny policy',
+      given: [rec({ verdict: FlowVerdict.dropped, ruleId: 21, flows: 1 })],
+      want: [{ source: api, destination: web, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY', policy: { name: 'deny-db', revision: 1 }, packets: 1, bytes: 100, flows: 1 }],
+    },
+    {
+      name: 'audit (would drop, default deny)',
+      given: [rec({ verdict: FlowVerdict.audit, flows: 1 })],
+      want: [{ source: api, destination: web, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'AUDIT', drop_reason_desc: 'POLICY_DENIED', packets: 1, bytes: 100, flows: 1 }],
+    },
+    {
+      name: 'reply (counted on the egress hook) folds into the ingress connection, inherits its policy, adds no flows',
+      given: [rec({ ruleId: 11, packets: 3, bytes: 300, flows: 1 }), rec({ direction: Direction.egress, verdict: FlowVerdict.reply, packets: 2, bytes: 1000, flows: 0 })],
+      want: [{ source: api, destination: web, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'FORWARDED', policy: { name: 'web-allow-api', revision: 3 }, packets: 5, bytes: 1300, flows: 1 }],
+    },
+    {
+      name: 'reply without its request in the window: FORWARDED of the original key, no policy',
+      given: [rec({ direction: Direction.egress, verdict: FlowVerdict.reply, packets: 2, bytes: 200 })],
+      want: [{ source: api, destination: web, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'FORWARDED', packets: 2, bytes: 200, flows: 0 }],
+    },
+    {
+      name: 'two rules of one policy merge into one summary',
+      given: [rec({ ruleId: 11, packets: 1, bytes: 10, flows: 1 }), rec({ ruleId: 12, packets: 2, bytes: 20, flows: 1 })],
+      want: [{ source: api, destination: web, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'FORWARDED', policy: { name: 'web-allow-api', revision: 3 }, packets: 3, bytes: 30, flows: 2 }],
+    },
+    {
+      name: 'world peer and ICMP echo (port = type)',
+      given: [rec({ peerId: 2, proto: IpProto.icmp, dport: 8, direction: Direction.egress })],
+      want: [{ source: web, destination: { identity: 2, labels: ['reserved:world'] }, l4: { protocol: 'ICMPv4', destination_port: 8 }, traffic_direction: 'EGRESS', verdict: 'FORWARDED', packets: 1, bytes: 100, flows: 0 }],
+    },
+    {
+      name: 'unknown identity and other protocol',
+      given: [rec({ peerId: 999, proto: 47, dport: 0 })],
+      want: [{ source: { identity: 999 }, destination: web, l4: { protocol: 'OTHER' }, traffic_direction: 'INGRESS', verdict: 'FORWARDED', packets: 1, bytes: 100, flows: 0 }],
+    },
+  ])('$name', ({ given, want }) => {
+    const got = aggregateFlows(given, ctx).map(({ first_seen, last_seen, ...rest }) => rest);
+    expect(got).toEqual(want);
+  });
+
+  it('first/last seen: min/max over merged records, monotonic ns → wall clock', () => {
+    const got = aggregateFlows([rec({ firstSeenNs: 5e9, lastSeenNs: 6e9 }), rec({ direction: Direction.egress, verdict: FlowVerdict.reply, firstSeenNs: 4e9, lastSeenNs: 7e9 })], ctx);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toMatchObject({ first_seen: '2026-01-01T00:00:04.000Z', last_seen: '2026-01-01T00:00:07.000Z' });
+  });
+
+  it('sums are preserved exactly over a random mix', () => {
+    const records: FlowRecord[] = [];
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    for (let i = 0; i < 500; i++) {
+      records.push(rec({ localId: [WEB, API][rnd(2)]!, peerId: [WEB, API, 2, 999][rnd(4)]!, ruleId: [0, 11, 12, 21][rnd(4)]!, dport: rnd(3), direction: rnd(2) as 0 | 1, verdict: (1 + rnd(4)) as 1 | 2 | 3 | 4, packets: rnd(1000), bytes: rnd(100000), flows: rnd(5) }));
+    }
+    const got = aggregateFlows(records, ctx);
+    const sum = (xs: { packets: number; bytes: number }[]) => xs.reduce((a, x) => [a[0]! + x.packets, a[1]! + x.bytes], [0, 0]);
+    expect(sum(got)).toEqual(sum(records));
+    expect(got.reduce((a, s) => a + s.flows, 0)).toBe(records.filter((r) => r.verdict !== FlowVerdict.reply).reduce((a, r) => a + r.flows, 0));
+  });
+
+  it('formatLabels keeps sources and prefixes k8s', () => {
+    expect(formatLabels({ b: '2', a: '1' })).toEqual(['k8s:a=1', 'k8s:b=2']);
+    expect(formatLabels(['reserved:host', 'app=x'])).toEqual(['k8s:app=x', 'reserved:host']);
+  });
+
+  it('monotonic clock conversion matches process.hrtime', () => {
+    const conv = monotonicToWallClock();
+    const ns = Number(process.hrtime.bigint());
+    expect(Math.abs(conv(ns) - Date.now())).toBeLessThan(50);
+  });
+});

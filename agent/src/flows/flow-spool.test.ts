@@ -1,0 +1,171 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FlowSummary, FlowSummaryBatch } from '../../../openapi/types.js';
+import { FlowSpool } from './flow-spool.js';
+import { FlowLoop, chunk } from './flow-loop.js';
+import { Direction, FlowVerdict, IpProto } from '../kernel/identities.js';
+import type { FlowRecord } from '../kernel/codecs.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+async function tmp(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'fleetnet-spool-'));
+  dirs.push(d);
+  return d;
+}
+
+const summary = (packets: number): FlowSummary => ({
+  source: { identity: 300 },
+  destination: { identity: 301 },
+  l4: { protocol: 'TCP', destination_port: 80 },
+  traffic_direction: 'INGRESS',
+  verdict: 'FORWARDED',
+  packets,
+  bytes: packets * 100,
+  flows: 1,
+});
+const batch = (id: string, n: number) => ({ batchId: id, window: { start: '2026-01-01T00:00:00Z', end: '2026-01-01T00:00:10Z' }, summaries: Array.from({ length: n }, (_, i) => summary(i + 1)) });
+
+describe('FlowSpool', () => {
+  it('delivers in sequence order, deletes only after success, keeps order across failures', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 100 });
+    await spool.open();
+    for (const id of ['a', 'b', 'c']) await spool.enqueue(batch(id, 2));
+    const sent: FlowSummaryBatch[] = [];
+    let failOn = 'b';
+    const send = async (b: FlowSummaryBatch) => {
+      if (b.batchId === failOn) throw new Error('503');
+      sent.push(b);
+    };
+    const r1 = await spool.deliver(send);
+    expect(r1).toMatchObject({ delivered: 1, remaining: 2 });
+    expect(r1.error?.message).toBe('503');
+    failOn = '';
+    await spool.enqueue(batch('d', 1));
+    const r2 = await spool.deliver(send);
+    expect(r2).toMatchObject({ delivered: 3, remaining: 0 });
+    expect(sent.map((b) => [b.batchId, b.sequence])).toEqual([['a', 0], ['b', 1], ['c', 2], ['d', 3]]);
+    expect((await readdir(spool.dir)).filter((f) => f.startsWith('batch-'))).toEqual([]);
+  });
+
+  it('is bounded by files: drops the oldest, counts them, reports lost once in the next delivered batch', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 3 });
+    await spool.open();
+    for (let i = 0; i < 5; i++) await spool.enqueue(batch(`b${i}`, i + 1)); // b0 (1), b1 (2) dropped
+    expect(spool.lost).toEqual({ batches: 2, summaries: 3 });
+    const sent: FlowSummaryBatch[] = [];
+    await spool.deliver(async (b) => void sent.push(b));
+    expect(sent.map((b) => b.batchId)).toEqual(['b2', 'b3', 'b4']);
+    expect(sent[0]!.lost).toEqual({ batches: 2, summaries: 3 });
+    expect(sent[1]!.lost).toBeUndefined();
+    expect(spool.lost).toEqual({ batches: 0, summaries: 0 });
+  });
+
+  it('is bounded by bytes', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 3000, maxFiles: 100 });
+    await spool.open();
+    for (let i = 0; i < 10; i++) await spool.enqueue(batch(`b${i}`, 5));
+    expect(spool.bytes).toBeLessThanOrEqual(3000);
+    expect(spool.lost.batches).toBe(10 - spool.pending);
+    expect(spool.lost.summaries).toBe(5 * (10 - spool.pending));
+  });
+
+  it('a lost count survives when its carrier fails; it is cleared only after a 2xx', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 1 });
+    await spool.open();
+    await spool.enqueue(batch('x', 1));
+    await spool.enqueue(batch('y', 1)); // x dropped
+    const attempts: FlowSummaryBatch[] = [];
+    await spool.deliver(async (b) => {
+      attempts.push(b);
+      throw new Error('down');
+    });
+    expect(spool.lost).toEqual({ batches: 1, summaries: 1 });
+    await spool.deliver(async (b) => void attempts.push(b));
+    expect(attempts.map((b) => [b.batchId, b.lost])).toEqual([['y', { batches: 1, summaries: 1 }], ['y', { batches: 1, summaries: 1 }]]);
+    expect(spool.lost).toEqual({ batches: 0, summaries: 0 });
+  });
+
+  it('crash safety: reopened spool keeps batches, sequence and lost; ignores temp files of a torn write', async () => {
+    const dir = await tmp();
+    const a = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 2 });
+    await a.open();
+    for (let i = 0; i < 3; i++) await a.enqueue(batch(`b${i}`, 1));
+    await writeFile(join(dir, 'batch-000000000003.json.tmp-99-zz'), '{"batchId":"torn'); // crash mid-write
+    const b = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 2 });
+    await b.open();
+    expect(b.pending).toBe(2);
+    expect(b.lost).toEqual({ batches: 1, summaries: 1 });
+    expect(await b.enqueue(batch('b3', 1))).toMatchObject({ sequence: 3 });
+    expect((await readdir(dir)).some((f) => f.includes('.tmp-'))).toBe(false);
+    const sent: FlowSummaryBatch[] = [];
+    await b.deliver(async (x) => void sent.push(x));
+    expect(sent.map((x) => x.sequence)).toEqual([2, 3]); // b1 dropped by b3's bound
+    // state lost: sequence recovered from the files
+    const c = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 5 });
+    await c.open();
+    await c.enqueue(batch('q', 1));
+    await writeFile(join(c.dir, 'batch-000000000041.json'), JSON.stringify({ ...batch('r', 1), sequence: 41 }));
+    await rm(join(c.dir, 'state.json'));
+    const c2 = new FlowSpool(c.dir, { maxBytes: 1e6, maxFiles: 5 });
+    await c2.open();
+    expect((await c2.enqueue(batch('s', 1))).sequence).toBe(42);
+  });
+});
+
+describe('FlowLoop', () => {
+  const rec = (packets: number, dport: number): FlowRecord => ({ localId: 300, peerId: 301, ruleId: 0, dport, proto: IpProto.tcp, direction: Direction.ingress, verdict: FlowVerdict.forwarded, packets, bytes: packets * 60, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
+
+  it('cuts summaries into batches of at most maxBatch, with uuid batchIds and consecutive sequences', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+    await spool.open();
+    const sent: FlowSummaryBatch[] = [];
+    const loop = new FlowLoop({
+      readFlows: () => Array.from({ length: 12 }, (_, i) => rec(i + 1, 1000 + i)),
+      context: () => ({ rule: () => undefined, identity: () => undefined }),
+      spool,
+      send: async (b) => void sent.push(b),
+      intervalMs: 1000,
+      maxBatch: 5,
+    });
+    const r = await loop.tick();
+    expect(r).toMatchObject({ records: 12, summaries: 12, batches: 3, delivered: 3 });
+    expect(sent.map((b) => b.summaries.length)).toEqual([5, 5, 2]);
+    expect(sent.map((b) => b.sequence)).toEqual([0, 1, 2]);
+    expect(new Set(sent.map((b) => b.batchId)).size).toBe(3);
+    expect(sent.every((b) => /^[0-9a-f-]{36}$/.test(b.batchId))).toBe(true);
+    expect(sent.flatMap((b) => b.summaries).reduce((a, s) => a + s.packets, 0)).toBe(78);
+  });
+
+  it('with the API down: spools, then delivers everything exactly once when it is back', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+    await spool.open();
+    let up = false;
+    const stored = new Map<string, FlowSummaryBatch>();
+    let n = 0;
+    const loop = new FlowLoop({
+      readFlows: () => [rec(++n, 80)],
+      context: () => ({ rule: () => undefined, identity: () => undefined }),
+      spool,
+      send: async (b) => {
+        if (!up) throw new Error('ECONNREFUSED');
+        stored.set(b.batchId, b);
+      },
+      intervalMs: 1000,
+    });
+    for (let i = 0; i < 4; i++) await loop.tick();
+    expect(spool.pending).toBe(4);
+    up = true;
+    await loop.tick();
+    expect(spool.pending).toBe(0);
+    const batches = [...stored.values()];
+    expect(batches.map((b) => b.sequence)).toEqual([0, 1, 2, 3, 4]);
+    expect(batches.flatMap((b) => b.summaries).reduce((a, s) => a + s.packets, 0)).toBe(1 + 2 + 3 + 4 + 5);
+  });
+
+  it('chunk', () => expect(chunk([1, 2, 3], 2)).toEqual([[1, 2], [3]]));
+});
