@@ -3,7 +3,10 @@ import type { Container, ItemDefinition, SqlParameter } from '@azure/cosmos';
 /** A document as the domain sees it: the value plus an opaque version for optimistic concurrency. */
 export interface Versioned<T> {
   value: T;
-  /** Opaque; changes on every write. Derived from Cosmos `_etag`, which never leaves this module. */
+  /**
+   * Opaque; changes on every write. Derived from Cosmos `_etag` (which never leaves this module) without
+   * the double quotes Cosmos DB puts inside the value, so the HTTP layer can quote it as an ETag.
+   */
   version: string;
 }
 
@@ -54,7 +57,7 @@ export class DocumentCollection<T> {
       const { resource } = await this.container
         .item(id, partitionKey)
         .replace<Envelope<T>>(this.wrap(partitionKey, id, value, extra), {
-          accessCondition: { type: 'IfMatch', condition: ifVersion },
+          accessCondition: { type: 'IfMatch', condition: toEtag(ifVersion) },
         });
       return toVersioned(required(resource));
     } catch (error) {
@@ -70,7 +73,7 @@ export class DocumentCollection<T> {
     try {
       await this.container
         .item(id, partitionKey)
-        .delete(ifVersion ? { accessCondition: { type: 'IfMatch', condition: ifVersion } } : undefined);
+        .delete(ifVersion ? { accessCondition: { type: 'IfMatch', condition: toEtag(ifVersion) } } : undefined);
       return true;
     } catch (error) {
       const status = statusOf(error);
@@ -118,7 +121,23 @@ export class DocumentCollection<T> {
 }
 
 function toVersioned<T>(doc: Envelope<T>): Versioned<T> {
-  return { value: doc.body, version: required(doc._etag) };
+  return { value: doc.body, version: toVersion(required(doc._etag)) };
+}
+
+/**
+ * Cosmos DB's `_etag` is a quoted string (`"0000d986-0000-…"`), the embedded emulator's is bare. A version
+ * is the bare text; `quotedEtags` remembers which form the server uses so If-Match conditions match it.
+ */
+let quotedEtags = false;
+
+function toVersion(etag: string): string {
+  const quoted = etag.length >= 2 && etag.startsWith('"') && etag.endsWith('"');
+  if (quoted) quotedEtags = true;
+  return quoted ? etag.slice(1, -1) : etag;
+}
+
+function toEtag(version: string): string {
+  return quotedEtags ? `"${version}"` : version;
 }
 
 function required<V>(value: V | undefined | null): V {
