@@ -1,0 +1,336 @@
+/**
+ * compileBundle, table-driven: given policies over the test cluster (test-cluster.ts: local pods
+ * web@shop (ifindex 11) and db@shop (12); peers also web@shop (2 replicas), client@other, web@other;
+ * namespace labels shop team=red, other team=blue), want the rendered map entries.
+ * Only the fields a case names are compared.
+ */
+import { describe, expect, it } from 'vitest';
+
+import type { BundledPolicy } from '../../../openapi/types.js';
+import { compileBundle } from './compile-bundle.js';
+import { input, policy, render, type Rendered } from './test-cluster.js';
+
+interface Case {
+  name: string;
+  given: BundledPolicy[];
+  want: Partial<Rendered>;
+}
+
+const DB = { matchLabels: { app: 'db' } };
+const WEB = { matchLabels: { app: 'web' } };
+const tcp = (port: string, endPort?: number) => ({ ports: [{ port, protocol: 'TCP' as const, ...(endPort ? { endPort } : {}) }] });
+
+const cases: Case[] = [
+  {
+    name: 'no policy: endpoints managed, nothing default-denied, no entries',
+    given: [],
+    want: { endpoints: ['11 web@shop', '12 db@shop'], policy: [] },
+  },
+  {
+    name: 'namespaced policy: fromEndpoints is scoped to the policy namespace (web@other not allowed)',
+    given: [policy('shop.db', { namespace: 'shop', endpointSelector: DB, ingress: [{ fromEndpoints: [WEB], toPorts: [tcp('5432')] }] })],
+    want: {
+      endpoints: ['11 web@shop', '12 db@shop deny-in'],
+      policy: ['db@shop in web@shop tcp/5432 allow shop.db/ingress/0'],
+    },
+  },
+  {
+    name: 'namespaced policy: endpointSelector only selects pods of its namespace',
+    given: [policy('other.web', { namespace: 'other', endpointSelector: WEB, ingress: [{ fromEndpoints: [{}] }] })],
+    want: { endpoints: ['11 web@shop', '12 db@shop'], policy: [] },
+  },
+  {
+    name: 'clusterwide policy: {} selects every pod of the cluster, but no reserved identity',
+    given: [policy('db', { endpointSelector: DB, ingress: [{ fromEndpoints: [{}], toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }] }] }] })],
+    want: {
+      policy: [
+        'db@shop in client@other udp/53 allow db/ingress/0',
+        'db@shop in db@shop udp/53 allow db/ingress/0',
+        'db@shop in web@other udp/53 allow db/ingress/0',
+        'db@shop in web@shop udp/53 allow db/ingress/0',
+      ],
+    },
+  },
+  {
+    name: 'label sources: k8s:, any: and none all select the same pods',
+    given: [policy('db', { endpointSelector: { matchLabels: { 'k8s:app': 'db' } }, ingress: [{ fromEndpoints: [{ matchLabels: { 'any:app': 'client' } }, { matchLabels: { app: 'client' } }] }] })],
+    want: { policy: ['db@shop in client@other any allow db/ingress/0'] },
+  },
+  {
+    name: 'namespace selector: pods of namespaces labelled team=blue, across namespaces',
+    given: [policy('shop.db', { namespace: 'shop', endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.cilium.k8s.namespace.labels.team': 'blue' } }] }] })],
+    want: { policy: ['db@shop in client@other any allow shop.db/ingress/0', 'db@shop in web@other any allow shop.db/ingress/0'] },
+  },
+  {
+    name: 'explicit pod namespace in a namespaced policy reaches that namespace',
+    given: [policy('shop.db', { namespace: 'shop', endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'web', 'k8s:io.kubernetes.pod.namespace': 'other' } }] }] })],
+    want: { policy: ['db@shop in web@other any allow shop.db/ingress/0'] },
+  },
+  {
+    name: 'service account selector',
+    given: [policy('shop.db', { namespace: 'shop', endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { 'io.cilium.k8s.policy.serviceaccount': 'web-sa' } }], toPorts: [tcp('5432')] }] })],
+    want: { policy: ['db@shop in web@shop tcp/5432 allow shop.db/ingress/0'] },
+  },
+  {
+    name: 'ports: TCP range split into prefix blocks, ANY = TCP+UDP, port 0 = every port of the protocol',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [WEB], toPorts: [{ ports: [{ port: '8080', endPort: 8090, protocol: 'TCP' }, { port: '53' }, { port: '0', protocol: 'UDP' }] }] }],
+      }),
+    ],
+    want: {
+      policy: [
+        'db@shop in web@other tcp/53 allow db/ingress/0',
+        'db@shop in web@other tcp/8080/13 allow db/ingress/0',
+        'db@shop in web@other tcp/8088/15 allow db/ingress/0',
+        'db@shop in web@other tcp/8090 allow db/ingress/0',
+        'db@shop in web@other udp allow db/ingress/0',
+        'db@shop in web@other udp/53 allow db/ingress/0',
+        'db@shop in web@shop tcp/53 allow db/ingress/0',
+        'db@shop in web@shop tcp/8080/13 allow db/ingress/0',
+        'db@shop in web@shop tcp/8088/15 allow db/ingress/0',
+        'db@shop in web@shop tcp/8090 allow db/ingress/0',
+        'db@shop in web@shop udp allow db/ingress/0',
+        'db@shop in web@shop udp/53 allow db/ingress/0',
+      ],
+    },
+  },
+  {
+    name: 'L4-only rule (no peer) = any peer on those ports; empty rule {} allows nothing but default-denies',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toPorts: [tcp('443')] }, {}] })],
+    want: { endpoints: ['11 web@shop deny-out', '12 db@shop'], policy: ['web@shop out * tcp/443 allow web/egress/0'] },
+  },
+  {
+    name: 'ICMP types (IPv4) by number and name',
+    given: [policy('db', { endpointSelector: DB, ingress: [{ fromEntities: ['cluster'], icmps: [{ fields: [{ type: 8 }, { type: 'TimeExceeded', family: 'IPv4' }] }] }] })],
+    want: {
+      policy: [
+        'db@shop in client@other icmp/11 allow db/ingress/0',
+        'db@shop in client@other icmp/8 allow db/ingress/0',
+        'db@shop in db@shop icmp/11 allow db/ingress/0',
+        'db@shop in db@shop icmp/8 allow db/ingress/0',
+        'db@shop in health icmp/11 allow db/ingress/0',
+        'db@shop in health icmp/8 allow db/ingress/0',
+        'db@shop in host icmp/11 allow db/ingress/0',
+        'db@shop in host icmp/8 allow db/ingress/0',
+        'db@shop in ingress icmp/11 allow db/ingress/0',
+        'db@shop in ingress icmp/8 allow db/ingress/0',
+        'db@shop in init icmp/11 allow db/ingress/0',
+        'db@shop in init icmp/8 allow db/ingress/0',
+        'db@shop in kube-apiserver icmp/11 allow db/ingress/0',
+        'db@shop in kube-apiserver icmp/8 allow db/ingress/0',
+        'db@shop in remote-node icmp/11 allow db/ingress/0',
+        'db@shop in remote-node icmp/8 allow db/ingress/0',
+        'db@shop in unmanaged icmp/11 allow db/ingress/0',
+        'db@shop in unmanaged icmp/8 allow db/ingress/0',
+        'db@shop in web@other icmp/11 allow db/ingress/0',
+        'db@shop in web@other icmp/8 allow db/ingress/0',
+        'db@shop in web@shop icmp/11 allow db/ingress/0',
+        'db@shop in web@shop icmp/8 allow db/ingress/0',
+      ],
+    },
+  },
+  {
+    name: 'entities: all = the any-peer family, host, world (+ CIDR identities)',
+    given: [
+      policy('web', {
+        endpointSelector: WEB,
+        egress: [{ toEntities: ['all'], toPorts: [tcp('80')] }, { toEntities: ['host'] }, { toEntities: ['world'], toPorts: [tcp('443')] }, { toCIDR: ['8.8.8.8/32'], toPorts: [tcp('53')] }],
+      }),
+    ],
+    want: {
+      policy: [
+        'web@shop out * tcp/80 allow web/egress/0',
+        'web@shop out cidr:8.8.8.8/32 tcp/443 allow web/egress/2',
+        'web@shop out cidr:8.8.8.8/32 tcp/53 allow web/egress/3',
+        'web@shop out host any allow web/egress/1',
+        'web@shop out world tcp/443 allow web/egress/2',
+        'web@shop out world-ipv4 tcp/443 allow web/egress/2',
+      ],
+    },
+  },
+  {
+    name: 'CIDR set with except: prefix masked, except mapped back to world, pods keep their identity',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toCIDRSet: [{ cidr: '10.9.9.9/8', except: ['10.0.2.0/24'] }] }] })],
+    want: {
+      policy: ['web@shop out cidr:10.0.0.0/8 any allow web/egress/0'],
+      ipcache: [
+        '10.0.0.0/8 cidr:10.0.0.0/8',
+        '10.0.1.1/32 web@shop',
+        '10.0.1.2/32 db@shop',
+        '10.0.1.3/32 web@shop',
+        '10.0.2.0/24 world',
+        '10.0.2.1/32 client@other',
+        '10.0.2.2/32 web@other',
+        '192.168.0.1/32 host',
+        '192.168.0.2/32 remote-node',
+      ],
+    },
+  },
+  {
+    name: 'nested CIDRs: an except of one rule allowed by another keeps a CIDR identity selected only by that one',
+    given: [
+      policy('web', {
+        endpointSelector: WEB,
+        egress: [{ toCIDRSet: [{ cidr: '20.0.0.0/8', except: ['20.1.0.0/16'] }], toPorts: [tcp('80')] }, { toCIDR: ['20.1.0.0/16'], toPorts: [tcp('443')] }],
+      }),
+    ],
+    want: {
+      policy: ['web@shop out cidr:20.0.0.0/8 tcp/80 allow web/egress/0', 'web@shop out cidr:20.1.0.0/16 tcp/443 allow web/egress/1'],
+    },
+  },
+  {
+    name: 'deny beats allow in one family: the longer allow key is written with the covering deny',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [tcp('80')] }],
+        ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: '0', protocol: 'TCP' }] }] }],
+      }),
+    ],
+    want: {
+      endpoints: ['11 web@shop', '12 db@shop deny-in'],
+      policy: ['db@shop in client@other tcp deny db/ingressDeny/0', 'db@shop in client@other tcp/80 deny db/ingressDeny/0'],
+    },
+  },
+  {
+    name: 'deny across families needs no rewrite (the kernel takes the max of peer and any-peer)',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [tcp('80')] }],
+        ingressDeny: [{ fromEntities: ['all'], toPorts: [tcp('80')] }],
+      }),
+    ],
+    want: { policy: ['db@shop in * tcp/80 deny db/ingressDeny/0', 'db@shop in client@other tcp/80 allow db/ingress/0'] },
+  },
+  {
+    name: 'a shorter allow under a longer deny keeps allow; the deny key stays deny',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }] }],
+        ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [tcp('22')] }],
+      }),
+    ],
+    want: { policy: ['db@shop in client@other any allow db/ingress/0', 'db@shop in client@other tcp/22 deny db/ingressDeny/0'] },
+  },
+  {
+    name: 'enableDefaultDeny false: selected but not default-deny in that direction',
+    given: [policy('db', { endpointSelector: DB, enableDefaultDeny: { ingress: false }, ingressDeny: [{ fromEntities: ['world'] }] })],
+    want: { endpoints: ['11 web@shop', '12 db@shop'], policy: ['db@shop in world any deny db/ingressDeny/0', 'db@shop in world-ipv4 any deny db/ingressDeny/0'] },
+  },
+  {
+    name: 'default deny wins over another policy with enableDefaultDeny false',
+    given: [
+      policy('a', { endpointSelector: DB, enableDefaultDeny: { ingress: false }, ingress: [{ fromEndpoints: [WEB] }] }),
+      policy('b', { endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }] }] }),
+    ],
+    want: { endpoints: ['11 web@shop', '12 db@shop deny-in'] },
+  },
+  {
+    name: 'audit mode alone: default deny and audit bits, deny rules become audit-deny, allows kept',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [WEB], toPorts: [tcp('5432')] }],
+        ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }] }],
+      }, { mode: 'audit' }),
+    ],
+    want: {
+      endpoints: ['11 web@shop', '12 db@shop deny-in,audit-in'],
+      policy: [
+        'db@shop in client@other any audit-deny db/ingressDeny/0',
+        'db@shop in web@other tcp/5432 allow db/ingress/0',
+        'db@shop in web@shop tcp/5432 allow db/ingress/0',
+      ],
+    },
+  },
+  {
+    name: 'audit policy next to an enforce policy never loosens: its allows are dropped, the enforce default deny stands',
+    given: [
+      policy('enforce', { endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }] }] }),
+      policy('trial', { endpointSelector: DB, ingress: [{ fromEndpoints: [WEB] }], ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [tcp('22')] }] }, { mode: 'audit' }),
+    ],
+    want: {
+      endpoints: ['11 web@shop', '12 db@shop deny-in'],
+      policy: ['db@shop in client@other any allow enforce/ingress/0', 'db@shop in client@other tcp/22 audit-deny trial/ingressDeny/0'],
+    },
+  },
+  {
+    name: 'audit default deny is not counted where an enforce deny selects the endpoint (the audit bit would soften it)',
+    given: [
+      policy('enforce', { endpointSelector: DB, enableDefaultDeny: { ingress: false }, ingressDeny: [{ fromEntities: ['world'] }] }),
+      policy('trial', { endpointSelector: DB, ingress: [{ fromEndpoints: [WEB] }] }, { mode: 'audit' }),
+    ],
+    want: { endpoints: ['11 web@shop', '12 db@shop'] },
+  },
+  {
+    name: 'fromRequires narrows every allow of the selected endpoint',
+    given: [
+      policy('req', { namespace: 'shop', endpointSelector: DB, ingress: [{ fromRequires: [{ matchLabels: { app: 'web' } }] }] }),
+      policy('allow', { endpointSelector: DB, ingress: [{ fromEntities: ['cluster'], toPorts: [tcp('80')] }, { toPorts: [tcp('81')] }] }),
+    ],
+    want: { policy: ['db@shop in web@shop tcp/80 allow allow/ingress/0', 'db@shop in web@shop tcp/81 allow allow/ingress/1'] },
+  },
+  {
+    name: 'specs: each rule has its own pointer',
+    given: [policy('multi', { specs: [{ endpointSelector: WEB, egress: [{ toEndpoints: [DB] }] }, { endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'web', 'k8s:io.kubernetes.pod.namespace': 'shop' } }] }] }] })],
+    want: { policy: ['db@shop in web@shop any allow multi/specs/1/ingress/0', 'web@shop out db@shop any allow multi/specs/0/egress/0'] },
+  },
+  {
+    name: 'degraded, fail closed: toFQDNs and L7 http contribute no allow; http {} and dns * are plain L4 allows',
+    given: [
+      policy('web', {
+        endpointSelector: WEB,
+        egress: [
+          { toFQDNs: [{ matchName: 'api.example.com' }], toPorts: [tcp('443')] },
+          { toEndpoints: [DB], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/' }] } }] },
+          { toEndpoints: [DB], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }], rules: { http: [{}] } }] },
+          { toEntities: ['cluster'], toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }], rules: { dns: [{ matchPattern: '*' }] } }] },
+        ],
+      }),
+    ],
+    want: {
+      endpoints: ['11 web@shop deny-out', '12 db@shop'],
+      degraded: [
+        'web/egress/0/toFQDNs: FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)',
+        'web/egress/1/toPorts/0/rules/http: L7 http rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
+      ],
+    },
+  },
+  {
+    name: 'degraded: named port (allow: none; deny: whole protocol), toServices deny → every peer, nodeSelector, authentication',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [WEB], toPorts: [{ ports: [{ port: 'postgres', protocol: 'TCP' }] }] }, { fromEndpoints: [WEB], authentication: { mode: 'required' } }],
+        ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: 'ssh', protocol: 'TCP' }] }] }],
+        egressDeny: [{ toServices: [{ k8sService: { serviceName: 'x', namespace: 'y' } }], toPorts: [tcp('25')] }],
+      }),
+      policy('hosts', { nodeSelector: {}, ingress: [{ fromEntities: ['cluster'] }] }),
+    ],
+    want: {
+      endpoints: ['11 web@shop', '12 db@shop deny-in,deny-out'],
+      policy: ['db@shop in client@other tcp deny db/ingressDeny/0', 'db@shop out * tcp/25 deny db/egressDeny/0'],
+      degraded: [
+        'db/egressDeny/0/toServices: service backends are not resolved by the agent; the deny applies to every peer (fail closed)',
+        'db/ingress/0/toPorts/0/ports/0: named port "postgres" cannot be resolved by the agent; no allow (fail closed)',
+        'db/ingress/1/authentication: mutual authentication (required) is not supported; contributes no allow (fail closed)',
+        'db/ingressDeny/0/toPorts/0/ports/0: named port "ssh" cannot be resolved by the agent; the deny covers every port of the protocol (fail closed)',
+        'hosts/nodeSelector: host policies (nodeSelector) are not enforced: fleetnet polices pod veths only; the rule has no effect',
+      ],
+    },
+  },
+];
+
+describe('compileBundle', () => {
+  it.each(cases)('$name', ({ given, want }) => {
+    const got = render(compileBundle(input(given)));
+    const sorted = (r: Partial<Rendered>): Partial<Rendered> =>
+      Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'policy' ? [...v].sort() : v]));
+    const picked = Object.fromEntries(Object.keys(want).map((k) => [k, got[k as keyof Rendered]]));
+    expect(sorted(picked)).toEqual(sorted(want));
+  });
+});

@@ -1,0 +1,467 @@
+/**
+ * compileBundle — PURE and deterministic: (desired-state bundle, this node's endpoints, the cluster's
+ * pods) → the datapath's map entries, with rule attribution, identity info and the list of rules that
+ * cannot be enforced (degraded, each failing closed). The contract is written in docs/agent.md; the
+ * precedence it targets is the block in agent/bpf/policy.c. Policy semantics come from core/ (label
+ * sets, selector matching and scoping, CIDR/port/ICMP parsing); nothing here re-implements them.
+ */
+import type { BundledPolicy, EgressRule, IngressRule, LabelSelector, Rule } from '../../../openapi/types.js';
+import { appendPointer } from '../../../core/json/json-pointer.js';
+import { buildPodLabelSet, type LabelSet } from '../../../core/labels/cilium-labels.js';
+import {
+  indexLabels,
+  matchesEndpointSelector,
+  scopePeerSelector,
+  scopeSubjectSelector,
+  type IndexedLabels,
+} from '../../../core/policy/endpoint-selector.js';
+import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
+import { Direction, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
+import { parseIpv4 } from '../kernel/ipv4-prefix.js';
+import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
+import { allocateCidrIdentities, maskIpv4Prefix, selectsPrefix, type CidrSelector } from './cidr-identities.js';
+import { compileL4, type L4Block } from './l4.js';
+import { mergeContributions, type Contribution } from './merge-entries.js';
+import type {
+  CompiledState,
+  CompileInput,
+  DegradedRule,
+  IdentityInfo,
+  LocalEndpoint,
+  PeerEndpoint,
+  RuleAttribution,
+  Workload,
+} from './types.js';
+
+const RULE_KEYS = ['endpointSelector', 'nodeSelector', 'ingress', 'ingressDeny', 'egress', 'egressDeny', 'enableDefaultDeny'] as const;
+
+/** Reserved identities selectable by `reserved:<name>` labels and entities. */
+const RESERVED: ReadonlyArray<[string, number]> = [
+  ['host', ReservedIdentity.host],
+  ['world', ReservedIdentity.world],
+  ['unmanaged', ReservedIdentity.unmanaged],
+  ['health', ReservedIdentity.health],
+  ['init', ReservedIdentity.init],
+  ['remote-node', ReservedIdentity.remoteNode],
+  ['kube-apiserver', ReservedIdentity.kubeApiserver],
+  ['ingress', ReservedIdentity.ingress],
+  ['world-ipv4', ReservedIdentity.worldIpv4],
+  ['world-ipv6', ReservedIdentity.worldIpv6],
+];
+
+const CLUSTER_RESERVED = [
+  ReservedIdentity.host, ReservedIdentity.unmanaged, ReservedIdentity.health, ReservedIdentity.init,
+  ReservedIdentity.remoteNode, ReservedIdentity.kubeApiserver, ReservedIdentity.ingress,
+];
+
+type DirName = 'ingress' | 'egress';
+const DIR: Record<DirName, Direction> = { ingress: Direction.ingress, egress: Direction.egress };
+
+interface Identity {
+  id: number;
+  labels: LabelSet;
+  indexed: IndexedLabels;
+  kind: 'workload' | 'reserved';
+}
+
+/** Peers of one rule: `any` (wildcard family) and/or explicit identities. */
+interface Peers {
+  any: boolean;
+  ids: Set<number>;
+}
+
+interface Selection {
+  enforceDefaultDeny: boolean;
+  auditDefaultDeny: boolean;
+  enforceDeny: boolean;
+  requires: LabelSelector[];
+}
+
+interface PendingRule {
+  localIds: number[];
+  direction: Direction;
+  peers: Peers;
+  blocks: L4Block[];
+  verdict: PolicyVerdict;
+  ruleId: number;
+  auditAllow: boolean;
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function labelSetOf(p: { labels: Record<string, string>; namespace: string; serviceAccount?: string | undefined }, input: CompileInput): LabelSet {
+  return buildPodLabelSet({
+    labels: p.labels,
+    namespace: p.namespace,
+    serviceAccount: p.serviceAccount,
+    namespaceLabels: input.namespaceLabels?.[p.namespace],
+    clusterId: input.bundle.clusterId,
+  });
+}
+
+/** The rules of a policy spec with their pointer base: the inline rule ('') and specs (/specs/i). */
+function rulesOf(policy: BundledPolicy): Array<{ rule: Rule; base: string }> {
+  const spec = policy.spec;
+  const out: Array<{ rule: Rule; base: string }> = [];
+  if (RULE_KEYS.some((k) => spec[k] !== undefined)) out.push({ rule: spec, base: '' });
+  (spec.specs ?? []).forEach((rule, i) => out.push({ rule, base: `/specs/${i}` }));
+  return out;
+}
+
+function cidrSelectorsOf(rule: IngressRule | EgressRule, dir: DirName): Array<{ sel: CidrSelector; pointer: string } | { ipv6: string; pointer: string } | { group: string; pointer: string }> {
+  const r = rule as Record<string, unknown>;
+  const plain = (r[dir === 'ingress' ? 'fromCIDR' : 'toCIDR'] as string[] | undefined) ?? [];
+  const sets = (r[dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet'] as Array<{ cidr?: string; except?: string[]; cidrGroupRef?: string; cidrGroupSelector?: unknown }> | undefined) ?? [];
+  const plainKey = dir === 'ingress' ? 'fromCIDR' : 'toCIDR';
+  const setKey = dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet';
+  const out: ReturnType<typeof cidrSelectorsOf> = [];
+  plain.forEach((c, i) => {
+    const pointer = `/${plainKey}/${i}`;
+    out.push(maskIpv4Prefix(c) ? { sel: { cidr: c, except: [] }, pointer } : { ipv6: c, pointer });
+  });
+  sets.forEach((s, i) => {
+    const pointer = `/${setKey}/${i}`;
+    if (s.cidr === undefined) out.push({ group: s.cidrGroupRef !== undefined ? 'cidrGroupRef' : 'cidrGroupSelector', pointer });
+    else if (!maskIpv4Prefix(s.cidr)) out.push({ ipv6: s.cidr, pointer });
+    else out.push({ sel: { cidr: s.cidr, except: (s.except ?? []).filter((e) => maskIpv4Prefix(e)) }, pointer });
+  });
+  return out;
+}
+
+export function compileBundle(input: CompileInput): CompiledState {
+  const degraded: DegradedRule[] = [];
+
+  // ---- workload identities -------------------------------------------------------------------
+  const pods: Array<{ p: PeerEndpoint | LocalEndpoint; labels: LabelSet; key: string; local: boolean }> = [];
+  for (const p of input.peers) {
+    const labels = labelSetOf(p, input);
+    pods.push({ p, labels, key: labels.join('\n'), local: false });
+  }
+  for (const e of input.endpoints) {
+    const labels = labelSetOf(e, input);
+    pods.push({ p: e, labels, key: labels.join('\n'), local: true });
+  }
+  const workloadIds = allocateHashed(pods.map((x) => x.key), WORKLOAD_ID_SPACE);
+  const idOf = (key: string): number => {
+    const id = workloadIds.get(key);
+    if (id === undefined) throw new Error('internal: unallocated label set');
+    return id;
+  };
+  const universe: Identity[] = [];
+  const seen = new Set<number>();
+  for (const x of [...pods].sort((a, b) => cmp(a.key, b.key))) {
+    const id = idOf(x.key);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    universe.push({ id, labels: x.labels, indexed: indexLabels(x.labels), kind: 'workload' });
+  }
+  for (const [name, id] of RESERVED) {
+    const labels = [`reserved:${name}=`];
+    universe.push({ id, labels, indexed: indexLabels(labels), kind: 'reserved' });
+  }
+  const workloadIdList = universe.filter((u) => u.kind === 'workload').map((u) => u.id);
+  const byId = new Map(universe.map((u) => [u.id, u]));
+  const localIdentities = new Map<number, Identity>();
+  for (const e of input.endpoints) {
+    const id = idOf(labelSetOf(e, input).join('\n'));
+    const u = byId.get(id);
+    if (u) localIdentities.set(id, u);
+  }
+  const locals = [...localIdentities.values()].sort((a, b) => a.id - b.id);
+
+  // ---- CIDR identities -----------------------------------------------------------------------
+  const allCidrSelectors: CidrSelector[] = [];
+  for (const policy of input.bundle.policies) {
+    for (const { rule } of rulesOf(policy)) {
+      for (const [list, dir] of [[rule.ingress, 'ingress'], [rule.ingressDeny, 'ingress'], [rule.egress, 'egress'], [rule.egressDeny, 'egress']] as const) {
+        for (const r of list ?? []) {
+          for (const c of cidrSelectorsOf(r as IngressRule | EgressRule, dir)) if ('sel' in c) allCidrSelectors.push(c.sel);
+        }
+      }
+    }
+  }
+  const cidrIdentities = allocateCidrIdentities(allCidrSelectors);
+  const cidrIds = cidrIdentities.filter((c) => c.identity !== ReservedIdentity.world);
+
+  // ---- rule ids ------------------------------------------------------------------------------
+  const ruleNames: string[] = [];
+  const ruleMeta = new Map<string, Omit<RuleAttribution, 'ruleId'>>();
+  const ruleName = (policy: BundledPolicy, pointer: string): string => `${policy.name}\n${policy.generation}\n${pointer}`;
+  for (const policy of input.bundle.policies) {
+    for (const { rule, base } of rulesOf(policy)) {
+      for (const [key, dir, deny] of [['ingress', 'ingress', false], ['ingressDeny', 'ingress', true], ['egress', 'egress', false], ['egressDeny', 'egress', true]] as const) {
+        (rule[key] ?? []).forEach((_r, i) => {
+          const pointer = `${base}/${key}/${i}`;
+          const name = ruleName(policy, pointer);
+          ruleNames.push(name);
+          ruleMeta.set(name, {
+            policy: policy.name,
+            generation: policy.generation,
+            pointer,
+            direction: dir,
+            verdict: deny ? (policy.mode === 'audit' ? 'audit-deny' : 'deny') : 'allow',
+            mode: policy.mode,
+          });
+        });
+      }
+    }
+  }
+  const ruleIds = allocateHashed(ruleNames, { ...RULE_ID_SPACE, reserved: new Set([0]) });
+
+  // ---- peers ---------------------------------------------------------------------------------
+  const selectorCache = new Map<string, number[]>();
+  const selectIdentities = (selector: LabelSelector): number[] => {
+    const k = JSON.stringify(selector);
+    let hit = selectorCache.get(k);
+    if (!hit) {
+      hit = universe.filter((u) => matchesEndpointSelector(selector, u.indexed)).map((u) => u.id);
+      selectorCache.set(k, hit);
+    }
+    return hit;
+  };
+  const entityIds = (entity: string): number[] | 'any' => {
+    switch (entity) {
+      case 'all':
+        return 'any';
+      case 'world':
+      case 'world-ipv4':
+        return [ReservedIdentity.world, ReservedIdentity.worldIpv4, ...cidrIds.map((c) => c.identity)];
+      case 'world-ipv6':
+        return [ReservedIdentity.worldIpv6];
+      case 'cluster':
+        return [...CLUSTER_RESERVED, ...workloadIdList];
+      case 'none':
+        return [];
+      default: {
+        const r = RESERVED.find(([n]) => n === entity);
+        return r ? [r[1]] : [];
+      }
+    }
+  };
+
+  /** Resolves the L3 peers of one rule; unresolvable parts are degraded (allow: nothing, deny: any). */
+  const resolvePeers = (r: IngressRule | EgressRule, dir: DirName, namespace: string | undefined, deny: boolean, policy: string, pointer: string): Peers => {
+    const peers: Peers = { any: false, ids: new Set() };
+    const rec = r as Record<string, unknown>;
+    const list = (k: string): unknown[] => (Array.isArray(rec[k]) ? (rec[k] as unknown[]) : []);
+    const failClosed = (field: string, reason: string): void => {
+      degraded.push({ policy, pointer: `${pointer}/${field}`, reason: `${reason}; ${deny ? 'the deny applies to every peer (fail closed)' : 'contributes no allow (fail closed)'}` });
+      if (deny) peers.any = true;
+    };
+    const endpointsKey = dir === 'ingress' ? 'fromEndpoints' : 'toEndpoints';
+    const entitiesKey = dir === 'ingress' ? 'fromEntities' : 'toEntities';
+    const nodesKey = dir === 'ingress' ? 'fromNodes' : 'toNodes';
+    const groupsKey = dir === 'ingress' ? 'fromGroups' : 'toGroups';
+    const l3Keys = [endpointsKey, entitiesKey, nodesKey, groupsKey, dir === 'ingress' ? 'fromCIDR' : 'toCIDR', dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet', 'toServices', 'toFQDNs'];
+    if (!l3Keys.some((k) => list(k).length > 0)) {
+      // No L3 peer: a wildcard when the rule names ports or ICMP types (Cilium's L4-only rule, still
+      // narrowed by requirements); an empty rule `{}` or one with only requirements allows nothing.
+      if (list('toPorts').length > 0 || list('icmps').length > 0) peers.any = true;
+      return peers;
+    }
+    for (const s of list(endpointsKey)) for (const id of selectIdentities(scopePeerSelector(s as LabelSelector, namespace))) peers.ids.add(id);
+    for (const e of list(entitiesKey)) {
+      const ids = entityIds(e as string);
+      if (ids === 'any') peers.any = true;
+      else for (const id of ids) peers.ids.add(id);
+    }
+    for (const c of cidrSelectorsOf(r, dir)) {
+      if ('sel' in c) {
+        for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
+      } else if ('ipv6' in c) {
+        degraded.push({ policy, pointer: `${pointer}${c.pointer}`, reason: 'IPv6 is not policed (the datapath passes IPv6 untouched); this prefix has no effect' });
+      } else {
+        failClosed(`${c.pointer.slice(1)}/${c.group}`, 'CIDR groups are not resolved by the agent');
+      }
+    }
+    if (list(nodesKey).length > 0) failClosed(nodesKey, 'node selectors need node labels the agent does not have');
+    if (list(groupsKey).length > 0) failClosed(groupsKey, 'cloud provider groups are not resolved by the agent');
+    if (list('toServices').length > 0) failClosed('toServices', 'service backends are not resolved by the agent');
+    if (list('toFQDNs').length > 0) failClosed('toFQDNs', 'FQDN rules need DNS-based IP learning the datapath does not have yet');
+    return peers;
+  };
+
+  // ---- rules → pending contributions ---------------------------------------------------------
+  const selection = new Map<string, Selection>();
+  const selectionOf = (localId: number, dir: Direction): Selection => {
+    const k = `${localId}/${dir}`;
+    let s = selection.get(k);
+    if (!s) {
+      s = { enforceDefaultDeny: false, auditDefaultDeny: false, enforceDeny: false, requires: [] };
+      selection.set(k, s);
+    }
+    return s;
+  };
+  const pending: PendingRule[] = [];
+
+  const sortedPolicies = [...input.bundle.policies].sort((a, b) => cmp(a.name, b.name));
+  for (const policy of sortedPolicies) {
+    const namespace = policy.spec.namespace;
+    const audit = policy.mode === 'audit';
+    for (const { rule, base } of rulesOf(policy)) {
+      if (rule.nodeSelector !== undefined) {
+        degraded.push({ policy: policy.name, pointer: `${base}/nodeSelector`, reason: 'host policies (nodeSelector) are not enforced: fleetnet polices pod veths only; the rule has no effect' });
+        continue;
+      }
+      if (!rule.endpointSelector) continue;
+      const subject = scopeSubjectSelector(rule.endpointSelector, namespace);
+      const localIds = locals.filter((u) => matchesEndpointSelector(subject, u.indexed)).map((u) => u.id);
+
+      for (const dirName of ['ingress', 'egress'] as const) {
+        const allowRules = (rule[dirName] ?? []) as Array<IngressRule | EgressRule>;
+        const denyRules = (rule[dirName === 'ingress' ? 'ingressDeny' : 'egressDeny'] ?? []) as Array<IngressRule | EgressRule>;
+        const direction = DIR[dirName];
+        if (allowRules.length + denyRules.length > 0) {
+          const dd = rule.enableDefaultDeny?.[dirName] ?? true;
+          for (const id of localIds) {
+            const s = selectionOf(id, direction);
+            if (dd && !audit) s.enforceDefaultDeny = true;
+            if (dd && audit) s.auditDefaultDeny = true;
+            if (!audit && denyRules.length > 0) s.enforceDeny = true;
+          }
+        }
+        for (const [rules, deny] of [[allowRules, false], [denyRules, true]] as const) {
+          const key = deny ? (dirName === 'ingress' ? 'ingressDeny' : 'egressDeny') : dirName;
+          rules.forEach((r, i) => {
+            const pointer = `${base}/${key}/${i}`;
+            const ruleId = ruleIds.get(ruleName(policy, pointer)) ?? 0;
+            const requires = ((r as Record<string, unknown>)[dirName === 'ingress' ? 'fromRequires' : 'toRequires'] as LabelSelector[] | undefined) ?? [];
+            if (!deny && requires.length > 0) {
+              for (const id of localIds) selectionOf(id, direction).requires.push(...requires.map((s) => scopePeerSelector(s, namespace)));
+            }
+            const auth = (r as IngressRule).authentication?.mode;
+            if (!deny && auth !== undefined && auth !== 'disabled') {
+              degraded.push({
+                policy: policy.name,
+                pointer: appendPointer(pointer, 'authentication'),
+                reason: `mutual authentication (${auth}) is not supported; contributes no allow (fail closed)`,
+              });
+              return;
+            }
+            const peers = resolvePeers(r, dirName, namespace, deny, policy.name, pointer);
+            const l4 = compileL4(r, pointer, deny ? 'deny' : 'allow');
+            for (const d of l4.degraded) degraded.push({ policy: policy.name, ...d });
+            if (localIds.length === 0 || l4.blocks.length === 0 || (!peers.any && peers.ids.size === 0)) return;
+            pending.push({
+              localIds,
+              direction,
+              peers,
+              blocks: l4.blocks,
+              verdict: deny ? (audit ? PolicyVerdict.auditDeny : PolicyVerdict.deny) : PolicyVerdict.allow,
+              ruleId,
+              auditAllow: !deny && audit,
+            });
+          });
+        }
+      }
+    }
+  }
+
+  // ---- pending → contributions (requirements, audit allows) ---------------------------------
+  const contributions: Contribution[] = [];
+  for (const p of pending) {
+    for (const localId of p.localIds) {
+      const s = selectionOf(localId, p.direction);
+      // An audit policy never loosens enforcement: its allows are dropped where an enforce policy
+      // default-denies this direction (the enforce verdict stands).
+      if (p.auditAllow && s.enforceDefaultDeny) continue;
+      let peerIds: number[] = [...p.peers.ids];
+      let any = p.peers.any;
+      if (p.verdict === PolicyVerdict.allow && s.requires.length > 0) {
+        const candidates = any ? universe.map((u) => u.id) : peerIds;
+        peerIds = candidates.filter((id) => {
+          const u = byId.get(id);
+          return u !== undefined && s.requires.every((req) => matchesEndpointSelector(req, u.indexed));
+        });
+        any = false;
+      }
+      const targets = any ? [ReservedIdentity.any] : peerIds;
+      for (const peerId of targets) {
+        for (const block of p.blocks) contributions.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId });
+      }
+    }
+  }
+  const policy: PolicyEntry[] = mergeContributions(contributions);
+
+  // ---- endpoints -----------------------------------------------------------------------------
+  const bits = (localId: number, dir: Direction): { deny: boolean; audit: boolean } => {
+    const s = selection.get(`${localId}/${dir}`);
+    if (!s) return { deny: false, audit: false };
+    if (s.enforceDefaultDeny) return { deny: true, audit: false };
+    // Audit-only default deny needs the endpoint's audit bit, which would also turn enforce-mode
+    // denies of this endpoint into audit: then the audit default deny is not counted (documented).
+    if (s.auditDefaultDeny && !s.enforceDeny) return { deny: true, audit: true };
+    return { deny: false, audit: false };
+  };
+  const endpoints: EndpointEntry[] = [...input.endpoints]
+    .map((e) => {
+      const identity = idOf(labelSetOf(e, input).join('\n'));
+      const i = bits(identity, Direction.ingress);
+      const o = bits(identity, Direction.egress);
+      return { ifindex: e.ifindex, identity, defaultDenyIngress: i.deny, defaultDenyEgress: o.deny, auditIngress: i.audit, auditEgress: o.audit };
+    })
+    .sort((a, b) => a.ifindex - b.ifindex);
+
+  // ---- ipcache -------------------------------------------------------------------------------
+  const ipcache = new Map<string, number>();
+  // Nodes first (a hostNetwork pod shares its node's address and is the host), then local pods,
+  // then the other pods in sorted order (first wins for a duplicated address).
+  for (const n of [...(input.nodes ?? [])].sort((a, b) => cmp(a.name, b.name))) {
+    for (const ip of n.ips) if (maskIpv4Prefix(ip)) ipcache.set(`${ip}/32`, n.local ? ReservedIdentity.host : ReservedIdentity.remoteNode);
+  }
+  const podOrder = [...pods].sort((a, b) => Number(b.local) - Number(a.local) || cmp(`${a.p.namespace}/${a.p.podName}`, `${b.p.namespace}/${b.p.podName}`));
+  for (const x of podOrder) {
+    const k = `${x.p.ip}/32`;
+    if (maskIpv4Prefix(x.p.ip) && !ipcache.has(k)) ipcache.set(k, idOf(x.key));
+  }
+  for (const c of cidrIdentities) if (!ipcache.has(c.cidr)) ipcache.set(c.cidr, c.identity);
+  const ipcacheEntries: IpcacheEntry[] = [...ipcache.entries()]
+    .map(([cidr, identity]) => ({ cidr, identity }))
+    .sort((a, b) => {
+      const [aa = '', al = '0'] = a.cidr.split('/');
+      const [ba = '', bl = '0'] = b.cidr.split('/');
+      return parseIpv4(aa) - parseIpv4(ba) || Number(al) - Number(bl);
+    });
+
+  // ---- attribution ---------------------------------------------------------------------------
+  const rules: RuleAttribution[] = [...ruleIds.entries()]
+    .map(([name, ruleId]) => ({ ruleId, ...(ruleMeta.get(name) as Omit<RuleAttribution, 'ruleId'>) }))
+    .sort((a, b) => a.ruleId - b.ruleId);
+
+  const membersOf = new Map<number, typeof pods>();
+  for (const x of pods) {
+    const id = idOf(x.key);
+    const list = membersOf.get(id);
+    if (list) list.push(x);
+    else membersOf.set(id, [x]);
+  }
+  const identities: IdentityInfo[] = [];
+  for (const u of universe) {
+    if (u.kind === 'reserved') {
+      identities.push({ id: u.id, kind: 'reserved', labels: [...u.labels] });
+      continue;
+    }
+    const members = membersOf.get(u.id) ?? [];
+    const podNames = [...new Set(members.map((x) => x.p.podName))].sort(cmp);
+    const workloads = new Map<string, Workload>();
+    for (const m of members) if (m.p.workload) workloads.set(`${m.p.workload.kind}/${m.p.workload.name}`, m.p.workload);
+    const info: IdentityInfo = { id: u.id, kind: 'workload', labels: [...u.labels], podNames };
+    const ns = members[0]?.p.namespace;
+    if (ns !== undefined) info.namespace = ns;
+    if (workloads.size > 0) info.workloads = [...workloads.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, w]) => ({ name: w.name, kind: w.kind }));
+    identities.push(info);
+  }
+  for (const c of cidrIds) identities.push({ id: c.identity, kind: 'cidr', labels: [`cidr:${c.cidr}=`, 'reserved:world='], cidr: c.cidr });
+  identities.sort((a, b) => a.id - b.id);
+
+  const uniqueDegraded = new Map<string, DegradedRule>();
+  for (const d of degraded) uniqueDegraded.set(`${d.policy}\n${d.pointer}\n${d.reason}`, d);
+  return {
+    endpoints,
+    ipcache: ipcacheEntries,
+    policy,
+    rules,
+    identities,
+    degraded: [...uniqueDegraded.values()].sort((a, b) => cmp(a.policy, b.policy) || cmp(a.pointer, b.pointer) || cmp(a.reason, b.reason)),
+  };
+}

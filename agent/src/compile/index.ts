@@ -1,0 +1,25 @@
+/**
+ * The node agent's policy compiler (pure). See docs/agent.md "Compile contract".
+ *
+ *   compileBundle(input: CompileInput): CompiledState
+ *
+ * CompiledState.endpoints / ipcache / policy are the kernel's entry types (agent/src/kernel/codecs.ts)
+ * and go to applyCompiledState (agent/src/apply); rules and identities attribute flow records
+ * (ruleId → policy, generation, pointer; identity → labels, namespace, pods, workloads); degraded
+ * lists every rule part the datapath cannot enforce (each fails closed), for the node's Degraded status.
+ */
+export { compileBundle } from './compile-bundle.js';
+export { allocateHashed, hashToU32, CIDR_ID_SPACE, RULE_ID_SPACE, WORKLOAD_ID_SPACE, type IdSpace } from './allocate-ids.js';
+export type {
+  ClusterNode,
+  CompiledState,
+  CompileInput,
+  DegradedRule,
+  IdentityInfo,
+  IdentityKind,
+  LocalEndpoint,
+  PeerEndpoint,
+  RuleAttribution,
+  RuleVerdictKind,
+  Workload,
+} from './types.js';

@@ -1,0 +1,88 @@
+/**
+ * Contributions of rules → policy map entries obeying the compiler contract of agent/bpf/policy.c:
+ * within one family (local, peer, direction) the LPM lookup returns only the longest matching key, so
+ * every written key carries the MAXIMUM rank (deny 3 > audit-deny 2 > allow 1) of every contribution
+ * whose block contains the key's whole block. Across families (peer vs any-peer) the kernel takes the
+ * maximum itself. Attribution of a key: the contribution of that maximum rank with the longest block
+ * (the most specific rule), then the smallest ruleId.
+ */
+import type { PolicyEntry } from '../kernel/codecs.js';
+import { Direction, PolicyPrefix, PolicyVerdict } from '../kernel/identities.js';
+import type { L4Block } from './l4.js';
+
+export interface Contribution {
+  localId: number;
+  /** 0 = any peer */
+  peerId: number;
+  direction: Direction;
+  block: L4Block;
+  verdict: PolicyVerdict;
+  ruleId: number;
+}
+
+const RANK: Record<PolicyVerdict, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
+
+/** LPM prefix length of a block (72 any protocol, 80 protocol, 80+n port prefix). */
+export function blockBits(b: L4Block): number {
+  if (b.proto === 0) return PolicyPrefix.anyProto;
+  return PolicyPrefix.anyPort + b.prefixLen;
+}
+
+/** Does block `outer` contain block `inner`? */
+export function blockContains(outer: L4Block, inner: L4Block): boolean {
+  if (outer.proto === 0) return true;
+  if (outer.proto !== inner.proto) return false;
+  if (outer.prefixLen > inner.prefixLen) return false;
+  if (outer.prefixLen === 0) return true;
+  const shift = 16 - outer.prefixLen;
+  return outer.port >>> shift === inner.port >>> shift;
+}
+
+const blockKey = (b: L4Block): string => `${b.proto}/${b.port}/${b.prefixLen}`;
+
+export function comparePolicyEntries(a: PolicyEntry, b: PolicyEntry): number {
+  return a.localId - b.localId || a.peerId - b.peerId || a.direction - b.direction || a.proto - b.proto || a.port - b.port || a.portPrefixLen - b.portPrefixLen;
+}
+
+export function mergeContributions(contributions: readonly Contribution[]): PolicyEntry[] {
+  const families = new Map<string, Contribution[]>();
+  for (const c of contributions) {
+    const k = `${c.localId}/${c.peerId}/${c.direction}`;
+    const list = families.get(k);
+    if (list) list.push(c);
+    else families.set(k, [c]);
+  }
+  const out: PolicyEntry[] = [];
+  for (const list of families.values()) {
+    const first = list[0];
+    if (!first) continue;
+    const blocks = new Map<string, L4Block>();
+    for (const c of list) blocks.set(blockKey(c.block), c.block);
+    for (const block of blocks.values()) {
+      let best: Contribution | undefined;
+      for (const c of list) {
+        if (!blockContains(c.block, block)) continue;
+        if (
+          !best ||
+          RANK[c.verdict] > RANK[best.verdict] ||
+          (RANK[c.verdict] === RANK[best.verdict] &&
+            (blockBits(c.block) > blockBits(best.block) || (blockBits(c.block) === blockBits(best.block) && c.ruleId < best.ruleId)))
+        ) {
+          best = c;
+        }
+      }
+      if (!best) continue;
+      out.push({
+        localId: first.localId,
+        peerId: first.peerId,
+        direction: first.direction,
+        proto: block.proto,
+        port: block.port,
+        portPrefixLen: block.proto === 0 ? 0 : block.prefixLen,
+        verdict: best.verdict,
+        ruleId: best.ruleId,
+      });
+    }
+  }
+  return out.sort(comparePolicyEntries);
+}

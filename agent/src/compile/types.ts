@@ -1,0 +1,111 @@
+/**
+ * Inputs and output of compileBundle (see docs/agent.md "Compile contract").
+ */
+import type { DesiredState } from '../../../openapi/types.js';
+import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
+
+export interface Workload {
+  name: string;
+  /** Deployment, StatefulSet, DaemonSet, Job, … */
+  kind: string;
+}
+
+/** A pod on THIS node, behind a host-side veth the agent enforces on. */
+export interface LocalEndpoint {
+  /** ifindex of the host-side veth (in the agent's network namespace) */
+  ifindex: number;
+  podName: string;
+  namespace: string;
+  /** the pod's Kubernetes labels (plain keys, no source) */
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  /** the pod's IPv4 address */
+  ip: string;
+  workload?: Workload;
+}
+
+/** Any pod of the cluster (local ones included): feeds the ipcache and peer selection. */
+export interface PeerEndpoint {
+  ip: string;
+  podName: string;
+  namespace: string;
+  labels: Record<string, string>;
+  serviceAccount?: string;
+  nodeName?: string;
+  workload?: Workload;
+}
+
+/** A node of the cluster: its addresses map to `host` (this node) or `remote-node` (the others). */
+export interface ClusterNode {
+  name: string;
+  ips: string[];
+  /** true for the node this agent runs on */
+  local?: boolean;
+}
+
+export interface CompileInput {
+  /** the desired-state bundle as served by the API (revision is not used) */
+  bundle: Pick<DesiredState, 'clusterId' | 'policies'> & Partial<Pick<DesiredState, 'revision'>>;
+  endpoints: readonly LocalEndpoint[];
+  peers: readonly PeerEndpoint[];
+  /** namespace → its labels (become `k8s:io.cilium.k8s.namespace.labels.<key>`) */
+  namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  nodes?: readonly ClusterNode[];
+}
+
+export type RuleVerdictKind = 'allow' | 'deny' | 'audit-deny';
+
+/** What a policy entry's ruleId stands for (flow attribution). */
+export interface RuleAttribution {
+  /** u32, never 0; deterministic per (policy name, generation, pointer) */
+  ruleId: number;
+  policy: string;
+  /** the policy's generation (revision of the policy resource) */
+  generation: number;
+  /** RFC 6901 pointer into the policy's spec: `/ingress/0`, `/specs/1/egressDeny/0` */
+  pointer: string;
+  direction: 'ingress' | 'egress';
+  verdict: RuleVerdictKind;
+  mode: 'enforce' | 'audit';
+}
+
+export type IdentityKind = 'reserved' | 'workload' | 'cidr';
+
+/** One numeric identity and what it stands for (flow attribution). */
+export interface IdentityInfo {
+  id: number;
+  kind: IdentityKind;
+  /** canonical Cilium labels (`k8s:app=web`, `reserved:world=`, `cidr:10.0.0.0/8=`) */
+  labels: string[];
+  /** workload identities: the namespace (every pod of one identity shares it) */
+  namespace?: string;
+  /** workload identities: pods of the cluster with this identity, sorted */
+  podNames?: string[];
+  /** workload identities: distinct workloads of those pods, sorted by kind then name */
+  workloads?: Workload[];
+  /** cidr identities: the prefix */
+  cidr?: string;
+}
+
+/** A rule (or part of one) the datapath cannot enforce, and how it fails closed. */
+export interface DegradedRule {
+  policy: string;
+  /** pointer into the policy's spec, as precise as the unsupported field */
+  pointer: string;
+  reason: string;
+}
+
+export interface CompiledState {
+  /** one per local endpoint, sorted by ifindex */
+  endpoints: EndpointEntry[];
+  /** sorted by address then prefix length */
+  ipcache: IpcacheEntry[];
+  /** sorted by key; verdicts already obey the LPM contract of policy.c */
+  policy: PolicyEntry[];
+  /** sorted by ruleId */
+  rules: RuleAttribution[];
+  /** sorted by id */
+  identities: IdentityInfo[];
+  /** sorted by policy, pointer */
+  degraded: DegradedRule[];
+}
