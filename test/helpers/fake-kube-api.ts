@@ -1,0 +1,209 @@
+/**
+ * A local HTTP server that speaks the Kubernetes list/watch protocol for pods and namespaces, as the
+ * API server does:
+ *   GET /api/v1/pods[?fieldSelector=spec.nodeName=X]          → PodList {metadata.resourceVersion, items}
+ *   GET /api/v1/namespaces                                     → NamespaceList
+ *   GET …?watch=true&resourceVersion=N[&fieldSelector=…]      → 200, newline-delimited
+ *       {"type":"ADDED|MODIFIED|DELETED","object":…} for every change after N, then live changes;
+ *       N older than the retained history → {"type":"ERROR","object":{kind:Status,code:410,reason:Expired}}
+ *       and the stream ends (what a real API server does after compaction); `staleAsHttp410` makes it
+ *       answer HTTP 410 instead.
+ * Objects are stored as given (real Pod/Namespace JSON); resourceVersion is assigned per write.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+type Obj = { kind?: string; apiVersion?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; spec?: { nodeName?: string; [k: string]: unknown }; [k: string]: unknown };
+type Resource = 'pods' | 'namespaces';
+interface Event {
+  rv: number;
+  resource: Resource;
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: Obj;
+}
+interface WatchConn {
+  resource: Resource;
+  nodeName?: string;
+  res: ServerResponse;
+}
+
+export interface FakeKubeApi {
+  url: string;
+  requests: string[];
+  upsert(resource: Resource, object: Obj): void;
+  remove(resource: Resource, namespace: string | undefined, name: string): void;
+  /** forget history up to now: watches from an older resourceVersion get 410 */
+  compact(): void;
+  /** end every open watch stream (clients must reconnect) */
+  closeWatches(): void;
+  staleAsHttp410: boolean;
+  openWatches(): number;
+  close(): Promise<void>;
+}
+
+const KIND: Record<Resource, [string, string]> = { pods: ['Pod', 'PodList'], namespaces: ['Namespace', 'NamespaceList'] };
+const keyOf = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+export async function startFakeKubeApi(): Promise<FakeKubeApi> {
+  let rv = 1000;
+  let compactedAt = 0;
+  const store: Record<Resource, Map<string, Obj>> = { pods: new Map(), namespaces: new Map() };
+  const history: Event[] = [];
+  const watches = new Set<WatchConn>();
+  const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  const api = { staleAsHttp410: false } as FakeKubeApi;
+
+  const matches = (c: { resource: Resource; nodeName?: string }, e: Event) =>
+    e.resource === c.resource && (c.nodeName === undefined || e.object.spec?.nodeName === c.nodeName);
+  const send = (res: ServerResponse, type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  const emit = (e: Event) => {
+    history.push(e);
+    for (const w of watches) if (matches(w, e)) send(w.res, e.type, e.object);
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    requests.push(`${req.method} ${req.url}`);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const m = /^\/api\/v1\/(pods|namespaces)$/.exec(url.pathname);
+    if (!m) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' }));
+      return;
+    }
+    const resource = m[1] as Resource;
+    const fs = url.searchParams.get('fieldSelector');
+    const nodeName = fs?.startsWith('spec.nodeName=') ? fs.slice('spec.nodeName='.length) : undefined;
+    if (url.searchParams.get('watch') === 'true') {
+      const from = Number(url.searchParams.get('resourceVersion') || '0');
+      if (from < compactedAt) {
+        const status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${compactedAt})`, reason: 'Expired', code: 410 };
+        if (api.staleAsHttp410) {
+          res.writeHead(410, { 'content-type': 'application/json' }).end(JSON.stringify(status));
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        send(res, 'ERROR', status);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+      res.flushHeaders();
+      const conn: WatchConn = { resource, res, ...(nodeName === undefined ? {} : { nodeName }) };
+      for (const e of history) if (e.rv > from && matches(conn, e)) send(res, e.type, e.object);
+      watches.add(conn);
+      res.on('close', () => watches.delete(conn));
+      return;
+    }
+    const items = [...store[resource].values()].filter((o) => nodeName === undefined || o.spec?.nodeName === nodeName);
+    const list = {
+      kind: KIND[resource][1],
+      apiVersion: 'v1',
+      metadata: { resourceVersion: String(rv) },
+      items: items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest), // list items carry no kind/apiVersion
+    };
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(list));
+  };
+
+  const server = createServer(handle);
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+
+  return Object.assign(api, {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    upsert(resource: Resource, object: Obj) {
+      const o = structuredClone(object);
+      o.kind = KIND[resource][0];
+      o.apiVersion = 'v1';
+      o.metadata.resourceVersion = String(++rv);
+      const existed = store[resource].has(keyOf(o));
+      store[resource].set(keyOf(o), o);
+      emit({ rv, resource, type: existed ? 'MODIFIED' : 'ADDED', object: o });
+    },
+    remove(resource: Resource, namespace: string | undefined, name: string) {
+      const k = `${namespace ?? ''}/${name}`;
+      const o = store[resource].get(k);
+      if (!o) return;
+      store[resource].delete(k);
+      const gone = structuredClone(o);
+      gone.metadata.resourceVersion = String(++rv);
+      emit({ rv, resource, type: 'DELETED', object: gone });
+    },
+    compact() {
+      compactedAt = rv + 1;
+      history.length = 0;
+    },
+    closeWatches() {
+      for (const w of watches) w.res.end();
+      watches.clear();
+    },
+    openWatches: () => watches.size,
+    async close() {
+      for (const w of watches) w.res.destroy();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  });
+}
+
+/** A Pod as the API server returns it (trimmed managedFields), scheduled and running. */
+export function realPod(p: { name: string; namespace: string; node: string; ip: string; labels?: Record<string, string>; serviceAccount?: string; deployment?: string; hostNetwork?: boolean; phase?: string; uid?: string }): Obj {
+  const hash = '7d9f8b6c5d';
+  const labels = { ...(p.labels ?? {}), ...(p.deployment ? { 'pod-template-hash': hash } : {}) };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: p.name,
+      namespace: p.namespace,
+      uid: p.uid ?? `uid-${p.namespace}-${p.name}`,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      labels,
+      ...(p.deployment
+        ? { generateName: `${p.deployment}-${hash}-`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `${p.deployment}-${hash}`, uid: `rs-${p.deployment}`, controller: true, blockOwnerDeletion: true }] }
+        : {}),
+    },
+    spec: {
+      volumes: [{ name: 'kube-api-access-abcde', projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }], defaultMode: 420 } }],
+      containers: [{ name: 'app', image: 'nginx:1.27', ports: [{ containerPort: 8080, protocol: 'TCP' }], resources: {}, terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' }],
+      restartPolicy: 'Always',
+      terminationGracePeriodSeconds: 30,
+      dnsPolicy: 'ClusterFirst',
+      serviceAccountName: p.serviceAccount ?? 'default',
+      serviceAccount: p.serviceAccount ?? 'default',
+      nodeName: p.node,
+      ...(p.hostNetwork ? { hostNetwork: true } : {}),
+      securityContext: {},
+      schedulerName: 'default-scheduler',
+      tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+      priority: 0,
+      enableServiceLinks: true,
+      preemptionPolicy: 'PreemptLowerPriority',
+    },
+    status: {
+      phase: p.phase ?? 'Running',
+      conditions: [{ type: 'Ready', status: 'True', lastProbeTime: null, lastTransitionTime: '2026-01-01T00:00:05Z' }],
+      hostIP: '10.224.0.4',
+      hostIPs: [{ ip: '10.224.0.4' }],
+      podIP: p.ip,
+      podIPs: [{ ip: p.ip }],
+      startTime: '2026-01-01T00:00:00Z',
+      containerStatuses: [{ name: 'app', state: { running: { startedAt: '2026-01-01T00:00:04Z' } }, lastState: {}, ready: true, restartCount: 0, image: 'docker.io/library/nginx:1.27', imageID: 'docker.io/library/nginx@sha256:0000', containerID: 'containerd://abc', started: true }],
+      qosClass: 'BestEffort',
+    },
+  };
+}
+
+export function realNamespace(name: string, labels: Record<string, string> = {}): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, uid: `ns-${name}`, creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'kubernetes.io/metadata.name': name, ...labels } },
+    spec: { finalizers: ['kubernetes'] },
+    status: { phase: 'Active' },
+  };
+}
