@@ -1,0 +1,115 @@
+/**
+ * Properties of compileBundle: determinism under input permutation, stability of identities and rule
+ * ids, and every importable upstream Cilium example compiles (golden file of the whole result:
+ * UPDATE_GOLDEN=1 npx vitest run agent/src/compile rewrites it).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+import { collectImportedPolicies, importPolicyDocuments } from '../../../core/policy/import/import-policy-documents.js';
+import type { BundledPolicy } from '../../../openapi/types.js';
+import { allocateHashed } from './allocate-ids.js';
+import { compileBundle } from './compile-bundle.js';
+import { input, LOCAL, PEERS, policy, render } from './test-cluster.js';
+
+const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/cilium-policies', import.meta.url));
+const GOLDEN = fileURLToPath(new URL('./testdata/cilium-fixtures.golden.json', import.meta.url));
+
+function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) & 0x7fffffff;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+function reverseKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(reverseKeys) as T;
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reverseKeys(v)])) as T;
+  return value;
+}
+
+const SAMPLE: BundledPolicy[] = [
+  policy('shop.db', { namespace: 'shop', endpointSelector: { matchLabels: { app: 'db' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'web' } }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] }] }),
+  policy('egress', { endpointSelector: {}, egress: [{ toCIDRSet: [{ cidr: '10.0.0.0/8', except: ['10.0.2.0/24'] }] }, { toEntities: ['cluster'], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }] }] }], egressDeny: [{ toCIDR: ['10.0.3.0/24'] }] }),
+  policy('audit', { endpointSelector: { matchLabels: { app: 'web' } }, ingressDeny: [{ fromEntities: ['world'] }], ingress: [{ fromEntities: ['all'], toPorts: [{ ports: [{ port: '8080', endPort: 8090, protocol: 'TCP' }] }] }] }, { mode: 'audit' }),
+];
+
+function importFixtures(): BundledPolicy[] {
+  const list = (dir: string): string[] =>
+    readdirSync(dir).flatMap((e) => (statSync(join(dir, e)).isDirectory() ? list(join(dir, e)) : e.endsWith('.yaml') ? [join(dir, e)] : []));
+  const byName = new Map<string, BundledPolicy>();
+  for (const file of list(FIXTURES).sort()) {
+    for (const p of collectImportedPolicies(importPolicyDocuments(readFileSync(file, 'utf8'), 'yaml'))) {
+      // Several upstream files reuse a name: suffix with the file so each one is compiled.
+      const name = `${relative(FIXTURES, file).replace(/[^a-z0-9]+/gi, '-')}.${p.metadata.name}`;
+      byName.set(name, policy(name, p.spec));
+    }
+  }
+  return [...byName.values()];
+}
+
+describe('compileBundle properties', () => {
+  it('is deterministic: shuffled inputs and key orders give the identical result', () => {
+    const want = compileBundle(input(SAMPLE));
+    for (let seed = 1; seed <= 20; seed++) {
+      const got = compileBundle(input(shuffle(SAMPLE, seed).map(reverseKeys), { endpoints: shuffle(LOCAL, seed + 1), peers: shuffle(PEERS, seed + 2) }));
+      expect(got).toEqual(want);
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+    }
+  });
+
+  it('identities depend on labels only: a new pod elsewhere leaves existing numbers alone', () => {
+    const before = compileBundle(input(SAMPLE));
+    const after = compileBundle(input(SAMPLE, { peers: [...PEERS, { ip: '10.0.5.5', podName: 'new', namespace: 'x', labels: { app: 'new' } }] }));
+    for (const i of before.identities) expect(after.identities.find((j) => j.id === i.id)?.labels).toEqual(i.labels);
+    expect(after.endpoints).toEqual(before.endpoints);
+  });
+
+  it('rule ids are stable across recompiles and unaffected by other policies; a new generation gets new ids', () => {
+    const a = compileBundle(input(SAMPLE)).rules;
+    const b = compileBundle(input([...SAMPLE, policy('zzz', { endpointSelector: {}, ingress: [{}] })])).rules;
+    for (const r of a) expect(b.find((x) => x.ruleId === r.ruleId)).toEqual(r);
+    const bumped = compileBundle(input(SAMPLE.map((p) => (p.name === 'shop.db' ? { ...p, generation: 2 } : p)))).rules;
+    const old = a.find((r) => r.policy === 'shop.db');
+    const now = bumped.find((r) => r.policy === 'shop.db');
+    expect(now?.generation).toBe(2);
+    expect(now?.ruleId).not.toBe(old?.ruleId);
+    expect(a.every((r) => r.ruleId > 0 && r.ruleId <= 0xffffffff)).toBe(true);
+  });
+
+  it('allocateHashed resolves collisions by sorted order, whatever the input order', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const space = { first: 256, size: 4 };
+    const want = allocateHashed(names, space);
+    expect(new Set(want.values()).size).toBe(4);
+    for (let seed = 1; seed < 10; seed++) expect(allocateHashed(shuffle(names, seed), space)).toEqual(want);
+    expect(() => allocateHashed(['a', 'b', 'c', 'd', 'e'], space)).toThrow(RangeError);
+  });
+
+  it('identity info attributes pods and workloads', () => {
+    const web = compileBundle(input([])).identities.find((i) => i.podNames?.includes('web-1'));
+    expect(web).toMatchObject({ kind: 'workload', namespace: 'shop', podNames: ['web-1', 'web-2'], workloads: [{ kind: 'Deployment', name: 'web' }] });
+    expect(web?.id).toBeGreaterThanOrEqual(256);
+    expect(web?.id).toBeLessThan(2 ** 24);
+  });
+
+  it.runIf(existsSync(FIXTURES))('compiles every importable upstream Cilium example (golden)', () => {
+    const policies = importFixtures();
+    expect(policies.length).toBe(72); // every policy core/policy/import/cilium-fixtures.test.ts imports
+    for (const p of policies) expect(() => compileBundle(input([p]))).not.toThrow();
+    const all = compileBundle(input(policies));
+    const got = render(all);
+    const golden = { counts: { policies: policies.length, entries: all.policy.length, ipcache: all.ipcache.length, degraded: all.degraded.length }, ...got, policy: [...got.policy].sort() };
+    if (process.env.UPDATE_GOLDEN === '1' || !existsSync(GOLDEN)) {
+      mkdirSync(dirname(GOLDEN), { recursive: true });
+      writeFileSync(GOLDEN, `${JSON.stringify(golden, null, 1)}\n`);
+    }
+    expect(golden).toEqual(JSON.parse(readFileSync(GOLDEN, 'utf8')));
+  });
+});
