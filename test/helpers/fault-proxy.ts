@@ -8,6 +8,7 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { FlowSummaryBatch } from '../../openapi/types.js';
 
 export interface ProxiedRequest {
   method: string;
@@ -23,11 +24,23 @@ export interface FaultProxy {
   down(): void;
   up(): void;
   failNext(count: number, status: number, retryAfter?: string): void;
+  /** Flow batches answered by the proxy's own sink (see `flowSink`), by batchId, first delivery kept. */
+  flowBatches: Map<string, FlowSummaryBatch>;
+  /** every POST …/flows body the sink received, retries included */
+  flowDeliveries: FlowSummaryBatch[];
   close(): Promise<void>;
 }
 
+export interface FaultProxyOptions {
+  /** answer POST …/nodes/{node}/flows here (200 FlowIngestResult, dedup by batchId) instead of the API —
+   *  a stand-in until the API's ingest handler exists */
+  flowSink?: boolean;
+}
+
 /** @param target the API base URL, e.g. http://127.0.0.1:PORT/api; the proxy keeps the path prefix */
-export async function startFaultProxy(target: string): Promise<FaultProxy> {
+export async function startFaultProxy(target: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
+  const flowBatches = new Map<string, FlowSummaryBatch>();
+  const flowDeliveries: FlowSummaryBatch[] = [];
   const t = new URL(target);
   let isDown = false;
   const failures: { status: number; retryAfter?: string }[] = [];
@@ -51,6 +64,20 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
         ...(fault.retryAfter === undefined ? {} : { 'retry-after': fault.retryAfter }),
       });
       res.end(JSON.stringify({ type: 'about:blank', title: 'injected', status: fault.status, code: 'Injected' }));
+      return;
+    }
+    if (options.flowSink && req.method === 'POST' && /\/nodes\/[^/]+\/flows$/.test(req.url ?? '')) {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const batch = JSON.parse(Buffer.concat(chunks).toString('utf8')) as FlowSummaryBatch;
+        flowDeliveries.push(batch);
+        const duplicate = flowBatches.has(batch.batchId);
+        if (!duplicate) flowBatches.set(batch.batchId, batch);
+        record(200);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ batchId: batch.batchId, accepted: duplicate ? 0 : batch.summaries.length, duplicates: duplicate ? batch.summaries.length : 0 }));
+      });
       return;
     }
     const upstream = httpRequest(
@@ -78,6 +105,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     baseUrl: `http://127.0.0.1:${port}${t.pathname.replace(/\/$/, '')}`,
     requests,
+    flowBatches,
+    flowDeliveries,
     down: () => {
       isDown = true;
       for (const s of sockets) s.destroy();

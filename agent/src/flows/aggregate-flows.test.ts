@@ -10,7 +10,7 @@ const ctx: AggregateContext = {
   rule: (id) => ({ 11: { policy: 'web-allow-api', generation: 3 }, 12: { policy: 'web-allow-api', generation: 3 }, 21: { policy: 'deny-db', generation: 1 } })[id],
   identity: (id) =>
     (<Record<number, IdentityInfo>>{
-      [WEB]: { labels: { app: 'web' }, namespace: 'shop', pods: ['web-7d9f-abc'], workload: { name: 'web', kind: 'Deployment' } },
+      [WEB]: { labels: { app: 'web' }, namespace: 'shop', pods: ['web-7d9f-abc'], workloads: [{ name: 'web', kind: 'Deployment' }] },
       [API]: { labels: { app: 'api', 'io.kubernetes.pod.namespace': 'shop' }, namespace: 'shop', pods: ['api-1', 'api-2'] },
     })[id],
   monotonicToWallMs: (ns) => Date.parse('2026-01-01T00:00:00Z') + ns / 1e6,

@@ -34,7 +34,7 @@ export interface IdentityInfo {
   namespace?: string;
   /** pods that carry this identity (pod_name is set when there is exactly one) */
   pods?: readonly string[];
-  workload?: { name: string; kind: string };
+  workloads?: readonly { name: string; kind: string }[];
 }
 
 export interface AggregateContext {
@@ -74,7 +74,7 @@ export function describeEndpoint(id: number, ctx: AggregateContext): FlowEndpoin
   if (info.namespace) ep.namespace = info.namespace;
   if (info.pods && info.pods.length === 1 && info.pods[0]) ep.pod_name = info.pods[0];
   ep.labels = formatLabels(info.labels);
-  if (info.workload) ep.workloads = [{ name: info.workload.name, kind: info.workload.kind }];
+  if (info.workloads && info.workloads.length > 0) ep.workloads = info.workloads.slice(0, 4).map((w) => ({ name: w.name, kind: w.kind }));
   return ep;
 }
 

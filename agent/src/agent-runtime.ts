@@ -1,0 +1,130 @@
+/**
+ * The agent's userspace wiring: identity source → compile → apply → status (SyncLoop), and the flow
+ * loop. Enforcement lives in pinned kernel state: nothing here flushes it — API errors only delay
+ * updates, and stop() ends the loops and closes fds while maps, programs and links stay pinned.
+ */
+import type { DesiredState, FlowSummaryBatch, NodeSpec } from '../../openapi/types.js';
+import type { CompiledState, CompileInput } from './compile/index.js';
+import type { AggregateContext, IdentityInfo } from './flows/aggregate-flows.js';
+import { FlowLoop } from './flows/flow-loop.js';
+import { FlowSpool, type SpoolLimits } from './flows/flow-spool.js';
+import type { EndpointSource } from './identity/types.js';
+import type { FlowRecord } from './kernel/codecs.js';
+import type { ApiClient } from './sync/api-client.js';
+import type { ProgramOutcome } from './sync/node-status.js';
+import { SyncLoop, type Logger } from './sync/sync-loop.js';
+import { join } from 'node:path';
+
+/** The part of Datapath the runtime uses (the real class satisfies it). */
+export interface RuntimeDatapath {
+  readAndResetFlows(): FlowRecord[];
+  close(): void;
+}
+
+export interface AgentRuntimeOptions<D extends RuntimeDatapath> {
+  client: ApiClient;
+  datapath: D;
+  source: EndpointSource;
+  compile: (input: CompileInput) => CompiledState;
+  apply: (datapath: D, compiled: CompiledState) => unknown;
+  clusterId: string;
+  nodeSpec: NodeSpec;
+  stateDir: string;
+  pollIntervalMs: number;
+  flowIntervalMs: number;
+  spoolLimits?: SpoolLimits;
+  log?: Logger;
+}
+
+export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxBytes: 256 * 1024 * 1024, maxFiles: 10_000 };
+
+/** The compiler's attribution tables as the flow aggregator's lookups. */
+export function flowContextOf(compiled: CompiledState | undefined, clusterName: string): Omit<AggregateContext, 'monotonicToWallMs'> {
+  const rules = new Map((compiled?.rules ?? []).map((r) => [r.ruleId, { policy: r.policy, generation: r.generation }]));
+  const identities = new Map<number, IdentityInfo>(
+    (compiled?.identities ?? []).map((i) => [
+      i.id,
+      {
+        labels: i.labels.map((l) => l.replace(/=$/, '')), // `reserved:world=` → `reserved:world`
+        ...(i.namespace ? { namespace: i.namespace } : {}),
+        ...(i.podNames ? { pods: i.podNames } : {}),
+        ...(i.workloads ? { workloads: i.workloads } : {}),
+      },
+    ]),
+  );
+  return { clusterName, rule: (id) => rules.get(id), identity: (id) => identities.get(id) };
+}
+
+export class AgentRuntime<D extends RuntimeDatapath> {
+  readonly sync: SyncLoop;
+  readonly spool: FlowSpool;
+  readonly flows: FlowLoop;
+  compiled: CompiledState | undefined;
+  private readonly controller = new AbortController();
+  private loops: Promise<unknown> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly options: AgentRuntimeOptions<D>) {
+    this.log = options.log ?? (() => undefined);
+    this.sync = new SyncLoop({
+      client: options.client,
+      stateDir: options.stateDir,
+      nodeSpec: options.nodeSpec,
+      pollIntervalMs: options.pollIntervalMs,
+      program: (bundle) => this.program(bundle),
+      log: this.log,
+    });
+    this.spool = new FlowSpool(join(options.stateDir, 'flow-spool'), options.spoolLimits ?? DEFAULT_SPOOL_LIMITS);
+    this.flows = new FlowLoop({
+      readFlows: () => options.datapath.readAndResetFlows(),
+      context: () => flowContextOf(this.compiled, options.clusterId),
+      spool: this.spool,
+      send: async (batch: FlowSummaryBatch) => {
+        await options.client.postFlows(batch);
+      },
+      intervalMs: options.flowIntervalMs,
+      log: this.log,
+    });
+  }
+
+  /** compile + apply the bundle against the current endpoints → status outcome (never throws). */
+  async program(bundle: DesiredState): Promise<ProgramOutcome> {
+    const snap = this.options.source.snapshot();
+    let compiled: CompiledState;
+    try {
+      compiled = this.options.compile({ bundle, endpoints: snap.endpoints, peers: snap.peers, namespaceLabels: snap.namespaceLabels });
+    } catch (e) {
+      return { revision: bundle.revision, programmed: false, reason: 'CompileFailed', message: (e as Error).message, degraded: [] };
+    }
+    try {
+      await this.options.apply(this.options.datapath, compiled);
+    } catch (e) {
+      return { revision: bundle.revision, programmed: false, reason: 'ApplyFailed', message: (e as Error).message, degraded: compiled.degraded };
+    }
+    this.compiled = compiled;
+    this.log('info', 'programmed', { revision: bundle.revision, endpoints: compiled.endpoints.length, policyEntries: compiled.policy.length, ipcache: compiled.ipcache.length, degraded: compiled.degraded.length });
+    return { revision: bundle.revision, programmed: true, degraded: compiled.degraded };
+  }
+
+  /** Starts the source, enforces the last-known-good bundle, then runs the sync and flow loops. */
+  async start(): Promise<void> {
+    await this.spool.open();
+    await this.options.source.start();
+    await this.sync.loadLastKnownGood();
+    const signal = this.controller.signal;
+    this.loops = Promise.all([this.sync.run(signal), this.flows.run(signal)]);
+  }
+
+  /** Endpoints changed (identity source event). */
+  endpointsChanged(): void {
+    void this.sync.reprogram();
+  }
+
+  /** Stops the loops and the source, closes fds. Pinned kernel state — enforcement — stays. */
+  async stop(): Promise<void> {
+    this.controller.abort();
+    await this.loops;
+    await this.options.source.stop();
+    this.options.datapath.close();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * `npm run agent -- …`: the fleetnet node agent.
+ *
+ *   npm run agent -- --api http://localhost:7071/api --cluster prod-east --node node-1 \
+ *     --token-file /var/run/fleetnet/token | --workload-identity [--scope api://<app>/.default] \
+ *     --pin-dir /sys/fs/bpf/fleetnet/node-1 --state-dir /var/lib/fleetnet \
+ *     --endpoints-file endpoints.yaml | --kubeconfig ~/.kube/config | --in-cluster \
+ *     [--netns /run/netns/<node-ns>] [--poll-interval 5s] [--flow-interval 10s]
+ *
+ * Logs are JSON lines on stderr; tokens are never logged. SIGTERM/SIGINT stop the loops and exit,
+ * leaving maps, programs and links pinned: enforcement continues until the next agent takes over.
+ */
+import { release } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { existsSync } from 'node:fs';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { AgentRuntime } from './agent-runtime.js';
+import { compileBundle, type CompiledState } from './compile/index.js';
+import { routeIfindexResolver } from './identity/ifindex-resolver.js';
+import { KubeEndpointSource, loadKubeConfig } from './identity/kube-source.js';
+import { StaticEndpointSource } from './identity/static-source.js';
+import type { EndpointSource } from './identity/types.js';
+import { Datapath } from './kernel/datapath.js';
+import { createApiClient } from './sync/api-client.js';
+import type { Logger } from './sync/sync-loop.js';
+import { fileTokenProvider, workloadIdentityTokenProvider, type TokenProvider } from './sync/token-provider.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** "5s", "500ms", "2m", "1h" or a bare number of seconds → ms. */
+export function parseDuration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InvalidArgumentError('expected a duration like 500ms, 5s, 2m.');
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
+  if (ms <= 0) throw new InvalidArgumentError('must be positive.');
+  return ms;
+}
+
+export const jsonLogger: Logger = (level, message, fields) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+};
+
+interface AgentCliOptions {
+  api: string;
+  cluster: string;
+  node: string;
+  tokenFile?: string;
+  workloadIdentity?: boolean;
+  scope?: string;
+  pinDir: string;
+  stateDir: string;
+  endpointsFile?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  netns?: string;
+  pollInterval: number;
+  flowInterval: number;
+  spoolMaxBytes: number;
+  attachMode: 'auto' | 'tcx' | 'tc';
+}
+
+async function loadApply(): Promise<(dp: Datapath, compiled: CompiledState) => unknown> {
+  // agent/src/apply lands in parallel; resolved at run time until then.
+  const modulePath = './apply/index.js';
+  const mod = (await import(modulePath)) as { applyCompiledState: (dp: Datapath, compiled: CompiledState) => unknown };
+  return mod.applyCompiledState;
+}
+
+export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Promise<AgentRuntime<Datapath>> {
+  const token: TokenProvider = o.tokenFile
+    ? fileTokenProvider(o.tokenFile)
+    : workloadIdentityTokenProvider({ scope: o.scope ?? process.env['FLEETNET_API_SCOPE'] ?? 'api://fleetnet/.default' });
+  const client = createApiClient({ baseUrl: o.api, clusterId: o.cluster, nodeName: o.node, token });
+
+  const datapath = new Datapath({ pinDir: o.pinDir, attachMode: o.attachMode, ...(o.netns ? { netnsPath: o.netns } : {}) });
+  const load = datapath.load();
+  log('info', 'datapath loaded', { pinDir: o.pinDir, loadMs: Math.round(load.loadMs), reusedMaps: load.reusedMaps.length });
+
+  let runtime: AgentRuntime<Datapath> | undefined;
+  const onChange = () => runtime?.endpointsChanged();
+  const resolveIfindex = routeIfindexResolver(o.netns ? { netnsPath: o.netns } : {});
+  const source: EndpointSource = o.endpointsFile
+    ? new StaticEndpointSource({ path: o.endpointsFile, resolveIfindex, onChange, log })
+    : new KubeEndpointSource({ kubeConfig: loadKubeConfig(o.inCluster ? undefined : o.kubeconfig), nodeName: o.node, resolveIfindex, onChange, log });
+
+  runtime = new AgentRuntime({
+    client,
+    datapath,
+    source,
+    compile: compileBundle,
+    apply: await loadApply(),
+    clusterId: o.cluster,
+    nodeSpec: {
+      agentVersion: AGENT_VERSION,
+      kernelVersion: release(),
+      capabilities: { tcx: o.attachMode !== 'tc', btf: existsSync('/sys/kernel/btf/vmlinux'), lpmTrie: true },
+    },
+    stateDir: o.stateDir,
+    pollIntervalMs: o.pollInterval,
+    flowIntervalMs: o.flowInterval,
+    spoolLimits: { maxBytes: o.spoolMaxBytes, maxFiles: 10_000 },
+    log,
+  });
+  await runtime.start();
+  log('info', 'agent running', { api: o.api, cluster: o.cluster, node: o.node, pollIntervalMs: o.pollInterval, flowIntervalMs: o.flowInterval });
+  return runtime;
+}
+
+export function agentCommand(): Command {
+  return new Command()
+    .name('fleetnet-agent')
+    .description('fleetnet node agent: polls desired state, enforces it with eBPF, pushes flow summaries.')
+    .requiredOption('--api <url>', 'fleetnet API base URL, e.g. http://localhost:7071/api')
+    .requiredOption('--cluster <id>', 'cluster id')
+    .requiredOption('--node <name>', 'this node\'s name', process.env['NODE_NAME'])
+    .option('--token-file <path>', 'bearer token file (re-read when it changes)')
+    .option('--workload-identity', 'Entra ID token via @azure/identity (AKS workload identity)')
+    .option('--scope <scope>', 'token scope for --workload-identity (default $FLEETNET_API_SCOPE)')
+    .option('--pin-dir <dir>', 'bpffs directory owned by this agent', '/sys/fs/bpf/fleetnet/agent')
+    .option('--state-dir <dir>', 'last-known-good bundle and flow spool', '/var/lib/fleetnet')
+    .option('--endpoints-file <path>', 'static endpoints (JSON/YAML) instead of Kubernetes')
+    .option('--kubeconfig <path>', 'kubeconfig (default: in-cluster, else $KUBECONFIG / ~/.kube/config)')
+    .option('--in-cluster', 'use the pod\'s service account (default when KUBERNETES_SERVICE_HOST is set)')
+    .option('--netns <path>', 'network namespace of the host-side veths (default: the agent\'s)')
+    .option('--poll-interval <duration>', 'desired-state poll interval', parseDuration, 5000)
+    .option('--flow-interval <duration>', 'flow read/push interval', parseDuration, 10_000)
+    .option('--spool-max-bytes <bytes>', 'flow spool bound', (v) => Number(v), 256 * 1024 * 1024)
+    .addOption(new Option('--attach-mode <mode>', 'TCX, clsact, or TCX with clsact fallback').choices(['auto', 'tcx', 'tc']).default('auto'));
+}
+
+async function main(): Promise<void> {
+  const program = agentCommand();
+  program.parse();
+  const o = program.opts<AgentCliOptions>();
+  if (!o.tokenFile && !o.workloadIdentity) program.error('error: one of --token-file or --workload-identity is required.');
+  if (o.tokenFile && o.workloadIdentity) program.error('error: --token-file and --workload-identity are exclusive.');
+  const runtime = await runAgent(o);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    jsonLogger('info', 'stopping; kernel state stays pinned and enforced', { signal });
+    void runtime.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    jsonLogger('error', 'agent failed to start', { error: (e as Error).message });
+    process.exit(1);
+  });
+}

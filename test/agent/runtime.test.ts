@@ -1,0 +1,152 @@
+/**
+ * AgentRuntime wiring (no root): real local API (register, desired state, status), real
+ * compileBundle, static endpoints file, a fake datapath (queued flow records) and an apply double.
+ * Flow batches go to the proxy's flow sink until the API's ingest handler exists.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AgentRuntime } from '../../agent/src/agent-runtime.js';
+import { compileBundle, type CompiledState } from '../../agent/src/compile/index.js';
+import { StaticEndpointSource } from '../../agent/src/identity/static-source.js';
+import type { FlowRecord } from '../../agent/src/kernel/codecs.js';
+import { Direction, FlowVerdict, IpProto } from '../../agent/src/kernel/identities.js';
+import { createApiClient } from '../../agent/src/sync/api-client.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { createContractClient } from '../helpers/contract-client.js';
+import { startFaultProxy, type FaultProxy } from '../helpers/fault-proxy.js';
+import { clusterBody, policyBody } from '../helpers/fixtures.js';
+
+const CLUSTER = 'rt-east';
+let api: TestApi;
+let proxy: FaultProxy;
+let client: ReturnType<typeof createContractClient>;
+let dir: string;
+let runtime: AgentRuntime<typeof datapath>;
+const applied: CompiledState[] = [];
+const datapath = {
+  queue: [] as FlowRecord[],
+  closed: false,
+  readAndResetFlows() {
+    return this.queue.splice(0);
+  },
+  close() {
+    this.closed = true;
+  },
+};
+
+async function until(cond: () => boolean, timeoutMs = 8000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const endpointsYaml = (extra = '') => `endpoints:
+  - {podName: web-1, namespace: shop, ip: 10.210.1.2, labels: {app: web}, ifindex: 101, workload: {name: web, kind: Deployment}}
+  - {podName: api-1, namespace: shop, ip: 10.210.2.2, labels: {app: api}, ifindex: 102}
+${extra}`;
+
+beforeAll(async () => {
+  api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' });
+  proxy = await startFaultProxy(api.baseUrl, { flowSink: true });
+  client = createContractClient(api.baseUrl);
+  await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: clusterBody(CLUSTER, { env: 'rt' }, ['agent-rt']) });
+  await client.call('PUT', '/networkpolicies/rt-web', {
+    token: api.tokens.admin,
+    body: policyBody('rt-web', { targets: { clusterIds: [CLUSTER] }, egress: [{ toFQDNs: [{ matchName: 'example.com' }] }] }),
+  });
+  dir = await mkdtemp(join(tmpdir(), 'fleetnet-rt-'));
+  await writeFile(join(dir, 'endpoints.yaml'), endpointsYaml());
+  const token = await api.agentToken('agent-rt');
+  const source: StaticEndpointSource = new StaticEndpointSource({ path: join(dir, 'endpoints.yaml'), pollMs: 50, onChange: () => runtime.endpointsChanged() });
+  runtime = new AgentRuntime({
+    client: createApiClient({ baseUrl: proxy.baseUrl, clusterId: CLUSTER, nodeName: 'rt-node', token: async () => token }),
+    datapath,
+    source,
+    compile: compileBundle,
+    apply: (_dp, compiled) => void applied.push(compiled),
+    clusterId: CLUSTER,
+    nodeSpec: { agentVersion: 'test' },
+    stateDir: join(dir, 'state'),
+    pollIntervalMs: 100,
+    flowIntervalMs: 200,
+  });
+  await runtime.start();
+});
+afterAll(async () => {
+  await runtime?.stop();
+  await proxy?.close();
+  await api?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('AgentRuntime', () => {
+  it('programs the bundle for the file endpoints and reports Programmed + Degraded (FQDN) to the API', async () => {
+    await until(() => applied.length >= 1 && runtime.sync.state.lastOutcome !== undefined);
+    const c = applied.at(-1)!;
+    expect(c.endpoints.map((e) => e.ifindex)).toEqual([101, 102]);
+    expect(c.policy.length).toBeGreaterThan(0);
+    await until(() => proxy.requests.some((r) => r.path.endsWith('/rt-node/status') && r.status === 200));
+    const node = (await client.call('GET', `/clusters/${CLUSTER}/nodes/rt-node`, { token: api.tokens.reader })).body;
+    const degraded = node.status.conditions.find((x: { type: string }) => x.type === 'Degraded');
+    expect(degraded.status).toBe('True');
+    expect(degraded.message).toContain('policy rt-web');
+    expect(node.status.conditions.find((x: { type: string }) => x.type === 'Programmed').status).toBe('True');
+  });
+
+  it('re-programs when the endpoints file changes', async () => {
+    const before = applied.length;
+    await writeFile(join(dir, 'endpoints.yaml'), endpointsYaml('  - {podName: web-2, namespace: shop, ip: 10.210.3.2, labels: {app: web}, ifindex: 103}\n'));
+    await until(() => applied.length > before && applied.at(-1)!.endpoints.some((e) => e.ifindex === 103));
+  });
+
+  it('pushes flow summaries attributed through the compiled rules and identities; sums exact', async () => {
+    const c = applied.at(-1)!;
+    const webId = c.endpoints.find((e) => e.ifindex === 101)!.identity;
+    const apiId = c.endpoints.find((e) => e.ifindex === 102)!.identity;
+    const rule = c.policy.find((p) => p.localId === webId && p.direction === Direction.ingress && p.ruleId !== 0)!;
+    const base = { dport: 80, proto: IpProto.tcp, firstSeenNs: Number(process.hrtime.bigint()), lastSeenNs: Number(process.hrtime.bigint()) };
+    datapath.queue.push(
+      { ...base, localId: webId, peerId: apiId, ruleId: rule.ruleId, direction: Direction.ingress, verdict: FlowVerdict.forwarded, packets: 7, bytes: 700, flows: 1 },
+      { ...base, localId: webId, peerId: apiId, ruleId: 0, direction: Direction.egress, verdict: FlowVerdict.reply, packets: 5, bytes: 5000, flows: 0 },
+      { ...base, localId: webId, peerId: 2, ruleId: 0, direction: Direction.ingress, verdict: FlowVerdict.dropped, packets: 3, bytes: 180, flows: 3 },
+    );
+    await until(() => [...proxy.flowBatches.values()].some((b) => b.summaries.length > 0));
+    const summaries = [...proxy.flowBatches.values()].flatMap((b) => b.summaries);
+    expect(summaries.reduce((a, s) => a + s.packets, 0)).toBe(15);
+    expect(summaries.reduce((a, s) => a + s.bytes, 0)).toBe(5880);
+    const fwd = summaries.find((s) => s.verdict === 'FORWARDED')!;
+    expect(fwd).toMatchObject({ traffic_direction: 'INGRESS', policy: { name: 'rt-web', revision: 1 }, packets: 12, bytes: 5700, flows: 1 });
+    expect(fwd.destination).toMatchObject({ identity: webId, namespace: 'shop', cluster_name: CLUSTER, workloads: [{ name: 'web', kind: 'Deployment' }] });
+    expect(fwd.destination.labels).toContain('k8s:app=web');
+    expect(fwd.source.identity).toBe(apiId);
+    expect(summaries.find((s) => s.verdict === 'DROPPED')).toMatchObject({ drop_reason_desc: 'POLICY_DENIED', source: { identity: 2, labels: ['reserved:world'] } });
+  });
+
+  it('with the API down, batches are spooled, then delivered in order: none lost, none counted twice', async () => {
+    const mark = proxy.flowBatches.size;
+    proxy.down();
+    let total = 0;
+    for (let i = 1; i <= 5; i++) {
+      datapath.queue.push({ localId: 300, peerId: 2, ruleId: 0, dport: 443, proto: IpProto.tcp, direction: Direction.egress, verdict: FlowVerdict.forwarded, packets: i, bytes: i * 100, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
+      total += i;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await until(() => runtime.spool.pending >= 3);
+    proxy.up();
+    await until(() => runtime.spool.pending === 0 && datapath.queue.length === 0, 10_000);
+    const batches = [...proxy.flowBatches.values()].slice(mark);
+    const seqs = batches.map((b) => b.sequence);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(batches.flatMap((b) => b.summaries).reduce((a, s) => a + s.packets, 0)).toBe(total);
+    expect(batches.every((b) => b.lost === undefined)).toBe(true);
+  });
+
+  it('stop() ends the loops and closes the datapath fds (kernel state is not touched)', async () => {
+    await runtime.stop();
+    expect(datapath.closed).toBe(true);
+  });
+});
