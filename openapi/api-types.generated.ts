@@ -320,6 +320,151 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/clusters/{clusterId}/nodes/{nodeName}/flows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+                /** @description Node name (DNS-1123 subdomain). */
+                nodeName: components["parameters"]["NodeName"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push a batch of flow summaries from a node's agent.
+         * @description Idempotent: a batch is identified by `batchId` and each summary by its position in the batch, so a
+         *     retried batch is stored once (`duplicates` counts what was already there). `sequence` increases by
+         *     one per batch and node, so the API can report gaps; `lost` reports what the agent's bounded spool
+         *     had to drop since its last delivery.
+         */
+        post: operations["ingestFlowSummaries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clusters/{clusterId}/flowimports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Backfill a cluster's flow history from Hubble flow JSON lines.
+         * @description The body is the output of `hubble observe -o jsonpb` (one `{"flow": {...}, "node_name": ..., "time": ...}`
+         *     object per line; bare flow objects are accepted too). Flows are aggregated per node and window of
+         *     `windowSeconds` into flow summaries (packets = events, bytes = 0 because Hubble flows carry no byte
+         *     counts, flows = events that open a connection) and stored like agent batches. Importing the same
+         *     lines again stores nothing new. Requires Fleet.Admin.
+         */
+        post: operations["importHubbleFlows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Query the fleet's flow history with a Hubble FlowFilter.
+         * @description Results are sorted by time (the end of each summary's window), then cluster, node and position, and
+         *     paginated with an opaque `continuationToken` (send it back in the next request's body with the same
+         *     filter). Every answer states its `coverage`. Requires Fleet.Reader or Fleet.Admin.
+         */
+        post: operations["queryFlows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Export a flow query as NDJSON or CSV.
+         * @description The same query as `queryFlows`, written as NDJSON (one FlowRecord per line) or CSV (one row per
+         *     summary, header first). At most `maxPageSize` records per response (default 10000, at most 100000);
+         *     when more follow, the `Continuation-Token` header carries the token for the next request. The
+         *     `Flow-Coverage` header summarises the coverage (`complete=true;clusters=2;nodes=7;gaps=0;lost=0`);
+         *     `queryFlows` with the same body gives it in full.
+         */
+        post: operations["exportFlows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/aggregations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sums of packets, bytes and flows grouped by dimensions, optionally top-N.
+         * @description Groups the matching summaries by `groupBy` (none = one total), sums packets, bytes, flows and
+         *     counts summaries; sorted by `orderBy` descending (ties by key), cut to `top`. Dropped-flow analysis is
+         *     `verdict: [DROPPED]` (or AUDIT) grouped by `policy` and `drop_reason_desc`. Requires Fleet.Reader.
+         */
+        post: operations["aggregateFlows"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/flows/servicegraph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The service dependency graph of the matching flows.
+         * @description Workloads are nodes (`cluster/namespace/workload`; a pod without workload stands for itself, a peer
+         *     without namespace is `reserved:<identity>`); edges carry packets, bytes, flows, per-verdict sums and the
+         *     protocol/ports seen. Requires Fleet.Reader.
+         */
+        post: operations["getServiceGraph"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -770,6 +915,305 @@ export interface components {
         RevisionList: {
             items: components["schemas"]["Revision"][];
             nextLink: components["schemas"]["ListNextLink"];
+        };
+        /** @description One side of a flow, with Hubble's Endpoint field names. */
+        FlowEndpoint: {
+            /** @description Numeric security identity (Cilium numbering; 2 = world). */
+            identity: number;
+            cluster_name?: string;
+            namespace?: string;
+            pod_name?: string;
+            /** @description `source:key=value` strings, as Hubble prints them (e.g. `k8s:app=web`). */
+            labels?: string[];
+            workloads?: {
+                name: string;
+                kind: string;
+            }[];
+        };
+        /** @description The fleet policy (and its generation) whose rule decided the verdict. */
+        FlowPolicyRef: {
+            name: components["schemas"]["ResourceName"];
+            /** @description The policy's generation. */
+            revision: number;
+        };
+        /** @description Flows aggregated over the batch window by identities, protocol, port, direction, verdict and deciding rule. */
+        FlowSummary: {
+            source: components["schemas"]["FlowEndpoint"];
+            destination: components["schemas"]["FlowEndpoint"];
+            /** @description Addresses, where useful (e.g. a world peer matched by CIDR). */
+            IP?: {
+                source?: string;
+                destination?: string;
+            };
+            l4: {
+                /** @enum {string} */
+                protocol: "TCP" | "UDP" | "SCTP" | "ICMPv4" | "ICMPv6" | "OTHER";
+                /** @description Destination port (ICMP: the type). */
+                destination_port?: number;
+                /** @description Source port, when the summary is per source port (usually absent: source ports are ephemeral). */
+                source_port?: number;
+            };
+            /** @enum {string} */
+            traffic_direction: "INGRESS" | "EGRESS";
+            /** @enum {string} */
+            verdict: "FORWARDED" | "DROPPED" | "AUDIT";
+            /** @description Hubble's drop reason name. The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched); for AUDIT, the drop that would have happened. Imports from Hubble keep Hubble's other names (e.g. CT_MAP_INSERTION_FAILED). */
+            drop_reason_desc?: string;
+            /** @description DNS names of the source (Hubble `source_names`), when known. */
+            source_names?: string[];
+            /** @description DNS names of the destination (Hubble `destination_names`), e.g. learned from a toFQDNs rule. */
+            destination_names?: string[];
+            policy?: components["schemas"]["FlowPolicyRef"];
+            packets: number;
+            bytes: number;
+            /** @description New connections seen. */
+            flows: number;
+            /** Format: date-time */
+            first_seen?: string;
+            /** Format: date-time */
+            last_seen?: string;
+        };
+        FlowSummaryBatch: {
+            /**
+             * Format: uuid
+             * @description Idempotency id chosen by the agent.
+             */
+            batchId: string;
+            /** @description Per node: increases by one per batch. */
+            sequence: number;
+            window: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+            };
+            summaries: components["schemas"]["FlowSummary"][];
+            /** @description What the agent's bounded spool dropped since its last successful delivery. */
+            lost?: {
+                batches: number;
+                summaries: number;
+            };
+        };
+        FlowIngestResult: {
+            batchId: string;
+            /** @description Summaries stored by this request. */
+            accepted: number;
+            /** @description Summaries already stored by an earlier delivery of the batch. */
+            duplicates: number;
+        };
+        /** @description Hubble Workload filter; an absent or empty field matches any value. */
+        FlowWorkloadFilter: {
+            name?: string;
+            kind?: string;
+        };
+        /**
+         * @description Hubble FlowFilter. Fields are ANDed; the values of one field are ORed. `*_pod`: `namespace/` (all pods of
+         *     the namespace), `namespace/pod-prefix`, or `pod-prefix` (any namespace). `*_label`: label selector
+         *     syntax over the endpoint's labels (`k8s:app=web`, `app=web`, `app in (a,b)`, `!legacy`); a key without
+         *     a source matches any source. `*_ip`: addresses or CIDRs. `*_fqdn`: names with `*` wildcards (within a
+         *     label). `node_name`: name or `cluster/name`, `*` wildcards. `*_port`: decimal port numbers.
+         *     `cluster`: cluster ids. `policy`: fleet policy names (`name` or `name@generation`) that decided.
+         */
+        FlowFilter: {
+            source_pod?: components["schemas"]["FlowFilterStrings"];
+            destination_pod?: components["schemas"]["FlowFilterStrings"];
+            source_label?: components["schemas"]["FlowFilterStrings"];
+            destination_label?: components["schemas"]["FlowFilterStrings"];
+            source_ip?: components["schemas"]["FlowFilterStrings"];
+            destination_ip?: components["schemas"]["FlowFilterStrings"];
+            source_fqdn?: components["schemas"]["FlowFilterStrings"];
+            destination_fqdn?: components["schemas"]["FlowFilterStrings"];
+            source_workload?: components["schemas"]["FlowWorkloadFilter"][];
+            destination_workload?: components["schemas"]["FlowWorkloadFilter"][];
+            source_identity?: components["schemas"]["FlowFilterIdentities"];
+            destination_identity?: components["schemas"]["FlowFilterIdentities"];
+            verdict?: ("FORWARDED" | "DROPPED" | "AUDIT")[];
+            drop_reason_desc?: components["schemas"]["FlowFilterStrings"];
+            traffic_direction?: ("INGRESS" | "EGRESS")[];
+            protocol?: components["schemas"]["FlowFilterStrings"];
+            source_port?: components["schemas"]["FlowFilterStrings"];
+            destination_port?: components["schemas"]["FlowFilterStrings"];
+            node_name?: components["schemas"]["FlowFilterStrings"];
+            cluster?: components["schemas"]["FlowFilterStrings"];
+            policy?: components["schemas"]["FlowFilterStrings"];
+        };
+        FlowFilterStrings: string[];
+        FlowFilterIdentities: number[];
+        /** @description RFC 3339 timestamp, or a duration before now (`30s`, `15m`, `1h`, `1h30m`, `7d`). */
+        FlowTime: string;
+        /**
+         * @description Which summaries: those whose time (the end of their window) is in [since, until) and that match any
+         *     `whitelist` filter (all when absent or empty) and no `blacklist` filter. `since` defaults to 1h before
+         *     `until`, `until` to now.
+         */
+        FlowWindowQuery: {
+            whitelist?: components["schemas"]["FlowFilter"][];
+            blacklist?: components["schemas"]["FlowFilter"][];
+            since?: components["schemas"]["FlowTime"];
+            until?: components["schemas"]["FlowTime"];
+        };
+        /** @description A FlowWindowQuery plus paging. Send the same filter with the `continuationToken` of the previous page. */
+        FlowQuery: {
+            whitelist?: components["schemas"]["FlowFilter"][];
+            blacklist?: components["schemas"]["FlowFilter"][];
+            since?: components["schemas"]["FlowTime"];
+            until?: components["schemas"]["FlowTime"];
+            /** @description Records per page (queryFlows: default 100, at most 1000; exportFlows: default 10000). */
+            maxPageSize?: number;
+            continuationToken?: string;
+        };
+        /** @description A stored flow summary, shaped like Hubble's GetFlowsResponse (`flow`, `node_name`, `time`). */
+        FlowRecord: {
+            /**
+             * Format: date-time
+             * @description End of the summary's window.
+             */
+            time: string;
+            cluster: string;
+            node_name: string;
+            window: {
+                /** Format: date-time */
+                start: string;
+                /** Format: date-time */
+                end: string;
+            };
+            flow: components["schemas"]["FlowSummary"];
+        };
+        FlowQueryResult: {
+            items: components["schemas"]["FlowRecord"][];
+            /** @description Null on the last page. */
+            continuationToken: string | null;
+            coverage: components["schemas"]["FlowCoverage"];
+        };
+        /** @description Batch sequence numbers (inclusive range) never received. */
+        FlowSequenceGap: {
+            from: number;
+            to: number;
+        };
+        FlowNodeCoverage: {
+            node_name: string;
+            /** @description Agent batches received in the window. */
+            batches: number;
+            /** @description Summaries stored in the window (agent and imported). */
+            summaries: number;
+            firstSequence?: number;
+            lastSequence?: number;
+            gaps: components["schemas"]["FlowSequenceGap"][];
+            /** @description What the agent reported its spool dropped (sum over the window's batches). */
+            lost: {
+                batches: number;
+                summaries: number;
+            };
+            /** @description Summaries that came from Hubble imports. */
+            imported: number;
+        };
+        FlowClusterCoverage: {
+            cluster: string;
+            nodes: components["schemas"]["FlowNodeCoverage"][];
+        };
+        /**
+         * @description What the answer is based on: clusters and nodes that reported in the window (hour granularity: every
+         *     hour bucket the window touches), gaps in their batch sequences and what their agents reported lost.
+         *     `complete` is true when no gap and no loss is known.
+         */
+        FlowCoverage: {
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            complete: boolean;
+            clusters: components["schemas"]["FlowClusterCoverage"][];
+            /** @description Clusters in scope from which nothing was stored in the window. */
+            clustersWithoutData: string[];
+        };
+        /** @enum {string} */
+        FlowGroupKey: "cluster" | "node_name" | "source_namespace" | "destination_namespace" | "source_workload" | "destination_workload" | "source_identity" | "destination_identity" | "destination_port" | "protocol" | "verdict" | "drop_reason_desc" | "traffic_direction" | "policy";
+        FlowSums: {
+            packets: number;
+            bytes: number;
+            flows: number;
+            summaries: number;
+        };
+        FlowAggregationQuery: {
+            whitelist?: components["schemas"]["FlowFilter"][];
+            blacklist?: components["schemas"]["FlowFilter"][];
+            since?: components["schemas"]["FlowTime"];
+            until?: components["schemas"]["FlowTime"];
+            groupBy?: components["schemas"]["FlowGroupKey"][];
+            /**
+             * @default bytes
+             * @enum {string}
+             */
+            orderBy: "packets" | "bytes" | "flows" | "summaries";
+            /** @description Keep the first N groups (all when absent). */
+            top?: number;
+        };
+        FlowGroup: {
+            /** @description One member per groupBy dimension; a value the summary does not have is null (workload: the pod name when no workload is known; policy: `name@generation`). */
+            key: {
+                [key: string]: string | number | null;
+            };
+            packets: number;
+            bytes: number;
+            flows: number;
+            summaries: number;
+        };
+        FlowAggregationResult: {
+            groupBy: components["schemas"]["FlowGroupKey"][];
+            /** @enum {string} */
+            orderBy: "packets" | "bytes" | "flows" | "summaries";
+            groups: components["schemas"]["FlowGroup"][];
+            /** @description Groups before the top-N cut. */
+            groupCount: number;
+            totals: components["schemas"]["FlowSums"];
+            coverage: components["schemas"]["FlowCoverage"];
+        };
+        ServiceGraphNode: {
+            /** @description `cluster/namespace/workload`, or `cluster/reserved:<identity>` for peers without namespace. */
+            id: string;
+            cluster: string;
+            namespace?: string;
+            workload: string;
+            kind?: string;
+            identities?: number[];
+        };
+        ServiceGraphEdge: {
+            source: string;
+            destination: string;
+            packets: number;
+            bytes: number;
+            flows: number;
+            summaries: number;
+            /** @description Sums per verdict (only verdicts seen). */
+            verdicts: {
+                FORWARDED?: components["schemas"]["FlowSums"];
+                DROPPED?: components["schemas"]["FlowSums"];
+                AUDIT?: components["schemas"]["FlowSums"];
+            };
+            /** @description `PROTOCOL/port` seen on the edge, sorted. */
+            ports: string[];
+        };
+        ServiceGraph: {
+            nodes: components["schemas"]["ServiceGraphNode"][];
+            edges: components["schemas"]["ServiceGraphEdge"][];
+            coverage: components["schemas"]["FlowCoverage"];
+        };
+        FlowImportResult: {
+            /** @description Non-empty lines read. */
+            lines: number;
+            /** @description Flow events aggregated. */
+            imported: number;
+            /** @description Lines not imported (unparseable, not a flow, or a verdict other than FORWARDED, DROPPED or AUDIT). */
+            skipped: number;
+            batches: number;
+            summaries: number;
+            accepted: number;
+            duplicates: number;
+            /** @description The first 100 skipped lines (1-based) and why. */
+            skippedLines: {
+                line: number;
+                reason: string;
+            }[];
         };
     };
     responses: {
@@ -1633,6 +2077,197 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+        };
+    };
+    ingestFlowSummaries: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+                /** @description Node name (DNS-1123 subdomain). */
+                nodeName: components["parameters"]["NodeName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowSummaryBatch"];
+            };
+        };
+        responses: {
+            /** @description The batch is stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowIngestResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    importHubbleFlows: {
+        parameters: {
+            query?: {
+                /** @description Aggregation window in seconds. */
+                windowSeconds?: number;
+            };
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-ndjson": string;
+            };
+        };
+        responses: {
+            /** @description The flows are stored. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowImportResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    queryFlows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowQuery"];
+            };
+        };
+        responses: {
+            /** @description One page of matching flow summaries. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowQueryResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    exportFlows: {
+        parameters: {
+            query?: {
+                /** @description Output format. */
+                format?: "ndjson" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowQuery"];
+            };
+        };
+        responses: {
+            /** @description The records. */
+            200: {
+                headers: {
+                    /** @description Present when more records follow; send it as `continuationToken`. */
+                    "Continuation-Token"?: string;
+                    /** @description Coverage summary: `complete=<bool>;clusters=<n>;nodes=<n>;gaps=<n>;lost=<summaries>`. */
+                    "Flow-Coverage"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    aggregateFlows: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowAggregationQuery"];
+            };
+        };
+        responses: {
+            /** @description The groups. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowAggregationResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getServiceGraph: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowWindowQuery"];
+            };
+        };
+        responses: {
+            /** @description The graph. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceGraph"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
 }

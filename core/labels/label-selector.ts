@@ -131,7 +131,7 @@ function tokenize(text: string): Token[] | string {
  * everything else becomes a matchExpression. The empty string is the empty selector.
  * Errors point at `pointer` (default `/query/labelSelector`) and name the character offset.
  */
-export function parseLabelSelectorQuery(text: string, pointer = '/query/labelSelector'): ParsedLabelSelectorQuery {
+export function parseLabelSelectorQuery(text: string, pointer = '/query/labelSelector', options: LabelKeyOptions = {}): ParsedLabelSelectorQuery {
   const fail = (message: string): ParsedLabelSelectorQuery => ({
     errors: [{ pointer, message, rule: 'label-selector-syntax' }],
   });
@@ -216,7 +216,7 @@ export function parseLabelSelectorQuery(text: string, pointer = '/query/labelSel
   const selector: LabelSelector = {};
   if (Object.keys(matchLabels).length > 0) selector.matchLabels = matchLabels;
   if (matchExpressions.length > 0) selector.matchExpressions = matchExpressions;
-  const problems = validateLabelSelector(selector, '');
+  const problems = validateLabelSelector(selector, '', options);
   if (problems.length > 0) {
     return { errors: problems.map((p) => ({ pointer, message: p.message, rule: p.rule })) };
   }

@@ -5,10 +5,12 @@ import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
 import { ClusterService } from './domain/clusters.js';
 import { DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
+import { FlowService } from './domain/flows.js';
 import { createFleetStore, FLEET_ENCRYPTION_NAME, KIND, type FleetStore } from './domain/fleet-store.js';
 import { NetworkPolicyService } from './domain/network-policies.js';
 import { NodeService } from './domain/nodes.js';
 import { RevisionLog } from './domain/revision-log.js';
+import { FlowChunkStore, FlowCoverageStore } from './store/flow-store.js';
 import { openCosmos, type CosmosConnection } from './store/open-cosmos.js';
 
 /** Everything a handler needs, built once per process. Dependencies come in here and nowhere else. */
@@ -22,6 +24,7 @@ export interface AppServices {
   encryption: EncryptionSettingsService;
   clusters: ClusterService;
   nodes: NodeService;
+  flows: FlowService;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,8 @@ export const APP_ENV = {
   desiredStateCacheMillis: 'FLEETNET_DESIRED_STATE_CACHE_MS',
   /** ms a verified bearer token is trusted without re-verification (default 60000). */
   tokenCacheMillis: 'FLEETNET_TOKEN_CACHE_MS',
+  /** Days flow history is kept (Cosmos ttl of flow documents; default 30). */
+  flowRetentionDays: 'FLEETNET_FLOW_RETENTION_DAYS',
 } as const;
 
 export async function createAppServices(options: AppServiceOptions): Promise<AppServices> {
@@ -71,6 +76,13 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     encryption: new EncryptionSettingsService({ encryption: store.encryption, clusters: store.clusters, revisions, desiredState, now }),
     clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, desiredState, now }),
     nodes: new NodeService({ nodes: store.nodes, now }),
+    flows: new FlowService({
+      chunks: new FlowChunkStore(cosmos.containers.flows),
+      coverage: new FlowCoverageStore(cosmos.containers.flowCoverage),
+      listClusterIds: async () => (await store.clusters.all(KIND.cluster)).map((entry) => entry.value.metadata.name),
+      retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
+      now,
+    }),
     close: () => (options.cosmos ? Promise.resolve() : cosmos.close()),
   };
 }

@@ -1,6 +1,7 @@
 import { clusterOperations } from './handlers/clusters.js';
 import { desiredStateOperations } from './handlers/desired-state.js';
 import { encryptionOperations } from './handlers/encryption-settings.js';
+import { flowOperations } from './handlers/flows.js';
 import { healthOperations } from './handlers/health.js';
 import { networkPolicyImportOperations } from './handlers/network-policy-imports.js';
 import { networkPolicyOperations } from './handlers/network-policies.js';
@@ -22,5 +23,6 @@ export function createOperations(services: ServicesProvider): Operation[] {
     ...clusterOperations(services),
     ...nodeOperations(services),
     ...desiredStateOperations(services),
+    ...flowOperations(services),
   ];
 }

@@ -18,6 +18,8 @@ export interface Operation {
   /** Azure Functions route template relative to the route prefix ("api"), e.g. `networkpolicies/{name}`. */
   route: string;
   handler: HttpHandler;
+  /** Largest request body the operation reads (default DEFAULT_MAX_BODY_BYTES); hosts buffer at most this plus one byte. */
+  maxBodyBytes?: number;
 }
 
 export type ServicesProvider = () => Promise<AppServices>;
@@ -29,7 +31,7 @@ export type ServicesProvider = () => Promise<AppServices>;
  */
 export function defineOperation(
   services: ServicesProvider,
-  spec: { operationId: string; method: HttpMethod; route: string; anonymous?: boolean },
+  spec: { operationId: string; method: HttpMethod; route: string; anonymous?: boolean; maxBodyBytes?: number },
   body: (input: OperationInput) => Promise<HttpResponseInit>,
 ): Operation {
   let ready: AppServices | undefined; // resolved once; later invocations skip the await
@@ -44,5 +46,5 @@ export function defineOperation(
       return renderProblem(error, new URL(request.url).pathname, context);
     }
   };
-  return { operationId: spec.operationId, method: spec.method, route: spec.route, handler };
+  return { operationId: spec.operationId, method: spec.method, route: spec.route, handler, ...(spec.maxBodyBytes ? { maxBodyBytes: spec.maxBodyBytes } : {}) };
 }

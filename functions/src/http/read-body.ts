@@ -4,26 +4,29 @@ import { ApiError } from './api-error.js';
 /** Largest request body accepted, in bytes (policies are a few KiB; import files a few hundred KiB). */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 
-export type BodyFormat = 'json' | 'yaml';
+export type BodyFormat = 'json' | 'yaml' | 'ndjson';
 
 const MEDIA_TYPES: Record<BodyFormat, (mediaType: string) => boolean> = {
   json: (type) => type === 'application/json' || /^application\/[a-z0-9.+-]+\+json$/.test(type),
   yaml: (type) => type === 'application/yaml' || type === 'application/x-yaml' || type === 'text/yaml',
+  ndjson: (type) => type === 'application/x-ndjson',
 };
+
+const CANONICAL_MEDIA_TYPE: Record<BodyFormat, string> = { json: 'application/json', yaml: 'application/yaml', ndjson: 'application/x-ndjson' };
 
 /**
  * Reads a request body: checks the media type (415), the size (413, by Content-Length first and then by
  * the bytes actually read), and decodes UTF-8. Returns the text and which accepted format it is.
  */
-export async function readBodyText(
+export async function readBodyText<F extends BodyFormat>(
   request: HttpRequest,
-  accepted: readonly BodyFormat[],
+  accepted: readonly F[],
   maxBytes = DEFAULT_MAX_BODY_BYTES,
-): Promise<{ text: string; format: BodyFormat }> {
+): Promise<{ text: string; format: F }> {
   const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   const format = accepted.find((candidate) => MEDIA_TYPES[candidate](mediaType));
   if (!format) {
-    const expected = accepted.map((f) => (f === 'json' ? 'application/json' : 'application/yaml')).join(' or ');
+    const expected = accepted.map((f) => CANONICAL_MEDIA_TYPE[f]).join(' or ');
     throw new ApiError(415, 'UnsupportedMediaType', `Content-Type must be ${expected}.`, [
       { pointer: '/header/content-type', message: `expected ${expected}`, rule: 'mediaType' },
     ]);

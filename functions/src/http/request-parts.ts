@@ -12,8 +12,8 @@ export function preconditionsOf(request: HttpRequest): Preconditions {
  * Reads a JSON body and validates it against a schema of openapi.yaml (compiled by ajv from the spec
  * itself). Any violation is a 400 ValidationFailed listing every error with its JSON pointer.
  */
-export async function readValidBody<T>(request: HttpRequest, schemaName: SchemaName): Promise<T> {
-  const body = await readJsonBody(request);
+export async function readValidBody<T>(request: HttpRequest, schemaName: SchemaName, maxBytes?: number): Promise<T> {
+  const body = await readJsonBody(request, maxBytes);
   const errors = createSchemaValidator(schemaName)(body);
   if (errors.length > 0) throw validationFailed(errors);
   return body as T;

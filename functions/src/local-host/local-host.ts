@@ -60,7 +60,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     }
     const { operation, params } = found.match;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const bytes = hasBody ? await readAtMost(req, DEFAULT_MAX_BODY_BYTES + 1) : undefined;
+    const bytes = hasBody ? await readAtMost(req, (operation.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) + 1) : undefined;
     const request = new HttpRequest({
       method: req.method ?? 'GET',
       url: `http://${req.headers.host ?? 'localhost'}${target}`,

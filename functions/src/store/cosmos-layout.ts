@@ -8,9 +8,17 @@ import type { ContainerDefinition } from '@azure/cosmos';
  * - clusterState: one document per cluster (`/clusterId`, id = "desired-state") holding the compiled
  *   bundle, its ETag and the cluster's agent identities, so a desired-state poll is one point read.
  * - revisions: per resource (`/resourceKey` = "<Kind>/<name>"), id = zero-padded generation.
- * RU arithmetic and the reasoning are in docs/storage.md.
+ * - flows: chunks of up to 500 flow summaries of one agent batch (bucket pattern), partitioned per cluster
+ *   and UTC hour (`/pk` = "<clusterId>|<yyyy-mm-ddThh>"), id = "<batchId>.<chunk>", ordered by `/sk`
+ *   ("<time>|<cluster>|<node>|<batchId>|<chunk>"). Retention by TTL (container default + per-document ttl).
+ * - flowCoverage: per cluster (`/clusterId`), id = "<hour>|<node>": batch sequences, counts and reported
+ *   losses of one node in one hour (completeness of flow answers; also tells which flow partitions hold data).
+ * RU arithmetic and the reasoning are in docs/storage.md and docs/flows.md.
  */
 export const DATABASE_ID = 'fleetnet';
+
+/** Default retention of flow history (30 days), in seconds. */
+export const FLOW_DEFAULT_TTL_SECONDS = 30 * 86_400;
 
 export const CONTAINERS = {
   resources: {
@@ -43,6 +51,27 @@ export const CONTAINERS = {
     indexingPolicy: {
       indexingMode: 'consistent',
       includedPaths: [{ path: '/id/?' }, { path: '/resourceKey/?' }, { path: '/generation/?' }],
+      excludedPaths: [{ path: '/*' }],
+    },
+  },
+  flows: {
+    id: 'flows',
+    partitionKey: { paths: ['/pk'] },
+    // Safety net: documents carry their own `ttl` (FLEETNET_FLOW_RETENTION_DAYS); this applies to any that do not.
+    defaultTtl: FLOW_DEFAULT_TTL_SECONDS,
+    indexingPolicy: {
+      indexingMode: 'consistent',
+      includedPaths: [{ path: '/pk/?' }, { path: '/sk/?' }],
+      excludedPaths: [{ path: '/*' }],
+    },
+  },
+  flowCoverage: {
+    id: 'flowCoverage',
+    partitionKey: { paths: ['/clusterId'] },
+    defaultTtl: FLOW_DEFAULT_TTL_SECONDS,
+    indexingPolicy: {
+      indexingMode: 'consistent',
+      includedPaths: [{ path: '/clusterId/?' }, { path: '/hour/?' }],
       excludedPaths: [{ path: '/*' }],
     },
   },

@@ -1,0 +1,184 @@
+/**
+ * Hubble FlowFilter semantics over stored flow records.
+ *
+ * Contracts (hubble observe / observer.GetFlowsRequest):
+ * - Inside one filter, fields are ANDed; the values of one field are ORed; an empty filter matches all.
+ * - A record is selected when it matches some whitelist filter (every record when the whitelist is absent
+ *   or empty) and no blacklist filter.
+ * - `*_pod`: `ns/` = every pod of namespace ns; `ns/prefix` = pods of ns whose name starts with prefix;
+ *   `prefix` (no slash) = such pods in any namespace.
+ * - `*_label`: Kubernetes selector syntax matched with Cilium source semantics (core/policy/endpoint-selector.ts):
+ *   `k8s:app=web` matches only k8s labels, `app=web` any source. Endpoint labels without a value
+ *   (`reserved:world`) have the empty value.
+ * - `*_ip`: an address or CIDR containing the record's address (records without one never match).
+ * - `*_fqdn`: case-insensitive, trailing dot ignored; `*` matches DNS characters within one label, a lone `*`
+ *   any name; matched against source_names / destination_names.
+ * - `*_workload`: some workload of the endpoint has the name and kind given (absent = any).
+ * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6.
+ * - `node_name`: `*` wildcards; with a `/` it is matched against `cluster/node`.
+ * - `policy`: `name` or `name@generation` of the deciding fleet policy.
+ * Invalid values (bad CIDR, port, selector) are field errors pointing into the request body.
+ */
+import type { FieldError, FlowEndpoint, FlowFilter, FlowRecord } from '../../openapi/types.js';
+import { parseLabelSelectorQuery } from '../labels/label-selector.js';
+import { appendPointer } from '../json/json-pointer.js';
+import { indexLabels, matchesEndpointSelector, type IndexedLabels } from '../policy/endpoint-selector.js';
+import { parsePrefix, prefixContains, type ParsedPrefix } from '../policy/rules/cidr.js';
+
+export type FlowMatcher = (record: FlowRecord) => boolean;
+type Side = 'source' | 'destination';
+
+/** Compiles whitelist/blacklist into one predicate, or returns every invalid value as a field error. */
+export function compileFlowFilters(
+  query: { whitelist?: readonly FlowFilter[] | undefined; blacklist?: readonly FlowFilter[] | undefined },
+): { matches: FlowMatcher } | { errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const white = (query.whitelist ?? []).map((f, i) => compileFilter(f, `/whitelist/${i}`, errors));
+  const black = (query.blacklist ?? []).map((f, i) => compileFilter(f, `/blacklist/${i}`, errors));
+  if (errors.length > 0) return { errors };
+  return {
+    matches: (record) => (white.length === 0 || white.some((m) => m(record))) && !black.some((m) => m(record)),
+  };
+}
+
+function compileFilter(filter: FlowFilter, pointer: string, errors: FieldError[]): FlowMatcher {
+  const checks: FlowMatcher[] = [];
+  const add = (values: readonly unknown[] | undefined, build: () => FlowMatcher) => {
+    if (values && values.length > 0) checks.push(build());
+  };
+  for (const side of ['source', 'destination'] as const) {
+    const at = (field: string) => appendPointer(pointer, `${side}_${field}`);
+    add(filter[`${side}_pod`], () => podMatcher(side, filter[`${side}_pod`]!));
+    add(filter[`${side}_label`], () => labelMatcher(side, filter[`${side}_label`]!, at('label'), errors));
+    add(filter[`${side}_ip`], () => ipMatcher(side, filter[`${side}_ip`]!, at('ip'), errors));
+    add(filter[`${side}_fqdn`], () => fqdnMatcher(side, filter[`${side}_fqdn`]!));
+    add(filter[`${side}_workload`], () => {
+      const wanted = filter[`${side}_workload`]!;
+      return (r) => (r.flow[side].workloads ?? []).some((w) => wanted.some((f) => (!f.name || f.name === w.name) && (!f.kind || f.kind === w.kind)));
+    });
+    add(filter[`${side}_identity`], () => {
+      const ids = new Set(filter[`${side}_identity`]!);
+      return (r) => ids.has(r.flow[side].identity);
+    });
+    add(filter[`${side}_port`], () => portMatcher(side, filter[`${side}_port`]!, at('port'), errors));
+  }
+  add(filter.verdict, () => {
+    const set = new Set<string>(filter.verdict!);
+    return (r) => set.has(r.flow.verdict);
+  });
+  add(filter.drop_reason_desc, () => {
+    const set = new Set(filter.drop_reason_desc!.map((v) => v.toUpperCase()));
+    return (r) => r.flow.drop_reason_desc !== undefined && set.has(r.flow.drop_reason_desc);
+  });
+  add(filter.traffic_direction, () => {
+    const set = new Set<string>(filter.traffic_direction!);
+    return (r) => set.has(r.flow.traffic_direction);
+  });
+  add(filter.protocol, () => {
+    const set = new Set(filter.protocol!.flatMap((p) => (p.toLowerCase() === 'icmp' ? ['icmpv4', 'icmpv6'] : [p.toLowerCase()])));
+    return (r) => set.has(r.flow.l4.protocol.toLowerCase());
+  });
+  add(filter.node_name, () => {
+    const patterns = filter.node_name!.map((p) => ({ withCluster: p.includes('/'), re: globToRegExp(p, '.*') }));
+    return (r) => patterns.some((p) => p.re.test(p.withCluster ? `${r.cluster}/${r.node_name}` : r.node_name));
+  });
+  add(filter.cluster, () => {
+    const set = new Set(filter.cluster!);
+    return (r) => set.has(r.cluster);
+  });
+  add(filter.policy, () => {
+    const wanted = filter.policy!;
+    return (r) => {
+      const p = r.flow.policy;
+      return p !== undefined && wanted.some((w) => w === p.name || w === `${p.name}@${p.revision}`);
+    };
+  });
+  return (record) => checks.every((check) => check(record));
+}
+
+function podMatcher(side: Side, values: readonly string[]): FlowMatcher {
+  const parsed = values.map((v) => {
+    const slash = v.indexOf('/');
+    return slash < 0 ? { namespace: undefined, prefix: v } : { namespace: v.slice(0, slash), prefix: v.slice(slash + 1) };
+  });
+  return (r) => {
+    const ep = r.flow[side];
+    return parsed.some((p) => {
+      if (p.namespace !== undefined && ep.namespace !== p.namespace) return false;
+      if (p.prefix === '') return true;
+      return ep.pod_name !== undefined && ep.pod_name.startsWith(p.prefix);
+    });
+  };
+}
+
+function labelMatcher(side: Side, values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
+  const selectors = values.flatMap((text, i) => {
+    const parsed = parseLabelSelectorQuery(text, appendPointer(pointer, i), { allowSourcePrefix: true });
+    if ('errors' in parsed) {
+      errors.push(...parsed.errors);
+      return [];
+    }
+    return [parsed.selector];
+  });
+  const cache = new WeakMap<FlowEndpoint, IndexedLabels>();
+  return (r) => {
+    const ep = r.flow[side];
+    let indexed = cache.get(ep);
+    if (!indexed) {
+      indexed = indexLabels((ep.labels ?? []).map(normaliseLabel));
+      cache.set(ep, indexed);
+    }
+    return selectors.some((s) => matchesEndpointSelector(s, indexed));
+  };
+}
+
+/** `k8s:app=web` as is; `reserved:world` → `reserved:world=`; `app=web` → `unspec:app=web`. */
+export function normaliseLabel(text: string): string {
+  const colon = text.indexOf(':');
+  const eq = text.indexOf('=');
+  const withSource = colon < 0 || (eq >= 0 && eq < colon) ? `unspec:${text}` : text;
+  return withSource.includes('=', withSource.indexOf(':')) ? withSource : `${withSource}=`;
+}
+
+function ipMatcher(side: Side, values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
+  const prefixes: ParsedPrefix[] = [];
+  values.forEach((v, i) => {
+    const parsed = parsePrefix(v);
+    if (typeof parsed === 'string') errors.push({ pointer: appendPointer(pointer, i), message: `invalid IP or CIDR "${v}": ${parsed}`, rule: 'cidr' });
+    else prefixes.push(parsed);
+  });
+  return (r) => {
+    const address = r.flow.IP?.[side];
+    if (address === undefined) return false;
+    const parsed = parsePrefix(address);
+    return typeof parsed !== 'string' && prefixes.some((p) => prefixContains(p, parsed));
+  };
+}
+
+function fqdnMatcher(side: Side, values: readonly string[]): FlowMatcher {
+  const patterns = values.map((v) => (v === '*' ? /^.+$/ : globToRegExp(trimDot(v).toLowerCase(), '[-a-z0-9_]*')));
+  const namesOf = side === 'source' ? (r: FlowRecord) => r.flow.source_names : (r: FlowRecord) => r.flow.destination_names;
+  return (r) => (namesOf(r) ?? []).some((name) => patterns.some((p) => p.test(trimDot(name).toLowerCase())));
+}
+
+function portMatcher(side: Side, values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
+  const ports = new Set<number>();
+  values.forEach((v, i) => {
+    if (!/^\d{1,5}$/.test(v) || Number(v) > 65535) errors.push({ pointer: appendPointer(pointer, i), message: `"${v}" is not a port number (0-65535)`, rule: 'port' });
+    else ports.add(Number(v));
+  });
+  return (r) => {
+    const port = side === 'source' ? r.flow.l4.source_port : r.flow.l4.destination_port;
+    return port !== undefined && ports.has(port);
+  };
+}
+
+const trimDot = (name: string): string => (name.endsWith('.') ? name.slice(0, -1) : name);
+
+function globToRegExp(pattern: string, star: string): RegExp {
+  const body = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join(star);
+  return new RegExp(`^${body}$`, 'i');
+}

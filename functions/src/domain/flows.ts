@@ -1,0 +1,220 @@
+import type {
+  FlowAggregationQuery,
+  FlowAggregationResult,
+  FlowCoverage,
+  FlowFilter,
+  FlowImportResult,
+  FlowIngestResult,
+  FlowQuery,
+  FlowRecord,
+  FlowSummary,
+  FlowWindowQuery,
+  ServiceGraph,
+} from '../../../openapi/types.js';
+import { FlowAggregator } from '../../../core/flows/aggregate-flows.js';
+import { chunkSummaries } from '../../../core/flows/chunk-summaries.js';
+import { buildCoverage, type NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
+import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-filter.js';
+import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWindow } from '../../../core/flows/flow-time.js';
+import { importHubbleFlows } from '../../../core/flows/hubble-import.js';
+import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.js';
+import { ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
+import { ApiError, validationFailed } from '../http/api-error.js';
+import { WriteConflictError } from '../store/document-collection.js';
+import type { FlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
+import { scanFlows, type ScanPosition } from './flow-scan.js';
+
+export interface FlowServiceDeps {
+  chunks: FlowChunkStore;
+  coverage: FlowCoverageStore;
+  /** Every registered cluster id (the scope of a query that names no cluster). */
+  listClusterIds: () => Promise<string[]>;
+  /** Retention of flow documents in seconds (per-document Cosmos ttl). */
+  retentionSeconds: number;
+  now: () => Date;
+}
+
+/** A batch as ingest stores it: agent batches carry a sequence, imports do not. */
+export interface IngestBatch {
+  batchId: string;
+  sequence?: number | undefined;
+  window: { start: string; end: string };
+  summaries: FlowSummary[];
+  lost?: { batches: number; summaries: number } | undefined;
+}
+
+export const PAGE_LIMITS = { query: { default: 100, max: 1000 }, export: { default: 10_000, max: 100_000 } } as const;
+const MAX_COVERAGE_ATTEMPTS = 8;
+const IMPORT_CONCURRENCY = 8;
+
+/** Flow history: idempotent ingest, Hubble-filter queries, aggregations, service graph, coverage. */
+export class FlowService {
+  constructor(private readonly deps: FlowServiceDeps) {}
+
+  async ingest(clusterId: string, node: string, batch: IngestBatch, origin: 'agent' | 'import' = 'agent'): Promise<FlowIngestResult> {
+    if (Date.parse(batch.window.start) > Date.parse(batch.window.end)) {
+      throw validationFailed([{ pointer: '/window/end', message: 'must not be before window.start', rule: 'window' }]);
+    }
+    const time = normaliseTime(batch.window.end);
+    const hour = hourBucket(time);
+    const chunks: FlowChunk[] = chunkSummaries(batch.summaries).map((chunk) => ({
+      id: `${batch.batchId}.${chunk.index}`,
+      pk: `${clusterId}|${hour}`,
+      sk: `${time}|${clusterId}|${node}|${batch.batchId}|${String(chunk.index).padStart(4, '0')}`,
+      clusterId,
+      node,
+      hour,
+      time,
+      windowStart: normaliseTime(batch.window.start),
+      batchId: batch.batchId,
+      first: chunk.first,
+      origin,
+      ttl: this.deps.retentionSeconds,
+      summaries: chunk.items,
+    }));
+    const outcomes = await this.deps.chunks.createAll(chunks);
+    let accepted = 0;
+    let duplicates = 0;
+    outcomes.forEach((outcome, i) => {
+      if (outcome === 'created') accepted += chunks[i]!.summaries.length;
+      else duplicates += chunks[i]!.summaries.length;
+    });
+    await this.recordCoverage(clusterId, node, hour, batch, origin === 'import' ? accepted : undefined);
+    return { batchId: batch.batchId, accepted, duplicates };
+  }
+
+  async importHubble(clusterId: string, text: string, windowSeconds: number): Promise<FlowImportResult> {
+    const parsed = importHubbleFlows(text, clusterId, windowSeconds);
+    let accepted = 0;
+    let duplicates = 0;
+    let summaries = 0;
+    const queue = [...parsed.batches];
+    const worker = async () => {
+      for (let batch = queue.shift(); batch; batch = queue.shift()) {
+        const result = await this.ingest(clusterId, batch.node, batch, 'import');
+        accepted += result.accepted;
+        duplicates += result.duplicates;
+        summaries += batch.summaries.length;
+      }
+    };
+    await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, worker));
+    return {
+      lines: parsed.lines,
+      imported: parsed.imported,
+      skipped: parsed.skipped.length,
+      batches: parsed.batches.length,
+      summaries,
+      accepted,
+      duplicates,
+      skippedLines: parsed.skipped.slice(0, 100),
+    };
+  }
+
+  async query(query: FlowQuery, kind: keyof typeof PAGE_LIMITS): Promise<{ items: FlowRecord[]; continuationToken: string | null; coverage: FlowCoverage }> {
+    const limits = PAGE_LIMITS[kind];
+    if (query.maxPageSize !== undefined && query.maxPageSize > limits.max) {
+      throw validationFailed([{ pointer: '/maxPageSize', message: `must be at most ${limits.max}`, rule: 'maximum' }]);
+    }
+    const limit = query.maxPageSize ?? limits.default;
+    const token = query.continuationToken === undefined ? undefined : decodeFlowToken(query.continuationToken);
+    const { window, matches, coverage, records } = await this.prepare(token ? { ...query, since: token.since, until: token.until } : query);
+    const items: FlowRecord[] = [];
+    let last: ScanPosition | undefined;
+    let more = false;
+    for await (const entry of scanFlows(this.deps.chunks, window, records, token)) {
+      if (!matches(entry.record)) continue;
+      if (items.length === limit) {
+        more = true;
+        break;
+      }
+      items.push(entry.record);
+      last = entry.position;
+    }
+    const continuationToken = more && last ? encodeFlowToken({ ...window, ...last }) : null;
+    return { items, continuationToken, coverage };
+  }
+
+  async aggregate(query: FlowAggregationQuery): Promise<FlowAggregationResult> {
+    const { window, matches, coverage, records } = await this.prepare(query);
+    const groupBy = query.groupBy ?? [];
+    const orderBy = query.orderBy ?? 'bytes';
+    const aggregator = new FlowAggregator(groupBy);
+    for await (const { record } of scanFlows(this.deps.chunks, window, records)) if (matches(record)) aggregator.add(record);
+    return { groupBy, orderBy, ...aggregator.result(orderBy, query.top), coverage };
+  }
+
+  async serviceGraph(query: FlowWindowQuery): Promise<ServiceGraph> {
+    const { window, matches, coverage, records } = await this.prepare(query);
+    const builder = new ServiceGraphBuilder();
+    for await (const { record } of scanFlows(this.deps.chunks, window, records)) if (matches(record)) builder.add(record);
+    return { ...builder.result(), coverage };
+  }
+
+  /** Window, compiled filter, clusters in scope and their coverage records. */
+  private async prepare(query: FlowWindowQuery): Promise<{ window: FlowWindow; matches: FlowMatcher; coverage: FlowCoverage; records: NodeHourCoverage[] }> {
+    const window = resolveFlowWindow(query, this.deps.now());
+    const compiled = compileFlowFilters(query);
+    const errors = [...('errors' in window ? window.errors : []), ...('errors' in compiled ? compiled.errors : [])];
+    if ('errors' in window || 'errors' in compiled) throw validationFailed(errors, 'The flow query is invalid.');
+    const scope = clustersNamedByEveryFilter(query.whitelist) ?? (await this.deps.listClusterIds());
+    const hours = hourBuckets(window);
+    const records = (await Promise.all(scope.map((cluster) => this.deps.coverage.hours(cluster, hours[0]!, hours.at(-1)!)))).flat();
+    return { window, matches: compiled.matches, coverage: buildCoverage(window, scope, records), records };
+  }
+
+  /** Node-hour coverage, idempotent per sequence (agents) or by counting only newly stored summaries (imports). */
+  private async recordCoverage(clusterId: string, node: string, hour: string, batch: IngestBatch, importedNow: number | undefined): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.deps.coverage.read(clusterId, hour, node);
+      const base: NodeHourCoverage = current?.value ?? { clusterId, node, hour, ranges: [], batches: 0, summaries: 0, imported: 0, lost: { batches: 0, summaries: 0 } };
+      let next: NodeHourCoverage;
+      if (importedNow !== undefined) {
+        if (importedNow === 0 && current) return;
+        next = { ...base, summaries: base.summaries + importedNow, imported: base.imported + importedNow };
+      } else {
+        const sequence = batch.sequence ?? 0;
+        if (rangesContain(base.ranges, sequence)) return;
+        next = {
+          ...base,
+          ranges: addToRanges(base.ranges, sequence),
+          batches: base.batches + 1,
+          summaries: base.summaries + batch.summaries.length,
+          lost: { batches: base.lost.batches + (batch.lost?.batches ?? 0), summaries: base.lost.summaries + (batch.lost?.summaries ?? 0) },
+        };
+      }
+      try {
+        await this.deps.coverage.write(next, this.deps.retentionSeconds, current?.version);
+        return;
+      } catch (error) {
+        if (!(error instanceof WriteConflictError) || attempt >= MAX_COVERAGE_ATTEMPTS) throw error;
+      }
+    }
+  }
+}
+
+/** The clusters a whitelist restricts to, when every entry names some; otherwise undefined (all clusters). */
+function clustersNamedByEveryFilter(whitelist: readonly FlowFilter[] | undefined): string[] | undefined {
+  if (!whitelist || whitelist.length === 0 || whitelist.some((f) => !f.cluster || f.cluster.length === 0)) return undefined;
+  return [...new Set(whitelist.flatMap((f) => f.cluster ?? []))].sort();
+}
+
+interface FlowToken extends FlowWindow, ScanPosition {}
+
+/** Opaque to clients: base64url JSON of the window (pinned on the first page) and the last position served. */
+export function encodeFlowToken(token: FlowToken): string {
+  return Buffer.from(JSON.stringify({ v: 1, ...token }), 'utf8').toString('base64url');
+}
+
+function decodeFlowToken(text: string): FlowToken {
+  try {
+    const t = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as Partial<FlowToken> & { v?: unknown };
+    if (t.v === 1 && typeof t.since === 'string' && typeof t.until === 'string' && typeof t.sk === 'string' && typeof t.index === 'number') {
+      return { since: t.since, until: t.until, sk: t.sk, index: t.index };
+    }
+  } catch {
+    // fall through
+  }
+  throw new ApiError(400, 'InvalidContinuationToken', 'The continuation token is not one this API issued.', [
+    { pointer: '/continuationToken', message: 'unrecognised token', rule: 'token' },
+  ]);
+}

@@ -1,0 +1,93 @@
+import type { HttpRequest } from '@azure/functions';
+import type { FlowAggregationQuery, FlowCoverage, FlowQuery, FlowSummaryBatch, FlowWindowQuery } from '../../../openapi/types.js';
+import { csvHeader, toCsvRow, toNdjsonLine } from '../../../core/flows/flow-export.js';
+import type { AppServices } from '../app-services.js';
+import { canReadFleet, requireAdmin, requireClusterAgent, requireReader } from '../auth/authorize.js';
+import type { Principal } from '../auth/principal.js';
+import { forbidden, notFound, validationFailed } from '../http/api-error.js';
+import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
+import { readBodyText } from '../http/read-body.js';
+import { pathParam, readValidBody } from '../http/request-parts.js';
+import { jsonResponse } from '../http/responses.js';
+
+/** A full batch (5000 summaries) with long label lists stays well below this. */
+const INGEST_MAX_BYTES = 16 * 1024 * 1024;
+const IMPORT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** The agent of this cluster (or an admin). Same answer as the desired-state poll: 403 for unknown clusters unless the caller can read the fleet. */
+async function requireAgentOf(request: HttpRequest, services: AppServices, principal: Principal): Promise<string> {
+  const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
+  const state = await services.desiredState.read(clusterId);
+  if (!state) {
+    if (canReadFleet(principal)) throw notFound(`Cluster "${clusterId}"`);
+    throw forbidden(`This identity is not an agent of cluster '${clusterId}'.`);
+  }
+  requireClusterAgent(principal, { id: clusterId, agentIdentities: state.agentIdentities });
+  return clusterId;
+}
+
+function integerQuery(request: HttpRequest, name: string, fallback: number, min: number, max: number): number {
+  const raw = request.query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw validationFailed([{ pointer: `/query/${name}`, message: `must be an integer from ${min} to ${max}`, rule: 'range' }], 'The query parameters are invalid.');
+  }
+  return Number(raw);
+}
+
+function summarizeCoverage(coverage: FlowCoverage): string {
+  const nodes = coverage.clusters.flatMap((c) => c.nodes);
+  const gaps = nodes.reduce((n, node) => n + node.gaps.length, 0);
+  const lost = nodes.reduce((n, node) => n + node.lost.summaries, 0);
+  return `complete=${coverage.complete};clusters=${coverage.clusters.length};nodes=${nodes.length};gaps=${gaps};lost=${lost}`;
+}
+
+export const flowOperations = (services: ServicesProvider): Operation[] => [
+  defineOperation(
+    services,
+    { operationId: 'ingestFlowSummaries', method: 'POST', route: 'clusters/{clusterId}/nodes/{nodeName}/flows', maxBodyBytes: INGEST_MAX_BYTES },
+    async ({ request, services, principal }) => {
+      const clusterId = await requireAgentOf(request, services, principal);
+      const node = pathParam(request, 'nodeName', 'ResourceName');
+      const batch = await readValidBody<FlowSummaryBatch>(request, 'FlowSummaryBatch', INGEST_MAX_BYTES);
+      return jsonResponse(200, await services.flows.ingest(clusterId, node, batch));
+    },
+  ),
+  defineOperation(
+    services,
+    { operationId: 'importHubbleFlows', method: 'POST', route: 'clusters/{clusterId}/flowimports', maxBodyBytes: IMPORT_MAX_BYTES },
+    async ({ request, services, principal }) => {
+      requireAdmin(principal);
+      const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
+      const windowSeconds = integerQuery(request, 'windowSeconds', 60, 1, 3600);
+      await services.clusters.get(clusterId);
+      const { text } = await readBodyText(request, ['ndjson'], IMPORT_MAX_BYTES);
+      return jsonResponse(200, await services.flows.importHubble(clusterId, text, windowSeconds));
+    },
+  ),
+  defineOperation(services, { operationId: 'queryFlows', method: 'POST', route: 'flows/query' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    return jsonResponse(200, await services.flows.query(await readValidBody<FlowQuery>(request, 'FlowQuery'), 'query'));
+  }),
+  defineOperation(services, { operationId: 'exportFlows', method: 'POST', route: 'flows/export' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    const format = request.query.get('format') ?? 'ndjson';
+    if (format !== 'ndjson' && format !== 'csv') throw validationFailed([{ pointer: '/query/format', message: 'must be ndjson or csv', rule: 'enum' }], 'The query parameters are invalid.');
+    const page = await services.flows.query(await readValidBody<FlowQuery>(request, 'FlowQuery'), 'export');
+    const body = format === 'csv' ? csvHeader() + page.items.map(toCsvRow).join('') : page.items.map(toNdjsonLine).join('');
+    const headers: Record<string, string> = {
+      'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson',
+      'Flow-Coverage': summarizeCoverage(page.coverage),
+    };
+    if (page.continuationToken) headers['Continuation-Token'] = page.continuationToken;
+    return { status: 200, headers, body };
+  }),
+  defineOperation(services, { operationId: 'aggregateFlows', method: 'POST', route: 'flows/aggregations' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    return jsonResponse(200, await services.flows.aggregate(await readValidBody<FlowAggregationQuery>(request, 'FlowAggregationQuery')));
+  }),
+  defineOperation(services, { operationId: 'getServiceGraph', method: 'POST', route: 'flows/servicegraph' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    return jsonResponse(200, await services.flows.serviceGraph(await readValidBody<FlowWindowQuery>(request, 'FlowWindowQuery')));
+  }),
+];

@@ -1,0 +1,90 @@
+/** Flow summaries and batches for the flow suites: hand-made ones and a deterministic generator. */
+import { randomUUID } from 'node:crypto';
+import type { FlowEndpoint, FlowSummary, FlowSummaryBatch } from '../../openapi/types.js';
+
+export function endpoint(namespace: string, workload: string, identity: number, extra: Partial<FlowEndpoint> = {}): FlowEndpoint {
+  return {
+    identity,
+    namespace,
+    pod_name: `${workload}-7d9f-${identity % 97}`,
+    labels: [`k8s:app=${workload}`, `k8s:io.kubernetes.pod.namespace=${namespace}`],
+    workloads: [{ name: workload, kind: 'Deployment' }],
+    ...extra,
+  };
+}
+
+export const WORLD: FlowEndpoint = { identity: 2, labels: ['reserved:world'] };
+
+export function summary(overrides: Partial<FlowSummary> = {}): FlowSummary {
+  return {
+    source: endpoint('shop', 'web', 1001),
+    destination: endpoint('shop', 'api', 1002),
+    l4: { protocol: 'TCP', destination_port: 8080 },
+    traffic_direction: 'INGRESS',
+    verdict: 'FORWARDED',
+    packets: 10,
+    bytes: 1000,
+    flows: 1,
+    ...overrides,
+  };
+}
+
+export function batch(summaries: FlowSummary[], sequence: number, end: string, extra: Partial<FlowSummaryBatch> = {}): FlowSummaryBatch {
+  const endMs = Date.parse(end);
+  return {
+    batchId: randomUUID(),
+    sequence,
+    window: { start: new Date(endMs - 60_000).toISOString(), end: new Date(endMs).toISOString() },
+    summaries,
+    ...extra,
+  };
+}
+
+/** mulberry32: a small deterministic PRNG so generated data is the same on every run. */
+export function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMESPACES = ['shop', 'payments', 'search', 'infra'];
+const WORKLOADS = ['web', 'api', 'db', 'cache', 'worker', 'gateway'];
+const PORTS = [80, 443, 5432, 6379, 8080, 53];
+const POLICIES = [{ name: 'web-allow-api', revision: 3 }, { name: 'deny-egress', revision: 1 }, { name: 'default-deny', revision: 7 }];
+
+/** `count` varied summaries (namespaces, workloads, identities, ports, verdicts, policies, world peers). */
+export function generateSummaries(count: number, random: () => number): FlowSummary[] {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const peer = (): FlowEndpoint => {
+    if (random() < 0.05) return WORLD;
+    const ns = pick(NAMESPACES);
+    const wl = pick(WORKLOADS);
+    return endpoint(ns, wl, 1000 + NAMESPACES.indexOf(ns) * 10 + WORKLOADS.indexOf(wl));
+  };
+  return Array.from({ length: count }, () => {
+    const verdict = pick(['FORWARDED', 'FORWARDED', 'FORWARDED', 'DROPPED', 'AUDIT'] as const);
+    const protocol = random() < 0.8 ? 'TCP' : 'UDP';
+    const s: FlowSummary = {
+      source: peer(),
+      destination: peer(),
+      l4: { protocol, destination_port: pick(PORTS) },
+      traffic_direction: random() < 0.5 ? 'INGRESS' : 'EGRESS',
+      verdict,
+      packets: 1 + Math.floor(random() * 1000),
+      bytes: Math.floor(random() * 1_000_000),
+      flows: Math.floor(random() * 20),
+    };
+    if (verdict !== 'FORWARDED') {
+      s.drop_reason_desc = random() < 0.5 ? 'POLICY_DENIED' : 'POLICY_DENY';
+      if (s.drop_reason_desc === 'POLICY_DENY') s.policy = pick(POLICIES);
+    } else if (random() < 0.7) {
+      s.policy = pick(POLICIES);
+    }
+    return s;
+  });
+}
