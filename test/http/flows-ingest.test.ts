@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FlowService } from '../../functions/src/domain/flows.js';
+import { CONTAINERS, FLOW_DEFAULT_TTL_SECONDS } from '../../functions/src/store/cosmos-layout.js';
+import type { FlowChunk, FlowChunkStore } from '../../functions/src/store/flow-store.js';
+import { createContractClient } from '../helpers/contract-client.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { clusterBody } from '../helpers/fixtures.js';
+import { batch, createRandom, generateSummaries, summary } from '../helpers/flow-fixtures.js';
+
+let api: TestApi;
+let client: ReturnType<typeof createContractClient>;
+const tokens: Record<string, string> = {};
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+
+beforeAll(async () => {
+  api = await startTestApi({ FLEETNET_FLOW_RETENTION_DAYS: '7' });
+  client = createContractClient(api.baseUrl);
+  Object.assign(tokens, { admin: api.tokens.admin, reader: api.tokens.reader, agentA: await api.agentToken('agent-a'), agentB: await api.agentToken('agent-b') });
+  await client.call('PUT', '/clusters/cluster-a', { token: tokens.admin, body: clusterBody('cluster-a', {}, ['agent-a']) });
+  await client.call('PUT', '/clusters/cluster-b', { token: tokens.admin, body: clusterBody('cluster-b', {}, ['agent-b']) });
+});
+afterAll(async () => api?.close());
+
+async function totals(cluster: string) {
+  const response = await client.call('POST', '/flows/aggregations', { token: tokens.reader, body: { whitelist: [{ cluster: [cluster] }], since: '3h' } });
+  expect(response.status).toBe(200);
+  return response.body;
+}
+
+describe('ingest', () => {
+  it('stores a batch once: the same batch again is all duplicates and sums do not change', async () => {
+    const body = batch(generateSummaries(1200, createRandom(1)), 0, minutesAgo(5));
+    const first = await client.call('POST', '/clusters/cluster-a/nodes/node-1/flows', { token: tokens.agentA, body });
+    expect(first.status).toBe(200);
+    expect(first.body).toEqual({ batchId: body.batchId, accepted: 1200, duplicates: 0 });
+    const before = await totals('cluster-a');
+    const again = await client.call('POST', '/clusters/cluster-a/nodes/node-1/flows', { token: tokens.agentA, body });
+    expect(again.body).toEqual({ batchId: body.batchId, accepted: 0, duplicates: 1200 });
+    const after = await totals('cluster-a');
+    expect(after.totals).toEqual(before.totals);
+    expect(after.totals.summaries).toBe(1200);
+    expect(after.totals.packets).toBe(body.summaries.reduce((n, s) => n + s.packets, 0));
+    const node = after.coverage.clusters[0].nodes[0];
+    expect(node).toMatchObject({ node_name: 'node-1', batches: 1, summaries: 1200, firstSequence: 0, lastSequence: 0, gaps: [] });
+  });
+
+  it('a batch retried after a partial write stores only the missing chunks', async () => {
+    const body = batch(generateSummaries(1100, createRandom(2)), 0, minutesAgo(4));
+    // The first delivery dies after writing its first chunk (before coverage is recorded).
+    const deps = api.services.flows['deps'];
+    const crashing = new FlowService({
+      ...deps,
+      chunks: { createAll: async (chunks: FlowChunk[]) => { await deps.chunks.createAll(chunks.slice(0, 1)); throw new Error('crash'); } } as unknown as FlowChunkStore,
+    });
+    await expect(crashing.ingest('cluster-b', 'node-9', body)).rejects.toThrow('crash');
+    const firstChunk = (await deps.chunks.read(`cluster-b|${body.window.end.slice(0, 13)}`, `${body.batchId}.0`))!.summaries.length;
+    expect(firstChunk).toBeGreaterThan(0);
+    const retried = await client.call('POST', '/clusters/cluster-b/nodes/node-9/flows', { token: tokens.agentB, body });
+    expect(retried.body).toEqual({ batchId: body.batchId, accepted: 1100 - firstChunk, duplicates: firstChunk });
+    const after = await client.call('POST', '/flows/query', { token: tokens.reader, body: { whitelist: [{ node_name: ['cluster-b/node-9'] }], maxPageSize: 1000 } });
+    expect(after.body.items).toHaveLength(1000);
+    expect(after.body.coverage.clusters.find((c: { cluster: string }) => c.cluster === 'cluster-b').nodes.find((n: { node_name: string }) => n.node_name === 'node-9')).toMatchObject({ batches: 1, summaries: 1100 });
+  });
+
+  it('reports sequence gaps and what agents say they lost, each batch counted once', async () => {
+    const send = (sequence: number, lost?: { batches: number; summaries: number }) =>
+      client.call('POST', '/clusters/cluster-a/nodes/node-2/flows', { token: tokens.agentA, body: batch([summary()], sequence, minutesAgo(3), lost ? { lost } : {}) });
+    await send(10);
+    await send(11);
+    const withLoss = batch([summary()], 14, minutesAgo(2), { lost: { batches: 2, summaries: 750 } });
+    for (let i = 0; i < 2; i++) await client.call('POST', '/clusters/cluster-a/nodes/node-2/flows', { token: tokens.agentA, body: withLoss });
+    const answer = await client.call('POST', '/flows/query', { token: tokens.reader, body: { whitelist: [{ node_name: ['node-2'] }] } });
+    const node = answer.body.coverage.clusters.find((c: { cluster: string }) => c.cluster === 'cluster-a').nodes.find((n: { node_name: string }) => n.node_name === 'node-2');
+    expect(node).toMatchObject({ batches: 3, summaries: 3, firstSequence: 10, lastSequence: 14, gaps: [{ from: 12, to: 13 }], lost: { batches: 2, summaries: 750 } });
+    expect(answer.body.coverage.complete).toBe(false);
+    expect(answer.body.items).toHaveLength(3);
+  });
+
+  it('accepts a full batch of 5000 summaries (over the default 1 MiB body limit) and rejects 5001', async () => {
+    const summaries = generateSummaries(5001, createRandom(3));
+    const full = batch(summaries.slice(0, 5000), 1, minutesAgo(1));
+    expect(JSON.stringify(full).length).toBeGreaterThan(1024 * 1024);
+    const ok = await client.call('POST', '/clusters/cluster-b/nodes/node-3/flows', { token: tokens.agentB, body: full });
+    expect(ok.body.accepted).toBe(5000);
+    const tooMany = await client.call('POST', '/clusters/cluster-b/nodes/node-3/flows', { token: tokens.agentB, body: batch(summaries, 2, minutesAgo(1)) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/summaries');
+  });
+
+  it.each([
+    { name: 'missing verdict', mutate: (b: any) => delete b.summaries[0].verdict, pointer: '/summaries/0/verdict' },
+    { name: 'unknown field', mutate: (b: any) => (b.summaries[0].extra = 1), pointer: '/summaries/0/extra' },
+    { name: 'negative bytes', mutate: (b: any) => (b.summaries[0].bytes = -1), pointer: '/summaries/0/bytes' },
+    { name: 'batchId not a uuid', mutate: (b: any) => (b.batchId = 'nope'), pointer: '/batchId' },
+    { name: 'window end before start', mutate: (b: any) => (b.window.end = '2000-01-01T00:00:00Z'), pointer: '/window/end' },
+  ])('rejects an invalid batch: $name', async ({ mutate, pointer }) => {
+    const body = batch([summary()], 50, minutesAgo(1));
+    mutate(body);
+    const response = await client.call('POST', '/clusters/cluster-a/nodes/node-1/flows', { token: tokens.agentA, body });
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
+  });
+});
+
+describe('ingest authorization', () => {
+  const cases = [
+    { who: 'agentA', cluster: 'cluster-a', want: 200 },
+    { who: 'agentA', cluster: 'cluster-b', want: 403 },
+    { who: 'agentB', cluster: 'cluster-a', want: 403 },
+    { who: 'agentA', cluster: 'no-such-cluster', want: 403 },
+    { who: 'reader', cluster: 'cluster-a', want: 403 },
+    { who: 'admin', cluster: 'cluster-a', want: 200 },
+    { who: 'admin', cluster: 'no-such-cluster', want: 404 },
+    { who: 'none', cluster: 'cluster-a', want: 401 },
+  ];
+  it.each(cases)('$who → $cluster: $want', async ({ who, cluster, want }) => {
+    const response = await client.call('POST', `/clusters/${cluster}/nodes/node-x/flows`, { token: tokens[who], body: batch([summary()], 0, minutesAgo(1)) });
+    expect(response.status).toBe(want);
+  });
+
+  it.each([
+    { who: 'agentA', op: '/flows/query', want: 403 },
+    { who: 'reader', op: '/flows/query', want: 200 },
+    { who: 'agentA', op: '/flows/aggregations', want: 403 },
+    { who: 'agentA', op: '/flows/servicegraph', want: 403 },
+    { who: 'agentA', op: '/flows/export', want: 403 },
+    { who: 'none', op: '/flows/query', want: 401 },
+  ])('$who → $op: $want', async ({ who, op, want }) => {
+    expect((await client.call('POST', op, { token: tokens[who], body: {} })).status).toBe(want);
+  });
+});
+
+describe('retention', () => {
+  it('flow chunks and coverage documents carry the configured ttl; the containers a default one', async () => {
+    const body = batch([summary()], 0, '2026-01-01T10:30:00Z');
+    await client.call('POST', '/clusters/cluster-a/nodes/node-ttl/flows', { token: tokens.agentA, body });
+    const chunk = await api.services.flows['deps'].chunks.read('cluster-a|2026-01-01T10', `${body.batchId}.0`);
+    expect(chunk?.ttl).toBe(7 * 86_400);
+    expect(await api.services.flows['deps'].coverage.ttlOf('cluster-a', '2026-01-01T10', 'node-ttl')).toBe(7 * 86_400);
+    expect(CONTAINERS.flows.defaultTtl).toBe(FLOW_DEFAULT_TTL_SECONDS);
+    for (const name of ['flows', 'flowCoverage'] as const) {
+      const { resource } = await api.cosmos.containers[name].read();
+      expect(resource?.defaultTtl).toBe(FLOW_DEFAULT_TTL_SECONDS);
+    }
+  });
+});
