@@ -61,11 +61,20 @@ interface AgentCliOptions {
   attachMode: 'auto' | 'tcx' | 'tc';
 }
 
+type ApplyFn = (dp: Datapath, compiled: CompiledState, options?: { reattach?: boolean }) => unknown;
+
+/** applyCompiledState, with `reattach` on the first successful apply after load(): pinned links of a
+ *  previous agent are switched to this process's freshly loaded programs. */
 async function loadApply(): Promise<(dp: Datapath, compiled: CompiledState) => unknown> {
   // agent/src/apply lands in parallel; resolved at run time until then.
   const modulePath = './apply/index.js';
-  const mod = (await import(modulePath)) as { applyCompiledState: (dp: Datapath, compiled: CompiledState) => unknown };
-  return mod.applyCompiledState;
+  const apply = ((await import(modulePath)) as { applyCompiledState: ApplyFn }).applyCompiledState;
+  let first = true;
+  return (dp, compiled) => {
+    const report = apply(dp, compiled, { reattach: first });
+    first = false;
+    return report;
+  };
 }
 
 export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Promise<AgentRuntime<Datapath>> {
