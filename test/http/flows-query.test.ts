@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FlowFilter, FlowSummary } from '../../openapi/types.js';
+import { parseCsv } from '../../core/flows/flow-export.js';
+import { createContractClient } from '../helpers/contract-client.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { clusterBody } from '../helpers/fixtures.js';
+import { batch, createRandom, endpoint, generateSummaries, summary, WORLD } from '../helpers/flow-fixtures.js';
+
+let api: TestApi;
+let client: ReturnType<typeof createContractClient>;
+const now = Date.now();
+const minutesAgo = (m: number) => new Date(now - m * 60_000).toISOString();
+
+/** Five hand-made summaries, each tagged by its `bytes` (1–5), plus F (6) three hours back. */
+const A = summary({
+  bytes: 1,
+  source: endpoint('shop', 'web', 1001, { pod_name: 'web-1' }),
+  destination: endpoint('shop', 'api', 1002, { pod_name: 'api-1' }),
+  IP: { source: '10.0.1.5', destination: '10.0.2.7' },
+  l4: { protocol: 'TCP', destination_port: 8080, source_port: 40000 },
+  policy: { name: 'web-allow-api', revision: 3 },
+});
+const B = summary({
+  bytes: 2,
+  source: endpoint('shop', 'web', 1001, { pod_name: 'web-2' }),
+  destination: WORLD,
+  IP: { source: '10.0.1.6', destination: '203.0.113.9' },
+  destination_names: ['api.github.com'],
+  l4: { protocol: 'TCP', destination_port: 443 },
+  traffic_direction: 'EGRESS',
+  verdict: 'DROPPED',
+  drop_reason_desc: 'POLICY_DENY',
+  policy: { name: 'deny-egress', revision: 1 },
+});
+const C = summary({
+  bytes: 3,
+  source: endpoint('payments', 'worker', 2001, { pod_name: 'worker-x', workloads: [{ name: 'worker', kind: 'CronJob' }] }),
+  destination: endpoint('payments', 'db', 2002, { pod_name: 'db-0', workloads: [{ name: 'db', kind: 'StatefulSet' }] }),
+  source_names: ['worker.payments.svc.cluster.local.'],
+  l4: { protocol: 'TCP', destination_port: 5432 },
+  verdict: 'AUDIT',
+  drop_reason_desc: 'POLICY_DENIED',
+});
+const D = summary({
+  bytes: 4,
+  source: endpoint('infra', 'gateway', 3001, { pod_name: 'gateway-1' }),
+  destination: endpoint('kube-system', 'coredns', 3002, { pod_name: 'coredns-1' }),
+  IP: { source: '10.9.0.1', destination: '10.9.0.53' },
+  l4: { protocol: 'UDP', destination_port: 53 },
+  traffic_direction: 'EGRESS',
+});
+const E = summary({
+  bytes: 5,
+  source: endpoint('shop', 'web', 1001, { pod_name: 'web-3', cluster_name: 'c-west' }),
+  destination: endpoint('shop', 'api', 1002, { pod_name: 'api-3' }),
+  l4: { protocol: 'ICMPv4', destination_port: 8 },
+  verdict: 'DROPPED',
+  drop_reason_desc: 'POLICY_DENIED',
+});
+const F = summary({ bytes: 6 });
+
+beforeAll(async () => {
+  api = await startTestApi();
+  client = createContractClient(api.baseUrl);
+  const admin = api.tokens.admin;
+  await client.call('PUT', '/clusters/c-east', { token: admin, body: clusterBody('c-east', {}, ['agent-east']) });
+  await client.call('PUT', '/clusters/c-west', { token: admin, body: clusterBody('c-west', {}, ['agent-west']) });
+  const east = await api.agentToken('agent-east');
+  const west = await api.agentToken('agent-west');
+  const post = async (token: string, cluster: string, node: string, body: unknown) =>
+    expect((await client.call('POST', `/clusters/${cluster}/nodes/${node}/flows`, { token, body })).status).toBe(200);
+  await post(east, 'c-east', 'n1', batch([A, B], 0, minutesAgo(20)));
+  await post(east, 'c-east', 'n2', batch([C], 0, minutesAgo(15)));
+  await post(west, 'c-west', 'w1', batch([D, E], 0, minutesAgo(10)));
+  await post(east, 'c-east', 'n1', batch([F], 1, minutesAgo(180)));
+});
+afterAll(async () => api?.close());
+
+async function tags(body: Record<string, unknown>): Promise<number[]> {
+  const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body.items.map((r: { flow: FlowSummary }) => r.flow.bytes).sort();
+}
+
+type Case = { name: string; filter: FlowFilter; want: number[] };
+const fieldCases: Case[] = [
+  { name: 'source_pod namespace/', filter: { source_pod: ['shop/'] }, want: [1, 2, 5] },
+  { name: 'source_pod ns/prefix', filter: { source_pod: ['payments/work'] }, want: [3] },
+  { name: 'source_pod prefix, any namespace', filter: { source_pod: ['web-'] }, want: [1, 2, 5] },
+  { name: 'source_pod no match', filter: { source_pod: ['nope/'] }, want: [] },
+  { name: 'destination_pod', filter: { destination_pod: ['kube-system/coredns'] }, want: [4] },
+  { name: 'destination_pod no match', filter: { destination_pod: ['shop/db'] }, want: [] },
+  { name: 'source_label with source', filter: { source_label: ['k8s:app=worker'] }, want: [3] },
+  { name: 'source_label any source', filter: { source_label: ['app=web'] }, want: [1, 2, 5] },
+  { name: 'source_label wrong source', filter: { source_label: ['reserved:app=web'] }, want: [] },
+  { name: 'destination_label reserved:world', filter: { destination_label: ['reserved:world'] }, want: [2] },
+  { name: 'destination_label set', filter: { destination_label: ['app in (api,db)'] }, want: [1, 3, 5] },
+  { name: 'destination_label no match', filter: { destination_label: ['app=nothing'] }, want: [] },
+  { name: 'source_ip CIDR', filter: { source_ip: ['10.0.0.0/16'] }, want: [1, 2] },
+  { name: 'source_ip address', filter: { source_ip: ['10.9.0.1'] }, want: [4] },
+  { name: 'source_ip no match', filter: { source_ip: ['192.168.0.0/16'] }, want: [] },
+  { name: 'destination_ip CIDR', filter: { destination_ip: ['203.0.113.0/24'] }, want: [2] },
+  { name: 'destination_ip no match', filter: { destination_ip: ['fd00::/8'] }, want: [] },
+  { name: 'source_fqdn wildcard, trailing dot', filter: { source_fqdn: ['*.payments.svc.cluster.local'] }, want: [3] },
+  { name: 'source_fqdn no match', filter: { source_fqdn: ['*.example.com'] }, want: [] },
+  { name: 'destination_fqdn exact', filter: { destination_fqdn: ['API.github.com'] }, want: [2] },
+  { name: 'destination_fqdn wildcard', filter: { destination_fqdn: ['*.github.com'] }, want: [2] },
+  { name: 'destination_fqdn no match (wildcard is one label)', filter: { destination_fqdn: ['*.com'] }, want: [] },
+  { name: 'source_workload name', filter: { source_workload: [{ name: 'worker' }] }, want: [3] },
+  { name: 'source_workload no match', filter: { source_workload: [{ kind: 'StatefulSet' }] }, want: [] },
+  { name: 'destination_workload name+kind', filter: { destination_workload: [{ name: 'db', kind: 'StatefulSet' }] }, want: [3] },
+  { name: 'destination_workload no match', filter: { destination_workload: [{ name: 'db', kind: 'Deployment' }] }, want: [] },
+  { name: 'source_identity', filter: { source_identity: [3001] }, want: [4] },
+  { name: 'source_identity no match', filter: { source_identity: [9999] }, want: [] },
+  { name: 'destination_identity world', filter: { destination_identity: [2] }, want: [2] },
+  { name: 'destination_identity no match', filter: { destination_identity: [1] }, want: [] },
+  { name: 'verdict', filter: { verdict: ['DROPPED'] }, want: [2, 5] },
+  { name: 'verdict no match', filter: { verdict: ['AUDIT'], source_pod: ['shop/'] }, want: [] },
+  { name: 'drop_reason_desc', filter: { drop_reason_desc: ['POLICY_DENIED'] }, want: [3, 5] },
+  { name: 'drop_reason_desc no match', filter: { drop_reason_desc: ['CT_MAP_INSERTION_FAILED'] }, want: [] },
+  { name: 'traffic_direction', filter: { traffic_direction: ['EGRESS'] }, want: [2, 4] },
+  { name: 'traffic_direction no match', filter: { traffic_direction: ['EGRESS'], cluster: ['c-east'], verdict: ['FORWARDED'] }, want: [] },
+  { name: 'protocol case-insensitive', filter: { protocol: ['udp'] }, want: [4] },
+  { name: 'protocol icmp', filter: { protocol: ['icmp'] }, want: [5] },
+  { name: 'protocol no match', filter: { protocol: ['sctp'] }, want: [] },
+  { name: 'source_port', filter: { source_port: ['40000'] }, want: [1] },
+  { name: 'source_port no match', filter: { source_port: ['40001'] }, want: [] },
+  { name: 'destination_port', filter: { destination_port: ['5432'] }, want: [3] },
+  { name: 'destination_port no match', filter: { destination_port: ['80'] }, want: [] },
+  { name: 'node_name', filter: { node_name: ['n1'] }, want: [1, 2] },
+  { name: 'node_name cluster/glob', filter: { node_name: ['c-west/*'] }, want: [4, 5] },
+  { name: 'node_name glob', filter: { node_name: ['n*'] }, want: [1, 2, 3] },
+  { name: 'node_name no match', filter: { node_name: ['x*'] }, want: [] },
+  { name: 'cluster', filter: { cluster: ['c-west'] }, want: [4, 5] },
+  { name: 'cluster no match', filter: { cluster: ['c-north'] }, want: [] },
+  { name: 'policy name', filter: { policy: ['deny-egress'] }, want: [2] },
+  { name: 'policy name@generation', filter: { policy: ['web-allow-api@3'] }, want: [1] },
+  { name: 'policy no match', filter: { policy: ['web-allow-api@2'] }, want: [] },
+  { name: 'empty filter', filter: {}, want: [1, 2, 3, 4, 5] },
+  { name: 'fields are ANDed', filter: { source_pod: ['shop/'], verdict: ['DROPPED'] }, want: [2, 5] },
+  { name: 'values of a field are ORed', filter: { verdict: ['DROPPED', 'AUDIT'] }, want: [2, 3, 5] },
+];
+
+describe('FlowFilter fields (each with a matching and a non-matching case)', () => {
+  it.each(fieldCases)('$name', async ({ filter, want }) => {
+    expect(await tags({ whitelist: [filter] })).toEqual(want);
+  });
+});
+
+describe('whitelist / blacklist', () => {
+  it.each([
+    { name: 'whitelist entries are ORed', body: { whitelist: [{ cluster: ['c-west'] }, { verdict: ['AUDIT'] }] }, want: [3, 4, 5] },
+    { name: 'whitelist minus blacklist', body: { whitelist: [{ source_pod: ['shop/'] }], blacklist: [{ verdict: ['DROPPED'] }] }, want: [1] },
+    { name: 'blacklist alone', body: { blacklist: [{ cluster: ['c-east'] }] }, want: [4, 5] },
+    { name: 'blacklist entries are ORed', body: { blacklist: [{ cluster: ['c-east'] }, { protocol: ['udp'] }] }, want: [5] },
+    { name: 'empty whitelist = everything', body: { whitelist: [] }, want: [1, 2, 3, 4, 5] },
+  ])('$name', async ({ body, want }) => {
+    expect(await tags(body)).toEqual(want);
+  });
+});
+
+describe('time window', () => {
+  it.each([
+    { name: 'default: the last hour', body: {}, want: [1, 2, 3, 4, 5] },
+    { name: 'relative since', body: { since: '4h' }, want: [1, 2, 3, 4, 5, 6] },
+    { name: 'relative since in days', body: { since: '1d' }, want: [1, 2, 3, 4, 5, 6] },
+    { name: 'RFC 3339 window', body: { since: minutesAgo(200), until: minutesAgo(100) }, want: [6] },
+    { name: 'until excludes the window end (half-open)', body: { since: minutesAgo(30), until: minutesAgo(15) }, want: [1, 2] },
+    { name: 'relative until', body: { since: '25m', until: '12m' }, want: [1, 2, 3] },
+  ])('$name', async ({ body, want }) => {
+    expect(await tags(body)).toEqual(want);
+  });
+
+  it('orders results by time', async () => {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '4h' } });
+    const times = response.body.items.map((r: { time: string }) => r.time);
+    expect(times).toEqual([...times].sort());
+    expect(response.body.items[0].flow.bytes).toBe(6);
+  });
+});
+
+describe('invalid queries', () => {
+  it.each([
+    { body: { whitelist: [{ source_ip: ['10.0.0.300'] }] }, pointer: '/whitelist/0/source_ip/0' },
+    { body: { blacklist: [{}, { destination_port: ['99999'] }] }, pointer: '/blacklist/1/destination_port/0' },
+    { body: { whitelist: [{ source_label: ['app in ('] }] }, pointer: '/whitelist/0/source_label/0' },
+    { body: { since: 'yesterday' }, pointer: '/since' },
+    { body: { since: '1h', until: '2h' }, pointer: '/since' },
+    { body: { whitelist: [{ verdict: ['ERROR'] }] }, pointer: '/whitelist/0/verdict/0' },
+    { body: { whitelist: [{ color: ['red'] }] }, pointer: '/whitelist/0/color' },
+    { body: { maxPageSize: 5000 }, pointer: '/maxPageSize' },
+    { body: { continuationToken: 'not-a-token' }, pointer: '/continuationToken' },
+  ])('$pointer', async ({ body, pointer }) => {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
+  });
+});
+
+describe('coverage', () => {
+  it('names the clusters and nodes that reported and the clusters in scope without data', async () => {
+    await client.call('PUT', '/clusters/c-quiet', { token: api.tokens.admin, body: clusterBody('c-quiet', {}) });
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: {} });
+    const coverage = response.body.coverage;
+    expect(coverage.clusters.map((c: { cluster: string; nodes: Array<{ node_name: string }> }) => [c.cluster, c.nodes.map((n) => n.node_name)])).toEqual([
+      ['c-east', ['n1', 'n2']],
+      ['c-west', ['w1']],
+    ]);
+    expect(coverage.clustersWithoutData).toEqual(['c-quiet']);
+    expect(coverage.complete).toBe(true);
+    const scoped = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-west'] }] } });
+    expect(scoped.body.coverage.clusters.map((c: { cluster: string }) => c.cluster)).toEqual(['c-west']);
+  });
+});
+
+describe('pagination and export', () => {
+  const generated = generateSummaries(2345, createRandom(7));
+  beforeAll(async () => {
+    await client.call('PUT', '/clusters/c-many', { token: api.tokens.admin, body: clusterBody('c-many', {}, ['agent-many']) });
+    const agent = await api.agentToken('agent-many');
+    // Three nodes, batches at different times (some sharing one), 40–95 minutes ago.
+    const parts = [generated.slice(0, 800), generated.slice(800, 1500), generated.slice(1500, 2000), generated.slice(2000)];
+    const plan: Array<[string, number, number]> = [['m1', 0, 95], ['m2', 0, 70], ['m3', 0, 70], ['m1', 1, 40]];
+    for (let i = 0; i < parts.length; i++) {
+      const [node, seq, ago] = plan[i]!;
+      await client.call('POST', `/clusters/c-many/nodes/${node}/flows`, { token: agent, body: batch(parts[i]!, seq, minutesAgo(ago)) });
+    }
+  });
+
+  const filter = { whitelist: [{ cluster: ['c-many'], verdict: ['FORWARDED', 'DROPPED'] as ('FORWARDED' | 'DROPPED')[] }], since: '2h' };
+  const expected = () => generated.filter((s) => s.verdict !== 'AUDIT').length;
+
+  it('pages through every match once, in time order, with opaque tokens', async () => {
+    const seen: Array<{ time: string; node_name: string; flow: FlowSummary }> = [];
+    let token: string | null = null;
+    let pages = 0;
+    do {
+      const body: Record<string, unknown> = { ...filter, maxPageSize: 97, ...(token ? { continuationToken: token } : {}) };
+      const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
+      expect(response.status).toBe(200);
+      if (response.body.continuationToken) expect(response.body.items).toHaveLength(97);
+      seen.push(...response.body.items);
+      token = response.body.continuationToken;
+      pages++;
+    } while (token);
+    expect(seen.length).toBe(expected());
+    expect(pages).toBe(Math.ceil(expected() / 97));
+    expect(seen.map((r) => r.time)).toEqual(seen.map((r) => r.time).sort());
+    const all = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { ...filter, maxPageSize: 1000 } });
+    expect(seen.slice(0, 1000)).toEqual(all.body.items);
+    const sum = (list: FlowSummary[]) => list.reduce((n, s) => n + s.bytes, 0);
+    expect(sum(seen.map((r) => r.flow))).toBe(sum(generated.filter((s) => s.verdict !== 'AUDIT')));
+  });
+
+  it('a token pins the window of the first page', async () => {
+    const first = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { ...filter, maxPageSize: 10 } });
+    const next = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { ...filter, since: '1m', maxPageSize: 10, continuationToken: first.body.continuationToken } });
+    expect(next.body.items).toHaveLength(10);
+    expect(next.body.coverage.since).toBe(first.body.coverage.since);
+  });
+
+  it('exports NDJSON in pages via the Continuation-Token header, equal to the query', async () => {
+    const lines: string[] = [];
+    let token: string | null = null;
+    do {
+      const response = await client.call('POST', '/flows/export?format=ndjson', { token: api.tokens.reader, body: { ...filter, maxPageSize: 1000, ...(token ? { continuationToken: token } : {}) } });
+      expect(response.headers.get('content-type')).toBe('application/x-ndjson');
+      expect(response.headers.get('flow-coverage')).toMatch(/^complete=true;clusters=1;nodes=3;gaps=0;lost=0$/);
+      lines.push(...response.text.split('\n').filter(Boolean));
+      token = response.headers.get('continuation-token');
+    } while (token);
+    expect(lines.length).toBe(expected());
+    const firstPage = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { ...filter, maxPageSize: 1000 } });
+    expect(lines.slice(0, 1000).map((l) => JSON.parse(l))).toEqual(firstPage.body.items);
+  });
+
+  it('exports CSV with a header and one escaped row per summary', async () => {
+    const response = await client.call('POST', '/flows/export?format=csv', { token: api.tokens.reader, body: { ...filter, maxPageSize: 100000 } });
+    expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(response.headers.get('continuation-token')).toBeNull();
+    const rows = parseCsv(response.text);
+    const header = rows[0]!;
+    expect(rows.length - 1).toBe(expected());
+    const col = (name: string) => header.indexOf(name);
+    const bytes = rows.slice(1).reduce((n, row) => n + Number(row[col('bytes')]), 0);
+    expect(bytes).toBe(generated.filter((s) => s.verdict !== 'AUDIT').reduce((n, s) => n + s.bytes, 0));
+    expect(rows[1]![col('source_labels')]).toMatch(/^(k8s:app=\w+;k8s:io\.kubernetes\.pod\.namespace=\w+|reserved:world)$/);
+  });
+
+  it('rejects an unknown export format', async () => {
+    expect((await client.call('POST', '/flows/export?format=xml', { token: api.tokens.reader, body: {} })).status).toBe(400);
+  });
+});
