@@ -22,7 +22,7 @@ function shuffle<T>(items: readonly T[], seed: number): T[] {
   let s = seed;
   for (let i = out.length - 1; i > 0; i--) {
     s = (s * 1103515245 + 12345) & 0x7fffffff;
-    const j = s % (i + 1);
+    const j = (s >>> 16) % (i + 1);
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;

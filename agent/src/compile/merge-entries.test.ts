@@ -31,7 +31,7 @@ describe('mergeContributions (LPM contract)', () => {
     let seed = 12345;
     const rnd = (n: number): number => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
+      return (seed >>> 16) % n;
     };
     const RANK: Record<number, number> = { [allow]: 1, [auditDeny]: 2, [deny]: 3 };
     const protos = [IpProto.tcp, IpProto.udp];
