@@ -54,6 +54,10 @@ const CLUSTER_RESERVED = [
   ReservedIdentity.remoteNode, ReservedIdentity.kubeApiserver, ReservedIdentity.ingress,
 ];
 
+/** Entities whose addresses the agent's inputs never carry (no ipcache entry maps to them), so an
+ *  allow naming them can never match; IPv6 is not policed at all. */
+const UNADDRESSED_ENTITIES = ['kube-apiserver', 'ingress', 'health', 'init', 'unmanaged', 'world-ipv6'];
+
 type DirName = 'ingress' | 'egress';
 const DIR: Record<DirName, Direction> = { ingress: Direction.ingress, egress: Direction.egress };
 
@@ -260,11 +264,14 @@ export function compileBundle(input: CompileInput): CompiledState {
       return peers;
     }
     for (const s of list(endpointsKey)) for (const id of selectIdentities(scopePeerSelector(s as LabelSelector, namespace))) peers.ids.add(id);
-    for (const e of list(entitiesKey)) {
+    list(entitiesKey).forEach((e, i) => {
+      if (!deny && UNADDRESSED_ENTITIES.includes(e as string)) {
+        degraded.push({ policy, pointer: `${pointer}/${entitiesKey}/${i}`, reason: `no addresses of the ${String(e)} entity are known to the agent; contributes no allow (fail closed)` });
+      }
       const ids = entityIds(e as string);
       if (ids === 'any') peers.any = true;
       else for (const id of ids) peers.ids.add(id);
-    }
+    });
     for (const c of cidrSelectorsOf(r, dir)) {
       if ('sel' in c) {
         for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
