@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { deflateRaw, inflateRaw, constants as zlibConstants } from 'node:zlib';
 import type { Container, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { FlowSummary } from '../../../openapi/types.js';
 import type { NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
@@ -30,6 +32,26 @@ export interface FlowChunk {
   summaries: FlowSummary[];
 }
 
+/**
+ * A chunk as stored: the summaries are a base64 string of raw-DEFLATEd JSON (`z`), so a 500-summary chunk
+ * of ~250 KB is stored (and billed, and transferred) as ~30–40 KB; nothing queries inside summaries.
+ */
+type StoredChunk = Omit<FlowChunk, 'summaries'> & { count: number; z: string };
+
+const deflate = promisify(deflateRaw);
+const inflate = promisify(inflateRaw);
+
+async function encodeChunk({ summaries, ...rest }: FlowChunk): Promise<StoredChunk> {
+  const z = (await deflate(Buffer.from(JSON.stringify(summaries)), { level: zlibConstants.Z_BEST_SPEED })).toString('base64');
+  return { ...rest, count: summaries.length, z };
+}
+
+async function decodeChunk(doc: StoredChunk): Promise<FlowChunk> {
+  const { z, count, ...rest } = stripSystemFields(doc);
+  void count;
+  return { ...rest, summaries: JSON.parse((await inflate(Buffer.from(z, 'base64'))).toString('utf8')) as FlowSummary[] };
+}
+
 const BULK_LIMIT = 100;
 const MAX_BULK_ATTEMPTS = 5;
 
@@ -48,7 +70,8 @@ export class FlowChunkStore {
       const retry: number[] = [];
       for (let offset = 0; offset < pending.length; offset += BULK_LIMIT) {
         const slice = pending.slice(offset, offset + BULK_LIMIT);
-        const operations: OperationInput[] = slice.map((i) => ({ operationType: 'Create', resourceBody: { ...chunks[i]! } }));
+        const bodies = await Promise.all(slice.map((i) => encodeChunk(chunks[i]!)));
+        const operations: OperationInput[] = bodies.map((resourceBody) => ({ operationType: 'Create', resourceBody }));
         const results = await this.container.items.bulk(operations, { continueOnError: true });
         results.forEach((result, j) => {
           const index = slice[j]!;
@@ -77,15 +100,21 @@ export class FlowChunkStore {
     ];
     const comparison = exclusive ? '>' : '>=';
     const { resources } = await this.container.items
-      .query<FlowChunk>({ query: `SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.sk ${comparison} @lower AND c.sk < @upper ORDER BY c.sk`, parameters }, { partitionKey: pk })
+      .query<StoredChunk>({ query: `SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.sk ${comparison} @lower AND c.sk < @upper ORDER BY c.sk`, parameters }, { partitionKey: pk })
       .fetchAll();
-    return resources.map(stripSystemFields);
+    return Promise.all(resources.map(decodeChunk));
   }
 
   /** A chunk as stored (tests check ttl and layout). */
   async read(pk: string, id: string): Promise<FlowChunk | undefined> {
-    const response = await this.container.item(id, pk).read<FlowChunk>();
-    return response.resource ? stripSystemFields(response.resource) : undefined;
+    const response = await this.container.item(id, pk).read<StoredChunk>();
+    return response.resource ? decodeChunk(response.resource) : undefined;
+  }
+
+  /** The stored document's size in bytes as JSON (tests and docs: what a chunk costs). */
+  async storedSize(pk: string, id: string): Promise<number | undefined> {
+    const response = await this.container.item(id, pk).read<StoredChunk>();
+    return response.resource ? JSON.stringify(stripSystemFields(response.resource)).length : undefined;
   }
 }
 
@@ -149,8 +178,8 @@ const coverageId = (hour: string, node: string): string => `${hour}|${node}`;
 
 const SYSTEM_FIELDS = ['_rid', '_self', '_etag', '_attachments', '_ts'];
 
-function stripSystemFields(doc: FlowChunk): FlowChunk {
-  const chunk: Record<string, unknown> = { ...doc };
+function stripSystemFields<T extends object>(doc: T): T {
+  const chunk = { ...doc } as Record<string, unknown>;
   for (const field of SYSTEM_FIELDS) delete chunk[field];
-  return chunk as unknown as FlowChunk;
+  return chunk as unknown as T;
 }
