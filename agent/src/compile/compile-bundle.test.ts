@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import { collectImportedPolicies, importPolicyDocuments } from '../../../core/policy/import/import-policy-documents.js';
 import type { BundledPolicy } from '../../../openapi/types.js';
 import { compileBundle } from './compile-bundle.js';
 import { input, policy, render, type Rendered } from './test-cluster.js';
@@ -332,5 +333,46 @@ describe('compileBundle', () => {
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'policy' ? [...v].sort() : v]));
     const picked = Object.fromEntries(Object.keys(want).map((k) => [k, got[k as keyof Rendered]]));
     expect(sorted(picked)).toEqual(sorted(want));
+  });
+});
+
+describe('compileBundle: imported Kubernetes NetworkPolicies keep their meaning', () => {
+  const importNp = (spec: Record<string, unknown>): BundledPolicy => {
+    const doc = JSON.stringify({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'np', namespace: 'shop' }, spec });
+    const [p] = collectImportedPolicies(importPolicyDocuments(doc, 'json'));
+    if (!p) throw new Error('not imported');
+    return policy(p.metadata.name, p.spec);
+  };
+  const cases: Array<{ name: string; given: Record<string, unknown>; want: Partial<Rendered> }> = [
+    {
+      name: 'podSelector peer = same namespace; namespaceSelector peer = any namespace with those labels',
+      given: {
+        podSelector: { matchLabels: { app: 'db' } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }, { namespaceSelector: { matchLabels: { team: 'blue' } } }], ports: [{ port: 5432 }] }],
+      },
+      want: {
+        endpoints: ['11 web@shop', '12 db@shop deny-in'],
+        policy: [
+          'db@shop in client@other tcp/5432 allow shop.np/ingress/1',
+          'db@shop in web@other tcp/5432 allow shop.np/ingress/1',
+          'db@shop in web@shop tcp/5432 allow shop.np/ingress/0',
+        ],
+      },
+    },
+    {
+      name: 'default deny both directions for every pod of the namespace',
+      given: { podSelector: {}, policyTypes: ['Ingress', 'Egress'] },
+      want: { endpoints: ['11 web@shop deny-in,deny-out', '12 db@shop deny-in,deny-out'], policy: [] },
+    },
+    {
+      name: 'ipBlock with except',
+      given: { podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '20.0.0.0/8', except: ['20.1.0.0/16'] } }] }] },
+      want: { policy: ['web@shop out cidr:20.0.0.0/8 any allow shop.np/egress/0'] },
+    },
+  ];
+  it.each(cases)('$name', ({ given, want }) => {
+    const got = render(compileBundle(input([importNp(given)])));
+    const picked = Object.fromEntries(Object.keys(want).map((k) => [k, k === 'policy' ? [...got.policy].sort() : got[k as keyof Rendered]]));
+    expect(picked).toEqual({ ...want, ...(want.policy ? { policy: [...want.policy].sort() } : {}) });
   });
 });
