@@ -15,6 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { AgentRuntime } from './agent-runtime.js';
+import { applyCompiledState, type ApplyReport } from './apply/index.js';
 import { compileBundle, type CompiledState } from './compile/index.js';
 import { routeIfindexResolver } from './identity/ifindex-resolver.js';
 import { KubeEndpointSource, loadKubeConfig } from './identity/kube-source.js';
@@ -61,17 +62,12 @@ interface AgentCliOptions {
   attachMode: 'auto' | 'tcx' | 'tc';
 }
 
-type ApplyFn = (dp: Datapath, compiled: CompiledState, options?: { reattach?: boolean }) => unknown;
-
-/** applyCompiledState, with `reattach` on the first successful apply after load(): pinned links of a
+/** applyCompiledState with `reattach` on the first successful apply after load(): pinned links of a
  *  previous agent are switched to this process's freshly loaded programs. */
-async function loadApply(): Promise<(dp: Datapath, compiled: CompiledState) => unknown> {
-  // agent/src/apply lands in parallel; resolved at run time until then.
-  const modulePath = './apply/index.js';
-  const apply = ((await import(modulePath)) as { applyCompiledState: ApplyFn }).applyCompiledState;
+export function applyWithReattachOnce(): (dp: Datapath, compiled: CompiledState) => ApplyReport {
   let first = true;
   return (dp, compiled) => {
-    const report = apply(dp, compiled, { reattach: first });
+    const report = applyCompiledState(dp, compiled, { reattach: first });
     first = false;
     return report;
   };
@@ -99,7 +95,7 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     datapath,
     source,
     compile: compileBundle,
-    apply: await loadApply(),
+    apply: applyWithReattachOnce(),
     clusterId: o.cluster,
     nodeSpec: {
       agentVersion: AGENT_VERSION,
