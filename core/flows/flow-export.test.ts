@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../openapi/types.js';
+import { csvHeader, escapeCsvField, parseCsv, toCsvRow, toNdjsonLine } from './flow-export.js';
+
+const record: FlowRecord = {
+  time: '2026-11-24T10:01:00.000Z',
+  cluster: 'east',
+  node_name: 'node-1',
+  window: { start: '2026-11-24T10:00:00.000Z', end: '2026-11-24T10:01:00.000Z' },
+  flow: {
+    source: { identity: 1001, namespace: 'shop', pod_name: 'web-1', labels: ['k8s:app=web', 'k8s:note=a,"b"'], workloads: [{ name: 'web', kind: 'Deployment' }] },
+    destination: { identity: 2, labels: ['reserved:world'] },
+    IP: { source: '10.0.0.1', destination: '1.1.1.1' },
+    destination_names: ['one.one.one.one'],
+    l4: { protocol: 'UDP', destination_port: 53 },
+    traffic_direction: 'EGRESS',
+    verdict: 'DROPPED',
+    drop_reason_desc: 'POLICY_DENY',
+    policy: { name: 'deny-dns', revision: 2 },
+    packets: 3,
+    bytes: 210,
+    flows: 1,
+  },
+};
+
+describe('CSV', () => {
+  it.each([
+    { given: 'plain', want: 'plain' },
+    { given: 'a,b', want: '"a,b"' },
+    { given: 'say "hi"', want: '"say ""hi"""' },
+    { given: 'two\nlines', want: '"two\nlines"' },
+    { given: 42, want: '42' },
+    { given: undefined, want: '' },
+  ])('escapes $given', ({ given, want }) => {
+    expect(escapeCsvField(given)).toBe(want);
+  });
+
+  it('writes a header and rows that parse back to the record values', () => {
+    const rows = parseCsv(csvHeader() + toCsvRow(record));
+    expect(rows).toHaveLength(2);
+    const row = Object.fromEntries(rows[0]!.map((name, i) => [name, rows[1]![i]]));
+    expect(row).toMatchObject({
+      cluster: 'east',
+      verdict: 'DROPPED',
+      drop_reason_desc: 'POLICY_DENY',
+      protocol: 'UDP',
+      destination_port: '53',
+      source_labels: 'k8s:app=web;k8s:note=a,"b"',
+      source_workload: 'Deployment/web',
+      destination_labels: 'reserved:world',
+      destination_names: 'one.one.one.one',
+      policy: 'deny-dns',
+      policy_revision: '2',
+      packets: '3',
+      bytes: '210',
+      source_port: '',
+    });
+  });
+});
+
+describe('NDJSON', () => {
+  it('is one JSON document per line', () => {
+    const line = toNdjsonLine(record);
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.slice(0, -1)).not.toContain('\n');
+    expect(JSON.parse(line)).toEqual(record);
+  });
+});

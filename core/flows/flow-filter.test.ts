@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import type { FlowFilter, FlowRecord, FlowSummary } from '../../openapi/types.js';
+import { compileFlowFilters, normaliseLabel } from './flow-filter.js';
+
+function record(flow: Partial<FlowSummary> = {}, at: Partial<FlowRecord> = {}): FlowRecord {
+  return {
+    time: '2026-11-24T10:01:00.000Z',
+    cluster: 'east',
+    node_name: 'node-1',
+    window: { start: '2026-11-24T10:00:00.000Z', end: '2026-11-24T10:01:00.000Z' },
+    flow: {
+      source: { identity: 1001, namespace: 'shop', pod_name: 'web-1', labels: ['k8s:app=web', 'k8s:io.kubernetes.pod.namespace=shop'] },
+      destination: { identity: 2, labels: ['reserved:world'] },
+      IP: { source: '10.0.0.5', destination: '2001:db8::1' },
+      destination_names: ['api.example.com.'],
+      l4: { protocol: 'TCP', destination_port: 443 },
+      traffic_direction: 'EGRESS',
+      verdict: 'FORWARDED',
+      packets: 1,
+      bytes: 1,
+      flows: 1,
+      ...flow,
+    },
+    ...at,
+  };
+}
+
+function matches(filter: FlowFilter, r = record()): boolean {
+  const compiled = compileFlowFilters({ whitelist: [filter] });
+  if ('errors' in compiled) throw new Error(JSON.stringify(compiled.errors));
+  return compiled.matches(r);
+}
+
+describe('field semantics', () => {
+  it.each<{ name: string; filter: FlowFilter; want: boolean; r?: FlowRecord }>([
+    { name: 'pod ns/ with no pod name', filter: { source_pod: ['shop/'] }, r: record({ source: { identity: 1, namespace: 'shop' } }), want: true },
+    { name: 'pod prefix without namespace needs a pod', filter: { source_pod: ['web'] }, r: record({ source: { identity: 1, namespace: 'shop' } }), want: false },
+    { name: 'pod exact ns/name', filter: { source_pod: ['shop/web-1'] }, want: true },
+    { name: 'pod in another namespace', filter: { source_pod: ['other/web-1'] }, want: false },
+    { name: 'label without value (reserved:world)', filter: { destination_label: ['reserved:world'] }, want: true },
+    { name: 'label Exists', filter: { source_label: ['app'] }, want: true },
+    { name: 'label DoesNotExist', filter: { source_label: ['!app'] }, want: false },
+    { name: 'label notin', filter: { source_label: ['app notin (web)'] }, want: false },
+    { name: 'label any: source', filter: { source_label: ['any:app=web'] }, want: true },
+    { name: 'label pod namespace', filter: { source_label: ['io.kubernetes.pod.namespace=shop'] }, want: true },
+    { name: 'ipv6 CIDR', filter: { destination_ip: ['2001:db8::/32'] }, want: true },
+    { name: 'ipv4 CIDR does not match ipv6', filter: { destination_ip: ['0.0.0.0/0'] }, want: false },
+    { name: 'no IP recorded', filter: { source_ip: ['0.0.0.0/0'] }, r: record({ IP: undefined }), want: false },
+    { name: 'fqdn lone * needs a name', filter: { source_fqdn: ['*'] }, want: false },
+    { name: 'fqdn lone * any name', filter: { destination_fqdn: ['*'] }, want: true },
+    { name: 'fqdn star inside a label', filter: { destination_fqdn: ['a*.example.com'] }, want: true },
+    { name: 'fqdn star does not cross dots', filter: { destination_fqdn: ['*.com'] }, want: false },
+    { name: 'workload kind only', filter: { source_workload: [{ kind: 'Deployment' }] }, r: record({ source: { identity: 1, workloads: [{ name: 'web', kind: 'Deployment' }] } }), want: true },
+    { name: 'workload none recorded', filter: { source_workload: [{}] }, want: false },
+    { name: 'port when none recorded', filter: { destination_port: ['443'] }, r: record({ l4: { protocol: 'OTHER' } }), want: false },
+    { name: 'drop reason case-insensitive', filter: { drop_reason_desc: ['policy_denied'] }, r: record({ verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED' }), want: true },
+    { name: 'icmp matches ICMPv6', filter: { protocol: ['ICMP'] }, r: record({ l4: { protocol: 'ICMPv6', destination_port: 128 } }), want: true },
+    { name: 'node glob', filter: { node_name: ['node-?'] }, want: false },
+    { name: 'node cluster/name', filter: { node_name: ['east/node-1'] }, want: true },
+    { name: 'node name matched whole', filter: { node_name: ['node'] }, want: false },
+    { name: 'policy absent', filter: { policy: ['x'] }, want: false },
+    { name: 'empty field list is no constraint', filter: { verdict: [] }, want: true },
+  ])('$name', ({ filter, r, want }) => {
+    expect(matches(filter, r)).toBe(want);
+  });
+});
+
+describe('whitelist and blacklist', () => {
+  const east = record();
+  const west = record({}, { cluster: 'west' });
+  const dropped = record({ verdict: 'DROPPED' }, { cluster: 'west' });
+  it.each<{ name: string; query: { whitelist?: FlowFilter[]; blacklist?: FlowFilter[] }; want: boolean[] }>([
+    { name: 'nothing = all', query: {}, want: [true, true, true] },
+    { name: 'whitelist ORs filters', query: { whitelist: [{ cluster: ['east'] }, { verdict: ['DROPPED'] }] }, want: [true, false, true] },
+    { name: 'blacklist removes', query: { blacklist: [{ verdict: ['DROPPED'] }] }, want: [true, true, false] },
+    { name: 'whitelist minus blacklist', query: { whitelist: [{ cluster: ['west'] }], blacklist: [{ verdict: ['DROPPED'] }] }, want: [false, true, false] },
+    { name: 'an empty blacklist filter removes everything', query: { blacklist: [{}] }, want: [false, false, false] },
+  ])('$name', ({ query, want }) => {
+    const compiled = compileFlowFilters(query);
+    if ('errors' in compiled) throw new Error('unexpected');
+    expect([east, west, dropped].map(compiled.matches)).toEqual(want);
+  });
+});
+
+describe('errors', () => {
+  it('lists every invalid value with its pointer', () => {
+    const compiled = compileFlowFilters({
+      whitelist: [{ source_ip: ['10.0.0.0/33', '10.0.0.1'] }, { destination_port: ['http'] }],
+      blacklist: [{ destination_label: ['a b c'] }, { source_label: ['bogus:app=x'] }],
+    });
+    expect('errors' in compiled && compiled.errors.map((e) => e.pointer)).toEqual(['/whitelist/0/source_ip/0', '/whitelist/1/destination_port/0', '/blacklist/0/destination_label/0', '/blacklist/1/source_label/0']);
+  });
+});
+
+describe('normaliseLabel', () => {
+  it.each([
+    ['k8s:app=web', 'k8s:app=web'],
+    ['reserved:world', 'reserved:world='],
+    ['app=web', 'unspec:app=web'],
+    ['app=a:b', 'unspec:app=a:b'],
+  ])('%s → %s', (given, want) => {
+    expect(normaliseLabel(given)).toBe(want);
+  });
+});
