@@ -10,7 +10,7 @@ import { FlowLoop } from './flows/flow-loop.js';
 import { FlowSpool, type SpoolLimits } from './flows/flow-spool.js';
 import type { EndpointSource } from './identity/types.js';
 import type { FlowRecord } from './kernel/codecs.js';
-import type { ApiClient } from './sync/api-client.js';
+import { ApiError, type ApiClient } from './sync/api-client.js';
 import type { ProgramOutcome } from './sync/node-status.js';
 import { SyncLoop, type Logger } from './sync/sync-loop.js';
 import { join } from 'node:path';
@@ -35,6 +35,10 @@ export interface AgentRuntimeOptions<D extends RuntimeDatapath> {
   spoolLimits?: SpoolLimits;
   log?: Logger;
 }
+
+/** Answers that a retry of the same batch can never turn into a 2xx. 401/403/404 are not here: they
+ *  are configuration (token, cluster binding) that an operator fixes, after which the batch goes through. */
+const POISON_STATUSES = new Set([400, 413, 415, 422]);
 
 export const DEFAULT_SPOOL_LIMITS: SpoolLimits = { maxBytes: 256 * 1024 * 1024, maxFiles: 10_000 };
 
@@ -82,6 +86,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
       send: async (batch: FlowSummaryBatch) => {
         await options.client.postFlows(batch);
       },
+      isPoison: (e) => e instanceof ApiError && POISON_STATUSES.has(e.status),
       intervalMs: options.flowIntervalMs,
       log: this.log,
     });

@@ -21,6 +21,8 @@ export interface FlowLoopOptions {
   spool: FlowSpool;
   /** resolves on 2xx only */
   send: (batch: FlowSummaryBatch) => Promise<void>;
+  /** errors that mean "never accepted" (the batch is dropped and counted as lost) */
+  isPoison?: (error: unknown) => boolean;
   intervalMs: number;
   maxBatch?: number;
   log?: Logger;
@@ -60,7 +62,11 @@ export class FlowLoop {
     // Nothing to say but a loss to report: an empty batch carries it.
     if (chunks.length === 0 && spool.pending === 0 && (spool.lost.batches > 0 || spool.lost.summaries > 0)) chunks.push([]);
     for (const c of chunks) await spool.enqueue({ batchId: randomUUID(), window, summaries: c });
-    const delivery = await spool.deliver(this.options.send);
+    const rejectedBefore = spool.rejected.length;
+    const delivery = await spool.deliver(this.options.send, this.options.isPoison);
+    for (const r of spool.rejected.slice(rejectedBefore)) {
+      this.options.log?.('error', 'flow batch refused by the API; dropped and counted as lost', { sequence: r.sequence, error: r.error.message });
+    }
     if (delivery.error) {
       this.options.log?.('warn', 'flow delivery failed; batches stay spooled', { error: delivery.error.message, pending: delivery.remaining, lost: spool.lost });
     }

@@ -90,6 +90,23 @@ describe('FlowSpool', () => {
     expect(spool.lost).toEqual({ batches: 0, summaries: 0 });
   });
 
+  it('a batch the API refuses for good (poison) is dropped, counted as lost, and does not block the rest', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 100 });
+    await spool.open();
+    for (const id of ['a', 'bad', 'c']) await spool.enqueue(batch(id, 2));
+    const sent: FlowSummaryBatch[] = [];
+    const r = await spool.deliver(
+      async (b) => {
+        if (b.batchId === 'bad') throw Object.assign(new Error('400'), { status: 400 });
+        sent.push(b);
+      },
+      (e) => (e as { status?: number }).status === 400,
+    );
+    expect(r).toMatchObject({ delivered: 2, remaining: 0 });
+    expect(sent.map((b) => [b.batchId, b.lost])).toEqual([['a', undefined], ['c', { batches: 1, summaries: 2 }]]);
+    expect(spool.rejected.map((x) => x.sequence)).toEqual([1]);
+  });
+
   it('crash safety: reopened spool keeps batches, sequence and lost; ignores temp files of a torn write', async () => {
     const dir = await tmp();
     const a = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 2 });

@@ -11,7 +11,8 @@
  *     dropped and counted in `lost`; `lost` is persisted and reported in the next delivered batch
  *     (added to that batch's `lost`), then reduced by what was reported once the API answered 2xx;
  *   - a batch file is deleted only after a 2xx; a failed delivery stops the pass (order is kept) and
- *     the same batch (same batchId) is retried next time — the API deduplicates by batchId;
+ *     the same batch (same batchId) is retried next time — the API deduplicates by batchId; a batch the
+ *     API refuses for good (the caller's `isPoison`, e.g. 400/413) is deleted and counted as lost;
  *   - `sequence` increases by one per batch and node and survives restarts (max of state and files).
  */
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
@@ -54,6 +55,8 @@ export class FlowSpool {
   private files: SpoolFile[] = [];
   private state: SpoolState = { nextSequence: 0, lost: { batches: 0, summaries: 0 } };
   private opened = false;
+  /** batches refused as poison since open (newest last), for logging */
+  readonly rejected: { sequence: number; error: Error }[] = [];
 
   constructor(
     readonly dir: string,
@@ -117,8 +120,10 @@ export class FlowSpool {
     return stored;
   }
 
-  /** Delivers spooled batches oldest first until one fails. `send` must resolve only on a 2xx. */
-  async deliver(send: (batch: FlowSummaryBatch) => Promise<void>): Promise<DeliveryReport> {
+  /** Delivers spooled batches oldest first until one fails. `send` must resolve only on a 2xx.
+   *  `isPoison(error)`: the API will never accept this batch (e.g. 400/413) — it is deleted and
+   *  counted as lost instead of blocking the spool forever. */
+  async deliver(send: (batch: FlowSummaryBatch) => Promise<void>, isPoison: (error: unknown) => boolean = () => false): Promise<DeliveryReport> {
     this.assertOpen();
     let delivered = 0;
     while (this.files.length > 0) {
@@ -142,7 +147,14 @@ export class FlowSpool {
       try {
         await send(withLost);
       } catch (e) {
-        return { delivered, remaining: this.files.length, error: e as Error };
+        if (!isPoison(e)) return { delivered, remaining: this.files.length, error: e as Error };
+        await rm(join(this.dir, head.name), { force: true });
+        this.files.shift();
+        this.state.lost.batches += 1;
+        this.state.lost.summaries += batch.summaries.length;
+        await this.saveState();
+        this.rejected.push({ sequence: batch.sequence, error: e as Error });
+        continue;
       }
       await rm(join(this.dir, head.name), { force: true });
       this.files.shift();
