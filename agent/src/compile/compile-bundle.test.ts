@@ -260,6 +260,18 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'audit denies never loosen an enforce default deny: clipped to what enforce allows',
+    given: [
+      policy('enforce', { endpointSelector: DB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [tcp('80')] }] }),
+      policy('trial', { endpointSelector: DB, ingressDeny: [{ fromEntities: ['all'], toPorts: [{ ports: [{ port: '0', protocol: 'TCP' }] }] }] }, { mode: 'audit' }),
+    ],
+    want: {
+      endpoints: ['11 web@shop', '12 db@shop deny-in'],
+      // no "* tcp audit-deny": it would forward every TCP packet the enforce default deny drops
+      policy: ['db@shop in client@other tcp/80 audit-deny trial/ingressDeny/0'],
+    },
+  },
+  {
     name: 'audit default deny is not counted where an enforce deny selects the endpoint (the audit bit would soften it)',
     given: [
       policy('enforce', { endpointSelector: DB, enableDefaultDeny: { ingress: false }, ingressDeny: [{ fromEntities: ['world'] }] }),

@@ -21,7 +21,7 @@ import { parseIpv4 } from '../kernel/ipv4-prefix.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
 import { allocateCidrIdentities, maskIpv4Prefix, selectsPrefix, type CidrSelector } from './cidr-identities.js';
 import { compileL4, type L4Block } from './l4.js';
-import { mergeContributions, type Contribution } from './merge-entries.js';
+import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import type {
   CompiledState,
   CompileInput,
@@ -366,6 +366,8 @@ export function compileBundle(input: CompileInput): CompiledState {
 
   // ---- pending → contributions (requirements, audit allows) ---------------------------------
   const contributions: Contribution[] = [];
+  const clipped: Contribution[] = [];
+  const clippedOut: Contribution[] = [];
   for (const p of pending) {
     for (const localId of p.localIds) {
       const s = selectionOf(localId, p.direction);
@@ -383,12 +385,26 @@ export function compileBundle(input: CompileInput): CompiledState {
         any = false;
       }
       const targets = any ? [ReservedIdentity.any] : peerIds;
+      const out = p.verdict === PolicyVerdict.auditDeny && s.enforceDefaultDeny ? clipped : contributions;
       for (const peerId of targets) {
-        for (const block of p.blocks) contributions.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId });
+        for (const block of p.blocks) out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId });
       }
     }
   }
-  const policy: PolicyEntry[] = mergeContributions(contributions);
+  // An audit-deny entry forwards (counted as would-drop). Where an enforce policy default-denies the
+  // direction that would loosen enforcement for traffic no enforce rule allows, so there audit-deny
+  // entries are clipped to what enforce allows: each is intersected with every allow of the same
+  // endpoint and direction (peer ∩ peer, block ∩ block); outside, the default deny drops as before.
+  for (const a of clipped) {
+    for (const c of contributions) {
+      if (c.verdict !== PolicyVerdict.allow || c.localId !== a.localId || c.direction !== a.direction) continue;
+      const peerId = a.peerId === ReservedIdentity.any ? c.peerId : c.peerId === ReservedIdentity.any || c.peerId === a.peerId ? a.peerId : undefined;
+      if (peerId === undefined) continue;
+      const block = blockContains(a.block, c.block) ? c.block : blockContains(c.block, a.block) ? a.block : undefined;
+      if (block) clippedOut.push({ ...a, peerId, block });
+    }
+  }
+  const policy: PolicyEntry[] = mergeContributions([...contributions, ...clippedOut]);
 
   // ---- endpoints -----------------------------------------------------------------------------
   const bits = (localId: number, dir: Direction): { deny: boolean; audit: boolean } => {
