@@ -333,7 +333,10 @@ export function compileBundle(input: CompileInput): CompiledState {
             const pointer = `${base}/${key}/${i}`;
             const ruleId = ruleIds.get(ruleName(policy, pointer)) ?? 0;
             const requires = ((r as Record<string, unknown>)[dirName === 'ingress' ? 'fromRequires' : 'toRequires'] as LabelSelector[] | undefined) ?? [];
-            if (!deny && requires.length > 0) {
+            if (!deny && requires.length > 0 && audit) {
+              // Requirements narrow other policies' allows: from an audit policy that would drop traffic.
+              degraded.push({ policy: policy.name, pointer: `${pointer}/${dirName === 'ingress' ? 'fromRequires' : 'toRequires'}`, reason: 'requirements of an audit-mode policy are not evaluated (they would change what enforce policies allow)' });
+            } else if (!deny && requires.length > 0) {
               for (const id of localIds) selectionOf(id, direction).requires.push(...requires.map((s) => scopePeerSelector(s, namespace)));
             }
             const auth = (r as IngressRule).authentication?.mode;
