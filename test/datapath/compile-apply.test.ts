@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyCompiledState } from '../../agent/src/apply/index.js';
 import { compileBundle, type CompileInput, type LocalEndpoint, type PeerEndpoint } from '../../agent/src/compile/index.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
+import { FlowVerdict } from '../../agent/src/kernel/identities.js';
 import type { BundledPolicy } from '../../openapi/types.js';
 import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
 
@@ -18,8 +19,8 @@ if (!ROOT) console.warn('\n!!! test/datapath/compile-apply.test.ts SKIPPED: need
 
 type PodName = 'web1' | 'db' | 'web3';
 /** pod i of the topology: namespace and labels */
-const PODS: Record<PodName, { index: number; namespace: string; labels: Record<string, string> }> = {
-  web1: { index: 1, namespace: 'shop', labels: { app: 'web' } },
+const PODS: Record<PodName, { index: number; namespace: string; labels: Record<string, string>; serviceAccount?: string }> = {
+  web1: { index: 1, namespace: 'shop', labels: { app: 'web' }, serviceAccount: 'web-sa' },
   db: { index: 2, namespace: 'shop', labels: { app: 'db' } },
   web3: { index: 3, namespace: 'other', labels: { app: 'web' } },
 };
@@ -63,6 +64,35 @@ const V2: BundledPolicy[] = [
   },
 ];
 
+const V3: BundledPolicy[] = [
+  {
+    name: 'shop.db',
+    generation: 3,
+    mode: 'enforce',
+    spec: {
+      namespace: 'shop',
+      endpointSelector: { matchLabels: { app: 'db' } },
+      ingress: [{ fromEntities: ['cluster'], toPorts: [{ ports: [{ port: '80', endPort: 81, protocol: 'TCP' }] }] }],
+      ingressDeny: [{ fromEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'other' } }], toPorts: [{ ports: [{ port: '81', protocol: 'TCP' }] }] }],
+    },
+  },
+  {
+    name: 'web3-from-sa',
+    generation: 1,
+    mode: 'enforce',
+    spec: {
+      endpointSelector: { matchLabels: { app: 'web', 'k8s:io.kubernetes.pod.namespace': 'other' } },
+      ingress: [{ fromEndpoints: [{ matchLabels: { 'io.cilium.k8s.policy.serviceaccount': 'web-sa' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }],
+    },
+  },
+  {
+    name: 'shop.web-trial',
+    generation: 1,
+    mode: 'audit',
+    spec: { namespace: 'shop', endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{}] },
+  },
+];
+
 interface Probe {
   from: PodName;
   to: PodName;
@@ -87,6 +117,17 @@ const V2_PROBES: Probe[] = [
   { from: 'web1', to: 'web3', port: 81, want: 'pass' },
 ];
 
+const V3_PROBES: Probe[] = [
+  { from: 'web1', to: 'db', port: 80, want: 'pass' }, // cluster entity, port range 80-81
+  { from: 'web1', to: 'db', port: 81, want: 'pass' },
+  { from: 'web3', to: 'db', port: 80, want: 'pass' },
+  { from: 'web3', to: 'db', port: 81, want: 'drop' }, // deny over allow
+  { from: 'web1', to: 'web3', port: 80, want: 'pass' }, // service account web-sa
+  { from: 'db', to: 'web3', port: 80, want: 'drop' },
+  { from: 'web1', to: 'web3', port: 81, want: 'drop' },
+  { from: 'db', to: 'web1', port: 81, want: 'pass' }, // audit policy: default deny only counted
+];
+
 describe.skipIf(!ROOT)('compile + apply with real packets', { timeout: 120_000 }, () => {
   let topo: Topology | undefined;
   let dp: Datapath | undefined;
@@ -99,9 +140,10 @@ describe.skipIf(!ROOT)('compile + apply with real packets', { timeout: 120_000 }
     const endpoints: LocalEndpoint[] = NAMES.map((p) => {
       const pod = t.pods[PODS[p].index - 1];
       if (!pod) throw new Error(`no pod ${p}`);
-      return { ifindex: pod.hostIfindex, podName: p, namespace: PODS[p].namespace, labels: PODS[p].labels, ip: ip(p) };
+      const sa = PODS[p].serviceAccount;
+      return { ifindex: pod.hostIfindex, podName: p, namespace: PODS[p].namespace, labels: PODS[p].labels, ip: ip(p), ...(sa ? { serviceAccount: sa } : {}) };
     });
-    const all: PeerEndpoint[] = NAMES.map((p) => ({ ip: ip(p), podName: p, namespace: PODS[p].namespace, labels: PODS[p].labels, nodeName: 'node' }));
+    const all: PeerEndpoint[] = endpoints.map((e) => ({ ip: e.ip, podName: e.podName, namespace: e.namespace, labels: e.labels, nodeName: 'node', ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) }));
     return {
       bundle: { clusterId: 'test', policies },
       endpoints,
@@ -174,5 +216,15 @@ describe.skipIf(!ROOT)('compile + apply with real packets', { timeout: 120_000 }
     expect(applyCompiledState(dp, state).writes).toBe(0);
     const held = dp.listPolicy().length;
     expect(held).toBe(state.policy.length);
+  });
+
+  it('v3: deny over allow, port range, cluster entity, service account, audit mode (counted, not dropped)', async () => {
+    if (!dp) throw new Error('datapath');
+    applyCompiledState(dp, compileBundle(compileInput(V3)));
+    dp.readAndResetFlows();
+    expect(await run(V3_PROBES)).toEqual(want(V3_PROBES));
+    const web1 = compileBundle(compileInput(V3)).endpoints.find((e) => e.auditIngress);
+    const audited = dp.readAndResetFlows().filter((f) => f.localId === web1?.identity && f.verdict === FlowVerdict.audit);
+    expect(audited.map((f) => ({ dport: f.dport, rule: f.ruleId }))).toEqual([{ dport: 81, rule: 0 }]);
   });
 });
