@@ -97,7 +97,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     const snap = this.options.source.snapshot();
     let compiled: CompiledState;
     try {
-      compiled = this.options.compile({ bundle, endpoints: snap.endpoints, peers: snap.peers, namespaceLabels: snap.namespaceLabels });
+      compiled = this.options.compile({ bundle, endpoints: snap.endpoints, peers: snap.peers, namespaceLabels: snap.namespaceLabels, nodes: snap.nodes });
     } catch (e) {
       return { revision: bundle.revision, programmed: false, reason: 'CompileFailed', message: (e as Error).message, degraded: [] };
     }

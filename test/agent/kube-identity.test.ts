@@ -7,7 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeEndpointSource } from '../../agent/src/identity/kube-source.js';
 import type { EndpointSnapshot } from '../../agent/src/identity/types.js';
-import { realNamespace, realPod, startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.js';
+import { realNamespace, realNode, realPod, startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.js';
 
 let kube: FakeKubeApi;
 let source: KubeEndpointSource;
@@ -29,6 +29,8 @@ beforeAll(async () => {
   kube = await startFakeKubeApi();
   kube.upsert('namespaces', realNamespace('shop', { team: 'payments' }));
   kube.upsert('namespaces', realNamespace('data'));
+  kube.upsert('nodes', realNode('node-1', '10.224.0.4'));
+  kube.upsert('nodes', realNode('node-2', '10.224.0.5'));
   kube.upsert('pods', realPod({ name: 'web-7d9f8b6c5d-aaaaa', namespace: 'shop', node: 'node-1', ip: '10.0.1.10', labels: { app: 'web' }, deployment: 'web', serviceAccount: 'web' }));
   kube.upsert('pods', realPod({ name: 'db-0', namespace: 'data', node: 'node-2', ip: '10.0.2.10', labels: { app: 'db' } }));
   kube.upsert('pods', realPod({ name: 'kube-proxy-x', namespace: 'kube-system', node: 'node-1', ip: '10.224.0.4', hostNetwork: true }));
@@ -62,6 +64,7 @@ describe('Kubernetes identity source', () => {
     ]);
     expect(s.peers.map((p) => [p.podName, p.nodeName])).toEqual([['web-7d9f8b6c5d-aaaaa', 'node-1'], ['db-0', 'node-2']]);
     expect(s.namespaceLabels.shop).toEqual({ 'kubernetes.io/metadata.name': 'shop', team: 'payments' });
+    expect(s.nodes).toEqual([{ name: 'node-1', ips: ['10.224.0.4'], local: true }, { name: 'node-2', ips: ['10.224.0.5'] }]);
     expect(kube.requests.some((r) => r.startsWith('GET /api/v1/pods?fieldSelector=spec.nodeName%3Dnode-1'))).toBe(true);
     expect(kube.requests.some((r) => /watch=true/.test(r) && /fieldSelector=spec.nodeName%3Dnode-1/.test(r))).toBe(true);
   });
@@ -89,7 +92,7 @@ describe('Kubernetes identity source', () => {
     const lists = () => kube.requests.filter((r) => r.startsWith('GET /api/v1/pods') && !r.includes('watch=true')).length;
     const before = lists();
     kube.closeWatches();
-    await until(() => kube.openWatches() === 3);
+    await until(() => kube.openWatches() === 4);
     kube.upsert('pods', realPod({ name: 'after-close', namespace: 'shop', node: 'node-2', ip: '10.0.2.20' }));
     await until(() => peerNames().includes('after-close'));
     expect(lists()).toBe(before);

@@ -2,7 +2,7 @@
  * A local HTTP server that speaks the Kubernetes list/watch protocol for pods and namespaces, as the
  * API server does:
  *   GET /api/v1/pods[?fieldSelector=spec.nodeName=X]          → PodList {metadata.resourceVersion, items}
- *   GET /api/v1/namespaces                                     → NamespaceList
+ *   GET /api/v1/namespaces, /api/v1/nodes                      → NamespaceList, NodeList
  *   GET …?watch=true&resourceVersion=N[&fieldSelector=…]      → 200, newline-delimited
  *       {"type":"ADDED|MODIFIED|DELETED","object":…} for every change after N, then live changes;
  *       N older than the retained history → {"type":"ERROR","object":{kind:Status,code:410,reason:Expired}}
@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 
 type Obj = { kind?: string; apiVersion?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; spec?: { nodeName?: string; [k: string]: unknown }; [k: string]: unknown };
-type Resource = 'pods' | 'namespaces';
+type Resource = 'pods' | 'namespaces' | 'nodes';
 interface Event {
   rv: number;
   resource: Resource;
@@ -41,13 +41,13 @@ export interface FakeKubeApi {
   close(): Promise<void>;
 }
 
-const KIND: Record<Resource, [string, string]> = { pods: ['Pod', 'PodList'], namespaces: ['Namespace', 'NamespaceList'] };
+const KIND: Record<Resource, [string, string]> = { pods: ['Pod', 'PodList'], namespaces: ['Namespace', 'NamespaceList'], nodes: ['Node', 'NodeList'] };
 const keyOf = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   let rv = 1000;
   let compactedAt = 0;
-  const store: Record<Resource, Map<string, Obj>> = { pods: new Map(), namespaces: new Map() };
+  const store: Record<Resource, Map<string, Obj>> = { pods: new Map(), namespaces: new Map(), nodes: new Map() };
   const history: Event[] = [];
   const watches = new Set<WatchConn>();
   const sockets = new Set<Socket>();
@@ -65,7 +65,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     const url = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/api\/v1\/(pods|namespaces)$/.exec(url.pathname);
+    const m = /^\/api\/v1\/(pods|namespaces|nodes)$/.exec(url.pathname);
     if (!m) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' }));
       return;
@@ -194,6 +194,24 @@ export function realPod(p: { name: string; namespace: string; node: string; ip: 
       startTime: '2026-01-01T00:00:00Z',
       containerStatuses: [{ name: 'app', state: { running: { startedAt: '2026-01-01T00:00:04Z' } }, lastState: {}, ready: true, restartCount: 0, image: 'docker.io/library/nginx:1.27', imageID: 'docker.io/library/nginx@sha256:0000', containerID: 'containerd://abc', started: true }],
       qosClass: 'BestEffort',
+    },
+  };
+}
+
+/** A Node as the API server returns it (trimmed). */
+export function realNode(name: string, internalIp: string): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, uid: `node-${name}`, creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'topology.kubernetes.io/zone': 'eastus-1' } },
+    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'], providerID: `azure:///subscriptions/x/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/aks/virtualMachines/${name}` },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: internalIp },
+        { type: 'Hostname', address: name },
+      ],
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+      nodeInfo: { kernelVersion: '6.18.0', kubeletVersion: 'v1.33.2', osImage: 'Ubuntu 24.04 LTS', containerRuntimeVersion: 'containerd://2.0.5', architecture: 'amd64', operatingSystem: 'linux', bootID: 'b', machineID: 'm', systemUUID: 's' },
     },
   };
 }

@@ -41,6 +41,7 @@ describe('static endpoints file', () => {
       expect(s.endpoints.map((e) => [e.podName, e.ifindex])).toEqual([['web', 7], ['api', 42]]);
       expect(s.peers.map((p) => p.podName)).toEqual(['web', 'api', 'db']);
       expect(s.namespaceLabels).toEqual({ shop: { team: 'a' } });
+      expect(s.nodes).toEqual([]);
       const jsonPath = join(dir, 'e.json');
       await writeFile(jsonPath, JSON.stringify({ endpoints: [{ podName: 'x', namespace: 'n', ip: '10.1.1.1', labels: {}, ifindex: 3 }] }));
       expect((await readEndpointsFile(jsonPath)).endpoints).toEqual([{ podName: 'x', namespace: 'n', ip: '10.1.1.1', labels: {}, ifindex: 3 }]);

@@ -7,12 +7,13 @@
  *     from the pod IP by the injected resolver; a pod whose veth is not routable yet is retried)
  *   - peers: every pod of the cluster (/api/v1/pods) → PeerEndpoint
  *   - namespaces: /api/v1/namespaces → namespace labels
+ *   - nodes: /api/v1/nodes → ClusterNode (addresses → `host` for this node, `remote-node` for others)
  * `onChange` is called (debounced) with each new complete snapshot.
  */
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1Namespace, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import { backoffDelay } from '../sync/backoff.js';
 import type { Logger } from '../sync/sync-loop.js';
-import { isEndpointPod, namespaceLabelsOf, podIpv4, podToPeer } from './pod-endpoints.js';
+import { isEndpointPod, namespaceLabelsOf, nodeToClusterNode, podIpv4, podToPeer } from './pod-endpoints.js';
 import type { EndpointSnapshot, EndpointSource, IfindexResolver, LocalEndpoint } from './types.js';
 
 export interface KubeSourceOptions {
@@ -46,7 +47,7 @@ interface Watched<T extends KubernetesObject> {
 export class KubeEndpointSource implements EndpointSource {
   private readonly watches: Watched<KubernetesObject>[] = [];
   private readonly ifindexCache = new Map<string, number>(); // `${uid}/${ip}` → ifindex
-  private current: EndpointSnapshot = { endpoints: [], peers: [], namespaceLabels: {} };
+  private current: EndpointSnapshot = { endpoints: [], peers: [], namespaceLabels: {}, nodes: [] };
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -72,6 +73,7 @@ export class KubeEndpointSource implements EndpointSource {
     this.add<V1Pod>('local-pods', new ListWatch<V1Pod>('/api/v1/pods', watch, () => core.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector));
     this.add<V1Pod>('pods', new ListWatch<V1Pod>('/api/v1/pods', watch, () => core.listPodForAllNamespaces(), false));
     this.add<V1Namespace>('namespaces', new ListWatch<V1Namespace>('/api/v1/namespaces', watch, () => core.listNamespace(), false));
+    this.add<V1Node>('nodes', new ListWatch<V1Node>('/api/v1/nodes', watch, () => core.listNode(), false));
     for (const w of this.watches) void this.startWatch(w);
     await this.readyPromise;
   }
@@ -87,7 +89,7 @@ export class KubeEndpointSource implements EndpointSource {
   /** Rebuilds the snapshot now (tests; also used by the debounce). */
   async rebuild(): Promise<EndpointSnapshot> {
     const run = async () => {
-      const [localW, podsW, nsW] = this.watches as [Watched<V1Pod>, Watched<V1Pod>, Watched<V1Namespace>];
+      const [localW, podsW, nsW, nodesW] = this.watches as [Watched<V1Pod>, Watched<V1Pod>, Watched<V1Namespace>, Watched<V1Node>];
       const endpoints: LocalEndpoint[] = [];
       let unresolved = 0;
       for (const pod of localW.lw.list()) {
@@ -109,7 +111,9 @@ export class KubeEndpointSource implements EndpointSource {
       const peers = podsW.lw.list().map(podToPeer).filter((p) => p !== undefined);
       endpoints.sort((a, b) => a.ifindex - b.ifindex);
       peers.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
-      this.current = { endpoints, peers, namespaceLabels: namespaceLabelsOf(nsW.lw.list()) };
+      const nodes = nodesW.lw.list().map((n) => nodeToClusterNode(n, this.options.nodeName)).filter((n) => n !== undefined);
+      nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      this.current = { endpoints, peers, namespaceLabels: namespaceLabelsOf(nsW.lw.list()), nodes };
       if (unresolved > 0 && !this.stopped) {
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.schedule(), this.options.resolveRetryMs ?? 2000);

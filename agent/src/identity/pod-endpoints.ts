@@ -4,8 +4,8 @@
  * identity) and is not finished (Succeeded/Failed). Workload: the controlling owner, with a
  * ReplicaSet carrying `pod-template-hash` reported as its Deployment (Hubble does the same).
  */
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
-import type { PeerEndpoint, Workload } from './types.js';
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { ClusterNode, PeerEndpoint, Workload } from './types.js';
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -45,6 +45,16 @@ export function podToPeer(pod: V1Pod): PeerEndpoint | undefined {
     ...(pod.spec?.nodeName ? { nodeName: pod.spec.nodeName } : {}),
     ...(workload ? { workload } : {}),
   };
+}
+
+/** A Node's IPv4 InternalIP/ExternalIP addresses; `local` when it is the agent's node. */
+export function nodeToClusterNode(node: V1Node, localName: string): ClusterNode | undefined {
+  const name = node.metadata?.name;
+  if (!name) return undefined;
+  const ips = (node.status?.addresses ?? [])
+    .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && IPV4.test(a.address))
+    .map((a) => a.address);
+  return { name, ips: [...new Set(ips)].sort(), ...(name === localName ? { local: true } : {}) };
 }
 
 export function namespaceLabelsOf(namespaces: readonly V1Namespace[]): Record<string, Record<string, string>> {

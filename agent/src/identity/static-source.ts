@@ -3,6 +3,7 @@
  *   endpoints: [{ podName, namespace, labels, ip, serviceAccount?, workload?, ifindex? }]   # this node's pods
  *   peers:     [{ podName, namespace, labels, ip, serviceAccount?, nodeName?, workload? }] # other pods (optional)
  *   namespaceLabels: { <namespace>: { key: value } }                                     # optional
+ *   nodes:     [{ name, ips: [a.b.c.d], local? }]   # optional: node addresses → host / remote-node
  * A local endpoint without `ifindex` is resolved from its IP by the injected resolver. Local
  * endpoints are peers too (added to `peers` when missing). The file is re-read when it changes
  * (polled, `pollMs`), and `onChange` gets the new snapshot.
@@ -11,12 +12,13 @@ import { watchFile, unwatchFile } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import type { Logger } from '../sync/sync-loop.js';
-import type { EndpointSnapshot, EndpointSource, IfindexResolver, LocalEndpoint, PeerEndpoint } from './types.js';
+import type { ClusterNode, EndpointSnapshot, EndpointSource, IfindexResolver, LocalEndpoint, PeerEndpoint } from './types.js';
 
 export interface StaticEndpointsFile {
   endpoints?: (Omit<LocalEndpoint, 'ifindex'> & { ifindex?: number })[];
   peers?: PeerEndpoint[];
   namespaceLabels?: Record<string, Record<string, string>>;
+  nodes?: ClusterNode[];
 }
 
 export async function readEndpointsFile(path: string, resolve?: IfindexResolver): Promise<EndpointSnapshot> {
@@ -38,11 +40,11 @@ export async function readEndpointsFile(path: string, resolve?: IfindexResolver)
   }
   endpoints.sort((a, b) => a.ifindex - b.ifindex);
   peers.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
-  return { endpoints, peers, namespaceLabels: doc.namespaceLabels ?? {} };
+  return { endpoints, peers, namespaceLabels: doc.namespaceLabels ?? {}, nodes: (doc.nodes ?? []).map((n) => ({ ...n, ips: [...(n.ips ?? [])] })) };
 }
 
 export class StaticEndpointSource implements EndpointSource {
-  private current: EndpointSnapshot = { endpoints: [], peers: [], namespaceLabels: {} };
+  private current: EndpointSnapshot = { endpoints: [], peers: [], namespaceLabels: {}, nodes: [] };
   private listener: (() => void) | undefined;
 
   constructor(

@@ -28,11 +28,19 @@ export interface PeerEndpoint {
   workload?: Workload;
 }
 
+/** A node of the cluster: its addresses are the `host` identity (this node) or `remote-node`. */
+export interface ClusterNode {
+  name: string;
+  ips: string[];
+  local?: boolean;
+}
+
 export interface EndpointSnapshot {
   endpoints: LocalEndpoint[];
   peers: PeerEndpoint[];
   /** namespace → labels */
   namespaceLabels: Record<string, Record<string, string>>;
+  nodes: ClusterNode[];
 }
 
 /** Resolves a local pod's IP to the ifindex of its host-side veth; undefined when not routable (yet). */
