@@ -1,0 +1,282 @@
+/**
+ * The `fleetnet` command line: flow history for security teams (hubble observe-style flags) and policy
+ * management. Output: readable tables for people (default), JSON / NDJSON / CSV for scripts. Everything it
+ * does is a call of the public API; I/O comes in through options so tests run it in-process.
+ */
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { parseAllDocuments, stringify as toYaml } from 'yaml';
+import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy, NetworkPolicyList, RevisionList, ServiceGraph } from '../openapi/types.js';
+import { ApiClient } from './api-client.js';
+import { compileObserveFlags, type ObserveFlags } from './flow-flags.js';
+import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: Record<string, string | undefined>;
+  fetch?: typeof fetch;
+  /** Whether stderr is a terminal (progress lines are redrawn in place). */
+  progressTty?: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+const positive = (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`expected a positive integer, got "${value}"`);
+  return Number(value);
+};
+
+const FILTER_FLAGS: Array<[string, string]> = [
+  ['--verdict <verdict>', 'FORWARDED, DROPPED or AUDIT'],
+  ['--drop-reason <reason>', 'drop reason (POLICY_DENIED, POLICY_DENY, …)'],
+  ['--traffic-direction <dir>', 'INGRESS or EGRESS'],
+  ['--protocol <proto>', 'tcp, udp, icmp, icmpv4, icmpv6, sctp'],
+  ['--node-name <name>', 'node name or cluster/node, * wildcards'],
+  ['--cluster <id>', 'cluster id'],
+  ['--policy <name>', 'deciding fleet policy (name or name@generation)'],
+  ['--from-pod <[ns/]pod>', 'source pod (prefix); ns/ = every pod of ns'],
+  ['--to-pod <[ns/]pod>', 'destination pod'],
+  ['--pod <[ns/]pod>', 'source or destination pod'],
+  ['--from-namespace <ns>', 'source namespace'],
+  ['--to-namespace <ns>', 'destination namespace'],
+  ['-n, --namespace <ns>', 'source or destination namespace'],
+  ['--from-label <selector>', 'source label selector (k8s:app=web, app in (a,b))'],
+  ['--to-label <selector>', 'destination label selector'],
+  ['-l, --label <selector>', 'source or destination label selector'],
+  ['--from-ip <cidr>', 'source IP or CIDR'],
+  ['--to-ip <cidr>', 'destination IP or CIDR'],
+  ['--ip <cidr>', 'source or destination IP or CIDR'],
+  ['--from-fqdn <pattern>', 'source DNS name (* wildcards)'],
+  ['--to-fqdn <pattern>', 'destination DNS name (* wildcards)'],
+  ['--fqdn <pattern>', 'source or destination DNS name'],
+  ['--from-port <port>', 'source port'],
+  ['--to-port <port>', 'destination port'],
+  ['--port <port>', 'source or destination port'],
+  ['--from-identity <id>', 'source security identity'],
+  ['--to-identity <id>', 'destination security identity'],
+  ['--from-workload <[kind/]name>', 'source workload'],
+  ['--to-workload <[kind/]name>', 'destination workload'],
+  ['--not-verdict <verdict>', 'exclude a verdict'],
+  ['--not-namespace <ns>', 'exclude traffic from or to a namespace'],
+  ['--not-cluster <id>', 'exclude a cluster'],
+];
+
+function withFilterFlags(command: Command): Command {
+  command.option('--since <time>', 'RFC 3339 time or duration before now (e.g. 1h, 7d); default 1h').option('--until <time>', 'RFC 3339 time or duration before now; default now');
+  for (const [flags, description] of FILTER_FLAGS) command.option(flags, `${description} (repeatable)`, collect);
+  return command;
+}
+
+export function createProgram(io: CliIo): Command {
+  const program = new Command()
+    .name('fleetnet')
+    .description('Fleet-wide network flow history and policies (fleetnet API client).')
+    .option('--api-url <url>', 'API base URL (env FLEETNET_API_URL)', io.env.FLEETNET_API_URL ?? 'http://localhost:7071/api')
+    .option('--token <token>', 'bearer token (env FLEETNET_TOKEN; default: a dev token when the local dev issuer exists)')
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .enablePositionalOptions()
+    .exitOverride();
+
+  const client = (): ApiClient => {
+    const opts = program.opts<{ apiUrl: string; token?: string }>();
+    return new ApiClient({ baseUrl: opts.apiUrl, token: () => resolveToken(opts.token ?? io.env.FLEETNET_TOKEN, io), ...(io.fetch ? { fetch: io.fetch } : {}) });
+  };
+
+  // Positional options: flags after `flows top` belong to `top`, not to `flows`.
+  const flows = program.command('flows').description('Flow history (like hubble observe, fleet-wide and durable).').enablePositionalOptions();
+  withFilterFlags(flows)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'jsonl', 'csv']).default('table'))
+    .option('--last <n>', 'at most n flows (default 100; table and json)', positive)
+    .option('--all', 'every matching flow (pages through the whole answer)')
+    .action(async (options: ObserveFlags & { output: string; last?: number; all?: boolean }) => {
+      const query = compileObserveFlags(options);
+      if (options.output === 'csv' || options.output === 'jsonl') {
+        await exportFlows(client(), io, query, options.output === 'csv' ? 'csv' : 'ndjson', options.all ? Infinity : (options.last ?? Infinity));
+        return;
+      }
+      const limit = options.all ? Infinity : (options.last ?? 100);
+      const items: FlowRecord[] = [];
+      let token: string | null = null;
+      let coverage: FlowQueryResult['coverage'] | undefined;
+      do {
+        const page: FlowQueryResult = await client().json<FlowQueryResult>('POST', '/flows/query', { ...query, maxPageSize: Math.min(1000, limit - items.length), ...(token ? { continuationToken: token } : {}) });
+        items.push(...page.items);
+        coverage ??= page.coverage;
+        token = page.continuationToken;
+      } while (token && items.length < limit);
+      if (options.output === 'json') io.out(`${JSON.stringify({ items, coverage, more: token !== null }, null, 2)}\n`);
+      else {
+        io.out(items.length === 0 ? 'No flows matched.\n' : renderTable(FLOW_HEADERS, flowRows(items)));
+        if (coverage) io.err(`${describeCoverage(coverage)}${token ? ` (showing the first ${items.length}; --all for every flow)` : ''}\n`);
+      }
+    });
+
+  withFilterFlags(flows.command('top').description('Top talkers: sums grouped by dimensions, largest first.'))
+    .option('--by <dimensions>', 'comma-separated: cluster, node_name, source_namespace, destination_namespace, source_workload, destination_workload, source_identity, destination_identity, destination_port, protocol, verdict, drop_reason_desc, traffic_direction, policy', 'source_workload,destination_workload')
+    .addOption(new Option('--order <sum>', 'order by').choices(['packets', 'bytes', 'flows', 'summaries']).default('bytes'))
+    .option('--top <n>', 'number of groups', positive, 10)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (options: ObserveFlags & { by: string; order: string; top: number; output: string }) => {
+      const groupBy = options.by.split(',').map((d) => d.trim()).filter(Boolean);
+      const result = await client().json<FlowAggregationResult>('POST', '/flows/aggregations', { ...compileObserveFlags(options), groupBy, orderBy: options.order, top: options.top });
+      printAggregation(io, result, options.output);
+    });
+
+  withFilterFlags(flows.command('drops').description('Dropped-flow analysis: DROPPED and AUDIT flows by deciding policy and reason.'))
+    .option('--top <n>', 'number of groups', positive, 20)
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (options: ObserveFlags & { top: number; output: string }) => {
+      const query = compileObserveFlags({ ...options, verdict: options.verdict ?? ['DROPPED', 'AUDIT'] });
+      const result = await client().json<FlowAggregationResult>('POST', '/flows/aggregations', { ...query, groupBy: ['policy', 'drop_reason_desc', 'verdict'], orderBy: 'flows', top: options.top });
+      printAggregation(io, result, options.output);
+    });
+
+  withFilterFlags(flows.command('graph').description('Service dependency graph (workloads and the traffic between them).'))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'table', 'dot']).default('json'))
+    .action(async (options: ObserveFlags & { output: string }) => {
+      const graph = await client().json<ServiceGraph>('POST', '/flows/servicegraph', compileObserveFlags(options));
+      if (options.output === 'json') io.out(`${JSON.stringify(graph, null, 2)}\n`);
+      else if (options.output === 'dot') io.out(toDot(graph));
+      else {
+        const rows = graph.edges.map((e) => [e.source, e.destination, e.ports.join(' '), ...(['FORWARDED', 'DROPPED', 'AUDIT'] as const).map((v) => String(e.verdicts[v]?.flows ?? 0)), String(e.packets), humanBytes(e.bytes)]);
+        io.out(renderTable(['SOURCE', 'DESTINATION', 'PORTS', 'FORWARDED', 'DROPPED', 'AUDIT', 'PACKETS', 'BYTES'], rows));
+        io.err(`${describeCoverage(graph.coverage)}\n`);
+      }
+    });
+
+  flows
+    .command('import <file>')
+    .description('Backfill a cluster from `hubble observe -o jsonpb` output (Fleet.Admin).')
+    .requiredOption('--cluster <id>', 'cluster the flows belong to')
+    .option('--window <seconds>', 'aggregation window', positive, 60)
+    .action(async (file: string, options: { cluster: string; window: number }) => {
+      const text = await readFile(file, 'utf8');
+      const response = await client().raw('POST', `/clusters/${encodeURIComponent(options.cluster)}/flowimports?windowSeconds=${options.window}`, { text, contentType: 'application/x-ndjson' });
+      const result = (await response.json()) as { lines: number; imported: number; skipped: number; summaries: number; accepted: number; duplicates: number };
+      io.out(`${result.imported} of ${result.lines} flows imported as ${result.summaries} summaries (${result.accepted} new, ${result.duplicates} already stored, ${result.skipped} lines skipped)\n`);
+    });
+
+  const policy = program.command('policy').description('Fleet network policies.');
+  policy
+    .command('apply')
+    .description('Create or replace policies from a YAML file: fleet NetworkPolicies, CiliumNetworkPolicies or Kubernetes NetworkPolicies.')
+    .requiredOption('-f, --file <path>', 'YAML (several documents allowed)')
+    .option('--dry-run', 'validate and convert only')
+    .option('--cluster-selector <selector>', 'targets of imported Cilium/Kubernetes policies (label selector over clusters)')
+    .addOption(new Option('--mode <mode>', 'mode of imported Cilium/Kubernetes policies').choices(['enforce', 'audit']))
+    .action(async (options: { file: string; dryRun?: boolean; clusterSelector?: string; mode?: string }) => {
+      const text = await readFile(options.file, 'utf8');
+      const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null).filter((d): d is Record<string, unknown> => d !== null);
+      const fleet = docs.filter((d) => d.apiVersion === 'fleetnet.io/v1' && d.kind === 'NetworkPolicy') as unknown as NetworkPolicy[];
+      const others = docs.filter((d) => !(d.apiVersion === 'fleetnet.io/v1' && d.kind === 'NetworkPolicy'));
+      for (const p of fleet) {
+        if (options.dryRun) {
+          io.out(`networkpolicy/${p.metadata.name} (dry run: not sent)\n`);
+          continue;
+        }
+        const response = await client().raw('PUT', `/networkpolicies/${encodeURIComponent(p.metadata.name)}`, { text: JSON.stringify(p), contentType: 'application/json' });
+        const stored = (await response.json()) as NetworkPolicy;
+        io.out(`networkpolicy/${p.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})\n`);
+      }
+      if (others.length > 0) {
+        const params = new URLSearchParams();
+        if (options.dryRun) params.set('dryRun', 'true');
+        if (options.clusterSelector) params.set('clusterSelector', options.clusterSelector);
+        if (options.mode) params.set('mode', options.mode);
+        const body = others.map((d) => toYaml(d)).join('---\n');
+        const response = await client().raw('POST', `/networkpolicyimports?${params.toString()}`, { text: body, contentType: 'application/yaml' });
+        const result = (await response.json()) as { documents: Array<{ document: number; outcome: string; policy?: { metadata: { name: string } }; reason?: string }> };
+        for (const d of result.documents) io.out(`networkpolicy/${d.policy?.metadata.name ?? `document ${d.document}`} ${d.outcome}${options.dryRun ? ' (dry run)' : ''}${d.reason ? `: ${d.reason}` : ''}\n`);
+      }
+    });
+  policy
+    .command('get <name>')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
+    .action(async (name: string, options: { output: string }) => {
+      const p = await client().json<NetworkPolicy>('GET', `/networkpolicies/${encodeURIComponent(name)}`);
+      io.out(options.output === 'json' ? `${JSON.stringify(p, null, 2)}\n` : toYaml(p));
+    });
+  policy
+    .command('list')
+    .option('-l, --selector <selector>', 'label selector')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (options: { selector?: string; output: string }) => {
+      const items: NetworkPolicy[] = [];
+      let path: string | null = `/networkpolicies?maxPageSize=500${options.selector ? `&labelSelector=${encodeURIComponent(options.selector)}` : ''}`;
+      const base = program.opts<{ apiUrl: string }>().apiUrl.replace(/\/$/, '');
+      while (path) {
+        const page: NetworkPolicyList = await client().json<NetworkPolicyList>('GET', path);
+        items.push(...page.items);
+        path = page.nextLink ? page.nextLink.slice(page.nextLink.indexOf(new URL(base).pathname) + new URL(base).pathname.length) : null;
+      }
+      if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
+      else io.out(renderTable(['NAME', 'MODE', 'GENERATION', 'UPDATED', 'LABELS'], items.map((p) => [p.metadata.name, p.spec.mode ?? 'enforce', String(p.metadata.generation ?? ''), p.metadata.updatedAt ?? '', Object.entries(p.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')])));
+    });
+  policy
+    .command('history <name>')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+    .action(async (name: string, options: { output: string }) => {
+      const list = await client().json<RevisionList>('GET', `/networkpolicies/${encodeURIComponent(name)}/revisions?maxPageSize=500`);
+      if (options.output === 'json') io.out(`${JSON.stringify(list.items, null, 2)}\n`);
+      else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], list.items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
+    });
+  return program;
+}
+
+async function exportFlows(client: ApiClient, io: CliIo, query: object, format: 'csv' | 'ndjson', limit: number): Promise<void> {
+  let token: string | null = null;
+  let written = 0;
+  let first = true;
+  const progress = (done: boolean) => {
+    const text = `exported ${written} flow${written === 1 ? '' : 's'}${done ? '' : '…'}`;
+    if (io.progressTty) io.err(`\r${text}${done ? '\n' : ''}`);
+    else if (done) io.err(`${text}\n`);
+  };
+  do {
+    const pageSize = Math.min(10_000, limit - written);
+    const response: Response = await client.raw('POST', `/flows/export?format=${format}`, { text: JSON.stringify({ ...query, maxPageSize: pageSize, ...(token ? { continuationToken: token } : {}) }), contentType: 'application/json' });
+    let text = await response.text();
+    if (format === 'csv' && !first) text = text.slice(text.indexOf('\r\n') + 2);
+    const rows = format === 'csv' ? (text.match(/\r\n/g)?.length ?? 0) - (first ? 1 : 0) : (text.match(/\n/g)?.length ?? 0);
+    io.out(text);
+    written += rows;
+    first = false;
+    token = response.headers.get('continuation-token');
+    progress(false);
+    if (!token) io.err(`${response.headers.get('flow-coverage') ?? ''}\n`.replace(/^/, 'coverage: '));
+  } while (token && written < limit);
+  progress(true);
+}
+
+function printAggregation(io: CliIo, result: FlowAggregationResult, output: string): void {
+  if (output === 'json') {
+    io.out(`${JSON.stringify(result, null, 2)}\n`);
+    return;
+  }
+  const rows = result.groups.map((g) => [...result.groupBy.map((d) => String(g.key[d] ?? '-')), String(g.flows), String(g.packets), humanBytes(g.bytes), String(g.summaries)]);
+  io.out(rows.length === 0 ? 'No flows matched.\n' : renderTable([...result.groupBy.map((d) => d.toUpperCase()), 'FLOWS', 'PACKETS', 'BYTES', 'SUMMARIES'], rows));
+  io.err(`${result.groups.length} of ${result.groupCount} groups; totals: ${result.totals.flows} flows, ${result.totals.packets} packets, ${humanBytes(result.totals.bytes)}\n${describeCoverage(result.coverage)}\n`);
+}
+
+function toDot(graph: ServiceGraph): string {
+  const quote = (s: string) => JSON.stringify(s);
+  const lines = ['digraph fleetnet {', '  rankdir=LR;'];
+  for (const n of graph.nodes) lines.push(`  ${quote(n.id)} [label=${quote(n.namespace ? `${n.namespace}/${n.workload}` : n.workload)}];`);
+  for (const e of graph.edges) {
+    const dropped = (e.verdicts.DROPPED?.flows ?? 0) > 0 || (e.verdicts.DROPPED?.packets ?? 0) > 0;
+    lines.push(`  ${quote(e.source)} -> ${quote(e.destination)} [label=${quote(e.ports.join(' '))}${dropped ? ', color=red' : ''}];`);
+  }
+  return `${lines.join('\n')}\n}\n`;
+}
+
+/** The given token, else (local development) a Fleet.Admin token from the dev issuer if its key exists. */
+async function resolveToken(given: string | undefined, io: CliIo): Promise<string | undefined> {
+  if (given) return given;
+  const dir = io.env.FLEETNET_AUTH_DEV_ISSUER_DIR ?? '.fleetnet/dev-issuer';
+  if (!existsSync(dir)) return undefined;
+  const { loadOrCreateDevIssuer } = await import('../functions/src/auth/dev-issuer.js');
+  return (await loadOrCreateDevIssuer(dir)).mintToken({ role: 'Fleet.Admin', objectId: 'fleetnet-cli' });
+}
+
+export { describeEndpoint };

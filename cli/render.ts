@@ -1,0 +1,49 @@
+/** Plain-text rendering for people: aligned tables, short endpoint names, human numbers. */
+import type { FlowEndpoint, FlowRecord, FlowCoverage } from '../openapi/types.js';
+
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}
+
+export function describeEndpoint(ep: FlowEndpoint, ip?: string): string {
+  if (ep.namespace) return `${ep.namespace}/${ep.pod_name ?? ep.workloads?.[0]?.name ?? `identity:${ep.identity}`}`;
+  const reserved = ep.labels?.find((l) => l.startsWith('reserved:'))?.split('=')[0];
+  const name = reserved ?? `identity:${ep.identity}`;
+  return ip ? `${name} (${ip})` : name;
+}
+
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+export function flowRows(records: readonly FlowRecord[]): string[][] {
+  return records.map((r) => {
+    const f = r.flow;
+    const port = f.l4.destination_port === undefined ? f.l4.protocol : `${f.l4.protocol}/${f.l4.destination_port}`;
+    const why = [f.drop_reason_desc, f.policy ? `${f.policy.name}@${f.policy.revision}` : undefined].filter(Boolean).join(' ');
+    return [r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${r.cluster}/${r.node_name}`, describeEndpoint(f.source, f.IP?.source), describeEndpoint(f.destination, f.IP?.destination), port, f.traffic_direction, f.verdict, why, String(f.packets), humanBytes(f.bytes), String(f.flows)];
+  });
+}
+
+export const FLOW_HEADERS = ['TIME', 'NODE', 'SOURCE', 'DESTINATION', 'PORT', 'DIRECTION', 'VERDICT', 'REASON/POLICY', 'PACKETS', 'BYTES', 'FLOWS'];
+
+/** One line for stderr: what the answer is based on, and a warning when it is incomplete. */
+export function describeCoverage(coverage: FlowCoverage): string {
+  const nodes = coverage.clusters.flatMap((c) => c.nodes);
+  const gaps = nodes.flatMap((n) => n.gaps.map((g) => `${n.node_name}:${g.from}-${g.to}`));
+  const lost = nodes.reduce((sum, n) => sum + n.lost.summaries, 0);
+  const parts = [`${coverage.clusters.length} cluster(s), ${nodes.length} node(s) reported between ${coverage.since} and ${coverage.until}`];
+  if (coverage.clustersWithoutData.length > 0) parts.push(`no data from ${coverage.clustersWithoutData.join(', ')}`);
+  if (gaps.length > 0) parts.push(`INCOMPLETE: missing batches ${gaps.slice(0, 5).join(', ')}${gaps.length > 5 ? ` (+${gaps.length - 5})` : ''}`);
+  if (lost > 0) parts.push(`INCOMPLETE: agents reported ${lost} summaries lost`);
+  return `coverage: ${parts.join('; ')}`;
+}

@@ -1,0 +1,137 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileObserveFlags, type ObserveFlags } from '../../cli/flow-flags.js';
+import { createProgram } from '../../cli/program.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { clusterBody } from '../helpers/fixtures.js';
+import { batch, createRandom, endpoint, generateSummaries, summary } from '../helpers/flow-fixtures.js';
+
+describe('hubble observe flags → FlowFilter', () => {
+  it.each<{ name: string; flags: ObserveFlags; want: ReturnType<typeof compileObserveFlags> }>([
+    { name: 'no flags', flags: {}, want: {} },
+    { name: 'since/until pass through', flags: { since: '1h', until: '5m' }, want: { since: '1h', until: '5m' } },
+    { name: 'sided flags are ANDed in one filter', flags: { verdict: ['dropped'], fromPod: ['shop/web'], toPort: ['80'] }, want: { whitelist: [{ verdict: ['DROPPED'], source_pod: ['shop/web'], destination_port: ['80'] }] } },
+    { name: 'repeated flag ORs values', flags: { toLabel: ['app=a', 'app=b'] }, want: { whitelist: [{ destination_label: ['app=a', 'app=b'] }] } },
+    {
+      name: '--namespace: source or destination, other flags on both',
+      flags: { namespace: ['shop'], protocol: ['tcp'] },
+      want: { whitelist: [{ protocol: ['tcp'], source_pod: ['shop/'] }, { protocol: ['tcp'], destination_pod: ['shop/'] }] },
+    },
+    {
+      name: '--port and --to-fqdn',
+      flags: { port: ['53'], toFqdn: ['*.example.com'] },
+      want: { whitelist: [{ destination_fqdn: ['*.example.com'], source_port: ['53'] }, { destination_fqdn: ['*.example.com'], destination_port: ['53'] }] },
+    },
+    { name: 'workloads and identities', flags: { fromWorkload: ['Deployment/web'], toIdentity: ['2'] }, want: { whitelist: [{ source_workload: [{ kind: 'Deployment', name: 'web' }], destination_identity: [2] }] } },
+    { name: 'node, cluster, policy', flags: { nodeName: ['east/*'], cluster: ['east'], policy: ['p@2'] }, want: { whitelist: [{ node_name: ['east/*'], cluster: ['east'], policy: ['p@2'] }] } },
+    { name: '--not-verdict', flags: { notVerdict: ['forwarded'] }, want: { blacklist: [{ verdict: ['FORWARDED'] }] } },
+    { name: '--not-namespace', flags: { notNamespace: ['kube-system'] }, want: { blacklist: [{ source_pod: ['kube-system/'] }, { destination_pod: ['kube-system/'] }] } },
+  ])('$name', ({ flags, want }) => {
+    expect(compileObserveFlags(flags)).toEqual(want);
+  });
+});
+
+describe('fleetnet CLI against the API', () => {
+  let api: TestApi;
+  let dir: string;
+  const generated = generateSummaries(1500, createRandom(5));
+
+  async function run(...args: string[]): Promise<{ out: string; err: string }> {
+    let out = '';
+    let err = '';
+    const program = createProgram({ out: (t) => (out += t), err: (t) => (err += t), env: {} });
+    await program.parseAsync(['node', 'fleetnet', '--api-url', api.baseUrl, '--token', api.tokens.admin, ...args]);
+    return { out, err };
+  }
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    dir = await mkdtemp(join(tmpdir(), 'fleetnet-cli-'));
+    await fetch(`${api.baseUrl}/clusters/east`, { method: 'PUT', headers: { authorization: `Bearer ${api.tokens.admin}`, 'content-type': 'application/json' }, body: JSON.stringify(clusterBody('east', {}, ['agent-east'])) });
+    const agent = await api.agentToken('agent-east');
+    const post = (body: unknown) => fetch(`${api.baseUrl}/clusters/east/nodes/n1/flows`, { method: 'POST', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const dropped = summary({ destination: endpoint('payments', 'db', 2002), l4: { protocol: 'TCP', destination_port: 5432 }, verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY', policy: { name: 'deny-db', revision: 2 }, destination_names: ['db.payments.example.com'] });
+    await post(batch([dropped], 0, new Date(Date.now() - 5 * 60_000).toISOString()));
+    await post(batch(generated, 1, new Date(Date.now() - 4 * 60_000).toISOString()));
+  });
+  afterAll(async () => {
+    await api?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('flows: a table with coverage on stderr', async () => {
+    const { out, err } = await run('flows', '--verdict', 'DROPPED', '--to-namespace', 'payments', '--to-port', '5432', '--to-fqdn', '*.payments.example.com');
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+NODE\s+SOURCE\s+DESTINATION\s+PORT/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/east\/n1\s+shop\/web-7d9f-31\s+payments\/db-7d9f-62\s+TCP\/5432\s+INGRESS\s+DROPPED\s+POLICY_DENY deny-db@2/);
+    expect(err).toMatch(/^coverage: 1 cluster\(s\), 1 node\(s\) reported/);
+  });
+
+  it('flows -o json: every match with --all, as JSON for scripts', async () => {
+    const { out } = await run('flows', '-o', 'json', '--all', '--since', '30m');
+    const parsed = JSON.parse(out);
+    expect(parsed.items).toHaveLength(1501);
+    expect(parsed.more).toBe(false);
+  });
+
+  it('flows -o csv: paged export with a progress line', async () => {
+    const { out, err } = await run('flows', '-o', 'csv', '--namespace', 'shop');
+    const rows = out.trim().split('\r\n');
+    const want = generated.filter((s) => s.source.namespace === 'shop' || s.destination.namespace === 'shop').length + 1;
+    expect(rows.length - 1).toBe(want);
+    expect(rows[0]!.startsWith('time,cluster,node_name')).toBe(true);
+    expect(err).toMatch(new RegExp(`exported ${want} flows`));
+  });
+
+  it('flows top / drops / graph', async () => {
+    const top = await run('flows', 'top', '--by', 'destination_port', '--order', 'flows', '--top', '3', '-o', 'json');
+    const parsed = JSON.parse(top.out);
+    expect(parsed.groups).toHaveLength(3);
+    expect(parsed.groupBy).toEqual(['destination_port']);
+    const drops = await run('flows', 'drops');
+    expect(drops.out.split('\n')[0]).toMatch(/^POLICY\s+DROP_REASON_DESC\s+VERDICT\s+FLOWS/);
+    expect(drops.out).toContain('deny-db@2');
+    const dot = await run('flows', 'graph', '-o', 'dot', '--cluster', 'east', '--to-namespace', 'payments', '--verdict', 'DROPPED');
+    expect(dot.out).toContain('"east/shop/web" -> "east/payments/db"');
+    const graph = JSON.parse((await run('flows', 'graph')).out);
+    expect(graph.edges.length).toBeGreaterThan(10);
+  });
+
+  it('flows import: Hubble jsonpb lines', async () => {
+    const file = join(dir, 'hubble.json');
+    const flow = { time: new Date(Date.now() - 60_000).toISOString(), verdict: 'FORWARDED', l4: { UDP: { destination_port: 53 } }, source: { identity: 5, namespace: 'a', pod_name: 'p' }, destination: { identity: 6, namespace: 'kube-system', pod_name: 'coredns-1' }, traffic_direction: 'EGRESS', node_name: 'east/n2' };
+    await writeFile(file, `${JSON.stringify({ flow })}\n${JSON.stringify({ flow })}\n`);
+    const { out } = await run('flows', 'import', file, '--cluster', 'east');
+    expect(out).toBe('2 of 2 flows imported as 1 summaries (1 new, 0 already stored, 0 lines skipped)\n');
+  });
+
+  it('policy apply (fleet and Cilium YAML), list, get, history', async () => {
+    const file = join(dir, 'policies.yaml');
+    await writeFile(
+      file,
+      [
+        'apiVersion: fleetnet.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: web-allow-api\nspec:\n  endpointSelector:\n    matchLabels:\n      app: web\n  ingress:\n    - fromEndpoints:\n        - matchLabels:\n            app: api\n',
+        'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: db-from-api\n  namespace: payments\nspec:\n  endpointSelector:\n    matchLabels:\n      app: db\n  ingress:\n    - fromEndpoints:\n        - matchLabels:\n            app: api\n',
+      ].join('---\n'),
+    );
+    const dry = await run('policy', 'apply', '-f', file, '--dry-run');
+    expect(dry.out).toContain('(dry run');
+    const applied = await run('policy', 'apply', '-f', file);
+    expect(applied.out).toMatch(/networkpolicy\/web-allow-api created \(generation 1\)/);
+    expect(applied.out).toMatch(/imported/);
+    const list = await run('policy', 'list');
+    expect(list.out.split('\n')[0]).toMatch(/^NAME\s+MODE\s+GENERATION/);
+    expect(list.out).toContain('web-allow-api');
+    const got = await run('policy', 'get', 'web-allow-api');
+    expect(got.out).toContain('kind: NetworkPolicy');
+    const history = await run('policy', 'history', 'web-allow-api', '-o', 'json');
+    expect(JSON.parse(history.out)[0]).toMatchObject({ generation: 1, operation: 'create' });
+  });
+
+  it('API errors carry the problem details', async () => {
+    await expect(run('flows', '--from-ip', 'not-an-ip')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/source_ip\/0/);
+  });
+});
