@@ -218,6 +218,21 @@ describe('sync against the local API', () => {
     }
   });
 
+  it('registers again when the node was deleted server-side, then reports its status', async () => {
+    const dir = await stateDir();
+    const { loop, programmed } = makeLoop('node-f', dir);
+    const ac = new AbortController();
+    const running = loop.run(ac.signal);
+    await until(() => programmed.length === 1);
+    const del = await client.call('DELETE', `/clusters/${CLUSTER}/nodes/node-f`, { token: agentToken });
+    expect(del.status).toBe(204);
+    await putPolicy('sync-f');
+    await until(() => programmed.length === 2);
+    await until(async () => (await client.call('GET', `/clusters/${CLUSTER}/nodes/node-f`, { token: api.tokens.reader })).body?.status?.observedRevision === programmed[1]!.revision);
+    ac.abort();
+    await running;
+  });
+
   it('surfaces non-retryable errors as ApiError without the token', async () => {
     const c = createApiClient({ baseUrl: proxy.baseUrl, clusterId: 'not-mine', nodeName: 'n', token: async () => agentToken });
     const err = await c.getDesiredState().catch((e: unknown) => e);

@@ -94,6 +94,7 @@ export class SyncLoop {
         this.state.failures = 0;
       } catch (e) {
         const err = e instanceof ApiError ? e : new ApiError((e as Error).message, -1);
+        if (err.status === 404) this.state.registered = false; // node deleted server-side: register again
         delay = backoffDelay(this.state.failures, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random, err.retryAfterMs);
         this.state.failures += 1;
         this.log(err.retryable ? 'warn' : 'error', 'API call failed; enforcing the current state, retrying', {
