@@ -85,6 +85,7 @@ export function planPolicyTransition(current: readonly PolicyEntry[], desired: r
   for (const f of new Set([...oldFamilies.keys(), ...newFamilies.keys()])) {
     const olds = oldFamilies.get(f) ?? [];
     const news = newFamilies.get(f) ?? [];
+    if (olds.length === news.length && news.every((e) => { const o = oldByKey.get(policyKeyId(e)); return o !== undefined && sameValue(o, e); })) continue;
     const union = new Map<string, PolicyKey>();
     for (const e of [...olds, ...news]) union.set(policyKeyId(e), e);
     for (const [id, k] of union) {
