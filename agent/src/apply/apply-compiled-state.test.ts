@@ -122,7 +122,7 @@ describe('applyCompiledState (fake kernel)', () => {
     expect(dp.log).toEqual([]);
   });
 
-  it('a change adds every new key before anything is deleted: raise, ipcache+, endpoints, settle, ipcache-, detach', () => {
+  it('a change adds every new key before anything is deleted: raise, ipcache+, endpoints, ipcache-, settle, detach', () => {
     const dp = newDatapath();
     applyCompiledState(dp, compileBundle(input(V1)));
     dp.log = [];
@@ -133,7 +133,7 @@ describe('applyCompiledState (fake kernel)', () => {
     // Settle runs by T rank ascending, then shortest prefix first: the old-only keys (the allows, then
     // "deny client TCP") go in one delete batch, then client tcp/80 — written as deny by the raise (it
     // lies under the old "deny TCP") — is lowered to its new allow.
-    expect(kinds).toEqual(['policy+', 'ipcache+', 'endpoints+', 'policy-', 'policy+', 'ipcache-', 'detach']);
+    expect(kinds).toEqual(['policy+', 'ipcache+', 'endpoints+', 'ipcache-', 'policy-', 'policy+', 'detach']);
     const key = (e: PolicyKey) => `${e.localId}/${e.peerId}/${e.direction}/${e.proto}/${e.port}/${e.portPrefixLen}`;
     const afterRaise = new Set((dp.policyStates[0] ?? []).map(key));
     for (const e of v2.policy) expect(afterRaise.has(key(e))).toBe(true);

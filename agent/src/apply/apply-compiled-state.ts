@@ -5,33 +5,34 @@
  *   1. policy raise     (old → T = max(old, new), see plan-policy-transition.ts)
  *   2. ipcache upsert   (new prefixes and changed identities)
  *   3. endpoints        (changed entries updated; newly seen ifindexes: entry written, then attached)
- *   4. policy settle    (T → new: new values and deletes of old-only keys, in the planned order)
- *   5. ipcache delete   (stale prefixes)
+ *   4. ipcache delete   (stale prefixes — while the policy is still T, see the identity limit below)
+ *   5. policy settle    (T → new: new values and deletes of old-only keys, in the planned order)
  *   6. detach           (ifindexes that are no longer desired: links removed, entry deleted)
  *
  * Ordering argument (no connection that both the old and the new state allow is dropped, none that
- * both deny passes):
+ * both deny passes) — the full version is in docs/agent.md "Apply ordering":
  * - For a connection whose local and peer identities are the same in both states, only the policy
- *   map decides between old and new. By the T argument, during steps 1–3 every decision lies between
- *   the old one and T = max(old, new) by rank, during steps 4–5 between the new one and T; a both-deny
- *   is ≥ deny throughout, a both-allow never reaches deny and never loses its match while the
- *   endpoint's default-deny bit is set. Endpoint bits change in step 3, while the policy is T: a
- *   both-allow has T = allow (so the bit is irrelevant) or no match in both states (then the bit was
- *   clear in both); a both-deny either has T = deny or no match and the bit set in both states.
- * - A newly seen endpoint is attached only after its entry, and the policy of its identity (new ∪ old
- *   = new for a new identity), are in place, so its first packet is decided by the new policy.
- * - Entries leave last (steps 4–6), after everything that replaces them is written.
- * - Limit (documented in docs/agent.md): when a pod's identity changes (relabelled pod, or a new CIDR
- *   prefix re-identifying addresses), its connections switch identity atomically in step 2/3 and are
- *   decided under T for the old identity before and T for the new one after — never looser than both
- *   states, but a both-allow connection may see the new policy's verdict for the OLD identity.
+ *   map decides between old and new, and every intermediate policy state of steps 1 and 5 is one of a
+ *   safe raise old → T or new → T, T = max(old, new) by rank per family (plan-policy-transition.ts):
+ *   a both-deny stays denied, a both-allow is never denied and keeps its match.
+ * - Endpoint bits change in step 3, while the policy is T: a both-allow has T = allow (the bit is
+ *   irrelevant) or no match in both states (then the bit was clear in both); a both-deny has T = deny,
+ *   or no match and the bit set in both states.
+ * - A newly seen endpoint is attached only after its entry and the policy of its identity are in
+ *   place (T = new for an identity the old state did not have), so its first packet meets the new
+ *   policy.
+ * - Every add (steps 1–3) precedes every delete (steps 4–6).
+ * - Every identity change of an address (ipcache, steps 2 and 4) and of an endpoint (step 3) happens
+ *   while the policy is T, which holds the entries of both the old and the new identities. Limit: such
+ *   a connection is decided under T for its old identity before the switch and for its new identity
+ *   after — never looser than both states, but a both-allow connection may meet the new policy's
+ *   verdict for its OLD identity in that window.
  * Every batch bumps fn_config.generation (Datapath), so established connections are re-decided on
  * their next packet under the state of that moment.
  */
-import type { Datapath } from '../kernel/datapath.js';
-import type { EndpointEntry, IpcacheEntry } from '../kernel/codecs.js';
 import type { CompiledState } from '../compile/types.js';
-import type { PolicyEntry, PolicyKey } from '../kernel/codecs.js';
+import type { EndpointEntry, IpcacheEntry, PolicyEntry, PolicyKey } from '../kernel/codecs.js';
+import type { Datapath } from '../kernel/datapath.js';
 import { planPolicyTransition, type PolicyOp } from './plan-policy-transition.js';
 
 export interface ApplyOptions {
@@ -80,8 +81,8 @@ export function applyCompiledState(datapath: Datapath, desired: CompiledState, o
   if (ipcacheUpserts.length > 0) datapath.upsertIpcache(ipcacheUpserts);
   if (toUpdate.length > 0) datapath.upsertEndpoints(toUpdate);
   for (const e of toAttach) datapath.attachEndpoint(e);
-  runSettle(datapath, plan.settle);
   if (ipcacheDeletes.length > 0) datapath.deleteIpcache(ipcacheDeletes);
+  runSettle(datapath, plan.settle);
   for (const ifindex of toDetach) datapath.detachEndpoint(ifindex);
 
   return {
