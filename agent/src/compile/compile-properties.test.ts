@@ -99,6 +99,20 @@ describe('compileBundle properties', () => {
     expect(web?.id).toBeLessThan(2 ** 24);
   });
 
+  it('every ruleId and identity the entries use is attributed', () => {
+    const policies = existsSync(FIXTURES) ? [...SAMPLE, ...importFixtures()] : SAMPLE;
+    const s = compileBundle(input(policies));
+    const rules = new Set(s.rules.map((r) => r.ruleId));
+    const ids = new Set(s.identities.map((i) => i.id));
+    for (const e of s.policy) {
+      expect(rules.has(e.ruleId)).toBe(true);
+      expect(ids.has(e.localId)).toBe(true);
+      expect(e.peerId === 0 || ids.has(e.peerId)).toBe(true);
+    }
+    for (const e of s.ipcache) expect(ids.has(e.identity)).toBe(true);
+    for (const e of s.endpoints) expect(ids.has(e.identity)).toBe(true);
+  });
+
   it.runIf(existsSync(FIXTURES))('compiles every importable upstream Cilium example (golden)', () => {
     const policies = importFixtures();
     expect(policies.length).toBe(72); // every policy core/policy/import/cilium-fixtures.test.ts imports
