@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+
+import { compileL4 } from './l4.js';
+
+type Rule = Parameters<typeof compileL4>[0];
+const show = (r: ReturnType<typeof compileL4>): { blocks: string[]; degraded: string[] } => ({
+  blocks: r.blocks.map((b) => (b.proto === 0 ? 'any' : b.prefixLen === 0 ? `${b.proto}` : `${b.proto}/${b.port}/${b.prefixLen}`)),
+  degraded: r.degraded.map((d) => d.pointer),
+});
+
+describe('compileL4', () => {
+  const cases: Array<{ name: string; given: Rule; kind?: 'allow' | 'deny'; want: { blocks: string[]; degraded: string[] } }> = [
+    { name: 'no ports: any', given: {}, want: { blocks: ['any'], degraded: [] } },
+    { name: 'TCP port', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }, want: { blocks: ['6/80/16'], degraded: [] } },
+    { name: 'ANY port = TCP + UDP', given: { toPorts: [{ ports: [{ port: '53' }] }] }, want: { blocks: ['6/53/16', '17/53/16'], degraded: [] } },
+    { name: 'ANY port 0 = any', given: { toPorts: [{ ports: [{ port: '0', protocol: 'ANY' }] }] }, want: { blocks: ['any'], degraded: [] } },
+    { name: 'UDP port 0 = UDP', given: { toPorts: [{ ports: [{ port: '0', protocol: 'UDP' }] }] }, want: { blocks: ['17'], degraded: [] } },
+    { name: 'range', given: { toPorts: [{ ports: [{ port: '1000', endPort: 1003, protocol: 'TCP' }] }] }, want: { blocks: ['6/1000/14'], degraded: [] } },
+    { name: 'port rule without ports = any', given: { toPorts: [{}] }, want: { blocks: ['any'], degraded: [] } },
+    { name: 'VRRP', given: { toPorts: [{ ports: [{ port: '0', protocol: 'VRRP' }] }] }, want: { blocks: ['112'], degraded: [] } },
+    { name: 'SCTP port, allow: none', given: { toPorts: [{ ports: [{ port: '9', protocol: 'SCTP' }] }] }, want: { blocks: [], degraded: ['/r/toPorts/0/ports/0'] } },
+    { name: 'SCTP port, deny: all SCTP', kind: 'deny', given: { toPorts: [{ ports: [{ port: '9', protocol: 'SCTP' }] }] }, want: { blocks: ['132'], degraded: ['/r/toPorts/0/ports/0'] } },
+    { name: 'named port, deny ANY: everything', kind: 'deny', given: { toPorts: [{ ports: [{ port: 'http' }] }] }, want: { blocks: ['any'], degraded: ['/r/toPorts/0/ports/0'] } },
+    { name: 'ICMPv6 port: reported, nothing', given: { toPorts: [{ ports: [{ port: '0', protocol: 'ICMPv6' }] }] }, want: { blocks: [], degraded: ['/r/toPorts/0/ports/0'] } },
+    { name: 'icmps', given: { icmps: [{ fields: [{ type: 'EchoRequest' }, { type: 128, family: 'IPv6' }] }] }, want: { blocks: ['1/8/16'], degraded: ['/r/icmps/0/fields/1'] } },
+    { name: 'http rule: no allow', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] }, want: { blocks: [], degraded: ['/r/toPorts/0/rules/http'] } },
+    { name: 'http {} among others: allow-all', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }, {}] } }] }, want: { blocks: ['6/80/16'], degraded: [] } },
+    { name: 'dns *: allow-all', given: { toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*' }] } }] }, want: { blocks: ['6/53/16', '17/53/16'], degraded: [] } },
+    { name: 'empty http list: not provably allow-all', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [] } }] }, want: { blocks: [], degraded: ['/r/toPorts/0/rules/http'] } },
+    { name: 'serverNames: no allow', given: { toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], serverNames: ['a.example'] }] }, want: { blocks: [], degraded: ['/r/toPorts/0/serverNames'] } },
+  ];
+  it.each(cases)('$name', ({ given, kind, want }) => {
+    expect(show(compileL4(given, '/r', kind ?? 'allow'))).toEqual(want);
+  });
+});
