@@ -14,6 +14,7 @@ describe('chunkSummaries', () => {
     expect(chunks.map((c) => [c.first, c.items.length])).toEqual(want);
     expect(chunks.map((c) => c.index)).toEqual(want.map((_, i) => i));
     expect(chunks.flatMap((c) => c.items)).toEqual(given);
+    expect(chunks.map((c) => JSON.parse(c.json))).toEqual(chunks.map((c) => c.items));
   });
 
   it('is deterministic', () => {

@@ -11,6 +11,8 @@ export interface SummaryChunk<T> {
   /** Position of the chunk's first summary in the batch. */
   first: number;
   items: T[];
+  /** `JSON.stringify(items)`, computed while sizing (storage compresses it without serialising again). */
+  json: string;
 }
 
 export const CHUNK_MAX_ITEMS = 500;
@@ -18,17 +20,22 @@ export const CHUNK_MAX_BYTES = 256 * 1024;
 
 export function chunkSummaries<T>(summaries: readonly T[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): SummaryChunk<T>[] {
   const chunks: SummaryChunk<T>[] = [];
+  const texts: string[][] = [];
   let current: SummaryChunk<T> | undefined;
   let bytes = 0;
   summaries.forEach((summary, position) => {
-    const size = JSON.stringify(summary).length + 1;
+    const text = JSON.stringify(summary);
+    const size = text.length + 1;
     if (!current || current.items.length >= maxItems || (bytes + size > maxBytes && current.items.length > 0)) {
-      current = { index: chunks.length, first: position, items: [] };
+      current = { index: chunks.length, first: position, items: [], json: '' };
       chunks.push(current);
+      texts.push([]);
       bytes = 0;
     }
     current.items.push(summary);
+    texts.at(-1)!.push(text);
     bytes += size;
   });
+  chunks.forEach((chunk, i) => (chunk.json = `[${texts[i]!.join(',')}]`));
   return chunks;
 }

@@ -71,6 +71,7 @@ export class FlowService {
       origin,
       ttl: this.deps.retentionSeconds,
       summaries: chunk.items,
+      summariesJson: chunk.json,
     }));
     const outcomes = await this.deps.chunks.createAll(chunks);
     let accepted = 0;

@@ -30,19 +30,21 @@ export interface FlowChunk {
   /** Seconds until Cosmos deletes the document (retention). */
   ttl: number;
   summaries: FlowSummary[];
+  /** `JSON.stringify(summaries)` when the caller has it already (written only; never read back). */
+  summariesJson?: string;
 }
 
 /**
  * A chunk as stored: the summaries are a base64 string of raw-DEFLATEd JSON (`z`), so a 500-summary chunk
  * of ~250 KB is stored (and billed, and transferred) as ~30–40 KB; nothing queries inside summaries.
  */
-type StoredChunk = Omit<FlowChunk, 'summaries'> & { count: number; z: string };
+type StoredChunk = Omit<FlowChunk, 'summaries' | 'summariesJson'> & { count: number; z: string };
 
 const deflate = promisify(deflateRaw);
 const inflate = promisify(inflateRaw);
 
-async function encodeChunk({ summaries, ...rest }: FlowChunk): Promise<StoredChunk> {
-  const z = (await deflate(Buffer.from(JSON.stringify(summaries)), { level: zlibConstants.Z_BEST_SPEED })).toString('base64');
+async function encodeChunk({ summaries, summariesJson, ...rest }: FlowChunk): Promise<StoredChunk> {
+  const z = (await deflate(Buffer.from(summariesJson ?? JSON.stringify(summaries)), { level: zlibConstants.Z_BEST_SPEED })).toString('base64');
   return { ...rest, count: summaries.length, z };
 }
 

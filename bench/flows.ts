@@ -1,0 +1,182 @@
+/**
+ * `npm run bench:flows` — a benchmark, not a test. In one run, on the embedded Cosmos server:
+ * 1. Ingest: summaries/s through the API (HTTP POST of agent batches to the local host: parse, schema
+ *    validation, authorization, chunking, compression, bulk writes, coverage) and through the SDK's bulk API
+ *    straight into the same container (the same chunk documents, `container.items.bulk`), and their ratio
+ *    (target ≥ 0.8). Rounds alternate API and SDK; the ratio is the median of per-round ratios. For scale, one
+ *    round also bulk-writes one document per summary (the layout fleetnet does not use).
+ * 2. Queries: latency of five typical security queries over everything stored (≥ 100,000 summaries):
+ *    by namespace, by verdict DROPPED, by destination port (first page of 100 each), top talkers and the
+ *    service graph (both scan the whole window).
+ * The store (embedded Cosmos), the API (local host) and this load generator run in three processes.
+ * Knobs: BENCH_BATCH (summaries per batch, default 5000), BENCH_ROUNDS (default 5), BENCH_BATCHES_PER_ROUND
+ * (default 4), BENCH_CONCURRENCY (parallel batches in flight, default 4), BENCH_QUERY_RUNS (default 5),
+ * BENCH_API_CPU_PROF (a directory: the API process writes a V8 CPU profile there).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { randomUUID } from 'node:crypto';
+import { FlowChunkStore, FlowCoverageStore, type FlowChunk } from '../functions/src/store/flow-store.js';
+import { chunkSummaries } from '../core/flows/chunk-summaries.js';
+import { hourBucket, normaliseTime } from '../core/flows/flow-time.js';
+import { connectToStore } from './flows-store-connection.js';
+import { createRandom, generateSummaries } from '../test/helpers/flow-fixtures.js';
+import type { FlowSummary, FlowSummaryBatch } from '../openapi/types.js';
+
+const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PER_ROUND = Number(process.env.BENCH_BATCHES_PER_ROUND ?? 4);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const QUERY_RUNS = Math.max(1, Number(process.env.BENCH_QUERY_RUNS ?? 5));
+const RETENTION = 30 * 86_400;
+
+/** Starts a server process of bench/flows-servers.ts and returns the JSON line it prints when ready. */
+async function startProcess<T>(args: string[]): Promise<{ child: ChildProcess; info: T }> {
+  const child = spawn(process.execPath, [...(args[0] === 'api' && process.env.BENCH_API_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_API_CPU_PROF}`] : []), '--import', 'tsx', new URL('./flows-servers.ts', import.meta.url).pathname, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  for await (const line of createInterface({ input: child.stdout! })) if (line.startsWith('{')) return { child, info: JSON.parse(line) as T };
+  throw new Error(`${args[0]} process exited before it was ready`);
+}
+
+const store = await startProcess<{ endpoint: string; key: string }>(['store']);
+const server = await startProcess<{ baseUrl: string; agent: string; reader: string }>(['api', store.info.endpoint, store.info.key]);
+const { client: cosmosClient, connection } = await connectToStore(store.info.endpoint, store.info.key);
+const baseUrl = server.info.baseUrl;
+const agent = server.info.agent;
+const chunks = new FlowChunkStore(connection.containers.flows);
+const coverage = new FlowCoverageStore(connection.containers.flowCoverage);
+const random = createRandom(2026);
+const now = Date.now();
+
+let sequence = 0;
+function nextBatch(): { node: string; batch: FlowSummaryBatch } {
+  const i = sequence++;
+  const end = new Date(now - (5 + (i % 60) * 6) * 60_000).toISOString(); // spread over the last 6 hours
+  return {
+    node: `node-${i % 8}`,
+    batch: { batchId: randomUUID(), sequence: Math.floor(i / 8), window: { start: new Date(Date.parse(end) - 60_000).toISOString(), end }, summaries: generateSummaries(BATCH, random) },
+  };
+}
+
+/** The documents ingest would write for a batch (same layout, so the SDK path stores exactly the same). */
+function chunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch): FlowChunk[] {
+  const time = normaliseTime(batch.window.end);
+  const hour = hourBucket(time);
+  return chunkSummaries(batch.summaries).map((c) => ({
+    id: `${batch.batchId}.${c.index}`,
+    pk: `${cluster}|${hour}`,
+    sk: `${time}|${cluster}|${node}|${batch.batchId}|${String(c.index).padStart(4, '0')}`,
+    clusterId: cluster,
+    node,
+    hour,
+    time,
+    windowStart: normaliseTime(batch.window.start),
+    batchId: batch.batchId,
+    first: c.first,
+    origin: 'agent',
+    ttl: RETENTION,
+    summaries: c.items as FlowSummary[],
+    summariesJson: c.json,
+  }));
+}
+
+async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
+  }));
+}
+
+async function viaApi(): Promise<number> {
+  const bodies = Array.from({ length: PER_ROUND }, () => {
+    const { node, batch } = nextBatch();
+    return { node, text: JSON.stringify(batch) }; // serialised before timing: the client's cost is not the API's
+  });
+  const started = performance.now();
+  await inParallel(bodies, async ({ node, text }) => {
+    const response = await fetch(`${baseUrl}/clusters/bench-api/nodes/${node}/flows`, { method: 'POST', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' }, body: text });
+    const result = (await response.json()) as { accepted?: number };
+    if (response.status !== 200 || result.accepted !== BATCH) throw new Error(`ingest failed: ${response.status} ${JSON.stringify(result)}`);
+  });
+  return (PER_ROUND * BATCH) / ((performance.now() - started) / 1000);
+}
+
+const sdkBatches: Array<{ node: string; batch: FlowSummaryBatch }> = [];
+async function viaSdk(): Promise<number> {
+  const batches = Array.from({ length: PER_ROUND }, nextBatch);
+  const started = performance.now();
+  await inParallel(batches, async ({ node, batch }) => {
+    const outcomes = await chunks.createAll(chunkDocuments('bench-sdk', node, batch));
+    if (outcomes.some((o) => o !== 'created')) throw new Error('SDK bulk write did not create every chunk');
+  });
+  sdkBatches.push(...batches);
+  return (PER_ROUND * BATCH) / ((performance.now() - started) / 1000);
+}
+
+async function perSummaryDocuments(count: number): Promise<number> {
+  const { container } = await connection.containers.flows.database.containers.createIfNotExists({ id: 'benchPerSummary', partitionKey: { paths: ['/pk'] } });
+  const summaries = generateSummaries(count, random);
+  const started = performance.now();
+  const slices = Array.from({ length: Math.ceil(count / 100) }, (_, i) => summaries.slice(i * 100, i * 100 + 100));
+  await inParallel(slices, async (slice) => {
+    await container.items.bulk(slice.map((s) => ({ operationType: 'Create' as const, resourceBody: { id: randomUUID(), pk: 'bench|hour', ...s } })));
+  });
+  const rate = count / ((performance.now() - started) / 1000);
+  await container.delete();
+  return rate;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+console.log(`bench:flows — batches of ${BATCH}, ${PER_ROUND} per round, ${CONCURRENCY} in flight, ${ROUNDS} rounds (+1 warm-up)`);
+await viaApi();
+await viaSdk();
+const api: number[] = [];
+const sdk: number[] = [];
+const ratios: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const a = round % 2 === 0 ? await viaApi() : NaN;
+  const s = await viaSdk();
+  const b = round % 2 === 0 ? a : await viaApi();
+  api.push(b);
+  sdk.push(s);
+  ratios.push(b / s);
+  console.log(`  round ${round + 1}: API ${fmt(b)} summaries/s, SDK bulk ${fmt(s)} summaries/s, ratio ${(b / s).toFixed(2)}`);
+}
+const perSummary = await perSummaryDocuments(20_000);
+console.log(`ingest: API ${fmt(median(api))} summaries/s · SDK bulk (same chunk documents) ${fmt(median(sdk))} summaries/s · ratio ${median(ratios).toFixed(2)} (target ≥ 0.8)`);
+console.log(`        for scale: SDK bulk with one document per summary ${fmt(perSummary)} summaries/s`);
+
+// Coverage for the SDK-written batches (what ingest records after its writes), so queries see them too.
+for (const { node, batch } of sdkBatches) {
+  const hour = hourBucket(normaliseTime(batch.window.end));
+  const current = await coverage.read('bench-sdk', hour, node);
+  const base = current?.value ?? { clusterId: 'bench-sdk', node, hour, ranges: [], batches: 0, summaries: 0, imported: 0, lost: { batches: 0, summaries: 0 } };
+  await coverage.write({ ...base, ranges: [...base.ranges, [batch.sequence, batch.sequence]].sort((x, y) => x[0]! - y[0]!) as Array<[number, number]>, batches: base.batches + 1, summaries: base.summaries + BATCH }, RETENTION, current?.version);
+}
+
+const reader = server.info.reader;
+const total = (await (await fetch(`${baseUrl}/flows/aggregations`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: JSON.stringify({ since: '7h' }) })).json()) as { totals: { summaries: number } };
+console.log(`queries over ${fmt(total.totals.summaries)} stored summaries (window: last 7 h, 2 clusters, 16 nodes), ${QUERY_RUNS} runs each:`);
+const queries: Array<[string, string, unknown]> = [
+  ['by namespace (shop, first 100)', '/flows/query', { since: '7h', whitelist: [{ source_pod: ['shop/'] }, { destination_pod: ['shop/'] }] }],
+  ['by verdict DROPPED (first 100)', '/flows/query', { since: '7h', whitelist: [{ verdict: ['DROPPED'] }] }],
+  ['by destination port 5432 (first 100)', '/flows/query', { since: '7h', whitelist: [{ destination_port: ['5432'] }] }],
+  ['top talkers (workload pairs, top 10)', '/flows/aggregations', { since: '7h', groupBy: ['source_workload', 'destination_workload'], orderBy: 'bytes', top: 10 }],
+  ['service graph', '/flows/servicegraph', { since: '7h' }],
+];
+for (const [name, path, body] of queries) {
+  const times: number[] = [];
+  for (let run = 0; run < QUERY_RUNS; run++) {
+    const started = performance.now();
+    const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    await response.text();
+    if (response.status !== 200) throw new Error(`${name}: ${response.status}`);
+    times.push(performance.now() - started);
+  }
+  console.log(`  ${name.padEnd(40)} median ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms`);
+}
+
+cosmosClient.dispose();
+server.child.kill('SIGTERM');
+store.child.kill('SIGTERM');
