@@ -76,6 +76,17 @@ describe('ingest', () => {
     expect(answer.body.items).toHaveLength(3);
   });
 
+  it('records every batch when one node sends many concurrently (coverage updates retry on conflicts)', async () => {
+    const end = minutesAgo(6);
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, sequence) => client.call('POST', '/clusters/cluster-b/nodes/node-busy/flows', { token: tokens.agentB, body: batch([summary()], sequence, end) })),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(12).fill(200));
+    const answer = await client.call('POST', '/flows/query', { token: tokens.reader, body: { whitelist: [{ cluster: ['cluster-b'], node_name: ['node-busy'] }] } });
+    expect(answer.body.items).toHaveLength(12);
+    expect(answer.body.coverage.clusters[0].nodes.find((n: { node_name: string }) => n.node_name === 'node-busy')).toMatchObject({ batches: 12, summaries: 12, firstSequence: 0, lastSequence: 11, gaps: [] });
+  });
+
   it('accepts a full batch of 5000 summaries (over the default 1 MiB body limit) and rejects 5001', async () => {
     const summaries = generateSummaries(5001, createRandom(3));
     const full = batch(summaries.slice(0, 5000), 1, minutesAgo(1));

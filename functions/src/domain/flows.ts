@@ -89,13 +89,21 @@ export class FlowService {
     let accepted = 0;
     let duplicates = 0;
     let summaries = 0;
-    const queue = [...parsed.batches];
+    // Batches sharing a node-hour update the same coverage document: one worker takes all of them, in order.
+    const groups = new Map<string, typeof parsed.batches>();
+    for (const batch of parsed.batches) {
+      const key = `${batch.node}|${hourBucket(normaliseTime(batch.window.end))}`;
+      groups.set(key, [...(groups.get(key) ?? []), batch]);
+    }
+    const queue = [...groups.values()];
     const worker = async () => {
-      for (let batch = queue.shift(); batch; batch = queue.shift()) {
-        const result = await this.ingest(clusterId, batch.node, batch, 'import');
-        accepted += result.accepted;
-        duplicates += result.duplicates;
-        summaries += batch.summaries.length;
+      for (let group = queue.shift(); group; group = queue.shift()) {
+        for (const batch of group) {
+          const result = await this.ingest(clusterId, batch.node, batch, 'import');
+          accepted += result.accepted;
+          duplicates += result.duplicates;
+          summaries += batch.summaries.length;
+        }
       }
     };
     await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, worker));
@@ -188,6 +196,7 @@ export class FlowService {
         return;
       } catch (error) {
         if (!(error instanceof WriteConflictError) || attempt >= MAX_COVERAGE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
       }
     }
   }
