@@ -1,39 +1,10 @@
 /**
- * What identity sources produce: the compiler's endpoint inputs (field names of
- * agent/src/compile/types.ts LocalEndpoint / PeerEndpoint, repeated structurally here so sources do
- * not depend on the compiler's module).
+ * What identity sources produce: the compiler's endpoint inputs. The endpoint shapes are defined once,
+ * in agent/src/compile/types.ts (a type-only import: sources do not load the compiler).
  */
-export interface Workload {
-  name: string;
-  kind: string;
-}
+import type { ClusterNode, LocalEndpoint, PeerEndpoint } from '../compile/types.js';
 
-export interface LocalEndpoint {
-  ifindex: number;
-  podName: string;
-  namespace: string;
-  labels: Record<string, string>;
-  serviceAccount?: string;
-  ip: string;
-  workload?: Workload;
-}
-
-export interface PeerEndpoint {
-  ip: string;
-  podName: string;
-  namespace: string;
-  labels: Record<string, string>;
-  serviceAccount?: string;
-  nodeName?: string;
-  workload?: Workload;
-}
-
-/** A node of the cluster: its addresses are the `host` identity (this node) or `remote-node`. */
-export interface ClusterNode {
-  name: string;
-  ips: string[];
-  local?: boolean;
-}
+export type { ClusterNode, LocalEndpoint, PeerEndpoint, Workload } from '../compile/types.js';
 
 export interface EndpointSnapshot {
   endpoints: LocalEndpoint[];
