@@ -1,4 +1,4 @@
-import type { NetworkPolicy } from '../../../openapi/types.js';
+import type { Cluster, NetworkPolicy } from '../../../openapi/types.js';
 import { validatePolicySpec } from '../../../core/policy/validate-policy-spec.js';
 import { targetsCluster } from '../../../core/policy/select-clusters.js';
 import { notFound, validationFailed } from '../http/api-error.js';
@@ -7,11 +7,10 @@ import { listAllClusters } from './cluster-directory.js';
 import { collectPage, type Page } from './collect-page.js';
 import type { DesiredStateService } from './desired-state.js';
 import { KIND } from './fleet-store.js';
-import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
+import type { Preconditions, PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
-import { deleteAtVersion } from './delete-at-version.js';
-import { revisionOf, type RevisionLog } from './revision-log.js';
-import type { Cluster } from '../../../openapi/types.js';
+import type { RevisionLog } from './revision-log.js';
+import { deleteRevisioned, putRevisioned, type RevisionedResource } from './revisioned-writes.js';
 import type { ListQuery } from '../http/list-query.js';
 
 export interface NetworkPolicyServiceDeps {
@@ -48,45 +47,18 @@ export class NetworkPolicyService {
   async put(name: string, incoming: NetworkPolicy, actor: string, preconditions: Preconditions): Promise<PutOutcome<NetworkPolicy>> {
     requireMatchingName(name, incoming.metadata.name);
     this.validate(incoming);
-    const { revisions, now } = this.deps;
-    const existing = await this.deps.policies.read(KIND.policy, name);
-    // Repair: a previous write that died before recording its revision gets it now (idempotent).
-    if (existing) await this.recordRevision(existing.value, existing.value.metadata.generation === 1 ? 'create' : 'replace');
-    const result = await putResource({
-      collection: this.deps.policies,
-      partitionKey: KIND.policy,
-      id: name,
-      incoming,
-      actor,
-      now: now(),
-      preconditions,
-      firstGeneration: async () => (await revisions.highestGeneration(KIND.policy, name)) + 1,
-    });
-    if (result.specChanged) {
-      await this.recordRevision(result.stored.value, result.outcome === 'created' ? 'create' : 'replace');
-      await this.refreshTargets([result.previous?.value, result.stored.value]);
-    }
+    const result = await putRevisioned(this.target(), name, incoming, actor, preconditions);
+    if (result.specChanged) await this.refreshTargets([result.previous?.value, result.stored.value]);
     return result;
   }
 
   async delete(name: string, actor: string, ifMatch: string | null): Promise<void> {
-    const existing = await this.get(name);
-    await deleteAtVersion(this.deps.policies, KIND.policy, name, existing.version, ifMatch);
-    const generation = (existing.value.metadata.generation ?? 1) + 1;
-    await this.deps.revisions.record(
-      revisionOf(KIND.policy, name, generation, 'delete', actor, this.deps.now().toISOString(), { labels: existing.value.metadata.labels }),
-    );
-    await this.refreshTargets([existing.value]);
+    const deleted = await deleteRevisioned(this.target(), name, actor, ifMatch);
+    await this.refreshTargets([deleted]);
   }
 
-  private recordRevision(policy: NetworkPolicy, operation: 'create' | 'replace'): Promise<void> {
-    const { metadata } = policy;
-    return this.deps.revisions.record(
-      revisionOf(KIND.policy, metadata.name, metadata.generation ?? 1, operation, metadata.updatedBy ?? 'unknown', metadata.updatedAt ?? '', {
-        spec: policy.spec,
-        labels: metadata.labels,
-      }),
-    );
+  private target(): RevisionedResource<NetworkPolicy> {
+    return { kind: KIND.policy, partitionKey: KIND.policy, collection: this.deps.policies, revisions: this.deps.revisions, now: this.deps.now };
   }
 
   /** Recompiles every cluster that any of the given versions of a policy targets. */
