@@ -27,7 +27,7 @@ if (mode === 'store') {
   const [endpoint, key] = process.argv.slice(3);
   const { connection } = await connectToStore(endpoint!, key!);
   const dir = await mkdtemp(join(tmpdir(), 'fleetnet-bench-flows-'));
-  const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir }, cosmos: connection });
+  const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, FLEETNET_FLOW_DECODER_THREADS: process.env.FLEETNET_FLOW_DECODER_THREADS }, cosmos: connection });
   const host = await startLocalHost({ operations: createOperations(async () => services) });
   const issuer = await loadOrCreateDevIssuer(dir);
   const admin = await issuer.mintToken({ role: 'Fleet.Admin', objectId: 'bench-admin' });

@@ -9,22 +9,29 @@
  *    by namespace, by verdict DROPPED, by destination port (first page of 100 each), top talkers and the
  *    service graph (both scan the whole window).
  * The store (embedded Cosmos), the API (local host) and this load generator run in three processes.
- * Knobs: BENCH_BATCH (summaries per batch, default 5000), BENCH_ROUNDS (default 5), BENCH_BATCHES_PER_ROUND
+ * It also prints the CPU each process spent per batch in each kind of round (Linux /proc): the machine has
+ * two cores, so the API's extra CPU (parsing and validating what the SDK client already holds as objects)
+ * shows up directly in its throughput.
+ * Knobs: BENCH_BATCH (summaries per batch, default 5000), BENCH_ROUNDS (default 9), BENCH_BATCHES_PER_ROUND
  * (default 4), BENCH_CONCURRENCY (parallel batches in flight, default 4), BENCH_QUERY_RUNS (default 5),
- * BENCH_API_CPU_PROF (a directory: the API process writes a V8 CPU profile there).
+ * BENCH_API_CPU_PROF (a directory: the API process writes V8 CPU profiles there, one per thread),
+ * FLEETNET_FLOW_DECODER_THREADS (passed to the API process; default one per core).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
-import { FlowChunkStore, FlowCoverageStore, type FlowChunk } from '../functions/src/store/flow-store.js';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { deflateRaw, constants as zlibConstants } from 'node:zlib';
+import { FlowChunkStore, FlowCoverageStore, type EncodedFlowChunk } from '../functions/src/store/flow-store.js';
 import { chunkSummaries } from '../core/flows/chunk-summaries.js';
 import { hourBucket, normaliseTime } from '../core/flows/flow-time.js';
 import { connectToStore } from './flows-store-connection.js';
 import { createRandom, generateSummaries } from '../test/helpers/flow-fixtures.js';
-import type { FlowSummary, FlowSummaryBatch } from '../openapi/types.js';
+import type { FlowSummaryBatch } from '../openapi/types.js';
 
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const PER_ROUND = Number(process.env.BENCH_BATCHES_PER_ROUND ?? 4);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const QUERY_RUNS = Math.max(1, Number(process.env.BENCH_QUERY_RUNS ?? 5));
@@ -57,11 +64,16 @@ function nextBatch(): { node: string; batch: FlowSummaryBatch } {
   };
 }
 
-/** The documents ingest would write for a batch (same layout, so the SDK path stores exactly the same). */
-function chunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch): FlowChunk[] {
+const deflate = promisify(deflateRaw);
+
+/**
+ * The documents ingest would write for a batch (same layout and bytes, so the SDK path stores exactly the
+ * same). Compression runs on libuv's pool, concurrently with the next batch: the strongest single-process client.
+ */
+async function chunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch): Promise<EncodedFlowChunk[]> {
   const time = normaliseTime(batch.window.end);
   const hour = hourBucket(time);
-  return chunkSummaries(batch.summaries).map((c) => ({
+  return Promise.all(chunkSummaries(batch.summaries).map(async (c) => ({
     id: `${batch.batchId}.${c.index}`,
     pk: `${cluster}|${hour}`,
     sk: `${time}|${cluster}|${node}|${batch.batchId}|${String(c.index).padStart(4, '0')}`,
@@ -74,9 +86,9 @@ function chunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch):
     first: c.first,
     origin: 'agent',
     ttl: RETENTION,
-    summaries: c.items as FlowSummary[],
-    summariesJson: c.json,
-  }));
+    count: c.items.length,
+    z: (await deflate(Buffer.from(c.json), { level: zlibConstants.Z_BEST_SPEED })).toString('base64'),
+  })));
 }
 
 async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
@@ -89,26 +101,27 @@ async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Prom
 async function viaApi(): Promise<number> {
   const bodies = Array.from({ length: PER_ROUND }, () => {
     const { node, batch } = nextBatch();
-    return { node, text: JSON.stringify(batch) }; // serialised before timing: the client's cost is not the API's
+    return { node, body: Buffer.from(JSON.stringify(batch)) }; // serialised before timing: the client's cost is not the API's
   });
   const started = performance.now();
-  await inParallel(bodies, async ({ node, text }) => {
-    const response = await fetch(`${baseUrl}/clusters/bench-api/nodes/${node}/flows`, { method: 'POST', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' }, body: text });
+  await inParallel(bodies, async ({ node, body }) => {
+    const response = await fetch(`${baseUrl}/clusters/bench-api/nodes/${node}/flows`, { method: 'POST', headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' }, body });
     const result = (await response.json()) as { accepted?: number };
     if (response.status !== 200 || result.accepted !== BATCH) throw new Error(`ingest failed: ${response.status} ${JSON.stringify(result)}`);
   });
   return (PER_ROUND * BATCH) / ((performance.now() - started) / 1000);
 }
 
-const sdkBatches: Array<{ node: string; batch: FlowSummaryBatch }> = [];
+/** What coverage needs of each SDK-written batch (not the batches: holding them would tax this process's GC). */
+const sdkBatches: Array<{ node: string; sequence: number; end: string }> = [];
 async function viaSdk(): Promise<number> {
   const batches = Array.from({ length: PER_ROUND }, nextBatch);
   const started = performance.now();
   await inParallel(batches, async ({ node, batch }) => {
-    const outcomes = await chunks.createAll(chunkDocuments('bench-sdk', node, batch));
+    const outcomes = await chunks.createAll(await chunkDocuments('bench-sdk', node, batch));
     if (outcomes.some((o) => o !== 'created')) throw new Error('SDK bulk write did not create every chunk');
   });
-  sdkBatches.push(...batches);
+  sdkBatches.push(...batches.map(({ node, batch }) => ({ node, sequence: batch.sequence, end: batch.window.end })));
   return (PER_ROUND * BATCH) / ((performance.now() - started) / 1000);
 }
 
@@ -125,6 +138,20 @@ async function perSummaryDocuments(count: number): Promise<number> {
   return rate;
 }
 
+/** CPU (user + system) a process has used so far, in ms (Linux: /proc/<pid>/stat, in clock ticks of 10 ms). */
+function processCpuMillis(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+const pids = { 'load generator': process.pid, API: server.child.pid!, store: store.child.pid! };
+const cpuSpent = { api: new Map<string, number>(), sdk: new Map<string, number>() };
+async function measuringCpu(kind: keyof typeof cpuSpent, run: () => Promise<number>): Promise<number> {
+  const before = Object.entries(pids).map(([name, pid]) => [name, processCpuMillis(pid)] as const);
+  const rate = await run();
+  for (const [name, start] of before) cpuSpent[kind].set(name, (cpuSpent[kind].get(name) ?? 0) + processCpuMillis(pids[name as keyof typeof pids]) - start);
+  return rate;
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -135,9 +162,9 @@ const api: number[] = [];
 const sdk: number[] = [];
 const ratios: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const a = round % 2 === 0 ? await viaApi() : NaN;
-  const s = await viaSdk();
-  const b = round % 2 === 0 ? a : await viaApi();
+  const a = round % 2 === 0 ? await measuringCpu('api', viaApi) : NaN;
+  const s = await measuringCpu('sdk', viaSdk);
+  const b = round % 2 === 0 ? a : await measuringCpu('api', viaApi);
   api.push(b);
   sdk.push(s);
   ratios.push(b / s);
@@ -146,13 +173,15 @@ for (let round = 0; round < ROUNDS; round++) {
 const perSummary = await perSummaryDocuments(20_000);
 console.log(`ingest: API ${fmt(median(api))} summaries/s · SDK bulk (same chunk documents) ${fmt(median(sdk))} summaries/s · ratio ${median(ratios).toFixed(2)} (target ≥ 0.8)`);
 console.log(`        for scale: SDK bulk with one document per summary ${fmt(perSummary)} summaries/s`);
+const perBatch = (spent: Map<string, number>) => [...spent].map(([name, ms]) => `${name} ${(ms / (ROUNDS * PER_ROUND)).toFixed(1)}`).join(', ');
+console.log(`        CPU ms per batch (batch generation included): API rounds — ${perBatch(cpuSpent.api)}; SDK rounds — ${perBatch(cpuSpent.sdk)}`);
 
 // Coverage for the SDK-written batches (what ingest records after its writes), so queries see them too.
-for (const { node, batch } of sdkBatches) {
-  const hour = hourBucket(normaliseTime(batch.window.end));
+for (const { node, sequence, end } of sdkBatches) {
+  const hour = hourBucket(normaliseTime(end));
   const current = await coverage.read('bench-sdk', hour, node);
   const base = current?.value ?? { clusterId: 'bench-sdk', node, hour, ranges: [], batches: 0, summaries: 0, imported: 0, lost: { batches: 0, summaries: 0 } };
-  await coverage.write({ ...base, ranges: [...base.ranges, [batch.sequence, batch.sequence]].sort((x, y) => x[0]! - y[0]!) as Array<[number, number]>, batches: base.batches + 1, summaries: base.summaries + BATCH }, RETENTION, current?.version);
+  await coverage.write({ ...base, ranges: [...base.ranges, [sequence, sequence]].sort((x, y) => x[0]! - y[0]!) as Array<[number, number]>, batches: base.batches + 1, summaries: base.summaries + BATCH }, RETENTION, current?.version);
 }
 
 const reader = server.info.reader;

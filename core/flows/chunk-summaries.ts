@@ -2,40 +2,64 @@
  * Splits a batch's summaries into storage chunks (the Cosmos "bucket pattern": many small records per
  * document, far fewer documents and request units than one document per summary).
  *
- * Contract: deterministic — the same summaries always give the same chunks, so chunk ids
- * (`<batchId>.<chunk index>`) identify the same summaries on every retry. A chunk holds at most
- * `maxItems` summaries and at most `maxBytes` of JSON (a single larger summary gets a chunk of its own).
+ * Contract: deterministic — boundaries depend only on the summaries' compact JSON sizes, so chunk ids
+ * (`<batchId>.<chunk index>`) identify the same summaries on every retry, whether the chunks are cut from
+ * parsed objects (chunkSummaries) or from the JSON text the agent sent (chunkJsonElements). A chunk holds
+ * at most `maxItems` summaries and at most `maxBytes` of JSON (a single larger summary gets a chunk of its own).
  */
-export interface SummaryChunk<T> {
+import type { ElementSpan } from '../json/array-element-spans.js';
+
+export interface ChunkBounds {
   index: number;
   /** Position of the chunk's first summary in the batch. */
   first: number;
+  count: number;
+}
+
+export interface SummaryChunk<T> extends ChunkBounds {
   items: T[];
-  /** `JSON.stringify(items)`, computed while sizing (storage compresses it without serialising again). */
+  /** The chunk's summaries as a JSON array (storage compresses it without serialising again). */
   json: string;
 }
 
 export const CHUNK_MAX_ITEMS = 500;
 export const CHUNK_MAX_BYTES = 256 * 1024;
 
-export function chunkSummaries<T>(summaries: readonly T[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): SummaryChunk<T>[] {
-  const chunks: SummaryChunk<T>[] = [];
-  const texts: string[][] = [];
-  let current: SummaryChunk<T> | undefined;
+/** Chunk boundaries for items of the given JSON sizes (each counted with one separator byte). */
+export function chunkBounds(sizes: readonly number[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): ChunkBounds[] {
+  const chunks: ChunkBounds[] = [];
+  let current: ChunkBounds | undefined;
   let bytes = 0;
-  summaries.forEach((summary, position) => {
-    const text = JSON.stringify(summary);
-    const size = text.length + 1;
-    if (!current || current.items.length >= maxItems || (bytes + size > maxBytes && current.items.length > 0)) {
-      current = { index: chunks.length, first: position, items: [], json: '' };
+  sizes.forEach((length, position) => {
+    const size = length + 1;
+    if (!current || current.count >= maxItems || (bytes + size > maxBytes && current.count > 0)) {
+      current = { index: chunks.length, first: position, count: 0 };
       chunks.push(current);
-      texts.push([]);
       bytes = 0;
     }
-    current.items.push(summary);
-    texts.at(-1)!.push(text);
+    current.count++;
     bytes += size;
   });
-  chunks.forEach((chunk, i) => (chunk.json = `[${texts[i]!.join(',')}]`));
   return chunks;
+}
+
+/** Chunks of parsed summaries, each serialised once. */
+export function chunkSummaries<T>(summaries: readonly T[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): SummaryChunk<T>[] {
+  const texts = summaries.map((summary) => JSON.stringify(summary));
+  return chunkBounds(texts.map((text) => text.length), maxItems, maxBytes).map((bounds) => ({
+    ...bounds,
+    items: summaries.slice(bounds.first, bounds.first + bounds.count),
+    json: `[${texts.slice(bounds.first, bounds.first + bounds.count).join(',')}]`,
+  }));
+}
+
+/**
+ * Chunks cut from JSON text: `spans` are the summaries' places in `text` (arrayElementSpans). Each chunk's
+ * JSON is one slice of the text — the summaries as the sender wrote them — with no parsing or serialising.
+ */
+export function chunkJsonElements(text: string, spans: readonly ElementSpan[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): Array<ChunkBounds & { json: string }> {
+  return chunkBounds(spans.map((span) => span.compactLength), maxItems, maxBytes).map((bounds) => ({
+    ...bounds,
+    json: `[${text.slice(spans[bounds.first]!.start, spans[bounds.first + bounds.count - 1]!.end)}]`,
+  }));
 }

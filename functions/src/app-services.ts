@@ -10,6 +10,7 @@ import { createFleetStore, FLEET_ENCRYPTION_NAME, KIND, type FleetStore } from '
 import { NetworkPolicyService } from './domain/network-policies.js';
 import { NodeService } from './domain/nodes.js';
 import { RevisionLog } from './domain/revision-log.js';
+import { createFlowBatchDecoder, defaultDecoderThreads, type FlowBatchDecoder } from './ingest/flow-batch-decoder.js';
 import { FlowChunkStore, FlowCoverageStore } from './store/flow-store.js';
 import { openCosmos, type CosmosConnection } from './store/open-cosmos.js';
 
@@ -25,6 +26,7 @@ export interface AppServices {
   clusters: ClusterService;
   nodes: NodeService;
   flows: FlowService;
+  flowBatchDecoder: FlowBatchDecoder;
   close(): Promise<void>;
 }
 
@@ -45,6 +47,8 @@ export const APP_ENV = {
   tokenCacheMillis: 'FLEETNET_TOKEN_CACHE_MS',
   /** Days flow history is kept (Cosmos ttl of flow documents; default 30). */
   flowRetentionDays: 'FLEETNET_FLOW_RETENTION_DAYS',
+  /** Threads decoding agent flow batches (default: one per core; 0 decodes on the event loop). */
+  flowDecoderThreads: 'FLEETNET_FLOW_DECODER_THREADS',
 } as const;
 
 export async function createAppServices(options: AppServiceOptions): Promise<AppServices> {
@@ -66,6 +70,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
       };
     },
   });
+  const flowBatchDecoder = createFlowBatchDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
     authenticator,
@@ -83,7 +88,11 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
       retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
       now,
     }),
-    close: () => (options.cosmos ? Promise.resolve() : cosmos.close()),
+    flowBatchDecoder,
+    close: async () => {
+      await flowBatchDecoder.close();
+      if (!options.cosmos) await cosmos.close();
+    },
   };
 }
 

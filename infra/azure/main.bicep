@@ -60,6 +60,10 @@ param tokenCacheMillis int = 60000
 @minValue(1)
 param flowRetentionDays int = 30
 
+@description('Threads per instance that parse, validate and compress agent flow batches (FLEETNET_FLOW_DECODER_THREADS). Match the instance\'s cores; 0 decodes on the event loop.')
+@minValue(0)
+param flowDecoderThreads int = 2
+
 @description('Node.js major version of the Flex Consumption runtime; matches package.json engines.')
 @allowed(['20', '22'])
 param nodeVersion string = '20'
@@ -311,6 +315,10 @@ var baseAppSettings = [
   {
     name: 'FLEETNET_FLOW_RETENTION_DAYS'
     value: string(flowRetentionDays)
+  }
+  {
+    name: 'FLEETNET_FLOW_DECODER_THREADS'
+    value: string(flowDecoderThreads)
   }
 ]
 

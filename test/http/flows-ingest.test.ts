@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowService } from '../../functions/src/domain/flows.js';
 import { CONTAINERS, FLOW_DEFAULT_TTL_SECONDS } from '../../functions/src/store/cosmos-layout.js';
-import type { FlowChunk, FlowChunkStore } from '../../functions/src/store/flow-store.js';
+import type { EncodedFlowChunk, FlowChunkStore } from '../../functions/src/store/flow-store.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
@@ -50,9 +50,9 @@ describe('ingest', () => {
     const deps = api.services.flows['deps'];
     const crashing = new FlowService({
       ...deps,
-      chunks: { createAll: async (chunks: FlowChunk[]) => { await deps.chunks.createAll(chunks.slice(0, 1)); throw new Error('crash'); } } as unknown as FlowChunkStore,
+      chunks: { createAll: async (chunks: EncodedFlowChunk[]) => { await deps.chunks.createAll(chunks.slice(0, 1)); throw new Error('crash'); } } as unknown as FlowChunkStore,
     });
-    await expect(crashing.ingest('cluster-b', 'node-9', body)).rejects.toThrow('crash');
+    await expect(crashing.ingest('cluster-b', 'node-9', await api.services.flowBatchDecoder.decode(Buffer.from(JSON.stringify(body))))).rejects.toThrow('crash');
     const firstChunk = (await deps.chunks.read(`cluster-b|${body.window.end.slice(0, 13)}`, `${body.batchId}.0`))!.summaries.length;
     expect(firstChunk).toBeGreaterThan(0);
     const retried = await client.call('POST', '/clusters/cluster-b/nodes/node-9/flows', { token: tokens.agentB, body });

@@ -12,7 +12,6 @@ import type {
   ServiceGraph,
 } from '../../../openapi/types.js';
 import { FlowAggregator } from '../../../core/flows/aggregate-flows.js';
-import { chunkSummaries } from '../../../core/flows/chunk-summaries.js';
 import { buildCoverage, type NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-filter.js';
 import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWindow } from '../../../core/flows/flow-time.js';
@@ -21,7 +20,8 @@ import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.
 import { ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
 import { WriteConflictError } from '../store/document-collection.js';
-import type { FlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
+import { encodeSummaryChunks, type EncodedSummaryChunk } from '../store/flow-chunk-codec.js';
+import type { EncodedFlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
 import { scanFlows, type ScanPosition } from './flow-scan.js';
 
 export interface FlowServiceDeps {
@@ -34,12 +34,16 @@ export interface FlowServiceDeps {
   now: () => Date;
 }
 
-/** A batch as ingest stores it: agent batches carry a sequence, imports do not. */
-export interface IngestBatch {
+/**
+ * A batch as ingest stores it, its summaries already chunked and compressed (encodeSummaryChunks — on a
+ * decoder thread for agent batches). Agent batches carry a sequence, imports do not.
+ */
+export interface EncodedIngestBatch {
   batchId: string;
   sequence?: number | undefined;
   window: { start: string; end: string };
-  summaries: FlowSummary[];
+  summaryCount: number;
+  chunks: EncodedSummaryChunk[];
   lost?: { batches: number; summaries: number } | undefined;
 }
 
@@ -51,13 +55,13 @@ const IMPORT_CONCURRENCY = 8;
 export class FlowService {
   constructor(private readonly deps: FlowServiceDeps) {}
 
-  async ingest(clusterId: string, node: string, batch: IngestBatch, origin: 'agent' | 'import' = 'agent'): Promise<FlowIngestResult> {
+  async ingest(clusterId: string, node: string, batch: EncodedIngestBatch, origin: 'agent' | 'import' = 'agent'): Promise<FlowIngestResult> {
     if (Date.parse(batch.window.start) > Date.parse(batch.window.end)) {
       throw validationFailed([{ pointer: '/window/end', message: 'must not be before window.start', rule: 'window' }]);
     }
     const time = normaliseTime(batch.window.end);
     const hour = hourBucket(time);
-    const chunks: FlowChunk[] = chunkSummaries(batch.summaries).map((chunk) => ({
+    const chunks: EncodedFlowChunk[] = batch.chunks.map((chunk) => ({
       id: `${batch.batchId}.${chunk.index}`,
       pk: `${clusterId}|${hour}`,
       sk: `${time}|${clusterId}|${node}|${batch.batchId}|${String(chunk.index).padStart(4, '0')}`,
@@ -70,15 +74,15 @@ export class FlowService {
       first: chunk.first,
       origin,
       ttl: this.deps.retentionSeconds,
-      summaries: chunk.items,
-      summariesJson: chunk.json,
+      count: chunk.count,
+      z: chunk.z,
     }));
     const outcomes = await this.deps.chunks.createAll(chunks);
     let accepted = 0;
     let duplicates = 0;
     outcomes.forEach((outcome, i) => {
-      if (outcome === 'created') accepted += chunks[i]!.summaries.length;
-      else duplicates += chunks[i]!.summaries.length;
+      if (outcome === 'created') accepted += chunks[i]!.count;
+      else duplicates += chunks[i]!.count;
     });
     await this.recordCoverage(clusterId, node, hour, batch, origin === 'import' ? accepted : undefined);
     return { batchId: batch.batchId, accepted, duplicates };
@@ -99,7 +103,8 @@ export class FlowService {
     const worker = async () => {
       for (let group = queue.shift(); group; group = queue.shift()) {
         for (const batch of group) {
-          const result = await this.ingest(clusterId, batch.node, batch, 'import');
+          const { summaries: batchSummaries, ...header } = batch;
+          const result = await this.ingest(clusterId, batch.node, { ...header, summaryCount: batchSummaries.length, chunks: encodeSummaryChunks(batchSummaries) }, 'import');
           accepted += result.accepted;
           duplicates += result.duplicates;
           summaries += batch.summaries.length;
@@ -172,7 +177,7 @@ export class FlowService {
   }
 
   /** Node-hour coverage, idempotent per sequence (agents) or by counting only newly stored summaries (imports). */
-  private async recordCoverage(clusterId: string, node: string, hour: string, batch: IngestBatch, importedNow: number | undefined): Promise<void> {
+  private async recordCoverage(clusterId: string, node: string, hour: string, batch: EncodedIngestBatch, importedNow: number | undefined): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const current = await this.deps.coverage.read(clusterId, hour, node);
       const base: NodeHourCoverage = current?.value ?? { clusterId, node, hour, ranges: [], batches: 0, summaries: 0, imported: 0, lost: { batches: 0, summaries: 0 } };
@@ -187,7 +192,7 @@ export class FlowService {
           ...base,
           ranges: addToRanges(base.ranges, sequence),
           batches: base.batches + 1,
-          summaries: base.summaries + batch.summaries.length,
+          summaries: base.summaries + batch.summaryCount,
           lost: { batches: base.lost.batches + (batch.lost?.batches ?? 0), summaries: base.lost.summaries + (batch.lost?.summaries ?? 0) },
         };
       }

@@ -1,12 +1,12 @@
 import type { HttpRequest } from '@azure/functions';
-import type { FlowAggregationQuery, FlowCoverage, FlowQuery, FlowSummaryBatch, FlowWindowQuery } from '../../../openapi/types.js';
+import type { FlowAggregationQuery, FlowCoverage, FlowQuery, FlowWindowQuery } from '../../../openapi/types.js';
 import { csvHeader, toCsvRow, toNdjsonLine } from '../../../core/flows/flow-export.js';
 import type { AppServices } from '../app-services.js';
 import { canReadFleet, requireAdmin, requireClusterAgent, requireReader } from '../auth/authorize.js';
 import type { Principal } from '../auth/principal.js';
 import { forbidden, notFound, validationFailed } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { readBodyText } from '../http/read-body.js';
+import { readBodyBytes, readBodyText } from '../http/read-body.js';
 import { pathParam, readValidBody } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 
@@ -49,8 +49,8 @@ export const flowOperations = (services: ServicesProvider): Operation[] => [
     async ({ request, services, principal }) => {
       const clusterId = await requireAgentOf(request, services, principal);
       const node = pathParam(request, 'nodeName', 'ResourceName');
-      const batch = await readValidBody<FlowSummaryBatch>(request, 'FlowSummaryBatch', INGEST_MAX_BYTES);
-      return jsonResponse(200, await services.flows.ingest(clusterId, node, batch));
+      const { bytes } = await readBodyBytes(request, ['json'], INGEST_MAX_BYTES);
+      return jsonResponse(200, await services.flows.ingest(clusterId, node, await services.flowBatchDecoder.decode(bytes)));
     },
   ),
   defineOperation(

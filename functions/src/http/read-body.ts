@@ -15,14 +15,15 @@ const MEDIA_TYPES: Record<BodyFormat, (mediaType: string) => boolean> = {
 const CANONICAL_MEDIA_TYPE: Record<BodyFormat, string> = { json: 'application/json', yaml: 'application/yaml', ndjson: 'application/x-ndjson' };
 
 /**
- * Reads a request body: checks the media type (415), the size (413, by Content-Length first and then by
- * the bytes actually read), and decodes UTF-8. Returns the text and which accepted format it is.
+ * Reads a request body as bytes: checks the media type (415), the size (413, by Content-Length first and
+ * then by the bytes actually read) and that it is not empty (400). Returns the bytes and which accepted
+ * format they are.
  */
-export async function readBodyText<F extends BodyFormat>(
+export async function readBodyBytes<F extends BodyFormat>(
   request: HttpRequest,
   accepted: readonly F[],
   maxBytes = DEFAULT_MAX_BODY_BYTES,
-): Promise<{ text: string; format: F }> {
+): Promise<{ bytes: Uint8Array; format: F }> {
   const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   const format = accepted.find((candidate) => MEDIA_TYPES[candidate](mediaType));
   if (!format) {
@@ -38,6 +39,16 @@ export async function readBodyText<F extends BodyFormat>(
   if (bytes.byteLength === 0) {
     throw new ApiError(400, 'InvalidJson', 'The request body is empty.', [{ pointer: '', message: 'a body is required', rule: 'required' }]);
   }
+  return { bytes, format };
+}
+
+/** readBodyBytes, decoded as UTF-8 (invalid sequences become U+FFFD). */
+export async function readBodyText<F extends BodyFormat>(
+  request: HttpRequest,
+  accepted: readonly F[],
+  maxBytes = DEFAULT_MAX_BODY_BYTES,
+): Promise<{ text: string; format: F }> {
+  const { bytes, format } = await readBodyBytes(request, accepted, maxBytes);
   return { text: new TextDecoder('utf-8', { fatal: false }).decode(bytes), format };
 }
 

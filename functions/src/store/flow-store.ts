@@ -1,17 +1,16 @@
-import { promisify } from 'node:util';
-import { deflateRaw, inflateRaw, constants as zlibConstants } from 'node:zlib';
 import type { Container, OperationInput, SqlParameter } from '@azure/cosmos';
 import type { FlowSummary } from '../../../openapi/types.js';
 import type { NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { WriteConflictError, type Versioned } from './document-collection.js';
+import { decompressSummaries } from './flow-chunk-codec.js';
 
 /**
  * Storage of flow history: chunk documents in `flows` and node-hour coverage in `flowCoverage`
  * (cosmos-layout.ts). Cosmos system fields never leave this module.
  */
 
-/** One stored chunk of an agent batch (or of an import), as the domain sees it. */
-export interface FlowChunk {
+/** What every stored chunk of an agent batch (or of an import) carries besides its summaries. */
+export interface FlowChunkHeader {
   id: string;
   /** "<clusterId>|<hour>" */
   pk: string;
@@ -29,29 +28,23 @@ export interface FlowChunk {
   origin: 'agent' | 'import';
   /** Seconds until Cosmos deletes the document (retention). */
   ttl: number;
+}
+
+/** A chunk as read back, its summaries decompressed. */
+export interface FlowChunk extends FlowChunkHeader {
   summaries: FlowSummary[];
-  /** `JSON.stringify(summaries)` when the caller has it already (written only; never read back). */
-  summariesJson?: string;
 }
 
-/**
- * A chunk as stored: the summaries are a base64 string of raw-DEFLATEd JSON (`z`), so a 500-summary chunk
- * of ~250 KB is stored (and billed, and transferred) as ~30–40 KB; nothing queries inside summaries.
- */
-type StoredChunk = Omit<FlowChunk, 'summaries' | 'summariesJson'> & { count: number; z: string };
-
-const deflate = promisify(deflateRaw);
-const inflate = promisify(inflateRaw);
-
-async function encodeChunk({ summaries, summariesJson, ...rest }: FlowChunk): Promise<StoredChunk> {
-  const z = (await deflate(Buffer.from(summariesJson ?? JSON.stringify(summaries)), { level: zlibConstants.Z_BEST_SPEED })).toString('base64');
-  return { ...rest, count: summaries.length, z };
+/** A chunk as written and stored: `count` summaries compressed into `z` (flow-chunk-codec.ts). */
+export interface EncodedFlowChunk extends FlowChunkHeader {
+  count: number;
+  z: string;
 }
 
-async function decodeChunk(doc: StoredChunk): Promise<FlowChunk> {
+async function decodeChunk(doc: EncodedFlowChunk): Promise<FlowChunk> {
   const { z, count, ...rest } = stripSystemFields(doc);
   void count;
-  return { ...rest, summaries: JSON.parse((await inflate(Buffer.from(z, 'base64'))).toString('utf8')) as FlowSummary[] };
+  return { ...rest, summaries: await decompressSummaries(z) };
 }
 
 const BULK_LIMIT = 100;
@@ -65,15 +58,14 @@ export class FlowChunkStore {
    * batch). Returns, per chunk, whether it was created now or already existed (409). Throttled or
    * transiently failed operations (429, 449, 503, 408) are retried; anything else throws.
    */
-  async createAll(chunks: readonly FlowChunk[]): Promise<Array<'created' | 'exists'>> {
+  async createAll(chunks: readonly EncodedFlowChunk[]): Promise<Array<'created' | 'exists'>> {
     const outcomes: Array<'created' | 'exists'> = new Array(chunks.length);
     let pending = chunks.map((_, i) => i);
     for (let attempt = 1; pending.length > 0; attempt++) {
       const retry: number[] = [];
       for (let offset = 0; offset < pending.length; offset += BULK_LIMIT) {
         const slice = pending.slice(offset, offset + BULK_LIMIT);
-        const bodies = await Promise.all(slice.map((i) => encodeChunk(chunks[i]!)));
-        const operations: OperationInput[] = bodies.map((resourceBody) => ({ operationType: 'Create', resourceBody }));
+        const operations: OperationInput[] = slice.map((i) => ({ operationType: 'Create', resourceBody: { ...chunks[i]! } }));
         const results = await this.container.items.bulk(operations, { continueOnError: true });
         results.forEach((result, j) => {
           const index = slice[j]!;
@@ -102,20 +94,20 @@ export class FlowChunkStore {
     ];
     const comparison = exclusive ? '>' : '>=';
     const { resources } = await this.container.items
-      .query<StoredChunk>({ query: `SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.sk ${comparison} @lower AND c.sk < @upper ORDER BY c.sk`, parameters }, { partitionKey: pk })
+      .query<EncodedFlowChunk>({ query: `SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.sk ${comparison} @lower AND c.sk < @upper ORDER BY c.sk`, parameters }, { partitionKey: pk })
       .fetchAll();
     return Promise.all(resources.map(decodeChunk));
   }
 
   /** A chunk as stored (tests check ttl and layout). */
   async read(pk: string, id: string): Promise<FlowChunk | undefined> {
-    const response = await this.container.item(id, pk).read<StoredChunk>();
+    const response = await this.container.item(id, pk).read<EncodedFlowChunk>();
     return response.resource ? decodeChunk(response.resource) : undefined;
   }
 
   /** The stored document's size in bytes as JSON (tests and docs: what a chunk costs). */
   async storedSize(pk: string, id: string): Promise<number | undefined> {
-    const response = await this.container.item(id, pk).read<StoredChunk>();
+    const response = await this.container.item(id, pk).read<EncodedFlowChunk>();
     return response.resource ? JSON.stringify(stripSystemFields(response.resource)).length : undefined;
   }
 }

@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../http/api-error.js';
+import { decompressSummaries, encodeSummaryChunks } from '../store/flow-chunk-codec.js';
+import { batch, createRandom, generateSummaries } from '../../../test/helpers/flow-fixtures.js';
+import { createFlowBatchDecoder } from './flow-batch-decoder.js';
+
+const threaded = createFlowBatchDecoder({ threads: 2 });
+const inline = createFlowBatchDecoder({ threads: 0 });
+afterAll(async () => {
+  await threaded.close();
+  await inline.close();
+});
+
+const body = batch(generateSummaries(1200, createRandom(3)), 4, '2026-11-20T10:00:00.000Z', { lost: { batches: 1, summaries: 20 } });
+const bytesOf = (value: unknown, space?: number) => Buffer.from(JSON.stringify(value, null, space));
+
+describe.each([
+  { name: 'on decoder threads', decoder: threaded },
+  { name: 'inline', decoder: inline },
+])('flow batch decoder $name', ({ decoder }) => {
+  it('turns a body into the chunks of its summaries, exactly as encoding the parsed summaries would', async () => {
+    const decoded = await decoder.decode(bytesOf(body));
+    const { summaries, ...header } = body;
+    expect(decoded).toEqual({ ...header, summaryCount: 1200, chunks: encodeSummaryChunks(summaries) });
+  });
+
+  it('cuts the same chunks from a pretty-printed body (a reformatted retry keeps its chunk ids)', async () => {
+    const compact = await decoder.decode(bytesOf(body));
+    const pretty = await decoder.decode(bytesOf(body, 2));
+    expect(pretty.chunks.map(({ index, first, count }) => [index, first, count])).toEqual(compact.chunks.map(({ index, first, count }) => [index, first, count]));
+    expect(await Promise.all(pretty.chunks.map((c) => decompressSummaries(c.z)))).toEqual(await Promise.all(compact.chunks.map((c) => decompressSummaries(c.z))));
+  });
+
+  it('keeps non-ASCII text intact', async () => {
+    const unicode = batch([{ ...body.summaries[0]!, destination_names: ['bücher.example', '例え.jp', '😀.example'] }], 0, '2026-11-20T10:00:00.000Z');
+    const decoded = await decoder.decode(bytesOf(unicode));
+    expect(await decompressSummaries(decoded.chunks[0]!.z)).toEqual(unicode.summaries);
+  });
+
+  it.each([
+    { name: 'malformed JSON', bytes: Buffer.from('{"batchId": '), status: 400, code: 'InvalidJson', pointer: '' },
+    { name: 'a schema violation', bytes: bytesOf({ ...body, summaries: [{ ...body.summaries[0], verdict: 'MAYBE' }] }), status: 400, code: 'ValidationFailed', pointer: '/summaries/0/verdict' },
+    { name: 'an unknown field', bytes: bytesOf({ ...body, extra: 1 }), status: 400, code: 'ValidationFailed', pointer: '/extra' },
+  ])('rejects $name with the ApiError it deserves', async ({ bytes, status, code, pointer }) => {
+    const error = await decoder.decode(bytes).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status, code });
+    expect((error as ApiError).errors.map((e) => e.pointer)).toContain(pointer);
+  });
+});
