@@ -44,6 +44,14 @@ describe('ingest', () => {
     expect(node).toMatchObject({ node_name: 'node-1', batches: 1, summaries: 1200, firstSequence: 0, lastSequence: 0, gaps: [] });
   });
 
+  it('a retry formatted differently (pretty-printed) still counts once', async () => {
+    const body = batch(generateSummaries(1300, createRandom(4)), 0, minutesAgo(5));
+    const post = (text: string) =>
+      fetch(`${api.baseUrl}/clusters/cluster-a/nodes/node-pretty/flows`, { method: 'POST', headers: { authorization: `Bearer ${tokens.agentA}`, 'content-type': 'application/json' }, body: text });
+    expect(await (await post(JSON.stringify(body))).json()).toEqual({ batchId: body.batchId, accepted: 1300, duplicates: 0 });
+    expect(await (await post(JSON.stringify(body, null, 2))).json()).toEqual({ batchId: body.batchId, accepted: 0, duplicates: 1300 });
+  });
+
   it('a batch retried after a partial write stores only the missing chunks', async () => {
     const body = batch(generateSummaries(1100, createRandom(2)), 0, minutesAgo(4));
     // The first delivery dies after writing its first chunk (before coverage is recorded).
