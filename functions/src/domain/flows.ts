@@ -7,7 +7,6 @@ import type {
   FlowIngestResult,
   FlowQuery,
   FlowRecord,
-  FlowSummary,
   FlowWindowQuery,
   ServiceGraph,
 } from '../../../openapi/types.js';
@@ -15,12 +14,12 @@ import { FlowAggregator } from '../../../core/flows/aggregate-flows.js';
 import { buildCoverage, type NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-filter.js';
 import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWindow } from '../../../core/flows/flow-time.js';
-import { importHubbleFlows } from '../../../core/flows/hubble-import.js';
 import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.js';
 import { ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
 import { WriteConflictError } from '../store/document-collection.js';
-import { encodeSummaryChunks, type EncodedSummaryChunk } from '../store/flow-chunk-codec.js';
+import type { DecodedHubbleImport } from '../ingest/decode-hubble-import.js';
+import type { EncodedSummaryChunk } from '../store/flow-chunk-codec.js';
 import type { EncodedFlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
 import { scanFlows, type ScanPosition } from './flow-scan.js';
 
@@ -88,39 +87,38 @@ export class FlowService {
     return { batchId: batch.batchId, accepted, duplicates };
   }
 
-  async importHubble(clusterId: string, text: string, windowSeconds: number): Promise<FlowImportResult> {
-    const parsed = importHubbleFlows(text, clusterId, windowSeconds);
+  /** Stores a decoded Hubble import (decodeHubbleImport): its batches, then coverage counts of what was new. */
+  async importHubble(clusterId: string, decoded: DecodedHubbleImport): Promise<FlowImportResult> {
     let accepted = 0;
     let duplicates = 0;
     let summaries = 0;
     // Batches sharing a node-hour update the same coverage document: one worker takes all of them, in order.
-    const groups = new Map<string, typeof parsed.batches>();
-    for (const batch of parsed.batches) {
-      const key = `${batch.node}|${hourBucket(normaliseTime(batch.window.end))}`;
-      groups.set(key, [...(groups.get(key) ?? []), batch]);
+    const groups = new Map<string, DecodedHubbleImport['batches']>();
+    for (const entry of decoded.batches) {
+      const key = `${entry.node}|${hourBucket(normaliseTime(entry.batch.window.end))}`;
+      groups.set(key, [...(groups.get(key) ?? []), entry]);
     }
     const queue = [...groups.values()];
     const worker = async () => {
       for (let group = queue.shift(); group; group = queue.shift()) {
-        for (const batch of group) {
-          const { summaries: batchSummaries, ...header } = batch;
-          const result = await this.ingest(clusterId, batch.node, { ...header, summaryCount: batchSummaries.length, chunks: encodeSummaryChunks(batchSummaries) }, 'import');
+        for (const { node, batch } of group) {
+          const result = await this.ingest(clusterId, node, batch, 'import');
           accepted += result.accepted;
           duplicates += result.duplicates;
-          summaries += batch.summaries.length;
+          summaries += batch.summaryCount;
         }
       }
     };
     await Promise.all(Array.from({ length: IMPORT_CONCURRENCY }, worker));
     return {
-      lines: parsed.lines,
-      imported: parsed.imported,
-      skipped: parsed.skipped.length,
-      batches: parsed.batches.length,
+      lines: decoded.lines,
+      imported: decoded.imported,
+      skipped: decoded.skipped.length,
+      batches: decoded.batches.length,
       summaries,
       accepted,
       duplicates,
-      skippedLines: parsed.skipped.slice(0, 100),
+      skippedLines: decoded.skipped.slice(0, 100),
     };
   }
 

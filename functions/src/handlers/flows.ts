@@ -6,7 +6,7 @@ import { canReadFleet, requireAdmin, requireClusterAgent, requireReader } from '
 import type { Principal } from '../auth/principal.js';
 import { forbidden, notFound, validationFailed } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { readBodyBytes, readBodyText } from '../http/read-body.js';
+import { readBodyBytes } from '../http/read-body.js';
 import { pathParam, readValidBody } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 
@@ -61,8 +61,8 @@ export const flowOperations = (services: ServicesProvider): Operation[] => [
       const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
       const windowSeconds = integerQuery(request, 'windowSeconds', 60, 1, 3600);
       await services.clusters.get(clusterId);
-      const { text } = await readBodyText(request, ['ndjson'], IMPORT_MAX_BYTES);
-      return jsonResponse(200, await services.flows.importHubble(clusterId, text, windowSeconds));
+      const { bytes } = await readBodyBytes(request, ['ndjson'], IMPORT_MAX_BYTES);
+      return jsonResponse(200, await services.flows.importHubble(clusterId, await services.flowBatchDecoder.decodeHubbleImport(bytes, clusterId, windowSeconds)));
     },
   ),
   defineOperation(services, { operationId: 'queryFlows', method: 'POST', route: 'flows/query' }, async ({ request, services, principal }) => {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import { importHubbleFlows } from '../../../core/flows/hubble-import.js';
 import { ApiError } from '../http/api-error.js';
 import { decompressSummaries, encodeSummaryChunks } from '../store/flow-chunk-codec.js';
 import { batch, createRandom, generateSummaries } from '../../../test/helpers/flow-fixtures.js';
@@ -35,6 +37,19 @@ describe.each([
     const unicode = batch([{ ...body.summaries[0]!, destination_names: ['bücher.example', '例え.jp', '😀.example'] }], 0, '2026-11-20T10:00:00.000Z');
     const decoded = await decoder.decode(bytesOf(unicode));
     expect(await decompressSummaries(decoded.chunks[0]!.z)).toEqual(unicode.summaries);
+  });
+
+  it('turns a Hubble export into encoded batches, as importing and encoding it directly would', async () => {
+    const bytes = readFileSync(new URL('../../../docs/examples/hubble-flows.jsonl', import.meta.url));
+    const expected = importHubbleFlows(bytes.toString('utf8'), 'cluster-a', 60);
+    const decoded = await decoder.decodeHubbleImport(new Uint8Array(bytes), 'cluster-a', 60);
+    expect(decoded.batches.length).toBeGreaterThan(0);
+    expect(decoded).toEqual({
+      lines: expected.lines,
+      imported: expected.imported,
+      skipped: expected.skipped,
+      batches: expected.batches.map(({ node, summaries, ...header }) => ({ node, batch: { ...header, summaryCount: summaries.length, chunks: encodeSummaryChunks(summaries) } })),
+    });
   });
 
   it.each([
