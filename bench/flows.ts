@@ -196,6 +196,7 @@ const queries: Array<[string, string, unknown]> = [
 ];
 for (const [name, path, body] of queries) {
   const times: number[] = [];
+  const cpuBefore = { api: processCpuMillis(pids.API), store: processCpuMillis(pids.store) };
   for (let run = 0; run < QUERY_RUNS; run++) {
     const started = performance.now();
     const response = await fetch(`${baseUrl}${path}`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -203,7 +204,8 @@ for (const [name, path, body] of queries) {
     if (response.status !== 200) throw new Error(`${name}: ${response.status}`);
     times.push(performance.now() - started);
   }
-  console.log(`  ${name.padEnd(40)} median ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms`);
+  const cpuPerRun = (pid: number, before: number) => ((processCpuMillis(pid) - before) / QUERY_RUNS).toFixed(0);
+  console.log(`  ${name.padEnd(40)} median ${median(times).toFixed(1)} ms, min ${Math.min(...times).toFixed(1)} ms (CPU per run: API ${cpuPerRun(pids.API, cpuBefore.api)} ms, store ${cpuPerRun(pids.store, cpuBefore.store)} ms)`);
 }
 
 cosmosClient.dispose();
