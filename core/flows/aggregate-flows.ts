@@ -41,12 +41,41 @@ export function addToSums(sums: FlowSums, record: FlowRecord): void {
   sums.summaries += 1;
 }
 
-/** Accumulates records one at a time (reads are chunked), then yields the sorted, cut groups. */
+export function addSums(sums: FlowSums, more: FlowSums): void {
+  sums.packets += more.packets;
+  sums.bytes += more.bytes;
+  sums.flows += more.flows;
+  sums.summaries += more.summaries;
+}
+
+/** An aggregator's state as plain data (it crosses threads): groups by key, and totals. */
+export interface AggregationPart {
+  groups: Array<[key: string, values: GroupValue[], sums: FlowSums]>;
+  totals: FlowSums;
+}
+
+/**
+ * Accumulates records one at a time (reads are chunked), then yields the sorted, cut groups. Aggregators
+ * over disjoint parts of the records merge (`part` → `merge`) into what one aggregator over all would hold.
+ */
 export class FlowAggregator {
   private readonly groups = new Map<string, { values: GroupValue[]; sums: FlowSums }>();
   readonly totals = emptySums();
 
   constructor(private readonly groupBy: readonly FlowGroupKey[]) {}
+
+  part(): AggregationPart {
+    return { groups: [...this.groups].map(([key, g]) => [key, g.values, g.sums]), totals: { ...this.totals } };
+  }
+
+  merge(part: AggregationPart): void {
+    for (const [key, values, sums] of part.groups) {
+      const group = this.groups.get(key);
+      if (group) addSums(group.sums, sums);
+      else this.groups.set(key, { values, sums: { ...sums } });
+    }
+    addSums(this.totals, part.totals);
+  }
 
   add(record: FlowRecord): void {
     const values = this.groupBy.map((dimension) => GROUP_DIMENSIONS[dimension](record));

@@ -10,9 +10,17 @@
  * - Nodes sorted by id, edges by source then destination: the output is deterministic.
  */
 import type { FlowEndpoint, FlowRecord, FlowSums, ServiceGraph, ServiceGraphEdge, ServiceGraphNode } from '../../openapi/types.js';
-import { addToSums, emptySums } from './aggregate-flows.js';
+import { addSums, addToSums, emptySums } from './aggregate-flows.js';
 
 type Verdict = 'FORWARDED' | 'DROPPED' | 'AUDIT';
+type GraphNodeEntry = { node: Omit<ServiceGraphNode, 'identities'>; identities: Set<number> };
+type GraphEdgeEntry = { source: string; destination: string; sums: FlowSums; verdicts: Partial<Record<Verdict, FlowSums>>; ports: Set<string> };
+
+/** A builder's state as plain data (it crosses threads). */
+export interface ServiceGraphPart {
+  nodes: Array<{ node: Omit<ServiceGraphNode, 'identities'>; identities: number[] }>;
+  edges: Array<{ source: string; destination: string; sums: FlowSums; verdicts: Partial<Record<Verdict, FlowSums>>; ports: string[] }>;
+}
 
 export function graphNodeOf(ep: FlowEndpoint, reportingCluster: string): Omit<ServiceGraphNode, 'identities'> {
   const cluster = ep.cluster_name || reportingCluster;
@@ -22,19 +30,35 @@ export function graphNodeOf(ep: FlowEndpoint, reportingCluster: string): Omit<Se
   return { id: `${cluster}/${ep.namespace}/${workload}`, cluster, namespace: ep.namespace, workload, ...(first ? { kind: first.kind } : {}) };
 }
 
+/** Builders over disjoint parts of the records merge (`part` → `merge`) into what one builder over all would hold. */
 export class ServiceGraphBuilder {
-  private readonly nodes = new Map<string, { node: Omit<ServiceGraphNode, 'identities'>; identities: Set<number> }>();
-  private readonly edges = new Map<string, { source: string; destination: string; sums: FlowSums; verdicts: Partial<Record<Verdict, FlowSums>>; ports: Set<string> }>();
+  private readonly nodes = new Map<string, GraphNodeEntry>();
+  private readonly edges = new Map<string, GraphEdgeEntry>();
+
+  part(): ServiceGraphPart {
+    return {
+      nodes: [...this.nodes.values()].map(({ node, identities }) => ({ node, identities: [...identities] })),
+      edges: [...this.edges.values()].map((e) => ({ ...e, ports: [...e.ports] })),
+    };
+  }
+
+  merge(part: ServiceGraphPart): void {
+    for (const { node, identities } of part.nodes) {
+      const entry = this.nodeEntry(node);
+      for (const identity of identities) entry.identities.add(identity);
+    }
+    for (const { source, destination, sums, verdicts, ports } of part.edges) {
+      const edge = this.edgeEntry(source, destination);
+      addSums(edge.sums, sums);
+      for (const [verdict, more] of Object.entries(verdicts) as Array<[Verdict, FlowSums]>) addSums((edge.verdicts[verdict] ??= emptySums()), more);
+      for (const port of ports) edge.ports.add(port);
+    }
+  }
 
   add(record: FlowRecord): void {
     const source = this.node(record.flow.source, record.cluster);
     const destination = this.node(record.flow.destination, record.cluster);
-    const key = `${source}\u0000${destination}`;
-    let edge = this.edges.get(key);
-    if (!edge) {
-      edge = { source, destination, sums: emptySums(), verdicts: {}, ports: new Set() };
-      this.edges.set(key, edge);
-    }
+    const edge = this.edgeEntry(source, destination);
     addToSums(edge.sums, record);
     const verdict = record.flow.verdict;
     addToSums((edge.verdicts[verdict] ??= emptySums()), record);
@@ -53,13 +77,27 @@ export class ServiceGraphBuilder {
 
   private node(ep: FlowEndpoint, cluster: string): string {
     const node = graphNodeOf(ep, cluster);
+    this.nodeEntry(node).identities.add(ep.identity);
+    return node.id;
+  }
+
+  private nodeEntry(node: Omit<ServiceGraphNode, 'identities'>): GraphNodeEntry {
     let entry = this.nodes.get(node.id);
     if (!entry) {
       entry = { node, identities: new Set() };
       this.nodes.set(node.id, entry);
     }
-    entry.identities.add(ep.identity);
-    return node.id;
+    return entry;
+  }
+
+  private edgeEntry(source: string, destination: string): GraphEdgeEntry {
+    const key = `${source}\u0000${destination}`;
+    let edge = this.edges.get(key);
+    if (!edge) {
+      edge = { source, destination, sums: emptySums(), verdicts: {}, ports: new Set() };
+      this.edges.set(key, edge);
+    }
+    return edge;
   }
 }
 

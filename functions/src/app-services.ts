@@ -10,7 +10,7 @@ import { createFleetStore, FLEET_ENCRYPTION_NAME, KIND, type FleetStore } from '
 import { NetworkPolicyService } from './domain/network-policies.js';
 import { NodeService } from './domain/nodes.js';
 import { RevisionLog } from './domain/revision-log.js';
-import { createFlowBatchDecoder, defaultDecoderThreads, type FlowBatchDecoder } from './ingest/flow-batch-decoder.js';
+import { createFlowDecoder, defaultDecoderThreads, type FlowDecoder } from './ingest/flow-decoder.js';
 import { FlowChunkStore, FlowCoverageStore } from './store/flow-store.js';
 import { openCosmos, type CosmosConnection } from './store/open-cosmos.js';
 
@@ -26,7 +26,7 @@ export interface AppServices {
   clusters: ClusterService;
   nodes: NodeService;
   flows: FlowService;
-  flowBatchDecoder: FlowBatchDecoder;
+  flowDecoder: FlowDecoder;
   close(): Promise<void>;
 }
 
@@ -70,7 +70,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
       };
     },
   });
-  const flowBatchDecoder = createFlowBatchDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
+  const flowDecoder = createFlowDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
     authenticator,
@@ -86,11 +86,12 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
       coverage: new FlowCoverageStore(cosmos.containers.flowCoverage),
       listClusterIds: async () => (await store.clusters.all(KIND.cluster)).map((entry) => entry.value.metadata.name),
       retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
+      folds: flowDecoder,
       now,
     }),
-    flowBatchDecoder,
+    flowDecoder,
     close: async () => {
-      await flowBatchDecoder.close();
+      await flowDecoder.close();
       if (!options.cosmos) await cosmos.close();
     },
   };

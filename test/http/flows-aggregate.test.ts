@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowEndpoint, FlowGroupKey, FlowSummary } from '../../openapi/types.js';
+import { FlowService } from '../../functions/src/domain/flows.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
@@ -192,5 +193,24 @@ describe('service graph', () => {
     const want = rows.filter((r) => r.cluster === 'agg-west' && r.s.destination.namespace === 'payments');
     expect(response.body.edges.reduce((n: number, e: { summaries: number }) => n + e.summaries, 0)).toBe(want.length);
     expect(response.body.coverage.clusters.map((c: { cluster: string }) => c.cluster)).toEqual(['agg-west']);
+  });
+});
+
+describe('whole-window folds', () => {
+  it('a fold that fails fails the query (after the folds in flight settle) instead of answering short', async () => {
+    const deps = api.services.flows['deps'];
+    let calls = 0;
+    const failing = new FlowService({
+      ...deps,
+      folds: {
+        ...deps.folds,
+        aggregateChunks: async (...args) => {
+          if (++calls === 3) throw new Error('decoder thread died');
+          return deps.folds.aggregateChunks(...args);
+        },
+      },
+    });
+    await expect(failing.aggregate({ ...WINDOW, groupBy: ['cluster'], orderBy: 'bytes' })).rejects.toThrow('decoder thread died');
+    expect(calls).toBeGreaterThan(3); // the scan had more pages than the one that failed
   });
 });

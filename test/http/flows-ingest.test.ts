@@ -60,7 +60,7 @@ describe('ingest', () => {
       ...deps,
       chunks: { createAll: async (chunks: EncodedFlowChunk[]) => { await deps.chunks.createAll(chunks.slice(0, 1)); throw new Error('crash'); } } as unknown as FlowChunkStore,
     });
-    await expect(crashing.ingest('cluster-b', 'node-9', await api.services.flowBatchDecoder.decode(Buffer.from(JSON.stringify(body))))).rejects.toThrow('crash');
+    await expect(crashing.ingest('cluster-b', 'node-9', await api.services.flowDecoder.decode(Buffer.from(JSON.stringify(body))))).rejects.toThrow('crash');
     const firstChunk = (await deps.chunks.read(`cluster-b|${body.window.end.slice(0, 13)}`, `${body.batchId}.0`))!.summaries.length;
     expect(firstChunk).toBeGreaterThan(0);
     const retried = await client.call('POST', '/clusters/cluster-b/nodes/node-9/flows', { token: tokens.agentB, body });

@@ -1,7 +1,7 @@
-import type { FlowRecord } from '../../../openapi/types.js';
+import type { FlowRecord, FlowSummary } from '../../../openapi/types.js';
 import type { NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { hourBucket, type FlowWindow } from '../../../core/flows/flow-time.js';
-import type { FlowChunk, FlowChunkStore } from '../store/flow-store.js';
+import type { EncodedFlowChunk, FlowChunk, FlowChunkHeader, FlowChunkStore } from '../store/flow-store.js';
 
 /** Where a record sits in the global order: its chunk's sort key and its index in the chunk. */
 export interface ScanPosition {
@@ -48,7 +48,29 @@ export async function* scanFlows(
 }
 
 function toRecord(chunk: FlowChunk, index: number): FlowRecord {
-  return { time: chunk.time, cluster: chunk.clusterId, node_name: chunk.node, window: { start: chunk.windowStart, end: chunk.time }, flow: chunk.summaries[index]! };
+  return flowRecordOf(chunk, chunk.summaries[index]!);
+}
+
+/** A stored summary as queries return it: with its chunk's time, cluster, node and window. */
+export function flowRecordOf(chunk: FlowChunkHeader, flow: FlowSummary): FlowRecord {
+  return { time: chunk.time, cluster: chunk.clusterId, node_name: chunk.node, window: { start: chunk.windowStart, end: chunk.time }, flow };
+}
+
+/**
+ * Every chunk of the window, summaries still compressed, in pages of up to MAX_READ chunks: partition
+ * (cluster × hour with data, per coverage) after partition, each in sk order. For whole-window folds
+ * (aggregations, the service graph), which do not need the global order.
+ */
+export async function* scanEncodedChunks(store: FlowChunkStore, window: FlowWindow, coverage: readonly NodeHourCoverage[]): AsyncGenerator<EncodedFlowChunk[]> {
+  const partitions = new Set(coverage.filter((c) => c.hour >= hourBucket(window.since) && c.hour <= hourBucket(window.until)).map((c) => `${c.clusterId}|${c.hour}`));
+  for (const pk of [...partitions].sort()) {
+    let page = await store.rangeEncoded(pk, window.since, window.until, MAX_READ);
+    while (page.length > 0) {
+      yield page;
+      if (page.length < MAX_READ) break;
+      page = await store.rangeEncoded(pk, page.at(-1)!.sk, window.until, MAX_READ, true);
+    }
+  }
 }
 
 class PartitionReader {

@@ -21,7 +21,8 @@ import { WriteConflictError } from '../store/document-collection.js';
 import type { DecodedHubbleImport } from '../ingest/decode-hubble-import.js';
 import type { EncodedSummaryChunk } from '../store/flow-chunk-codec.js';
 import type { EncodedFlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
-import { scanFlows, type ScanPosition } from './flow-scan.js';
+import type { FlowDecoder } from '../ingest/flow-decoder.js';
+import { scanEncodedChunks, scanFlows, type ScanPosition } from './flow-scan.js';
 
 export interface FlowServiceDeps {
   chunks: FlowChunkStore;
@@ -30,6 +31,8 @@ export interface FlowServiceDeps {
   listClusterIds: () => Promise<string[]>;
   /** Retention of flow documents in seconds (per-document Cosmos ttl). */
   retentionSeconds: number;
+  /** Folds pages of stored chunks, on decoder threads (aggregations and the service graph). */
+  folds: Pick<FlowDecoder, 'aggregateChunks' | 'graphChunks'>;
   now: () => Date;
 }
 
@@ -49,6 +52,8 @@ export interface EncodedIngestBatch {
 export const PAGE_LIMITS = { query: { default: 100, max: 1000 }, export: { default: 10_000, max: 100_000 } } as const;
 const MAX_COVERAGE_ATTEMPTS = 8;
 const IMPORT_CONCURRENCY = 8;
+/** Pages of chunks being folded at once (each up to 32 chunks ≈ 16,000 summaries). */
+const FOLDS_IN_FLIGHT = 4;
 
 /** Flow history: idempotent ingest, Hubble-filter queries, aggregations, service graph, coverage. */
 export class FlowService {
@@ -147,19 +152,41 @@ export class FlowService {
   }
 
   async aggregate(query: FlowAggregationQuery): Promise<FlowAggregationResult> {
-    const { window, matches, coverage, records } = await this.prepare(query);
+    const { window, coverage, records } = await this.prepare(query);
     const groupBy = query.groupBy ?? [];
     const orderBy = query.orderBy ?? 'bytes';
     const aggregator = new FlowAggregator(groupBy);
-    for await (const { record } of scanFlows(this.deps.chunks, window, records)) if (matches(record)) aggregator.add(record);
+    const filters = { whitelist: query.whitelist, blacklist: query.blacklist };
+    await this.foldWindow(window, records, async (chunks) => aggregator.merge(await this.deps.folds.aggregateChunks(filters, groupBy, chunks)));
     return { groupBy, orderBy, ...aggregator.result(orderBy, query.top), coverage };
   }
 
   async serviceGraph(query: FlowWindowQuery): Promise<ServiceGraph> {
-    const { window, matches, coverage, records } = await this.prepare(query);
+    const { window, coverage, records } = await this.prepare(query);
     const builder = new ServiceGraphBuilder();
-    for await (const { record } of scanFlows(this.deps.chunks, window, records)) if (matches(record)) builder.add(record);
+    const filters = { whitelist: query.whitelist, blacklist: query.blacklist };
+    await this.foldWindow(window, records, async (chunks) => builder.merge(await this.deps.folds.graphChunks(filters, chunks)));
     return { ...builder.result(), coverage };
+  }
+
+  /**
+   * Runs `fold` on every page of the window's chunks, at most FOLDS_IN_FLIGHT at a time, so reading the
+   * next pages overlaps folding (on decoder threads) the previous ones. Resolves when every fold has;
+   * rejects with the first failure, after the others have settled.
+   */
+  private async foldWindow(window: FlowWindow, coverage: readonly NodeHourCoverage[], fold: (chunks: EncodedFlowChunk[]) => Promise<void>): Promise<void> {
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    for await (const page of scanEncodedChunks(this.deps.chunks, window, coverage)) {
+      const task: Promise<void> = fold(page)
+        .catch((error: unknown) => void (failure ??= { error }))
+        .finally(() => inFlight.delete(task));
+      inFlight.add(task);
+      if (inFlight.size >= FOLDS_IN_FLIGHT) await Promise.race(inFlight);
+      if (failure) break;
+    }
+    await Promise.all(inFlight);
+    if (failure) throw failure.error;
   }
 
   /** Window, compiled filter, clusters in scope and their coverage records. */

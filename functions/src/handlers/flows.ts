@@ -50,7 +50,7 @@ export const flowOperations = (services: ServicesProvider): Operation[] => [
       const clusterId = await requireAgentOf(request, services, principal);
       const node = pathParam(request, 'nodeName', 'ResourceName');
       const { bytes } = await readBodyBytes(request, ['json'], INGEST_MAX_BYTES);
-      return jsonResponse(200, await services.flows.ingest(clusterId, node, await services.flowBatchDecoder.decode(bytes)));
+      return jsonResponse(200, await services.flows.ingest(clusterId, node, await services.flowDecoder.decode(bytes)));
     },
   ),
   defineOperation(
@@ -62,7 +62,7 @@ export const flowOperations = (services: ServicesProvider): Operation[] => [
       const windowSeconds = integerQuery(request, 'windowSeconds', 60, 1, 3600);
       await services.clusters.get(clusterId);
       const { bytes } = await readBodyBytes(request, ['ndjson'], IMPORT_MAX_BYTES);
-      return jsonResponse(200, await services.flows.importHubble(clusterId, await services.flowBatchDecoder.decodeHubbleImport(bytes, clusterId, windowSeconds)));
+      return jsonResponse(200, await services.flows.importHubble(clusterId, await services.flowDecoder.decodeHubbleImport(bytes, clusterId, windowSeconds)));
     },
   ),
   defineOperation(services, { operationId: 'queryFlows', method: 'POST', route: 'flows/query' }, async ({ request, services, principal }) => {

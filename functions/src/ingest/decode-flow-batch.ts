@@ -19,7 +19,7 @@ export type DecodedFlowBatch = { ok: true; batch: EncodedIngestBatch } | { ok: f
 
 /**
  * Everything CPU-bound an agent batch costs before storage, as one synchronous function of the body bytes
- * (so it can run on a decoder thread, flow-batch-decoder.ts): UTF-8 decoding, JSON parsing, validation
+ * (so it can run on a decoder thread, flow-decoder.ts): UTF-8 decoding, JSON parsing, validation
  * against FlowSummaryBatch of openapi.yaml, chunking and compression. The parsed summaries are only
  * validated: chunks are cut from the text as sent (arrayElementSpans), never serialised again.
  * Returns plain data only.

@@ -1,5 +1,5 @@
 import { promisify } from 'node:util';
-import { deflateRawSync, inflateRaw, constants as zlibConstants } from 'node:zlib';
+import { deflateRawSync, inflateRaw, inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import type { FlowSummary } from '../../../openapi/types.js';
 import { chunkJsonElements, chunkSummaries, type ChunkBounds } from '../../../core/flows/chunk-summaries.js';
 import type { ElementSpan } from '../../../core/json/array-element-spans.js';
@@ -28,6 +28,11 @@ const inflate = promisify(inflateRaw);
 
 export async function decompressSummaries(z: string): Promise<FlowSummary[]> {
   return JSON.parse((await inflate(Buffer.from(z, 'base64'))).toString('utf8')) as FlowSummary[];
+}
+
+/** decompressSummaries on the calling thread (decoder threads, which have nothing else to do meanwhile). */
+export function decompressSummariesSync(z: string): FlowSummary[] {
+  return JSON.parse(inflateRawSync(Buffer.from(z, 'base64')).toString('utf8')) as FlowSummary[];
 }
 
 /** Parsed summaries chunked (chunkSummaries: deterministic boundaries, so chunk ids survive retries) and compressed. */

@@ -86,6 +86,11 @@ export class FlowChunkStore {
    * `limit`. Bound to the partition by the request option and by an explicit filter (the emulator ignores the option).
    */
   async range(pk: string, lower: string, upper: string, limit: number, exclusive = false): Promise<FlowChunk[]> {
+    return Promise.all((await this.rangeEncoded(pk, lower, upper, limit, exclusive)).map(decodeChunk));
+  }
+
+  /** `range` with the summaries left compressed (scans hand them to decoder threads). */
+  async rangeEncoded(pk: string, lower: string, upper: string, limit: number, exclusive = false): Promise<EncodedFlowChunk[]> {
     const parameters: SqlParameter[] = [
       { name: '@pk', value: pk },
       { name: '@lower', value: lower },
@@ -96,7 +101,7 @@ export class FlowChunkStore {
     const { resources } = await this.container.items
       .query<EncodedFlowChunk>({ query: `SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.sk ${comparison} @lower AND c.sk < @upper ORDER BY c.sk`, parameters }, { partitionKey: pk })
       .fetchAll();
-    return Promise.all(resources.map(decodeChunk));
+    return resources.map(stripSystemFields);
   }
 
   /** A chunk as stored (tests check ttl and layout). */

@@ -1,13 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { FlowRecord } from '../../../openapi/types.js';
+import { aggregateFlows, FlowAggregator } from '../../../core/flows/aggregate-flows.js';
+import { compileFlowFilters } from '../../../core/flows/flow-filter.js';
 import { importHubbleFlows } from '../../../core/flows/hubble-import.js';
+import { buildServiceGraph, ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
+import { flowRecordOf } from '../domain/flow-scan.js';
+import type { FlowChunkHeader } from '../store/flow-store.js';
+import type { FlowFilters } from './fold-flow-chunks.js';
 import { ApiError } from '../http/api-error.js';
 import { decompressSummaries, encodeSummaryChunks } from '../store/flow-chunk-codec.js';
 import { batch, createRandom, generateSummaries } from '../../../test/helpers/flow-fixtures.js';
-import { createFlowBatchDecoder } from './flow-batch-decoder.js';
+import { createFlowDecoder } from './flow-decoder.js';
 
-const threaded = createFlowBatchDecoder({ threads: 2 });
-const inline = createFlowBatchDecoder({ threads: 0 });
+const threaded = createFlowDecoder({ threads: 2 });
+const inline = createFlowDecoder({ threads: 0 });
 afterAll(async () => {
   await threaded.close();
   await inline.close();
@@ -50,6 +57,24 @@ describe.each([
       skipped: expected.skipped,
       batches: expected.batches.map(({ node, summaries, ...header }) => ({ node, batch: { ...header, summaryCount: summaries.length, chunks: encodeSummaryChunks(summaries) } })),
     });
+  });
+
+  it('folds pages of stored chunks into the aggregation and graph of the records its filters match', async () => {
+    const summaries = generateSummaries(2500, createRandom(5));
+    const header: FlowChunkHeader = { id: 'b.0', sk: 's', first: 0, pk: 'east|2026-11-20T10', clusterId: 'east', node: 'node-1', hour: '2026-11-20T10', time: '2026-11-20T10:01:00.000Z', windowStart: '2026-11-20T10:00:00.000Z', batchId: 'b', origin: 'agent' as const, ttl: 60 };
+    const chunks = encodeSummaryChunks(summaries).map(({ index, first, count, z }) => ({ ...header, id: `b.${index}`, sk: `${header.time}|east|node-1|b|${index}`, first, count, z }));
+    const filters: FlowFilters = { whitelist: [{ verdict: ['DROPPED'] }, { destination_port: ['5432'] }], blacklist: [{ source_pod: ['infra/'] }] };
+    const matcher = compileFlowFilters(filters) as { matches: (r: FlowRecord) => boolean };
+    const matching = summaries.map((flow) => flowRecordOf(header, flow)).filter(matcher.matches);
+    expect(matching.length).toBeGreaterThan(100);
+    expect(matching.length).toBeLessThan(summaries.length);
+
+    const aggregator = new FlowAggregator(['source_namespace', 'verdict']);
+    aggregator.merge(await decoder.aggregateChunks(filters, ['source_namespace', 'verdict'], chunks));
+    expect(aggregator.result('bytes')).toEqual(aggregateFlows(matching, ['source_namespace', 'verdict'], 'bytes'));
+    const graph = new ServiceGraphBuilder();
+    graph.merge(await decoder.graphChunks(filters, chunks));
+    expect(graph.result()).toEqual(buildServiceGraph(matching));
   });
 
   it.each([

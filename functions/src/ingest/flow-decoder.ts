@@ -1,42 +1,52 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import type { FlowGroupKey } from '../../../openapi/types.js';
+import type { AggregationPart } from '../../../core/flows/aggregate-flows.js';
+import type { ServiceGraphPart } from '../../../core/flows/service-graph.js';
 import type { EncodedIngestBatch } from '../domain/flows.js';
+import type { EncodedFlowChunk } from '../store/flow-store.js';
 import { ApiError } from '../http/api-error.js';
 import { decodeFlowBatch, type DecodedFlowBatch } from './decode-flow-batch.js';
 import { decodeHubbleImport, type DecodedHubbleImport } from './decode-hubble-import.js';
+import { aggregateFlowChunks, graphFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
 
 /**
- * Decodes agent flow batches (decode-flow-batch.ts) and Hubble imports (decode-hubble-import.ts) on worker
- * threads, so a 5,000-summary body — tens of milliseconds of parsing, validation and compression — or a
- * 64 MiB import neither blocks the event loop (desired-state polls keep their latency) nor leaves the
- * instance's other cores idle.
+ * Decodes flow data on worker threads: agent batches (decode-flow-batch.ts), Hubble imports
+ * (decode-hubble-import.ts) and, for whole-window queries, pages of stored chunks folded into partial
+ * aggregations or graphs (fold-flow-chunks.ts). So a 5,000-summary body — tens of milliseconds of parsing,
+ * validation and compression —, a 64 MiB import or a scan of a million summaries neither blocks the event
+ * loop (desired-state polls keep their latency) nor leaves the instance's other cores idle.
  *
  * Contract: `decode` resolves to the storable batch or rejects with the ApiError the body deserves (400);
  * `decodeHubbleImport` never rejects for content (bad lines are reported as skipped). The bytes' buffer is
  * transferred to the thread (the caller must not use it afterwards). With `threads: 0` both run inline on
  * the calling thread.
  */
-export interface FlowBatchDecoder {
+export interface FlowDecoder {
   decode(bytes: Uint8Array): Promise<EncodedIngestBatch>;
   decodeHubbleImport(bytes: Uint8Array, clusterId: string, windowSeconds: number): Promise<DecodedHubbleImport>;
+  aggregateChunks(filters: FlowFilters, groupBy: FlowGroupKey[], chunks: EncodedFlowChunk[]): Promise<AggregationPart>;
+  graphChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<ServiceGraphPart>;
   close(): Promise<void>;
 }
 
 /** Decoder threads by default: one per core the process may use. */
 export const defaultDecoderThreads = (): number => availableParallelism();
 
-export function createFlowBatchDecoder(options: { threads: number }): FlowBatchDecoder {
+export function createFlowDecoder(options: { threads: number }): FlowDecoder {
   if (options.threads <= 0) {
     return {
       decode: async (bytes) => unwrap(decodeFlowBatch(bytes)),
       decodeHubbleImport: async (bytes, clusterId, windowSeconds) => decodeHubbleImport(bytes, clusterId, windowSeconds),
+      aggregateChunks: async (filters, groupBy, chunks) => aggregateFlowChunks(filters, groupBy, chunks),
+      graphChunks: async (filters, chunks) => graphFlowChunks(filters, chunks),
       close: async () => undefined,
     };
   }
   // Run from sources (tests, `npm start`), the worker is TypeScript: its thread loads tsx as this one did.
   const source = import.meta.url.endsWith('.ts');
   const pool = new Piscina({
-    filename: new URL(`./decode-flow-batch.worker.${source ? 'ts' : 'js'}`, import.meta.url).href,
+    filename: new URL(`./flow-decoder.worker.${source ? 'ts' : 'js'}`, import.meta.url).href,
     minThreads: 0, // started on the first batch, so processes that never ingest never pay for threads
     maxThreads: options.threads,
     idleTimeout: 60_000,
@@ -51,6 +61,8 @@ export function createFlowBatchDecoder(options: { threads: number }): FlowBatchD
       const owned = ownBuffer(bytes);
       return (await pool.run({ bytes: owned, clusterId, windowSeconds }, { name: 'hubbleImport', transferList: [owned.buffer as ArrayBuffer] })) as DecodedHubbleImport;
     },
+    aggregateChunks: async (filters, groupBy, chunks) => (await pool.run({ filters, groupBy, chunks }, { name: 'aggregateChunks' })) as AggregationPart,
+    graphChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'graphChunks' })) as ServiceGraphPart,
     close: () => pool.destroy(),
   };
 }
