@@ -22,8 +22,8 @@ afterAll(async () => {
 describe('the compiled API', () => {
   it('decodes a flow batch on a decoder thread running the compiled worker', async () => {
     const script = `
-      import { createFlowBatchDecoder } from ${JSON.stringify(join(outDir, 'functions/src/ingest/flow-batch-decoder.js'))};
-      const decoder = createFlowBatchDecoder({ threads: 1 });
+      import { createFlowDecoder } from ${JSON.stringify(join(outDir, 'functions/src/ingest/flow-decoder.js'))};
+      const decoder = createFlowDecoder({ threads: 1 });
       const summary = { source: { identity: 1 }, destination: { identity: 2 }, l4: { protocol: 'TCP', destination_port: 80 }, traffic_direction: 'EGRESS', verdict: 'FORWARDED', packets: 1, bytes: 2, flows: 1 };
       const body = { batchId: '9b2f0d4e-3c1a-4f5e-8a7b-1c2d3e4f5a6b', sequence: 3, window: { start: '2026-11-20T10:00:00Z', end: '2026-11-20T10:01:00Z' }, summaries: [summary, summary] };
       const batch = await decoder.decode(new TextEncoder().encode(JSON.stringify(body)));
