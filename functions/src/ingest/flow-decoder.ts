@@ -19,8 +19,8 @@ import { aggregateFlowChunks, graphFlowChunks, type FlowFilters } from './fold-f
  *
  * Contract: `decode` resolves to the storable batch or rejects with the ApiError the body deserves (400);
  * `decodeHubbleImport` never rejects for content (bad lines are reported as skipped). The bytes' buffer is
- * transferred to the thread (the caller must not use it afterwards). With `threads: 0` both run inline on
- * the calling thread.
+ * transferred to the thread (the caller must not use it afterwards). With `threads: 0` everything runs
+ * inline on the calling thread.
  */
 export interface FlowDecoder {
   decode(bytes: Uint8Array): Promise<EncodedIngestBatch>;
@@ -47,7 +47,7 @@ export function createFlowDecoder(options: { threads: number }): FlowDecoder {
   const source = import.meta.url.endsWith('.ts');
   const pool = new Piscina({
     filename: new URL(`./flow-decoder.worker.${source ? 'ts' : 'js'}`, import.meta.url).href,
-    minThreads: 0, // started on the first batch, so processes that never ingest never pay for threads
+    minThreads: 0, // started on first use, so processes that never touch flows never pay for threads
     maxThreads: options.threads,
     idleTimeout: 60_000,
     ...(source && !process.execArgv.some((arg) => arg.includes('tsx')) ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {}),

@@ -1,6 +1,6 @@
-import type { FlowFilter, FlowGroupKey } from '../../../openapi/types.js';
+import type { FlowFilter, FlowGroupKey, FlowRecord } from '../../../openapi/types.js';
 import { FlowAggregator, type AggregationPart } from '../../../core/flows/aggregate-flows.js';
-import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-filter.js';
+import { compileFlowFilters } from '../../../core/flows/flow-filter.js';
 import { ServiceGraphBuilder, type ServiceGraphPart } from '../../../core/flows/service-graph.js';
 import { flowRecordOf } from '../domain/flow-scan.js';
 import { decompressSummariesSync } from '../store/flow-chunk-codec.js';
@@ -29,7 +29,7 @@ export function graphFlowChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]
   return builder.part();
 }
 
-function foldMatching(filters: FlowFilters, chunks: EncodedFlowChunk[], add: (record: Parameters<FlowMatcher>[0]) => void): void {
+function foldMatching(filters: FlowFilters, chunks: EncodedFlowChunk[], add: (record: FlowRecord) => void): void {
   const compiled = compileFlowFilters(filters);
   if ('errors' in compiled) throw new Error('flow filters must be validated before folding');
   for (const chunk of chunks) {
