@@ -4,7 +4,7 @@
  *
  * Contract: deterministic — boundaries depend only on the summaries' compact JSON sizes, so chunk ids
  * (`<batchId>.<chunk index>`) identify the same summaries on every retry, whether the chunks are cut from
- * parsed objects (chunkSummaries) or from the JSON text the agent sent (chunkJsonElements). A chunk holds
+ * parsed objects (chunkSummaries) or from the JSON text the agent sent (chunkJsonSpans). A chunk holds
  * at most `maxItems` summaries and at most `maxBytes` of JSON (a single larger summary gets a chunk of its own).
  */
 import type { ElementSpan } from '../json/array-element-spans.js';
@@ -54,12 +54,13 @@ export function chunkSummaries<T>(summaries: readonly T[], maxItems = CHUNK_MAX_
 }
 
 /**
- * Chunks cut from JSON text: `spans` are the summaries' places in `text` (arrayElementSpans). Each chunk's
- * JSON is one slice of the text — the summaries as the sender wrote them — with no parsing or serialising.
+ * Chunks of summaries that sit in a JSON text at `spans` (arrayElementSpans): each chunk's summaries are
+ * the text from `start` to `end` — one slice, as the sender wrote them, with no parsing or serialising.
  */
-export function chunkJsonElements(text: string, spans: readonly ElementSpan[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): Array<ChunkBounds & { json: string }> {
+export function chunkJsonSpans(spans: readonly ElementSpan[], maxItems = CHUNK_MAX_ITEMS, maxBytes = CHUNK_MAX_BYTES): Array<ChunkBounds & { start: number; end: number }> {
   return chunkBounds(spans.map((span) => span.compactLength), maxItems, maxBytes).map((bounds) => ({
     ...bounds,
-    json: `[${text.slice(spans[bounds.first]!.start, spans[bounds.first + bounds.count - 1]!.end)}]`,
+    start: spans[bounds.first]!.start,
+    end: spans[bounds.first + bounds.count - 1]!.end,
   }));
 }

@@ -1,7 +1,7 @@
 import { promisify } from 'node:util';
 import { deflateRawSync, inflateRaw, inflateRawSync, constants as zlibConstants } from 'node:zlib';
 import type { FlowSummary } from '../../../openapi/types.js';
-import { chunkJsonElements, chunkSummaries, type ChunkBounds } from '../../../core/flows/chunk-summaries.js';
+import { chunkJsonSpans, chunkSummaries, type ChunkBounds } from '../../../core/flows/chunk-summaries.js';
 import type { ElementSpan } from '../../../core/json/array-element-spans.js';
 
 /**
@@ -41,17 +41,18 @@ export function encodeSummaryChunks(summaries: readonly FlowSummary[]): EncodedS
 }
 
 /**
- * The same chunks cut straight from JSON text (chunkJsonElements: no serialising), compressed. `bytes` is
+ * The same chunks cut straight from JSON text (chunkJsonSpans: no serialising), compressed. `bytes` is
  * the UTF-8 the text was decoded from: when every character took one byte (text and bytes equally long),
  * offsets agree and each chunk is compressed from a view of the bytes instead of being encoded again.
  */
 export function encodeJsonSummaryChunks(text: string, spans: readonly ElementSpan[], bytes?: Uint8Array): EncodedSummaryChunk[] {
-  const chunks = chunkJsonElements(text, spans);
-  if (bytes?.length !== text.length) return chunks.map(compressChunk);
-  return chunks.map(({ index, first, count }) => {
-    const elements = Buffer.from(bytes.buffer, bytes.byteOffset + spans[first]!.start, spans[first + count - 1]!.end - spans[first]!.start);
-    return { index, first, count, z: compressSummariesJson(Buffer.concat([OPEN_ARRAY, elements, CLOSE_ARRAY])) };
-  });
+  const bytesAtTextOffsets = bytes?.length === text.length ? bytes : undefined;
+  return chunkJsonSpans(spans).map(({ index, first, count, start, end }) => ({
+    index,
+    first,
+    count,
+    z: compressSummariesJson(bytesAtTextOffsets ? Buffer.concat([OPEN_ARRAY, bytesAtTextOffsets.subarray(start, end), CLOSE_ARRAY]) : `[${text.slice(start, end)}]`),
+  }));
 }
 
 const OPEN_ARRAY = Buffer.from('[');
