@@ -28,7 +28,7 @@ const COLON = 0x3a;
 export function arrayElementSpans(text: string, key: string): ElementSpan[] | undefined {
   let i = skipWhitespace(text, 0);
   if (text.charCodeAt(i) !== OPEN_BRACE) return undefined;
-  let found: ElementSpan[] | undefined | null = null;
+  let found: ElementSpan[] | undefined;
   i = skipWhitespace(text, i + 1);
   while (text.charCodeAt(i) === QUOTE) {
     const keyEnd = skipString(text, i);
@@ -47,7 +47,7 @@ export function arrayElementSpans(text: string, key: string): ElementSpan[] | un
     if (text.charCodeAt(i) !== COMMA) break;
     i = skipWhitespace(text, i + 1);
   }
-  return found ?? undefined;
+  return found;
 }
 
 /** `i` at `[`: the spans of its elements and the index after `]`. */

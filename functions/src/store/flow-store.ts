@@ -41,8 +41,9 @@ export interface EncodedFlowChunk extends FlowChunkHeader {
   z: string;
 }
 
+/** A chunk with its summaries decompressed; `doc` must be free of Cosmos system fields already. */
 async function decodeChunk(doc: EncodedFlowChunk): Promise<FlowChunk> {
-  const { z, count, ...rest } = stripSystemFields(doc);
+  const { z, count, ...rest } = doc;
   void count;
   return { ...rest, summaries: await decompressSummaries(z) };
 }
@@ -107,7 +108,7 @@ export class FlowChunkStore {
   /** A chunk as stored (tests check ttl and layout). */
   async read(pk: string, id: string): Promise<FlowChunk | undefined> {
     const response = await this.container.item(id, pk).read<EncodedFlowChunk>();
-    return response.resource ? decodeChunk(response.resource) : undefined;
+    return response.resource ? decodeChunk(stripSystemFields(response.resource)) : undefined;
   }
 
   /** The stored document's size in bytes as JSON (tests and docs: what a chunk costs). */
