@@ -26,6 +26,7 @@ import { deflateRaw, constants as zlibConstants } from 'node:zlib';
 import { FlowChunkStore, FlowCoverageStore, type EncodedFlowChunk } from '../functions/src/store/flow-store.js';
 import { chunkSummaries } from '../core/flows/chunk-summaries.js';
 import { hourBucket, normaliseTime } from '../core/flows/flow-time.js';
+import { chunkDocuments } from '../functions/src/domain/flows.js';
 import { connectToStore } from './flows-store-connection.js';
 import { createRandom, generateSummaries } from '../test/helpers/flow-fixtures.js';
 import type { FlowSummaryBatch } from '../openapi/types.js';
@@ -70,25 +71,15 @@ const deflate = promisify(deflateRaw);
  * The documents ingest would write for a batch (same layout and bytes, so the SDK path stores exactly the
  * same). Compression runs on libuv's pool, concurrently with the next batch: the strongest single-process client.
  */
-async function chunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch): Promise<EncodedFlowChunk[]> {
-  const time = normaliseTime(batch.window.end);
-  const hour = hourBucket(time);
-  return Promise.all(chunkSummaries(batch.summaries).map(async (c) => ({
-    id: `${batch.batchId}.${c.index}`,
-    pk: `${cluster}|${hour}`,
-    sk: `${time}|${cluster}|${node}|${batch.batchId}|${String(c.index).padStart(4, '0')}`,
-    clusterId: cluster,
-    node,
-    hour,
-    time,
-    windowStart: normaliseTime(batch.window.start),
-    batchId: batch.batchId,
-    first: c.first,
-    origin: 'agent',
-    ttl: RETENTION,
-    count: c.items.length,
-    z: (await deflate(Buffer.from(c.json), { level: zlibConstants.Z_BEST_SPEED })).toString('base64'),
+async function encodedChunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch): Promise<EncodedFlowChunk[]> {
+  const chunks = await Promise.all(chunkSummaries(batch.summaries).map(async ({ index, first, count, json }) => ({
+    index,
+    first,
+    count,
+    z: (await deflate(Buffer.from(json), { level: zlibConstants.Z_BEST_SPEED })).toString('base64'),
   })));
+  const { summaries, ...header } = batch;
+  return chunkDocuments(cluster, node, { ...header, summaryCount: summaries.length, chunks }, 'agent', RETENTION);
 }
 
 async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
@@ -118,7 +109,7 @@ async function viaSdk(): Promise<number> {
   const batches = Array.from({ length: PER_ROUND }, nextBatch);
   const started = performance.now();
   await inParallel(batches, async ({ node, batch }) => {
-    const outcomes = await chunks.createAll(await chunkDocuments('bench-sdk', node, batch));
+    const outcomes = await chunks.createAll(await encodedChunkDocuments('bench-sdk', node, batch));
     if (outcomes.some((o) => o !== 'created')) throw new Error('SDK bulk write did not create every chunk');
   });
   sdkBatches.push(...batches.map(({ node, batch }) => ({ node, sequence: batch.sequence, end: batch.window.end })));

@@ -63,24 +63,8 @@ export class FlowService {
     if (Date.parse(batch.window.start) > Date.parse(batch.window.end)) {
       throw validationFailed([{ pointer: '/window/end', message: 'must not be before window.start', rule: 'window' }]);
     }
-    const time = normaliseTime(batch.window.end);
-    const hour = hourBucket(time);
-    const chunks: EncodedFlowChunk[] = batch.chunks.map((chunk) => ({
-      id: `${batch.batchId}.${chunk.index}`,
-      pk: `${clusterId}|${hour}`,
-      sk: `${time}|${clusterId}|${node}|${batch.batchId}|${String(chunk.index).padStart(4, '0')}`,
-      clusterId,
-      node,
-      hour,
-      time,
-      windowStart: normaliseTime(batch.window.start),
-      batchId: batch.batchId,
-      first: chunk.first,
-      origin,
-      ttl: this.deps.retentionSeconds,
-      count: chunk.count,
-      z: chunk.z,
-    }));
+    const chunks = chunkDocuments(clusterId, node, batch, origin, this.deps.retentionSeconds);
+    const hour = hourBucket(normaliseTime(batch.window.end));
     const outcomes = await this.deps.chunks.createAll(chunks);
     let accepted = 0;
     let duplicates = 0;
@@ -230,6 +214,28 @@ export class FlowService {
       }
     }
   }
+}
+
+/** The documents that store a batch's chunks: ids, partition (cluster × hour) and sort keys (flow-store.ts). */
+export function chunkDocuments(clusterId: string, node: string, batch: EncodedIngestBatch, origin: 'agent' | 'import', ttl: number): EncodedFlowChunk[] {
+  const time = normaliseTime(batch.window.end);
+  const hour = hourBucket(time);
+  return batch.chunks.map((chunk) => ({
+    id: `${batch.batchId}.${chunk.index}`,
+    pk: `${clusterId}|${hour}`,
+    sk: `${time}|${clusterId}|${node}|${batch.batchId}|${String(chunk.index).padStart(4, '0')}`,
+    clusterId,
+    node,
+    hour,
+    time,
+    windowStart: normaliseTime(batch.window.start),
+    batchId: batch.batchId,
+    first: chunk.first,
+    origin,
+    ttl,
+    count: chunk.count,
+    z: chunk.z,
+  }));
 }
 
 /** The clusters a whitelist restricts to, when every entry names some; otherwise undefined (all clusters). */
