@@ -13,14 +13,15 @@ import type { FlowEndpoint, FlowRecord, FlowSums, ServiceGraph, ServiceGraphEdge
 import { addSums, addToSums, emptySums } from './aggregate-flows.js';
 
 type Verdict = 'FORWARDED' | 'DROPPED' | 'AUDIT';
-type GraphNodeEntry = { node: Omit<ServiceGraphNode, 'identities'>; identities: Set<number> };
-type GraphEdgeEntry = { source: string; destination: string; sums: FlowSums; verdicts: Partial<Record<Verdict, FlowSums>>; ports: Set<string> };
 
 /** A builder's state as plain data (it crosses threads). */
 export interface ServiceGraphPart {
   nodes: Array<{ node: Omit<ServiceGraphNode, 'identities'>; identities: number[] }>;
   edges: Array<{ source: string; destination: string; sums: FlowSums; verdicts: Partial<Record<Verdict, FlowSums>>; ports: string[] }>;
 }
+/** The same state while building: sets where the part has arrays. */
+type GraphNodeEntry = Omit<ServiceGraphPart['nodes'][number], 'identities'> & { identities: Set<number> };
+type GraphEdgeEntry = Omit<ServiceGraphPart['edges'][number], 'ports'> & { ports: Set<string> };
 
 export function graphNodeOf(ep: FlowEndpoint, reportingCluster: string): Omit<ServiceGraphNode, 'identities'> {
   const cluster = ep.cluster_name || reportingCluster;

@@ -47,7 +47,7 @@ export const APP_ENV = {
   tokenCacheMillis: 'FLEETNET_TOKEN_CACHE_MS',
   /** Days flow history is kept (Cosmos ttl of flow documents; default 30). */
   flowRetentionDays: 'FLEETNET_FLOW_RETENTION_DAYS',
-  /** Threads decoding agent flow batches (default: one per core; 0 decodes on the event loop). */
+  /** Flow decoder threads: agent batches, Hubble imports, whole-window folds (default: one per core; 0 = on the event loop). */
   flowDecoderThreads: 'FLEETNET_FLOW_DECODER_THREADS',
 } as const;
 

@@ -60,7 +60,7 @@ param tokenCacheMillis int = 60000
 @minValue(1)
 param flowRetentionDays int = 30
 
-@description('Threads per instance that parse, validate and compress agent flow batches (FLEETNET_FLOW_DECODER_THREADS). Match the instance\'s cores; 0 decodes on the event loop.')
+@description('Threads per instance that decode agent flow batches and Hubble imports and fold flow scans for aggregations and the service graph (FLEETNET_FLOW_DECODER_THREADS). Match the instance\'s cores; 0 runs all of it on the event loop.')
 @minValue(0)
 param flowDecoderThreads int = 2
 
