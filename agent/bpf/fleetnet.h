@@ -61,13 +61,19 @@ struct fn_endpoint {
 	__u32 flags;    /* host order: FN_EP_* bits */
 };                      /* size 8 */
 
-/* ---- ipcache: BPF_MAP_TYPE_LPM_TRIE (BPF_F_NO_PREALLOC), IPv4 prefix → identity --------------
- * A packet's peer address not covered by any prefix gets FN_ID_WORLD. Longest prefix wins, so a
- * CIDR "except" is a longer prefix mapped to another identity (e.g. back to FN_ID_WORLD). */
+/* ---- Addresses ------------------------------------------------------------------------------
+ * Every address in a key is 16 bytes, network order: IPv6 as is, IPv4 as the IPv4-mapped IPv6
+ * address ::ffff:a.b.c.d (RFC 4291 2.5.5.2). So one trie and one conntrack table hold both families,
+ * and an IPv4 prefix /n is the 128-bit prefix /(96 + n): no IPv4 prefix ever covers an IPv6 address. */
+#define FN_V4_MAPPED_PREFIX 96u
+
+/* ---- ipcache: BPF_MAP_TYPE_LPM_TRIE (BPF_F_NO_PREALLOC), IP prefix → identity ----------------
+ * A packet's peer address not covered by any prefix gets FN_ID_WORLD (IPv4) or FN_ID_WORLD_IPV6
+ * (IPv6). Longest prefix wins, so a CIDR "except" is a longer prefix mapped to another identity. */
 struct fn_ipcache_key {
-	__u32 prefixlen; /* host order: 0..32, bits of addr that are significant */
-	__u32 addr;      /* network order: IPv4 address */
-};                       /* size 8 */
+	__u32 prefixlen; /* host order: 0..128 (IPv4: 96 + IPv4 prefix length) */
+	__u8 addr[16];   /* network order: IPv6 or IPv4-mapped address */
+};                       /* size 20 */
 
 struct fn_ipcache_value {
 	__u32 identity; /* host order */
@@ -83,7 +89,8 @@ struct fn_ipcache_value {
  * Shorter prefixes (wildcarding the identities or the direction) are never written.
  * Peer wildcard is NOT a prefix: it is the separate entry family with peer_id = FN_ID_ANY,
  * looked up as a second key (see the precedence block in policy.c).
- * For ICMP (proto 1) "dport" is the ICMP type (so 80 + 16 entries match one type). */
+ * No address family: an entry applies to IPv4 and IPv6 alike. For ICMP (proto 1) and ICMPv6
+ * (proto 58) "dport" is the ICMP type (so 80 + 16 entries match one type). */
 #define FN_POLICY_PREFIX_ANY_PROTO 72u
 #define FN_POLICY_PREFIX_ANY_PORT  80u
 #define FN_POLICY_PREFIX_FULL      96u
@@ -94,7 +101,7 @@ struct fn_policy_key {
 	__u32 peer_id;   /* network order; 0 = any peer */
 	__u8 direction;  /* FN_DIR_* */
 	__u8 proto;      /* IPPROTO_*; 0 = any (only with prefixlen 72) */
-	__u16 dport;     /* network order; destination port (ICMP: type) */
+	__u16 dport;     /* network order; destination port (ICMP/ICMPv6: type) */
 };                       /* size 16 */
 
 #define FN_VERDICT_ALLOW      1 /* forward */
@@ -109,70 +116,93 @@ struct fn_policy_value {
 
 /* ---- conntrack: BPF_MAP_TYPE_LRU_HASH --------------------------------------------------------
  * One entry per connection per (host veth, direction) that a policy let through (allow or audit).
- * The tuple is the ORIGINAL direction's (the packet that created it).
- *   - Established: a packet whose own tuple, ifindex and direction have an entry of the CURRENT
- *     generation (fn_config) skips the endpoint, ipcache and policy lookups and is counted with the
- *     entry's local_id / peer_id / rule_id / verdict (removing an endpoint bumps the generation). An entry of an older generation is re-decided by policy (and
- *     refreshed, or deleted if now dropped), so every map change takes effect on the next packet.
- *   - Reply: a packet whose REVERSED tuple, same ifindex and OPPOSITE direction has an entry of the
- *     current generation passes without a policy lookup. The key carries ifindex and direction so
- *     state created by one hook never passes traffic at another (e.g. an unenforced egress hook of
- *     pod A cannot open pod B's ingress).
- * For ICMP, sport = dport = echo identifier; only echo creates and only echo-reply uses entries.
+ * The tuple is the ORIGINAL direction's (the packet that created it). See policy.c's conntrack
+ * block for the rules; in short:
+ *   - Original direction: an entry of the CURRENT generation (fn_config) is reused without a policy
+ *     lookup; an older one is re-decided by the current policy (refreshed, or deleted if dropped).
+ *   - Reply (reversed tuple, same ifindex, OPPOSITE direction) and related ICMP errors pass while
+ *     the entry lives, WHATEVER its generation.
+ *   - Lifetime by state (fn_config timeouts): SYN_SENT until a reply is seen, ESTABLISHED, CLOSING
+ *     once a FIN or RST crossed either way; non-TCP entries are ESTABLISHED with the "other" timeout.
+ * For ICMP/ICMPv6, sport = dport = echo identifier; only echo creates and only echo-reply uses entries.
  * Written only by the program; userspace may dump/delete. */
 struct fn_ct_key {
-	__u32 saddr;    /* network order */
-	__u32 daddr;    /* network order */
+	__u8 saddr[16]; /* network order (IPv4-mapped for IPv4) */
+	__u8 daddr[16]; /* network order */
 	__u32 ifindex;  /* host order: host-side veth */
 	__u16 sport;    /* network order (ICMP: echo id) */
 	__u16 dport;    /* network order (ICMP: echo id) */
-	__u8 proto;     /* IPPROTO_TCP / UDP / ICMP */
+	__u8 proto;     /* IPPROTO_TCP / UDP / ICMP / ICMPV6 */
 	__u8 direction; /* FN_DIR_* of the hook that created the entry */
 	__u8 pad[2];
-};                      /* size 20 */
+};                      /* size 44 */
+
+#define FN_CT_SYN_SENT    1 /* TCP: no reply seen yet */
+#define FN_CT_ESTABLISHED 2 /* TCP: a reply was seen; every non-TCP entry */
+#define FN_CT_CLOSING     3 /* TCP: FIN or RST seen in either direction (sticky) */
 
 struct fn_ct_value {
-	__u64 last_seen_ns; /* host order; refreshed at most once per FN_CT_REFRESH_NS */
+	__u64 last_seen_ns; /* host order; refreshed at most once per FN_CT_REFRESH_NS, exactly on
+			     * a state change */
 	__u32 rule_id;      /* host order: rule that allowed the connection (0 = no rule) */
 	__u32 peer_id;      /* host order: the peer's identity when decided */
 	__u32 local_id;     /* host order: the endpoint's identity when decided */
 	__u32 generation;   /* host order: fn_config.generation when decided */
 	__u8 verdict;       /* FN_FLOW_FORWARDED or FN_FLOW_AUDIT */
-	__u8 pad[7];
+	__u8 state;         /* FN_CT_* */
+	__u8 pad[6];
 };                          /* size 32 */
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 -----------------------------------------
  * generation: bumped by the agent AFTER every batch of writes to endpoints / ipcache / policy;
- * conntrack decisions of an older generation are re-evaluated (see conntrack above). */
+ * conntrack decisions of an older generation are re-evaluated in the original direction.
+ * Timeouts: milliseconds of idle time after which an entry in that state no longer exists for the
+ * program; 0 = the compiled default (Cilium's: SYN 60 s, established 21,600 s, closing 10 s,
+ * non-TCP 60 s), so a zeroed entry is a valid configuration. */
+#define FN_CFG_LOCALHOST_POLICY (1u << 0) /* host → pod ingress subject to policy (else allowed) */
+
 struct fn_config {
-	__u32 generation; /* host order */
-	__u32 pad;
-};                        /* size 8 */
+	__u32 generation;     /* host order */
+	__u32 flags;          /* host order: FN_CFG_* */
+	__u32 ct_syn_ms;      /* host order */
+	__u32 ct_established_ms;
+	__u32 ct_closing_ms;
+	__u32 ct_other_ms;
+};                            /* size 24 */
 
-/* An entry idle longer than this no longer passes replies (ns). */
-#define FN_CT_LIFETIME_TCP_NS   (6ull * 3600 * 1000000000ull)
-#define FN_CT_LIFETIME_OTHER_NS (60ull * 1000000000ull)
-#define FN_CT_REFRESH_NS        (1000000000ull)
+#define FN_CT_DEFAULT_SYN_MS         60000u
+#define FN_CT_DEFAULT_ESTABLISHED_MS 21600000u
+#define FN_CT_DEFAULT_CLOSING_MS     10000u
+#define FN_CT_DEFAULT_OTHER_MS       60000u
+#define FN_CT_REFRESH_NS             (1000000000ull)
 
-/* ---- flows: BPF_MAP_TYPE_LRU_PERCPU_HASH, read-and-reset by the agent ------------------------
- * Every packet the program sees on a managed endpoint with IPv4 is counted under exactly one key.
+/* ---- flows: BPF_MAP_TYPE_PERCPU_HASH, read-and-reset by the agent -----------------------------
+ * Every packet the program sees on a managed endpoint is counted under exactly one key, or — when
+ * the map is full — in fn_counters (never silently: a plain hash, not an LRU, so nothing is evicted).
  * packets = skbs seen (a GSO super-packet counts once); bytes = skb->len at the TC hook, i.e. the
  * L2 frame from the Ethernet header to the end of the payload (no FCS). */
 #define FN_FLOW_FORWARDED 1 /* allowed by a rule or by no default-deny; original direction */
-#define FN_FLOW_DROPPED   2 /* dropped: policy deny (rule_id != 0) or default deny (rule_id 0) */
+#define FN_FLOW_DROPPED   2 /* dropped: see drop_reason */
 #define FN_FLOW_AUDIT     3 /* would have been dropped, forwarded because of audit */
-#define FN_FLOW_REPLY     4 /* reply of a connection allowed in the other direction */
+#define FN_FLOW_REPLY     4 /* reply (or related ICMP error) of a connection allowed the other way */
+
+#define FN_DROP_POLICY          0 /* policy deny (rule_id != 0) or default deny (rule_id 0) */
+#define FN_DROP_CT_INSERT       1 /* conntrack entry could not be created */
+#define FN_DROP_INVALID_EXTHDR  2 /* IPv6 extension header chain not walked to its end */
+#define FN_DROP_UNSUPPORTED_L3  3 /* EtherType other than IPv4, IPv6, ARP */
 
 struct fn_flow_key {
-	__u32 local_id;  /* host order */
-	__u32 peer_id;   /* host order */
-	__u32 rule_id;   /* host order: deciding policy entry (0 = default / reply) */
-	__u16 dport;     /* host order; for FN_FLOW_REPLY the ORIGINAL dport (= reply's sport) */
-	__u8 proto;      /* IPPROTO_*; 0 for non TCP/UDP/ICMP(other protocols use their number) */
-	__u8 direction;  /* FN_DIR_* of the hook (pod's view) */
-	__u8 verdict;    /* FN_FLOW_* */
-	__u8 pad[3];
-};                       /* size 20 */
+	__u32 local_id;   /* host order */
+	__u32 peer_id;    /* host order */
+	__u32 rule_id;    /* host order: deciding policy entry (0 = default / reply) */
+	__u16 dport;      /* host order; for FN_FLOW_REPLY the ORIGINAL dport (= reply's sport) */
+	__u8 proto;       /* IPPROTO_* (of the connection, for related ICMP errors) */
+	__u8 direction;   /* FN_DIR_* of the hook (pod's view) */
+	__u8 verdict;     /* FN_FLOW_* */
+	__u8 ip_version;  /* 4 or 6; 0 for FN_DROP_UNSUPPORTED_L3 */
+	__u8 drop_reason; /* FN_DROP_*; 0 unless dropped (or audit) */
+	__u8 pad;
+};                        /* size 20 */
 
 /* Per CPU; userspace sums packets/bytes/flows and takes min(first_seen_ns)/max(last_seen_ns) over
  * the CPUs whose packets != 0. flows: connections created (FORWARDED/AUDIT: conntrack entries
@@ -184,5 +214,14 @@ struct fn_flow_value {
 	__u64 first_seen_ns;
 	__u64 last_seen_ns;
 };                      /* size 40 */
+
+/* ---- counters: BPF_MAP_TYPE_PERCPU_ARRAY, 1 entry, key __u32 0 --------------------------------
+ * Cumulative since the map was created, never reset (userspace takes differences, so no increment
+ * is lost to a read-and-reset race). What fn_flows could not hold because it was full. */
+struct fn_counters {
+	__u64 lost_packets;
+	__u64 lost_bytes;
+	__u64 lost_flows;
+};                      /* size 24 */
 
 #endif /* FLEETNET_H */

@@ -5,12 +5,15 @@
  *   fn_from_pod — host veth TC/TCX ingress = the pod's EGRESS   (peer = destination address)
  *   fn_to_pod   — host veth TC/TCX egress  = the pod's INGRESS  (peer = source address)
  *
- * Only IPv4 is policed. Every other EtherType (IPv6, ARP, ...) passes untouched and uncounted.
+ * IPv4 and IPv6 are policed alike (one policy, family-free keys; addresses as 16 bytes, IPv4-mapped
+ * for IPv4). On a policed endpoint: ARP and IPv6 neighbor discovery (ICMPv6 133-137) pass; every
+ * other EtherType, and an IPv6 packet whose extension header chain the program cannot walk, is
+ * dropped and counted with its drop reason — nothing passes unparsed. Unmanaged veths: untouched.
  * Pass is TC_ACT_UNSPEC (= TCX_NEXT): later programs on the same hook (e.g. the CNI's) still run;
  * with nothing after us the kernel forwards the packet. Drop is TC_ACT_SHOT (= TCX_DROP).
  *
- * Non-first IPv4 fragments carry no L4 header: they are evaluated with dport 0 (so a port-specific
- * allow does not cover them) and never match conntrack. Known limitation.
+ * Non-first fragments (IPv4 and IPv6) carry no L4 header: they are evaluated with dport 0 (so a
+ * port-specific allow does not cover them) and never match conntrack. Known limitation.
  *
  * Layouts of all maps: fleetnet.h.
  */
@@ -18,6 +21,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -71,12 +75,21 @@ struct {
 } fn_config SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, struct fn_flow_key);
 	__type(value, struct fn_flow_value);
 	__uint(max_entries, FN_MAX_FLOWS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fn_flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, __u32);
+	__type(value, struct fn_counters);
+	__uint(max_entries, 1);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_counters SEC(".maps");
+
 
 /* Clock of every timestamp the program writes: CLOCK_MONOTONIC at tick resolution (coarse: lags
  * the precise clock by at most one jiffy, 1–4 ms). Measured here: bpf_ktime_get_ns costs ~35 ns
@@ -87,14 +100,32 @@ struct {
 #define FN_PASS TC_ACT_UNSPEC
 #define FN_DROP TC_ACT_SHOT
 
-#define FN_ICMP_ECHO_REPLY 0
-#define FN_ICMP_ECHO       8
-#define FN_TCP_FLAG_SYN    0x02
-#define FN_TCP_FLAG_ACK    0x10
+#define FN_ICMP_ECHO_REPLY    0
+#define FN_ICMP_DEST_UNREACH  3
+#define FN_ICMP_ECHO          8
+#define FN_ICMP_TIME_EXCEEDED 11
+#define FN_ICMP_PARAMPROB     12
+#define FN_ICMP6_DEST_UNREACH 1
+#define FN_ICMP6_PARAMPROB    4 /* 1..4: unreachable, packet too big, time exceeded, parameter problem */
+#define FN_ICMP6_ECHO         128
+#define FN_ICMP6_ECHO_REPLY   129
+#define FN_ICMP6_NDP_FIRST    133 /* router solicitation .. redirect (133..137) */
+#define FN_ICMP6_NDP_LAST     137
+#define FN_TCP_FLAG_FIN       0x01
+#define FN_TCP_FLAG_SYN       0x02
+#define FN_TCP_FLAG_RST       0x04
+#define FN_TCP_FLAG_ACK       0x10
+#define FN_MAX_EXTHDRS        6 /* IPv6 extension headers walked before giving up (drop) */
+
+#define FN_PARSE_OK           0
+#define FN_PARSE_NDP          1 /* IPv6 neighbor discovery: always passes */
+#define FN_PARSE_BAD_EXTHDR   2 /* → FN_DROP_INVALID_EXTHDR on a policed endpoint */
+#define FN_PARSE_UNSUPPORTED  3 /* → FN_DROP_UNSUPPORTED_L3 on a policed endpoint */
 
 struct fn_pkt {
-	__u32 saddr;       /* network order */
-	__u32 daddr;       /* network order */
+	__u32 saddr[4];    /* network order; IPv4-mapped for IPv4 */
+	__u32 daddr[4];
+	__u32 inner_off;   /* ICMP errors: offset of the embedded IP header */
 	__u16 sport;       /* network order; ICMP echo/echo-reply: echo id */
 	__u16 dport;       /* network order; ICMP echo/echo-reply: echo id */
 	__u16 policy_port; /* network order; the port the policy sees (ICMP: type) */
@@ -102,6 +133,8 @@ struct fn_pkt {
 	__u8 tcp_flags;
 	__u8 has_ct;       /* 1 if this packet may create / match conntrack */
 	__u8 is_echo_reply;
+	__u8 is_icmp_error;
+	__u8 ip_version;   /* 4 or 6 */
 };
 
 struct fn_decision {
@@ -109,9 +142,19 @@ struct fn_decision {
 	__u8 flow_verdict; /* FN_FLOW_FORWARDED / DROPPED / AUDIT */
 };
 
-/* Fills p->ports from the L4 header bytes (TCP: 14 bytes, UDP: 4, ICMP: 8 are enough). */
-static __always_inline void parse_l4(struct fn_pkt *p, const __u8 *l4)
+static __always_inline void map_v4(__u32 *a, __u32 v4)
 {
+	a[0] = 0;
+	a[1] = 0;
+	a[2] = bpf_htonl(0xffff);
+	a[3] = v4;
+}
+
+/* Fills ports / ICMP facts from the first L4 bytes (TCP: 14 bytes, UDP: 4, ICMP: 8 are enough). */
+static __always_inline void parse_l4(struct fn_pkt *p, const __u8 *l4, __u32 l4off)
+{
+	__u8 type = l4[0];
+
 	if (p->proto == IPPROTO_TCP) {
 		__builtin_memcpy(&p->sport, &l4[0], 2);
 		__builtin_memcpy(&p->dport, &l4[2], 2);
@@ -124,21 +167,65 @@ static __always_inline void parse_l4(struct fn_pkt *p, const __u8 *l4)
 		p->policy_port = p->dport;
 		p->has_ct = 1;
 	} else if (p->proto == IPPROTO_ICMP) { /* type, code, checksum, id, sequence */
-		p->policy_port = bpf_htons(l4[0]);
-		if (l4[0] == FN_ICMP_ECHO || l4[0] == FN_ICMP_ECHO_REPLY) {
+		p->policy_port = bpf_htons(type);
+		if (type == FN_ICMP_ECHO || type == FN_ICMP_ECHO_REPLY) {
 			__builtin_memcpy(&p->sport, &l4[4], 2);
 			p->dport = p->sport;
 			p->has_ct = 1;
-			p->is_echo_reply = l4[0] == FN_ICMP_ECHO_REPLY;
+			p->is_echo_reply = type == FN_ICMP_ECHO_REPLY;
+		} else if (type == FN_ICMP_DEST_UNREACH || type == FN_ICMP_TIME_EXCEEDED ||
+			   type == FN_ICMP_PARAMPROB) {
+			p->is_icmp_error = 1;
+			p->inner_off = l4off + 8;
+		}
+	} else if (p->proto == IPPROTO_ICMPV6) {
+		p->policy_port = bpf_htons(type);
+		if (type == FN_ICMP6_ECHO || type == FN_ICMP6_ECHO_REPLY) {
+			__builtin_memcpy(&p->sport, &l4[4], 2);
+			p->dport = p->sport;
+			p->has_ct = 1;
+			p->is_echo_reply = type == FN_ICMP6_ECHO_REPLY;
+		} else if (type >= FN_ICMP6_DEST_UNREACH && type <= FN_ICMP6_PARAMPROB) {
+			p->is_icmp_error = 1;
+			p->inner_off = l4off + 8;
 		}
 	}
 }
 
 #define FN_L4_BYTES 14 /* the most parse_l4 reads (TCP flags at offset 13) */
 
-/* Returns -1 if not IPv4. Headers are read in place when the linear area holds them (the common
- * case), else copied with bpf_skb_load_bytes; an L4 header shorter than FN_L4_BYTES within the
- * packet leaves ports 0 (such packets cannot be valid TCP and are treated as port 0 otherwise). */
+/* Reads the L4 header at l4off in place when the linear area holds it, else copies it; an L4
+ * header shorter than FN_L4_BYTES (or 8 for UDP/ICMP) leaves ports 0 (such packets cannot be valid
+ * TCP and are treated as port 0 otherwise). */
+static __always_inline void load_l4(struct __sk_buff *skb, struct fn_pkt *p, __u32 l4off)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && p->proto != IPPROTO_ICMP &&
+	    p->proto != IPPROTO_ICMPV6)
+		return;
+	if (l4off > 0xffff)
+		return;
+	__u8 *l4 = data + l4off;
+	if ((void *)(l4 + FN_L4_BYTES) <= end) {
+		parse_l4(p, l4, l4off);
+		return;
+	}
+	__u8 copy[FN_L4_BYTES] = {};
+	__u32 avail = skb->len > l4off ? skb->len - l4off : 0;
+	if (avail >= FN_L4_BYTES) {
+		if (bpf_skb_load_bytes(skb, l4off, copy, FN_L4_BYTES) < 0)
+			return;
+	} else if (avail >= 8) { /* UDP (8) and ICMP echo (8) headers of tiny packets */
+		if (bpf_skb_load_bytes(skb, l4off, copy, 8) < 0)
+			return;
+	} else {
+		return;
+	}
+	parse_l4(p, copy, l4off);
+}
+
 static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
 {
 	void *data = (void *)(long)skb->data;
@@ -148,38 +235,81 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
 
 	if ((void *)(iph + 1) > end) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ipcopy, sizeof(ipcopy)) < 0)
-			return -1;
+			return FN_PARSE_UNSUPPORTED;
 		iph = &ipcopy;
 	}
-	if (iph->version != 4)
-		return -1;
-	p->saddr = iph->saddr;
-	p->daddr = iph->daddr;
+	if (iph->version != 4 || iph->ihl < 5)
+		return FN_PARSE_UNSUPPORTED;
+	p->ip_version = 4;
+	map_v4(p->saddr, iph->saddr);
+	map_v4(p->daddr, iph->daddr);
 	p->proto = iph->protocol;
 	if (iph->frag_off & bpf_htons(0x1fff)) /* non-first fragment: no L4 header */
-		return 0;
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP && p->proto != IPPROTO_ICMP)
-		return 0;
+		return FN_PARSE_OK;
+	load_l4(skb, p, ETH_HLEN + (iph->ihl & 0xf) * 4);
+	return FN_PARSE_OK;
+}
 
-	__u32 l4off = ETH_HLEN + (iph->ihl & 0xf) * 4;
-	__u8 *l4 = data + l4off;
-	if ((void *)(l4 + FN_L4_BYTES) <= end) {
-		parse_l4(p, l4);
-		return 0;
+static __always_inline int is_ipv6_exthdr(__u8 nh)
+{
+	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
+	       nh == IPPROTO_DSTOPTS || nh == IPPROTO_AH;
+}
+
+/* Walks hop-by-hop, routing, fragment, destination options and AH headers (at most
+ * FN_MAX_EXTHDRS); any other next header is the upper layer (policed by its number). */
+static __always_inline int parse_ipv6(struct __sk_buff *skb, struct fn_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ipv6hdr *ip6 = data + ETH_HLEN;
+	struct ipv6hdr copy;
+
+	if ((void *)(ip6 + 1) > end) {
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &copy, sizeof(copy)) < 0)
+			return FN_PARSE_UNSUPPORTED;
+		ip6 = &copy;
 	}
-	__u8 copy[FN_L4_BYTES] = {};
-	__u32 avail = skb->len > l4off ? skb->len - l4off : 0;
-	if (avail >= FN_L4_BYTES) {
-		if (bpf_skb_load_bytes(skb, l4off, copy, FN_L4_BYTES) < 0)
-			return 0;
-	} else if (avail >= 8) { /* UDP (8) and ICMP echo (8) headers of tiny packets */
-		if (bpf_skb_load_bytes(skb, l4off, copy, 8) < 0)
-			return 0;
-	} else {
-		return 0;
+	if (ip6->version != 6)
+		return FN_PARSE_UNSUPPORTED;
+	p->ip_version = 6;
+	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
+	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
+	__u8 nh = ip6->nexthdr;
+	__u32 off = ETH_HLEN + sizeof(struct ipv6hdr);
+
+#pragma unroll
+	for (int i = 0; i < FN_MAX_EXTHDRS; i++) {
+		if (!is_ipv6_exthdr(nh))
+			break;
+		__u8 h[8];
+		if (bpf_skb_load_bytes(skb, off, h, sizeof(h)) < 0) {
+			p->proto = nh;
+			return FN_PARSE_BAD_EXTHDR;
+		}
+		if (nh == IPPROTO_FRAGMENT) {
+			off += 8;
+			if ((h[2] << 8 | h[3]) & 0xfff8) { /* non-first fragment: no L4 header */
+				p->proto = h[0];
+				return FN_PARSE_OK;
+			}
+		} else if (nh == IPPROTO_AH) {
+			off += ((__u32)h[1] + 2) * 4;
+		} else {
+			off += ((__u32)h[1] + 1) * 8;
+		}
+		nh = h[0];
 	}
-	parse_l4(p, copy);
-	return 0;
+	p->proto = nh;
+	if (is_ipv6_exthdr(nh))
+		return FN_PARSE_BAD_EXTHDR;
+	load_l4(skb, p, off);
+	if (nh == IPPROTO_ICMPV6) {
+		__u8 type = bpf_ntohs(p->policy_port);
+		if (type >= FN_ICMP6_NDP_FIRST && type <= FN_ICMP6_NDP_LAST)
+			return FN_PARSE_NDP;
+	}
+	return FN_PARSE_OK;
 }
 
 static __always_inline __u8 verdict_rank(const struct fn_policy_value *v)
@@ -205,15 +335,16 @@ static __always_inline __u8 verdict_rank(const struct fn_policy_value *v)
  * Each lookup returns the LONGEST matching prefix of its family (port > protocol > any).
  * Combine E and W by rank, ties going to E (for rule attribution):
  *   DENY (3)  >  AUDIT_DENY (2)  >  ALLOW (1)  >  no match (0)
+ * Host rule (Cilium's allow-localhost): with no match, ingress from FN_ID_HOST counts as ALLOW
+ * (rule 0) unless fn_config has FN_CFG_LOCALHOST_POLICY. A deny from host still wins.
  * Then, with D = the endpoint's default-deny bit and A = its audit bit for this direction:
  *   best = DENY        → DROPPED (rule of the deny)     — or AUDIT if A (forward, counted)
  *   best = AUDIT_DENY  → AUDIT   (rule of the entry)    — forwarded, counted as would-drop
  *   best = ALLOW       → FORWARDED (rule of the allow)
  *   no match, D set    → DROPPED (rule 0)               — or AUDIT if A
  *   no match, D clear  → FORWARDED (rule 0)
- * Before this decision (see fn_ct in fleetnet.h): packets of a connection already decided under the
- * current generation reuse that decision; replies of a connection allowed in the other direction
- * pass. Every change of endpoints/ipcache/policy bumps the generation, so it applies at once.
+ * Before this decision (conntrack block below): packets of a connection decided under the current
+ * generation reuse that decision; replies and related ICMP errors of a live connection pass.
  *
  * What the userspace compiler MUST guarantee (the kernel cannot, an LPM lookup returns one entry):
  *   - Within one family (same local, peer, direction), a longer prefix replaces every shorter one it
@@ -227,7 +358,7 @@ static __always_inline __u8 verdict_rank(const struct fn_policy_value *v)
  * ====================================================================================================
  */
 static __always_inline void decide(const struct fn_endpoint *ep, const struct fn_pkt *p, __u32 peer,
-				   __u8 dir, struct fn_decision *d)
+				   __u8 dir, __u32 cfg_flags, struct fn_decision *d)
 {
 	struct fn_policy_key key = {
 		.prefixlen = FN_POLICY_PREFIX_FULL,
@@ -248,6 +379,8 @@ static __always_inline void decide(const struct fn_endpoint *ep, const struct fn
 	__u8 drop = (ep->flags & audit_bit) ? FN_FLOW_AUDIT : FN_FLOW_DROPPED;
 
 	d->rule_id = best ? best->rule_id : 0;
+	if (rank == 0 && dir == FN_DIR_INGRESS && peer == FN_ID_HOST && !(cfg_flags & FN_CFG_LOCALHOST_POLICY))
+		rank = 1;
 	if (rank == 3)
 		d->flow_verdict = drop;
 	else if (rank == 2)
@@ -256,10 +389,11 @@ static __always_inline void decide(const struct fn_endpoint *ep, const struct fn
 		d->flow_verdict = FN_FLOW_FORWARDED;
 	else
 		d->flow_verdict = (ep->flags & deny_bit) ? drop : FN_FLOW_FORWARDED;
-	if (rank == 0)
+	if (rank == 0 || !best)
 		d->rule_id = 0;
 }
 
+/* Adds one packet to fn_flows, or to fn_counters when fn_flows is full (never silently lost). */
 static __always_inline void count_flow(struct fn_flow_key *k, __u64 len, __u64 new_flows, __u64 now)
 {
 	struct fn_flow_value *v = bpf_map_lookup_elem(&fn_flows, k);
@@ -272,8 +406,16 @@ static __always_inline void count_flow(struct fn_flow_key *k, __u64 len, __u64 n
 		if (bpf_map_update_elem(&fn_flows, k, &init, BPF_NOEXIST) == 0)
 			return;
 		v = bpf_map_lookup_elem(&fn_flows, k); /* lost a race with another packet on this CPU */
-		if (!v)
+		if (!v) { /* the map is full */
+			__u32 zero = 0;
+			struct fn_counters *c = bpf_map_lookup_elem(&fn_counters, &zero);
+			if (c) {
+				c->lost_packets += 1;
+				c->lost_bytes += len;
+				c->lost_flows += new_flows;
+			}
 			return;
+		}
 	}
 	/* Per-CPU value: no other writer on this CPU while the program runs. */
 	if (v->packets == 0)
@@ -284,56 +426,236 @@ static __always_inline void count_flow(struct fn_flow_key *k, __u64 len, __u64 n
 	v->last_seen_ns = now;
 }
 
-static __always_inline __u64 ct_lifetime(__u8 proto)
+/*
+ * ================================== CONNTRACK (the one definition) ==================================
+ * Lifetime: an entry exists for the program while now - last_seen < timeout(state) (fn_config, ms).
+ * TCP state machine (either direction's packets move it; CLOSING is sticky):
+ *   new entry            → SYN_SENT (CLOSING if the creating packet has FIN or RST)
+ *   reply seen           → SYN_SENT becomes ESTABLISHED
+ *   FIN or RST, any way  → CLOSING (the closing timeout runs from the last packet)
+ *   pure SYN, original   → on a CLOSING entry: a new connection, decided by the current policy
+ *   pure SYN, reply way  → never a reply: decided by policy as a new connection the other way
+ * Non-TCP entries are ESTABLISHED with the "other" timeout. Expired entries are absent: after a
+ * close, the tuple admits only what the current policy allows.
+ * Replies and related ICMP errors pass whatever the generation; original-direction packets of an
+ * older generation are re-decided (a newly denied connection is cut on its next packet, and its
+ * entry deleted, which ends its replies too).
+ * ====================================================================================================
+ */
+static __always_inline __u64 ct_timeout_ns(const struct fn_config *c, __u8 proto, __u8 state)
 {
-	return proto == IPPROTO_TCP ? FN_CT_LIFETIME_TCP_NS : FN_CT_LIFETIME_OTHER_NS;
+	__u32 ms;
+
+	if (proto != IPPROTO_TCP)
+		ms = c->ct_other_ms ? c->ct_other_ms : FN_CT_DEFAULT_OTHER_MS;
+	else if (state == FN_CT_SYN_SENT)
+		ms = c->ct_syn_ms ? c->ct_syn_ms : FN_CT_DEFAULT_SYN_MS;
+	else if (state == FN_CT_CLOSING)
+		ms = c->ct_closing_ms ? c->ct_closing_ms : FN_CT_DEFAULT_CLOSING_MS;
+	else
+		ms = c->ct_established_ms ? c->ct_established_ms : FN_CT_DEFAULT_ESTABLISHED_MS;
+	return (__u64)ms * 1000000ull;
 }
 
-static __always_inline int ct_live(const struct fn_ct_value *cv, __u32 gen, __u64 now, __u8 proto)
+static __always_inline int ct_alive(const struct fn_ct_value *cv, const struct fn_config *c, __u64 now, __u8 proto)
 {
-	return cv && cv->generation == gen && now - cv->last_seen_ns < ct_lifetime(proto);
+	return cv && now - cv->last_seen_ns < ct_timeout_ns(c, proto, cv->state);
 }
 
-static __always_inline void ct_touch(struct fn_ct_value *cv, __u64 now)
+static __always_inline int is_pure_syn(const struct fn_pkt *p)
 {
-	if (now - cv->last_seen_ns > FN_CT_REFRESH_NS)
+	return p->proto == IPPROTO_TCP && (p->tcp_flags & (FN_TCP_FLAG_SYN | FN_TCP_FLAG_ACK)) == FN_TCP_FLAG_SYN;
+}
+
+/* Moves the state for a packet of the connection and refreshes last_seen (exactly on a change). */
+static __always_inline void ct_touch(struct fn_ct_value *cv, const struct fn_pkt *p, __u64 now, int reply)
+{
+	__u8 next = cv->state;
+
+	if (p->proto == IPPROTO_TCP) {
+		if (p->tcp_flags & (FN_TCP_FLAG_FIN | FN_TCP_FLAG_RST))
+			next = FN_CT_CLOSING;
+		else if (reply && next == FN_CT_SYN_SENT)
+			next = FN_CT_ESTABLISHED;
+	}
+	if (next != cv->state) {
+		cv->state = next;
 		cv->last_seen_ns = now;
+	} else if (now - cv->last_seen_ns > FN_CT_REFRESH_NS) {
+		cv->last_seen_ns = now;
+	}
+}
+
+static __always_inline __u8 ct_initial_state(const struct fn_pkt *p)
+{
+	if (p->proto != IPPROTO_TCP)
+		return FN_CT_ESTABLISHED;
+	return (p->tcp_flags & (FN_TCP_FLAG_FIN | FN_TCP_FLAG_RST)) ? FN_CT_CLOSING : FN_CT_SYN_SENT;
+}
+
+static __always_inline __u8 opposite(__u8 dir)
+{
+	return dir == FN_DIR_INGRESS ? FN_DIR_EGRESS : FN_DIR_INGRESS;
+}
+
+/*
+ * Related ICMP errors (IPv4 unreachable / time exceeded / parameter problem; ICMPv6 unreachable,
+ * packet too big, time exceeded, parameter problem): the embedded header names a packet of a
+ * connection. If it is the connection's ORIGINAL direction (entry created at the opposite hook),
+ * the error travels back like a reply and is counted as one; if it is the connection's REPLY
+ * (entry created at this hook), the error travels the original way and is counted with the
+ * entry's verdict and rule. Either way with the connection's protocol and port. Returns 1 if
+ * related to a live entry (fills fk), else 0 (the error is policed as plain ICMP).
+ */
+static __always_inline int ct_related(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir,
+				      const struct fn_config *c, __u64 now, struct fn_flow_key *fk)
+{
+	struct fn_ct_key k = { .ifindex = skb->ifindex };
+	__u32 l4off;
+	__u8 l4[8];
+
+	if (p->inner_off > 0xffff)
+		return 0;
+	if (p->ip_version == 4) {
+		struct iphdr ih;
+		if (bpf_skb_load_bytes(skb, p->inner_off, &ih, sizeof(ih)) < 0)
+			return 0;
+		if (ih.version != 4 || ih.ihl < 5 || (ih.frag_off & bpf_htons(0x1fff)))
+			return 0;
+		map_v4((__u32 *)k.saddr, ih.saddr);
+		map_v4((__u32 *)k.daddr, ih.daddr);
+		k.proto = ih.protocol;
+		l4off = p->inner_off + (ih.ihl & 0xf) * 4;
+	} else {
+		struct ipv6hdr ih;
+		if (bpf_skb_load_bytes(skb, p->inner_off, &ih, sizeof(ih)) < 0)
+			return 0;
+		if (ih.version != 6)
+			return 0;
+		__builtin_memcpy(k.saddr, &ih.saddr, 16);
+		__builtin_memcpy(k.daddr, &ih.daddr, 16);
+		k.proto = ih.nexthdr; /* an embedded extension header chain is not walked: unrelated */
+		l4off = p->inner_off + sizeof(struct ipv6hdr);
+	}
+	if (l4off > 0xffff || bpf_skb_load_bytes(skb, l4off, l4, sizeof(l4)) < 0)
+		return 0;
+	if (k.proto == IPPROTO_TCP || k.proto == IPPROTO_UDP) {
+		__builtin_memcpy(&k.sport, &l4[0], 2);
+		__builtin_memcpy(&k.dport, &l4[2], 2);
+	} else if ((k.proto == IPPROTO_ICMP && l4[0] == FN_ICMP_ECHO) ||
+		   (k.proto == IPPROTO_ICMPV6 && l4[0] == FN_ICMP6_ECHO)) {
+		__builtin_memcpy(&k.sport, &l4[4], 2);
+		k.dport = k.sport;
+	} else {
+		return 0;
+	}
+
+	/* Embedded = the connection's original direction, created at the opposite hook. */
+	k.direction = opposite(dir);
+	struct fn_ct_value *v = bpf_map_lookup_elem(&fn_ct, &k);
+	if (ct_alive(v, c, now, k.proto)) {
+		fk->verdict = FN_FLOW_REPLY;
+		fk->dport = bpf_ntohs(k.dport);
+		goto related;
+	}
+	/* Embedded = the connection's reply: reverse it, created at this hook. */
+	struct fn_ct_key r = { .ifindex = k.ifindex, .sport = k.dport, .dport = k.sport, .proto = k.proto, .direction = dir };
+	__builtin_memcpy(r.saddr, k.daddr, 16);
+	__builtin_memcpy(r.daddr, k.saddr, 16);
+	v = bpf_map_lookup_elem(&fn_ct, &r);
+	if (!ct_alive(v, c, now, k.proto))
+		return 0;
+	fk->verdict = v->verdict;
+	fk->rule_id = v->rule_id;
+	fk->dport = bpf_ntohs(r.dport);
+related:
+	if (k.proto == IPPROTO_ICMP)
+		fk->dport = FN_ICMP_ECHO;
+	else if (k.proto == IPPROTO_ICMPV6)
+		fk->dport = FN_ICMP6_ECHO;
+	fk->local_id = v->local_id;
+	fk->peer_id = v->peer_id;
+	fk->proto = k.proto;
+	return 1;
+}
+
+/* Drops what the program cannot parse on a policed endpoint, counted with its reason. */
+static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir, int parsed)
+{
+	__u32 ifindex = skb->ifindex;
+	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
+	if (!ep)
+		return FN_PASS;
+	struct fn_flow_key fk = {
+		.local_id = ep->identity,
+		.proto = p->proto,
+		.direction = dir,
+		.verdict = FN_FLOW_DROPPED,
+		.ip_version = p->ip_version,
+		.drop_reason = parsed == FN_PARSE_BAD_EXTHDR ? FN_DROP_INVALID_EXTHDR : FN_DROP_UNSUPPORTED_L3,
+	};
+	if (p->ip_version) {
+		struct fn_ipcache_key ik = { .prefixlen = 128 };
+		__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
+		struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, &ik);
+		fk.peer_id = iv ? iv->identity : FN_ID_WORLD_IPV6;
+	}
+	count_flow(&fk, skb->len, 1, FN_NOW());
+	return FN_DROP;
 }
 
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
-	if (skb->protocol != bpf_htons(ETH_P_IP))
-		return FN_PASS;
-
 	struct fn_pkt p = {};
-	if (parse_ipv4(skb, &p) < 0)
+	int parsed;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP))
+		parsed = parse_ipv4(skb, &p);
+	else if (skb->protocol == bpf_htons(ETH_P_IPV6))
+		parsed = parse_ipv6(skb, &p);
+	else if (skb->protocol == bpf_htons(ETH_P_ARP))
 		return FN_PASS;
+	else
+		parsed = FN_PARSE_UNSUPPORTED;
+	if (parsed == FN_PARSE_NDP)
+		return FN_PASS;
+	if (parsed != FN_PARSE_OK)
+		return drop_unparsed(skb, &p, dir, parsed);
 
 	__u32 ifindex = skb->ifindex;
 	__u32 zero = 0;
-	struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
-	__u32 gen = cfg ? cfg->generation : 0;
+	struct fn_config cfg = {};
+	struct fn_config *cfgp = bpf_map_lookup_elem(&fn_config, &zero);
+	if (cfgp)
+		cfg = *cfgp;
 	__u64 now = FN_NOW();
 	__u64 len = skb->len;
 	struct fn_flow_key fk = {
 		.proto = p.proto,
 		.direction = dir,
+		.ip_version = p.ip_version,
 	};
 	struct fn_ct_key ck = {
-		.saddr = p.saddr, .daddr = p.daddr, .ifindex = ifindex,
-		.sport = p.sport, .dport = p.dport, .proto = p.proto, .direction = dir,
+		.ifindex = ifindex, .sport = p.sport, .dport = p.dport, .proto = p.proto, .direction = dir,
 	};
+	__builtin_memcpy(ck.saddr, p.saddr, 16);
+	__builtin_memcpy(ck.daddr, p.daddr, 16);
 	struct fn_ct_value *cv = NULL;
+	__u8 reopen = 0; /* a pure SYN on a CLOSING entry: a new connection on the same tuple */
 
-	/* Conntrack first: a live entry of the current generation implies the endpoint was managed
-	 * when it was decided (deleting an endpoint bumps the generation), so the endpoint lookup is
-	 * needed only for packets that go on to the policy. */
+	/* Conntrack first: a live entry implies the endpoint was managed when it was decided
+	 * (deleting an endpoint detaches the programs), so the endpoint lookup is needed only for
+	 * packets that go on to the policy. */
 	if (p.has_ct) {
-		/* 1. Established in this direction, decided under the current generation. */
+		/* 1. Original direction. */
 		if (!p.is_echo_reply) {
 			cv = bpf_map_lookup_elem(&fn_ct, &ck);
-			if (ct_live(cv, gen, now, p.proto)) {
-				ct_touch(cv, now);
+			if (!ct_alive(cv, &cfg, now, p.proto))
+				cv = NULL;
+			if (cv && is_pure_syn(&p) && cv->state == FN_CT_CLOSING)
+				reopen = 1;
+			if (cv && !reopen && cv->generation == cfg.generation) {
+				ct_touch(cv, &p, now, 0);
 				fk.local_id = cv->local_id;
 				fk.peer_id = cv->peer_id;
 				fk.rule_id = cv->rule_id;
@@ -344,25 +666,33 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			}
 		}
 		/* 2. Reply of a connection this endpoint let through in the other direction. */
-		if (p.proto != IPPROTO_ICMP || p.is_echo_reply) {
+		if ((p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP || p.is_echo_reply) && !is_pure_syn(&p)) {
 			struct fn_ct_key rk = {
-				.saddr = p.daddr, .daddr = p.saddr, .ifindex = ifindex,
-				.sport = p.dport, .dport = p.sport, .proto = p.proto,
-				.direction = dir == FN_DIR_INGRESS ? FN_DIR_EGRESS : FN_DIR_INGRESS,
+				.ifindex = ifindex, .sport = p.dport, .dport = p.sport, .proto = p.proto,
+				.direction = opposite(dir),
 			};
+			__builtin_memcpy(rk.saddr, p.daddr, 16);
+			__builtin_memcpy(rk.daddr, p.saddr, 16);
 			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
-			if (ct_live(rv, gen, now, p.proto)) {
-				ct_touch(rv, now);
+			if (ct_alive(rv, &cfg, now, p.proto)) {
+				ct_touch(rv, &p, now, 1);
 				fk.local_id = rv->local_id;
 				fk.peer_id = rv->peer_id;
 				fk.dport = bpf_ntohs(p.sport);
 				fk.verdict = FN_FLOW_REPLY;
+				if (p.is_echo_reply)
+					fk.dport = p.proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
 				count_flow(&fk, len, 0, now);
 				return FN_PASS;
 			}
 		}
-		if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 */
+		if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 / 129 */
 			p.has_ct = 0;
+	}
+	/* 3. ICMP errors related to a live connection. */
+	if (p.is_icmp_error && ct_related(skb, &p, dir, &cfg, now, &fk)) {
+		count_flow(&fk, len, 0, now);
+		return FN_PASS;
 	}
 
 	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
@@ -370,39 +700,46 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		return FN_PASS;
 	fk.local_id = ep->identity;
 
-	/* 3. Peer identity (ipcache miss = world) and policy. */
-	struct fn_ipcache_key ik = {
-		.prefixlen = 32,
-		.addr = dir == FN_DIR_EGRESS ? p.daddr : p.saddr,
-	};
+	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
+	struct fn_ipcache_key ik = { .prefixlen = 128 };
+	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p.daddr : p.saddr, 16);
 	struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, &ik);
-	__u32 peer = iv ? iv->identity : FN_ID_WORLD;
+	__u32 peer = iv ? iv->identity : (p.ip_version == 6 ? FN_ID_WORLD_IPV6 : FN_ID_WORLD);
 
 	struct fn_decision d = {};
-	decide(ep, &p, peer, dir, &d);
+	decide(ep, &p, peer, dir, cfg.flags, &d);
 	fk.peer_id = peer;
 	fk.rule_id = d.rule_id;
 	fk.dport = bpf_ntohs(p.policy_port);
 	fk.verdict = d.flow_verdict;
 
+	__u64 attempt = p.proto != IPPROTO_TCP || is_pure_syn(&p);
 	if (d.flow_verdict == FN_FLOW_DROPPED) {
 		if (cv) /* a connection allowed under an older generation: its replies stop too */
 			bpf_map_delete_elem(&fn_ct, &ck);
-		__u64 attempt = p.proto != IPPROTO_TCP ||
-				(p.tcp_flags & (FN_TCP_FLAG_SYN | FN_TCP_FLAG_ACK)) == FN_TCP_FLAG_SYN;
 		count_flow(&fk, len, attempt, now);
 		return FN_DROP;
 	}
 
-	/* 4. Forwarded or audited: (re)record the connection so it and its replies pass. */
+	/* 5. Forwarded or audited: (re)record the connection so it, its replies and related errors
+	 *    pass. A re-decided entry keeps its TCP state. */
 	__u64 created = 0;
 	if (p.has_ct) {
-		created = !cv || now - cv->last_seen_ns >= ct_lifetime(p.proto);
+		created = !cv || reopen;
 		struct fn_ct_value nv = {
 			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
-			.local_id = ep->identity, .generation = gen, .verdict = d.flow_verdict,
+			.local_id = ep->identity, .generation = cfg.generation, .verdict = d.flow_verdict,
+			.state = created ? ct_initial_state(&p) : cv->state,
 		};
-		bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY);
+		if (!created)
+			ct_touch(&nv, &p, now, 0);
+		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
+			/* No state, so no replies: drop now rather than forward a half-connection. */
+			fk.verdict = FN_FLOW_DROPPED;
+			fk.drop_reason = FN_DROP_CT_INSERT;
+			count_flow(&fk, len, attempt, now);
+			return FN_DROP;
+		}
 	}
 	count_flow(&fk, len, created, now);
 	return FN_PASS;

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeAll, LAYOUTS, writeFlowKey, writeFlowValue, type EndpointEntry, type FlowCounters, type FlowKey, type PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { createFakeBinding } from '../../agent/src/kernel/fake-binding.js';
-import { Direction, FlowVerdict, IpProto, MapName, PolicyVerdict } from '../../agent/src/kernel/identities.js';
+import { Direction, FlowDropReason, FlowVerdict, IpProto, MapName, PolicyVerdict } from '../../agent/src/kernel/identities.js';
 import { loadNativeBinding, type NativeBinding } from '../../agent/src/kernel/native-binding.js';
 import { splitPortRange } from '../../agent/src/kernel/port-range.js';
 import { ensureBpffs, isRoot } from '../helpers/netns.js';
@@ -99,15 +99,17 @@ for (const impl of impls) {
 
     it('writes, lists and deletes policy, ipcache and endpoints; each write bumps the generation once', () => {
       const g0 = d().generation();
-      expect(d().upsertIpcache([{ cidr: '10.0.0.0/8', identity: 16777217 }, { cidr: '10.1.0.0/16', identity: 2 }])).toBe(2);
+      expect(d().upsertIpcache([{ cidr: '10.0.0.0/8', identity: 16777217 }, { cidr: '10.1.0.0/16', identity: 2 }, { cidr: 'fd00:1::/32', identity: 16777218 }])).toBe(3);
       expect(d().listIpcache().sort((a, b) => a.cidr.localeCompare(b.cidr))).toEqual([
         { cidr: '10.0.0.0/8', identity: 16777217 },
         { cidr: '10.1.0.0/16', identity: 2 },
+        { cidr: 'fd00:1::/32', identity: 16777218 },
       ]);
+      expect(d().deleteIpcache(['fd00:1::/32'])).toBe(1);
       const ep: EndpointEntry = { ifindex: 4242, identity: 300, defaultDenyIngress: true, defaultDenyEgress: false, auditIngress: true, auditEgress: false };
       d().upsertEndpoints([ep]);
       expect(d().listEndpoints()).toEqual([ep]);
-      expect(d().generation()).toBe(g0 + 2);
+      expect(d().generation()).toBe(g0 + 3);
       const first = policy[0];
       if (!first) throw new Error('table');
       expect(d().deletePolicy([first, first])).toBe(1); // a missing key is not an error
@@ -115,12 +117,30 @@ for (const impl of impls) {
       expect(d().deleteIpcache(['10.1.0.0/16', '192.168.0.0/16'])).toBe(1);
       expect(d().deleteEndpoints([4242])).toBe(1);
       expect(d().listEndpoints()).toEqual([]);
-      expect(d().generation()).toBe(g0 + 5);
+      expect(d().generation()).toBe(g0 + 6);
+    });
+
+    it('load() writes the host rule and conntrack timeouts into fn_config; generation bumps keep them', () => {
+      const g = d().generation();
+      expect(d().config()).toMatchObject({ generation: g, flags: 0, ctSynMs: 0, ctEstablishedMs: 0, ctClosingMs: 0, ctOtherMs: 0 });
+      const tuned = new Datapath({ pinDir: env?.pinDir ?? '', binding: env?.binding, netnsPath: env?.netnsPath, allowLocalhost: 'policy', conntrackTimeouts: { closingMs: 1500, otherMs: 2000 } });
+      tuned.load();
+      tuned.upsertIpcache([{ cidr: '10.9.0.0/16', identity: 2 }]);
+      expect(tuned.config()).toEqual({ generation: g + 1, flags: 1, ctSynMs: 0, ctEstablishedMs: 0, ctClosingMs: 1500, ctOtherMs: 2000 });
+      tuned.deleteIpcache(['10.9.0.0/16']);
+      tuned.close();
+      d().load(); // back to the defaults for the rest of the suite
+      expect(d().config()).toMatchObject({ generation: g + 2, flags: 0, ctClosingMs: 0, ctOtherMs: 0 });
+      expect(() => new Datapath({ pinDir: 'x', binding: env?.binding, conntrackTimeouts: { synMs: 0 } })).toThrow(RangeError);
+    });
+
+    it('kernel loss counters start at zero and are summed over CPUs', () => {
+      expect(d().readCounters()).toEqual({ lostPackets: 0, lostBytes: 0, lostFlows: 0 });
     });
 
     it('read-and-reset sums packets/bytes/flows over CPUs, min/max the times of CPUs that saw packets, then is empty', () => {
       const cpus = env?.binding.possibleCpus() ?? 0;
-      const key: FlowKey = { localId: 300, peerId: 301, ruleId: 3, dport: 8081, proto: IpProto.tcp, direction: Direction.ingress, verdict: FlowVerdict.audit };
+      const key: FlowKey = { localId: 300, peerId: 301, ruleId: 3, dport: 8081, proto: IpProto.tcp, direction: Direction.ingress, verdict: FlowVerdict.audit, ipVersion: 6, dropReason: FlowDropReason.policy };
       const perCpu: FlowCounters[] = Array.from({ length: cpus }, (_x, c) =>
         c === 1 ? { packets: 0, bytes: 0, flows: 0, firstSeenNs: 1, lastSeenNs: 999_999 } : { packets: 10 + c, bytes: 1000 * (c + 1), flows: 1, firstSeenNs: 500 - c, lastSeenNs: 600 + c },
       );

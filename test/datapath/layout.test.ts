@@ -25,15 +25,19 @@ import {
   type PolicyEntry,
 } from '../../agent/src/kernel/codecs.js';
 import {
+  ConfigFlag,
+  CtState,
   Direction,
   EndpointFlag,
   FIRST_USER_IDENTITY,
+  FlowDropReason,
   FlowVerdict,
   MapName,
   PolicyPrefix,
   PolicyVerdict,
   ReservedIdentity,
 } from '../../agent/src/kernel/identities.js';
+import { V4_MAPPED_PREFIX } from '../../agent/src/kernel/ip-address.js';
 import { findRepoRoot } from '../../agent/src/kernel/native-binding.js';
 import { splitPortRange } from '../../agent/src/kernel/port-range.js';
 
@@ -94,6 +98,7 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     [MapName.conntrack, 'fn_ct_key', 'fn_ct_value'],
     [MapName.flows, 'fn_flow_key', 'fn_flow_value'],
     [MapName.config, 4, 'fn_config'],
+    [MapName.counters, 4, 'fn_counters'],
   ];
   it.each(mapTypes)('map %s uses key %s and value %s', (map, key, value) => {
     const v = [...btf.values()].find((t) => t.kind === 'VAR' && t.name === map);
@@ -140,6 +145,15 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     ['FN_FLOW_DROPPED', FlowVerdict.dropped],
     ['FN_FLOW_AUDIT', FlowVerdict.audit],
     ['FN_FLOW_REPLY', FlowVerdict.reply],
+    ['FN_DROP_POLICY', FlowDropReason.policy],
+    ['FN_DROP_CT_INSERT', FlowDropReason.ctInsertFailed],
+    ['FN_DROP_INVALID_EXTHDR', FlowDropReason.invalidExtensionHeader],
+    ['FN_DROP_UNSUPPORTED_L3', FlowDropReason.unsupportedL3],
+    ['FN_CT_SYN_SENT', CtState.synSent],
+    ['FN_CT_ESTABLISHED', CtState.established],
+    ['FN_CT_CLOSING', CtState.closing],
+    ['FN_CFG_LOCALHOST_POLICY', ConfigFlag.localhostPolicy],
+    ['FN_V4_MAPPED_PREFIX', V4_MAPPED_PREFIX],
   ];
   it.each(constants)('%s = %i', (name, value) => {
     expect(defines.get(name)).toBe(value);
@@ -179,13 +193,28 @@ describe('codecs', () => {
     writePolicyValue(pv, 0, pe);
     expect(readPolicy(pk, 0, pv, 0)).toEqual(pe);
 
-    const ik = Buffer.alloc(8);
+    const ik = Buffer.alloc(20);
     const iv = Buffer.alloc(8);
     writeIpcacheKey(ik, 0, '10.1.0.0/16');
     writeIpcacheValue(iv, 0, 16777217);
-    expect(ik.toString('hex')).toBe('100000000a010000');
+    // IPv4 as the IPv4-mapped IPv6 address, prefix 96 + 16
+    expect(ik.toString('hex')).toBe('70000000' + '00000000000000000000ffff0a010000');
     expect(readIpcache(ik, 0, iv, 0)).toEqual({ cidr: '10.1.0.0/16', identity: 16777217 });
     expect(() => writeIpcacheKey(ik, 0, '10.1.0.1/16')).toThrow(RangeError);
+    const table6: { cidr: string; hex: string; back: string }[] = [
+      { cidr: 'fd00:200:1::2', hex: '80000000' + 'fd000200000100000000000000000002', back: 'fd00:200:1::2/128' },
+      { cidr: '2001:DB8::/32', hex: '20000000' + '20010db8000000000000000000000000', back: '2001:db8::/32' },
+      { cidr: '::/0', hex: '00000000' + '00000000000000000000000000000000', back: '::/0' },
+      { cidr: '0.0.0.0/0', hex: '60000000' + '00000000000000000000ffff00000000', back: '0.0.0.0/0' },
+      { cidr: 'fd00:0:0:1::/64', hex: '40000000' + 'fd000000000000010000000000000000', back: 'fd00:0:0:1::/64' },
+    ];
+    for (const t of table6) {
+      writeIpcacheKey(ik, 0, t.cidr);
+      expect(ik.toString('hex'), t.cidr).toBe(t.hex);
+      expect(readIpcache(ik, 0, iv, 0).cidr).toBe(t.back);
+    }
+    expect(() => writeIpcacheKey(ik, 0, 'fd00::1/64')).toThrow(RangeError);
+    expect(() => writeIpcacheKey(ik, 0, 'fd00::g')).toThrow(RangeError);
 
     const ep = { ifindex: 7, identity: 1001, defaultDenyIngress: true, defaultDenyEgress: false, auditIngress: false, auditEgress: true };
     const ek = Buffer.alloc(4);
@@ -195,7 +224,7 @@ describe('codecs', () => {
     expect(ev.toString('hex')).toBe('e903000009000000');
     expect(readEndpoint(ek, 0, ev, 0)).toEqual(ep);
 
-    const flow = { localId: 1, peerId: 2, ruleId: 3, dport: 443, proto: 6, direction: Direction.ingress, verdict: FlowVerdict.dropped, packets: 10, bytes: 1500, flows: 1, firstSeenNs: 2 ** 52 + 5, lastSeenNs: 2 ** 52 + 9 };
+    const flow = { localId: 1, peerId: 2, ruleId: 3, dport: 443, proto: 6, direction: Direction.ingress, verdict: FlowVerdict.dropped, ipVersion: 6 as const, dropReason: FlowDropReason.ctInsertFailed, packets: 10, bytes: 1500, flows: 1, firstSeenNs: 2 ** 52 + 5, lastSeenNs: 2 ** 52 + 9 };
     const fk = Buffer.alloc(20);
     const fv = Buffer.alloc(40);
     writeFlowKey(fk, 0, flow);

@@ -11,12 +11,14 @@ import { endianness } from 'node:os';
 import {
   Direction,
   EndpointFlag,
+  CtState,
+  FlowDropReason,
   FlowVerdict,
   IpProto,
   PolicyPrefix,
   PolicyVerdict,
 } from './identities.js';
-import { formatIpv4, parseIpv4, parseIpv4Prefix } from './ipv4-prefix.js';
+import { formatAddress16, formatPrefix16, parsePrefix16 } from './ip-address.js';
 
 if (endianness() !== 'LE') throw new Error('fleetnet kernel codecs assume a little-endian host');
 
@@ -43,7 +45,7 @@ export const LAYOUTS = {
     size: 8,
     fields: { identity: f(0, 4), flags: f(4, 4) },
   },
-  ipcacheKey: { name: 'fn_ipcache_key', size: 8, fields: { prefixlen: f(0, 4), addr: f(4, 4) } },
+  ipcacheKey: { name: 'fn_ipcache_key', size: 20, fields: { prefixlen: f(0, 4), addr: f(4, 16) } },
   ipcacheValue: { name: 'fn_ipcache_value', size: 8, fields: { identity: f(0, 4), pad: f(4, 4) } },
   policyKey: {
     name: 'fn_policy_key',
@@ -64,24 +66,28 @@ export const LAYOUTS = {
   },
   ctKey: {
     name: 'fn_ct_key',
-    size: 20,
+    size: 44,
     fields: {
-      saddr: f(0, 4),
-      daddr: f(4, 4),
-      ifindex: f(8, 4),
-      sport: f(12, 2),
-      dport: f(14, 2),
-      proto: f(16, 1),
-      direction: f(17, 1),
-      pad: f(18, 2),
+      saddr: f(0, 16),
+      daddr: f(16, 16),
+      ifindex: f(32, 4),
+      sport: f(36, 2),
+      dport: f(38, 2),
+      proto: f(40, 1),
+      direction: f(41, 1),
+      pad: f(42, 2),
     },
   },
   ctValue: {
     name: 'fn_ct_value',
     size: 32,
-    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), pad: f(25, 7) },
+    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), pad: f(26, 6) },
   },
-  config: { name: 'fn_config', size: 8, fields: { generation: f(0, 4), pad: f(4, 4) } },
+  config: {
+    name: 'fn_config',
+    size: 24,
+    fields: { generation: f(0, 4), flags: f(4, 4), ct_syn_ms: f(8, 4), ct_established_ms: f(12, 4), ct_closing_ms: f(16, 4), ct_other_ms: f(20, 4) },
+  },
   flowKey: {
     name: 'fn_flow_key',
     size: 20,
@@ -93,7 +99,9 @@ export const LAYOUTS = {
       proto: f(14, 1),
       direction: f(15, 1),
       verdict: f(16, 1),
-      pad: f(17, 3),
+      ip_version: f(17, 1),
+      drop_reason: f(18, 1),
+      pad: f(19, 1),
     },
   },
   flowValue: {
@@ -106,6 +114,11 @@ export const LAYOUTS = {
       first_seen_ns: f(24, 8),
       last_seen_ns: f(32, 8),
     },
+  },
+  counters: {
+    name: 'fn_counters',
+    size: 24,
+    fields: { lost_packets: f(0, 8), lost_bytes: f(8, 8), lost_flows: f(16, 8) },
   },
 } as const satisfies Record<string, StructLayout>;
 
@@ -130,9 +143,10 @@ export interface EndpointEntry {
   auditEgress: boolean;
 }
 
-/** ipcache entry: IPv4 prefix → identity; longest prefix wins, miss = world. */
+/** ipcache entry: IP prefix → identity; longest prefix wins, miss = world (IPv4) / world-ipv6. */
 export interface IpcacheEntry {
-  /** "a.b.c.d/len" (bare address = /32); host bits must be zero */
+  /** "a.b.c.d/len" or an IPv6 prefix "fd00::/64" (bare address = /32 or /128); host bits must be
+   *  zero. Read back in canonical form (RFC 5952 for IPv6). */
   cidr: string;
   identity: number;
 }
@@ -162,6 +176,7 @@ export type PolicyEntry = PolicyKey & PolicyValue;
 
 /** One connection's conntrack state (read-only for the agent; debugging and GC). */
 export interface ConntrackEntry {
+  /** dotted quad for IPv4 (stored IPv4-mapped), RFC 5952 text for IPv6 */
   saddr: string;
   daddr: string;
   ifindex: number;
@@ -180,6 +195,27 @@ export interface ConntrackEntry {
   /** fn_config generation when decided */
   generation: number;
   verdict: FlowVerdict;
+  state: CtState;
+}
+
+/** fn_config: the decision generation, flags and conntrack timeouts (0 = compiled default). */
+export interface ConfigValue {
+  generation: number;
+  /** ConfigFlag bits */
+  flags: number;
+  ctSynMs: number;
+  ctEstablishedMs: number;
+  ctClosingMs: number;
+  ctOtherMs: number;
+}
+
+/** fn_counters summed over CPUs: cumulative since the map was created (never reset). */
+export interface KernelCounters {
+  /** packets fn_flows could not count because it was full */
+  lostPackets: number;
+  lostBytes: number;
+  /** new connections among them */
+  lostFlows: number;
 }
 
 /** Counters of one flow key, summed over CPUs since the previous read-and-reset. */
@@ -193,6 +229,10 @@ export interface FlowRecord {
   proto: number;
   direction: Direction;
   verdict: FlowVerdict;
+  /** IP version of the packets: 4 or 6; 0 only for dropReason unsupportedL3 (not IP at all) */
+  ipVersion: 0 | 4 | 6;
+  /** why dropped (FlowDropReason; 0 = policy, also for every non-dropped verdict) */
+  dropReason: FlowDropReason;
   /** skbs (a GSO packet counts once); exact as a JS number up to 2^53 */
   packets: number;
   /** sum of skb->len at the TC hook: L2 frame incl. 14-byte Ethernet header, excl. FCS */
@@ -279,9 +319,9 @@ export function readEndpoint(key: Buffer, ko: number, val: Buffer, vo: number): 
 
 export function writeIpcacheKey(b: Buffer, o: number, cidr: string): void {
   const k = L.ipcacheKey.fields;
-  const p = parseIpv4Prefix(cidr);
+  const p = parsePrefix16(cidr);
   b.writeUInt32LE(p.prefixLen, o + k.prefixlen.offset);
-  b.writeUInt32BE(parseIpv4(p.addr), o + k.addr.offset);
+  p.bytes.copy(b, o + k.addr.offset);
 }
 
 export function writeIpcacheValue(b: Buffer, o: number, identity: number): void {
@@ -292,7 +332,7 @@ export function readIpcache(key: Buffer, ko: number, val: Buffer, vo: number): I
   const k = L.ipcacheKey.fields;
   const len = key.readUInt32LE(ko + k.prefixlen.offset);
   return {
-    cidr: `${formatIpv4(key.readUInt32BE(ko + k.addr.offset))}/${len}`,
+    cidr: formatPrefix16(key, ko + k.addr.offset, len),
     identity: val.readUInt32LE(vo + L.ipcacheValue.fields.identity.offset),
   };
 }
@@ -369,8 +409,8 @@ export function readConntrack(key: Buffer, ko: number, val: Buffer, vo: number):
   const k = L.ctKey.fields;
   const v = L.ctValue.fields;
   return {
-    saddr: formatIpv4(key.readUInt32BE(ko + k.saddr.offset)),
-    daddr: formatIpv4(key.readUInt32BE(ko + k.daddr.offset)),
+    saddr: formatAddress16(key, ko + k.saddr.offset),
+    daddr: formatAddress16(key, ko + k.daddr.offset),
     ifindex: key.readUInt32LE(ko + k.ifindex.offset),
     sport: key.readUInt16BE(ko + k.sport.offset),
     dport: key.readUInt16BE(ko + k.dport.offset),
@@ -382,22 +422,52 @@ export function readConntrack(key: Buffer, ko: number, val: Buffer, vo: number):
     localId: val.readUInt32LE(vo + v.local_id.offset),
     generation: val.readUInt32LE(vo + v.generation.offset),
     verdict: val.readUInt8(vo + v.verdict.offset) as FlowVerdict,
+    state: val.readUInt8(vo + v.state.offset) as CtState,
   };
 }
 
 // ---- config ---------------------------------------------------------------------------------
 
-export function writeConfig(b: Buffer, o: number, c: { generation: number }): void {
-  b.writeUInt32LE(checkU32('generation', c.generation), o + L.config.fields.generation.offset);
+export function writeConfig(b: Buffer, o: number, c: ConfigValue): void {
+  const x = L.config.fields;
+  b.writeUInt32LE(checkU32('generation', c.generation), o + x.generation.offset);
+  b.writeUInt32LE(checkU32('flags', c.flags), o + x.flags.offset);
+  b.writeUInt32LE(checkU32('ctSynMs', c.ctSynMs), o + x.ct_syn_ms.offset);
+  b.writeUInt32LE(checkU32('ctEstablishedMs', c.ctEstablishedMs), o + x.ct_established_ms.offset);
+  b.writeUInt32LE(checkU32('ctClosingMs', c.ctClosingMs), o + x.ct_closing_ms.offset);
+  b.writeUInt32LE(checkU32('ctOtherMs', c.ctOtherMs), o + x.ct_other_ms.offset);
 }
 
-export function readConfig(b: Buffer, o: number): { generation: number } {
-  return { generation: b.readUInt32LE(o + L.config.fields.generation.offset) };
+export function readConfig(b: Buffer, o: number): ConfigValue {
+  const x = L.config.fields;
+  return {
+    generation: b.readUInt32LE(o + x.generation.offset),
+    flags: b.readUInt32LE(o + x.flags.offset),
+    ctSynMs: b.readUInt32LE(o + x.ct_syn_ms.offset),
+    ctEstablishedMs: b.readUInt32LE(o + x.ct_established_ms.offset),
+    ctClosingMs: b.readUInt32LE(o + x.ct_closing_ms.offset),
+    ctOtherMs: b.readUInt32LE(o + x.ct_other_ms.offset),
+  };
+}
+
+// ---- counters -------------------------------------------------------------------------------
+
+/** Sums the per-CPU fn_counters slots (each round_up(24, 8) = 24 bytes) of one lookup. */
+export function sumCounters(percpu: Buffer): KernelCounters {
+  const x = L.counters.fields;
+  const slot = L.counters.size;
+  const out: KernelCounters = { lostPackets: 0, lostBytes: 0, lostFlows: 0 };
+  for (let o = 0; o + slot <= percpu.length; o += slot) {
+    out.lostPackets += readU64(percpu, o + x.lost_packets.offset);
+    out.lostBytes += readU64(percpu, o + x.lost_bytes.offset);
+    out.lostFlows += readU64(percpu, o + x.lost_flows.offset);
+  }
+  return out;
 }
 
 // ---- flows ----------------------------------------------------------------------------------
 
-export type FlowKey = Pick<FlowRecord, 'localId' | 'peerId' | 'ruleId' | 'dport' | 'proto' | 'direction' | 'verdict'>;
+export type FlowKey = Pick<FlowRecord, 'localId' | 'peerId' | 'ruleId' | 'dport' | 'proto' | 'direction' | 'verdict' | 'ipVersion' | 'dropReason'>;
 export type FlowCounters = Pick<FlowRecord, 'packets' | 'bytes' | 'flows' | 'firstSeenNs' | 'lastSeenNs'>;
 
 export function writeFlowKey(b: Buffer, o: number, k: FlowKey): void {
@@ -409,6 +479,8 @@ export function writeFlowKey(b: Buffer, o: number, k: FlowKey): void {
   b.writeUInt8(k.proto, o + x.proto.offset);
   b.writeUInt8(checkDirection(k.direction), o + x.direction.offset);
   b.writeUInt8(k.verdict, o + x.verdict.offset);
+  b.writeUInt8(k.ipVersion, o + x.ip_version.offset);
+  b.writeUInt8(k.dropReason, o + x.drop_reason.offset);
 }
 
 /** One CPU's slot of a per-CPU fn_flow_value (used by tests and the bench to seed counters). */
@@ -432,6 +504,8 @@ export function readFlow(key: Buffer, ko: number, val: Buffer, vo: number): Flow
     proto: key.readUInt8(ko + k.proto.offset),
     direction: checkDirection(key.readUInt8(ko + k.direction.offset)),
     verdict: key.readUInt8(ko + k.verdict.offset) as FlowVerdict,
+    ipVersion: key.readUInt8(ko + k.ip_version.offset) as 0 | 4 | 6,
+    dropReason: key.readUInt8(ko + k.drop_reason.offset) as FlowDropReason,
     packets: readU64(val, vo + v.packets.offset),
     bytes: readU64(val, vo + v.bytes.offset),
     flows: readU64(val, vo + v.flows.offset),
@@ -466,6 +540,8 @@ export function decodeFlows(keys: Buffer, values: Buffer, count: number): FlowRe
       proto: kd.getUint8(ko + k.proto.offset),
       direction: kd.getUint8(ko + k.direction.offset) as Direction,
       verdict: kd.getUint8(ko + k.verdict.offset) as FlowVerdict,
+      ipVersion: kd.getUint8(ko + k.ip_version.offset) as 0 | 4 | 6,
+      dropReason: kd.getUint8(ko + k.drop_reason.offset) as FlowDropReason,
       packets: u64(vo + v.packets.offset),
       bytes: u64(vo + v.bytes.offset),
       flows: u64(vo + v.flows.offset),

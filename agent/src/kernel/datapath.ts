@@ -22,6 +22,7 @@ import {
   readIpcache,
   readConfig,
   readPolicy,
+  sumCounters,
   writeConfig,
   writeEndpointKey,
   writeEndpointValue,
@@ -32,14 +33,25 @@ import {
   type ConntrackEntry,
   type EndpointEntry,
   type FlowRecord,
+  type ConfigValue,
   type IpcacheEntry,
+  type KernelCounters,
   type PolicyEntry,
   type PolicyKey,
 } from './codecs.js';
-import { MapName, ProgramName } from './identities.js';
+import { ConfigFlag, MapName, ProgramName } from './identities.js';
 import { findRepoRoot, loadNativeBinding, type Hook, type NativeBinding, type RawEntries } from './native-binding.js';
 
 export type AttachMode = 'auto' | 'tcx' | 'tc';
+
+/** Idle time after which a conntrack entry in that state no longer exists (policy.c's conntrack
+ *  block). Defaults are Cilium's: SYN 60 s, established 21,600 s, closing 10 s, non-TCP 60 s. */
+export interface ConntrackTimeouts {
+  synMs?: number;
+  establishedMs?: number;
+  closingMs?: number;
+  otherMs?: number;
+}
 
 export interface DatapathOptions {
   /** bpffs directory owned by this agent instance, e.g. /sys/fs/bpf/fleetnet/<instance>.
@@ -55,6 +67,11 @@ export interface DatapathOptions {
   attachMode?: AttachMode;
   /** max_entries for maps created by this load (ignored for maps already pinned) */
   maxEntries?: Partial<Record<MapName, number>>;
+  /** 'always' (default, Cilium's allow-localhost): the node's own addresses (identity host) reach
+   *  pods' ingress unless a deny matches; 'policy': host traffic is decided by policy like any peer */
+  allowLocalhost?: 'always' | 'policy';
+  /** written to fn_config at every load(); unset fields = the compiled defaults */
+  conntrackTimeouts?: ConntrackTimeouts;
 }
 
 export interface AttachResult {
@@ -78,6 +95,8 @@ export class Datapath {
   private readonly netnsPath: string | undefined;
   private readonly attachMode: AttachMode;
   private readonly maxEntries: Partial<Record<MapName, number>>;
+  private readonly allowLocalhost: 'always' | 'policy';
+  private readonly conntrackTimeouts: ConntrackTimeouts;
   private maps: Partial<Record<MapName, number>> = {};
   private programs: Partial<Record<string, number>> = {};
 
@@ -88,6 +107,11 @@ export class Datapath {
     this.netnsPath = options.netnsPath;
     this.attachMode = options.attachMode ?? 'auto';
     this.maxEntries = options.maxEntries ?? {};
+    this.allowLocalhost = options.allowLocalhost ?? 'always';
+    this.conntrackTimeouts = options.conntrackTimeouts ?? {};
+    for (const [k, v] of Object.entries(this.conntrackTimeouts)) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 0xffffffff)) throw new RangeError(`conntrackTimeouts.${k} must be an integer of milliseconds ≥ 1, got ${v}`);
+    }
   }
 
   /** Loads the object and pins maps/programs under pinDir, reusing pinned maps (never flushed). */
@@ -104,6 +128,17 @@ export class Datapath {
       if (fd === undefined) throw new Error(`fleetnet: object ${this.objectPath} has no map ${n}`);
       this.maps[n] = fd;
     }
+    // Settings, not decisions: written without a generation bump (existing connections keep their
+    // entries; new timeouts apply from the next packet).
+    const current = this.config();
+    this.writeConfigValue({
+      ...current,
+      flags: (current.flags & ~ConfigFlag.localhostPolicy) | (this.allowLocalhost === 'policy' ? ConfigFlag.localhostPolicy : 0),
+      ctSynMs: this.conntrackTimeouts.synMs ?? 0,
+      ctEstablishedMs: this.conntrackTimeouts.establishedMs ?? 0,
+      ctClosingMs: this.conntrackTimeouts.closingMs ?? 0,
+      ctOtherMs: this.conntrackTimeouts.otherMs ?? 0,
+    });
     return { loadMs, reusedMaps };
   }
 
@@ -208,9 +243,21 @@ export class Datapath {
   /** Current decision generation (fn_config). Every upsert/delete of endpoints, ipcache or policy
    *  bumps it AFTER its writes, so connections decided before are re-decided on their next packet. */
   generation(): number {
+    return this.config().generation;
+  }
+
+  /** fn_config as the programs read it (timeouts 0 = compiled defaults). */
+  config(): ConfigValue {
     const v = this.bpf.lookup(this.map(MapName.config), Buffer.alloc(4));
     if (!v) throw new Error('fleetnet: fn_config has no entry 0');
-    return readConfig(v, 0).generation;
+    return readConfig(v, 0);
+  }
+
+  /** Kernel loss counters, cumulative since the maps were created (never reset): take differences. */
+  readCounters(): KernelCounters {
+    const v = this.bpf.lookup(this.map(MapName.counters), Buffer.alloc(4));
+    if (!v) throw new Error('fleetnet: fn_counters has no entry 0');
+    return sumCounters(v);
   }
 
   /** Deletes every conntrack entry: established connections are re-decided by policy on their
@@ -268,11 +315,15 @@ export class Datapath {
   }
 
   private bumped(result: number): number {
-    const next = (this.generation() + 1) >>> 0;
-    const value = Buffer.alloc(LAYOUTS.config.size);
-    writeConfig(value, 0, { generation: next });
-    this.bpf.updateBatch(this.map(MapName.config), Buffer.alloc(4), value);
+    const current = this.config();
+    this.writeConfigValue({ ...current, generation: (current.generation + 1) >>> 0 });
     return result;
+  }
+
+  private writeConfigValue(c: ConfigValue): void {
+    const value = Buffer.alloc(LAYOUTS.config.size);
+    writeConfig(value, 0, c);
+    this.bpf.updateBatch(this.map(MapName.config), Buffer.alloc(4), value);
   }
 
   private attachHook(ifindex: number, hook: Hook, progFd: number): AttachResult[Hook] {

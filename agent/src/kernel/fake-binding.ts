@@ -15,7 +15,8 @@ import { LAYOUTS } from './codecs.js';
 import { MapName, ProgramName } from './identities.js';
 import type { Hook, MapInfo, NativeBinding, RawEntries } from './native-binding.js';
 
-const BPF_MAP_TYPE = { hash: 1, array: 2, lruHash: 9, lruPercpuHash: 10, lpmTrie: 11 } as const;
+const BPF_MAP_TYPE = { hash: 1, array: 2, percpuHash: 5, percpuArray: 6, lruHash: 9, lruPercpuHash: 10, lpmTrie: 11 } as const;
+const PERCPU_TYPES: ReadonlySet<number> = new Set([BPF_MAP_TYPE.percpuHash, BPF_MAP_TYPE.percpuArray, BPF_MAP_TYPE.lruPercpuHash]);
 
 interface FakeMap {
   info: MapInfo;
@@ -28,8 +29,9 @@ const MAP_SHAPES: Record<MapName, { type: number; keySize: number; valueSize: nu
   fn_ipcache: { type: BPF_MAP_TYPE.lpmTrie, keySize: LAYOUTS.ipcacheKey.size, valueSize: LAYOUTS.ipcacheValue.size, maxEntries: 65536, flags: 1 },
   fn_policy: { type: BPF_MAP_TYPE.lpmTrie, keySize: LAYOUTS.policyKey.size, valueSize: LAYOUTS.policyValue.size, maxEntries: 131072, flags: 1 },
   fn_ct: { type: BPF_MAP_TYPE.lruHash, keySize: LAYOUTS.ctKey.size, valueSize: LAYOUTS.ctValue.size, maxEntries: 262144, flags: 0 },
-  fn_flows: { type: BPF_MAP_TYPE.lruPercpuHash, keySize: LAYOUTS.flowKey.size, valueSize: LAYOUTS.flowValue.size, maxEntries: 131072, flags: 0 },
+  fn_flows: { type: BPF_MAP_TYPE.percpuHash, keySize: LAYOUTS.flowKey.size, valueSize: LAYOUTS.flowValue.size, maxEntries: 131072, flags: 0 },
   fn_config: { type: BPF_MAP_TYPE.array, keySize: 4, valueSize: LAYOUTS.config.size, maxEntries: 1, flags: 0 },
+  fn_counters: { type: BPF_MAP_TYPE.percpuArray, keySize: 4, valueSize: LAYOUTS.counters.size, maxEntries: 1, flags: 0 },
 };
 
 function errno(code: string, message: string): Error {
@@ -65,7 +67,7 @@ export function createFakeBinding(options: FakeBindingOptions = {}): NativeBindi
     if (!o || o.kind !== 'map') throw errno('EBADF', `fd ${fd} is not a map`);
     return o.map;
   };
-  const slot = (m: FakeMap): number => (m.info.type === BPF_MAP_TYPE.lruPercpuHash ? ((m.info.valueSize + 7) & ~7) * cpus : m.info.valueSize);
+  const slot = (m: FakeMap): number => (PERCPU_TYPES.has(m.info.type) ? ((m.info.valueSize + 7) & ~7) * cpus : m.info.valueSize);
   const entriesOf = (m: FakeMap): RawEntries => {
     const keys = [...m.entries.keys()].map((k) => Buffer.from(k, 'hex'));
     return { keys: Buffer.concat(keys), values: Buffer.concat([...m.entries.values()]), count: keys.length };
@@ -82,7 +84,7 @@ export function createFakeBinding(options: FakeBindingOptions = {}): NativeBindi
         if (!o || o.kind !== 'map') {
           const info: MapInfo = { id: nextId++, name, ...shape, maxEntries: maxEntries?.[name] ?? shape.maxEntries };
           const map: FakeMap = { info, entries: new Map() };
-          if (name === MapName.config) map.entries.set('00000000', Buffer.alloc(shape.valueSize));
+          if (shape.type === BPF_MAP_TYPE.array || shape.type === BPF_MAP_TYPE.percpuArray) map.entries.set('00000000', Buffer.alloc(slot(map)));
           o = { kind: 'map', map };
           pinned.set(path, o);
           touch(path);
@@ -179,7 +181,7 @@ export function createFakeBinding(options: FakeBindingOptions = {}): NativeBindi
     },
     readAndResetPercpu(fd, ops) {
       const m = mapOf(fd);
-      if (m.info.type !== BPF_MAP_TYPE.lruPercpuHash) throw new TypeError('readAndResetPercpu: not a per-CPU map');
+      if (!PERCPU_TYPES.has(m.info.type) || m.info.type === BPF_MAP_TYPE.percpuArray) throw new TypeError('readAndResetPercpu: not a per-CPU map');
       const vs = m.info.valueSize;
       const sl = (vs + 7) & ~7;
       const keys: Buffer[] = [];

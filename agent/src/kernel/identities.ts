@@ -43,7 +43,32 @@ export const EndpointFlag = {
 } as const;
 
 /** IP protocol numbers used in keys (0 = any protocol in a policy key). */
-export const IpProto = { any: 0, icmp: 1, tcp: 6, udp: 17 } as const;
+export const IpProto = { any: 0, icmp: 1, tcp: 6, udp: 17, icmpv6: 58 } as const;
+
+/** Why a counted flow was dropped (fn_flow_key.drop_reason); 0 for every verdict but dropped/audit
+ *  decided by policy. Hubble names: see agent/src/flows/aggregate-flows.ts. */
+export const FlowDropReason = {
+  /** decided by policy: a deny rule (ruleId != 0) or default deny (ruleId 0) */
+  policy: 0,
+  /** conntrack entry could not be created (map full): CT_MAP_INSERTION_FAILED */
+  ctInsertFailed: 1,
+  /** IPv6 extension header chain the program cannot walk: INVALID_IPV6_EXTENSION_HEADER */
+  invalidExtensionHeader: 2,
+  /** EtherType other than IPv4, IPv6, ARP on a policed endpoint: UNSUPPORTED_L3_PROTOCOL */
+  unsupportedL3: 3,
+} as const;
+export type FlowDropReason = (typeof FlowDropReason)[keyof typeof FlowDropReason];
+
+/** fn_config.flags bits. */
+export const ConfigFlag = {
+  /** host (the node's own addresses) → pod ingress is subject to policy; clear = always allowed
+   *  (Cilium's default allow-localhost) */
+  localhostPolicy: 1 << 0,
+} as const;
+
+/** Conntrack states (fn_ct_value.state). Non-TCP entries are always `established`. */
+export const CtState = { synSent: 1, established: 2, closing: 3 } as const;
+export type CtState = (typeof CtState)[keyof typeof CtState];
 
 /** Policy LPM prefix lengths (bits after the prefixlen field), see fleetnet.h. */
 export const PolicyPrefix = { anyProto: 72, anyPort: 80, full: 96 } as const;
@@ -56,6 +81,7 @@ export const MapName = {
   conntrack: 'fn_ct',
   flows: 'fn_flows',
   config: 'fn_config',
+  counters: 'fn_counters',
 } as const;
 export type MapName = (typeof MapName)[keyof typeof MapName];
 
