@@ -12,6 +12,9 @@
  *                                               socket; → {sent, replies} (waits for replies
  *                                               only if expectReplies)
  *   received {port}                             UDP server counters → {datagrams, bytes}
+ *   sendFrom {port, host, dport, count?, size?} send from the bound UDP server socket of `port`
+ *                                               (so a peer can answer or start from a fixed port)
+ * Every address may be IPv4 or IPv6 (servers listen on both: a dual-stack `::` socket).
  * Only addresses the test gives it are contacted.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
@@ -21,6 +24,18 @@ import { createInterface } from 'node:readline';
 type Req = { id: number; op: string; [k: string]: unknown };
 
 const udpCounters = new Map<number, { datagrams: number; bytes: number }>();
+const udpSockets = new Map<number, UdpSocket>();
+
+/** IPv4 peers of a dual-stack socket arrive as ::ffff:a.b.c.d; send to IPv4 hosts the same way. */
+const dualStack = (host: string): string => (host.includes(':') ? host : `::ffff:${host}`);
+
+async function sendFrom(port: number, host: string, dport: number, count: number, size: number): Promise<{ sent: number }> {
+  const s = udpSockets.get(port);
+  if (!s) throw new Error(`no UDP socket on ${port}`);
+  const payload = Buffer.alloc(size, 0x62);
+  for (let i = 0; i < count; i++) await new Promise<void>((res, rej) => s.send(payload, dport, dualStack(host), (e) => (e ? rej(e) : res())));
+  return { sent: count };
+}
 const servers: { close(): void }[] = [];
 
 function reply(msg: object): void {
@@ -34,12 +49,13 @@ async function listen(proto: string, port: number, echo: boolean): Promise<void>
       c.on('data', (d) => c.write(d));
     });
     servers.push(s);
-    await new Promise<void>((res, rej) => s.listen(port, '0.0.0.0', res).once('error', rej));
+    await new Promise<void>((res, rej) => s.listen(port, '::', res).once('error', rej));
     return;
   }
   const counters = { datagrams: 0, bytes: 0 };
   udpCounters.set(port, counters);
-  const s = createSocket('udp4');
+  const s = createSocket({ type: 'udp6', ipv6Only: false });
+  udpSockets.set(port, s);
   s.on('message', (m, rinfo) => {
     counters.datagrams += 1;
     counters.bytes += m.length;
@@ -48,7 +64,7 @@ async function listen(proto: string, port: number, echo: boolean): Promise<void>
   servers.push(s);
   await new Promise<void>((res, rej) => {
     s.once('error', rej);
-    s.bind(port, '0.0.0.0', () => res());
+    s.bind(port, '::', () => res());
   });
 }
 
@@ -69,7 +85,7 @@ function tcp(host: string, port: number, timeoutMs: number): Promise<{ ok: boole
 
 function udp(host: string, port: number, count: number, size: number, timeoutMs: number, expectReplies: boolean, sport: number): Promise<{ sent: number; replies: number }> {
   return new Promise((resolve) => {
-    const s: UdpSocket = createSocket('udp4');
+    const s: UdpSocket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
     s.on('error', () => undefined); // ICMP errors on a connected socket: counted as no reply
     let replies = 0;
     let sent = 0;
@@ -111,6 +127,8 @@ async function handle(r: Req): Promise<object> {
       return tcp(String(r.host), Number(r.port), Number(r.timeoutMs ?? 1000));
     case 'udp':
       return udp(String(r.host), Number(r.port), Number(r.count ?? 1), Number(r.size ?? 16), Number(r.timeoutMs ?? 1000), r.expectReplies === true, Number(r.sport ?? 0));
+    case 'sendFrom':
+      return sendFrom(Number(r.port), String(r.host), Number(r.dport), Number(r.count ?? 1), Number(r.size ?? 16));
     case 'received':
       return udpCounters.get(Number(r.port)) ?? { datagrams: 0, bytes: 0 };
     default:

@@ -2,8 +2,10 @@
  * Network-namespace topology for datapath tests and the bench: one "node" namespace and N "pod"
  * namespaces, pod i (1-based) connected by a veth pair:
  *
- *   pod i:  eth0 10.200.i.2/24, default via 10.200.i.1
- *   node:   hv<i> 10.200.i.1/24 (the HOST-side veth the programs attach to), IPv4 forwarding on
+ *   pod i:  eth0 10.200.i.2/24 and fd00:200:i::2/64, default routes via 10.200.i.1 / fd00:200:i::1
+ *   node:   hv<i> 10.200.i.1/24 and fd00:200:i::1/64 (the HOST-side veth the programs attach to),
+ *           IPv4 and IPv6 forwarding on. IPv6 addresses skip duplicate address detection (nodad),
+ *           so they are usable at once; neighbor discovery still runs for every IPv6 peer.
  *
  * Addresses exist only inside namespaces created here. Names carry a tag and the pid, so
  * parallel test files never collide. Never uses `ip netns exec` (it remounts /sys and hides
@@ -25,6 +27,10 @@ export interface PodNs {
   ip: string;
   /** the node side's address, 10.200.<index>.1 */
   gatewayIp: string;
+  /** the pod's IPv6 address, fd00:200:<index>::2 */
+  ip6: string;
+  /** the node side's IPv6 address, fd00:200:<index>::1 */
+  gatewayIp6: string;
   /** host-side veth in the node namespace */
   hostIfname: string;
   hostIfindex: number;
@@ -118,7 +124,7 @@ export function createTopology(tag: string, podCount = 3): Topology {
     run('ip', ['netns', 'add', nodeNs]);
     created.push(nodeNs);
     run('ip', ['-n', nodeNs, 'link', 'set', 'lo', 'up']);
-    runIn(topo.node.nsPath, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    runIn(topo.node.nsPath, 'sh', ['-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward; echo 1 > /proc/sys/net/ipv6/conf/all/forwarding']);
     for (let i = 1; i <= podCount; i++) {
       const ns = `${prefix}p${i}`;
       run('ip', ['netns', 'add', ns]);
@@ -126,15 +132,18 @@ export function createTopology(tag: string, podCount = 3): Topology {
       const hostIfname = `hv${i}`;
       run('ip', ['-n', nodeNs, 'link', 'add', hostIfname, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
       run('ip', ['-n', nodeNs, 'addr', 'add', `10.200.${i}.1/24`, 'dev', hostIfname]);
+      run('ip', ['-n', nodeNs, 'addr', 'add', `fd00:200:${i}::1/64`, 'dev', hostIfname, 'nodad']);
       run('ip', ['-n', nodeNs, 'link', 'set', hostIfname, 'up']);
       run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
       run('ip', ['-n', ns, 'addr', 'add', `10.200.${i}.2/24`, 'dev', 'eth0']);
+      run('ip', ['-n', ns, 'addr', 'add', `fd00:200:${i}::2/64`, 'dev', 'eth0', 'nodad']);
       run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
       run('ip', ['-n', ns, 'route', 'add', 'default', 'via', `10.200.${i}.1`]);
+      run('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', `fd00:200:${i}::1`]);
       const info = JSON.parse(run('ip', ['-j', '-n', nodeNs, 'link', 'show', hostIfname])) as { ifindex: number }[];
       const hostIfindex = info[0]?.ifindex;
       if (hostIfindex === undefined) throw new Error(`no ifindex for ${hostIfname}`);
-      topo.pods.push({ index: i, ns, nsPath: `/run/netns/${ns}`, ip: `10.200.${i}.2`, gatewayIp: `10.200.${i}.1`, hostIfname, hostIfindex });
+      topo.pods.push({ index: i, ns, nsPath: `/run/netns/${ns}`, ip: `10.200.${i}.2`, gatewayIp: `10.200.${i}.1`, ip6: `fd00:200:${i}::2`, gatewayIp6: `fd00:200:${i}::1`, hostIfname, hostIfindex });
     }
   } catch (e) {
     topo.destroy();
@@ -198,6 +207,11 @@ export class Peer {
     return (await this.request('udp', { host, port, ...opts })) as unknown as UdpResult;
   }
 
+  /** Sends from the bound UDP server socket of `port` (see listen) to host:dport. */
+  async sendFrom(port: number, host: string, dport: number, opts: { count?: number; size?: number } = {}): Promise<{ sent: number }> {
+    return (await this.request('sendFrom', { port, host, dport, ...opts })) as unknown as { sent: number };
+  }
+
   async received(port: number): Promise<{ datagrams: number; bytes: number }> {
     return (await this.request('received', { port })) as unknown as { datagrams: number; bytes: number };
   }
@@ -220,7 +234,12 @@ ident = os.getpid() & 0xffff
 body = b'fleetnet-ping-16'
 hdr = struct.pack('!BBHHH', 8, 0, 0, ident, 1)
 pkt = struct.pack('!BBHHH', 8, 0, csum(hdr + body), ident, 1) + body
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+v6 = ':' in host
+if v6:  # ICMPv6 echo 128 / reply 129; the kernel fills the checksum of raw ICMPv6 sockets
+    pkt = struct.pack('!BBHHH', 128, 0, 0, ident, 1) + body
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+else:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 s.sendto(pkt, (host, 0))
 end = time.time() + timeout
 while True:
@@ -229,12 +248,12 @@ while True:
     s.settimeout(left)
     try: data, addr = s.recvfrom(2048)
     except socket.timeout: sys.exit(1)
-    ihl = (data[0] & 15) * 4
+    ihl = 0 if v6 else (data[0] & 15) * 4  # raw ICMPv6 sockets deliver no IP header
     t, _, _, rid, _ = struct.unpack('!BBHHH', data[ihl:ihl + 8])
-    if addr[0] == host and t == 0 and rid == ident: sys.exit(0)
+    if addr[0] == host and t == (129 if v6 else 0) and rid == ident: sys.exit(0)
 `;
 
-/** true if an ICMP echo from the namespace to host got its reply within timeoutMs. */
+/** true if an ICMP (host IPv4) or ICMPv6 (host IPv6) echo from the namespace got its reply within timeoutMs. */
 export function pingFrom(nsPath: string, host: string, timeoutMs: number): boolean {
   try {
     runIn(nsPath, 'python3', ['-c', PING_PY, host, String(timeoutMs)]);
