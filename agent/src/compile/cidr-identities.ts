@@ -1,19 +1,23 @@
 /**
- * CIDR selectors (fromCIDR/toCIDR/fromCIDRSet/toCIDRSet) → ipcache prefixes with CIDR identities.
+ * CIDR selectors (fromCIDR/toCIDR/fromCIDRSet/toCIDRSet) → ipcache prefixes with CIDR identities,
+ * IPv4 and IPv6 alike.
  *
  * Contract:
- * - Every IPv4 `cidr` and `except` of the bundle, host bits masked, is an ipcache prefix.
- * - A CIDR selector (cidr P, excepts E…) selects the identity of prefix Q iff Q ⊆ P and Q ⊄ every E.
- *   Because the ipcache returns the longest prefix, an address is selected iff it lies in P and in no
- *   E — also when several rules nest prefixes.
- * - A prefix no selector selects (an `except` nobody else allows or denies) maps back to world (2);
- *   every other prefix gets a CIDR identity (allocateHashed over `cidr:<prefix>` in CIDR_ID_SPACE).
- * - Pod and node addresses (/32 entries of the ipcache) win over any CIDR prefix: as in Cilium, CIDR
- *   rules never select cluster endpoints.
+ * - Every `cidr` and `except` of the bundle, host bits masked (canonical text, see ip-prefix.ts), is
+ *   an ipcache prefix.
+ * - A CIDR selector (cidr P, excepts E…) selects the identity of prefix Q iff Q ⊆ P and Q ⊄ every E
+ *   (containment never crosses families). Because the ipcache returns the longest prefix, an address
+ *   is selected iff it lies in P and in no E — also when several rules nest prefixes.
+ * - A prefix no selector selects (an `except` nobody else allows or denies) maps back to the world
+ *   identity of its family: world (2) for IPv4, world-ipv6 (10) for IPv6 — what a miss gives in the
+ *   kernel. Every other prefix gets a CIDR identity (allocateHashed over `cidr:<prefix>` in
+ *   CIDR_ID_SPACE).
+ * - Pod and node addresses (/32 and /128 entries of the ipcache) win over any CIDR prefix: as in
+ *   Cilium, CIDR rules never select cluster endpoints.
  */
-import { parsePrefix, prefixContains, type ParsedPrefix } from '../../../core/policy/rules/cidr.js';
 import { ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, CIDR_ID_SPACE } from './allocate-ids.js';
+import { comparePrefixes, containsPrefix, maskPrefix, type Prefix } from './ip-prefix.js';
 
 export interface CidrSelector {
   cidr: string;
@@ -21,43 +25,52 @@ export interface CidrSelector {
 }
 
 export interface CidrIdentity {
-  /** masked prefix "a.b.c.d/len" */
+  /** masked prefix, canonical text `addr/bits` */
   cidr: string;
+  family: 4 | 6;
   identity: number;
 }
 
-/** Masks host bits; returns undefined for IPv6 or invalid text. */
-export function maskIpv4Prefix(text: string): { text: string; parsed: ParsedPrefix } | undefined {
-  const p = parsePrefix(text);
-  if (typeof p === 'string' || p.family !== 4) return undefined;
-  const bytes = p.bytes.map((b, i) => {
-    const keep = Math.max(0, Math.min(8, p.bits - i * 8));
-    return b & ((0xff << (8 - keep)) & 0xff);
-  });
-  const parsed: ParsedPrefix = { family: 4, bytes, bits: p.bits };
-  return { text: `${bytes.join('.')}/${p.bits}`, parsed };
+/** The world identity a packet of this family gets when its peer misses the ipcache. */
+export function worldOf(family: 4 | 6): number {
+  return family === 4 ? ReservedIdentity.world : ReservedIdentity.worldIpv6;
 }
 
-export function selectsPrefix(selector: CidrSelector, prefix: string): boolean {
-  const q = maskIpv4Prefix(prefix)?.parsed;
-  const p = maskIpv4Prefix(selector.cidr)?.parsed;
-  if (!q || !p || !prefixContains(p, q)) return false;
+/** Does the selector select prefix `prefix` (text or parsed)? Unparseable prefixes select nothing. */
+export function selectsPrefix(selector: CidrSelector, prefix: string | Prefix): boolean {
+  const q = typeof prefix === 'string' ? maskPrefix(prefix) : prefix;
+  const p = maskPrefix(selector.cidr);
+  if (!q || !p || !containsPrefix(p, q)) return false;
   return selector.except.every((e) => {
-    const ep = maskIpv4Prefix(e)?.parsed;
-    return !ep || !prefixContains(ep, q);
+    const ep = maskPrefix(e);
+    return !ep || !containsPrefix(ep, q);
   });
 }
 
-/** Prefixes of all selectors → identity (world for prefixes nobody selects). */
+/** Prefixes of all selectors → identity (the family's world for prefixes nobody selects), in
+ *  comparePrefixes order. */
 export function allocateCidrIdentities(selectors: readonly CidrSelector[]): CidrIdentity[] {
-  const prefixes = new Set<string>();
+  const prefixes = new Map<string, Prefix>();
   for (const s of selectors) {
     for (const t of [s.cidr, ...s.except]) {
-      const m = maskIpv4Prefix(t);
-      if (m) prefixes.add(m.text);
+      const m = maskPrefix(t);
+      if (m) prefixes.set(m.text, m);
     }
   }
-  const selected = [...prefixes].filter((q) => selectors.some((s) => selectsPrefix(s, q)));
-  const ids = allocateHashed(selected.map((q) => `cidr:${q}`), CIDR_ID_SPACE);
-  return [...prefixes].sort().map((cidr) => ({ cidr, identity: ids.get(`cidr:${cidr}`) ?? ReservedIdentity.world }));
+  const all = [...prefixes.values()].sort(comparePrefixes);
+  const selected = all.filter((q) => selectors.some((s) => selectsPrefix(s, q)));
+  const ids = allocateHashed(selected.map((q) => `cidr:${q.text}`), CIDR_ID_SPACE);
+  return all.map((q) => ({ cidr: q.text, family: q.family, identity: ids.get(`cidr:${q.text}`) ?? worldOf(q.family) }));
+}
+
+/** Cilium's CIDR label key for a prefix: IPv6 colons become dashes, with a 0 added where the key
+ *  would start or end with one (`2001:db8::/32` → `2001-db8--0/32`); IPv4 unchanged. */
+export function cidrLabelKey(cidr: string): string {
+  const slash = cidr.lastIndexOf('/');
+  const addr = cidr.slice(0, slash);
+  if (!addr.includes(':')) return cidr;
+  let key = addr.replace(/:/g, '-');
+  if (key.startsWith('-')) key = `0${key}`;
+  if (key.endsWith('-')) key = `${key}0`;
+  return `${key}${cidr.slice(slash)}`;
 }

@@ -1,8 +1,9 @@
 /**
  * compileBundle, table-driven: given policies over the test cluster (test-cluster.ts: local pods
  * web@shop (ifindex 11) and db@shop (12); peers also web@shop (2 replicas), client@other, web@other;
- * namespace labels shop team=red, other team=blue), want the rendered map entries.
- * Only the fields a case names are compared.
+ * every pod but web@other dual-stack, nodes n1 (local) and n2 dual-stack; namespace labels shop
+ * team=red, other team=blue), want the rendered map entries. Only the fields a case names are
+ * compared; `o` overrides inputs (e.g. kube-apiserver addresses).
  */
 import { describe, expect, it } from 'vitest';
 
@@ -10,10 +11,12 @@ import { collectImportedPolicies, importPolicyDocuments } from '../../../core/po
 import type { BundledPolicy } from '../../../openapi/types.js';
 import { compileBundle } from './compile-bundle.js';
 import { input, policy, render, type Rendered } from './test-cluster.js';
+import type { CompileInput } from './types.js';
 
 interface Case {
   name: string;
   given: BundledPolicy[];
+  o?: Partial<CompileInput>;
   want: Partial<Rendered>;
 }
 
@@ -148,6 +151,7 @@ const cases: Case[] = [
         'web@shop out host any allow web/egress/1',
         'web@shop out world tcp/443 allow web/egress/2',
         'web@shop out world-ipv4 tcp/443 allow web/egress/2',
+        'web@shop out world-ipv6 tcp/443 allow web/egress/2',
       ],
     },
   },
@@ -166,6 +170,12 @@ const cases: Case[] = [
         '10.0.2.2/32 web@other',
         '192.168.0.1/32 host',
         '192.168.0.2/32 remote-node',
+        'fd00:10::1:1/128 web@shop',
+        'fd00:10::1:2/128 db@shop',
+        'fd00:10::1:3/128 web@shop',
+        'fd00:10::2:1/128 client@other',
+        'fd00:192::1/128 host',
+        'fd00:192::2/128 remote-node',
       ],
     },
   },
@@ -220,7 +230,7 @@ const cases: Case[] = [
   {
     name: 'enableDefaultDeny false: selected but not default-deny in that direction',
     given: [policy('db', { endpointSelector: DB, enableDefaultDeny: { ingress: false }, ingressDeny: [{ fromEntities: ['world'] }] })],
-    want: { endpoints: ['11 web@shop', '12 db@shop'], policy: ['db@shop in world any deny db/ingressDeny/0', 'db@shop in world-ipv4 any deny db/ingressDeny/0'] },
+    want: { endpoints: ['11 web@shop', '12 db@shop'], policy: ['db@shop in world any deny db/ingressDeny/0', 'db@shop in world-ipv4 any deny db/ingressDeny/0', 'db@shop in world-ipv6 any deny db/ingressDeny/0'] },
   },
   {
     name: 'default deny wins over another policy with enableDefaultDeny false',
@@ -336,11 +346,243 @@ const cases: Case[] = [
       ],
     },
   },
+  // ---- IPv6, the same policy as IPv4 ---------------------------------------------------------
+  {
+    name: 'IPv6 CIDR set with except: canonical prefix with a CIDR identity, the except back to world-ipv6',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toCIDRSet: [{ cidr: '2001:DB8:0::1/32', except: ['2001:db8:1::/48'] }], toPorts: [tcp('443')] }] })],
+    want: {
+      policy: ['web@shop out cidr:2001:db8::/32 tcp/443 allow web/egress/0'],
+      ipcache: [
+        '10.0.1.1/32 web@shop',
+        '10.0.1.2/32 db@shop',
+        '10.0.1.3/32 web@shop',
+        '10.0.2.1/32 client@other',
+        '10.0.2.2/32 web@other',
+        '192.168.0.1/32 host',
+        '192.168.0.2/32 remote-node',
+        '2001:db8::/32 cidr:2001:db8::/32',
+        '2001:db8:1::/48 world-ipv6',
+        'fd00:10::1:1/128 web@shop',
+        'fd00:10::1:2/128 db@shop',
+        'fd00:10::1:3/128 web@shop',
+        'fd00:10::2:1/128 client@other',
+        'fd00:192::1/128 host',
+        'fd00:192::2/128 remote-node',
+      ],
+      degraded: [],
+    },
+  },
+  {
+    name: 'IPv6 and IPv4 prefixes in one rule; a pod address inside a v6 prefix keeps its identity; ::/0 is a prefix like 0.0.0.0/0',
+    given: [
+      policy('web', {
+        endpointSelector: WEB,
+        egress: [{ toCIDR: ['8.8.8.8/32', '2001:4860:4860::8888'], toPorts: [tcp('53')] }, { toCIDRSet: [{ cidr: 'fd00::/8' }, { cidr: '::/0', except: ['fd00::/8'] }] }],
+      }),
+    ],
+    want: {
+      policy: [
+        'web@shop out cidr:2001:4860:4860::8888/128 any allow web/egress/1',
+        'web@shop out cidr:2001:4860:4860::8888/128 tcp/53 allow web/egress/0',
+        'web@shop out cidr:8.8.8.8/32 tcp/53 allow web/egress/0',
+        'web@shop out cidr:::/0 any allow web/egress/1',
+        'web@shop out cidr:fd00::/8 any allow web/egress/1',
+      ],
+      ipcache: [
+        '8.8.8.8/32 cidr:8.8.8.8/32',
+        '10.0.1.1/32 web@shop',
+        '10.0.1.2/32 db@shop',
+        '10.0.1.3/32 web@shop',
+        '10.0.2.1/32 client@other',
+        '10.0.2.2/32 web@other',
+        '192.168.0.1/32 host',
+        '192.168.0.2/32 remote-node',
+        '::/0 cidr:::/0',
+        '2001:4860:4860::8888/128 cidr:2001:4860:4860::8888/128',
+        'fd00::/8 cidr:fd00::/8',
+        'fd00:10::1:1/128 web@shop',
+        'fd00:10::1:2/128 db@shop',
+        'fd00:10::1:3/128 web@shop',
+        'fd00:10::2:1/128 client@other',
+        'fd00:192::1/128 host',
+        'fd00:192::2/128 remote-node',
+      ],
+    },
+  },
+  {
+    name: 'entities by family: world = 2, 9, 10 and every CIDR identity; world-ipv4 = 2, 9 and IPv4 ones; world-ipv6 = 10 and IPv6 ones',
+    given: [
+      policy('web', {
+        endpointSelector: WEB,
+        egress: [
+          { toEntities: ['world'], toPorts: [tcp('1')] },
+          { toEntities: ['world-ipv4'], toPorts: [tcp('4')] },
+          { toEntities: ['world-ipv6'], toPorts: [tcp('6')] },
+          { toCIDR: ['9.9.9.9/32', '2620:fe::fe/128'], toPorts: [tcp('53')] },
+        ],
+      }),
+    ],
+    want: {
+      policy: [
+        'web@shop out cidr:2620:fe::fe/128 tcp/1 allow web/egress/0',
+        'web@shop out cidr:2620:fe::fe/128 tcp/53 allow web/egress/3',
+        'web@shop out cidr:2620:fe::fe/128 tcp/6 allow web/egress/2',
+        'web@shop out cidr:9.9.9.9/32 tcp/1 allow web/egress/0',
+        'web@shop out cidr:9.9.9.9/32 tcp/4 allow web/egress/1',
+        'web@shop out cidr:9.9.9.9/32 tcp/53 allow web/egress/3',
+        'web@shop out world tcp/1 allow web/egress/0',
+        'web@shop out world tcp/4 allow web/egress/1',
+        'web@shop out world-ipv4 tcp/1 allow web/egress/0',
+        'web@shop out world-ipv4 tcp/4 allow web/egress/1',
+        'web@shop out world-ipv6 tcp/1 allow web/egress/0',
+        'web@shop out world-ipv6 tcp/6 allow web/egress/2',
+      ],
+      degraded: [],
+    },
+  },
+  {
+    name: 'ICMPv6 types (icmps family IPv6) are ICMPv6 entries next to the IPv4 ones; denies too',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEndpoints: [WEB], icmps: [{ fields: [{ type: 'EchoRequest' }, { type: 'EchoRequest', family: 'IPv6' }] }] }],
+        ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], icmps: [{ fields: [{ type: 128, family: 'IPv6' }] }] }],
+      }),
+    ],
+    want: {
+      policy: [
+        'db@shop in client@other icmpv6/128 deny db/ingressDeny/0',
+        'db@shop in web@other icmp/8 allow db/ingress/0',
+        'db@shop in web@other icmpv6/128 allow db/ingress/0',
+        'db@shop in web@shop icmp/8 allow db/ingress/0',
+        'db@shop in web@shop icmpv6/128 allow db/ingress/0',
+      ],
+      degraded: [],
+    },
+  },
+  // ---- kube-apiserver and unaddressed entities -----------------------------------------------
+  {
+    name: 'kube-apiserver with addresses: /32 and /128 in the ipcache, allows and denies enforced, nothing degraded',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toEntities: ['kube-apiserver'], toPorts: [tcp('443')] }], egressDeny: [{ toEntities: ['kube-apiserver'], toPorts: [tcp('22')] }] })],
+    o: { kubeApiserver: ['10.1.0.1', 'FD00:1:0::1'] },
+    want: {
+      policy: ['web@shop out kube-apiserver tcp/22 deny web/egressDeny/0', 'web@shop out kube-apiserver tcp/443 allow web/egress/0'],
+      ipcache: [
+        '10.0.1.1/32 web@shop',
+        '10.0.1.2/32 db@shop',
+        '10.0.1.3/32 web@shop',
+        '10.0.2.1/32 client@other',
+        '10.0.2.2/32 web@other',
+        '10.1.0.1/32 kube-apiserver',
+        '192.168.0.1/32 host',
+        '192.168.0.2/32 remote-node',
+        'fd00:1::1/128 kube-apiserver',
+        'fd00:10::1:1/128 web@shop',
+        'fd00:10::1:2/128 db@shop',
+        'fd00:10::1:3/128 web@shop',
+        'fd00:10::2:1/128 client@other',
+        'fd00:192::1/128 host',
+        'fd00:192::2/128 remote-node',
+      ],
+      degraded: [],
+    },
+  },
+  {
+    name: 'kube-apiserver without addresses: the allow and the deny are both reported',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toEntities: ['kube-apiserver'], toPorts: [tcp('443')] }], egressDeny: [{ toEntities: ['kube-apiserver'], toPorts: [tcp('22')] }] })],
+    want: {
+      degraded: [
+        'web/egress/0/toEntities/0: no addresses of the kube-apiserver entity are known to the agent; contributes no allow (fail closed)',
+        'web/egressDeny/0/toEntities/0: no addresses of the kube-apiserver entity are known to the agent; the deny has no effect (no packet carries this identity)',
+      ],
+    },
+  },
+  {
+    name: 'apiserver on a remote node: its address becomes kube-apiserver, which remote-node selects too (Cilium labels identity 7 with both)',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toEntities: ['remote-node'], toPorts: [tcp('10250')] }, { toEntities: ['kube-apiserver'], toPorts: [tcp('443')] }] })],
+    o: { kubeApiserver: ['192.168.0.2'] },
+    want: {
+      policy: [
+        'web@shop out kube-apiserver tcp/10250 allow web/egress/0',
+        'web@shop out kube-apiserver tcp/443 allow web/egress/1',
+        'web@shop out remote-node tcp/10250 allow web/egress/0',
+      ],
+      ipcache: [
+        '10.0.1.1/32 web@shop',
+        '10.0.1.2/32 db@shop',
+        '10.0.1.3/32 web@shop',
+        '10.0.2.1/32 client@other',
+        '10.0.2.2/32 web@other',
+        '192.168.0.1/32 host',
+        '192.168.0.2/32 kube-apiserver',
+        'fd00:10::1:1/128 web@shop',
+        'fd00:10::1:2/128 db@shop',
+        'fd00:10::1:3/128 web@shop',
+        'fd00:10::2:1/128 client@other',
+        'fd00:192::1/128 host',
+        'fd00:192::2/128 remote-node',
+      ],
+      degraded: [],
+    },
+  },
+  {
+    name: 'apiserver on this node: the address stays host, and kube-apiserver selects the host (host carries both labels)',
+    given: [policy('web', { endpointSelector: WEB, egress: [{ toEntities: ['kube-apiserver'], toPorts: [tcp('6443')] }], egressDeny: [{ toEndpoints: [{ matchLabels: { 'reserved:kube-apiserver': '' } }], toPorts: [tcp('22')] }] })],
+    o: { kubeApiserver: ['fd00:192::1'] },
+    want: {
+      policy: [
+        'web@shop out host tcp/22 deny web/egressDeny/0',
+        'web@shop out host tcp/6443 allow web/egress/0',
+        'web@shop out kube-apiserver tcp/22 deny web/egressDeny/0',
+        'web@shop out kube-apiserver tcp/6443 allow web/egress/0',
+      ],
+      ipcache: [
+        '10.0.1.1/32 web@shop',
+        '10.0.1.2/32 db@shop',
+        '10.0.1.3/32 web@shop',
+        '10.0.2.1/32 client@other',
+        '10.0.2.2/32 web@other',
+        '192.168.0.1/32 host',
+        '192.168.0.2/32 remote-node',
+        'fd00:10::1:1/128 web@shop',
+        'fd00:10::1:2/128 db@shop',
+        'fd00:10::1:3/128 web@shop',
+        'fd00:10::2:1/128 client@other',
+        'fd00:192::1/128 host',
+        'fd00:192::2/128 remote-node',
+      ],
+      degraded: [],
+    },
+  },
+  {
+    name: 'an apiserver address that is also a pod address is kube-apiserver (apiserver before pods)',
+    given: [],
+    o: { kubeApiserver: ['fd00:10::2:1'] },
+    want: { ipcache: ['10.0.1.1/32 web@shop', '10.0.1.2/32 db@shop', '10.0.1.3/32 web@shop', '10.0.2.1/32 client@other', '10.0.2.2/32 web@other', '192.168.0.1/32 host', '192.168.0.2/32 remote-node', 'fd00:10::1:1/128 web@shop', 'fd00:10::1:2/128 db@shop', 'fd00:10::1:3/128 web@shop', 'fd00:10::2:1/128 kube-apiserver', 'fd00:192::1/128 host', 'fd00:192::2/128 remote-node'] },
+  },
+  {
+    name: 'denies on entities without addresses (ingress, health, init, unmanaged) are reported like allows; world-ipv6 is addressed now',
+    given: [
+      policy('db', {
+        endpointSelector: DB,
+        ingress: [{ fromEntities: ['health', 'world-ipv6'] }],
+        ingressDeny: [{ fromEntities: ['ingress', 'init'] }, { fromEntities: ['unmanaged', 'world'], toPorts: [tcp('22')] }],
+      }),
+    ],
+    want: {
+      degraded: [
+        'db/ingress/0/fromEntities/0: no addresses of the health entity are known to the agent; contributes no allow (fail closed)',
+        'db/ingressDeny/0/fromEntities/0: no addresses of the ingress entity are known to the agent; the deny has no effect (no packet carries this identity)',
+        'db/ingressDeny/0/fromEntities/1: no addresses of the init entity are known to the agent; the deny has no effect (no packet carries this identity)',
+        'db/ingressDeny/1/fromEntities/0: no addresses of the unmanaged entity are known to the agent; the deny has no effect (no packet carries this identity)',
+      ],
+    },
+  },
 ];
 
 describe('compileBundle', () => {
-  it.each(cases)('$name', ({ given, want }) => {
-    const got = render(compileBundle(input(given)));
+  it.each(cases)('$name', ({ given, o, want }) => {
+    const got = render(compileBundle(input(given, o)));
     const sorted = (r: Partial<Rendered>): Partial<Rendered> =>
       Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'policy' ? [...v].sort() : v]));
     const picked = Object.fromEntries(Object.keys(want).map((k) => [k, got[k as keyof Rendered]]));

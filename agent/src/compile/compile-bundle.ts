@@ -17,9 +17,9 @@ import {
 } from '../../../core/policy/endpoint-selector.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
-import { parseIpv4 } from '../kernel/ipv4-prefix.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
-import { allocateCidrIdentities, maskIpv4Prefix, selectsPrefix, type CidrSelector } from './cidr-identities.js';
+import { allocateCidrIdentities, cidrLabelKey, selectsPrefix, type CidrSelector } from './cidr-identities.js';
+import { compareAddressTexts, comparePrefixes, containsPrefix, hostPrefix, maskPrefix, type Prefix } from './ip-prefix.js';
 import { compileL4, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import type {
@@ -54,9 +54,12 @@ const CLUSTER_RESERVED = [
   ReservedIdentity.remoteNode, ReservedIdentity.kubeApiserver, ReservedIdentity.ingress,
 ];
 
-/** Entities whose addresses the agent's inputs never carry (no ipcache entry maps to them), so an
- *  allow naming them can never match; IPv6 is not policed at all. */
-const UNADDRESSED_ENTITIES = ['kube-apiserver', 'ingress', 'health', 'init', 'unmanaged', 'world-ipv6'];
+/** Entities whose addresses the agent's inputs never carry (no ipcache entry maps to them), so no
+ *  packet has their identity: an allow naming them can never match, nor can a deny. kube-apiserver
+ *  joins them when the input has no apiserver address. */
+const UNADDRESSED_ENTITIES: readonly string[] = ['ingress', 'health', 'init', 'unmanaged'];
+
+const label = (name: string): string => `reserved:${name}=`;
 
 type DirName = 'ingress' | 'egress';
 const DIR: Record<DirName, Direction> = { ingress: Direction.ingress, egress: Direction.egress };
@@ -112,22 +115,39 @@ function rulesOf(policy: BundledPolicy): Array<{ rule: Rule; base: string }> {
   return out;
 }
 
-function cidrSelectorsOf(rule: IngressRule | EgressRule, dir: DirName): Array<{ sel: CidrSelector; pointer: string } | { ipv6: string; pointer: string } | { group: string; pointer: string }> {
+/** The pod's addresses (primary first, then `ips`) as host prefixes; invalid texts are left out. */
+function addressesOf(p: PeerEndpoint | LocalEndpoint): Prefix[] {
+  const out = new Map<string, Prefix>();
+  for (const text of [p.ip, ...(p.ips ?? [])]) {
+    const h = hostPrefix(text);
+    if (h) out.set(h.text, h);
+  }
+  return [...out.values()];
+}
+
+/** A CIDR selector whose prefixes parse, each `except` inside its `cidr`; else the reason. */
+function checkCidrSelector(sel: CidrSelector): string | undefined {
+  const p = maskPrefix(sel.cidr);
+  if (!p) return `invalid CIDR "${sel.cidr}"`;
+  for (const e of sel.except) {
+    const q = maskPrefix(e);
+    if (!q || !containsPrefix(p, q)) return `except "${e}" is not a prefix inside "${sel.cidr}"`;
+  }
+  return undefined;
+}
+
+function cidrSelectorsOf(rule: IngressRule | EgressRule, dir: DirName): Array<{ sel: CidrSelector; pointer: string } | { group: string; pointer: string }> {
   const r = rule as Record<string, unknown>;
   const plain = (r[dir === 'ingress' ? 'fromCIDR' : 'toCIDR'] as string[] | undefined) ?? [];
   const sets = (r[dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet'] as Array<{ cidr?: string; except?: string[]; cidrGroupRef?: string; cidrGroupSelector?: unknown }> | undefined) ?? [];
   const plainKey = dir === 'ingress' ? 'fromCIDR' : 'toCIDR';
   const setKey = dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet';
   const out: ReturnType<typeof cidrSelectorsOf> = [];
-  plain.forEach((c, i) => {
-    const pointer = `/${plainKey}/${i}`;
-    out.push(maskIpv4Prefix(c) ? { sel: { cidr: c, except: [] }, pointer } : { ipv6: c, pointer });
-  });
+  plain.forEach((c, i) => out.push({ sel: { cidr: c, except: [] }, pointer: `/${plainKey}/${i}` }));
   sets.forEach((s, i) => {
     const pointer = `/${setKey}/${i}`;
     if (s.cidr === undefined) out.push({ group: s.cidrGroupRef !== undefined ? 'cidrGroupRef' : 'cidrGroupSelector', pointer });
-    else if (!maskIpv4Prefix(s.cidr)) out.push({ ipv6: s.cidr, pointer });
-    else out.push({ sel: { cidr: s.cidr, except: (s.except ?? []).filter((e) => maskIpv4Prefix(e)) }, pointer });
+    else out.push({ sel: { cidr: s.cidr, except: s.except ?? [] }, pointer });
   });
   return out;
 }
@@ -159,8 +179,28 @@ export function compileBundle(input: CompileInput): CompiledState {
     seen.add(id);
     universe.push({ id, labels: x.labels, indexed: indexLabels(x.labels), kind: 'workload' });
   }
+  // ---- node and kube-apiserver addresses ------------------------------------------------------
+  // Nodes sorted local first, then by name; the first node naming an address keeps it.
+  const nodeAddress = new Map<string, { prefix: Prefix; local: boolean }>();
+  for (const n of [...(input.nodes ?? [])].sort((a, b) => Number(Boolean(b.local)) - Number(Boolean(a.local)) || cmp(a.name, b.name))) {
+    for (const ip of n.ips) {
+      const h = hostPrefix(ip);
+      if (h && !nodeAddress.has(h.text)) nodeAddress.set(h.text, { prefix: h, local: Boolean(n.local) });
+    }
+  }
+  const apiserverAddress = new Map<string, Prefix>();
+  for (const ip of input.kubeApiserver ?? []) {
+    const h = hostPrefix(ip);
+    if (h) apiserverAddress.set(h.text, h);
+  }
+  // Cilium's labels: the kube-apiserver identity always carries reserved:remote-node too, and the
+  // host identity carries reserved:kube-apiserver while the apiserver listens on this node.
+  const apiserverOnHost = [...apiserverAddress.keys()].some((k) => nodeAddress.get(k)?.local === true);
   for (const [name, id] of RESERVED) {
-    const labels = [`reserved:${name}=`];
+    const labels = [label(name)];
+    if (id === ReservedIdentity.kubeApiserver) labels.push(label('remote-node'));
+    if (id === ReservedIdentity.host && apiserverOnHost) labels.push(label('kube-apiserver'));
+    labels.sort(cmp);
     universe.push({ id, labels, indexed: indexLabels(labels), kind: 'reserved' });
   }
   const workloadIdList = universe.filter((u) => u.kind === 'workload').map((u) => u.id);
@@ -185,7 +225,8 @@ export function compileBundle(input: CompileInput): CompiledState {
     }
   }
   const cidrIdentities = allocateCidrIdentities(allCidrSelectors);
-  const cidrIds = cidrIdentities.filter((c) => c.identity !== ReservedIdentity.world);
+  const cidrIds = cidrIdentities.filter((c) => c.identity !== ReservedIdentity.world && c.identity !== ReservedIdentity.worldIpv6);
+  const unaddressed = new Set(apiserverAddress.size > 0 ? UNADDRESSED_ENTITIES : [...UNADDRESSED_ENTITIES, 'kube-apiserver']);
 
   // ---- rule ids ------------------------------------------------------------------------------
   const ruleNames: string[] = [];
@@ -228,18 +269,19 @@ export function compileBundle(input: CompileInput): CompiledState {
       case 'all':
         return 'any';
       case 'world':
+        return [ReservedIdentity.world, ReservedIdentity.worldIpv4, ReservedIdentity.worldIpv6, ...cidrIds.map((c) => c.identity)];
       case 'world-ipv4':
-        return [ReservedIdentity.world, ReservedIdentity.worldIpv4, ...cidrIds.map((c) => c.identity)];
+        return [ReservedIdentity.world, ReservedIdentity.worldIpv4, ...cidrIds.filter((c) => c.family === 4).map((c) => c.identity)];
       case 'world-ipv6':
-        return [ReservedIdentity.worldIpv6];
+        return [ReservedIdentity.worldIpv6, ...cidrIds.filter((c) => c.family === 6).map((c) => c.identity)];
       case 'cluster':
         return [...CLUSTER_RESERVED, ...workloadIdList];
       case 'none':
         return [];
-      default: {
-        const r = RESERVED.find(([n]) => n === entity);
-        return r ? [r[1]] : [];
-      }
+      default:
+        // host, remote-node, kube-apiserver, …: every reserved identity carrying the label (so
+        // remote-node also selects kube-apiserver, and kube-apiserver the host when it runs there)
+        return universe.filter((u) => u.kind === 'reserved' && u.labels.includes(label(entity))).map((u) => u.id);
     }
   };
 
@@ -265,8 +307,12 @@ export function compileBundle(input: CompileInput): CompiledState {
     }
     for (const s of list(endpointsKey)) for (const id of selectIdentities(scopePeerSelector(s as LabelSelector, namespace))) peers.ids.add(id);
     list(entitiesKey).forEach((e, i) => {
-      if (!deny && UNADDRESSED_ENTITIES.includes(e as string)) {
-        degraded.push({ policy, pointer: `${pointer}/${entitiesKey}/${i}`, reason: `no addresses of the ${String(e)} entity are known to the agent; contributes no allow (fail closed)` });
+      if (unaddressed.has(e as string)) {
+        degraded.push({
+          policy,
+          pointer: `${pointer}/${entitiesKey}/${i}`,
+          reason: `no addresses of the ${String(e)} entity are known to the agent; ${deny ? 'the deny has no effect (no packet carries this identity)' : 'contributes no allow (fail closed)'}`,
+        });
       }
       const ids = entityIds(e as string);
       if (ids === 'any') peers.any = true;
@@ -274,9 +320,9 @@ export function compileBundle(input: CompileInput): CompiledState {
     });
     for (const c of cidrSelectorsOf(r, dir)) {
       if ('sel' in c) {
-        for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
-      } else if ('ipv6' in c) {
-        degraded.push({ policy, pointer: `${pointer}${c.pointer}`, reason: 'IPv6 is not policed (the datapath passes IPv6 untouched); this prefix has no effect' });
+        const invalid = checkCidrSelector(c.sel);
+        if (invalid) failClosed(c.pointer.slice(1), invalid);
+        else for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
       } else {
         failClosed(`${c.pointer.slice(1)}/${c.group}`, 'CIDR groups are not resolved by the agent');
       }
@@ -429,25 +475,30 @@ export function compileBundle(input: CompileInput): CompiledState {
     .sort((a, b) => a.ifindex - b.ifindex);
 
   // ---- ipcache -------------------------------------------------------------------------------
-  const ipcache = new Map<string, number>();
-  // Nodes first (a hostNetwork pod shares its node's address and is the host), then local pods,
-  // then the other pods in sorted order (first wins for a duplicated address).
-  for (const n of [...(input.nodes ?? [])].sort((a, b) => cmp(a.name, b.name))) {
-    for (const ip of n.ips) if (maskIpv4Prefix(ip)) ipcache.set(`${ip}/32`, n.local ? ReservedIdentity.host : ReservedIdentity.remoteNode);
+  // Keys are canonical prefixes (/32, /128 for addresses). Order of claims, first wins:
+  // 1. node addresses → host (this node) / remote-node (a hostNetwork pod shares its node's address
+  //    and is the host);
+  // 2. kube-apiserver addresses → kube-apiserver (7), taking a remote node's address over from
+  //    remote-node, but never the local node's (that stays host, which then carries the
+  //    kube-apiserver label) — Cilium's resolution of an address with both labels;
+  // 3. pod addresses (both families), local pods first, then `namespace/pod` order;
+  // 4. CIDR prefixes.
+  const ipcache = new Map<string, { prefix: Prefix; identity: number }>();
+  for (const [k, n] of nodeAddress) ipcache.set(k, { prefix: n.prefix, identity: n.local ? ReservedIdentity.host : ReservedIdentity.remoteNode });
+  for (const [k, prefix] of apiserverAddress) {
+    if (ipcache.get(k)?.identity !== ReservedIdentity.host) ipcache.set(k, { prefix, identity: ReservedIdentity.kubeApiserver });
   }
   const podOrder = [...pods].sort((a, b) => Number(b.local) - Number(a.local) || cmp(`${a.p.namespace}/${a.p.podName}`, `${b.p.namespace}/${b.p.podName}`));
   for (const x of podOrder) {
-    const k = `${x.p.ip}/32`;
-    if (maskIpv4Prefix(x.p.ip) && !ipcache.has(k)) ipcache.set(k, idOf(x.key));
+    for (const prefix of addressesOf(x.p)) if (!ipcache.has(prefix.text)) ipcache.set(prefix.text, { prefix, identity: idOf(x.key) });
   }
-  for (const c of cidrIdentities) if (!ipcache.has(c.cidr)) ipcache.set(c.cidr, c.identity);
-  const ipcacheEntries: IpcacheEntry[] = [...ipcache.entries()]
-    .map(([cidr, identity]) => ({ cidr, identity }))
-    .sort((a, b) => {
-      const [aa = '', al = '0'] = a.cidr.split('/');
-      const [ba = '', bl = '0'] = b.cidr.split('/');
-      return parseIpv4(aa) - parseIpv4(ba) || Number(al) - Number(bl);
-    });
+  for (const c of cidrIdentities) {
+    const prefix = maskPrefix(c.cidr);
+    if (prefix && !ipcache.has(c.cidr)) ipcache.set(c.cidr, { prefix, identity: c.identity });
+  }
+  const ipcacheEntries: IpcacheEntry[] = [...ipcache.values()]
+    .sort((a, b) => comparePrefixes(a.prefix, b.prefix))
+    .map((e) => ({ cidr: e.prefix.text, identity: e.identity }));
 
   // ---- attribution ---------------------------------------------------------------------------
   const rules: RuleAttribution[] = [...ruleIds.entries()]
@@ -475,9 +526,14 @@ export function compileBundle(input: CompileInput): CompiledState {
     const ns = members[0]?.p.namespace;
     if (ns !== undefined) info.namespace = ns;
     if (workloads.size > 0) info.workloads = [...workloads.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, w]) => ({ name: w.name, kind: w.kind }));
+    const ips = new Set(members.flatMap((m) => addressesOf(m.p).map((h) => h.addr)));
+    if (ips.size > 0) info.ips = [...ips].sort(compareAddressTexts);
     identities.push(info);
   }
-  for (const c of cidrIds) identities.push({ id: c.identity, kind: 'cidr', labels: [`cidr:${c.cidr}=`, 'reserved:world='], cidr: c.cidr });
+  // Labels as Cilium's: `cidr:<prefix>` (IPv6 colons as dashes) and the world of the prefix's family
+  for (const c of cidrIds) {
+    identities.push({ id: c.identity, kind: 'cidr', labels: [`cidr:${cidrLabelKey(c.cidr)}=`, c.family === 4 ? label('world') : label('world-ipv6')], cidr: c.cidr });
+  }
   identities.sort((a, b) => a.id - b.id);
 
   const uniqueDegraded = new Map<string, DegradedRule>();

@@ -12,6 +12,7 @@ import { collectImportedPolicies, importPolicyDocuments } from '../../../core/po
 import type { BundledPolicy } from '../../../openapi/types.js';
 import { allocateHashed } from './allocate-ids.js';
 import { compileBundle } from './compile-bundle.js';
+import { containsPrefix, maskPrefix } from './ip-prefix.js';
 import { input, LOCAL, PEERS, policy, render } from './test-cluster.js';
 
 const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/cilium-policies', import.meta.url));
@@ -38,6 +39,7 @@ const SAMPLE: BundledPolicy[] = [
   policy('shop.db', { namespace: 'shop', endpointSelector: { matchLabels: { app: 'db' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'web' } }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] }] }),
   policy('egress', { endpointSelector: {}, egress: [{ toCIDRSet: [{ cidr: '10.0.0.0/8', except: ['10.0.2.0/24'] }] }, { toEntities: ['cluster'], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }] }] }], egressDeny: [{ toCIDR: ['10.0.3.0/24'] }] }),
   policy('audit', { endpointSelector: { matchLabels: { app: 'web' } }, ingressDeny: [{ fromEntities: ['world'] }], ingress: [{ fromEntities: ['all'], toPorts: [{ ports: [{ port: '8080', endPort: 8090, protocol: 'TCP' }] }] }] }, { mode: 'audit' }),
+  policy('v6', { endpointSelector: { matchLabels: { app: 'db' } }, egress: [{ toCIDRSet: [{ cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] }], icmps: [{ fields: [{ type: 'EchoRequest', family: 'IPv6' }] }] }, { toEntities: ['world-ipv6', 'kube-apiserver'] }] }),
 ];
 
 function importFixtures(): BundledPolicy[] {
@@ -64,9 +66,11 @@ describe('compileBundle properties', () => {
     }
   });
 
-  it('identities depend on labels only: a new pod elsewhere leaves existing numbers alone', () => {
+  it('identities depend on labels only: a new pod elsewhere (IPv6 only) leaves existing numbers alone', () => {
     const before = compileBundle(input(SAMPLE));
-    const after = compileBundle(input(SAMPLE, { peers: [...PEERS, { ip: '10.0.5.5', podName: 'new', namespace: 'x', labels: { app: 'new' } }] }));
+    const after = compileBundle(input(SAMPLE, { peers: [...PEERS, { ip: 'fd00:5::5', podName: 'new', namespace: 'x', labels: { app: 'new' } }] }));
+    const id = after.identities.find((i) => i.podNames?.includes('new'))?.id;
+    expect(after.ipcache).toContainEqual({ cidr: 'fd00:5::5/128', identity: id });
     for (const i of before.identities) expect(after.identities.find((j) => j.id === i.id)?.labels).toEqual(i.labels);
     expect(after.endpoints).toEqual(before.endpoints);
   });
@@ -83,6 +87,58 @@ describe('compileBundle properties', () => {
     expect(a.every((r) => r.ruleId > 0 && r.ruleId <= 0xffffffff)).toBe(true);
   });
 
+  it('IPv6 CIDR rules compile exactly like their IPv4 twins (random nested prefixes, excepts, allows and denies)', () => {
+    // twin of a.b.c.d/n: 64:ff9b::a.b.c.d/(96+n) (RFC 6052 embedding keeps containment and nesting)
+    const twin = (v4: string): string => {
+      const [addr = '', bits = '32'] = v4.split('/');
+      return maskPrefix(`64:ff9b::${addr}/${96 + Number(bits)}`)!.text;
+    };
+    const toV6 = (line: string): string =>
+      line.replace(/(\d+\.\d+\.\d+\.\d+\/\d+)/g, (m) => twin(m)).replace(/ world$/, ' world-ipv6');
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    const dotted = (n: number): string => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+    const u32 = (prefix: string): number => (prefix.split('/')[0] ?? '').split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+    /** a random prefix of length minLen..32 whose upper bits are base's (low 16 bits random) */
+    const prefixIn = (base: number, minLen: number): string => {
+      const len = minLen + rnd(33 - minLen);
+      const addr = ((base & 0xffff0000) | rnd(2 ** 16)) >>> 0;
+      return `${dotted(len === 0 ? 0 : (addr & (0xffffffff << (32 - len))) >>> 0)}/${len}`;
+    };
+    let excepts = 0;
+    let entries = 0;
+    for (let round = 0; round < 40; round++) {
+      const rules: Array<{ cidr: string; except: string[] }> = [];
+      for (let i = 0, n = 1 + rnd(4); i < n; i++) {
+        // inside 20.0.0.0/14: never a pod or node address of the test cluster
+        const cidr = prefixIn(((20 << 24) | (rnd(4) << 16)) >>> 0, 8 + rnd(12));
+        const outer = maskPrefix(cidr)!;
+        const except = Array.from({ length: rnd(3) }, () => prefixIn(u32(cidr), Math.min(32, outer.bits + 1))).filter((e) => containsPrefix(outer, maskPrefix(e)!));
+        excepts += except.length;
+        rules.push({ cidr, except });
+      }
+      const build = (map: (t: string) => string): BundledPolicy[] => [
+        policy('p', {
+          endpointSelector: {},
+          egress: rules.filter((_r, i) => i % 2 === 0).map((r) => ({ toCIDRSet: [{ cidr: map(r.cidr), except: r.except.map(map) }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' as const }] }] })),
+          egressDeny: rules.filter((_r, i) => i % 2 === 1).map((r) => ({ toCIDRSet: [{ cidr: map(r.cidr), except: r.except.map(map) }] })),
+        }),
+      ];
+      const v4 = render(compileBundle(input(build((t) => t))));
+      const v6 = render(compileBundle(input(build(twin))));
+      const cidrLines = (lines: string[]) => lines.filter((l) => / (cidr:|world)/.test(l) && !/(192\.168|fd00:192)/.test(l));
+      expect(v6.policy.sort()).toEqual(v4.policy.map(toV6).sort());
+      expect(cidrLines(v6.ipcache)).toEqual(cidrLines(v4.ipcache).map(toV6));
+      expect(v6.degraded).toEqual(v4.degraded);
+      entries += v6.policy.length;
+    }
+    expect(excepts).toBeGreaterThan(20);
+    expect(entries).toBeGreaterThan(100);
+  });
+
   it('allocateHashed resolves collisions by sorted order, whatever the input order', () => {
     const names = ['a', 'b', 'c', 'd'];
     const space = { first: 256, size: 4 };
@@ -94,7 +150,13 @@ describe('compileBundle properties', () => {
 
   it('identity info attributes pods and workloads', () => {
     const web = compileBundle(input([])).identities.find((i) => i.podNames?.includes('web-1'));
-    expect(web).toMatchObject({ kind: 'workload', namespace: 'shop', podNames: ['web-1', 'web-2'], workloads: [{ kind: 'Deployment', name: 'web' }] });
+    expect(web).toMatchObject({
+      kind: 'workload',
+      namespace: 'shop',
+      podNames: ['web-1', 'web-2'],
+      workloads: [{ kind: 'Deployment', name: 'web' }],
+      ips: ['10.0.1.1', '10.0.1.3', 'fd00:10::1:1', 'fd00:10::1:3'],
+    });
     expect(web?.id).toBeGreaterThanOrEqual(256);
     expect(web?.id).toBeLessThan(2 ** 24);
   });

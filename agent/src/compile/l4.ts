@@ -5,8 +5,11 @@
  * - No toPorts and no icmps: one block "any protocol, any port" (an L3-only rule).
  * - Ports: TCP / UDP as given; ANY (or no protocol) = TCP and UDP for a port (Cilium's default without
  *   SCTP), protocol 0 for port 0; port 0 = every port of the protocol; endPort = splitPortRange blocks.
- *   VRRP / IGMP / SCTP / ICMP with port 0 = the protocol, any port (the datapath reads no port of SCTP).
- * - icmps: IPv4 types as (ICMP, type/16). ICMPv6 and IPv6 are not policed (the datapath passes IPv6).
+ *   VRRP / IGMP / SCTP / ICMP / ICMPv6 with port 0 = the protocol, any port (the datapath reads no
+ *   port of SCTP). Policy keys have no address family: every block applies to IPv4 and IPv6 alike.
+ * - icmps: IPv4 types as (ICMP 1, type/16), IPv6 types as (ICMPv6 58, type/16). Neighbor discovery
+ *   (ICMPv6 133–137) always passes in the kernel, as in Cilium: a deny naming one of those types
+ *   is reported (it cannot take effect) and still written.
  * - What cannot be expressed is reported (degraded) and FAILS CLOSED: for an allow rule the part
  *   contributes no block (so default deny still drops it); for a deny rule it is widened to the
  *   smallest expressible block that contains it (a named TCP port → all of TCP).
@@ -39,7 +42,10 @@ type IcmpRule = components['schemas']['ICMPRule'];
 
 export const ANY_L4: L4Block = { proto: IpProto.any, port: 0, prefixLen: 0 };
 
-const PROTO_NUMBERS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, VRRP: 112, IGMP: 2 };
+const PROTO_NUMBERS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58, VRRP: 112, IGMP: 2 };
+
+/** ICMPv6 neighbor discovery types (RS, RA, NS, NA, redirect): passed by the kernel before policy. */
+export const NDP_TYPES: ReadonlySet<number> = new Set([133, 134, 135, 136, 137]);
 
 function l7AllowsEverything(rules: NonNullable<PortRule['rules']>): boolean {
   if (rules.l7proto !== undefined || rules.l7 !== undefined) return false;
@@ -99,10 +105,6 @@ export function compileL4(
       const pat = appendPointer(at, 'ports', k);
       const protocol = pp.protocol ?? 'ANY';
       const parsed = parsePort(pp.port);
-      if (protocol === 'ICMPv6') {
-        degrade(pat, 'ICMPv6 is not policed (the datapath passes IPv6 untouched)');
-        return;
-      }
       const protos = protocol === 'ANY' ? [IpProto.tcp, IpProto.udp] : [PROTO_NUMBERS[protocol] ?? -1];
       if (protos[0] === -1) {
         degrade(pat, `protocol ${protocol} is not supported`);
@@ -141,17 +143,18 @@ export function compileL4(
   icmps.forEach((icmp, j) => {
     (icmp.fields ?? []).forEach((field, k) => {
       const at = appendPointer(pointer, 'icmps', j, 'fields', k);
-      if (field.family === 'IPv6') {
-        degrade(at, 'ICMPv6 is not policed (the datapath passes IPv6 untouched)');
-        return;
-      }
+      const v6 = field.family === 'IPv6';
+      const proto = v6 ? IpProto.icmpv6 : IpProto.icmp;
       const type = resolveIcmpType(field);
       if (type === undefined) {
-        degrade(at, 'unknown ICMP type');
-        if (kind === 'deny') out.blocks.push({ proto: IpProto.icmp, port: 0, prefixLen: 0 });
+        degrade(at, `unknown ${v6 ? 'ICMPv6' : 'ICMP'} type${kind === 'deny' ? `; the deny covers all of ${v6 ? 'ICMPv6' : 'ICMP'} (fail closed)` : '; no allow (fail closed)'}`);
+        if (kind === 'deny') out.blocks.push({ proto, port: 0, prefixLen: 0 });
         return;
       }
-      out.blocks.push({ proto: IpProto.icmp, port: type, prefixLen: 16 });
+      if (v6 && kind === 'deny' && NDP_TYPES.has(type)) {
+        degrade(at, `ICMPv6 type ${type} is neighbor discovery, which always passes (as in Cilium); the deny has no effect on it`);
+      }
+      out.blocks.push({ proto, port: type, prefixLen: 16 });
     });
   });
   return out;

@@ -1,5 +1,5 @@
 /**
- * A small cluster for the compiler's tests, and a renderer that turns CompiledState into readable
+ * A small dual-stack cluster for the compiler's tests (web-9@other has IPv4 only), and a renderer that turns CompiledState into readable
  * lines (identities by pod name, rules by policy + pointer) so given/want tables stay legible.
  */
 import type { BundledPolicy, NetworkPolicySpec } from '../../../openapi/types.js';
@@ -7,15 +7,15 @@ import { Direction, IpProto, PolicyVerdict, ReservedIdentity } from '../kernel/i
 import type { CompiledState, CompileInput, LocalEndpoint, PeerEndpoint } from './types.js';
 
 export const LOCAL: LocalEndpoint[] = [
-  { ifindex: 11, podName: 'web-1', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'a1' }, serviceAccount: 'web-sa', ip: '10.0.1.1', workload: { kind: 'Deployment', name: 'web' } },
-  { ifindex: 12, podName: 'db-1', namespace: 'shop', labels: { app: 'db' }, serviceAccount: 'db-sa', ip: '10.0.1.2', workload: { kind: 'StatefulSet', name: 'db' } },
+  { ifindex: 11, podName: 'web-1', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'a1' }, serviceAccount: 'web-sa', ip: '10.0.1.1', ips: ['10.0.1.1', 'fd00:10::1:1'], workload: { kind: 'Deployment', name: 'web' } },
+  { ifindex: 12, podName: 'db-1', namespace: 'shop', labels: { app: 'db' }, serviceAccount: 'db-sa', ip: '10.0.1.2', ips: ['10.0.1.2', 'fd00:10::1:2'], workload: { kind: 'StatefulSet', name: 'db' } },
 ];
 
 export const PEERS: PeerEndpoint[] = [
-  { ip: '10.0.1.1', podName: 'web-1', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'a1' }, serviceAccount: 'web-sa', nodeName: 'n1', workload: { kind: 'Deployment', name: 'web' } },
-  { ip: '10.0.1.3', podName: 'web-2', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'b2' }, serviceAccount: 'web-sa', nodeName: 'n2', workload: { kind: 'Deployment', name: 'web' } },
-  { ip: '10.0.1.2', podName: 'db-1', namespace: 'shop', labels: { app: 'db' }, serviceAccount: 'db-sa', nodeName: 'n1', workload: { kind: 'StatefulSet', name: 'db' } },
-  { ip: '10.0.2.1', podName: 'client-1', namespace: 'other', labels: { app: 'client' }, nodeName: 'n2' },
+  { ip: '10.0.1.1', ips: ['10.0.1.1', 'fd00:10::1:1'], podName: 'web-1', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'a1' }, serviceAccount: 'web-sa', nodeName: 'n1', workload: { kind: 'Deployment', name: 'web' } },
+  { ip: '10.0.1.3', ips: ['10.0.1.3', 'fd00:10::1:3'], podName: 'web-2', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'b2' }, serviceAccount: 'web-sa', nodeName: 'n2', workload: { kind: 'Deployment', name: 'web' } },
+  { ip: '10.0.1.2', ips: ['10.0.1.2', 'fd00:10::1:2'], podName: 'db-1', namespace: 'shop', labels: { app: 'db' }, serviceAccount: 'db-sa', nodeName: 'n1', workload: { kind: 'StatefulSet', name: 'db' } },
+  { ip: '10.0.2.1', ips: ['10.0.2.1', 'fd00:10::2:1'], podName: 'client-1', namespace: 'other', labels: { app: 'client' }, nodeName: 'n2' },
   { ip: '10.0.2.2', podName: 'web-9', namespace: 'other', labels: { app: 'web' }, nodeName: 'n2' },
 ];
 
@@ -31,12 +31,12 @@ export function input(policies: BundledPolicy[], o: Partial<CompileInput> = {}):
     endpoints: LOCAL,
     peers: PEERS,
     namespaceLabels: NAMESPACE_LABELS,
-    nodes: [{ name: 'n1', ips: ['192.168.0.1'], local: true }, { name: 'n2', ips: ['192.168.0.2'] }],
+    nodes: [{ name: 'n1', ips: ['192.168.0.1', 'fd00:192::1'], local: true }, { name: 'n2', ips: ['192.168.0.2', 'fd00:192::2'] }],
     ...o,
   };
 }
 
-const PROTO: Record<number, string> = { [IpProto.any]: 'any', [IpProto.tcp]: 'tcp', [IpProto.udp]: 'udp', [IpProto.icmp]: 'icmp' };
+const PROTO: Record<number, string> = { [IpProto.any]: 'any', [IpProto.tcp]: 'tcp', [IpProto.udp]: 'udp', [IpProto.icmp]: 'icmp', [IpProto.icmpv6]: 'icmpv6' };
 const VERDICT: Record<number, string> = { [PolicyVerdict.allow]: 'allow', [PolicyVerdict.deny]: 'deny', [PolicyVerdict.auditDeny]: 'audit-deny' };
 
 export interface Rendered {

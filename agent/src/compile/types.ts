@@ -19,14 +19,20 @@ export interface LocalEndpoint {
   /** the pod's Kubernetes labels (plain keys, no source) */
   labels: Record<string, string>;
   serviceAccount?: string;
-  /** the pod's IPv4 address */
+  /** the pod's primary address: its IPv4 one when it has one, else its IPv6 one (the ifindex
+   *  resolver keys on it) */
   ip: string;
+  /** every address of the pod, both families (absent = [ip]; `ip` counts even when left out) */
+  ips?: string[];
   workload?: Workload;
 }
 
 /** Any pod of the cluster (local ones included): feeds the ipcache and peer selection. */
 export interface PeerEndpoint {
+  /** primary address, as LocalEndpoint.ip */
   ip: string;
+  /** every address of the pod, both families (absent = [ip]) */
+  ips?: string[];
   podName: string;
   namespace: string;
   labels: Record<string, string>;
@@ -38,6 +44,7 @@ export interface PeerEndpoint {
 /** A node of the cluster: its addresses map to `host` (this node) or `remote-node` (the others). */
 export interface ClusterNode {
   name: string;
+  /** InternalIP / ExternalIP addresses, both families */
   ips: string[];
   /** true for the node this agent runs on */
   local?: boolean;
@@ -51,6 +58,9 @@ export interface CompileInput {
   /** namespace → its labels (become `k8s:io.cilium.k8s.namespace.labels.<key>`) */
   namespaceLabels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   nodes?: readonly ClusterNode[];
+  /** addresses of the kube-apiserver (both families): the `default/kubernetes` EndpointSlices or the
+   *  endpoints file. Absent or empty = unknown (the `kube-apiserver` entity then has no address). */
+  kubeApiserver?: readonly string[];
 }
 
 export type RuleVerdictKind = 'allow' | 'deny' | 'audit-deny';
@@ -83,6 +93,9 @@ export interface IdentityInfo {
   podNames?: string[];
   /** workload identities: distinct workloads of those pods, sorted by kind then name */
   workloads?: Workload[];
+  /** workload identities: every address of those pods (both families, canonical text), IPv4 first,
+   *  then by address */
+  ips?: string[];
   /** cidr identities: the prefix */
   cidr?: string;
 }
@@ -98,7 +111,7 @@ export interface DegradedRule {
 export interface CompiledState {
   /** one per local endpoint, sorted by ifindex */
   endpoints: EndpointEntry[];
-  /** sorted by address then prefix length */
+  /** IPv4 first, then IPv6; each by address then prefix length */
   ipcache: IpcacheEntry[];
   /** sorted by key; verdicts already obey the LPM contract of policy.c */
   policy: PolicyEntry[];

@@ -1,0 +1,95 @@
+/**
+ * IP addresses and prefixes of both families as the compiler keys them (pure).
+ *
+ * Contract:
+ * - Parsing is core's (`parsePrefix`: Go netip rules, a bare address is a host prefix /32 or /128).
+ * - A Prefix is MASKED (host bits cleared) and carries its canonical text `addr/bits`: IPv4 as a
+ *   dotted quad, IPv6 as RFC 5952 (lowercase hex, no leading zeros, the longest run of two or more
+ *   zero groups — the first of equal runs — as `::`, an IPv4-mapped address as `::ffff:a.b.c.d`),
+ *   which is Go's netip text. Two spellings of one prefix have one canonical text, so they are one
+ *   ipcache key, one CIDR identity, one label.
+ * - Order (`comparePrefixes`): IPv4 before IPv6, then by address bytes, then by prefix length.
+ */
+import { parsePrefix, prefixContains, type ParsedPrefix } from '../../../core/policy/rules/cidr.js';
+
+export interface Prefix extends ParsedPrefix {
+  /** canonical `addr/bits` of the masked prefix */
+  text: string;
+  /** canonical text of the masked address */
+  addr: string;
+}
+
+function formatIpv6(bytes: readonly number[]): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${bytes.slice(12, 16).join('.')}`;
+  let best = -1;
+  let bestLen = 1; // a single zero group is never compressed
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (best < 0) return hex(groups);
+  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+/** Canonical text of an address given as 4 or 16 bytes. */
+export function formatAddress(family: 4 | 6, bytes: readonly number[]): string {
+  return family === 4 ? bytes.slice(0, 4).join('.') : formatIpv6(bytes);
+}
+
+/** Parses `addr` or `addr/bits` of either family and masks host bits; undefined when invalid. */
+export function maskPrefix(text: string): Prefix | undefined {
+  const p = parsePrefix(text.trim());
+  if (typeof p === 'string') return undefined;
+  const bytes = p.bytes.map((b, i) => {
+    const keep = Math.max(0, Math.min(8, p.bits - i * 8));
+    return b & ((0xff << (8 - keep)) & 0xff);
+  });
+  const addr = formatAddress(p.family, bytes);
+  return { family: p.family, bytes, bits: p.bits, addr, text: `${addr}/${p.bits}` };
+}
+
+/** A bare address of either family as its host prefix (/32, /128); undefined when invalid or a prefix. */
+export function hostPrefix(address: string): Prefix | undefined {
+  if (address.includes('/')) return undefined;
+  return maskPrefix(address);
+}
+
+/** Canonical text of a bare address; undefined when invalid. */
+export function canonicalAddress(address: string): string | undefined {
+  return hostPrefix(address)?.addr;
+}
+
+export function comparePrefixes(a: ParsedPrefix, b: ParsedPrefix): number {
+  if (a.family !== b.family) return a.family - b.family;
+  for (let i = 0; i < a.bytes.length; i++) {
+    const d = (a.bytes[i] ?? 0) - (b.bytes[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return a.bits - b.bits;
+}
+
+/** Orders address or prefix texts by comparePrefixes (invalid texts last, by text). */
+export function compareAddressTexts(a: string, b: string): number {
+  const pa = maskPrefix(a);
+  const pb = maskPrefix(b);
+  if (pa && pb) return comparePrefixes(pa, pb);
+  if (pa || pb) return pa ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Is `inner` inside `outer` (same family, at least as long, same masked network)? */
+export function containsPrefix(outer: ParsedPrefix, inner: ParsedPrefix): boolean {
+  return prefixContains(outer, inner);
+}
