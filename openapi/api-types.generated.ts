@@ -339,7 +339,8 @@ export interface paths {
          * @description Idempotent: a batch is identified by `batchId` and each summary by its position in the batch, so a
          *     retried batch is stored once (`duplicates` counts what was already there). `sequence` increases by
          *     one per batch and node, so the API can report gaps; `lost` reports what the agent's bounded spool
-         *     had to drop since its last delivery.
+         *     had to drop since its last delivery and what the kernel could not count in the batch's window
+         *     (`packets`, `bytes`, `flows`: the node's flow-counter map was full).
          */
         post: operations["ingestFlowSummaries"];
         delete?: never;
@@ -411,7 +412,7 @@ export interface paths {
          * @description The same query as `queryFlows`, written as NDJSON (one FlowRecord per line) or CSV (one row per
          *     summary, header first). At most `maxPageSize` records per response (default 10000, at most 100000);
          *     when more follow, the `Continuation-Token` header carries the token for the next request. The
-         *     `Flow-Coverage` header summarises the coverage (`complete=true;clusters=2;nodes=7;gaps=0;lost=0`);
+         *     `Flow-Coverage` header summarises the coverage (`complete=true;clusters=2;nodes=7;gaps=0;lost=0;lostPackets=0`);
          *     `queryFlows` with the same body gives it in full.
          */
         post: operations["exportFlows"];
@@ -940,10 +941,17 @@ export interface components {
         FlowSummary: {
             source: components["schemas"]["FlowEndpoint"];
             destination: components["schemas"]["FlowEndpoint"];
-            /** @description Addresses, where useful (e.g. a world peer matched by CIDR). */
+            /**
+             * @description Hubble's `IP`: the IP version of the packets and, where exact, the addresses. The agent always sets
+             *     `ipVersion` (absent only for packets that are neither IPv4 nor IPv6, e.g. UNSUPPORTED_L3_PROTOCOL
+             *     drops, which carry no `IP` at all) and an address only when the endpoint is a single pod with a
+             *     single address of that version. Summaries stored or imported without `ipVersion` are taken to
+             *     have the version of their addresses.
+             */
             IP?: {
                 source?: string;
                 destination?: string;
+                ipVersion?: components["schemas"]["FlowIpVersion"];
             };
             l4: {
                 /** @enum {string} */
@@ -957,7 +965,7 @@ export interface components {
             traffic_direction: "INGRESS" | "EGRESS";
             /** @enum {string} */
             verdict: "FORWARDED" | "DROPPED" | "AUDIT";
-            /** @description Hubble's drop reason name. The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched); for AUDIT, the drop that would have happened. Imports from Hubble keep Hubble's other names (e.g. CT_MAP_INSERTION_FAILED). */
+            /** @description Hubble's drop reason name (flow.proto DropReason). The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched) — for AUDIT, the drop that would have happened — and, for drops that no policy decided, CT_MAP_INSERTION_FAILED (the conntrack table was full), INVALID_IPV6_EXTENSION_HEADER (an IPv6 header chain the datapath cannot walk) or UNSUPPORTED_L3_PROTOCOL (neither IPv4, IPv6 nor ARP). Imports from Hubble keep Hubble's other names. */
             drop_reason_desc?: string;
             /** @description DNS names of the source (Hubble `source_names`), when known. */
             source_names?: string[];
@@ -988,10 +996,22 @@ export interface components {
                 end: string;
             };
             summaries: components["schemas"]["FlowSummary"][];
-            /** @description What the agent's bounded spool dropped since its last successful delivery. */
+            /**
+             * @description What is missing from the node's history. `batches`, `summaries`: what the agent's bounded spool
+             *     dropped since its last successful delivery. `packets`, `bytes`, `flows`: what the node's kernel could
+             *     not count in this batch's window because its flow-counter map was full (packets and bytes seen by
+             *     no summary, new connections not counted) — absent means none; a batch may carry them with no
+             *     summaries. Dropped batches' kernel losses are carried over to the next delivered batch.
+             */
             lost?: {
                 batches: number;
                 summaries: number;
+                /** @description Packets the kernel could not count. */
+                packets?: number;
+                /** @description Bytes of those packets. */
+                bytes?: number;
+                /** @description New connections the kernel could not count. */
+                flows?: number;
             };
         };
         FlowIngestResult: {
@@ -1013,6 +1033,8 @@ export interface components {
          *     a source matches any source. `*_ip`: addresses or CIDRs. `*_fqdn`: names with `*` wildcards (within a
          *     label). `node_name`: name or `cluster/name`, `*` wildcards. `*_port`: decimal port numbers.
          *     `cluster`: cluster ids. `policy`: fleet policy names (`name` or `name@generation`) that decided.
+         *     `ip_version`: IPv4 or IPv6 (a summary without `IP.ipVersion` has the version of its addresses; one
+         *     with neither matches no `ip_version`).
          */
         FlowFilter: {
             source_pod?: components["schemas"]["FlowFilterStrings"];
@@ -1036,7 +1058,13 @@ export interface components {
             node_name?: components["schemas"]["FlowFilterStrings"];
             cluster?: components["schemas"]["FlowFilterStrings"];
             policy?: components["schemas"]["FlowFilterStrings"];
+            ip_version?: components["schemas"]["FlowIpVersion"][];
         };
+        /**
+         * @description Hubble's IPVersion names.
+         * @enum {string}
+         */
+        FlowIpVersion: "IPv4" | "IPv6";
         FlowFilterStrings: string[];
         FlowFilterIdentities: number[];
         /** @description RFC 3339 timestamp, or a duration before now (`30s`, `15m`, `1h`, `1h30m`, `7d`). */
@@ -1099,10 +1127,17 @@ export interface components {
             firstSequence?: number;
             lastSequence?: number;
             gaps: components["schemas"]["FlowSequenceGap"][];
-            /** @description What the agent reported its spool dropped (sum over the window's batches). */
+            /**
+             * @description What the node's agent reported lost, summed over the window's batches: `batches` and `summaries` its
+             *     spool dropped; `packets`, `bytes` and `flows` (new connections) its kernel could not count because
+             *     the flow-counter map was full.
+             */
             lost: {
                 batches: number;
                 summaries: number;
+                packets: number;
+                bytes: number;
+                flows: number;
             };
             /** @description Summaries that came from Hubble imports. */
             imported: number;
@@ -1113,8 +1148,9 @@ export interface components {
         };
         /**
          * @description What the answer is based on: clusters and nodes that reported in the window (hour granularity: every
-         *     hour bucket the window touches), gaps in their batch sequences and what their agents reported lost.
-         *     `complete` is true when no gap and no loss is known.
+         *     hour bucket the window touches), gaps in their batch sequences and what their agents reported lost
+         *     (spool drops and packets the kernel could not count). `complete` is true when no gap and no loss of
+         *     any kind is known.
          */
         FlowCoverage: {
             /** Format: date-time */
@@ -2199,7 +2235,7 @@ export interface operations {
                 headers: {
                     /** @description Present when more records follow; send it as `continuationToken`. */
                     "Continuation-Token"?: string;
-                    /** @description Coverage summary: `complete=<bool>;clusters=<n>;nodes=<n>;gaps=<n>;lost=<summaries>`. */
+                    /** @description Coverage summary: `complete=<bool>;clusters=<n>;nodes=<n>;gaps=<n>;lost=<summaries>;lostPackets=<packets>` (`lost`: summaries agents reported their spools dropped; `lostPackets`: packets their kernels could not count). */
                     "Flow-Coverage"?: string;
                     [name: string]: unknown;
                 };

@@ -48,6 +48,7 @@ export type RevisionList = Schemas['RevisionList'];
 export type FlowEndpoint = Schemas['FlowEndpoint'];
 export type FlowPolicyRef = Schemas['FlowPolicyRef'];
 export type FlowSummary = Schemas['FlowSummary'];
+export type FlowIpVersion = Schemas['FlowIpVersion'];
 export type FlowSummaryBatch = Schemas['FlowSummaryBatch'];
 export type FlowIngestResult = Schemas['FlowIngestResult'];
 export type FlowFilter = Schemas['FlowFilter'];

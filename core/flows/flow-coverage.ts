@@ -5,7 +5,9 @@
  * - A node is listed when it stored something (agent batch or import) in an hour bucket the window touches.
  * - `gaps`: sequence numbers missing between the first and last agent batch seen in those buckets (a gap
  *   before the first or after the last is not knowable from the window alone).
- * - `lost`: sums of what the agents reported their spool dropped. `complete` = no gap and nothing lost.
+ * - `lost`: sums of what the agents reported lost: batches and summaries their spools dropped, packets,
+ *   bytes and new connections (`flows`) their kernels could not count (flow-counter map full).
+ *   `complete` = no gap and nothing of any kind lost.
  * - `clustersWithoutData`: clusters in scope with no record. Output sorted by cluster, then node.
  */
 import type { FlowClusterCoverage, FlowCoverage } from '../../openapi/types.js';
@@ -22,8 +24,28 @@ export interface NodeHourCoverage {
   batches: number;
   summaries: number;
   imported: number;
-  lost: { batches: number; summaries: number };
+  /** Summed over the batches recorded; the kernel fields are absent in records written before they existed. */
+  lost: LostCounts;
 }
+
+export interface LostCounts {
+  batches: number;
+  summaries: number;
+  packets?: number;
+  bytes?: number;
+  flows?: number;
+}
+
+const LOST_FIELDS = ['batches', 'summaries', 'packets', 'bytes', 'flows'] as const;
+
+/** Field-wise sum; absent fields count as 0, and every field is present in the result. */
+export function addLost(a: LostCounts | undefined, b: LostCounts | undefined): Required<LostCounts> {
+  const out = { batches: 0, summaries: 0, packets: 0, bytes: 0, flows: 0 };
+  for (const field of LOST_FIELDS) out[field] = (a?.[field] ?? 0) + (b?.[field] ?? 0);
+  return out;
+}
+
+export const hasLoss = (lost: LostCounts): boolean => LOST_FIELDS.some((field) => (lost[field] ?? 0) > 0);
 
 export function buildCoverage(window: FlowWindow, clustersInScope: readonly string[], records: readonly NodeHourCoverage[]): FlowCoverage {
   const byCluster = new Map<string, Map<string, NodeHourCoverage[]>>();
@@ -38,8 +60,8 @@ export function buildCoverage(window: FlowWindow, clustersInScope: readonly stri
     nodes: [...nodes.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([node, hours]) => {
       const ranges = mergeRanges(...hours.map((h) => h.ranges));
       const gaps = gapsBetween(ranges);
-      const lost = { batches: sum(hours, (h) => h.lost.batches), summaries: sum(hours, (h) => h.lost.summaries) };
-      if (gaps.length > 0 || lost.batches > 0 || lost.summaries > 0) complete = false;
+      const lost = hours.reduce<Required<LostCounts>>((acc, h) => addLost(acc, h.lost), addLost(undefined, undefined));
+      if (gaps.length > 0 || hasLoss(lost)) complete = false;
       return {
         node_name: node,
         batches: sum(hours, (h) => h.batches),

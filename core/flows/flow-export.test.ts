@@ -54,7 +54,9 @@ describe('CSV', () => {
       packets: '3',
       bytes: '210',
       source_port: '',
+      ip_version: 'IPv4',
     });
+    expect(rows[0]!.at(-1)).toBe('ip_version');
   });
 });
 

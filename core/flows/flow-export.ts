@@ -5,8 +5,11 @@
  * - NDJSON: one FlowRecord as compact JSON per line, each line ending in `\n`.
  * - CSV (RFC 4180): the header row first, CRLF line ends; a field is quoted when it contains a comma,
  *   quote, CR or LF (quotes doubled). Lists (labels, names) are joined with `;`. Absent values are empty.
+ *   New columns are appended (`ip_version`: IP.ipVersion, else the version of the addresses), so column
+ *   positions stay stable.
  */
 import type { FlowEndpoint, FlowRecord } from '../../openapi/types.js';
+import { ipVersionOf } from './flow-filter.js';
 
 export function toNdjsonLine(record: FlowRecord): string {
   return `${JSON.stringify(record)}\n`;
@@ -48,6 +51,7 @@ export const CSV_COLUMNS: ReadonlyArray<[string, (r: FlowRecord) => Cell]> = [
   ['flows', (r) => r.flow.flows],
   ['first_seen', (r) => r.flow.first_seen],
   ['last_seen', (r) => r.flow.last_seen],
+  ['ip_version', (r) => ipVersionOf(r.flow)],
 ];
 
 export function escapeCsvField(value: Cell): string {

@@ -60,6 +60,12 @@ describe('field semantics', () => {
     { name: 'node name matched whole', filter: { node_name: ['node'] }, want: false },
     { name: 'policy absent', filter: { policy: ['x'] }, want: false },
     { name: 'empty field list is no constraint', filter: { verdict: [] }, want: true },
+    { name: 'ip_version from IP.ipVersion', filter: { ip_version: ['IPv6'] }, r: record({ IP: { ipVersion: 'IPv6' } }), want: true },
+    { name: 'ip_version other version', filter: { ip_version: ['IPv4'] }, r: record({ IP: { ipVersion: 'IPv6', source: 'fd00::5' } }), want: false },
+    { name: 'ip_version values are ORed', filter: { ip_version: ['IPv4', 'IPv6'] }, r: record({ IP: { ipVersion: 'IPv6' } }), want: true },
+    { name: 'ip_version without ipVersion: the source address decides', filter: { ip_version: ['IPv4'] }, want: true },
+    { name: 'ip_version without ipVersion: v6 destination alone', filter: { ip_version: ['IPv6'] }, r: record({ IP: { destination: '2001:db8::1' } }), want: true },
+    { name: 'ip_version with no IP at all', filter: { ip_version: ['IPv4', 'IPv6'] }, r: record({ IP: undefined }), want: false },
   ])('$name', ({ filter, r, want }) => {
     expect(matches(filter, r)).toBe(want);
   });

@@ -17,9 +17,12 @@
  * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6.
  * - `node_name`: `*` wildcards; with a `/` it is matched against `cluster/node`.
  * - `policy`: `name` or `name@generation` of the deciding fleet policy.
+ * - `ip_version`: IPv4 / IPv6 of `IP.ipVersion`; a summary without it (stored before the agent set it, or
+ *   imported) has the version of its source address, else of its destination address; one with neither
+ *   matches no `ip_version`.
  * Invalid values (bad CIDR, port, selector) are field errors pointing into the request body.
  */
-import type { FieldError, FlowEndpoint, FlowFilter, FlowRecord } from '../../openapi/types.js';
+import type { FieldError, FlowEndpoint, FlowFilter, FlowIpVersion, FlowRecord, FlowSummary } from '../../openapi/types.js';
 import { parseLabelSelectorQuery } from '../labels/label-selector.js';
 import { appendPointer } from '../json/json-pointer.js';
 import { indexLabels, matchesEndpointSelector, type IndexedLabels } from '../policy/endpoint-selector.js';
@@ -93,7 +96,23 @@ function compileFilter(filter: FlowFilter, pointer: string, errors: FieldError[]
       return p !== undefined && wanted.some((w) => w === p.name || w === `${p.name}@${p.revision}`);
     };
   });
+  add(filter.ip_version, () => {
+    const set = new Set<string>(filter.ip_version!);
+    return (r) => {
+      const version = ipVersionOf(r.flow);
+      return version !== undefined && set.has(version);
+    };
+  });
   return (record) => checks.every((check) => check(record));
+}
+
+/** `IP.ipVersion`, else the version of the source (then destination) address, else undefined. */
+export function ipVersionOf(flow: FlowSummary): FlowIpVersion | undefined {
+  const ip = flow.IP;
+  if (!ip) return undefined;
+  if (ip.ipVersion) return ip.ipVersion;
+  const address = ip.source ?? ip.destination;
+  return address === undefined ? undefined : address.includes(':') ? 'IPv6' : 'IPv4';
 }
 
 function podMatcher(side: Side, values: readonly string[]): FlowMatcher {

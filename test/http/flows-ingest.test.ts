@@ -84,6 +84,35 @@ describe('ingest', () => {
     expect(answer.body.items).toHaveLength(3);
   });
 
+  it('kernel losses (flow map full): summed per node, make coverage incomplete, show in every answer and the export header', async () => {
+    const node = 'node-kernel';
+    const post = (body: unknown) => client.call('POST', `/clusters/cluster-b/nodes/${node}/flows`, { token: tokens.agentB, body });
+    const first = batch([summary()], 0, minutesAgo(3), { lost: { batches: 0, summaries: 0, packets: 120, bytes: 9000, flows: 4 } });
+    expect((await post(first)).status).toBe(200);
+    expect((await post(first)).body).toMatchObject({ accepted: 0, duplicates: 1 }); // a retry counts its loss once
+    // a window with no summaries, only a kernel loss, plus a spool loss
+    expect((await post(batch([], 1, minutesAgo(2), { lost: { batches: 1, summaries: 30, packets: 80, bytes: 1000 } }))).status).toBe(200);
+    const scope = { whitelist: [{ cluster: ['cluster-b'], node_name: [node] }] };
+    const want = { batches: 1, summaries: 30, packets: 200, bytes: 10_000, flows: 4 };
+    const query = await client.call('POST', '/flows/query', { token: tokens.reader, body: scope });
+    expect(query.status).toBe(200);
+    const coverage = query.body.coverage;
+    expect(coverage.complete).toBe(false);
+    expect(coverage.clusters[0].nodes.find((n: { node_name: string }) => n.node_name === node)).toMatchObject({ batches: 2, summaries: 1, gaps: [], lost: want });
+    const aggregation = await client.call('POST', '/flows/aggregations', { token: tokens.reader, body: scope });
+    expect(aggregation.body.coverage.clusters[0].nodes.find((n: { node_name: string }) => n.node_name === node).lost).toEqual(want);
+    const graph = await client.call('POST', '/flows/servicegraph', { token: tokens.reader, body: scope });
+    expect(graph.body.coverage.complete).toBe(false);
+    const exported = await client.call('POST', '/flows/export?format=ndjson', { token: tokens.reader, body: { whitelist: [{ cluster: ['cluster-b'], node_name: [node] }] } });
+    expect(exported.headers.get('flow-coverage')).toMatch(/^complete=false;.*;lost=30;lostPackets=200$/);
+  });
+
+  it('a node that lost nothing reports zeros and stays complete', async () => {
+    expect((await client.call('POST', '/clusters/cluster-b/nodes/node-clean/flows', { token: tokens.agentB, body: batch([summary()], 0, minutesAgo(3)) })).status).toBe(200);
+    const answer = await client.call('POST', '/flows/query', { token: tokens.reader, body: { whitelist: [{ cluster: ['cluster-b'], node_name: ['node-clean'] }] } });
+    expect(answer.body.coverage.clusters[0].nodes.find((n: { node_name: string }) => n.node_name === 'node-clean').lost).toEqual({ batches: 0, summaries: 0, packets: 0, bytes: 0, flows: 0 });
+  });
+
   it('records every batch when one node sends many concurrently (coverage updates retry on conflicts)', async () => {
     const end = minutesAgo(6);
     const responses = await Promise.all(
@@ -112,6 +141,8 @@ describe('ingest', () => {
     { name: 'negative bytes', mutate: (b: any) => (b.summaries[0].bytes = -1), pointer: '/summaries/0/bytes' },
     { name: 'batchId not a uuid', mutate: (b: any) => (b.batchId = 'nope'), pointer: '/batchId' },
     { name: 'window end before start', mutate: (b: any) => (b.window.end = '2000-01-01T00:00:00Z'), pointer: '/window/end' },
+    { name: 'negative lost packets', mutate: (b: any) => (b.lost = { batches: 0, summaries: 0, packets: -1 }), pointer: '/lost/packets' },
+    { name: 'unknown IP version', mutate: (b: any) => (b.summaries[0].IP = { ipVersion: 'IPv5' }), pointer: '/summaries/0/IP/ipVersion' },
   ])('rejects an invalid batch: $name', async ({ mutate, pointer }) => {
     const body = batch([summary()], 50, minutesAgo(1));
     mutate(body);

@@ -265,7 +265,7 @@ describe('pagination and export', () => {
     do {
       const response = await client.call('POST', '/flows/export?format=ndjson', { token: api.tokens.reader, body: { ...filter, maxPageSize: 1000, ...(token ? { continuationToken: token } : {}) } });
       expect(response.headers.get('content-type')).toBe('application/x-ndjson');
-      expect(response.headers.get('flow-coverage')).toMatch(/^complete=true;clusters=1;nodes=3;gaps=0;lost=0$/);
+      expect(response.headers.get('flow-coverage')).toMatch(/^complete=true;clusters=1;nodes=3;gaps=0;lost=0;lostPackets=0$/);
       lines.push(...response.text.split('\n').filter(Boolean));
       token = response.headers.get('continuation-token');
     } while (token);
@@ -289,5 +289,59 @@ describe('pagination and export', () => {
 
   it('rejects an unknown export format', async () => {
     expect((await client.call('POST', '/flows/export?format=xml', { token: api.tokens.reader, body: {} })).status).toBe(400);
+  });
+});
+
+describe('IP versions', () => {
+  // Own cluster, posted after every other suite here has run its time-window assertions.
+  const V6 = summary({
+    bytes: 61,
+    source: endpoint('shop', 'web', 1001, { pod_name: 'web-1' }),
+    destination: endpoint('shop', 'api', 1002, { pod_name: 'api-1' }),
+    IP: { source: 'fd00:10::5', destination: 'fd00:10::7', ipVersion: 'IPv6' },
+    l4: { protocol: 'TCP', destination_port: 8080 },
+  });
+  const ICMP6 = summary({ bytes: 62, IP: { ipVersion: 'IPv6' }, l4: { protocol: 'ICMPv6', destination_port: 128 }, verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED' });
+  const V4 = summary({ bytes: 41, IP: { source: '10.0.1.5', ipVersion: 'IPv4' } });
+  const CT = summary({ bytes: 42, IP: { ipVersion: 'IPv4' }, verdict: 'DROPPED', drop_reason_desc: 'CT_MAP_INSERTION_FAILED' });
+  const LEGACY = summary({ bytes: 43, IP: { destination: '203.0.113.9' } }); // stored before ipVersion existed
+  const NO_IP = summary({ bytes: 44 });
+
+  beforeAll(async () => {
+    await client.call('PUT', '/clusters/c-v6', { token: api.tokens.admin, body: clusterBody('c-v6', {}, ['agent-v6']) });
+    const agent = await api.agentToken('agent-v6');
+    const response = await client.call('POST', '/clusters/c-v6/nodes/d1/flows', { token: agent, body: batch([V6, ICMP6, V4, CT, LEGACY, NO_IP], 0, minutesAgo(5)) });
+    expect(response.status).toBe(200);
+  });
+  const scoped = (filter: FlowFilter) => tags({ whitelist: [{ cluster: ['c-v6'], ...filter }] });
+
+  it('a v6 summary round-trips unchanged (addresses, ipVersion, ICMPv6)', async () => {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-v6'], ip_version: ['IPv6'] }] } });
+    expect(response.body.items.map((r: { flow: FlowSummary }) => r.flow)).toEqual([V6, ICMP6]);
+  });
+
+  it.each<{ name: string; filter: FlowFilter; want: number[] }>([
+    { name: 'ip_version IPv6', filter: { ip_version: ['IPv6'] }, want: [61, 62] },
+    { name: 'ip_version IPv4 (a summary without ipVersion has its address\'s)', filter: { ip_version: ['IPv4'] }, want: [41, 42, 43] },
+    { name: 'ip_version both: everything with an IP', filter: { ip_version: ['IPv4', 'IPv6'] }, want: [41, 42, 43, 61, 62] },
+    { name: 'v6 CIDR on a v6 summary', filter: { source_ip: ['fd00:10::/64'] }, want: [61] },
+    { name: 'ip_version with another field', filter: { ip_version: ['IPv6'], protocol: ['icmp'] }, want: [62] },
+    { name: 'drop reason of a non-policy drop', filter: { drop_reason_desc: ['CT_MAP_INSERTION_FAILED'] }, want: [42] },
+  ])('$name', async ({ filter, want }) => {
+    expect(await scoped(filter)).toEqual(want);
+  });
+
+  it('blacklisting IPv4 keeps IPv6 and summaries without IP; CSV carries ip_version', async () => {
+    expect(await tags({ whitelist: [{ cluster: ['c-v6'] }], blacklist: [{ ip_version: ['IPv4'] }] })).toEqual([44, 61, 62]);
+    const csv = await client.call('POST', '/flows/export?format=csv', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-v6'] }] } });
+    const rows = parseCsv(csv.text);
+    const col = rows[0]!.indexOf('ip_version');
+    expect(rows.slice(1).map((r) => `${r[rows[0]!.indexOf('bytes')]}:${r[col]}`).sort()).toEqual(['41:IPv4', '42:IPv4', '43:IPv4', '44:', '61:IPv6', '62:IPv6']);
+  });
+
+  it('rejects an unknown ip_version', async () => {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { whitelist: [{ ip_version: ['IPv5'] }] } });
+    expect(response.status).toBe(400);
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/whitelist/0/ip_version/0');
   });
 });

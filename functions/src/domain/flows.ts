@@ -11,7 +11,7 @@ import type {
   ServiceGraph,
 } from '../../../openapi/types.js';
 import { FlowAggregator } from '../../../core/flows/aggregate-flows.js';
-import { buildCoverage, type NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
+import { addLost, buildCoverage, type LostCounts, type NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-filter.js';
 import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWindow } from '../../../core/flows/flow-time.js';
 import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.js';
@@ -46,7 +46,8 @@ export interface EncodedIngestBatch {
   window: { start: string; end: string };
   summaryCount: number;
   chunks: EncodedSummaryChunk[];
-  lost?: { batches: number; summaries: number } | undefined;
+  /** Spool drops (batches, summaries) and kernel losses in the window (packets, bytes, flows). */
+  lost?: LostCounts | undefined;
 }
 
 export const PAGE_LIMITS = { query: { default: 100, max: 1000 }, export: { default: 10_000, max: 100_000 } } as const;
@@ -202,7 +203,7 @@ export class FlowService {
           ranges: addToRanges(base.ranges, sequence),
           batches: base.batches + 1,
           summaries: base.summaries + batch.summaryCount,
-          lost: { batches: base.lost.batches + (batch.lost?.batches ?? 0), summaries: base.lost.summaries + (batch.lost?.summaries ?? 0) },
+          lost: addLost(base.lost, batch.lost),
         };
       }
       try {

@@ -39,7 +39,8 @@ function summarizeCoverage(coverage: FlowCoverage): string {
   const nodes = coverage.clusters.flatMap((c) => c.nodes);
   const gaps = nodes.reduce((n, node) => n + node.gaps.length, 0);
   const lost = nodes.reduce((n, node) => n + node.lost.summaries, 0);
-  return `complete=${coverage.complete};clusters=${coverage.clusters.length};nodes=${nodes.length};gaps=${gaps};lost=${lost}`;
+  const lostPackets = nodes.reduce((n, node) => n + node.lost.packets, 0);
+  return `complete=${coverage.complete};clusters=${coverage.clusters.length};nodes=${nodes.length};gaps=${gaps};lost=${lost};lostPackets=${lostPackets}`;
 }
 
 export const flowOperations = (services: ServicesProvider): Operation[] => [
