@@ -6,10 +6,21 @@
  *   direction egress  → traffic_direction EGRESS,  source = local endpoint, destination = peer
  *   direction ingress → traffic_direction INGRESS, source = peer, destination = local endpoint
  *   verdict forwarded → FORWARDED; dropped → DROPPED; audit → AUDIT (would have dropped, passed)
- *   DROPPED/AUDIT drop_reason_desc: ruleId 0 → POLICY_DENIED (default deny: nothing allowed it),
- *                                   ruleId ≠ 0 → POLICY_DENY (a deny rule matched)
- *   ruleId ≠ 0 → policy {name, revision = the policy's generation} through the compiler's rule table
- *   proto 6/17/1/other → l4.protocol TCP/UDP/ICMPv4/OTHER, dport → l4.destination_port (ICMP: type)
+ *   DROPPED/AUDIT drop_reason_desc (Hubble flow.proto DropReason names), by dropReason:
+ *     policy                 → ruleId 0: POLICY_DENIED (133, default deny: nothing allowed it),
+ *                              ruleId ≠ 0: POLICY_DENY (181, a deny rule matched)
+ *     ctInsertFailed         → CT_MAP_INSERTION_FAILED (155, conntrack table full)
+ *     invalidExtensionHeader → INVALID_IPV6_EXTENSION_HEADER (156)
+ *     unsupportedL3          → UNSUPPORTED_L3_PROTOCOL (139)
+ *   ruleId ≠ 0 → policy {name, revision = the policy's generation} through the compiler's rule table —
+ *     only when policy decided the verdict (dropReason policy): a packet dropped for another reason
+ *     names no policy, even if a rule had allowed it
+ *   ipVersion 4/6 → IP.ipVersion IPv4/IPv6; records of different versions never merge. ipVersion 0
+ *     (dropReason unsupportedL3: neither IPv4 nor IPv6) → no IP, as in Hubble (IP_NOT_USED).
+ *   IP.source / IP.destination: the endpoint's address only when it is exact — its identity has exactly
+ *     one pod and that pod exactly one address of the record's version (IdentityInfo.ips); never a guess
+ *   proto 6/17/1/58/132/other → l4.protocol TCP/UDP/ICMPv4/ICMPv6/SCTP/OTHER, dport →
+ *     l4.destination_port (ICMP and ICMPv6: the type)
  *   first/last seen: CLOCK_MONOTONIC(_COARSE) ns → wall clock through ctx.monotonicToWallMs
  *
  * Replies (kernel verdict 4). policy.c counts a reply packet on the hook it crosses, i.e. with the
@@ -25,7 +36,7 @@
  * packets/bytes/flows over the result equal the sums over the input exactly.
  */
 import type { FlowEndpoint, FlowSummary } from '../../../openapi/types.js';
-import { Direction, FlowVerdict, IpProto, ReservedIdentity } from '../kernel/identities.js';
+import { Direction, FlowDropReason, FlowVerdict, IpProto, ReservedIdentity } from '../kernel/identities.js';
 import type { FlowRecord } from '../kernel/codecs.js';
 
 export interface IdentityInfo {
@@ -35,6 +46,8 @@ export interface IdentityInfo {
   /** pods that carry this identity (pod_name is set when there is exactly one) */
   pods?: readonly string[];
   workloads?: readonly { name: string; kind: string }[];
+  /** addresses of the identity's pods (both families); used only when there is exactly one pod */
+  ips?: readonly string[];
 }
 
 export interface AggregateContext {
@@ -52,9 +65,42 @@ const PROTOCOLS = new Map<number, FlowSummary['l4']['protocol']>([
   [IpProto.tcp, 'TCP'],
   [IpProto.udp, 'UDP'],
   [IpProto.icmp, 'ICMPv4'],
+  [IpProto.icmpv6, 'ICMPv6'],
   [132, 'SCTP'],
-  [58, 'ICMPv6'],
 ]);
+
+const DROP_REASONS = new Map<number, string>([
+  [FlowDropReason.ctInsertFailed, 'CT_MAP_INSERTION_FAILED'],
+  [FlowDropReason.invalidExtensionHeader, 'INVALID_IPV6_EXTENSION_HEADER'],
+  [FlowDropReason.unsupportedL3, 'UNSUPPORTED_L3_PROTOCOL'],
+]);
+
+/** Hubble drop reason name of a DROPPED/AUDIT record (unknown kernel reasons → DROP_REASON_UNKNOWN). */
+function dropReasonName(r: FlowRecord, ruleId: number): string {
+  if (r.dropReason === FlowDropReason.policy) return ruleId === 0 ? 'POLICY_DENIED' : 'POLICY_DENY';
+  return DROP_REASONS.get(r.dropReason) ?? 'DROP_REASON_UNKNOWN';
+}
+
+const isV6 = (address: string): boolean => address.includes(':');
+
+/** The identity's address of that version when it is exact: one pod, one address of the version. */
+export function exactAddress(info: IdentityInfo | undefined, ipVersion: 4 | 6): string | undefined {
+  if (!info?.ips || info.pods?.length !== 1) return undefined;
+  const candidates = info.ips.filter((a) => isV6(a) === (ipVersion === 6));
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
+function ipOf(r: FlowRecord, sourceId: number, destinationId: number, ctx: AggregateContext): FlowSummary['IP'] | undefined {
+  const version = r.ipVersion;
+  if (version !== 4 && version !== 6) return undefined;
+  const source = exactAddress(ctx.identity(sourceId), version);
+  const destination = exactAddress(ctx.identity(destinationId), version);
+  return {
+    ...(source !== undefined ? { source } : {}),
+    ...(destination !== undefined ? { destination } : {}),
+    ipVersion: version === 6 ? 'IPv6' : 'IPv4',
+  };
+}
 
 /** Hubble-style label strings: `k8s:key=value`; entries that already carry a source (`reserved:`, `cidr:`, `k8s:`) stay. */
 export function formatLabels(labels: IdentityInfo['labels']): string[] {
@@ -79,7 +125,7 @@ export function describeEndpoint(id: number, ctx: AggregateContext): FlowEndpoin
 }
 
 const flip = (d: number): number => (d === Direction.egress ? Direction.ingress : Direction.egress);
-const connKey = (r: { localId: number; peerId: number; proto: number; dport: number }, dir: number) => `${r.localId}/${r.peerId}/${r.proto}/${r.dport}/${dir}`;
+const connKey = (r: { localId: number; peerId: number; proto: number; dport: number; ipVersion: number }, dir: number) => `${r.localId}/${r.peerId}/${r.proto}/${r.dport}/${dir}/${r.ipVersion}`;
 
 export function aggregateFlows(records: readonly FlowRecord[], ctx: AggregateContext): FlowSummary[] {
   // connection key → rule ids of forwarded/audited request-side records in this window
@@ -109,20 +155,23 @@ export function aggregateFlows(records: readonly FlowRecord[], ctx: AggregateCon
     const peer = describeEndpoint(r.peerId, ctx);
     const egress = direction === Direction.egress;
     const protocol = PROTOCOLS.get(r.proto) ?? 'OTHER';
-    const rule = ruleId === 0 ? undefined : ctx.rule(ruleId);
+    const byPolicy = verdict === 'FORWARDED' || r.dropReason === FlowDropReason.policy;
+    const rule = ruleId === 0 || !byPolicy ? undefined : ctx.rule(ruleId);
+    const IP = ipOf(r, egress ? r.localId : r.peerId, egress ? r.peerId : r.localId, ctx);
     const summary: FlowSummary = {
       source: egress ? local : peer,
       destination: egress ? peer : local,
+      ...(IP ? { IP } : {}),
       l4: protocol === 'OTHER' ? { protocol } : { protocol, destination_port: r.dport },
       traffic_direction: egress ? 'EGRESS' : 'INGRESS',
       verdict,
-      ...(verdict === 'FORWARDED' ? {} : { drop_reason_desc: ruleId === 0 ? ('POLICY_DENIED' as const) : ('POLICY_DENY' as const) }),
+      ...(verdict === 'FORWARDED' ? {} : { drop_reason_desc: dropReasonName(r, ruleId) }),
       ...(rule ? { policy: { name: rule.policy, revision: rule.generation } } : {}),
       packets: 0,
       bytes: 0,
       flows: 0,
     };
-    const key = JSON.stringify([summary.source.identity, summary.destination.identity, summary.l4, summary.traffic_direction, verdict, summary.drop_reason_desc, summary.policy]);
+    const key = JSON.stringify([summary.source.identity, summary.destination.identity, summary.IP, summary.l4, summary.traffic_direction, verdict, summary.drop_reason_desc, summary.policy]);
     const acc = out.get(key) ?? summary;
     acc.packets += r.packets;
     acc.bytes += r.bytes;
