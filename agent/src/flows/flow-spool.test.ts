@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FlowSummary, FlowSummaryBatch } from '../../../openapi/types.js';
 import { FlowSpool } from './flow-spool.js';
 import { FlowLoop, chunk } from './flow-loop.js';
-import { Direction, FlowVerdict, IpProto } from '../kernel/identities.js';
+import { Direction, FlowDropReason, FlowVerdict, IpProto } from '../kernel/identities.js';
 import type { FlowRecord } from '../kernel/codecs.js';
 
 const dirs: string[] = [];
@@ -28,6 +28,7 @@ const summary = (packets: number): FlowSummary => ({
   bytes: packets * 100,
   flows: 1,
 });
+const lostOf = (batches: number, summaries: number, kernel: { packets?: number; bytes?: number; flows?: number } = {}) => ({ batches, summaries, packets: 0, bytes: 0, flows: 0, ...kernel });
 const batch = (id: string, n: number) => ({ batchId: id, window: { start: '2026-01-01T00:00:00Z', end: '2026-01-01T00:00:10Z' }, summaries: Array.from({ length: n }, (_, i) => summary(i + 1)) });
 
 describe('FlowSpool', () => {
@@ -56,13 +57,13 @@ describe('FlowSpool', () => {
     const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 3 });
     await spool.open();
     for (let i = 0; i < 5; i++) await spool.enqueue(batch(`b${i}`, i + 1)); // b0 (1), b1 (2) dropped
-    expect(spool.lost).toEqual({ batches: 2, summaries: 3 });
+    expect(spool.lost).toEqual(lostOf(2, 3));
     const sent: FlowSummaryBatch[] = [];
     await spool.deliver(async (b) => void sent.push(b));
     expect(sent.map((b) => b.batchId)).toEqual(['b2', 'b3', 'b4']);
     expect(sent[0]!.lost).toEqual({ batches: 2, summaries: 3 });
     expect(sent[1]!.lost).toBeUndefined();
-    expect(spool.lost).toEqual({ batches: 0, summaries: 0 });
+    expect(spool.lost).toEqual(lostOf(0, 0));
   });
 
   it('is bounded by bytes', async () => {
@@ -84,10 +85,10 @@ describe('FlowSpool', () => {
       attempts.push(b);
       throw new Error('down');
     });
-    expect(spool.lost).toEqual({ batches: 1, summaries: 1 });
+    expect(spool.lost).toEqual(lostOf(1, 1));
     await spool.deliver(async (b) => void attempts.push(b));
     expect(attempts.map((b) => [b.batchId, b.lost])).toEqual([['y', { batches: 1, summaries: 1 }], ['y', { batches: 1, summaries: 1 }]]);
-    expect(spool.lost).toEqual({ batches: 0, summaries: 0 });
+    expect(spool.lost).toEqual(lostOf(0, 0));
   });
 
   it('a batch the API refuses for good (poison) is dropped, counted as lost, and does not block the rest', async () => {
@@ -116,7 +117,7 @@ describe('FlowSpool', () => {
     const b = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 2 });
     await b.open();
     expect(b.pending).toBe(2);
-    expect(b.lost).toEqual({ batches: 1, summaries: 1 });
+    expect(b.lost).toEqual(lostOf(1, 1));
     expect(await b.enqueue(batch('b3', 1))).toMatchObject({ sequence: 3 });
     expect((await readdir(dir)).some((f) => f.includes('.tmp-'))).toBe(false);
     const sent: FlowSummaryBatch[] = [];
@@ -134,8 +135,72 @@ describe('FlowSpool', () => {
   });
 });
 
+describe('FlowSpool: kernel losses', () => {
+  const withKernelLoss = (id: string, n: number, packets: number) => ({ ...batch(id, n), lost: { batches: 0, summaries: 0, packets, bytes: packets * 100, flows: 1 } });
+
+  it('a batch dropped by the bounds hands its kernel loss to the next delivered batch', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 1 });
+    await spool.open();
+    await spool.enqueue(withKernelLoss('k', 2, 40));
+    await spool.enqueue(batch('next', 1)); // k dropped
+    expect(spool.lost).toEqual(lostOf(1, 2, { packets: 40, bytes: 4000, flows: 1 }));
+    const sent: FlowSummaryBatch[] = [];
+    await spool.deliver(async (b) => void sent.push(b));
+    expect(sent.map((b) => [b.batchId, b.lost])).toEqual([['next', { batches: 1, summaries: 2, packets: 40, bytes: 4000, flows: 1 }]]);
+    expect(spool.lost).toEqual(lostOf(0, 0));
+  });
+
+  it('kernel loss of a dropped batch found on disk at open is read from its file', async () => {
+    const dir = await tmp();
+    const a = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 5 });
+    await a.open();
+    await a.enqueue(withKernelLoss('k', 1, 7));
+    const b = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 1 });
+    await b.open();
+    await b.enqueue(batch('next', 1)); // k dropped by b's bound
+    expect(b.lost).toEqual(lostOf(1, 1, { packets: 7, bytes: 700, flows: 1 }));
+  });
+
+  it('a poison batch hands its kernel loss on; a batch carrying both kinds sends their sum', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e6, maxFiles: 100 });
+    await spool.open();
+    await spool.enqueue(withKernelLoss('bad', 3, 5));
+    await spool.enqueue(withKernelLoss('good', 1, 2));
+    const sent: FlowSummaryBatch[] = [];
+    await spool.deliver(
+      async (b) => {
+        if (b.batchId === 'bad') throw Object.assign(new Error('400'), { status: 400 });
+        sent.push(b);
+      },
+      (e) => (e as { status?: number }).status === 400,
+    );
+    expect(sent.map((b) => b.lost)).toEqual([{ batches: 1, summaries: 3, packets: 7, bytes: 700, flows: 2 }]);
+    expect(spool.lost).toEqual(lostOf(0, 0));
+  });
+
+  it('keeps the kernel counters with the state; reads a state written before they existed', async () => {
+    const dir = await tmp();
+    const a = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 5 });
+    await a.open();
+    expect(a.kernelCounters).toBeUndefined();
+    await a.enqueue(batch('x', 1), { kernelCounters: { lostPackets: 9, lostBytes: 900, lostFlows: 2 } });
+    const b = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 5 });
+    await b.open();
+    expect(b.kernelCounters).toEqual({ lostPackets: 9, lostBytes: 900, lostFlows: 2 });
+    await b.recordKernelCounters({ lostPackets: 0, lostBytes: 0, lostFlows: 0 });
+    const c = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 5 });
+    await c.open();
+    expect(c.kernelCounters).toEqual({ lostPackets: 0, lostBytes: 0, lostFlows: 0 });
+    await writeFile(join(dir, 'state.json'), JSON.stringify({ nextSequence: 4, lost: { batches: 2, summaries: 5 } }));
+    const old = new FlowSpool(dir, { maxBytes: 1e6, maxFiles: 5 });
+    await old.open();
+    expect(old.lost).toEqual(lostOf(2, 5));
+    expect(old.kernelCounters).toBeUndefined();
+  });
+});
+
 describe('FlowLoop', () => {
-  const rec = (packets: number, dport: number): FlowRecord => ({ localId: 300, peerId: 301, ruleId: 0, dport, proto: IpProto.tcp, direction: Direction.ingress, verdict: FlowVerdict.forwarded, packets, bytes: packets * 60, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
+  const rec = (packets: number, dport: number): FlowRecord => ({ localId: 300, peerId: 301, ruleId: 0, dport, proto: IpProto.tcp, direction: Direction.ingress, verdict: FlowVerdict.forwarded, ipVersion: 4, dropReason: FlowDropReason.policy, packets, bytes: packets * 60, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
 
   it('cuts summaries into batches of at most maxBatch, with uuid batchIds and consecutive sequences', async () => {
     const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
@@ -182,6 +247,96 @@ describe('FlowLoop', () => {
     const batches = [...stored.values()];
     expect(batches.map((b) => b.sequence)).toEqual([0, 1, 2, 3, 4]);
     expect(batches.flatMap((b) => b.summaries).reduce((a, s) => a + s.packets, 0)).toBe(1 + 2 + 3 + 4 + 5);
+  });
+
+  describe('kernel losses (readLost)', () => {
+    const counters = (lostPackets: number, lostBytes = lostPackets * 100, lostFlows = 0) => ({ lostPackets, lostBytes, lostFlows });
+    function loop(spool: FlowSpool, reads: Array<ReturnType<typeof counters> | Error>, records: () => FlowRecord[] = () => [], sent: FlowSummaryBatch[] = [], logs: string[] = []) {
+      return new FlowLoop({
+        readFlows: records,
+        readLost: () => {
+          const next = reads.shift()!;
+          if (next instanceof Error) throw next;
+          return next;
+        },
+        context: () => ({ rule: () => undefined, identity: () => undefined }),
+        spool,
+        send: async (b) => void sent.push(b),
+        intervalMs: 1000,
+        maxBatch: 2,
+        log: (_level, message) => void logs.push(message),
+      });
+    }
+
+    it('each window reports the difference of the cumulative counters; an empty window gets an empty batch to carry it', async () => {
+      const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+      await spool.open();
+      const sent: FlowSummaryBatch[] = [];
+      const l = loop(spool, [counters(0), counters(10, 1000, 2), counters(10, 1000, 2), counters(25, 2500, 3)], () => [], sent);
+      const reports = [];
+      for (let i = 0; i < 4; i++) reports.push(await l.tick());
+      expect(reports.map((r) => r.kernelLost)).toEqual([
+        { packets: 0, bytes: 0, flows: 0 },
+        { packets: 10, bytes: 1000, flows: 2 },
+        { packets: 0, bytes: 0, flows: 0 },
+        { packets: 15, bytes: 1500, flows: 1 },
+      ]);
+      expect(sent.map((b) => [b.sequence, b.summaries.length, b.lost])).toEqual([
+        [0, 0, { batches: 0, summaries: 0, packets: 10, bytes: 1000, flows: 2 }],
+        [1, 0, { batches: 0, summaries: 0, packets: 15, bytes: 1500, flows: 1 }],
+      ]);
+      expect(spool.kernelCounters).toEqual(counters(25, 2500, 3));
+    });
+
+    it('only the first batch of a window carries its loss; the sum over batches is exact', async () => {
+      const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+      await spool.open();
+      const sent: FlowSummaryBatch[] = [];
+      await loop(spool, [counters(6)], () => Array.from({ length: 5 }, (_, i) => rec(1, 100 + i)), sent).tick();
+      expect(sent.map((b) => [b.summaries.length, b.lost?.packets])).toEqual([[2, 6], [2, undefined], [1, undefined]]);
+    });
+
+    it('across a restart: the persisted counters are the base (nothing twice, nothing missed)', async () => {
+      const dir = await tmp();
+      const first = new FlowSpool(dir, { maxBytes: 1e8, maxFiles: 100 });
+      await first.open();
+      const sent: FlowSummaryBatch[] = [];
+      await loop(first, [counters(10)], () => [], sent).tick();
+      // agent restarts; the kernel (pinned maps) kept counting while it was down
+      const second = new FlowSpool(dir, { maxBytes: 1e8, maxFiles: 100 });
+      await second.open();
+      await loop(second, [counters(14)], () => [], sent).tick();
+      expect(sent.map((b) => b.lost?.packets)).toEqual([10, 4]);
+    });
+
+    it('counters below the last value (maps re-created) count from zero', async () => {
+      const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+      await spool.open();
+      const sent: FlowSummaryBatch[] = [];
+      const l = loop(spool, [counters(50), counters(0), counters(3)], () => [], sent);
+      for (let i = 0; i < 3; i++) await l.tick();
+      expect(sent.map((b) => b.lost?.packets)).toEqual([50, 3]);
+      expect(spool.kernelCounters).toEqual(counters(3));
+    });
+
+    it('a fresh spool reports counters already non-zero at the first read (unknown when; never hidden)', async () => {
+      const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+      await spool.open();
+      const sent: FlowSummaryBatch[] = [];
+      await loop(spool, [counters(8, 800, 1)], () => [rec(1, 80)], sent).tick();
+      expect(sent.map((b) => [b.summaries.length, b.lost])).toEqual([[1, { batches: 0, summaries: 0, packets: 8, bytes: 800, flows: 1 }]]);
+    });
+
+    it('a failed read of the counters keeps the window\'s records; the next read reports what was lost meanwhile', async () => {
+      const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+      await spool.open();
+      const sent: FlowSummaryBatch[] = [];
+      const logs: string[] = [];
+      const l = loop(spool, [counters(1), new Error('no fn_counters'), counters(5)], () => [rec(1, 80)], sent, logs);
+      for (let i = 0; i < 3; i++) await l.tick();
+      expect(sent.map((b) => [b.summaries.length, b.lost?.packets])).toEqual([[1, 1], [1, undefined], [1, 4]]);
+      expect(logs.some((m) => m.startsWith('reading the kernel loss counters failed'))).toBe(true);
+    });
   });
 
   it('chunk', () => expect(chunk([1, 2, 3], 2)).toEqual([[1, 2], [3]]));
