@@ -9,6 +9,8 @@
  * - Repeating a flag ORs its values. `--namespace ns` is the pod filter `ns/`.
  * - `--not-*` flags build one blacklist filter (ANDed among themselves), as `hubble observe --not` does
  *   for the filter that follows it.
+ * - `--ipv4` / `--ipv6` / `--ip-version 4|v4|ipv4|ip4|6|…` (hubble's spellings) add to `ip_version` on
+ *   every whitelist filter; an unknown version is an error.
  */
 import type { FlowFilter, FlowQuery } from '../openapi/types.js';
 
@@ -47,6 +49,17 @@ export interface ObserveFlags {
   notVerdict?: string[];
   notNamespace?: string[];
   notCluster?: string[];
+  ipv4?: boolean;
+  ipv6?: boolean;
+  ipVersion?: string[];
+}
+
+/** hubble observe's `--ip-version` spellings. */
+export function parseIpVersion(text: string): 'IPv4' | 'IPv6' {
+  const v = text.toLowerCase();
+  if (['4', 'v4', 'ipv4', 'ip4'].includes(v)) return 'IPv4';
+  if (['6', 'v6', 'ipv6', 'ip6'].includes(v)) return 'IPv6';
+  throw new Error(`invalid --ip-version "${text}": expected 4 or 6 (v4, ipv4, ip4, v6, ipv6, ip6)`);
 }
 
 type Side = 'source' | 'destination';
@@ -86,6 +99,8 @@ export function compileObserveFlags(flags: ObserveFlags): Pick<FlowQuery, 'white
   if (nonEmpty(flags.nodeName)) common.node_name = flags.nodeName;
   if (nonEmpty(flags.cluster)) common.cluster = flags.cluster;
   if (nonEmpty(flags.policy)) common.policy = flags.policy;
+  const versions = new Set([...(flags.ipv4 ? ['IPv4' as const] : []), ...(flags.ipv6 ? ['IPv6' as const] : []), ...(flags.ipVersion ?? []).map(parseIpVersion)]);
+  if (versions.size > 0) common.ip_version = [...versions].sort();
   const from = sideFilter('source', { pod: flags.fromPod, namespace: flags.fromNamespace, label: flags.fromLabel, ip: flags.fromIp, fqdn: flags.fromFqdn, port: flags.fromPort, identity: flags.fromIdentity, workload: flags.fromWorkload });
   const to = sideFilter('destination', { pod: flags.toPod, namespace: flags.toNamespace, label: flags.toLabel, ip: flags.toIp, fqdn: flags.toFqdn, port: flags.toPort, identity: flags.toIdentity, workload: flags.toWorkload });
   const either = { pod: flags.pod, namespace: flags.namespace, label: flags.label, ip: flags.ip, fqdn: flags.fqdn, port: flags.port };

@@ -60,11 +60,13 @@ const FILTER_FLAGS: Array<[string, string]> = [
   ['--not-verdict <verdict>', 'exclude a verdict'],
   ['--not-namespace <ns>', 'exclude traffic from or to a namespace'],
   ['--not-cluster <id>', 'exclude a cluster'],
+  ['--ip-version <version>', 'IP version: 4 or 6 (v4, ipv4, v6, ipv6)'],
 ];
 
 function withFilterFlags(command: Command): Command {
   command.option('--since <time>', 'RFC 3339 time or duration before now (e.g. 1h, 7d); default 1h').option('--until <time>', 'RFC 3339 time or duration before now; default now');
   for (const [flags, description] of FILTER_FLAGS) command.option(flags, `${description} (repeatable)`, collect);
+  command.option('-4, --ipv4', 'only IPv4 flows').option('-6, --ipv6', 'only IPv6 flows');
   return command;
 }
 

@@ -41,9 +41,12 @@ export function describeCoverage(coverage: FlowCoverage): string {
   const nodes = coverage.clusters.flatMap((c) => c.nodes);
   const gaps = nodes.flatMap((n) => n.gaps.map((g) => `${n.node_name}:${g.from}-${g.to}`));
   const lost = nodes.reduce((sum, n) => sum + n.lost.summaries, 0);
+  // `?? 0`: an older API answers without the kernel fields
+  const kernel = nodes.reduce((sum, n) => ({ packets: sum.packets + (n.lost.packets ?? 0), bytes: sum.bytes + (n.lost.bytes ?? 0), flows: sum.flows + (n.lost.flows ?? 0) }), { packets: 0, bytes: 0, flows: 0 });
   const parts = [`${coverage.clusters.length} cluster(s), ${nodes.length} node(s) reported between ${coverage.since} and ${coverage.until}`];
   if (coverage.clustersWithoutData.length > 0) parts.push(`no data from ${coverage.clustersWithoutData.join(', ')}`);
   if (gaps.length > 0) parts.push(`INCOMPLETE: missing batches ${gaps.slice(0, 5).join(', ')}${gaps.length > 5 ? ` (+${gaps.length - 5})` : ''}`);
   if (lost > 0) parts.push(`INCOMPLETE: agents reported ${lost} summaries lost`);
+  if (kernel.packets > 0 || kernel.flows > 0) parts.push(`INCOMPLETE: node kernels could not count ${kernel.packets} packets (${humanBytes(kernel.bytes)}, ${kernel.flows} new connections): flow map full`);
   return `coverage: ${parts.join('; ')}`;
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileObserveFlags, type ObserveFlags } from '../../cli/flow-flags.js';
 import { createProgram } from '../../cli/program.js';
+import { describeCoverage } from '../../cli/render.js';
+import type { FlowCoverage, FlowNodeCoverage } from '../../openapi/types.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
 import { batch, createRandom, endpoint, generateSummaries, summary } from '../helpers/flow-fixtures.js';
@@ -28,8 +30,31 @@ describe('hubble observe flags → FlowFilter', () => {
     { name: 'node, cluster, policy', flags: { nodeName: ['east/*'], cluster: ['east'], policy: ['p@2'] }, want: { whitelist: [{ node_name: ['east/*'], cluster: ['east'], policy: ['p@2'] }] } },
     { name: '--not-verdict', flags: { notVerdict: ['forwarded'] }, want: { blacklist: [{ verdict: ['FORWARDED'] }] } },
     { name: '--not-namespace', flags: { notNamespace: ['kube-system'] }, want: { blacklist: [{ source_pod: ['kube-system/'] }, { destination_pod: ['kube-system/'] }] } },
+    { name: '-6', flags: { ipv6: true }, want: { whitelist: [{ ip_version: ['IPv6'] }] } },
+    { name: '-4 -6 and --ip-version spellings, deduplicated', flags: { ipv4: true, ipVersion: ['v6', 'IPv4', 'ip6'] }, want: { whitelist: [{ ip_version: ['IPv4', 'IPv6'] }] } },
+    {
+      name: '--ip-version on both either-side filters',
+      flags: { ipVersion: ['6'], namespace: ['shop'] },
+      want: { whitelist: [{ ip_version: ['IPv6'], source_pod: ['shop/'] }, { ip_version: ['IPv6'], destination_pod: ['shop/'] }] },
+    },
   ])('$name', ({ flags, want }) => {
     expect(compileObserveFlags(flags)).toEqual(want);
+  });
+
+  it('--ip-version rejects other values', () => {
+    expect(() => compileObserveFlags({ ipVersion: ['5'] })).toThrow(/invalid --ip-version "5"/);
+  });
+});
+
+describe('coverage line', () => {
+  const node = (lost: FlowNodeCoverage['lost']): FlowNodeCoverage => ({ node_name: 'n1', batches: 3, summaries: 10, gaps: [], lost, imported: 0 });
+  const coverage = (lost: FlowNodeCoverage['lost']): FlowCoverage => ({ since: 'S', until: 'U', complete: false, clusters: [{ cluster: 'east', nodes: [node(lost)] }], clustersWithoutData: [] });
+  it.each([
+    { name: 'nothing lost', lost: { batches: 0, summaries: 0, packets: 0, bytes: 0, flows: 0 }, want: 'coverage: 1 cluster(s), 1 node(s) reported between S and U' },
+    { name: 'kernel losses', lost: { batches: 0, summaries: 0, packets: 1200, bytes: 3 * 1024 * 1024, flows: 7 }, want: 'coverage: 1 cluster(s), 1 node(s) reported between S and U; INCOMPLETE: node kernels could not count 1200 packets (3.0 MiB, 7 new connections): flow map full' },
+    { name: 'both kinds', lost: { batches: 1, summaries: 5, packets: 2, bytes: 100, flows: 0 }, want: 'coverage: 1 cluster(s), 1 node(s) reported between S and U; INCOMPLETE: agents reported 5 summaries lost; INCOMPLETE: node kernels could not count 2 packets (100 B, 0 new connections): flow map full' },
+  ])('$name', ({ lost, want }) => {
+    expect(describeCoverage(coverage(lost))).toBe(want);
   });
 });
 
@@ -133,5 +158,24 @@ describe('fleetnet CLI against the API', () => {
 
   it('API errors carry the problem details', async () => {
     await expect(run('flows', '--from-ip', 'not-an-ip')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/source_ip\/0/);
+  });
+
+  it('flows -6 / --ip-version, and kernel losses in the coverage line', async () => {
+    const agent = await api.agentToken('agent-east');
+    const v6 = summary({ source: endpoint('v6ns', 'client', 4001), destination: endpoint('v6ns', 'server', 4002), IP: { source: 'fd00::1', destination: 'fd00::2', ipVersion: 'IPv6' } });
+    const response = await fetch(`${api.baseUrl}/clusters/east/nodes/n6/flows`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
+      body: JSON.stringify(batch([v6], 0, new Date(Date.now() - 3 * 60_000).toISOString(), { lost: { batches: 0, summaries: 0, packets: 50, bytes: 5000, flows: 2 } })),
+    });
+    expect(response.status).toBe(200);
+    for (const flags of [['-6'], ['--ipv6'], ['--ip-version', 'v6']]) {
+      const { out } = await run('flows', '-o', 'json', ...flags);
+      expect(JSON.parse(out).items.map((r: { flow: { IP?: unknown } }) => r.flow.IP)).toEqual([v6.IP]);
+    }
+    expect(JSON.parse((await run('flows', '-o', 'json', '-4')).out).items).toEqual([]);
+    const table = await run('flows', '--node-name', 'n6');
+    expect(table.out).toMatch(/v6ns\/client-7d9f-\d+\s+v6ns\/server/);
+    expect(table.err).toContain('INCOMPLETE: node kernels could not count 50 packets (4.9 KiB, 2 new connections): flow map full');
   });
 });
