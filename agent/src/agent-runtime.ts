@@ -53,6 +53,7 @@ export function flowContextOf(compiled: CompiledState | undefined, clusterName: 
         ...(i.namespace ? { namespace: i.namespace } : {}),
         ...(i.podNames ? { pods: i.podNames } : {}),
         ...(i.workloads ? { workloads: i.workloads } : {}),
+        ...(i.ips ? { ips: i.ips } : {}),
       },
     ]),
   );
@@ -97,7 +98,14 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     const snap = this.options.source.snapshot();
     let compiled: CompiledState;
     try {
-      compiled = this.options.compile({ bundle, endpoints: snap.endpoints, peers: snap.peers, namespaceLabels: snap.namespaceLabels, nodes: snap.nodes });
+      compiled = this.options.compile({
+        bundle,
+        endpoints: snap.endpoints,
+        peers: snap.peers,
+        namespaceLabels: snap.namespaceLabels,
+        nodes: snap.nodes,
+        kubeApiserver: snap.kubeApiserver,
+      });
     } catch (e) {
       return { revision: bundle.revision, programmed: false, reason: 'CompileFailed', message: (e as Error).message, degraded: [] };
     }

@@ -11,7 +11,7 @@ import { AgentRuntime } from '../../agent/src/agent-runtime.js';
 import { compileBundle, type CompiledState } from '../../agent/src/compile/index.js';
 import { StaticEndpointSource } from '../../agent/src/identity/static-source.js';
 import type { FlowRecord } from '../../agent/src/kernel/codecs.js';
-import { Direction, FlowVerdict, IpProto } from '../../agent/src/kernel/identities.js';
+import { Direction, FlowDropReason, FlowVerdict, IpProto } from '../../agent/src/kernel/identities.js';
 import { createApiClient } from '../../agent/src/sync/api-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { createContractClient } from '../helpers/contract-client.js';
@@ -108,7 +108,7 @@ describe('AgentRuntime', () => {
     const webId = c.endpoints.find((e) => e.ifindex === 101)!.identity;
     const apiId = c.endpoints.find((e) => e.ifindex === 102)!.identity;
     const rule = c.policy.find((p) => p.localId === webId && p.direction === Direction.ingress && p.ruleId !== 0)!;
-    const base = { dport: 80, proto: IpProto.tcp, firstSeenNs: Number(process.hrtime.bigint()), lastSeenNs: Number(process.hrtime.bigint()) };
+    const base = { dport: 80, proto: IpProto.tcp, ipVersion: 4 as const, dropReason: FlowDropReason.policy, firstSeenNs: Number(process.hrtime.bigint()), lastSeenNs: Number(process.hrtime.bigint()) };
     datapath.queue.push(
       { ...base, localId: webId, peerId: apiId, ruleId: rule.ruleId, direction: Direction.ingress, verdict: FlowVerdict.forwarded, packets: 7, bytes: 700, flows: 1 },
       { ...base, localId: webId, peerId: apiId, ruleId: 0, direction: Direction.egress, verdict: FlowVerdict.reply, packets: 5, bytes: 5000, flows: 0 },
@@ -131,7 +131,7 @@ describe('AgentRuntime', () => {
     proxy.down();
     let total = 0;
     for (let i = 1; i <= 5; i++) {
-      datapath.queue.push({ localId: 300, peerId: 2, ruleId: 0, dport: 443, proto: IpProto.tcp, direction: Direction.egress, verdict: FlowVerdict.forwarded, packets: i, bytes: i * 100, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
+      datapath.queue.push({ localId: 300, peerId: 2, ruleId: 0, dport: 443, proto: IpProto.tcp, ipVersion: 4, dropReason: FlowDropReason.policy, direction: Direction.egress, verdict: FlowVerdict.forwarded, packets: i, bytes: i * 100, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
       total += i;
       await new Promise((r) => setTimeout(r, 250));
     }

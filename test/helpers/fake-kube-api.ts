@@ -1,29 +1,44 @@
 /**
- * A local HTTP server that speaks the Kubernetes list/watch protocol for pods and namespaces, as the
- * API server does:
+ * A local HTTP server that speaks the Kubernetes list/watch protocol for pods, namespaces, nodes and
+ * EndpointSlices, as the API server does:
  *   GET /api/v1/pods[?fieldSelector=spec.nodeName=X]          → PodList {metadata.resourceVersion, items}
  *   GET /api/v1/namespaces, /api/v1/nodes                      → NamespaceList, NodeList
- *   GET …?watch=true&resourceVersion=N[&fieldSelector=…]      → 200, newline-delimited
+ *   GET /apis/discovery.k8s.io/v1[/namespaces/NS]/endpointslices[?labelSelector=k=v,…]
+ *                                                              → EndpointSliceList (discovery.k8s.io/v1)
+ *   GET …?watch=true&resourceVersion=N[&fieldSelector=…][&labelSelector=…] → 200, newline-delimited
  *       {"type":"ADDED|MODIFIED|DELETED","object":…} for every change after N, then live changes;
  *       N older than the retained history → {"type":"ERROR","object":{kind:Status,code:410,reason:Expired}}
  *       and the stream ends (what a real API server does after compaction); `staleAsHttp410` makes it
  *       answer HTTP 410 instead.
- * Objects are stored as given (real Pod/Namespace JSON); resourceVersion is assigned per write.
+ * Label selectors: equality-based (`k=v`, `k==v`, `k!=v`) and existence (`k`, `!k`), comma = AND.
+ * List items carry no kind/apiVersion; watch objects do (as the API server sends them).
+ * Objects are stored as given (real Pod/Namespace/Node/EndpointSlice JSON); resourceVersion is
+ * assigned per write.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-type Obj = { kind?: string; apiVersion?: string; metadata: { name: string; namespace?: string; resourceVersion?: string; [k: string]: unknown }; spec?: { nodeName?: string; [k: string]: unknown }; [k: string]: unknown };
-type Resource = 'pods' | 'namespaces' | 'nodes';
+type Obj = {
+  kind?: string;
+  apiVersion?: string;
+  metadata: { name: string; namespace?: string; resourceVersion?: string; labels?: Record<string, string>; [k: string]: unknown };
+  spec?: { nodeName?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
+type Resource = 'pods' | 'namespaces' | 'nodes' | 'endpointslices';
 interface Event {
   rv: number;
   resource: Resource;
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: Obj;
 }
-interface WatchConn {
+interface Filter {
   resource: Resource;
   nodeName?: string;
+  namespace?: string;
+  labelSelector?: string;
+}
+interface WatchConn extends Filter {
   res: ServerResponse;
 }
 
@@ -41,21 +56,41 @@ export interface FakeKubeApi {
   close(): Promise<void>;
 }
 
-const KIND: Record<Resource, [string, string]> = { pods: ['Pod', 'PodList'], namespaces: ['Namespace', 'NamespaceList'], nodes: ['Node', 'NodeList'] };
+const KIND: Record<Resource, [string, string, string]> = {
+  pods: ['Pod', 'PodList', 'v1'],
+  namespaces: ['Namespace', 'NamespaceList', 'v1'],
+  nodes: ['Node', 'NodeList', 'v1'],
+  endpointslices: ['EndpointSlice', 'EndpointSliceList', 'discovery.k8s.io/v1'],
+};
 const keyOf = (o: Obj) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   let rv = 1000;
   let compactedAt = 0;
-  const store: Record<Resource, Map<string, Obj>> = { pods: new Map(), namespaces: new Map(), nodes: new Map() };
+  const store: Record<Resource, Map<string, Obj>> = { pods: new Map(), namespaces: new Map(), nodes: new Map(), endpointslices: new Map() };
   const history: Event[] = [];
   const watches = new Set<WatchConn>();
   const sockets = new Set<Socket>();
   const requests: string[] = [];
   const api = { staleAsHttp410: false } as FakeKubeApi;
 
-  const matches = (c: { resource: Resource; nodeName?: string }, e: Event) =>
-    e.resource === c.resource && (c.nodeName === undefined || e.object.spec?.nodeName === c.nodeName);
+  const selects = (selector: string | undefined, labels: Record<string, string> = {}): boolean =>
+    (selector ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t !== '')
+      .every((t) => {
+        const ne = /^([^!=]+)!=(.*)$/.exec(t);
+        if (ne) return labels[ne[1]!.trim()] !== ne[2]!.trim();
+        const eq = /^([^!=]+)==?(.*)$/.exec(t);
+        if (eq) return labels[eq[1]!.trim()] === eq[2]!.trim();
+        return t.startsWith('!') ? !(t.slice(1) in labels) : t in labels;
+      });
+  const filterMatches = (c: Filter, o: Obj) =>
+    (c.nodeName === undefined || o.spec?.nodeName === c.nodeName) &&
+    (c.namespace === undefined || o.metadata.namespace === c.namespace) &&
+    selects(c.labelSelector, o.metadata.labels);
+  const matches = (c: Filter, e: Event) => e.resource === c.resource && filterMatches(c, e.object);
   const send = (res: ServerResponse, type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
   const emit = (e: Event) => {
     history.push(e);
@@ -65,14 +100,23 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     requests.push(`${req.method} ${req.url}`);
     const url = new URL(req.url ?? '/', 'http://x');
-    const m = /^\/api\/v1\/(pods|namespaces|nodes)$/.exec(url.pathname);
-    if (!m) {
+    const core = /^\/api\/v1\/(pods|namespaces|nodes)$/.exec(url.pathname);
+    const discovery = /^\/apis\/discovery\.k8s\.io\/v1(?:\/namespaces\/([^/]+))?\/endpointslices$/.exec(url.pathname);
+    if (!core && !discovery) {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound' }));
       return;
     }
-    const resource = m[1] as Resource;
+    const resource = (core ? core[1] : 'endpointslices') as Resource;
     const fs = url.searchParams.get('fieldSelector');
     const nodeName = fs?.startsWith('spec.nodeName=') ? fs.slice('spec.nodeName='.length) : undefined;
+    const namespace = discovery?.[1];
+    const labelSelector = url.searchParams.get('labelSelector') ?? undefined;
+    const filter: Filter = {
+      resource,
+      ...(nodeName === undefined ? {} : { nodeName }),
+      ...(namespace === undefined ? {} : { namespace }),
+      ...(labelSelector === undefined ? {} : { labelSelector }),
+    };
     if (url.searchParams.get('watch') === 'true') {
       const from = Number(url.searchParams.get('resourceVersion') || '0');
       if (from < compactedAt) {
@@ -88,16 +132,16 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
       }
       res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
       res.flushHeaders();
-      const conn: WatchConn = { resource, res, ...(nodeName === undefined ? {} : { nodeName }) };
+      const conn: WatchConn = { ...filter, res };
       for (const e of history) if (e.rv > from && matches(conn, e)) send(res, e.type, e.object);
       watches.add(conn);
       res.on('close', () => watches.delete(conn));
       return;
     }
-    const items = [...store[resource].values()].filter((o) => nodeName === undefined || o.spec?.nodeName === nodeName);
+    const items = [...store[resource].values()].filter((o) => filterMatches(filter, o));
     const list = {
       kind: KIND[resource][1],
-      apiVersion: 'v1',
+      apiVersion: KIND[resource][2],
       metadata: { resourceVersion: String(rv) },
       items: items.map(({ kind: _k, apiVersion: _a, ...rest }) => rest), // list items carry no kind/apiVersion
     };
@@ -118,7 +162,7 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
     upsert(resource: Resource, object: Obj) {
       const o = structuredClone(object);
       o.kind = KIND[resource][0];
-      o.apiVersion = 'v1';
+      o.apiVersion = KIND[resource][2];
       o.metadata.resourceVersion = String(++rv);
       const existed = store[resource].has(keyOf(o));
       store[resource].set(keyOf(o), o);
@@ -150,8 +194,9 @@ export async function startFakeKubeApi(): Promise<FakeKubeApi> {
   });
 }
 
-/** A Pod as the API server returns it (trimmed managedFields), scheduled and running. */
-export function realPod(p: { name: string; namespace: string; node: string; ip: string; labels?: Record<string, string>; serviceAccount?: string; deployment?: string; hostNetwork?: boolean; phase?: string; uid?: string }): Obj {
+/** A Pod as the API server returns it (trimmed managedFields), scheduled and running. `ip` is
+ *  status.podIP; `ips` (default [ip]) status.podIPs — a dual-stack pod lists both families. */
+export function realPod(p: { name: string; namespace: string; node: string; ip: string; ips?: string[]; labels?: Record<string, string>; serviceAccount?: string; deployment?: string; hostNetwork?: boolean; phase?: string; uid?: string }): Obj {
   const hash = '7d9f8b6c5d';
   const labels = { ...(p.labels ?? {}), ...(p.deployment ? { 'pod-template-hash': hash } : {}) };
   return {
@@ -190,7 +235,7 @@ export function realPod(p: { name: string; namespace: string; node: string; ip: 
       hostIP: '10.224.0.4',
       hostIPs: [{ ip: '10.224.0.4' }],
       podIP: p.ip,
-      podIPs: [{ ip: p.ip }],
+      podIPs: (p.ips ?? [p.ip]).map((ip) => ({ ip })),
       startTime: '2026-01-01T00:00:00Z',
       containerStatuses: [{ name: 'app', state: { running: { startedAt: '2026-01-01T00:00:04Z' } }, lastState: {}, ready: true, restartCount: 0, image: 'docker.io/library/nginx:1.27', imageID: 'docker.io/library/nginx@sha256:0000', containerID: 'containerd://abc', started: true }],
       qosClass: 'BestEffort',
@@ -198,8 +243,9 @@ export function realPod(p: { name: string; namespace: string; node: string; ip: 
   };
 }
 
-/** A Node as the API server returns it (trimmed). */
-export function realNode(name: string, internalIp: string): Obj {
+/** A Node as the API server returns it (trimmed); several InternalIPs for a dual-stack node, and
+ *  optional ExternalIPs. */
+export function realNode(name: string, internalIp: string | string[], externalIps: string[] = []): Obj {
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -207,7 +253,8 @@ export function realNode(name: string, internalIp: string): Obj {
     spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'], providerID: `azure:///subscriptions/x/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/aks/virtualMachines/${name}` },
     status: {
       addresses: [
-        { type: 'InternalIP', address: internalIp },
+        ...(Array.isArray(internalIp) ? internalIp : [internalIp]).map((address) => ({ type: 'InternalIP', address })),
+        ...externalIps.map((address) => ({ type: 'ExternalIP', address })),
         { type: 'Hostname', address: name },
       ],
       conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: '2026-01-01T00:00:00Z', lastTransitionTime: '2026-01-01T00:00:00Z' }],
@@ -223,5 +270,32 @@ export function realNamespace(name: string, labels: Record<string, string> = {})
     metadata: { name, uid: `ns-${name}`, creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'kubernetes.io/metadata.name': name, ...labels } },
     spec: { finalizers: ['kubernetes'] },
     status: { phase: 'Active' },
+  };
+}
+
+/** The `default/kubernetes` EndpointSlice as the API server writes it for its own Service (one per
+ *  address family); `ready: false` marks an endpoint not ready. Other names/labels for other slices. */
+export function realEndpointSlice(p: {
+  name?: string;
+  namespace?: string;
+  service?: string;
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: Array<{ addresses: string[]; ready?: boolean }>;
+}): Obj {
+  const service = p.service ?? 'kubernetes';
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: p.name ?? service,
+      namespace: p.namespace ?? 'default',
+      uid: `eps-${p.name ?? service}`,
+      generation: 1,
+      creationTimestamp: '2026-01-01T00:00:00Z',
+      labels: { 'kubernetes.io/service-name': service },
+    },
+    addressType: p.addressType,
+    endpoints: p.endpoints.map((e) => ({ addresses: e.addresses, conditions: { ready: e.ready ?? true } })),
+    ports: [{ name: 'https', protocol: 'TCP', port: 6443 }],
   };
 }

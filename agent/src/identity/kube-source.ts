@@ -4,17 +4,34 @@
  * as an HTTP status or an ERROR event — clears it so the next round relists; any other error
  * restarts the ListWatch after a full-jitter backoff):
  *   - local pods: /api/v1/pods?fieldSelector=spec.nodeName=<node> → LocalEndpoint (ifindex resolved
- *     from the pod IP by the injected resolver; a pod whose veth is not routable yet is retried)
- *   - peers: every pod of the cluster (/api/v1/pods) → PeerEndpoint
+ *     from the pod's primary IP by the injected resolver; a pod whose veth is not routable yet is
+ *     retried)
+ *   - peers: every pod of the cluster (/api/v1/pods) → PeerEndpoint (addresses of both families)
  *   - namespaces: /api/v1/namespaces → namespace labels
  *   - nodes: /api/v1/nodes → ClusterNode (addresses → `host` for this node, `remote-node` for others)
- * `onChange` is called (debounced) with each new complete snapshot.
+ *   - kube-apiserver: /apis/discovery.k8s.io/v1/namespaces/default/endpointslices with
+ *     labelSelector=kubernetes.io/service-name=kubernetes → addresses of ready endpoints
+ * `onChange` is called (debounced) with each new complete snapshot (all five have listed).
  */
-import { CoreV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject, type V1Namespace, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  ListWatch,
+  Watch,
+  type KubernetesObject,
+  type V1EndpointSlice,
+  type V1Namespace,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { backoffDelay } from '../sync/backoff.js';
 import type { Logger } from '../sync/sync-loop.js';
-import { isEndpointPod, namespaceLabelsOf, nodeToClusterNode, podIpv4, podToPeer } from './pod-endpoints.js';
+import { isEndpointPod, kubeApiserverAddresses, namespaceLabelsOf, nodeToClusterNode, podToPeer } from './pod-endpoints.js';
 import type { EndpointSnapshot, EndpointSource, IfindexResolver, LocalEndpoint } from './types.js';
+
+/** The label EndpointSlices carry for their Service (`kubernetes` in `default` is the apiserver). */
+export const KUBE_APISERVER_SERVICE_LABEL = 'kubernetes.io/service-name';
 
 export interface KubeSourceOptions {
   kubeConfig: KubeConfig;
@@ -47,7 +64,7 @@ interface Watched<T extends KubernetesObject> {
 export class KubeEndpointSource implements EndpointSource {
   private readonly watches: Watched<KubernetesObject>[] = [];
   private readonly ifindexCache = new Map<string, number>(); // `${uid}/${ip}` → ifindex
-  private current: EndpointSnapshot = { endpoints: [], peers: [], namespaceLabels: {}, nodes: [] };
+  private current: EndpointSnapshot = { endpoints: [], peers: [], namespaceLabels: {}, nodes: [], kubeApiserver: [] };
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -68,12 +85,24 @@ export class KubeEndpointSource implements EndpointSource {
   async start(): Promise<void> {
     const kc = this.options.kubeConfig;
     const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
     const watch = new Watch(kc);
     const fieldSelector = `spec.nodeName=${this.options.nodeName}`;
     this.add<V1Pod>('local-pods', new ListWatch<V1Pod>('/api/v1/pods', watch, () => core.listPodForAllNamespaces({ fieldSelector }), false, undefined, fieldSelector));
     this.add<V1Pod>('pods', new ListWatch<V1Pod>('/api/v1/pods', watch, () => core.listPodForAllNamespaces(), false));
     this.add<V1Namespace>('namespaces', new ListWatch<V1Namespace>('/api/v1/namespaces', watch, () => core.listNamespace(), false));
     this.add<V1Node>('nodes', new ListWatch<V1Node>('/api/v1/nodes', watch, () => core.listNode(), false));
+    const labelSelector = `${KUBE_APISERVER_SERVICE_LABEL}=kubernetes`;
+    this.add<V1EndpointSlice>(
+      'kube-apiserver',
+      new ListWatch<V1EndpointSlice>(
+        '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices',
+        watch,
+        () => discovery.listNamespacedEndpointSlice({ namespace: 'default', labelSelector }),
+        false,
+        labelSelector,
+      ),
+    );
     for (const w of this.watches) void this.startWatch(w);
     await this.readyPromise;
   }
@@ -89,7 +118,7 @@ export class KubeEndpointSource implements EndpointSource {
   /** Rebuilds the snapshot now (tests; also used by the debounce). */
   async rebuild(): Promise<EndpointSnapshot> {
     const run = async () => {
-      const [localW, podsW, nsW, nodesW] = this.watches as [Watched<V1Pod>, Watched<V1Pod>, Watched<V1Namespace>, Watched<V1Node>];
+      const [localW, podsW, nsW, nodesW, apiW] = this.watches as [Watched<V1Pod>, Watched<V1Pod>, Watched<V1Namespace>, Watched<V1Node>, Watched<V1EndpointSlice>];
       const endpoints: LocalEndpoint[] = [];
       let unresolved = 0;
       for (const pod of localW.lw.list()) {
@@ -98,7 +127,7 @@ export class KubeEndpointSource implements EndpointSource {
         const key = `${pod.metadata?.uid ?? peer.podName}/${peer.ip}`;
         let ifindex = this.ifindexCache.get(key);
         if (ifindex === undefined) {
-          ifindex = await this.options.resolveIfindex(podIpv4(pod)!);
+          ifindex = await this.options.resolveIfindex(peer.ip);
           if (ifindex === undefined) {
             unresolved += 1;
             continue;
@@ -113,7 +142,7 @@ export class KubeEndpointSource implements EndpointSource {
       peers.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
       const nodes = nodesW.lw.list().map((n) => nodeToClusterNode(n, this.options.nodeName)).filter((n) => n !== undefined);
       nodes.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      this.current = { endpoints, peers, namespaceLabels: namespaceLabelsOf(nsW.lw.list()), nodes };
+      this.current = { endpoints, peers, namespaceLabels: namespaceLabelsOf(nsW.lw.list()), nodes, kubeApiserver: kubeApiserverAddresses(apiW.lw.list()) };
       if (unresolved > 0 && !this.stopped) {
         clearTimeout(this.retryTimer);
         this.retryTimer = setTimeout(() => this.schedule(), this.options.resolveRetryMs ?? 2000);

@@ -12,9 +12,11 @@ export interface EndpointSnapshot {
   /** namespace → labels */
   namespaceLabels: Record<string, Record<string, string>>;
   nodes: ClusterNode[];
+  /** addresses of the kube-apiserver (both families); empty = unknown */
+  kubeApiserver: string[];
 }
 
-/** Resolves a local pod's IP to the ifindex of its host-side veth; undefined when not routable (yet). */
+/** Resolves a local pod's primary IP (either family) to the ifindex of its host-side veth; undefined when not routable (yet). */
 export type IfindexResolver = (podIp: string) => Promise<number | undefined>;
 
 export interface EndpointSource {
