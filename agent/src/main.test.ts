@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentCommand, parseDuration } from './main.js';
+import { agentCommand, datapathOptionsOf, parseDuration, parseTimeoutSeconds } from './main.js';
 
 describe('agent CLI', () => {
   it.each([
@@ -27,7 +27,47 @@ describe('agent CLI', () => {
       pinDir: '/sys/fs/bpf/fleetnet/agent',
       stateDir: '/var/lib/fleetnet',
       attachMode: 'auto',
+      allowLocalhost: 'always',
     });
+    expect(cmd.opts().ctTimeoutSyn).toBeUndefined();
+    expect(datapathOptionsOf(cmd.opts())).toEqual({ pinDir: '/sys/fs/bpf/fleetnet/agent', attachMode: 'auto', allowLocalhost: 'always' });
+  });
+
+  it.each([
+    { v: '10', want: 10_000 },
+    { v: '0.5', want: 500 },
+    { v: '21600', want: 21_600_000 },
+    { v: '0.001', want: 1 },
+    { v: ' 60 ', want: 60_000 },
+    { v: '4294967.295', want: 0xffffffff },
+  ])('parseTimeoutSeconds($v) = $want ms', ({ v, want }) => expect(parseTimeoutSeconds(v)).toBe(want));
+
+  it.each(['', '0', '0.0001', '-1', '10s', '1e3', 'soon', '4294967.296', 'NaN', 'Infinity'])('parseTimeoutSeconds(%j) throws', (v) => {
+    expect(() => parseTimeoutSeconds(v)).toThrow(/number of seconds/);
+  });
+
+  it('host and conntrack options go to the Datapath: --allow-localhost policy, the timeouts given (seconds → ms)', () => {
+    const cmd = agentCommand().exitOverride();
+    cmd.parse(
+      ['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', '--token-file', '/t', '--netns', '/run/netns/x', '--allow-localhost', 'policy', '--ct-timeout-closing', '0.5', '--ct-timeout-established', '3600'],
+      { from: 'user' },
+    );
+    expect(datapathOptionsOf(cmd.opts())).toEqual({
+      pinDir: '/sys/fs/bpf/fleetnet/agent',
+      attachMode: 'auto',
+      allowLocalhost: 'policy',
+      netnsPath: '/run/netns/x',
+      conntrackTimeouts: { closingMs: 500, establishedMs: 3_600_000 },
+    });
+  });
+
+  it.each([
+    { args: ['--allow-localhost', 'never'], err: /Allowed choices are always, policy/ },
+    { args: ['--ct-timeout-syn', '10s'], err: /--ct-timeout-syn <seconds>' argument '10s' is invalid.*number of seconds/ },
+    { args: ['--ct-timeout-other', '0'], err: /--ct-timeout-other <seconds>' argument '0' is invalid/ },
+  ])('rejects $args with a clear error', ({ args, err }) => {
+    const cmd = agentCommand().exitOverride().configureOutput({ writeErr: () => undefined });
+    expect(() => cmd.parse(['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', ...args], { from: 'user' })).toThrow(err);
   });
 
   it('requires --api and --cluster', () => {

@@ -5,7 +5,9 @@
  *     --token-file /var/run/fleetnet/token | --workload-identity [--scope api://<app>/.default] \
  *     --pin-dir /sys/fs/bpf/fleetnet/node-1 --state-dir /var/lib/fleetnet \
  *     --endpoints-file endpoints.yaml | --kubeconfig ~/.kube/config | --in-cluster \
- *     [--netns /run/netns/<node-ns>] [--poll-interval 5s] [--flow-interval 10s]
+ *     [--netns /run/netns/<node-ns>] [--poll-interval 5s] [--flow-interval 10s] \
+ *     [--allow-localhost always|policy] [--ct-timeout-syn 60] [--ct-timeout-established 21600] \
+ *     [--ct-timeout-closing 10] [--ct-timeout-other 60]
  *
  * Logs are JSON lines on stderr; tokens are never logged. SIGTERM/SIGINT stop the loops and exit,
  * leaving maps, programs and links pinned: enforcement continues until the next agent takes over.
@@ -21,7 +23,7 @@ import { routeIfindexResolver } from './identity/ifindex-resolver.js';
 import { KubeEndpointSource, loadKubeConfig } from './identity/kube-source.js';
 import { StaticEndpointSource } from './identity/static-source.js';
 import type { EndpointSource } from './identity/types.js';
-import { Datapath } from './kernel/datapath.js';
+import { Datapath, type ConntrackTimeouts, type DatapathOptions } from './kernel/datapath.js';
 import { createApiClient } from './sync/api-client.js';
 import type { Logger } from './sync/sync-loop.js';
 import { fileTokenProvider, workloadIdentityTokenProvider, type TokenProvider } from './sync/token-provider.js';
@@ -36,6 +38,19 @@ export function parseDuration(value: string): number {
   const unit = m[2] ?? 's';
   const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
   if (ms <= 0) throw new InvalidArgumentError('must be positive.');
+  return ms;
+}
+
+/** Largest conntrack timeout the kernel config holds: u32 milliseconds (≈ 49.7 days). */
+const MAX_CT_TIMEOUT_MS = 0xffffffff;
+
+/** A conntrack timeout in seconds ("10", "0.5", "21600") → integer ms in [1, 2^32 − 1]. */
+export function parseTimeoutSeconds(value: string): number {
+  const text = value.trim();
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Math.round(Number(text) * 1000) : NaN;
+  if (!Number.isFinite(ms) || ms < 1 || ms > MAX_CT_TIMEOUT_MS) {
+    throw new InvalidArgumentError(`expected a number of seconds from 0.001 to ${MAX_CT_TIMEOUT_MS / 1000} (fractions allowed, no unit), e.g. 10 or 0.5.`);
+  }
   return ms;
 }
 
@@ -60,6 +75,30 @@ interface AgentCliOptions {
   flowInterval: number;
   spoolMaxBytes: number;
   attachMode: 'auto' | 'tcx' | 'tc';
+  allowLocalhost: 'always' | 'policy';
+  /** ms (parsed from seconds) */
+  ctTimeoutSyn?: number;
+  ctTimeoutEstablished?: number;
+  ctTimeoutClosing?: number;
+  ctTimeoutOther?: number;
+}
+
+/** The Datapath's options from the CLI's: only the conntrack timeouts given are passed (the others
+ *  keep the kernel's defaults, Cilium's). */
+export function datapathOptionsOf(o: Pick<AgentCliOptions, 'pinDir' | 'attachMode' | 'netns' | 'allowLocalhost' | 'ctTimeoutSyn' | 'ctTimeoutEstablished' | 'ctTimeoutClosing' | 'ctTimeoutOther'>): DatapathOptions {
+  const timeouts: ConntrackTimeouts = {
+    ...(o.ctTimeoutSyn !== undefined ? { synMs: o.ctTimeoutSyn } : {}),
+    ...(o.ctTimeoutEstablished !== undefined ? { establishedMs: o.ctTimeoutEstablished } : {}),
+    ...(o.ctTimeoutClosing !== undefined ? { closingMs: o.ctTimeoutClosing } : {}),
+    ...(o.ctTimeoutOther !== undefined ? { otherMs: o.ctTimeoutOther } : {}),
+  };
+  return {
+    pinDir: o.pinDir,
+    attachMode: o.attachMode,
+    allowLocalhost: o.allowLocalhost,
+    ...(o.netns ? { netnsPath: o.netns } : {}),
+    ...(Object.keys(timeouts).length > 0 ? { conntrackTimeouts: timeouts } : {}),
+  };
 }
 
 /** applyCompiledState with `reattach` on the first successful apply after load(): pinned links of a
@@ -79,9 +118,16 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     : workloadIdentityTokenProvider({ scope: o.scope ?? process.env['FLEETNET_API_SCOPE'] ?? 'api://fleetnet/.default' });
   const client = createApiClient({ baseUrl: o.api, clusterId: o.cluster, nodeName: o.node, token });
 
-  const datapath = new Datapath({ pinDir: o.pinDir, attachMode: o.attachMode, ...(o.netns ? { netnsPath: o.netns } : {}) });
+  const dpOptions = datapathOptionsOf(o);
+  const datapath = new Datapath(dpOptions);
   const load = datapath.load();
-  log('info', 'datapath loaded', { pinDir: o.pinDir, loadMs: Math.round(load.loadMs), reusedMaps: load.reusedMaps.length });
+  log('info', 'datapath loaded', {
+    pinDir: o.pinDir,
+    loadMs: Math.round(load.loadMs),
+    reusedMaps: load.reusedMaps.length,
+    allowLocalhost: o.allowLocalhost,
+    ...(dpOptions.conntrackTimeouts ? { conntrackTimeoutsMs: dpOptions.conntrackTimeouts } : {}),
+  });
 
   let runtime: AgentRuntime<Datapath> | undefined;
   const onChange = () => runtime?.endpointsChanged();
@@ -132,7 +178,16 @@ export function agentCommand(): Command {
     .option('--poll-interval <duration>', 'desired-state poll interval', parseDuration, 5000)
     .option('--flow-interval <duration>', 'flow read/push interval', parseDuration, 10_000)
     .option('--spool-max-bytes <bytes>', 'flow spool bound', (v) => Number(v), 256 * 1024 * 1024)
-    .addOption(new Option('--attach-mode <mode>', 'TCX, clsact, or TCX with clsact fallback').choices(['auto', 'tcx', 'tc']).default('auto'));
+    .addOption(new Option('--attach-mode <mode>', 'TCX, clsact, or TCX with clsact fallback').choices(['auto', 'tcx', 'tc']).default('auto'))
+    .addOption(
+      new Option('--allow-localhost <mode>', "the node's own addresses reach local pods' ingress: always (Cilium's default; denies still apply) or only as policy allows (fromEntities: host)")
+        .choices(['always', 'policy'])
+        .default('always'),
+    )
+    .option('--ct-timeout-syn <seconds>', 'conntrack: idle timeout of a TCP connection before it is established (default 60)', parseTimeoutSeconds)
+    .option('--ct-timeout-established <seconds>', 'conntrack: idle timeout of an established TCP connection (default 21600)', parseTimeoutSeconds)
+    .option('--ct-timeout-closing <seconds>', 'conntrack: idle timeout of a TCP connection after FIN or RST (default 10)', parseTimeoutSeconds)
+    .option('--ct-timeout-other <seconds>', 'conntrack: idle timeout of non-TCP flows (default 60)', parseTimeoutSeconds);
 }
 
 async function main(): Promise<void> {
