@@ -14,11 +14,18 @@
  *   received {port}                             UDP server counters → {datagrams, bytes}
  *   sendFrom {port, host, dport, count?, size?} send from the bound UDP server socket of `port`
  *                                               (so a peer can answer or start from a fixed port)
+ *   unlisten {port}                             closes the TCP or UDP server on port
+ *   open     {host, port, localPort?, timeoutMs} a held TCP connection → {ok, conn?, reason?}
+ *   send     {conn, timeoutMs}                  writes "ping" on it, waits for the echo → {ok}
+ *   push     {port}                             the TCP server on port writes "push" to every
+ *                                               connection it accepted → {connections}
+ *   bytes    {conn}                             bytes the held connection received so far
+ *   close    {conn, how: 'fin'|'rst'}           ends it with FIN (end) or RST (resetAndDestroy)
  * Every address may be IPv4 or IPv6 (servers listen on both: a dual-stack `::` socket).
  * Only addresses the test gives it are contacted.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createConnection, createServer } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
 type Req = { id: number; op: string; [k: string]: unknown };
@@ -37,6 +44,9 @@ async function sendFrom(port: number, host: string, dport: number, count: number
   return { sent: count };
 }
 const servers: { close(): void }[] = [];
+const tcpServers = new Map<number, { server: Server; accepted: Socket[] }>();
+const conns = new Map<number, { socket: Socket; received: number }>();
+let nextConn = 1;
 
 function reply(msg: object): void {
   process.stdout.write(`${JSON.stringify(msg)}\n`);
@@ -44,11 +54,14 @@ function reply(msg: object): void {
 
 async function listen(proto: string, port: number, echo: boolean): Promise<void> {
   if (proto === 'tcp') {
+    const accepted: Socket[] = [];
     const s = createServer((c) => {
+      accepted.push(c);
       c.on('error', () => undefined);
       c.on('data', (d) => c.write(d));
     });
     servers.push(s);
+    tcpServers.set(port, { server: s, accepted });
     await new Promise<void>((res, rej) => s.listen(port, '::', res).once('error', rej));
     return;
   }
@@ -118,6 +131,66 @@ function udp(host: string, port: number, count: number, size: number, timeoutMs:
   });
 }
 
+function open(host: string, port: number, localPort: number | undefined, timeoutMs: number): Promise<{ ok: boolean; conn?: number; reason?: string }> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host, port, ...(localPort ? { localPort } : {}) });
+    const t = setTimeout(() => {
+      socket.destroy();
+      resolve({ ok: false, reason: 'timeout' });
+    }, timeoutMs);
+    socket.on('error', (e) => {
+      clearTimeout(t);
+      resolve({ ok: false, reason: e.message });
+    });
+    socket.on('connect', () => {
+      clearTimeout(t);
+      const conn = nextConn++;
+      const entry = { socket, received: 0 };
+      socket.on('data', (d) => (entry.received += d.length));
+      conns.set(conn, entry);
+      resolve({ ok: true, conn });
+    });
+  });
+}
+
+function heldConn(id: number): { socket: Socket; received: number } {
+  const c = conns.get(id);
+  if (!c) throw new Error(`no connection ${id}`);
+  return c;
+}
+
+function send(id: number, timeoutMs: number): Promise<{ ok: boolean }> {
+  const c = heldConn(id);
+  const before = c.received;
+  return new Promise((resolve) => {
+    const started = Date.now();
+    c.socket.write('ping');
+    const poll = setInterval(() => {
+      if (c.received >= before + 4 || Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        resolve({ ok: c.received >= before + 4 });
+      }
+    }, 10);
+  });
+}
+
+function close(id: number, how: string): Promise<{ ok: boolean }> {
+  const c = heldConn(id);
+  conns.delete(id);
+  if (how === 'rst') {
+    c.socket.resetAndDestroy();
+    return Promise.resolve({ ok: true });
+  }
+  return new Promise((resolve) => {
+    c.socket.once('close', () => resolve({ ok: true }));
+    c.socket.end();
+    setTimeout(() => {
+      c.socket.destroy();
+      resolve({ ok: true });
+    }, 2000);
+  });
+}
+
 async function handle(r: Req): Promise<object> {
   switch (r.op) {
     case 'listen':
@@ -127,6 +200,34 @@ async function handle(r: Req): Promise<object> {
       return tcp(String(r.host), Number(r.port), Number(r.timeoutMs ?? 1000));
     case 'udp':
       return udp(String(r.host), Number(r.port), Number(r.count ?? 1), Number(r.size ?? 16), Number(r.timeoutMs ?? 1000), r.expectReplies === true, Number(r.sport ?? 0));
+    case 'unlisten': {
+      const port = Number(r.port);
+      const t = tcpServers.get(port);
+      if (t) {
+        for (const c of t.accepted) c.destroy();
+        await new Promise<void>((res) => t.server.close(() => res()));
+        tcpServers.delete(port);
+      }
+      const u = udpSockets.get(port);
+      if (u) {
+        u.close();
+        udpSockets.delete(port);
+      }
+      return { ok: true };
+    }
+    case 'open':
+      return open(String(r.host), Number(r.port), r.localPort === undefined ? undefined : Number(r.localPort), Number(r.timeoutMs ?? 1000));
+    case 'send':
+      return send(Number(r.conn), Number(r.timeoutMs ?? 1000));
+    case 'push': {
+      const t = tcpServers.get(Number(r.port));
+      for (const c of t?.accepted ?? []) c.write('push');
+      return { connections: t?.accepted.length ?? 0 };
+    }
+    case 'bytes':
+      return { received: heldConn(Number(r.conn)).received };
+    case 'close':
+      return close(Number(r.conn), String(r.how ?? 'fin'));
     case 'sendFrom':
       return sendFrom(Number(r.port), String(r.host), Number(r.dport), Number(r.count ?? 1), Number(r.size ?? 16));
     case 'received':

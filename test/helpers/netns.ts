@@ -207,6 +207,34 @@ export class Peer {
     return (await this.request('udp', { host, port, ...opts })) as unknown as UdpResult;
   }
 
+  async unlisten(port: number): Promise<void> {
+    await this.request('unlisten', { port });
+  }
+
+  /** A held TCP connection (see close); localPort fixes the source port. */
+  async open(host: string, port: number, opts: { localPort?: number; timeoutMs?: number } = {}): Promise<{ ok: boolean; conn?: number; reason?: string }> {
+    return (await this.request('open', { host, port, ...opts })) as unknown as { ok: boolean; conn?: number; reason?: string };
+  }
+
+  /** Writes "ping" on a held connection; ok when the echo came back within timeoutMs. */
+  async send(conn: number, timeoutMs = 1000): Promise<boolean> {
+    return ((await this.request('send', { conn, timeoutMs })) as { ok: boolean }).ok;
+  }
+
+  /** The TCP server on port writes "push" to every connection it accepted; returns how many. */
+  async push(port: number): Promise<number> {
+    return ((await this.request('push', { port })) as { connections: number }).connections;
+  }
+
+  /** Bytes a held connection has received so far. */
+  async bytes(conn: number): Promise<number> {
+    return ((await this.request('bytes', { conn })) as { received: number }).received;
+  }
+
+  async close(conn: number, how: 'fin' | 'rst'): Promise<void> {
+    await this.request('close', { conn, how });
+  }
+
   /** Sends from the bound UDP server socket of `port` (see listen) to host:dport. */
   async sendFrom(port: number, host: string, dport: number, opts: { count?: number; size?: number } = {}): Promise<{ sent: number }> {
     return (await this.request('sendFrom', { port, host, dport, ...opts })) as unknown as { sent: number };
