@@ -1,7 +1,7 @@
 /**
  * A small dual-stack cluster for the compiler's tests (web-9@other has IPv4 only), and a renderer
- * that turns CompiledState into readable
- * lines (identities by pod name, rules by policy + pointer) so given/want tables stay legible.
+ * that turns CompiledState into readable lines (identities by pod name, rules by policy + pointer)
+ * so given/want tables stay legible.
  */
 import type { BundledPolicy, NetworkPolicySpec } from '../../../openapi/types.js';
 import { Direction, IpProto, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
