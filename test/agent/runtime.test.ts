@@ -27,9 +27,14 @@ let runtime: AgentRuntime<typeof datapath>;
 const applied: CompiledState[] = [];
 const datapath = {
   queue: [] as FlowRecord[],
+  /** cumulative, like fn_counters */
+  counters: { lostPackets: 0, lostBytes: 0, lostFlows: 0 },
   closed: false,
   readAndResetFlows() {
     return this.queue.splice(0);
+  },
+  readCounters() {
+    return { ...this.counters };
   },
   close() {
     this.closed = true;
@@ -143,6 +148,39 @@ describe('AgentRuntime', () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(batches.flatMap((b) => b.summaries).reduce((a, s) => a + s.packets, 0)).toBe(total);
     expect(batches.every((b) => b.lost === undefined)).toBe(true);
+  });
+
+  it('kernel losses (flow map full) reach the API as the batch\'s lost packets and make query coverage incomplete', async () => {
+    const mark = proxy.flowBatches.size;
+    datapath.counters = { lostPackets: 40, lostBytes: 4000, lostFlows: 6 };
+    await until(() => [...proxy.flowBatches.values()].slice(mark).some((b) => (b.lost?.packets ?? 0) > 0));
+    datapath.counters = { lostPackets: 45, lostBytes: 4500, lostFlows: 6 };
+    await until(() => [...proxy.flowBatches.values()].slice(mark).reduce((n, b) => n + (b.lost?.packets ?? 0), 0) >= 45);
+    const batches = [...proxy.flowBatches.values()].slice(mark);
+    // Deltas of the cumulative counters, each loss reported once.
+    expect(batches.reduce((n, b) => n + (b.lost?.packets ?? 0), 0)).toBe(45);
+    expect(batches.reduce((n, b) => n + (b.lost?.bytes ?? 0), 0)).toBe(4500);
+    expect(batches.reduce((n, b) => n + (b.lost?.flows ?? 0), 0)).toBe(6);
+    // The proxy is the agent's flow sink: hand the batches it received to the API as the agent sent them.
+    const agentToken = await api.agentToken('agent-rt');
+    for (const b of [...proxy.flowBatches.values()]) {
+      const posted = await client.call('POST', `/clusters/${CLUSTER}/nodes/rt-node/flows`, { token: agentToken, body: b });
+      expect(posted.status).toBe(200);
+    }
+    type NodeCoverage = { node_name: string; lost: Record<string, number> };
+    let coverage: { complete: boolean; clusters: { cluster: string; nodes: NodeCoverage[] }[] } | undefined;
+    const nodeOf = () => coverage?.clusters.find((c) => c.cluster === CLUSTER)?.nodes.find((n) => n.node_name === 'rt-node');
+    const deadline = Date.now() + 8000;
+    // Coverage is folded per node-hour after ingest: poll until this node's loss shows.
+    while ((nodeOf()?.lost.packets ?? 0) < 45 && Date.now() < deadline) {
+      const res = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '1h', maxPageSize: 1 } });
+      expect(res.status).toBe(200);
+      coverage = res.body.coverage;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(coverage?.complete).toBe(false);
+    const node = nodeOf();
+    expect(node?.lost).toMatchObject({ packets: 45, bytes: 4500, flows: 6 });
   });
 
   it('stop() ends the loops and closes the datapath fds (kernel state is not touched)', async () => {
