@@ -373,7 +373,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'IPv6 and IPv4 prefixes in one rule; a pod address inside a v6 prefix keeps its identity; ::/0 is a prefix like 0.0.0.0/0',
+    name: 'IPv6 and IPv4 prefixes in one rule; a pod address inside a v6 prefix keeps its identity; ::/0 is a prefix like 0.0.0.0/0 (with an IPv4 world guard: the kernel keys IPv4 inside ::ffff:0:0/96)',
     given: [
       policy('web', {
         endpointSelector: WEB,
@@ -389,6 +389,7 @@ const cases: Case[] = [
         'web@shop out cidr:fd00::/8 any allow web/egress/1',
       ],
       ipcache: [
+        '0.0.0.0/0 world',
         '8.8.8.8/32 cidr:8.8.8.8/32',
         '10.0.1.1/32 web@shop',
         '10.0.1.2/32 db@shop',
@@ -459,6 +460,30 @@ const cases: Case[] = [
       ],
       degraded: [],
     },
+  },
+  {
+    name: 'an IPv4-mapped IPv6 prefix cannot be told from IPv4 in the datapath: reported, fails closed; ::/0 next to 0.0.0.0/0 needs no guard',
+    given: [
+      policy('web', {
+        endpointSelector: WEB,
+        egress: [{ toCIDR: ['::ffff:10.0.0.0/104'] }, { toCIDRSet: [{ cidr: '::/0', except: ['::ffff:0:0/96'] }] }, { toCIDR: ['0.0.0.0/0', '::/0'], toPorts: [tcp('80')] }],
+        egressDeny: [{ toCIDR: ['::ffff:1.2.3.4/128'], toPorts: [tcp('22')] }],
+      }),
+    ],
+    want: {
+      policy: ['web@shop out * tcp/22 deny web/egressDeny/0', 'web@shop out cidr:0.0.0.0/0 tcp/80 allow web/egress/2', 'web@shop out cidr:::/0 tcp/80 allow web/egress/2'],
+      degraded: [
+        'web/egress/0/toCIDR/0: "::ffff:10.0.0.0/104" is an IPv4-mapped IPv6 prefix, which the datapath cannot tell from IPv4 (it keys IPv4 as ::ffff:a.b.c.d); write the IPv4 prefix; contributes no allow (fail closed)',
+        'web/egress/1/toCIDRSet/0: "::ffff:0:0/96" is an IPv4-mapped IPv6 prefix, which the datapath cannot tell from IPv4 (it keys IPv4 as ::ffff:a.b.c.d); write the IPv4 prefix; contributes no allow (fail closed)',
+        'web/egressDeny/0/toCIDR/0: "::ffff:1.2.3.4/128" is an IPv4-mapped IPv6 prefix, which the datapath cannot tell from IPv4 (it keys IPv4 as ::ffff:a.b.c.d); write the IPv4 prefix; the deny applies to every peer (fail closed)',
+      ],
+    },
+  },
+  {
+    name: 'an IPv4-mapped pod or apiserver address is its IPv4 address',
+    given: [],
+    o: { peers: [{ ip: '::ffff:10.0.9.9', podName: 'm', namespace: 'other', labels: { app: 'client' } }], endpoints: [], nodes: [], kubeApiserver: ['::ffff:10.0.0.1'] },
+    want: { ipcache: ['10.0.0.1/32 kube-apiserver', '10.0.9.9/32 client@other'] },
   },
   // ---- kube-apiserver and unaddressed entities -----------------------------------------------
   {

@@ -19,7 +19,7 @@ import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.
 import { Direction, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
 import { allocateCidrIdentities, cidrLabelKey, selectsPrefix, type CidrSelector } from './cidr-identities.js';
-import { compareAddressTexts, comparePrefixes, containsPrefix, hostPrefix, maskPrefix, type Prefix } from './ip-prefix.js';
+import { compareAddressTexts, comparePrefixes, containsPrefix, coversV4Mapped, hostPrefix, isV4Mapped, maskPrefix, type Prefix } from './ip-prefix.js';
 import { compileL4, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import type {
@@ -125,7 +125,8 @@ function addressesOf(p: PeerEndpoint | LocalEndpoint): Prefix[] {
   return [...out.values()];
 }
 
-/** A CIDR selector whose prefixes parse, each `except` inside its `cidr`; else the reason. */
+/** A CIDR selector whose prefixes parse, each `except` inside its `cidr`, none IPv4-mapped IPv6;
+ *  else the reason. */
 function checkCidrSelector(sel: CidrSelector): string | undefined {
   const p = maskPrefix(sel.cidr);
   if (!p) return `invalid CIDR "${sel.cidr}"`;
@@ -133,6 +134,8 @@ function checkCidrSelector(sel: CidrSelector): string | undefined {
     const q = maskPrefix(e);
     if (!q || !containsPrefix(p, q)) return `except "${e}" is not a prefix inside "${sel.cidr}"`;
   }
+  const mapped = [sel.cidr, ...sel.except].find((t) => isV4Mapped(maskPrefix(t)!));
+  if (mapped) return `"${mapped}" is an IPv4-mapped IPv6 prefix, which the datapath cannot tell from IPv4 (it keys IPv4 as ::ffff:a.b.c.d); write the IPv4 prefix`;
   return undefined;
 }
 
@@ -219,7 +222,7 @@ export function compileBundle(input: CompileInput): CompiledState {
     for (const { rule } of rulesOf(policy)) {
       for (const [list, dir] of [[rule.ingress, 'ingress'], [rule.ingressDeny, 'ingress'], [rule.egress, 'egress'], [rule.egressDeny, 'egress']] as const) {
         for (const r of list ?? []) {
-          for (const c of cidrSelectorsOf(r as IngressRule | EgressRule, dir)) if ('sel' in c) allCidrSelectors.push(c.sel);
+          for (const c of cidrSelectorsOf(r as IngressRule | EgressRule, dir)) if ('sel' in c && !checkCidrSelector(c.sel)) allCidrSelectors.push(c.sel);
         }
       }
     }
@@ -482,7 +485,10 @@ export function compileBundle(input: CompileInput): CompiledState {
   //    remote-node, but never the local node's (that stays host, which then carries the
   //    kube-apiserver label) — Cilium's resolution of an address with both labels;
   // 3. pod addresses (both families), local pods first, then `namespace/pod` order;
-  // 4. CIDR prefixes.
+  // 4. CIDR prefixes;
+  // 5. when an IPv6 prefix lies around ::ffff:0:0/96 (e.g. ::/0), where the kernel's trie keeps
+  //    IPv4, and no IPv4 0.0.0.0/0 prefix exists: 0.0.0.0/0 → world (2), so an IPv4 packet still
+  //    gets world on a miss instead of that IPv6 prefix's identity.
   const ipcache = new Map<string, { prefix: Prefix; identity: number }>();
   for (const [k, n] of nodeAddress) ipcache.set(k, { prefix: n.prefix, identity: n.local ? ReservedIdentity.host : ReservedIdentity.remoteNode });
   for (const [k, prefix] of apiserverAddress) {
@@ -495,6 +501,10 @@ export function compileBundle(input: CompileInput): CompiledState {
   for (const c of cidrIdentities) {
     const prefix = maskPrefix(c.cidr);
     if (prefix && !ipcache.has(c.cidr)) ipcache.set(c.cidr, { prefix, identity: c.identity });
+  }
+  const v4Default = maskPrefix('0.0.0.0/0')!;
+  if (!ipcache.has(v4Default.text) && [...ipcache.values()].some((e) => coversV4Mapped(e.prefix))) {
+    ipcache.set(v4Default.text, { prefix: v4Default, identity: ReservedIdentity.world });
   }
   const ipcacheEntries: IpcacheEntry[] = [...ipcache.values()]
     .sort((a, b) => comparePrefixes(a.prefix, b.prefix))

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { cidrLabelKey, selectsPrefix } from './cidr-identities.js';
-import { compareAddressTexts, hostPrefix, maskPrefix } from './ip-prefix.js';
+import { compareAddressTexts, coversV4Mapped, hostPrefix, isV4Mapped, maskPrefix } from './ip-prefix.js';
 
 describe('maskPrefix: canonical text of both families (Go netip / RFC 5952)', () => {
   it.each([
@@ -56,4 +56,26 @@ describe('CIDR selection across families', () => {
     { cidr: '::1/128', want: '0--1/128' },
     { cidr: 'fd00::1/128', want: 'fd00--1/128' },
   ])("Cilium's CIDR label key of $cidr is $want", ({ cidr, want }) => expect(cidrLabelKey(cidr)).toBe(want));
+});
+
+describe('IPv4 inside the kernel trie (::ffff:0:0/96)', () => {
+  it.each([
+    { given: '::ffff:10.0.0.0/104', mapped: true, covers: false },
+    { given: '::ffff:0:0/96', mapped: true, covers: false },
+    { given: '::/0', mapped: false, covers: true },
+    { given: '::/80', mapped: false, covers: true },
+    { given: '::ffff:0:0/95', mapped: false, covers: true },
+    { given: '::fffe:0:0/95', mapped: false, covers: true },
+    { given: '::/81', mapped: false, covers: false },
+    { given: '64:ff9b::/96', mapped: false, covers: false },
+    { given: '0.0.0.0/0', mapped: false, covers: false },
+  ])('$given: v4-mapped $mapped, covers the IPv4 block $covers', ({ given, mapped, covers }) => {
+    const p = maskPrefix(given)!;
+    expect([isV4Mapped(p), coversV4Mapped(p)]).toEqual([mapped, covers]);
+  });
+
+  it('a bare IPv4-mapped address is its IPv4 address', () => {
+    expect(hostPrefix('::ffff:10.1.2.3')?.text).toBe('10.1.2.3/32');
+    expect(hostPrefix('::FFFF:a01:203')?.text).toBe('10.1.2.3/32');
+  });
 });

@@ -9,6 +9,10 @@
  *   which is Go's netip text. Two spellings of one prefix have one canonical text, so they are one
  *   ipcache key, one CIDR identity, one label.
  * - Order (`comparePrefixes`): IPv4 before IPv6, then by address bytes, then by prefix length.
+ * - The datapath keys IPv4 as the IPv4-mapped IPv6 address ::ffff:a.b.c.d in its one 128-bit trie
+ *   (agent/src/kernel/ip-address.ts): an IPv6 prefix inside ::ffff:0:0/96 is the same key as an IPv4
+ *   prefix (`isV4Mapped`), and an IPv6 prefix shorter than /96 around that block (`::/0`) would
+ *   match IPv4 packets (`coversV4Mapped`). A bare IPv4-mapped address is its IPv4 address.
  */
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../../../core/policy/rules/cidr.js';
 
@@ -60,10 +64,26 @@ export function maskPrefix(text: string): Prefix | undefined {
   return { family: p.family, bytes, bits: p.bits, addr, text: `${addr}/${p.bits}` };
 }
 
-/** A bare address of either family as its host prefix (/32, /128); undefined when invalid or a prefix. */
+/** ::ffff:0:0/96, where the datapath keeps IPv4. */
+export const V4_MAPPED_BLOCK: Prefix = maskPrefix('::ffff:0:0/96')!;
+
+/** An IPv6 prefix inside ::ffff:0:0/96: the datapath cannot tell it from IPv4. */
+export function isV4Mapped(p: ParsedPrefix): boolean {
+  return p.family === 6 && prefixContains(V4_MAPPED_BLOCK, p);
+}
+
+/** An IPv6 prefix strictly around ::ffff:0:0/96 (e.g. ::/0): in the datapath's trie it also
+ *  contains every IPv4 address. */
+export function coversV4Mapped(p: ParsedPrefix): boolean {
+  return p.family === 6 && p.bits < V4_MAPPED_BLOCK.bits && prefixContains(p, V4_MAPPED_BLOCK);
+}
+
+/** A bare address of either family as its host prefix (/32, /128); an IPv4-mapped IPv6 address is
+ *  its IPv4 address; undefined when invalid or a prefix. */
 export function hostPrefix(address: string): Prefix | undefined {
   if (address.includes('/')) return undefined;
-  return maskPrefix(address);
+  const h = maskPrefix(address);
+  return h && isV4Mapped(h) ? maskPrefix(h.bytes.slice(12).join('.')) : h;
 }
 
 /** Canonical text of a bare address; undefined when invalid. */
