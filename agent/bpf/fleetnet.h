@@ -68,8 +68,8 @@ struct fn_endpoint {
 #define FN_V4_MAPPED_PREFIX 96u
 
 /* ---- ipcache: BPF_MAP_TYPE_LPM_TRIE (BPF_F_NO_PREALLOC), IP prefix → identity ----------------
- * A packet's peer address not covered by any prefix gets FN_ID_WORLD (IPv4) or FN_ID_WORLD_IPV6
- * (IPv6). Longest prefix wins, so a CIDR "except" is a longer prefix mapped to another identity. */
+ * A packet's peer address not covered by any prefix of its own family gets FN_ID_WORLD (IPv4) or
+ * FN_ID_WORLD_IPV6 (IPv6). Longest prefix wins, so a CIDR "except" is a longer prefix mapped to another identity. */
 struct fn_ipcache_key {
 	__u32 prefixlen; /* host order: 0..128 (IPv4: 96 + IPv4 prefix length) */
 	__u8 addr[16];   /* network order: IPv6 or IPv4-mapped address */
@@ -77,7 +77,11 @@ struct fn_ipcache_key {
 
 struct fn_ipcache_value {
 	__u32 identity; /* host order */
-	__u32 pad;
+	__u8 family;    /* 4 or 6: the family of the prefix. A lookup that returns an entry of the
+			 * other family is a miss (an IPv6 prefix such as ::/0 also covers the
+			 * IPv4-mapped block, and must not catch IPv4 packets; nor an IPv4 entry a
+			 * v4-mapped IPv6 address on the wire). */
+	__u8 pad[3];
 };                      /* size 8 */
 
 /* ---- policy: BPF_MAP_TYPE_LPM_TRIE (BPF_F_NO_PREALLOC) ---------------------------------------

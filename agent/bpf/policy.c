@@ -579,6 +579,16 @@ related:
 	return 1;
 }
 
+/* The peer's identity: the longest ipcache prefix OF THE PACKET'S FAMILY, else world / world-ipv6. */
+static __always_inline __u32 peer_identity(const struct fn_ipcache_key *ik, __u8 ip_version)
+{
+	struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, ik);
+
+	if (iv && iv->family == ip_version)
+		return iv->identity;
+	return ip_version == 6 ? FN_ID_WORLD_IPV6 : FN_ID_WORLD;
+}
+
 /* Drops what the program cannot parse on a policed endpoint, counted with its reason. */
 static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir, int parsed)
 {
@@ -597,8 +607,7 @@ static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_
 	if (p->ip_version) {
 		struct fn_ipcache_key ik = { .prefixlen = 128 };
 		__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
-		struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, &ik);
-		fk.peer_id = iv ? iv->identity : FN_ID_WORLD_IPV6;
+		fk.peer_id = peer_identity(&ik, p->ip_version);
 	}
 	count_flow(&fk, skb->len, 1, FN_NOW());
 	return FN_DROP;
@@ -703,8 +712,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
 	struct fn_ipcache_key ik = { .prefixlen = 128 };
 	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p.daddr : p.saddr, 16);
-	struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, &ik);
-	__u32 peer = iv ? iv->identity : (p.ip_version == 6 ? FN_ID_WORLD_IPV6 : FN_ID_WORLD);
+	__u32 peer = peer_identity(&ik, p.ip_version);
 
 	struct fn_decision d = {};
 	decide(ep, &p, peer, dir, cfg.flags, &d);

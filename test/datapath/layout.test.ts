@@ -196,7 +196,7 @@ describe('codecs', () => {
     const ik = Buffer.alloc(20);
     const iv = Buffer.alloc(8);
     writeIpcacheKey(ik, 0, '10.1.0.0/16');
-    writeIpcacheValue(iv, 0, 16777217);
+    writeIpcacheValue(iv, 0, { cidr: '10.1.0.0/16', identity: 16777217 });
     // IPv4 as the IPv4-mapped IPv6 address, prefix 96 + 16
     expect(ik.toString('hex')).toBe('70000000' + '00000000000000000000ffff0a010000');
     expect(readIpcache(ik, 0, iv, 0)).toEqual({ cidr: '10.1.0.0/16', identity: 16777217 });
@@ -207,9 +207,13 @@ describe('codecs', () => {
       { cidr: '::/0', hex: '00000000' + '00000000000000000000000000000000', back: '::/0' },
       { cidr: '0.0.0.0/0', hex: '60000000' + '00000000000000000000ffff00000000', back: '0.0.0.0/0' },
       { cidr: 'fd00:0:0:1::/64', hex: '40000000' + 'fd000000000000010000000000000000', back: 'fd00:0:0:1::/64' },
+      // IPv6 prefixes around or inside the IPv4-mapped block stay IPv6 (the value's family says so)
+      { cidr: '::fffe:0:0/95', hex: '5f000000' + '00000000000000000000fffe00000000', back: '::fffe:0:0/95' },
+      { cidr: '::ffff:10.0.0.0/104', hex: '68000000' + '00000000000000000000ffff0a000000', back: '::ffff:10.0.0.0/104' },
     ];
     for (const t of table6) {
       writeIpcacheKey(ik, 0, t.cidr);
+      writeIpcacheValue(iv, 0, { cidr: t.cidr, identity: 2 });
       expect(ik.toString('hex'), t.cidr).toBe(t.hex);
       expect(readIpcache(ik, 0, iv, 0).cidr).toBe(t.back);
     }

@@ -19,7 +19,7 @@ import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.
 import { Direction, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
 import { allocateCidrIdentities, cidrLabelKey, selectsPrefix, type CidrSelector } from './cidr-identities.js';
-import { compareAddressTexts, comparePrefixes, containsPrefix, coversV4Mapped, hostPrefix, isV4Mapped, maskPrefix, type Prefix } from './ip-prefix.js';
+import { compareAddressTexts, comparePrefixes, containsPrefix, hostPrefix, isV4Mapped, maskPrefix, type Prefix } from './ip-prefix.js';
 import { compileL4, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import type {
@@ -485,10 +485,8 @@ export function compileBundle(input: CompileInput): CompiledState {
   //    remote-node, but never the local node's (that stays host, which then carries the
   //    kube-apiserver label) — Cilium's resolution of an address with both labels;
   // 3. pod addresses (both families), local pods first, then `namespace/pod` order;
-  // 4. CIDR prefixes;
-  // 5. when an IPv6 prefix lies around ::ffff:0:0/96 (e.g. ::/0), where the kernel's trie keeps
-  //    IPv4, and no IPv4 0.0.0.0/0 prefix exists: 0.0.0.0/0 → world (2), so an IPv4 packet still
-  //    gets world on a miss instead of that IPv6 prefix's identity.
+  // 4. CIDR prefixes. (An IPv6 prefix around ::ffff:0:0/96, e.g. ::/0, never catches IPv4 packets:
+  //    the kernel ignores an ipcache entry of the other family — fleetnet.h fn_ipcache_value.)
   const ipcache = new Map<string, { prefix: Prefix; identity: number }>();
   for (const [k, n] of nodeAddress) ipcache.set(k, { prefix: n.prefix, identity: n.local ? ReservedIdentity.host : ReservedIdentity.remoteNode });
   for (const [k, prefix] of apiserverAddress) {
@@ -501,10 +499,6 @@ export function compileBundle(input: CompileInput): CompiledState {
   for (const c of cidrIdentities) {
     const prefix = maskPrefix(c.cidr);
     if (prefix && !ipcache.has(c.cidr)) ipcache.set(c.cidr, { prefix, identity: c.identity });
-  }
-  const v4Default = maskPrefix('0.0.0.0/0')!;
-  if (!ipcache.has(v4Default.text) && [...ipcache.values()].some((e) => coversV4Mapped(e.prefix))) {
-    ipcache.set(v4Default.text, { prefix: v4Default, identity: ReservedIdentity.world });
   }
   const ipcacheEntries: IpcacheEntry[] = [...ipcache.values()]
     .sort((a, b) => comparePrefixes(a.prefix, b.prefix))

@@ -11,40 +11,16 @@
  * - Order (`comparePrefixes`): IPv4 before IPv6, then by address bytes, then by prefix length.
  * - The datapath keys IPv4 as the IPv4-mapped IPv6 address ::ffff:a.b.c.d in its one 128-bit trie
  *   (agent/src/kernel/ip-address.ts): an IPv6 prefix inside ::ffff:0:0/96 is the same key as an IPv4
- *   prefix (`isV4Mapped`), and an IPv6 prefix shorter than /96 around that block (`::/0`) would
- *   match IPv4 packets (`coversV4Mapped`). A bare IPv4-mapped address is its IPv4 address.
+ *   prefix (`isV4Mapped`). An IPv6 prefix shorter than /96 around that block (`::/0`) is harmless:
+ *   the kernel ignores an entry of the other family. A bare IPv4-mapped address is its IPv4 address.
  */
-import { parsePrefix, prefixContains, type ParsedPrefix } from '../../../core/policy/rules/cidr.js';
+import { formatIpv6, parsePrefix, prefixContains, type ParsedPrefix } from '../../../core/policy/rules/cidr.js';
 
 export interface Prefix extends ParsedPrefix {
   /** canonical `addr/bits` of the masked prefix */
   text: string;
   /** canonical text of the masked address */
   addr: string;
-}
-
-function formatIpv6(bytes: readonly number[]): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
-  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${bytes.slice(12, 16).join('.')}`;
-  let best = -1;
-  let bestLen = 1; // a single zero group is never compressed
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (best < 0) return hex(groups);
-  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
 }
 
 /** Canonical text of an address given as 4 or 16 bytes. */
@@ -70,12 +46,6 @@ export const V4_MAPPED_BLOCK: Prefix = maskPrefix('::ffff:0:0/96')!;
 /** An IPv6 prefix inside ::ffff:0:0/96: the datapath cannot tell it from IPv4. */
 export function isV4Mapped(p: ParsedPrefix): boolean {
   return p.family === 6 && prefixContains(V4_MAPPED_BLOCK, p);
-}
-
-/** An IPv6 prefix strictly around ::ffff:0:0/96 (e.g. ::/0): in the datapath's trie it also
- *  contains every IPv4 address. */
-export function coversV4Mapped(p: ParsedPrefix): boolean {
-  return p.family === 6 && p.bits < V4_MAPPED_BLOCK.bits && prefixContains(p, V4_MAPPED_BLOCK);
 }
 
 /** A bare address of either family as its host prefix (/32, /128); an IPv4-mapped IPv6 address is

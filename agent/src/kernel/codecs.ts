@@ -46,7 +46,7 @@ export const LAYOUTS = {
     fields: { identity: f(0, 4), flags: f(4, 4) },
   },
   ipcacheKey: { name: 'fn_ipcache_key', size: 20, fields: { prefixlen: f(0, 4), addr: f(4, 16) } },
-  ipcacheValue: { name: 'fn_ipcache_value', size: 8, fields: { identity: f(0, 4), pad: f(4, 4) } },
+  ipcacheValue: { name: 'fn_ipcache_value', size: 8, fields: { identity: f(0, 4), family: f(4, 1), pad: f(5, 3) } },
   policyKey: {
     name: 'fn_policy_key',
     size: 16,
@@ -324,16 +324,19 @@ export function writeIpcacheKey(b: Buffer, o: number, cidr: string): void {
   p.bytes.copy(b, o + k.addr.offset);
 }
 
-export function writeIpcacheValue(b: Buffer, o: number, identity: number): void {
-  b.writeUInt32LE(checkU32('identity', identity), o + L.ipcacheValue.fields.identity.offset);
+export function writeIpcacheValue(b: Buffer, o: number, e: IpcacheEntry): void {
+  const v = L.ipcacheValue.fields;
+  b.writeUInt32LE(checkU32('identity', e.identity), o + v.identity.offset);
+  b.writeUInt8(parsePrefix16(e.cidr).family, o + v.family.offset);
 }
 
 export function readIpcache(key: Buffer, ko: number, val: Buffer, vo: number): IpcacheEntry {
   const k = L.ipcacheKey.fields;
-  const len = key.readUInt32LE(ko + k.prefixlen.offset);
+  const v = L.ipcacheValue.fields;
+  const family = val.readUInt8(vo + v.family.offset) === 4 ? 4 : 6;
   return {
-    cidr: formatPrefix16(key, ko + k.addr.offset, len),
-    identity: val.readUInt32LE(vo + L.ipcacheValue.fields.identity.offset),
+    cidr: formatPrefix16(key, ko + k.addr.offset, key.readUInt32LE(ko + k.prefixlen.offset), family),
+    identity: val.readUInt32LE(vo + v.identity.offset),
   };
 }
 

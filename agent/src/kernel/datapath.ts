@@ -201,7 +201,7 @@ export class Datapath {
 
   upsertIpcache(entries: readonly IpcacheEntry[]): number {
     const keys = encodeAll(entries, LAYOUTS.ipcacheKey.size, (b, o, e) => writeIpcacheKey(b, o, e.cidr));
-    const values = encodeAll(entries, LAYOUTS.ipcacheValue.size, (b, o, e) => writeIpcacheValue(b, o, e.identity));
+    const values = encodeAll(entries, LAYOUTS.ipcacheValue.size, writeIpcacheValue);
     return this.bumped(this.bpf.updateBatch(this.map(MapName.ipcache), keys, values));
   }
 

@@ -3,7 +3,7 @@
  * address ::ffff:a.b.c.d, so an IPv4 prefix /n is the 128-bit prefix /(96 + n). Parsing follows
  * core/policy/rules/cidr.ts (the API's CIDR syntax), so what the API accepts the kernel can hold.
  */
-import { parsePrefix } from '../../../core/policy/rules/cidr.js';
+import { formatIpv6, parsePrefix } from '../../../core/policy/rules/cidr.js';
 
 /** prefix length of the IPv4-mapped block ::ffff:0:0/96 */
 export const V4_MAPPED_PREFIX = 96;
@@ -42,34 +42,16 @@ function isV4Mapped(b: Buffer, o: number): boolean {
   return b[o + 10] === 0xff && b[o + 11] === 0xff;
 }
 
-/** Formats 16 bytes at b[o..]: IPv4-mapped as a dotted quad, else RFC 5952 text (lowercase, the
- *  longest run of two or more zero groups compressed to ::). */
+/** Formats 16 bytes at b[o..] of a PACKET address (conntrack): IPv4-mapped as the IPv4 dotted quad
+ *  (that is how IPv4 is stored), else RFC 5952 text. */
 export function formatAddress16(b: Buffer, o = 0): string {
   if (isV4Mapped(b, o)) return `${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}`;
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(o + i * 2));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6(b.subarray(o, o + 16));
 }
 
-/** Formats a 16-byte-form prefix as the family's own CIDR text ("10.1.0.0/16", "fd00::/64"). */
-export function formatPrefix16(b: Buffer, o: number, prefixLen: number): string {
-  if (isV4Mapped(b, o) && prefixLen >= V4_MAPPED_PREFIX) return `${formatAddress16(b, o)}/${prefixLen - V4_MAPPED_PREFIX}`;
-  return `${formatAddress16(b, o)}/${prefixLen}`;
+/** Formats a 16-byte-form prefix of the given family as that family's CIDR text ("10.1.0.0/16",
+ *  "fd00::/64"; an IPv6 prefix inside ::ffff:0:0/96 stays IPv6: "::ffff:10.0.0.0/104"). */
+export function formatPrefix16(b: Buffer, o: number, prefixLen: number, family: 4 | 6): string {
+  if (family === 4) return `${b[o + 12]}.${b[o + 13]}.${b[o + 14]}.${b[o + 15]}/${prefixLen - V4_MAPPED_PREFIX}`;
+  return `${formatIpv6(b.subarray(o, o + 16))}/${prefixLen}`;
 }

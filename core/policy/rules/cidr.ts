@@ -73,6 +73,37 @@ function parseIPv6(text: string): number[] | undefined {
   return groups.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
+/**
+ * Canonical text of 16 IPv6 address bytes, as Go's netip prints it (RFC 5952): lowercase hex without
+ * leading zeros, the longest run of two or more zero groups (the first of equal runs) as `::`, and an
+ * IPv4-mapped address as `::ffff:a.b.c.d`. The inverse of parsePrefix for IPv6.
+ */
+export function formatIpv6(bytes: ArrayLike<number>): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${bytes[12] ?? 0}.${bytes[13] ?? 0}.${bytes[14] ?? 0}.${bytes[15] ?? 0}`;
+  }
+  let best = -1;
+  let bestLen = 1; // a single zero group is never compressed
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
+  if (best < 0) return hex(groups);
+  return `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
 /** Parses `addr` or `addr/bits`; returns a reason string when invalid. */
 export function parsePrefix(text: string): ParsedPrefix | string {
   if (text === '') return 'must not be empty';
