@@ -1,8 +1,9 @@
 /**
- * compileBundle + applyCompiledState on the real kernel: 3 pod namespaces, a bundle of fleet
- * policies compiled for them, applied through Datapath; real TCP connections allowed or dropped by
- * label selectors, namespace scoping and a namespace-label selector; then a changed bundle is
- * applied (reconciled, not reloaded) and the change is checked, and a re-apply writes nothing.
+ * compileBundle + applyCompiledState on the real kernel: 3 dual-stack pod namespaces, a bundle of
+ * fleet policies compiled for them, applied through Datapath; real TCP connections allowed or
+ * dropped by label selectors, namespace scoping and a namespace-label selector — every probe over
+ * IPv4 AND IPv6, with the same expected result; then a changed bundle is applied (reconciled, not
+ * reloaded) and the change is checked, and a re-apply writes nothing.
  * Root only (CI runs as root); otherwise skipped with a loud reason.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,9 @@ const PODS: Record<PodName, { index: number; namespace: string; labels: Record<s
 };
 const NAMES = Object.keys(PODS) as PodName[];
 const ip = (p: PodName): string => `10.200.${PODS[p].index}.2`;
+const ip6 = (p: PodName): string => `fd00:200:${PODS[p].index}::2`;
+const FAMILIES = [4, 6] as const;
+type Family = (typeof FAMILIES)[number];
 
 const V1: BundledPolicy[] = [
   {
@@ -93,6 +97,22 @@ const V3: BundledPolicy[] = [
   },
 ];
 
+/** web1 may reach everything but the API server (played by web3: its addresses are the cluster's
+ *  kube-apiserver addresses), whose port 80 it is denied. */
+const V4: BundledPolicy[] = [
+  {
+    name: 'shop.web-no-apiserver',
+    generation: 1,
+    mode: 'enforce',
+    spec: {
+      namespace: 'shop',
+      endpointSelector: { matchLabels: { app: 'web' } },
+      egress: [{ toEntities: ['all'] }],
+      egressDeny: [{ toEntities: ['kube-apiserver'], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }],
+    },
+  },
+];
+
 interface Probe {
   from: PodName;
   to: PodName;
@@ -134,41 +154,45 @@ describe.skipIf(!ROOT)('compile + apply with real packets', { timeout: 120_000 }
   const peers = new Map<PodName, Peer>();
   const pinDir = `/sys/fs/bpf/fleetnet-test-compile-apply-${process.pid}`;
 
-  const compileInput = (policies: BundledPolicy[]): CompileInput => {
+  const compileInput = (policies: BundledPolicy[], kubeApiserver?: string[]): CompileInput => {
     if (!topo) throw new Error('topology');
     const t = topo;
     const endpoints: LocalEndpoint[] = NAMES.map((p) => {
       const pod = t.pods[PODS[p].index - 1];
       if (!pod) throw new Error(`no pod ${p}`);
       const sa = PODS[p].serviceAccount;
-      return { ifindex: pod.hostIfindex, podName: p, namespace: PODS[p].namespace, labels: PODS[p].labels, ip: ip(p), ...(sa ? { serviceAccount: sa } : {}) };
+      return { ifindex: pod.hostIfindex, podName: p, namespace: PODS[p].namespace, labels: PODS[p].labels, ip: ip(p), ips: [ip(p), ip6(p)], ...(sa ? { serviceAccount: sa } : {}) };
     });
-    const all: PeerEndpoint[] = endpoints.map((e) => ({ ip: e.ip, podName: e.podName, namespace: e.namespace, labels: e.labels, nodeName: 'node', ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) }));
+    const all: PeerEndpoint[] = endpoints.map((e) => ({ ip: e.ip, ips: e.ips ?? [], podName: e.podName, namespace: e.namespace, labels: e.labels, nodeName: 'node', ...(e.serviceAccount ? { serviceAccount: e.serviceAccount } : {}) }));
     return {
       bundle: { clusterId: 'test', policies },
       endpoints,
       peers: all,
       namespaceLabels: { shop: { team: 'red' }, other: { team: 'blue' } },
-      nodes: [{ name: 'node', ips: t.pods.map((p) => p.gatewayIp), local: true }],
+      nodes: [{ name: 'node', ips: t.pods.flatMap((p) => [p.gatewayIp, p.gatewayIp6]), local: true }],
+      ...(kubeApiserver ? { kubeApiserver } : {}),
     };
   };
 
-  const probeOnce = async (p: Probe, timeoutMs: number): Promise<'pass' | 'drop'> => {
+  const probeOnce = async (p: Probe, family: Family, timeoutMs: number): Promise<'pass' | 'drop'> => {
     const peer = peers.get(p.from);
     if (!peer) throw new Error(`no peer ${p.from}`);
-    return (await peer.tcp(ip(p.to), p.port, timeoutMs)).ok ? 'pass' : 'drop';
+    return (await peer.tcp(family === 4 ? ip(p.to) : ip6(p.to), p.port, timeoutMs)).ok ? 'pass' : 'drop';
   };
-  /** An expected pass that timed out at 500 ms is retried once with 3 s (a loaded CI machine). */
+  /** Every probe over both families. An expected pass that timed out at 500 ms is retried once
+   *  with 3 s (a loaded CI machine). */
   const run = async (probes: Probe[]): Promise<string[]> => {
     const got: string[] = [];
-    for (const p of probes) {
-      let r = await probeOnce(p, 500);
-      if (r === 'drop' && p.want === 'pass') r = await probeOnce(p, 3000);
-      got.push(`${p.from}->${p.to}:${p.port} ${r}`);
+    for (const family of FAMILIES) {
+      for (const p of probes) {
+        let r = await probeOnce(p, family, 500);
+        if (r === 'drop' && p.want === 'pass') r = await probeOnce(p, family, 3000);
+        got.push(`IPv${family} ${p.from}->${p.to}:${p.port} ${r}`);
+      }
     }
     return got;
   };
-  const want = (probes: Probe[]): string[] => probes.map((p) => `${p.from}->${p.to}:${p.port} ${p.want}`);
+  const want = (probes: Probe[]): string[] => FAMILIES.flatMap((family) => probes.map((p) => `IPv${family} ${p.from}->${p.to}:${p.port} ${p.want}`));
 
   beforeAll(async () => {
     ensureBpffs();
@@ -225,6 +249,27 @@ describe.skipIf(!ROOT)('compile + apply with real packets', { timeout: 120_000 }
     expect(await run(V3_PROBES)).toEqual(want(V3_PROBES));
     const web1 = compileBundle(compileInput(V3)).endpoints.find((e) => e.auditIngress);
     const audited = dp.readAndResetFlows().filter((f) => f.localId === web1?.identity && f.verdict === FlowVerdict.audit);
-    expect(audited.map((f) => ({ dport: f.dport, rule: f.ruleId }))).toEqual([{ dport: 81, rule: 0 }]);
+    expect(audited.map((f) => ({ dport: f.dport, rule: f.ruleId, ipVersion: f.ipVersion })).sort((a, b) => a.ipVersion - b.ipVersion)).toEqual([
+      { dport: 81, rule: 0, ipVersion: 4 },
+      { dport: 81, rule: 0, ipVersion: 6 },
+    ]);
+  });
+
+  it('v4: a toEntities kube-apiserver deny drops traffic to the API server\'s addresses (both families); the rest of all stays allowed', async () => {
+    if (!dp) throw new Error('datapath');
+    const state = compileBundle(compileInput(V4, [ip('web3'), ip6('web3')]));
+    expect(state.degraded).toEqual([]);
+    applyCompiledState(dp, state);
+    dp.readAndResetFlows();
+    const probes: Probe[] = [
+      { from: 'web1', to: 'web3', port: 80, want: 'drop' },
+      { from: 'web1', to: 'web3', port: 81, want: 'pass' },
+      { from: 'web1', to: 'db', port: 80, want: 'pass' },
+    ];
+    expect(await run(probes)).toEqual(want(probes));
+    const denied = dp.readAndResetFlows().filter((f) => f.verdict === FlowVerdict.dropped && f.peerId === 7);
+    expect(denied.map((f) => f.ipVersion).sort()).toEqual([4, 6]);
+    // Without known addresses the same deny cannot match: reported, not silently ignored.
+    expect(compileBundle(compileInput(V4)).degraded.map((d) => d.pointer)).toContain('/egressDeny/0/toEntities/0');
   });
 });
