@@ -118,7 +118,6 @@ struct {
 #define FN_MAX_EXTHDRS        6 /* IPv6 extension headers walked before giving up (drop) */
 
 #define FN_PARSE_OK           0
-#define FN_PARSE_NDP          1 /* IPv6 neighbor discovery: always passes */
 #define FN_PARSE_BAD_EXTHDR   2 /* → FN_DROP_INVALID_EXTHDR on a policed endpoint */
 #define FN_PARSE_UNSUPPORTED  3 /* → FN_DROP_UNSUPPORTED_L3 on a policed endpoint */
 
@@ -135,6 +134,7 @@ struct fn_pkt {
 	__u8 is_echo_reply;
 	__u8 is_icmp_error;
 	__u8 ip_version;   /* 4 or 6 */
+	__u8 is_ndp;       /* ICMPv6 133..137 with hop limit 255 (RFC 4861: never routed) */
 };
 
 struct fn_decision {
@@ -250,6 +250,14 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
 	return FN_PARSE_OK;
 }
 
+/* fe80::/10 (link-local unicast) or ff00::/8 (multicast). */
+static __always_inline int is_link_scope(const __u32 *addr)
+{
+	__u8 b0 = ((const __u8 *)addr)[0], b1 = ((const __u8 *)addr)[1];
+
+	return b0 == 0xff || (b0 == 0xfe && (b1 & 0xc0) == 0x80);
+}
+
 static __always_inline int is_ipv6_exthdr(__u8 nh)
 {
 	return nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_FRAGMENT ||
@@ -273,6 +281,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct fn_pkt *p)
 	if (ip6->version != 6)
 		return FN_PARSE_UNSUPPORTED;
 	p->ip_version = 6;
+	__u8 hop_limit = ip6->hop_limit;
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 	__u8 nh = ip6->nexthdr;
@@ -301,13 +310,12 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct fn_pkt *p)
 		nh = h[0];
 	}
 	p->proto = nh;
-	if (is_ipv6_exthdr(nh))
+	if (is_ipv6_exthdr(nh) || off > skb->len) /* chain too long, or its last length runs past the end */
 		return FN_PARSE_BAD_EXTHDR;
 	load_l4(skb, p, off);
-	if (nh == IPPROTO_ICMPV6) {
+	if (nh == IPPROTO_ICMPV6 && hop_limit == 255) {
 		__u8 type = bpf_ntohs(p->policy_port);
-		if (type >= FN_ICMP6_NDP_FIRST && type <= FN_ICMP6_NDP_LAST)
-			return FN_PARSE_NDP;
+		p->is_ndp = type >= FN_ICMP6_NDP_FIRST && type <= FN_ICMP6_NDP_LAST;
 	}
 	return FN_PARSE_OK;
 }
@@ -626,7 +634,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		return FN_PASS;
 	else
 		parsed = FN_PARSE_UNSUPPORTED;
-	if (parsed == FN_PARSE_NDP)
+	/* Neighbor discovery passes uncounted, as in Cilium, when it can only be link traffic: into the
+	 * pod (hop limit 255 at this hook means the node itself sent it: routing decrements it), or out
+	 * of the pod to a link-local or multicast address or to the node (checked at the ipcache
+	 * lookup below). Anything else with an NDP type is plain ICMPv6, decided by policy. */
+	if (p.is_ndp && (dir == FN_DIR_INGRESS || is_link_scope(p.daddr)))
 		return FN_PASS;
 	if (parsed != FN_PARSE_OK)
 		return drop_unparsed(skb, &p, dir, parsed);
@@ -713,6 +725,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	struct fn_ipcache_key ik = { .prefixlen = 128 };
 	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p.daddr : p.saddr, 16);
 	__u32 peer = peer_identity(&ik, p.ip_version);
+	if (p.is_ndp && peer == FN_ID_HOST)
+		return FN_PASS;
 
 	struct fn_decision d = {};
 	decide(ep, &p, peer, dir, cfg.flags, &d);

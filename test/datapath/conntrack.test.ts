@@ -5,8 +5,9 @@
  *
  * Topology: pod1 (client) and pod2 (server), both default-deny in both directions; policy allows
  * pod1 → pod2 TCP/80 and UDP/5353 (egress of pod1, ingress of pod2) and nothing else — no ICMP at
- * all. The node's gateway addresses are NOT in the ipcache (they are world) unless a test maps them
- * to host, so ICMP errors the node generates pass only as related packets.
+ * all. The node's gateway addresses are the host identity (so neighbor discovery with the node
+ * works under default deny), and the datapath runs with allow-localhost=policy, so ICMP errors the
+ * node generates pass only as related packets; the host test switches allow-localhost back on.
  * Runs as root only (CI runs as root); otherwise skipped with a loud reason.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +62,8 @@ describe.skipIf(!ROOT)('conntrack with real packets', { timeout: 120_000 }, () =
     ([1, 2, 3] as const).flatMap((i) => [
       { cidr: hostPrefix(pod(i).ip), identity: ID[`pod${i}`] },
       { cidr: hostPrefix(pod(i).ip6), identity: ID[`pod${i}`] },
+      { cidr: hostPrefix(pod(i).gatewayIp), identity: ReservedIdentity.host },
+      { cidr: hostPrefix(pod(i).gatewayIp6), identity: ReservedIdentity.host },
     ]);
 
   /** Fresh maps for a test: pods' addresses only, the ALLOWS policy, conntrack and flows empty. */
@@ -88,7 +91,7 @@ describe.skipIf(!ROOT)('conntrack with real packets', { timeout: 120_000 }, () =
   beforeAll(async () => {
     ensureBpffs();
     topo = createTopology('ct', 3);
-    dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', conntrackTimeouts: { closingMs: CLOSING_MS } });
+    dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', allowLocalhost: 'policy', conntrackTimeouts: { closingMs: CLOSING_MS } });
     dp.load();
     reset();
     dp.attachEndpoint(endpoint(1, ID.pod1));
@@ -257,29 +260,31 @@ describe.skipIf(!ROOT)('conntrack with real packets', { timeout: 120_000 }, () =
     });
 
     it('the node reaches pods in ingress default deny (allow-localhost); with allowLocalhost=policy it is dropped; a deny from host always wins', async () => {
-      const hostAddr = gateway(pod(2), family);
-      reset([{ cidr: hostPrefix(hostAddr), identity: ReservedIdentity.host }]);
       await peer2().listen('tcp', 80);
       try {
         const probe = async () => (await nodePeerOrThrow().tcp(addr(pod(2), family), 80, 500)).ok;
-        expect(await probe()).toBe(true);
-        const viaHost = flowsAt(2, ingress).filter((r) => r.peerId === ReservedIdentity.host && r.verdict === FlowVerdict.forwarded);
-        expect(viaHost.length).toBeGreaterThan(0);
-
-        const strict = new Datapath({ pinDir, netnsPath: topo?.node.nsPath, allowLocalhost: 'policy', conntrackTimeouts: { closingMs: CLOSING_MS } });
-        strict.load();
-        strict.clearConntrack();
-        try {
-          expect(await probe()).toBe(false);
-          strict.upsertPolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.allow, 21)]);
-          expect(await probe()).toBe(true); // fromEntities: host decides now
-        } finally {
-          strict.close();
-          d().load(); // back to allow-localhost
-        }
-        d().clearConntrack();
-        d().upsertPolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.deny, 22)]);
+        // This suite's datapath: allow-localhost=policy — the node is a peer like any other.
         expect(await probe()).toBe(false);
+        d().upsertPolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.allow, 21)]);
+        expect(await probe()).toBe(true); // fromEntities: host decides
+        d().deletePolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.allow, 21)]);
+        d().clearConntrack();
+        flowsAt(2, ingress);
+
+        const always = new Datapath({ pinDir, netnsPath: topo?.node.nsPath, conntrackTimeouts: { closingMs: CLOSING_MS } });
+        always.load(); // Cilium's default: allow-localhost=always
+        try {
+          expect(await probe()).toBe(true);
+          const viaHost = flowsAt(2, ingress).filter((r) => r.peerId === ReservedIdentity.host && r.verdict === FlowVerdict.forwarded);
+          expect(viaHost.length).toBeGreaterThan(0);
+          expect(viaHost.every((r) => r.ruleId === 0)).toBe(true);
+          always.clearConntrack();
+          always.upsertPolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.deny, 22)]);
+          expect(await probe()).toBe(false);
+        } finally {
+          always.close();
+          d().load(); // back to this suite's allow-localhost=policy
+        }
       } finally {
         await peer2().unlisten(80);
       }

@@ -305,16 +305,10 @@ describe.skipIf(!ROOT)('IPv6 on policed endpoints: neighbor discovery, extension
       expect(((await peers.get('pod2')?.received(UDP_PORT))?.datagrams ?? 0) - before).toBe(1);
     });
 
-    /*
-     * KNOWN KERNEL BUG (reported to the lead; expected to fail until policy.c is fixed — then drop
-     * `.fails`): when the LAST extension header's length points past the end of the packet and its
-     * next header is an upper layer (UDP here), parse_ipv6 stops walking with `off` beyond skb->len,
-     * load_l4 finds no L4 bytes and leaves ports 0, and the packet is decided as "UDP port 0" —
-     * forwarded by an any-protocol allow (record: forwarded, proto 17, dport 0) instead of dropped
-     * with invalidExtensionHeader. The chain was never walked to its end (fleetnet.h:
-     * FN_DROP_INVALID_EXTHDR), yet it passes unparsed. Here it reaches pod2's eth0.
-     */
-    it.fails('a hop-by-hop header whose length points past the end, then UDP: truncated chain, dropped', async () => {
+    /* The last header's length points past the end and its next header is an upper layer: the walk
+     * ends beyond skb->len, so the chain was never walked to its end (found by this test: such a
+     * packet used to be decided as "UDP port 0"). */
+    it('a hop-by-hop header whose length points past the end, then UDP: truncated chain, dropped', async () => {
       apply({ pod2: { defaultDenyIngress: true } }, CHAIN_POLICY);
       const p2 = pod('pod2');
       const tag = Buffer.from('fleetnet-chain-hbh-udp');
@@ -333,6 +327,39 @@ describe.skipIf(!ROOT)('IPv6 on policed endpoints: neighbor discovery, extension
         flows: [{ verdict: FlowVerdict.dropped, proto: IpProto.udp, dport: 0, dropReason: FlowDropReason.invalidExtensionHeader }],
       });
     });
+  });
+
+  it('an NDP-typed message is neighbor discovery only on the link: hop limit 255 to a link-scope or node address passes uncounted; to another pod, or routed, it is policed ICMPv6', async () => {
+    const p1 = pod('pod1');
+    const p2 = pod('pod2');
+    const tag = Buffer.from('fleetnet-ndp-typed-xxxxxxxx'); // body of a would-be NS (target + options)
+    const ns = (dst: string, hopLimit: number, from: 'pod1' | 'node', src = from === 'pod1' ? p1.ip6 : p2.gatewayIp6): Buffer =>
+      ipv6Frame({
+        dstMac: from === 'pod1' ? mac.hv1 : mac.pod2, srcMac: from === 'pod1' ? mac.pod1 : mac.hv2,
+        src, dst, chain: [], hopLimit, icmp6: { type: 135, body: tag },
+      });
+    const dropped = (f: FlowRecord[]) => f.filter((x) => x.proto === IpProto.icmpv6 && x.dport === 135 && x.verdict === FlowVerdict.dropped).reduce((n, x) => n + x.packets, 0);
+
+    // Egress of pod1 (default deny): to the node's address → link traffic, passes uncounted.
+    apply({ pod1: { defaultDenyEgress: true } }, []);
+    await rawIn('pod1').send('eth0', ns(p1.gatewayIp6, 255, 'pod1'), COUNT);
+    await rawIn('pod1').send('eth0', ns('ff02::1:ff00:1', 255, 'pod1'), COUNT); // solicited-node multicast
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await collectFlows(() => true, 0)).filter((x) => x.proto === IpProto.icmpv6)).toEqual([]);
+    // …to another pod's address, even with hop limit 255: plain ICMPv6, dropped and counted.
+    await rawIn('pod1').send('eth0', ns(p2.ip6, 255, 'pod1'), COUNT);
+    expect(dropped(await collectFlows((f) => dropped(f) >= COUNT))).toBe(COUNT);
+
+    // Ingress of pod2 (default deny): from the node with hop limit 255 → passes, uncounted…
+    apply({ pod2: { defaultDenyIngress: true } }, []);
+    await rawIn('pod2').watch('eth0', tag);
+    await rawIn('node').send(p2.hostIfname, ns(p2.ip6, 255, 'node'), COUNT);
+    expect(await countOf('pod2', tag, COUNT, 2000)).toBe(COUNT);
+    expect((await collectFlows(() => true, 0)).filter((x) => x.proto === IpProto.icmpv6)).toEqual([]);
+    // …a routed one (hop limit below 255 at the hook, here from pod1's address) is policed.
+    await rawIn('node').send(p2.hostIfname, ns(p2.ip6, 254, 'node', p1.ip6), COUNT);
+    expect(dropped(await collectFlows((f) => dropped(f) >= COUNT))).toBe(COUNT);
+    expect(await countOf('pod2', tag, 2 * COUNT, 200)).toBe(COUNT);
   });
 
   it('a non-IP EtherType reaches an unmanaged pod, and is dropped and counted (unsupportedL3) on a policed one', async () => {

@@ -176,8 +176,8 @@ function checksum(b: Buffer): number {
 }
 
 /**
- * Ethernet + IPv6 + the extension header chain + (unless `udp` is undefined) a UDP datagram with a
- * correct checksum. The IPv6 payload length is the bytes actually present, so the frame is
+ * Ethernet + IPv6 + the extension header chain + a UDP datagram or an ICMPv6 message (or nothing),
+ * with a correct checksum. The IPv6 payload length is the bytes actually present, so the frame is
  * consistent even when a header's length byte claims more.
  */
 export function ipv6Frame(o: {
@@ -187,12 +187,17 @@ export function ipv6Frame(o: {
   dst: string;
   chain: ExtHeader[];
   udp?: { sport: number; dport: number; payload: Buffer };
+  /** an ICMPv6 message instead of UDP: type, code 0, the body after the 4-byte header */
+  icmp6?: { type: number; body: Buffer };
+  /** default 64 */
+  hopLimit?: number;
 }): Buffer {
   const src = parsePrefix16(o.src).bytes;
   const dst = parsePrefix16(o.dst).bytes;
   const UDP = 17;
   const NO_NEXT = 59;
-  const types = [...o.chain.map((h) => h.type), o.udp ? UDP : NO_NEXT];
+  const ICMPV6 = 58;
+  const types = [...o.chain.map((h) => h.type), o.udp ? UDP : o.icmp6 ? ICMPV6 : NO_NEXT];
   const headers = o.chain.map((h, i) => extHeaderBytes(h, types[i + 1]!));
   let udp = Buffer.alloc(0);
   if (o.udp) {
@@ -206,13 +211,21 @@ export function ipv6Frame(o: {
     pseudo.writeUInt32BE(udp.length, 32);
     pseudo[39] = UDP;
     udp.writeUInt16BE(checksum(Buffer.concat([pseudo, udp])) || 0xffff, 6);
+  } else if (o.icmp6) {
+    udp = Buffer.concat([Buffer.from([o.icmp6.type, 0, 0, 0]), o.icmp6.body]);
+    const pseudo = Buffer.alloc(40);
+    src.copy(pseudo, 0);
+    dst.copy(pseudo, 16);
+    pseudo.writeUInt32BE(udp.length, 32);
+    pseudo[39] = ICMPV6;
+    udp.writeUInt16BE(checksum(Buffer.concat([pseudo, udp])), 2);
   }
   const payload = Buffer.concat([...headers, udp]);
   const ip = Buffer.alloc(40);
   ip.writeUInt32BE(6 << 28, 0);
   ip.writeUInt16BE(payload.length, 4);
   ip[6] = types[0]!;
-  ip[7] = 64;
+  ip[7] = o.hopLimit ?? 64;
   src.copy(ip, 8);
   dst.copy(ip, 24);
   return ethernet(o.dstMac, o.srcMac, ETH_P_IPV6, Buffer.concat([ip, payload]));
