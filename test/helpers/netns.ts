@@ -11,11 +11,11 @@
  * parallel test files never collide. Never uses `ip netns exec` (it remounts /sys and hides
  * /sys/fs/bpf): commands run with `ip -n` or nsenter.
  */
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 
 import { findRepoRoot } from '../../agent/src/kernel/native-binding.js';
+import { NsChild } from './ns-child.js';
 
 export interface PodNs {
   /** 1-based */
@@ -157,42 +157,17 @@ export interface UdpResult { sent: number; replies: number }
 
 /** A netns-peer.ts process inside one namespace. */
 export class Peer {
-  private nextId = 1;
-  private readonly pending = new Map<number, (v: Record<string, unknown>) => void>();
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      const cb = this.pending.get(Number(msg.id));
-      this.pending.delete(Number(msg.id));
-      cb?.(msg);
-    });
-  }
+  private constructor(private readonly child: NsChild) {}
 
   static async start(nsPath: string): Promise<Peer> {
     const root = findRepoRoot();
     const script = `${root}/test/helpers/netns-peer.ts`;
     if (!existsSync(script)) throw new Error(`missing ${script}`);
-    const child = spawn('nsenter', [`--net=${nsPath}`, '--', process.execPath, '--import', 'tsx', script], { cwd: root });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const peer = new Peer(child);
-    await new Promise<void>((resolve, reject) => {
-      peer.pending.set(0, () => resolve());
-      child.once('exit', (code) => reject(new Error(`peer in ${nsPath} exited ${code}: ${stderr}`)));
-    });
-    return peer;
+    return new Peer(await NsChild.start(nsPath, process.execPath, ['--import', 'tsx', script], 'peer', root));
   }
 
   request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) => {
-        const { id: _id, failure, ...rest } = m;
-        if (failure !== undefined) reject(new Error(String(failure)));
-        else resolve(rest);
-      });
-      this.child.stdin.write(`${JSON.stringify({ id, op, ...args })}\n`);
-    });
+    return this.child.request(op, args);
   }
 
   async listen(proto: 'tcp' | 'udp', port: number, echo = true): Promise<void> {
@@ -245,8 +220,7 @@ export class Peer {
   }
 
   stop(): void {
-    this.child.stdin.end();
-    this.child.kill();
+    this.child.stop();
   }
 }
 

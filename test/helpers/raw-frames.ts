@@ -11,10 +11,9 @@
  *   raw.send(ifname, frame, count)   send the frame `count` times (through the interface's TC
  *                                    egress, like any packet the namespace sends) → {sent, refused}
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
 
 import { parsePrefix16 } from '../../agent/src/kernel/ip-address.js';
+import { NsChild } from './ns-child.js';
 
 const RAW_PY = `
 import json, socket, sys, threading
@@ -61,35 +60,14 @@ for line in sys.stdin:
 `;
 
 export class RawPort {
-  private nextId = 1;
-  private readonly pending = new Map<number, (v: Record<string, unknown>) => void>();
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const msg = JSON.parse(line) as Record<string, unknown>;
-      const cb = this.pending.get(Number(msg.id));
-      this.pending.delete(Number(msg.id));
-      cb?.(msg);
-    });
-  }
+  private constructor(private readonly child: NsChild) {}
 
   static async start(nsPath: string): Promise<RawPort> {
-    const child = spawn('nsenter', [`--net=${nsPath}`, '--', 'python3', '-u', '-c', RAW_PY]);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const port = new RawPort(child);
-    await new Promise<void>((resolve, reject) => {
-      port.pending.set(0, () => resolve());
-      child.once('exit', (code) => reject(new Error(`raw frame helper in ${nsPath} exited ${code}: ${stderr}`)));
-    });
-    return port;
+    return new RawPort(await NsChild.start(nsPath, 'python3', ['-u', '-c', RAW_PY], 'raw frame helper'));
   }
 
   private request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) => (m.failure !== undefined ? reject(new Error(String(m.failure))) : resolve(m)));
-      this.child.stdin.write(`${JSON.stringify({ id, op, ...args })}\n`);
-    });
+    return this.child.request(op, args);
   }
 
   async mac(ifname: string): Promise<string> {
@@ -112,8 +90,7 @@ export class RawPort {
   }
 
   stop(): void {
-    this.child.stdin.end();
-    this.child.kill();
+    this.child.stop();
   }
 }
 
