@@ -122,6 +122,8 @@ export interface paths {
          *     All-or-nothing: if any document is rejected, nothing is stored and the answer is a 400 whose
          *     `errors[]` point into the document (`/<document index>/...`) and whose `documents` list every outcome.
          *     With `dryRun=true` nothing is stored and the answer is always 200 with every outcome.
+         *     A document (or list item) nested deeper than 64 levels is rejected (rule `maxDepth`, pointing at the
+         *     first value too deep; `/<document index>` when the YAML parser cannot say where).
          */
         post: operations["importNetworkPolicies"];
         delete?: never;
@@ -368,6 +370,10 @@ export interface paths {
          *     `windowSeconds` into flow summaries (packets = events, bytes = 0 because Hubble flows carry no byte
          *     counts, flows = events that open a connection) and stored like agent batches. Importing the same
          *     lines again stores nothing new. Requires Fleet.Admin.
+         *     Lines that are not flows (or have another verdict, no direction, no time) are skipped and reported. A
+         *     flow line whose summary breaks `FlowSummary` (port or identity out of range, names too long) or whose
+         *     node name is not a `ResourceName` rejects the whole import: 400 `ValidationFailed`, nothing stored,
+         *     `errors[]` pointing at `/<0-based line index>/<field of the line>` (e.g. `/3/flow/l4/TCP/destination_port`).
          */
         post: operations["importHubbleFlows"];
         delete?: never;
@@ -487,7 +493,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];
@@ -1309,9 +1315,11 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The body's content type is not accepted. */
+        /** @description The body's content type or content encoding is not accepted. */
         UnsupportedMediaType: {
             headers: {
+                /** @description The content encodings the API decodes (RFC 9110 §12.5.3), sent when the encoding was refused. */
+                "Accept-Encoding"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -2211,6 +2219,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
@@ -2247,6 +2256,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
@@ -2275,6 +2285,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
@@ -2303,6 +2314,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
         };
     };
