@@ -67,7 +67,7 @@ export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json'
       outcomes.push({ document, ...extra, outcome: 'rejected', reason, ...(errors && errors.length > 0 ? { errors } : {}) });
     };
     if (source.parseError !== undefined) {
-      reject(source.parseError);
+      reject(source.parseError, source.errors);
       continue;
     }
     const doc = source.value;
