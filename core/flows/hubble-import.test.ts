@@ -71,3 +71,31 @@ describe('importHubbleFlows: grouping', () => {
     expect(hashUuid('x')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 });
+
+describe('importHubbleFlows: values the FlowSummary contract rejects', () => {
+  it.each([
+    { name: 'destination port 70000', text: line({ l4: { UDP: { destination_port: 70000 } } }), pointer: '/0/flow/l4/UDP/destination_port', rule: 'maximum' },
+    { name: 'ICMPv6 type 65536', text: line({ l4: { ICMPv6: { type: 65536 } } }), pointer: '/0/flow/l4/ICMPv6/type', rule: 'maximum' },
+    { name: 'identity 99999999999', text: line({ destination: { identity: 99999999999 } }), pointer: '/0/flow/destination/identity', rule: 'maximum' },
+    { name: 'identity 1.5', text: line({ source: { identity: 1.5 } }), pointer: '/0/flow/source/identity', rule: 'type' },
+    { name: 'a label over 512 characters', text: line({ source: { identity: 1, labels: ['k8s:a=1', `k8s:b=${'x'.repeat(600)}`] } }), pointer: '/0/flow/source/labels', rule: 'maxLength' },
+    { name: 'a DNS name over 255 characters', text: line({ destination_names: ['d'.repeat(300)] }), pointer: '/0/flow/destination_names', rule: 'maxLength' },
+    { name: 'an IP over 45 characters', text: line({ IP: { source: '1'.repeat(50) } }), pointer: '/0/flow/IP/source', rule: 'maxLength' },
+    { name: 'a 5,000-character node name (response envelope)', text: JSON.stringify({ flow: flow(), node_name: `kind/${'n'.repeat(5000)}` }), pointer: '/0/node_name', rule: 'maxLength' },
+    { name: 'an upper-case node name (bare flow)', text: JSON.stringify(flow({ node_name: 'kind/Worker-1' })), pointer: '/0/node_name', rule: 'pattern' },
+    { name: 'the third line of three', text: [line(), '', line({ l4: { TCP: { destination_port: 65536 } } })].join('\n'), pointer: '/2/flow/l4/TCP/destination_port', rule: 'maximum' },
+  ])('$name → $pointer ($rule), no batches', ({ text, pointer, rule }) => {
+    const result = importHubbleFlows(text, 'c', 60);
+    expect(result.errors).toContainEqual(expect.objectContaining({ pointer, rule }));
+    expect(result.invalidLines).toBe(1);
+    expect(result.batches).toEqual([]);
+    expect(result.imported).toBe(0);
+  });
+
+  it('reports at most 100 errors and counts every invalid line', () => {
+    const result = importHubbleFlows(Array.from({ length: 150 }, () => line({ l4: { TCP: { destination_port: 70000 } } })).join('\n'), 'c', 60);
+    expect(result.errors).toHaveLength(100);
+    expect(result.invalidLines).toBe(150);
+    expect(result.errors[0]!.message).toMatch(/^line 1: /);
+  });
+});

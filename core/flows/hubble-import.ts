@@ -14,9 +14,17 @@
  *   not replies and, for TCP, carry SYN without ACK. first_seen / last_seen = earliest / latest event.
  * - Batches hold at most 5000 summaries; a batch id is a hash of cluster, node, window and content, so
  *   importing the same lines again yields the same ids (and stores nothing new).
+ * - A flow line that is read is held to the contract an agent batch is: its summary must validate against
+ *   FlowSummary of openapi.yaml and its node name against ResourceName (the ingest path's nodeName).
+ *   Values out of range (port 70000, identity 99999999999 or 1.5, a 5,000-character node or pod name)
+ *   are not skipped but reported in `errors` — at most MAX_ERRORS, pointers `/<line index>/<field of the
+ *   line>` with the 0-based line index (line number − 1) — and then `batches` is empty: the caller stores
+ *   nothing (all or nothing, like a policy import). Messages never echo the offending value.
  */
 import { createHash } from 'node:crypto';
-import type { FlowEndpoint, FlowSummary } from '../../openapi/types.js';
+import type { FieldError, FlowEndpoint, FlowSummary } from '../../openapi/types.js';
+import { appendPointer, splitPointer } from '../json/json-pointer.js';
+import { createSchemaValidator } from '../schema/compile-schema-validator.js';
 
 export interface ImportedBatch {
   batchId: string;
@@ -29,10 +37,15 @@ export interface HubbleImport {
   lines: number;
   imported: number;
   skipped: Array<{ line: number; reason: string }>;
+  /** Flow lines whose values break the contract (see the contracts above); when any, `batches` is empty. */
+  errors: FieldError[];
+  /** How many flow lines were invalid (`errors` holds at most MAX_ERRORS entries). */
+  invalidLines: number;
   batches: ImportedBatch[];
 }
 
 const MAX_BATCH = 5000;
+export const MAX_ERRORS = 100;
 const VERDICTS = new Set(['FORWARDED', 'DROPPED', 'AUDIT']);
 const DIRECTIONS = new Set(['INGRESS', 'EGRESS']);
 const DROP_REASON = /^[A-Z0-9_]{1,64}$/;
@@ -46,6 +59,10 @@ export function importHubbleFlows(text: string, clusterId: string, windowSeconds
   const windowMs = windowSeconds * 1000;
   const skipped: HubbleImport['skipped'] = [];
   const windows = new Map<string, { node: string; start: number; summaries: Map<string, FlowSummary> }>();
+  const validateSummary = createSchemaValidator('FlowSummary');
+  const validateNode = createSchemaValidator('ResourceName');
+  const errors: FieldError[] = [];
+  let invalidLines = 0;
   let lines = 0;
   let imported = 0;
   text.split(/\r?\n/).forEach((raw, i) => {
@@ -56,6 +73,17 @@ export function importHubbleFlows(text: string, clusterId: string, windowSeconds
       skipped.push({ line: i + 1, reason: parsed });
       return;
     }
+    const iso = new Date(parsed.time).toISOString();
+    const lineErrors = [
+      ...validateNode(parsed.node, parsed.at.node),
+      ...validateSummary({ ...parsed.summary, packets: 1, bytes: 0, flows: 0, first_seen: iso, last_seen: iso }).map((e) => ({ ...e, pointer: pointerInLine(e.pointer, parsed.at) })),
+    ].map((e) => ({ ...e, pointer: `/${i}${e.pointer}`, message: `line ${i + 1}: ${e.message}` }));
+    if (lineErrors.length > 0) {
+      invalidLines++;
+      errors.push(...lineErrors.slice(0, MAX_ERRORS - errors.length));
+      return;
+    }
+    if (invalidLines > 0) return;
     imported++;
     const start = Math.floor(parsed.time / windowMs) * windowMs;
     const windowKey = `${parsed.node}\u0000${start}`;
@@ -65,7 +93,6 @@ export function importHubbleFlows(text: string, clusterId: string, windowSeconds
       windows.set(windowKey, window);
     }
     const key = JSON.stringify(parsed.summary);
-    const iso = new Date(parsed.time).toISOString();
     const existing = window.summaries.get(key);
     if (existing) {
       existing.packets += 1;
@@ -77,6 +104,7 @@ export function importHubbleFlows(text: string, clusterId: string, windowSeconds
     }
   });
   const batches: ImportedBatch[] = [];
+  if (invalidLines > 0) return { lines, imported: 0, skipped, errors, invalidLines, batches };
   const ordered = [...windows.values()].sort((a, b) => a.start - b.start || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   for (const w of ordered) {
     const summaries = [...w.summaries.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, s]) => s);
@@ -86,10 +114,38 @@ export function importHubbleFlows(text: string, clusterId: string, windowSeconds
       batches.push({ batchId: hashUuid([clusterId, w.node, window.start, window.end, JSON.stringify(part)].join('\n')), node: w.node, window, summaries: part });
     }
   }
-  return { lines, imported, skipped, batches };
+  return { lines, imported, skipped, errors, invalidLines, batches };
 }
 
-type ParsedEvent = { node: string; time: number; opens: boolean; summary: Omit<FlowSummary, 'packets' | 'bytes' | 'flows'> };
+/** Where a parsed event's fields came from in its line (JSON pointers), to point errors at what the client sent. */
+interface SourceFields {
+  flow: string;
+  node: string;
+  time: string;
+  l4: string;
+}
+type ParsedEvent = { node: string; time: number; opens: boolean; summary: Omit<FlowSummary, 'packets' | 'bytes' | 'flows'>; at: SourceFields };
+
+/** A FlowSummary pointer → the field of the Hubble line it was taken from (arrays that are filtered or sorted: the array). */
+function pointerInLine(pointer: string, at: SourceFields): string {
+  const [field, sub, ...rest] = splitPointer(pointer);
+  switch (field) {
+    case 'source':
+    case 'destination':
+      return sub === undefined ? appendPointer(at.flow, field) : appendPointer(at.flow, field, sub, ...(sub === 'labels' || sub === 'workloads' ? [] : rest));
+    case 'IP':
+      return sub === undefined ? appendPointer(at.flow, 'IP') : appendPointer(at.flow, 'IP', sub);
+    case 'l4':
+      return sub === 'destination_port' ? at.l4 : appendPointer(at.flow, 'l4');
+    case 'first_seen':
+    case 'last_seen':
+      return at.time;
+    case undefined:
+      return at.flow;
+    default:
+      return appendPointer(at.flow, field);
+  }
+}
 
 function parseEvent(raw: string): ParsedEvent | string {
   let value: unknown;
@@ -101,6 +157,7 @@ function parseEvent(raw: string): ParsedEvent | string {
   if (!isObject(value)) return 'not a JSON object';
   const flow = isObject(value.flow) ? value.flow : str(value.verdict) ? value : undefined;
   if (!flow) return 'no flow';
+  const flowAt = flow === value ? '' : '/flow';
   const timeText = str(flow.time) ?? str(value.time);
   const time = timeText ? Date.parse(timeText) : NaN;
   if (Number.isNaN(time)) return 'no valid time';
@@ -111,7 +168,13 @@ function parseEvent(raw: string): ParsedEvent | string {
   const nodeText = str(value.node_name) ?? str(flow.node_name);
   if (!nodeText) return 'no node_name';
   const node = nodeText.slice(nodeText.lastIndexOf('/') + 1);
-  const { l4, opens } = parseL4(flow.l4, flow.is_reply === true);
+  const { l4, opens, portAt } = parseL4(flow.l4, flow.is_reply === true);
+  const at: SourceFields = {
+    flow: flowAt,
+    node: str(value.node_name) ? '/node_name' : `${flowAt}/node_name`,
+    time: str(flow.time) ? `${flowAt}/time` : '/time',
+    l4: portAt ? `${flowAt}/l4/${portAt}` : `${flowAt}/l4`,
+  };
   const ip = isObject(flow.IP) ? flow.IP : {};
   const IP = { ...(str(ip.source) ? { source: str(ip.source) } : {}), ...(str(ip.destination) ? { destination: str(ip.destination) } : {}) };
   const dropReason = str(flow.drop_reason_desc);
@@ -128,10 +191,11 @@ function parseEvent(raw: string): ParsedEvent | string {
     ...(sourceNames ? { source_names: sourceNames } : {}),
     ...(destinationNames ? { destination_names: destinationNames } : {}),
   };
-  return { node, time, opens, summary };
+  return { node, time, opens, summary, at };
 }
 
-function parseL4(value: unknown, isReply: boolean): { l4: FlowSummary['l4']; opens: boolean } {
+/** `portAt`: where the destination port (ICMP: type) was read, relative to `l4` (e.g. `TCP/destination_port`). */
+function parseL4(value: unknown, isReply: boolean): { l4: FlowSummary['l4']; opens: boolean; portAt?: string } {
   const l4 = isObject(value) ? value : {};
   for (const protocol of ['TCP', 'UDP', 'SCTP'] as const) {
     const body = l4[protocol];
@@ -139,13 +203,13 @@ function parseL4(value: unknown, isReply: boolean): { l4: FlowSummary['l4']; ope
     const port = num(body.destination_port);
     const flags = isObject(body.flags) ? body.flags : {};
     const opens = !isReply && (protocol !== 'TCP' || (flags.SYN === true && flags.ACK !== true));
-    return { l4: { protocol, ...(port !== undefined ? { destination_port: port } : {}) }, opens };
+    return { l4: { protocol, ...(port !== undefined ? { destination_port: port } : {}) }, opens, portAt: `${protocol}/destination_port` };
   }
   for (const protocol of ['ICMPv4', 'ICMPv6'] as const) {
     const body = l4[protocol];
     if (!isObject(body)) continue;
     const type = num(body.type);
-    return { l4: { protocol, ...(type !== undefined ? { destination_port: type } : {}) }, opens: !isReply };
+    return { l4: { protocol, ...(type !== undefined ? { destination_port: type } : {}) }, opens: !isReply, portAt: `${protocol}/type` };
   }
   return { l4: { protocol: 'OTHER' }, opens: !isReply };
 }

@@ -6,8 +6,8 @@ import type { ServiceGraphPart } from '../../../core/flows/service-graph.js';
 import type { EncodedIngestBatch } from '../domain/flows.js';
 import type { EncodedFlowChunk } from '../store/flow-store.js';
 import { ApiError } from '../http/api-error.js';
-import { decodeFlowBatch, type DecodedFlowBatch } from './decode-flow-batch.js';
-import { decodeHubbleImport, type DecodedHubbleImport } from './decode-hubble-import.js';
+import { decodeFlowBatch, type DecodedFlowBatch, type PlainApiError } from './decode-flow-batch.js';
+import { decodeHubbleImport, type DecodedHubbleImport, type DecodedHubbleResult } from './decode-hubble-import.js';
 import { aggregateFlowChunks, graphFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
 
 /**
@@ -18,7 +18,8 @@ import { aggregateFlowChunks, graphFlowChunks, type FlowFilters } from './fold-f
  * loop (desired-state polls keep their latency) nor leaves the instance's other cores idle.
  *
  * Contract: `decode` resolves to the storable batch or rejects with the ApiError the body deserves (400);
- * `decodeHubbleImport` never rejects for content (bad lines are reported as skipped). The bytes' buffer is
+ * `decodeHubbleImport` reports lines that are not flows as skipped and rejects with a 400 ValidationFailed
+ * when a flow line breaks FlowSummary. The bytes' buffer is
  * transferred to the thread (the caller must not use it afterwards). With `threads: 0` everything runs
  * inline on the calling thread.
  */
@@ -36,8 +37,8 @@ export const defaultDecoderThreads = (): number => availableParallelism();
 export function createFlowDecoder(options: { threads: number }): FlowDecoder {
   if (options.threads <= 0) {
     return {
-      decode: async (bytes) => unwrap(decodeFlowBatch(bytes)),
-      decodeHubbleImport: async (bytes, clusterId, windowSeconds) => decodeHubbleImport(bytes, clusterId, windowSeconds),
+      decode: async (bytes) => unwrap(decodeFlowBatch(bytes)).batch,
+      decodeHubbleImport: async (bytes, clusterId, windowSeconds) => unwrap(decodeHubbleImport(bytes, clusterId, windowSeconds)).decoded,
       aggregateChunks: async (filters, groupBy, chunks) => aggregateFlowChunks(filters, groupBy, chunks),
       graphChunks: async (filters, chunks) => graphFlowChunks(filters, chunks),
       close: async () => undefined,
@@ -55,11 +56,11 @@ export function createFlowDecoder(options: { threads: number }): FlowDecoder {
   return {
     decode: async (bytes) => {
       const owned = ownBuffer(bytes);
-      return unwrap((await pool.run(owned, { transferList: [owned.buffer as ArrayBuffer] })) as DecodedFlowBatch);
+      return unwrap((await pool.run(owned, { transferList: [owned.buffer as ArrayBuffer] })) as DecodedFlowBatch).batch;
     },
     decodeHubbleImport: async (bytes, clusterId, windowSeconds) => {
       const owned = ownBuffer(bytes);
-      return (await pool.run({ bytes: owned, clusterId, windowSeconds }, { name: 'hubbleImport', transferList: [owned.buffer as ArrayBuffer] })) as DecodedHubbleImport;
+      return unwrap((await pool.run({ bytes: owned, clusterId, windowSeconds }, { name: 'hubbleImport', transferList: [owned.buffer as ArrayBuffer] })) as DecodedHubbleResult).decoded;
     },
     aggregateChunks: async (filters, groupBy, chunks) => (await pool.run({ filters, groupBy, chunks }, { name: 'aggregateChunks' })) as AggregationPart,
     graphChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'graphChunks' })) as ServiceGraphPart,
@@ -72,8 +73,9 @@ function ownBuffer(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
-function unwrap(decoded: DecodedFlowBatch): EncodedIngestBatch {
-  if (decoded.ok) return decoded.batch;
-  const { status, code, message, errors } = decoded.error;
+/** The decoded value, or the decoder's plain error as the ApiError it stands for. */
+function unwrap<T extends { ok: true }>(decoded: T | { ok: false; error: PlainApiError }): T {
+  if (decoded.ok) return decoded as T;
+  const { status, code, message, errors } = (decoded as { error: PlainApiError }).error;
   throw new ApiError(status, code, message, errors);
 }
