@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAppServices, type AppServices } from '../../functions/src/app-services.js';
 import { loadOrCreateDevIssuer, type DevIssuer } from '../../functions/src/auth/dev-issuer.js';
-import { startLocalHost } from '../../functions/src/local-host/local-host.js';
+import { startLocalHost, type LocalHostOptions } from '../../functions/src/local-host/local-host.js';
 import { createOperations } from '../../functions/src/routes.js';
 import { openCosmos, type CosmosConnection } from '../../functions/src/store/open-cosmos.js';
 
@@ -22,11 +22,11 @@ export interface TestApi {
  * The real API as agents and portals see it: the Functions route table served by the local host over
  * HTTP, on a fresh embedded Cosmos server, with a dev token issuer in a temp dir.
  */
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function startTestApi(env: Record<string, string> = {}, hostOptions: Pick<LocalHostOptions, 'bodyReadTimeoutMs'> = {}): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetnet-api-'));
   const cosmos = await openCosmos();
   const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, ...env }, cosmos });
-  const host = await startLocalHost({ operations: createOperations(async () => services) });
+  const host = await startLocalHost({ operations: createOperations(async () => services), ...hostOptions });
   const issuer = await loadOrCreateDevIssuer(dir);
   return {
     baseUrl: host.baseUrl,

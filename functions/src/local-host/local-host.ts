@@ -18,7 +18,16 @@ export interface LocalHostOptions {
   host?: string;
   /** Route prefix; defaults to host.json's extensions.http.routePrefix. */
   routePrefix?: string;
+  /**
+   * How long the host waits for the next bytes of a request body, in milliseconds (default
+   * DEFAULT_BODY_READ_TIMEOUT_MS, 10 s). A body shorter than its Content-Length is answered 400
+   * IncompleteBody once this passes without data, and the connection is closed.
+   */
+  bodyReadTimeoutMs?: number;
 }
+
+/** See LocalHostOptions.bodyReadTimeoutMs: idle time, so a slow but steady 64 MiB upload is not cut. */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 10_000;
 
 export interface LocalHost {
   /** Base URL including the route prefix, e.g. http://127.0.0.1:7071/api */
@@ -60,7 +69,16 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     }
     const { operation, params } = found.match;
     const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-    const bytes = hasBody ? await readAtMost(req, (operation.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) + 1) : undefined;
+    let bytes: Uint8Array | undefined;
+    try {
+      const limit = (operation.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES) + 1;
+      bytes = hasBody ? await readAtMost(req, limit, options.bodyReadTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS) : undefined;
+    } catch (error) {
+      // The rest of the body may still arrive (or never): this connection cannot carry another request.
+      res.once('finish', () => req.socket.destroy());
+      writeResponse(res, renderProblem(error, pathname), { Connection: 'close' });
+      return;
+    }
     const request = new HttpRequest({
       method: req.method ?? 'GET',
       url: `http://${req.headers.host ?? 'localhost'}${target}`,
@@ -95,19 +113,40 @@ function readRoutePrefix(): string {
   return hostJson.extensions?.http?.routePrefix ?? 'api';
 }
 
-/** Reads the body, keeping at most `limit` bytes (the rest is drained and discarded). */
-function readAtMost(req: http.IncomingMessage, limit: number): Promise<Uint8Array> {
+/**
+ * Reads the body, keeping at most `limit` bytes (the rest is drained and discarded). Rejects with a 400
+ * IncompleteBody when no bytes arrive for `idleMs` before the body's end, or when the client goes away
+ * first. This is the local host's job only: in Azure, the Functions host (and its front end) reads the
+ * body and times out a request whose body never completes before the function is invoked.
+ */
+function readAtMost(req: http.IncomingMessage, limit: number, idleMs: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const fail = (message: string) => {
+      clearTimeout(timer);
+      reject(new ApiError(400, 'IncompleteBody', message, [{ pointer: '', message: 'the body ended before Content-Length bytes arrived', rule: 'contentLength' }]));
+    };
+    const idle = () => fail(`The request body stopped arriving (no bytes for ${idleMs} ms before its end); it is shorter than its Content-Length.`);
+    const timer = setTimeout(idle, idleMs);
     req.on('data', (chunk: Buffer) => {
+      timer.refresh();
       if (size >= limit) return;
       const take = chunk.subarray(0, limit - size);
       chunks.push(take);
       size += take.byteLength;
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('close', () => {
+      if (!req.complete) fail('The connection closed before the request body was complete.');
+    });
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
   });
 }
 
@@ -119,8 +158,8 @@ function flattenHeaders(headers: http.IncomingHttpHeaders): Record<string, strin
   return flat;
 }
 
-function writeResponse(res: http.ServerResponse, init: HttpResponseInit): void {
-  const headers = toHeaderRecord(init.headers);
+function writeResponse(res: http.ServerResponse, init: HttpResponseInit, extraHeaders: Record<string, string> = {}): void {
+  const headers = { ...toHeaderRecord(init.headers), ...extraHeaders };
   let body: string | Uint8Array | undefined;
   if (init.jsonBody !== undefined) {
     body = JSON.stringify(init.jsonBody);
