@@ -55,7 +55,8 @@ export interface CallOptions {
   token?: string;
   /** JSON-encoded unless `rawBody` is given. */
   body?: unknown;
-  rawBody?: string;
+  /** Sent as is (bytes e.g. for a compressed body with a Content-Encoding header). */
+  rawBody?: string | Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
 }
@@ -70,7 +71,7 @@ export function createContractClient(baseUrl: string) {
   async function call(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse> {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
-    let payload: string | undefined;
+    let payload: string | Uint8Array | undefined;
     if (options.rawBody !== undefined) payload = options.rawBody;
     else if (options.body !== undefined) payload = JSON.stringify(options.body);
     if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
