@@ -99,3 +99,10 @@ describe('importHubbleFlows: values the FlowSummary contract rejects', () => {
     expect(result.errors[0]!.message).toMatch(/^line 1: /);
   });
 });
+
+describe('importHubbleFlows: times', () => {
+  it('a time past year 9999 is rejected at the field it came from', () => {
+    const result = importHubbleFlows(JSON.stringify({ flow: flow({ time: '+275760-09-13T00:00:00Z' }) }), 'c', 60);
+    expect(result.errors).toEqual([{ pointer: '/0/flow/time', message: 'line 1: must be a date-time from year 0000 to 9999', rule: 'format' }]);
+  });
+});
