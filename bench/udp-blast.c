@@ -1,9 +1,13 @@
 /*
  * udp-blast — fixed-duration small-UDP sender / counting receiver for bench/datapath.ts.
- *   udp-blast send <dst-ipv4> <port> <seconds> <payload-bytes>   → prints datagrams sent
- *   udp-blast recv <port> <seconds>                              → prints datagrams received
- * The sender uses sendmmsg in batches of 64 on one connected socket (one flow); the receiver
- * drains with recvmmsg until <seconds> elapsed. Only the address given is contacted.
+ *   udp-blast send <dst-ip> <port> <seconds> <payload-bytes>   → prints datagrams sent
+ *   udp-blast recv <port> <seconds> [4|6 [sample-ms]]           → prints "ready", then datagrams received
+ * <dst-ip> is IPv4 or IPv6 (a ':' makes it IPv6). The receiver binds the wildcard address of the
+ * family given (default 4; 6 = an IPv6-only socket). The sender uses sendmmsg in batches of 64 on
+ * one connected socket (one flow); the receiver drains with recvmmsg until <seconds> elapsed.
+ * With sample-ms > 0 the receiver also prints "s <CLOCK_MONOTONIC ns> <datagrams so far>" at most
+ * every sample-ms, so a caller can cut one long blast into windows (bench/datapath.ts).
+ * Only the address given is contacted.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -28,10 +32,13 @@ static double now_s(void)
 
 static int do_send(const char *ip, int port, double seconds, int size)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	int v6 = strchr(ip, ':') != NULL;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-	if (fd < 0 || inet_pton(AF_INET, ip, &dst.sin_addr) != 1 ||
-	    connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+	struct sockaddr_in6 dst6 = {.sin6_family = AF_INET6, .sin6_port = htons((unsigned short)port)};
+	int ok = v6 ? inet_pton(AF_INET6, ip, &dst6.sin6_addr) == 1 : inet_pton(AF_INET, ip, &dst.sin_addr) == 1;
+	if (fd < 0 || !ok ||
+	    (v6 ? connect(fd, (struct sockaddr *)&dst6, sizeof(dst6)) : connect(fd, (struct sockaddr *)&dst, sizeof(dst))) < 0) {
 		perror("send setup");
 		return 1;
 	}
@@ -57,15 +64,26 @@ static int do_send(const char *ip, int port, double seconds, int size)
 	return 0;
 }
 
-static int do_recv(int port, double seconds)
+static unsigned long long now_ns(void)
 {
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	int buf = 8 << 20;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+}
+
+static int do_recv(int port, double seconds, int family, int sample_ms)
+{
+	int v6 = family == 6;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
+	int buf = 8 << 20, one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
 	struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (v6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((unsigned short)port), .sin6_addr = IN6ADDR_ANY_INIT};
+	if (fd < 0 || (v6 ? bind(fd, (struct sockaddr *)&a6, sizeof(a6)) : bind(fd, (struct sockaddr *)&a, sizeof(a))) < 0) {
 		perror("recv setup");
 		return 1;
 	}
@@ -81,12 +99,20 @@ static int do_recv(int port, double seconds)
 	}
 	printf("ready\n");
 	fflush(stdout);
-	unsigned long long got = 0;
+	unsigned long long got = 0, next_sample = 0, step = (unsigned long long)sample_ms * 1000000ull;
 	double end = now_s() + seconds;
 	while (now_s() < end) {
 		int n = recvmmsg(fd, msgs, BATCH, 0, NULL);
 		if (n > 0)
 			got += (unsigned long long)n;
+		if (step) {
+			unsigned long long t = now_ns();
+			if (t >= next_sample) {
+				printf("s %llu %llu\n", t, got);
+				fflush(stdout);
+				next_sample = t + step;
+			}
+		}
 	}
 	printf("%llu\n", got);
 	return 0;
@@ -96,8 +122,8 @@ int main(int argc, char **argv)
 {
 	if (argc == 6 && strcmp(argv[1], "send") == 0)
 		return do_send(argv[2], atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
-	if (argc == 4 && strcmp(argv[1], "recv") == 0)
-		return do_recv(atoi(argv[2]), atof(argv[3]));
-	fprintf(stderr, "usage: udp-blast send <ip> <port> <seconds> <payload> | recv <port> <seconds>\n");
+	if (argc >= 4 && argc <= 6 && strcmp(argv[1], "recv") == 0)
+		return do_recv(atoi(argv[2]), atof(argv[3]), argc >= 5 ? atoi(argv[4]) : 4, argc == 6 ? atoi(argv[5]) : 0);
+	fprintf(stderr, "usage: udp-blast send <ip> <port> <seconds> <payload> | recv <port> <seconds> [4|6 [sample-ms]]\n");
 	return 2;
 }
