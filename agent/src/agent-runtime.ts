@@ -9,7 +9,7 @@ import type { AggregateContext, IdentityInfo } from './flows/aggregate-flows.js'
 import { FlowLoop } from './flows/flow-loop.js';
 import { FlowSpool, type SpoolLimits } from './flows/flow-spool.js';
 import type { EndpointSource } from './identity/types.js';
-import type { FlowRecord, KernelCounters } from './kernel/codecs.js';
+import type { FlowRecordSource, KernelCounters } from './kernel/codecs.js';
 import { ApiError, type ApiClient } from './sync/api-client.js';
 import type { ProgramOutcome } from './sync/node-status.js';
 import { SyncLoop, type Logger } from './sync/sync-loop.js';
@@ -17,7 +17,8 @@ import { join } from 'node:path';
 
 /** The part of Datapath the runtime uses (the real class satisfies it). */
 export interface RuntimeDatapath {
-  readAndResetFlows(): FlowRecord[];
+  /** one read-and-reset in the agent's form (Datapath.readAndResetFlowRecords) */
+  readAndResetFlowRecords(): FlowRecordSource;
   /** cumulative kernel loss counters (Datapath.readCounters): the flow loop reports their deltas */
   readCounters(): KernelCounters;
   close(): void;
@@ -83,7 +84,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     });
     this.spool = new FlowSpool(join(options.stateDir, 'flow-spool'), options.spoolLimits ?? DEFAULT_SPOOL_LIMITS);
     this.flows = new FlowLoop({
-      readFlows: () => options.datapath.readAndResetFlows(),
+      readFlows: () => options.datapath.readAndResetFlowRecords(),
       readLost: () => options.datapath.readCounters(),
       context: () => flowContextOf(this.compiled, options.clusterId),
       spool: this.spool,

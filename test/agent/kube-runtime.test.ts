@@ -26,7 +26,7 @@ let kube: FakeKubeApi;
 let dir: string;
 let runtime: AgentRuntime<typeof datapath>;
 const applied: CompiledState[] = [];
-const datapath = { readAndResetFlows: () => [], readCounters: () => ({ lostPackets: 0, lostBytes: 0, lostFlows: 0 }), close: () => undefined };
+const datapath = { readAndResetFlowRecords: () => [], readCounters: () => ({ lostPackets: 0, lostBytes: 0, lostFlows: 0 }), close: () => undefined };
 
 async function until(cond: () => boolean, timeoutMs = 8000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -30,7 +30,7 @@ const datapath = {
   /** cumulative, like fn_counters */
   counters: { lostPackets: 0, lostBytes: 0, lostFlows: 0 },
   closed: false,
-  readAndResetFlows() {
+  readAndResetFlowRecords() {
     return this.queue.splice(0);
   },
   readCounters() {

@@ -159,6 +159,12 @@ for (const impl of impls) {
         },
       ]);
       expect(d().readAndResetFlows()).toEqual([]);
+      // The agent's form: the same records through one reused object, nothing left behind.
+      env?.binding.updateBatch(d().map(MapName.flows), encodeAll([key], LAYOUTS.flowKey.size, writeFlowKey), values);
+      const view = d().readAndResetFlowRecords();
+      expect(view.length).toBe(1);
+      expect(view.toArray()).toEqual([{ ...key, packets: seen.reduce((s, v) => s + v.packets, 0), bytes: seen.reduce((s, v) => s + v.bytes, 0), flows: seen.length, firstSeenNs: Math.min(...seen.map((v) => v.firstSeenNs)), lastSeenNs: Math.max(...seen.map((v) => v.lastSeenNs)) }]);
+      expect(d().readAndResetFlowRecords().length).toBe(0);
     });
 
     it('attaches an endpoint with pinned TCX links, re-attach swaps in place, detach removes both', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowSummary } from '../../../openapi/types.js';
-import type { FlowRecord } from '../kernel/codecs.js';
+import { encodeAll, FlowRecordView, LAYOUTS, writeFlowKey, writeFlowValue, type FlowRecord } from '../kernel/codecs.js';
+
+/** The records as the kernel read hands them to the agent: buffers behind a FlowRecordView. */
+function viewOf(records: FlowRecord[]): FlowRecordView {
+  return new FlowRecordView(encodeAll(records, LAYOUTS.flowKey.size, writeFlowKey), encodeAll(records, LAYOUTS.flowValue.size, writeFlowValue), records.length);
+}
 import { Direction, FlowDropReason, FlowVerdict, IpProto } from '../kernel/identities.js';
 import { aggregateFlows, formatLabels, monotonicToWallClock, type AggregateContext, type IdentityInfo } from './aggregate-flows.js';
 
@@ -89,6 +94,8 @@ describe('aggregateFlows', () => {
   ])('$name', ({ given, want }) => {
     const got = aggregateFlows(given, ctx).map(({ first_seen, last_seen, ...rest }) => rest);
     expect(got).toEqual(want);
+    // The agent's form (one reused object per visit) aggregates to the same summaries.
+    expect(aggregateFlows(viewOf(given), ctx)).toEqual(aggregateFlows(given, ctx));
   });
 
   describe('IPv6, addresses and drop reasons', () => {

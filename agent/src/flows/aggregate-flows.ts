@@ -37,7 +37,7 @@
  */
 import type { FlowEndpoint, FlowSummary } from '../../../openapi/types.js';
 import { Direction, FlowDropReason, FlowVerdict, IpProto, ReservedIdentity } from '../kernel/identities.js';
-import type { FlowRecord } from '../kernel/codecs.js';
+import type { FlowRecord, FlowRecordSource } from '../kernel/codecs.js';
 
 export interface IdentityInfo {
   /** `key=value` map (k8s labels of the identity, namespace labels included as the compiler chose) */
@@ -127,21 +127,22 @@ export function describeEndpoint(id: number, ctx: AggregateContext): FlowEndpoin
 const flip = (d: number): number => (d === Direction.egress ? Direction.ingress : Direction.egress);
 const connKey = (r: { localId: number; peerId: number; proto: number; dport: number; ipVersion: number }, dir: number) => `${r.localId}/${r.peerId}/${r.proto}/${r.dport}/${dir}/${r.ipVersion}`;
 
-export function aggregateFlows(records: readonly FlowRecord[], ctx: AggregateContext): FlowSummary[] {
+export function aggregateFlows(records: FlowRecordSource, ctx: AggregateContext): FlowSummary[] {
   // connection key → rule ids of forwarded/audited request-side records in this window
   const requestRules = new Map<string, Set<number>>();
-  for (const r of records) {
-    if (r.verdict !== FlowVerdict.forwarded && r.verdict !== FlowVerdict.audit) continue;
+  records.forEach((r) => {
+    if (r.verdict !== FlowVerdict.forwarded && r.verdict !== FlowVerdict.audit) return;
     const k = connKey(r, r.direction);
     const set = requestRules.get(k) ?? new Set<number>();
     set.add(r.ruleId);
     requestRules.set(k, set);
-  }
+  });
 
   const out = new Map<string, FlowSummary>();
   const firstNs = new Map<string, number>();
   const lastNs = new Map<string, number>();
-  for (const r of records) {
+  // `r` may be one reused object (FlowRecordView): nothing below keeps a reference to it.
+  records.forEach((r) => {
     const isReply = r.verdict === FlowVerdict.reply;
     const direction = isReply ? flip(r.direction) : r.direction;
     let ruleId = r.ruleId;
@@ -181,7 +182,7 @@ export function aggregateFlows(records: readonly FlowRecord[], ctx: AggregateCon
       firstNs.set(key, Math.min(firstNs.get(key) ?? Number.POSITIVE_INFINITY, r.firstSeenNs));
       lastNs.set(key, Math.max(lastNs.get(key) ?? 0, r.lastSeenNs));
     }
-  }
+  });
   for (const [key, s] of out) {
     const f = firstNs.get(key);
     const l = lastNs.get(key);

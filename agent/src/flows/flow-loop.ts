@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FlowSummary, FlowSummaryBatch } from '../../../openapi/types.js';
-import type { FlowRecord } from '../kernel/codecs.js';
+import type { FlowRecordSource } from '../kernel/codecs.js';
 import { sleep } from '../sync/sleep.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { aggregateFlows, monotonicToWallClock, type AggregateContext } from './aggregate-flows.js';
@@ -22,7 +22,8 @@ import { isKernelLoss, kernelLossDelta, type KernelLoss, type KernelLossCounters
 export const MAX_BATCH_SUMMARIES = 5000;
 
 export interface FlowLoopOptions {
-  readFlows: () => FlowRecord[];
+  /** one read-and-reset of the kernel counters (Datapath.readAndResetFlowRecords) */
+  readFlows: () => FlowRecordSource;
   /** the kernel's loss counters, cumulative since its maps were created (Datapath.readCounters) */
   readLost?: () => KernelLossCounters;
   /** identities and rules of the state currently enforced (without monotonicToWallMs) */

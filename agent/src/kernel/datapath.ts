@@ -17,6 +17,7 @@ import {
   decodeAll,
   decodeFlows,
   encodeAll,
+  FlowRecordView,
   readConntrack,
   readEndpoint,
   readIpcache,
@@ -272,6 +273,13 @@ export class Datapath {
   readAndResetFlows(): FlowRecord[] {
     const d = this.readAndResetFlowsRaw();
     return decodeFlows(d.keys, d.values, d.count);
+  }
+
+  /** Same as readAndResetFlows in the agent's form: a view over the read's buffers that decodes
+   *  each record into one reused object when visited (no object per record). */
+  readAndResetFlowRecords(): FlowRecordView {
+    const d = this.readAndResetFlowsRaw();
+    return new FlowRecordView(d.keys, d.values, d.count);
   }
 
   /** Same as readAndResetFlows without decoding: count fn_flow_key (20 B) back to back in keys and
