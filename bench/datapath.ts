@@ -478,19 +478,19 @@ async function main(): Promise<void> {
     for (let i = 0; i < REPEATS; i++) {
       // The agent's form: the read's buffers behind a FlowRecordView, every record decoded once
       // (what aggregateFlows does with it, minus building summaries).
-      binding.updateBatch(dp.map(MapName.flows), keys, values);
+      binding.updateBatch(dp.map(dp.activeFlowMap()), keys, values);
       let t0 = performance.now();
       let visited = 0;
       dp.readAndResetFlowRecords().forEach((rec) => (visited += rec.packets > 0 ? 1 : 0));
       resetMs.push(performance.now() - t0);
       viewCounts.push(visited);
-      binding.updateBatch(dp.map(MapName.flows), keys, values);
+      binding.updateBatch(dp.map(dp.activeFlowMap()), keys, values);
       t0 = performance.now();
       readCounts.push(dp.readAndResetFlows().length);
       const t1 = performance.now();
       resetArrayMs.push(t1 - t0);
       decodedSpans.push([t0, t1]);
-      binding.updateBatch(dp.map(MapName.flows), keys, values);
+      binding.updateBatch(dp.map(dp.activeFlowMap()), keys, values);
       t0 = performance.now();
       rawCounts.push(dp.readAndResetFlowsRaw().count);
       resetRawMs.push(performance.now() - t0);

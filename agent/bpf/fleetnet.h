@@ -172,7 +172,9 @@ struct fn_config {
 	__u32 ct_established_ms;
 	__u32 ct_closing_ms;
 	__u32 ct_other_ms;
-};                            /* size 24 */
+	__u32 flow_slot;      /* host order: 0 = count into fn_flows, 1 = into fn_flows_alt */
+	__u32 pad;
+};                            /* size 32 */
 
 #define FN_CT_DEFAULT_SYN_MS         60000u
 #define FN_CT_DEFAULT_ESTABLISHED_MS 21600000u
@@ -180,9 +182,12 @@ struct fn_config {
 #define FN_CT_DEFAULT_OTHER_MS       60000u
 #define FN_CT_REFRESH_NS             (1000000000ull)
 
-/* ---- flows: BPF_MAP_TYPE_PERCPU_HASH, read-and-reset by the agent -----------------------------
- * Every packet the program sees on a managed endpoint is counted under exactly one key, or — when
- * the map is full — in fn_counters (never silently: a plain hash, not an LRU, so nothing is evicted).
+/* ---- flows: two BPF_MAP_TYPE_PERCPU_HASH maps, fn_flows and fn_flows_alt ---------------------
+ * Every packet the program sees on a managed endpoint is counted under exactly one key in the map
+ * fn_config.flow_slot names, or — when that map is full — in fn_counters (never silently: plain
+ * hashes, not LRUs, so nothing is evicted). Exact reads: the agent flips flow_slot, waits for an RCU
+ * grace period (membarrier MEMBARRIER_CMD_GLOBAL = synchronize_rcu; TC programs run inside RCU
+ * read-side sections), so no program run still writes the other map, then reads and deletes it.
  * packets = skbs seen (a GSO super-packet counts once); bytes = skb->len at the TC hook, i.e. the
  * L2 frame from the Ethernet header to the end of the payload (no FCS). */
 #define FN_FLOW_FORWARDED 1 /* allowed by a rule or by no default-deny; original direction */

@@ -83,6 +83,14 @@ struct {
 } fn_flows SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__type(key, struct fn_flow_key);
+	__type(value, struct fn_flow_value);
+	__uint(max_entries, FN_MAX_FLOWS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_flows_alt SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__type(key, __u32);
 	__type(value, struct fn_counters);
@@ -401,19 +409,19 @@ static __always_inline void decide(const struct fn_endpoint *ep, const struct fn
 		d->rule_id = 0;
 }
 
-/* Adds one packet to fn_flows, or to fn_counters when fn_flows is full (never silently lost). */
-static __always_inline void count_flow(struct fn_flow_key *k, __u64 len, __u64 new_flows, __u64 now)
+/* Adds one packet to `flows`, or to fn_counters when that map is full (never silently lost). */
+static __always_inline void count_in(void *flows, struct fn_flow_key *k, __u64 len, __u64 new_flows, __u64 now)
 {
-	struct fn_flow_value *v = bpf_map_lookup_elem(&fn_flows, k);
+	struct fn_flow_value *v = bpf_map_lookup_elem(flows, k);
 
 	if (!v) {
 		struct fn_flow_value init = {
 			.packets = 1, .bytes = len, .flows = new_flows,
 			.first_seen_ns = now, .last_seen_ns = now,
 		};
-		if (bpf_map_update_elem(&fn_flows, k, &init, BPF_NOEXIST) == 0)
+		if (bpf_map_update_elem(flows, k, &init, BPF_NOEXIST) == 0)
 			return;
-		v = bpf_map_lookup_elem(&fn_flows, k); /* lost a race with another packet on this CPU */
+		v = bpf_map_lookup_elem(flows, k); /* lost a race with another packet on this CPU */
 		if (!v) { /* the map is full */
 			__u32 zero = 0;
 			struct fn_counters *c = bpf_map_lookup_elem(&fn_counters, &zero);
@@ -432,6 +440,16 @@ static __always_inline void count_flow(struct fn_flow_key *k, __u64 len, __u64 n
 	v->bytes += len;
 	v->flows += new_flows;
 	v->last_seen_ns = now;
+}
+
+/* Counts one packet in the flow map fn_config.flow_slot names (two call sites, one per map, so the
+ * verifier can inline each map's lookup). */
+static __always_inline void count_flow(__u32 slot, struct fn_flow_key *k, __u64 len, __u64 new_flows, __u64 now)
+{
+	if (slot)
+		count_in(&fn_flows_alt, k, len, new_flows, now);
+	else
+		count_in(&fn_flows, k, len, new_flows, now);
 }
 
 /*
@@ -617,7 +635,9 @@ static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_
 		__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
 		fk.peer_id = peer_identity(&ik, p->ip_version);
 	}
-	count_flow(&fk, skb->len, 1, FN_NOW());
+	__u32 zero = 0;
+	struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
+	count_flow(cfg ? cfg->flow_slot : 0, &fk, skb->len, 1, FN_NOW());
 	return FN_DROP;
 }
 
@@ -682,7 +702,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				fk.rule_id = cv->rule_id;
 				fk.dport = bpf_ntohs(p.policy_port);
 				fk.verdict = cv->verdict;
-				count_flow(&fk, len, 0, now);
+				count_flow(cfg.flow_slot, &fk, len, 0, now);
 				return FN_PASS;
 			}
 		}
@@ -703,7 +723,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 				fk.verdict = FN_FLOW_REPLY;
 				if (p.is_echo_reply)
 					fk.dport = p.proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
-				count_flow(&fk, len, 0, now);
+				count_flow(cfg.flow_slot, &fk, len, 0, now);
 				return FN_PASS;
 			}
 		}
@@ -712,7 +732,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	}
 	/* 3. ICMP errors related to a live connection. */
 	if (p.is_icmp_error && ct_related(skb, &p, dir, &cfg, now, &fk)) {
-		count_flow(&fk, len, 0, now);
+		count_flow(cfg.flow_slot, &fk, len, 0, now);
 		return FN_PASS;
 	}
 
@@ -739,7 +759,7 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (d.flow_verdict == FN_FLOW_DROPPED) {
 		if (cv) /* a connection allowed under an older generation: its replies stop too */
 			bpf_map_delete_elem(&fn_ct, &ck);
-		count_flow(&fk, len, attempt, now);
+		count_flow(cfg.flow_slot, &fk, len, attempt, now);
 		return FN_DROP;
 	}
 
@@ -759,11 +779,11 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 			/* No state, so no replies: drop now rather than forward a half-connection. */
 			fk.verdict = FN_FLOW_DROPPED;
 			fk.drop_reason = FN_DROP_CT_INSERT;
-			count_flow(&fk, len, attempt, now);
+			count_flow(cfg.flow_slot, &fk, len, attempt, now);
 			return FN_DROP;
 		}
 	}
-	count_flow(&fk, len, created, now);
+	count_flow(cfg.flow_slot, &fk, len, created, now);
 	return FN_PASS;
 }
 

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -380,6 +382,19 @@ static napi_value map_info(napi_env env, napi_callback_info info)
 }
 
 /* ---- possibleCpus() → number ---------------------------------------------------------------- */
+/* synchronizeRcu() → true. Waits for an RCU grace period (membarrier MEMBARRIER_CMD_GLOBAL, which
+ * the kernel implements with synchronize_rcu()): every BPF program run that started before the call
+ * has finished when it returns (TC programs run inside RCU read-side sections). */
+static napi_value synchronize_rcu(napi_env env, napi_callback_info info)
+{
+	(void)info;
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) != 0)
+		return throw_errno(env, "synchronizeRcu (membarrier)", -errno, NULL);
+	napi_value t;
+	napi_get_boolean(env, true, &t);
+	return t;
+}
+
 static napi_value possible_cpus(napi_env env, napi_callback_info info)
 {
 	(void)info;
@@ -960,6 +975,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
 		{"mapInfo", NULL, map_info, NULL, NULL, NULL, napi_default, NULL},
 		{"possibleCpus", NULL, possible_cpus, NULL, NULL, NULL, napi_default, NULL},
+		{"synchronizeRcu", NULL, synchronize_rcu, NULL, NULL, NULL, napi_default, NULL},
 		{"attachTcx", NULL, attach_tcx, NULL, NULL, NULL, napi_default, NULL},
 		{"detachTcx", NULL, detach_tcx, NULL, NULL, NULL, napi_default, NULL},
 		{"attachTc", NULL, attach_tc, NULL, NULL, NULL, napi_default, NULL},

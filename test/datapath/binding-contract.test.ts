@@ -126,12 +126,28 @@ for (const impl of impls) {
       const tuned = new Datapath({ pinDir: env?.pinDir ?? '', binding: env?.binding, netnsPath: env?.netnsPath, allowLocalhost: 'policy', conntrackTimeouts: { closingMs: 1500, otherMs: 2000 } });
       tuned.load();
       tuned.upsertIpcache([{ cidr: '10.9.0.0/16', identity: 2 }]);
-      expect(tuned.config()).toEqual({ generation: g + 1, flags: 1, ctSynMs: 0, ctEstablishedMs: 0, ctClosingMs: 1500, ctOtherMs: 2000 });
+      expect(tuned.config()).toMatchObject({ generation: g + 1, flags: 1, ctSynMs: 0, ctEstablishedMs: 0, ctClosingMs: 1500, ctOtherMs: 2000 });
       tuned.deleteIpcache(['10.9.0.0/16']);
       tuned.close();
       d().load(); // back to the defaults for the rest of the suite
       expect(d().config()).toMatchObject({ generation: g + 2, flags: 0, ctClosingMs: 0, ctOtherMs: 0 });
       expect(() => new Datapath({ pinDir: 'x', binding: env?.binding, conntrackTimeouts: { synMs: 0 } })).toThrow(RangeError);
+    });
+
+    it('read-and-reset flips the programs to the other flow map and takes the one they counted into', () => {
+      const before = d().activeFlowMap();
+      expect(d().readAndResetFlows()).toEqual([]);
+      const after = d().activeFlowMap();
+      expect(after).not.toBe(before);
+      expect([before, after].sort()).toEqual([MapName.flows, MapName.flowsAlt].sort());
+      // a record counted in the now active map is taken by the next read
+      const key: FlowKey = { localId: 1, peerId: 2, ruleId: 0, dport: 53, proto: IpProto.udp, direction: Direction.egress, verdict: FlowVerdict.forwarded, ipVersion: 4, dropReason: FlowDropReason.policy };
+      const cpus = env?.binding.possibleCpus() ?? 0;
+      const values = Buffer.alloc(cpus * LAYOUTS.flowValue.size);
+      writeFlowValue(values, 0, { packets: 3, bytes: 300, flows: 1, firstSeenNs: 10, lastSeenNs: 20 });
+      env?.binding.updateBatch(d().map(after), encodeAll([key], LAYOUTS.flowKey.size, writeFlowKey), values);
+      expect(d().readAndResetFlows()).toEqual([{ ...key, packets: 3, bytes: 300, flows: 1, firstSeenNs: 10, lastSeenNs: 20 }]);
+      expect(d().activeFlowMap()).toBe(before);
     });
 
     it('kernel loss counters start at zero and are summed over CPUs', () => {
@@ -146,7 +162,7 @@ for (const impl of impls) {
       );
       const values = Buffer.alloc(cpus * LAYOUTS.flowValue.size);
       perCpu.forEach((v, c) => writeFlowValue(values, c * LAYOUTS.flowValue.size, v));
-      env?.binding.updateBatch(d().map(MapName.flows), encodeAll([key], LAYOUTS.flowKey.size, writeFlowKey), values);
+      env?.binding.updateBatch(d().map(d().activeFlowMap()), encodeAll([key], LAYOUTS.flowKey.size, writeFlowKey), values);
       const seen = perCpu.filter((v) => v.packets > 0);
       expect(d().readAndResetFlows()).toEqual([
         {
@@ -160,7 +176,7 @@ for (const impl of impls) {
       ]);
       expect(d().readAndResetFlows()).toEqual([]);
       // The agent's form: the same records through one reused object, nothing left behind.
-      env?.binding.updateBatch(d().map(MapName.flows), encodeAll([key], LAYOUTS.flowKey.size, writeFlowKey), values);
+      env?.binding.updateBatch(d().map(d().activeFlowMap()), encodeAll([key], LAYOUTS.flowKey.size, writeFlowKey), values);
       const view = d().readAndResetFlowRecords();
       expect(view.length).toBe(1);
       expect(view.toArray()).toEqual([{ ...key, packets: seen.reduce((s, v) => s + v.packets, 0), bytes: seen.reduce((s, v) => s + v.bytes, 0), flows: seen.length, firstSeenNs: Math.min(...seen.map((v) => v.firstSeenNs)), lastSeenNs: Math.max(...seen.map((v) => v.lastSeenNs)) }]);

@@ -97,6 +97,7 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     [MapName.policy, 'fn_policy_key', 'fn_policy_value'],
     [MapName.conntrack, 'fn_ct_key', 'fn_ct_value'],
     [MapName.flows, 'fn_flow_key', 'fn_flow_value'],
+    [MapName.flowsAlt, 'fn_flow_key', 'fn_flow_value'],
     [MapName.config, 4, 'fn_config'],
     [MapName.counters, 4, 'fn_counters'],
   ];

@@ -85,8 +85,8 @@ export const LAYOUTS = {
   },
   config: {
     name: 'fn_config',
-    size: 24,
-    fields: { generation: f(0, 4), flags: f(4, 4), ct_syn_ms: f(8, 4), ct_established_ms: f(12, 4), ct_closing_ms: f(16, 4), ct_other_ms: f(20, 4) },
+    size: 32,
+    fields: { generation: f(0, 4), flags: f(4, 4), ct_syn_ms: f(8, 4), ct_established_ms: f(12, 4), ct_closing_ms: f(16, 4), ct_other_ms: f(20, 4), flow_slot: f(24, 4), pad: f(28, 4) },
   },
   flowKey: {
     name: 'fn_flow_key',
@@ -207,6 +207,8 @@ export interface ConfigValue {
   ctEstablishedMs: number;
   ctClosingMs: number;
   ctOtherMs: number;
+  /** 0: the programs count into fn_flows, 1: into fn_flows_alt */
+  flowSlot: 0 | 1;
 }
 
 /** fn_counters summed over CPUs: cumulative since the map was created (never reset). */
@@ -439,6 +441,7 @@ export function writeConfig(b: Buffer, o: number, c: ConfigValue): void {
   b.writeUInt32LE(checkU32('ctEstablishedMs', c.ctEstablishedMs), o + x.ct_established_ms.offset);
   b.writeUInt32LE(checkU32('ctClosingMs', c.ctClosingMs), o + x.ct_closing_ms.offset);
   b.writeUInt32LE(checkU32('ctOtherMs', c.ctOtherMs), o + x.ct_other_ms.offset);
+  b.writeUInt32LE(c.flowSlot === 1 ? 1 : 0, o + x.flow_slot.offset);
 }
 
 export function readConfig(b: Buffer, o: number): ConfigValue {
@@ -450,6 +453,7 @@ export function readConfig(b: Buffer, o: number): ConfigValue {
     ctEstablishedMs: b.readUInt32LE(o + x.ct_established_ms.offset),
     ctClosingMs: b.readUInt32LE(o + x.ct_closing_ms.offset),
     ctOtherMs: b.readUInt32LE(o + x.ct_other_ms.offset),
+    flowSlot: b.readUInt32LE(o + x.flow_slot.offset) === 1 ? 1 : 0,
   };
 }
 

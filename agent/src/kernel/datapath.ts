@@ -66,7 +66,8 @@ export interface DatapathOptions {
   netnsPath?: string;
   /** 'auto' (default) = TCX, clsact only when TCX attach fails */
   attachMode?: AttachMode;
-  /** max_entries for maps created by this load (ignored for maps already pinned) */
+  /** max_entries for maps created by this load (ignored for maps already pinned); fn_flows' also
+   *  sizes fn_flows_alt unless that is given */
   maxEntries?: Partial<Record<MapName, number>>;
   /** 'always' (default, Cilium's allow-localhost): the node's own addresses (identity host) reach
    *  pods' ingress unless a deny matches; 'policy': host traffic is decided by policy like any peer */
@@ -107,7 +108,8 @@ export class Datapath {
     this.bpf = options.binding ?? loadNativeBinding();
     this.netnsPath = options.netnsPath;
     this.attachMode = options.attachMode ?? 'auto';
-    this.maxEntries = options.maxEntries ?? {};
+    const flows = options.maxEntries?.[MapName.flows];
+    this.maxEntries = { ...(flows !== undefined ? { [MapName.flowsAlt]: flows } : {}), ...(options.maxEntries ?? {}) };
     this.allowLocalhost = options.allowLocalhost ?? 'always';
     this.conntrackTimeouts = options.conntrackTimeouts ?? {};
     for (const [k, v] of Object.entries(this.conntrackTimeouts)) {
@@ -268,8 +270,8 @@ export class Datapath {
     return this.bpf.deleteBatch(fd, this.bpf.dump(fd).keys);
   }
 
-  /** Takes all flow counters out of the kernel (summed over CPUs) and resets them. Increments that
-   *  race with the read of their entry (µs window per entry) are lost. */
+  /** Takes all flow counters out of the kernel (summed over CPUs) and resets them; exact (see
+   *  readAndResetFlowsRaw). */
   readAndResetFlows(): FlowRecord[] {
     const d = this.readAndResetFlowsRaw();
     return decodeFlows(d.keys, d.values, d.count);
@@ -285,7 +287,18 @@ export class Datapath {
   /** Same as readAndResetFlows without decoding: count fn_flow_key (20 B) back to back in keys and
    *  count CPU-reduced fn_flow_value (40 B) in values — for an aggregator that keys on raw bytes. */
   readAndResetFlowsRaw(): RawEntries {
-    return this.bpf.readAndResetPercpu(this.map(MapName.flows), FLOW_VALUE_REDUCERS);
+    const config = this.config();
+    const counted = this.activeFlowMap();
+    // Flip the programs to the other map, wait until no program run can still write this one (an
+    // RCU grace period), then take everything out of it: no increment races the read.
+    this.writeConfigValue({ ...config, flowSlot: config.flowSlot === 1 ? 0 : 1 });
+    this.bpf.synchronizeRcu();
+    return this.bpf.readAndResetPercpu(this.map(counted), FLOW_VALUE_REDUCERS);
+  }
+
+  /** The flow map the programs count into now (fn_config.flow_slot). */
+  activeFlowMap(): typeof MapName.flows | typeof MapName.flowsAlt {
+    return this.config().flowSlot === 1 ? MapName.flowsAlt : MapName.flows;
   }
 
   /** fd of a loaded/opened map (for tools and benches that need raw access). */

@@ -30,6 +30,7 @@ const MAP_SHAPES: Record<MapName, { type: number; keySize: number; valueSize: nu
   fn_policy: { type: BPF_MAP_TYPE.lpmTrie, keySize: LAYOUTS.policyKey.size, valueSize: LAYOUTS.policyValue.size, maxEntries: 131072, flags: 1 },
   fn_ct: { type: BPF_MAP_TYPE.lruHash, keySize: LAYOUTS.ctKey.size, valueSize: LAYOUTS.ctValue.size, maxEntries: 262144, flags: 0 },
   fn_flows: { type: BPF_MAP_TYPE.percpuHash, keySize: LAYOUTS.flowKey.size, valueSize: LAYOUTS.flowValue.size, maxEntries: 131072, flags: 0 },
+  fn_flows_alt: { type: BPF_MAP_TYPE.percpuHash, keySize: LAYOUTS.flowKey.size, valueSize: LAYOUTS.flowValue.size, maxEntries: 131072, flags: 0 },
   fn_config: { type: BPF_MAP_TYPE.array, keySize: 4, valueSize: LAYOUTS.config.size, maxEntries: 1, flags: 0 },
   fn_counters: { type: BPF_MAP_TYPE.percpuArray, keySize: 4, valueSize: LAYOUTS.counters.size, maxEntries: 1, flags: 0 },
 };
@@ -122,6 +123,9 @@ export function createFakeBinding(options: FakeBindingOptions = {}): NativeBindi
     },
     possibleCpus() {
       return cpus;
+    },
+    synchronizeRcu() {
+      return true; // no program runs against the fake
     },
     attachTcx(progFd, ifindex, hook, linkPinPath) {
       const existing = links.get(linkPinPath);

@@ -80,6 +80,8 @@ export const MapName = {
   policy: 'fn_policy',
   conntrack: 'fn_ct',
   flows: 'fn_flows',
+  /** the second flow map (fn_config.flow_slot 1); see Datapath.readAndResetFlowsRaw */
+  flowsAlt: 'fn_flows_alt',
   config: 'fn_config',
   counters: 'fn_counters',
 } as const;

@@ -44,6 +44,9 @@ export interface NativeBinding {
   closeFd(fd: number): boolean;
   mapInfo(fd: number): MapInfo;
   possibleCpus(): number;
+  /** waits for an RCU grace period (membarrier MEMBARRIER_CMD_GLOBAL): every program run that
+   *  started before the call has finished */
+  synchronizeRcu(): boolean;
   /** TCX link (attach types 46/47), pinned at linkPinPath; an existing pin for the same
    *  device+hook is switched atomically to progFd ("updated"). */
   attachTcx(progFd: number, ifindex: number, hook: Hook, linkPinPath: string, netnsPath?: string): 'created' | 'updated';
