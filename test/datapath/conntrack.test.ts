@@ -262,11 +262,16 @@ describe.skipIf(!ROOT)('conntrack with real packets', { timeout: 120_000 }, () =
     it('the node reaches pods in ingress default deny (allow-localhost); with allowLocalhost=policy it is dropped; a deny from host always wins', async () => {
       await peer2().listen('tcp', 80);
       try {
-        const probe = async () => (await nodePeerOrThrow().tcp(addr(pod(2), family), 80, 500)).ok;
+        // A drop is a timeout: an expected pass that did not arrive in 500 ms (a loaded CI machine)
+        // is retried once with 3 s; a pass is final.
+        const probe = async (want: boolean) => {
+          const first = (await nodePeerOrThrow().tcp(addr(pod(2), family), 80, 500)).ok;
+          return first || !want ? first : (await nodePeerOrThrow().tcp(addr(pod(2), family), 80, 3000)).ok;
+        };
         // This suite's datapath: allow-localhost=policy — the node is a peer like any other.
-        expect(await probe()).toBe(false);
+        expect(await probe(false)).toBe(false);
         d().upsertPolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.allow, 21)]);
-        expect(await probe()).toBe(true); // fromEntities: host decides
+        expect(await probe(true)).toBe(true); // fromEntities: host decides
         d().deletePolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.allow, 21)]);
         d().clearConntrack();
         flowsAt(2, ingress);
@@ -274,13 +279,13 @@ describe.skipIf(!ROOT)('conntrack with real packets', { timeout: 120_000 }, () =
         const always = new Datapath({ pinDir, netnsPath: topo?.node.nsPath, conntrackTimeouts: { closingMs: CLOSING_MS } });
         always.load(); // Cilium's default: allow-localhost=always
         try {
-          expect(await probe()).toBe(true);
+          expect(await probe(true)).toBe(true);
           const viaHost = flowsAt(2, ingress).filter((r) => r.peerId === ReservedIdentity.host && r.verdict === FlowVerdict.forwarded);
           expect(viaHost.length).toBeGreaterThan(0);
           expect(viaHost.every((r) => r.ruleId === 0)).toBe(true);
           always.clearConntrack();
           always.upsertPolicy([rule(ID.pod2, ingress, ReservedIdentity.host, IpProto.tcp, 80, PolicyVerdict.deny, 22)]);
-          expect(await probe()).toBe(false);
+          expect(await probe(false)).toBe(false);
         } finally {
           always.close();
           d().load(); // back to this suite's allow-localhost=policy
@@ -300,7 +305,7 @@ describe.skipIf(!ROOT)('conntrack with real packets', { timeout: 120_000 }, () =
           ...ALLOWS,
           rule(ID.pod1, egress, ReservedIdentity.any, IpProto.any, 0, PolicyVerdict.allow, 31),
         ]);
-        expect((await peer1().tcp(apiserver, 443, 500)).ok).toBe(true);
+        expect((await peer1().tcp(apiserver, 443, 500)).ok || (await peer1().tcp(apiserver, 443, 3000)).ok).toBe(true);
         d().upsertPolicy([rule(ID.pod1, egress, ReservedIdentity.kubeApiserver, IpProto.any, 0, PolicyVerdict.deny, 32)]);
         expect((await peer1().tcp(apiserver, 443, 500)).ok).toBe(false);
         const denied = flowsAt(1, egress).filter((r) => r.verdict === FlowVerdict.dropped && r.peerId === ReservedIdentity.kubeApiserver);
