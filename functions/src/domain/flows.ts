@@ -17,7 +17,7 @@ import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWin
 import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.js';
 import { ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
-import { WriteConflictError } from '../store/document-collection.js';
+import { retryOnWriteConflict } from './retry-on-conflict.js';
 import type { DecodedHubbleImport } from '../ingest/decode-hubble-import.js';
 import type { EncodedSummaryChunk } from '../store/flow-chunk-codec.js';
 import type { EncodedFlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
@@ -51,7 +51,6 @@ export interface EncodedIngestBatch {
 }
 
 export const PAGE_LIMITS = { query: { default: 100, max: 1000 }, export: { default: 10_000, max: 100_000 } } as const;
-const MAX_COVERAGE_ATTEMPTS = 8;
 const IMPORT_CONCURRENCY = 8;
 /** Pages of chunks being folded at once (each up to 32 chunks ≈ 16,000 summaries). */
 const FOLDS_IN_FLIGHT = 4;
@@ -188,7 +187,7 @@ export class FlowService {
 
   /** Node-hour coverage, idempotent per sequence (agents) or by counting only newly stored summaries (imports). */
   private async recordCoverage(clusterId: string, node: string, hour: string, batch: EncodedIngestBatch, importedNow: number | undefined): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    await retryOnWriteConflict(async () => {
       const current = await this.deps.coverage.read(clusterId, hour, node);
       const base: NodeHourCoverage = current?.value ?? { clusterId, node, hour, ranges: [], batches: 0, summaries: 0, imported: 0, lost: { batches: 0, summaries: 0 } };
       let next: NodeHourCoverage;
@@ -206,14 +205,8 @@ export class FlowService {
           lost: addLost(base.lost, batch.lost),
         };
       }
-      try {
-        await this.deps.coverage.write(next, this.deps.retentionSeconds, current?.version);
-        return;
-      } catch (error) {
-        if (!(error instanceof WriteConflictError) || attempt >= MAX_COVERAGE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
-      }
-    }
+      await this.deps.coverage.write(next, this.deps.retentionSeconds, current?.version);
+    });
   }
 }
 

@@ -1,18 +1,17 @@
 import type { Node, NodeStatus } from '../../../openapi/types.js';
 import { notFound } from '../http/api-error.js';
 import type { ListQuery } from '../http/list-query.js';
-import { WriteConflictError, type DocumentCollection, type Versioned } from '../store/document-collection.js';
+import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { collectPage, type Page } from './collect-page.js';
 import { deleteAtVersion } from './delete-at-version.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
+import { retryOnWriteConflict } from './retry-on-conflict.js';
 
 export interface NodeServiceDeps {
   nodes: DocumentCollection<Node>;
   now: () => Date;
 }
-
-const MAX_STATUS_ATTEMPTS = 5;
 
 /** Nodes registered by their agents, partitioned by cluster. Callers check that the cluster exists. */
 export class NodeService {
@@ -45,15 +44,11 @@ export class NodeService {
 
   /** Replaces the node's status (observedRevision, conditions) and stamps lastSeen. */
   async reportStatus(clusterId: string, name: string, status: NodeStatus): Promise<Versioned<Node>> {
-    for (let attempt = 1; ; attempt++) {
+    return retryOnWriteConflict(async () => {
       const current = await this.get(clusterId, name);
       const next: Node = { ...current.value, status: { ...status, lastSeen: this.deps.now().toISOString() } };
-      try {
-        return await this.deps.nodes.replace(clusterId, name, next, current.version);
-      } catch (error) {
-        if (!(error instanceof WriteConflictError) || attempt >= MAX_STATUS_ATTEMPTS) throw error;
-      }
-    }
+      return this.deps.nodes.replace(clusterId, name, next, current.version);
+    });
   }
 
   async delete(clusterId: string, name: string, ifMatch: string | null): Promise<void> {

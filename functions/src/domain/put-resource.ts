@@ -3,6 +3,7 @@ import { preconditionFailed } from '../http/api-error.js';
 import { ifMatchAdmits } from '../http/etag.js';
 import { WriteConflictError, type DocumentCollection, type Versioned } from '../store/document-collection.js';
 import type { Resource } from './resource.js';
+import { retryOnWriteConflict } from './retry-on-conflict.js';
 
 export interface Preconditions {
   ifMatch: string | null;
@@ -33,35 +34,35 @@ export interface PutOutcome<R extends Resource> {
   specChanged: boolean;
 }
 
-const MAX_ATTEMPTS = 5;
-
 /**
  * Create-or-replace with the HTTP habits of DESIGN.md:
  * - If-None-Match: * → create-only (412 if the resource exists); If-Match → replace only at that ETag (412).
  * - Idempotent: when spec, labels and annotations equal what is stored nothing is written and the
  *   outcome is 'unchanged' (same resourceVersion, same generation).
  * - generation increments only when the spec changes; created/updated stamps record actor and time.
- * Without preconditions a lost race is retried (re-read, re-decide); with them it is a 412.
+ * Without preconditions a lost race is retried (re-read, re-decide; retryOnWriteConflict), so the
+ * last writer wins and no client that sent no precondition sees 412; with them it is a 412.
  */
 export async function putResource<R extends Resource>(request: PutRequest<R>): Promise<PutOutcome<R>> {
   const { collection, partitionKey, id, preconditions } = request;
-  for (let attempt = 1; ; attempt++) {
+  const once = async (): Promise<PutOutcome<R>> => {
     const existing = await collection.read(partitionKey, id);
     checkPreconditions(preconditions, existing);
     const decision = await decide(request, existing);
     if (decision.outcome === 'unchanged') return { stored: existing!, previous: existing, outcome: 'unchanged', specChanged: false };
-    try {
-      const stored = existing
-        ? await collection.replace(partitionKey, id, decision.value, existing.version, request.extra)
-        : await collection.create(partitionKey, id, decision.value, request.extra);
-      return { stored, previous: existing, outcome: existing ? 'replaced' : 'created', specChanged: decision.specChanged };
-    } catch (error) {
-      const explicit = preconditions.ifMatch !== null || preconditions.ifNoneMatch !== null;
-      if (!(error instanceof WriteConflictError) || explicit || attempt >= MAX_ATTEMPTS) {
-        if (error instanceof WriteConflictError) throw preconditionFailed('The resource changed while this request was applied; retry.');
-        throw error;
-      }
-    }
+    const stored = existing
+      ? await collection.replace(partitionKey, id, decision.value, existing.version, request.extra)
+      : await collection.create(partitionKey, id, decision.value, request.extra);
+    return { stored, previous: existing, outcome: existing ? 'replaced' : 'created', specChanged: decision.specChanged };
+  };
+  const explicit = preconditions.ifMatch !== null || preconditions.ifNoneMatch !== null;
+  try {
+    // Without preconditions the last writer wins: a lost race is re-read and re-decided.
+    return explicit ? await once() : await retryOnWriteConflict(once);
+  } catch (error) {
+    // With a precondition, the version the client named is gone: its write cannot apply.
+    if (error instanceof WriteConflictError) throw preconditionFailed('The resource changed while this request was applied; retry.');
+    throw error;
   }
 }
 
