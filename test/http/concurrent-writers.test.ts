@@ -52,4 +52,18 @@ describe(`${WRITERS} concurrent writers`, () => {
     expect(revisions.body.items.length).toBe(WRITERS);
     expect(stored.body.metadata.generation).toBe(WRITERS);
   });
+
+  it('a DELETE without If-Match racing status reports deletes the node (no 412); with a stale If-Match it is a 412', async () => {
+    await client.call('PUT', '/clusters/cw-east/nodes/node-2', { token: agent, body: nodeBody('node-2') });
+    const stale = (await client.call('GET', '/clusters/cw-east/nodes/node-2', { token: agent })).headers.get('etag');
+    const report = { observedRevision: 1, conditions: [] };
+    const reports = Array.from({ length: WRITERS }, () => client.call('PUT', '/clusters/cw-east/nodes/node-2/status', { token: agent, body: report }));
+    await client.call('PUT', '/clusters/cw-east/nodes/node-2/status', { token: agent, body: report });
+    const staleDelete = await client.call('DELETE', '/clusters/cw-east/nodes/node-2', { token: agent, headers: { 'If-Match': stale ?? '' } });
+    expect(staleDelete.status).toBe(412);
+    const del = client.call('DELETE', '/clusters/cw-east/nodes/node-2', { token: agent });
+    const all = await Promise.all([...reports, del]);
+    expect(statuses(all).filter((s) => s >= 500 || s === 412)).toEqual([]);
+    expect((await del).status).toBe(204);
+  });
 });

@@ -4,7 +4,7 @@ import type { ListQuery } from '../http/list-query.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { toClusterRecord } from './cluster-directory.js';
 import { collectPage, type Page } from './collect-page.js';
-import { deleteAtVersion } from './delete-at-version.js';
+import { deleteCurrent } from './delete-current.js';
 import type { DesiredStateService } from './desired-state.js';
 import { KIND } from './fleet-store.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
@@ -49,8 +49,7 @@ export class ClusterService {
 
   /** Deletes the cluster, its desired state and its registered nodes. */
   async delete(id: string, ifMatch: string | null): Promise<void> {
-    const existing = await this.get(id);
-    await deleteAtVersion(this.deps.clusters, KIND.cluster, id, existing.version, ifMatch);
+    await deleteCurrent(this.deps.clusters, KIND.cluster, id, ifMatch, `Cluster "${id}"`);
     await this.deps.desiredState.remove(id);
     const nodes = await this.deps.nodes.all(id);
     await Promise.all(nodes.map((node) => this.deps.nodes.delete(id, node.value.metadata.name)));

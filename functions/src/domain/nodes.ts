@@ -3,7 +3,7 @@ import { notFound } from '../http/api-error.js';
 import type { ListQuery } from '../http/list-query.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { collectPage, type Page } from './collect-page.js';
-import { deleteAtVersion } from './delete-at-version.js';
+import { deleteCurrent } from './delete-current.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
 import { retryOnWriteConflict } from './retry-on-conflict.js';
@@ -52,7 +52,6 @@ export class NodeService {
   }
 
   async delete(clusterId: string, name: string, ifMatch: string | null): Promise<void> {
-    const existing = await this.get(clusterId, name);
-    await deleteAtVersion(this.deps.nodes, clusterId, name, existing.version, ifMatch);
+    await deleteCurrent(this.deps.nodes, clusterId, name, ifMatch, `Node "${name}" of cluster "${clusterId}"`);
   }
 }

@@ -1,6 +1,5 @@
-import { notFound } from '../http/api-error.js';
 import type { DocumentCollection } from '../store/document-collection.js';
-import { deleteAtVersion } from './delete-at-version.js';
+import { deleteCurrent } from './delete-current.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import type { Resource } from './resource.js';
 import { revisionOf, type RevisedKind, type RevisionLog } from './revision-log.js';
@@ -46,9 +45,7 @@ export async function putRevisioned<R extends Resource>(
 
 /** Deletes at the version read (honouring If-Match) and records a `delete` revision; returns what was deleted. */
 export async function deleteRevisioned<R extends Resource>(target: RevisionedResource<R>, name: string, actor: string, ifMatch: string | null): Promise<R> {
-  const existing = await target.collection.read(target.partitionKey, name);
-  if (!existing) throw notFound(`${target.kind} "${name}"`);
-  await deleteAtVersion(target.collection, target.partitionKey, name, existing.version, ifMatch);
+  const existing = await deleteCurrent(target.collection, target.partitionKey, name, ifMatch, `${target.kind} "${name}"`);
   const { metadata } = existing.value;
   await target.revisions.record(
     revisionOf(target.kind, name, (metadata.generation ?? 1) + 1, 'delete', actor, target.now().toISOString(), { labels: metadata.labels }),
