@@ -66,4 +66,14 @@ describe(`${WRITERS} concurrent writers`, () => {
     expect(statuses(all).filter((s) => s >= 500 || s === 412)).toEqual([]);
     expect((await del).status).toBe(204);
   });
+
+  it('different policies for the same cluster written at once: no 5xx, and the cluster\'s desired state holds all of them', async () => {
+    const bodies = Array.from({ length: WRITERS }, (_, i) => ({ ...policyBody(`cw-many-${i}`), spec: { ...policyBody(`cw-many-${i}`).spec, targets: { clusterIds: ['cw-east'] } } }));
+    const rs = await Promise.all(bodies.map((body) => client.call('PUT', `/networkpolicies/${body.metadata.name}`, { token: api.tokens.admin, body })));
+    expect(statuses(rs).filter((s) => s !== 201)).toEqual([]);
+    const state = await client.call('GET', '/clusters/cw-east/nodes/node-1/desiredstate', { token: agent });
+    expect(state.status).toBe(200);
+    const names = (state.body.policies as { name: string }[]).map((p) => p.name);
+    for (const b of bodies) expect(names).toContain(b.metadata.name);
+  });
 });

@@ -1,6 +1,7 @@
 import type { DesiredState, NetworkPolicy } from '../../../openapi/types.js';
 import { buildDesiredState, type ClusterFacts, type EncryptionInput } from '../../../core/bundle/build-desired-state.js';
 import { WriteConflictError, type DocumentCollection, type Versioned } from '../store/document-collection.js';
+import { conflictBackoff, MAX_CONFLICT_ATTEMPTS } from './retry-on-conflict.js';
 
 /**
  * One document per cluster (container clusterState, id "desired-state"): the compiled bundle, its ETag and
@@ -37,7 +38,6 @@ export interface DesiredStateOptions {
   now?: () => number;
 }
 
-const MAX_ROUNDS = 8;
 
 export class DesiredStateService {
   private readonly cache = new Map<string, { state: ClusterState | undefined; readAt: number }>();
@@ -69,7 +69,8 @@ export class DesiredStateService {
   async refresh(clusters: readonly ClusterRecord[]): Promise<void> {
     let pending = [...clusters];
     for (let round = 1; pending.length > 0; round++) {
-      if (round > MAX_ROUNDS) throw new Error(`desired state of ${pending.length} cluster(s) did not settle after ${MAX_ROUNDS} rounds`);
+      if (round > MAX_CONFLICT_ATTEMPTS) throw new Error(`desired state of ${pending.length} cluster(s) did not settle after ${MAX_CONFLICT_ATTEMPTS} rounds`);
+      if (round > 1) await conflictBackoff(round - 1); // spread the writers that collided
       const current = await Promise.all(pending.map((cluster) => this.options.states.read(cluster.id, CLUSTER_STATE_ID)));
       const inputs = await this.options.loadInputs();
       const lost: ClusterRecord[] = [];

@@ -16,7 +16,12 @@ export async function retryOnWriteConflict<T>(attempt: () => Promise<T>, maxAtte
       return await attempt();
     } catch (error) {
       if (!(error instanceof WriteConflictError) || n >= maxAttempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** n, 50)));
+      await conflictBackoff(n);
     }
   }
+}
+
+/** The pause after the n-th lost race: a random 0 … min(2^n, 50) ms. */
+export function conflictBackoff(n: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** n, 50)));
 }
