@@ -17,12 +17,10 @@
  * past the old value before the first read.
  */
 
-/** Cumulative kernel counters, as `Datapath.readCounters()` returns them. */
-export interface KernelLossCounters {
-  lostPackets: number;
-  lostBytes: number;
-  lostFlows: number;
-}
+import type { KernelCounters } from '../kernel/codecs.js';
+
+/** Cumulative kernel counters, as `Datapath.readCounters()` returns them (the codec's type). */
+export type KernelLossCounters = KernelCounters;
 
 /** What one window lost, in FlowSummaryBatch.lost's names. */
 export interface KernelLoss {
