@@ -244,7 +244,8 @@ export class Datapath {
   }
 
   /** Current decision generation (fn_config). Every upsert/delete of endpoints, ipcache or policy
-   *  bumps it AFTER its writes, so connections decided before are re-decided on their next packet. */
+   *  bumps it AFTER its writes, so connections decided before are re-decided on their next packet in
+   *  the original direction (replies and related ICMP errors pass whatever the generation). */
   generation(): number {
     return this.config().generation;
   }
