@@ -28,7 +28,8 @@
  *   after — never looser than both states, but a both-allow connection may meet the new policy's
  *   verdict for its OLD identity in that window.
  * Every batch bumps fn_config.generation (Datapath), so established connections are re-decided on
- * their next packet under the state of that moment.
+ * their next original-direction packet under the state of that moment (replies and related ICMP
+ * errors pass whatever the generation: docs/datapath.md "Conntrack").
  */
 import type { CompiledState } from '../compile/types.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry, PolicyKey } from '../kernel/codecs.js';
