@@ -591,38 +591,8 @@ export class FlowRecordView implements FlowRecordSource {
 
 /**
  * Decodes count flow records from back-to-back fn_flow_key / reduced fn_flow_value buffers (the
- * output of readAndResetPercpu). Same result as readFlow per entry, written for 100k+ entries
- * per read: DataView reads, offsets hoisted, no per-field bounds checks beyond DataView's own.
+ * output of readAndResetPercpu) into one object each — FlowRecordView's decoder, copied out.
  */
 export function decodeFlows(keys: Buffer, values: Buffer, count: number): FlowRecord[] {
-  const ks = LAYOUTS.flowKey.size;
-  const vs = LAYOUTS.flowValue.size;
-  if (keys.length < count * ks || values.length < count * vs) throw new RangeError('decodeFlows: short buffers');
-  const kd = new DataView(keys.buffer, keys.byteOffset, keys.byteLength);
-  const vd = new DataView(values.buffer, values.byteOffset, values.byteLength);
-  const k = L.flowKey.fields;
-  const v = L.flowValue.fields;
-  const u64 = (o: number): number => vd.getUint32(o, true) + vd.getUint32(o + 4, true) * TWO_32;
-  const out: FlowRecord[] = new Array<FlowRecord>(count);
-  for (let i = 0; i < count; i++) {
-    const ko = i * ks;
-    const vo = i * vs;
-    out[i] = {
-      localId: kd.getUint32(ko + k.local_id.offset, true),
-      peerId: kd.getUint32(ko + k.peer_id.offset, true),
-      ruleId: kd.getUint32(ko + k.rule_id.offset, true),
-      dport: kd.getUint16(ko + k.dport.offset, true),
-      proto: kd.getUint8(ko + k.proto.offset),
-      direction: kd.getUint8(ko + k.direction.offset) as Direction,
-      verdict: kd.getUint8(ko + k.verdict.offset) as FlowVerdict,
-      ipVersion: kd.getUint8(ko + k.ip_version.offset) as 0 | 4 | 6,
-      dropReason: kd.getUint8(ko + k.drop_reason.offset) as FlowDropReason,
-      packets: u64(vo + v.packets.offset),
-      bytes: u64(vo + v.bytes.offset),
-      flows: u64(vo + v.flows.offset),
-      firstSeenNs: u64(vo + v.first_seen_ns.offset),
-      lastSeenNs: u64(vo + v.last_seen_ns.offset),
-    };
-  }
-  return out;
+  return new FlowRecordView(keys, values, count).toArray();
 }
