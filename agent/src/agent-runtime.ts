@@ -3,7 +3,8 @@
  * loop. Enforcement lives in pinned kernel state: nothing here flushes it — API errors only delay
  * updates, and stop() ends the loops and closes fds while maps, programs and links stay pinned.
  */
-import type { DesiredState, FlowSummaryBatch, NodeSpec } from '../../openapi/types.js';
+import type { ResolvedDesiredState } from '../../core/bundle/desired-state-format.js';
+import type { FlowSummaryBatch, NodeSpec } from '../../openapi/types.js';
 import type { CompiledState, CompileInput } from './compile/index.js';
 import type { AggregateContext, IdentityInfo } from './flows/aggregate-flows.js';
 import { FlowLoop } from './flows/flow-loop.js';
@@ -97,8 +98,8 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     });
   }
 
-  /** compile + apply the bundle against the current endpoints → status outcome (never throws). */
-  async program(bundle: DesiredState): Promise<ProgramOutcome> {
+  /** compile + apply the resolved bundle against the current endpoints → status outcome (never throws). */
+  async program(bundle: ResolvedDesiredState): Promise<ProgramOutcome> {
     const snap = this.options.source.snapshot();
     let compiled: CompiledState;
     try {

@@ -1,7 +1,7 @@
 /**
  * Inputs and output of compileBundle (see docs/agent.md "Compile contract").
  */
-import type { DesiredState } from '../../../openapi/types.js';
+import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 
 export interface Workload {
@@ -51,8 +51,9 @@ export interface ClusterNode {
 }
 
 export interface CompileInput {
-  /** the desired-state bundle as served by the API (revision is not used) */
-  bundle: Pick<DesiredState, 'clusterId' | 'policies'> & Partial<Pick<DesiredState, 'revision'>>;
+  /** the resolved desired state: the API's manifest with every policy body fetched and hash-checked
+   *  (agent/src/sync/resolve-manifest.ts); revision is not used */
+  bundle: Pick<ResolvedDesiredState, 'clusterId' | 'policies'> & Partial<Pick<ResolvedDesiredState, 'revision'>>;
   endpoints: readonly LocalEndpoint[];
   peers: readonly PeerEndpoint[];
   /** namespace → its labels (become `k8s:io.cilium.k8s.namespace.labels.<key>`) */

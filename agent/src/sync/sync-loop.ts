@@ -1,18 +1,29 @@
 /**
  * The desired-state loop: load the last-known-good bundle from disk and enforce it at once; register
- * the node; poll getDesiredState with If-None-Match every `pollIntervalMs`; on a new bundle persist it
- * (atomically) and program it; report status after every programming. Errors never stop the loop and
- * never touch what the kernel enforces: retries use full-jitter exponential backoff with the server's
- * Retry-After as a floor.
+ * the node; poll getDesiredState (a fleetnet.io/v2 manifest) with If-None-Match every `pollIntervalMs`;
+ * on a new manifest resolve it (reuse the bodies held, fetch and hash-check the others:
+ * resolve-manifest.ts), persist the resolved bundle with the manifest's ETag (atomically), program it;
+ * report status after every programming. Errors never stop the loop and never touch what the kernel
+ * enforces: retries use full-jitter exponential backoff with the server's Retry-After as a floor.
+ *
+ * All or nothing: a manifest is programmed and persisted only once every body it lists is resolved and
+ * verified; until then (404 on a body, hash mismatch, outage) the previous bundle stays enforced and the
+ * held ETag stays, so the next poll fetches the manifest again.
+ *
+ * A desired state the agent cannot take for a reason an operator must fix (format not v2, invalid
+ * manifest, body not matching its hash) is logged at error level and reported as `Degraded` True with
+ * that reason (node-status.ts) as long as it lasts; the next manifest taken clears it.
  *
  * Programming is serialized: `program` is called for a new bundle and, through `reprogram()`, when
  * the endpoints change (identity source events).
  */
-import type { DesiredState, NodeCondition, NodeSpec } from '../../../openapi/types.js';
-import { ApiError, type ApiClient } from './api-client.js';
+import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
+import type { BundledPolicy, NodeCondition, NodeSpec } from '../../../openapi/types.js';
+import { ApiError, SyncErrorCode, type ApiClient } from './api-client.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { loadBundle, saveBundle } from './bundle-store.js';
-import { buildNodeStatus, type ProgramOutcome } from './node-status.js';
+import { buildNodeStatus, type ProgramOutcome, type SyncProblem } from './node-status.js';
+import { DEFAULT_RESOLVE_CONCURRENCY, resolveManifest } from './resolve-manifest.js';
 import { sleep } from './sleep.js';
 
 export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
@@ -24,15 +35,26 @@ export interface SyncLoopOptions {
   nodeLabels?: Record<string, string>;
   pollIntervalMs: number;
   /** compile + apply `bundle` against the current endpoints; must not throw for bad input */
-  program: (bundle: DesiredState) => Promise<ProgramOutcome>;
+  program: (bundle: ResolvedDesiredState) => Promise<ProgramOutcome>;
+  /** parallel policy-body fetches while resolving a manifest (default 8) */
+  fetchConcurrency?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
   log?: Logger;
 }
 
+/** Error codes that mean "the API's desired state cannot be taken until someone acts": Degraded. */
+const OPERATOR_PROBLEMS: ReadonlySet<string> = new Set([SyncErrorCode.UnsupportedDesiredStateFormat, SyncErrorCode.InvalidDesiredState, SyncErrorCode.PolicyContentMismatch]);
+
 export interface SyncState {
+  /** ETag of the manifest `bundle` was resolved from (undefined: the next poll is unconditional) */
   etag?: string;
-  bundle?: DesiredState;
+  /** the resolved bundle being enforced */
+  bundle?: ResolvedDesiredState;
+  /** set while the API's desired state cannot be taken (reported as Degraded) */
+  problem?: SyncProblem;
+  /** policy bodies fetched (and verified) since start, by resolutions that completed */
+  fetchedPolicies: number;
   /** revision last programmed successfully */
   observedRevision?: number;
   lastOutcome?: ProgramOutcome;
@@ -43,8 +65,10 @@ export interface SyncState {
 }
 
 export class SyncLoop {
-  readonly state: SyncState = { registered: false, failures: 0, polls: 0 };
+  readonly state: SyncState = { registered: false, failures: 0, polls: 0, fetchedPolicies: 0 };
   private conditions: NodeCondition[] = [];
+  /** verified bodies of a resolution that did not complete, reused by the next one (cleared on success) */
+  private readonly spare = new Map<string, BundledPolicy>();
   private statusPending = false;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
@@ -64,6 +88,9 @@ export class SyncLoop {
       return false;
     }
     if (!stored) return false;
+    if (stored.legacyFormat) {
+      this.log('warn', 'last-known-good bundle is in an older format; enforcing its policies until the API serves a manifest (the next save rewrites it)', { format: stored.legacyFormat, revision: stored.bundle.revision });
+    }
     this.state.etag = stored.etag;
     this.state.bundle = stored.bundle;
     this.log('info', 'enforcing last-known-good bundle', { revision: stored.bundle.revision, savedAt: stored.savedAt });
@@ -94,32 +121,71 @@ export class SyncLoop {
         this.state.failures = 0;
       } catch (e) {
         const err = e instanceof ApiError ? e : new ApiError((e as Error).message, -1);
-        if (err.status === 404) this.state.registered = false; // node deleted server-side: register again
+        // node deleted server-side: register again (a policy body's 404 is about the manifest, not the node)
+        if (err.status === 404 && err.code !== SyncErrorCode.PolicyGenerationGone) this.state.registered = false;
         delay = backoffDelay(this.state.failures, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random, err.retryAfterMs);
         this.state.failures += 1;
         this.log(err.retryable ? 'warn' : 'error', 'API call failed; enforcing the current state, retrying', {
           status: err.status,
+          ...(err.code ? { code: err.code } : {}),
           error: err.message,
           retryInMs: delay,
           failures: this.state.failures,
         });
+        if (err.code !== undefined && OPERATOR_PROBLEMS.has(err.code)) await this.reportProblem({ reason: err.code, message: err.message });
       }
       await this.sleepOrWake(delay, signal);
     }
   }
 
-  /** One poll: 304 → nothing; 200 → persist, program, report. */
+  /** One poll: 304 → nothing; 200 → resolve (all or nothing), persist, program, report. */
   async pollOnce(): Promise<'unchanged' | 'updated'> {
-    const r = await this.options.client.getDesiredState(this.state.etag);
+    const client = this.options.client;
+    const r = await client.getDesiredState(this.state.etag);
     this.state.polls += 1;
-    if (r.status === 304) return 'unchanged';
-    await saveBundle(this.options.stateDir, r.etag, r.bundle);
+    if (r.status === 304) {
+      this.clearProblem();
+      return 'unchanged';
+    }
+    const keyOf = (b: { name: string; generation: number }) => `${b.name}\n${b.generation}`;
+    const listed = new Set(r.manifest.policies.map(keyOf));
+    for (const key of this.spare.keys()) if (!listed.has(key)) this.spare.delete(key); // bounded by the manifest
+    const resolved = await resolveManifest(r.manifest, {
+      held: [...(this.state.bundle?.policies ?? []), ...this.spare.values()],
+      fetchPolicy: (name, generation) => client.getBundledPolicy(name, generation),
+      onVerified: (body) => this.spare.set(keyOf(body), body),
+      concurrency: this.options.fetchConcurrency ?? DEFAULT_RESOLVE_CONCURRENCY,
+    });
+    this.spare.clear();
+    this.state.fetchedPolicies += resolved.fetched;
+    await saveBundle(this.options.stateDir, r.etag, resolved.bundle);
     this.state.etag = r.etag;
-    this.state.bundle = r.bundle;
-    this.log('info', 'new desired state', { revision: r.bundle.revision, policies: r.bundle.policies.length });
+    this.state.bundle = resolved.bundle;
+    this.clearProblem();
+    this.log('info', 'new desired state', { revision: resolved.bundle.revision, policies: resolved.bundle.policies.length, fetched: resolved.fetched, reused: resolved.reused });
     await this.programCurrent();
     await this.reportStatus();
     return 'updated';
+  }
+
+  /** Records an operator-facing problem and reports it at once when the node is registered (best effort:
+   *  the status path may be down too; then the next successful turn reports it). */
+  private async reportProblem(problem: SyncProblem): Promise<void> {
+    this.state.problem = problem;
+    this.statusPending = true;
+    if (!this.state.registered) return;
+    try {
+      await this.reportStatus();
+    } catch (e) {
+      this.log('warn', 'could not report the Degraded status', { error: (e as Error).message });
+    }
+  }
+
+  private clearProblem(): void {
+    if (!this.state.problem) return;
+    this.log('info', 'desired state taken again; the Degraded condition clears', { reason: this.state.problem.reason });
+    this.state.problem = undefined;
+    this.statusPending = true;
   }
 
   private programCurrent(): Promise<void> {
@@ -145,12 +211,13 @@ export class SyncLoop {
 
   private async reportStatus(): Promise<void> {
     const outcome = this.state.lastOutcome;
-    if (!outcome) return;
-    const status = buildNodeStatus(outcome, this.state.observedRevision, this.conditions);
+    const problem = this.state.problem;
+    if (!outcome && !problem) return;
+    const status = buildNodeStatus(outcome, this.state.observedRevision, this.conditions, new Date(), problem);
     this.statusPending = true;
     await this.options.client.putNodeStatus(status);
     this.conditions = status.conditions ?? [];
-    if (this.state.lastOutcome === outcome) this.statusPending = false;
+    if (this.state.lastOutcome === outcome && this.state.problem === problem) this.statusPending = false;
   }
 
   private sleepOrWake(ms: number, signal: AbortSignal): Promise<void> {

@@ -77,7 +77,7 @@ describe('bundle store', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fleetnet-bundle-'));
     try {
       expect(await loadBundle(dir)).toBeUndefined();
-      const bundle = { apiVersion: 'fleetnet.io/v1', kind: 'DesiredState', clusterId: 'c', revision: 3, policies: [], encryption: {} } as never;
+      const bundle = { apiVersion: 'fleetnet.io/v2', kind: 'DesiredState', clusterId: 'c', revision: 3, policies: [], encryption: {} } as never;
       await saveBundle(dir, '"e1"', bundle);
       await writeFile(join(dir, 'desired-state.json.tmp-1-x'), '{"torn'); // a crash mid-write of a later save
       expect((await loadBundle(dir))?.etag).toBe('"e1"');
