@@ -77,7 +77,8 @@ afterAll(async () => {
 
 describe('AgentRuntime with the Kubernetes source', () => {
   it('compiles the pods of this node as endpoints, every pod address into the ipcache, node and apiserver addresses', async () => {
-    await until(() => applied.length >= 1);
+    // desired state is compiled after the policy write: wait until the agent has kube-web
+    await until(() => applied.at(-1)?.rules.some((r) => r.policy === 'kube-web') ?? false);
     const c = applied.at(-1)!;
     expect(c.endpoints.map((e) => e.ifindex)).toEqual([31]);
     expect(c.endpoints[0]!.defaultDenyIngress).toBe(true); // app=web is selected by kube-web

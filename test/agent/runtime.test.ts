@@ -1,7 +1,8 @@
 /**
- * AgentRuntime wiring (no root): real local API (register, desired state, status), real
- * compileBundle, static endpoints file, a fake datapath (queued flow records) and an apply double.
- * Flow batches go to the proxy's flow sink until the API's ingest handler exists.
+ * AgentRuntime wiring (no root): real local API (register, desired-state manifest + policy bodies,
+ * status), real compileBundle, static endpoints file, a fake datapath (queued flow records) and an apply
+ * double. Flow batches go to the proxy's flow sink until the API's ingest handler exists. The API compiles
+ * desired state after the write returns: tests wait for the agent to show the policy, with a deadline.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -90,12 +91,20 @@ afterAll(async () => {
 
 describe('AgentRuntime', () => {
   it('programs the bundle for the file endpoints and reports Programmed + Degraded (FQDN) to the API', async () => {
-    await until(() => applied.length >= 1 && runtime.sync.state.lastOutcome !== undefined);
+    await until(() => applied.some((c) => c.rules.some((r) => r.policy === 'rt-web')) && runtime.sync.state.lastOutcome?.programmed === true);
     const c = applied.at(-1)!;
     expect(c.endpoints.map((e) => e.ifindex)).toEqual([101, 102]);
     expect(c.policy.length).toBeGreaterThan(0);
-    await until(() => proxy.requests.some((r) => r.path.endsWith('/rt-node/status') && r.status === 200));
-    const node = (await client.call('GET', `/clusters/${CLUSTER}/nodes/rt-node`, { token: api.tokens.reader })).body;
+    // the policy body came from the API's bundled-policy endpoint, once
+    expect(proxy.requests.filter((r) => r.path.endsWith('/rt-node/desiredstate/policies/rt-web/1')).map((r) => r.status)).toEqual([200]);
+    const statusOf = async () => (await client.call('GET', `/clusters/${CLUSTER}/nodes/rt-node`, { token: api.tokens.reader })).body;
+    const deadline = Date.now() + 8000;
+    let node = await statusOf();
+    while (!node?.status?.conditions?.some((x: { type: string; message?: string }) => x.type === 'Degraded' && x.message?.includes('policy rt-web'))) {
+      if (Date.now() > deadline) throw new Error('the Degraded status naming rt-web did not reach the API in time');
+      await new Promise((r) => setTimeout(r, 50));
+      node = await statusOf();
+    }
     const degraded = node.status.conditions.find((x: { type: string }) => x.type === 'Degraded');
     expect(degraded.status).toBe('True');
     expect(degraded.message).toContain('policy rt-web');

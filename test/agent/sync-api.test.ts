@@ -1,15 +1,21 @@
 /**
  * The agent's sync path against the REAL local API (route table over HTTP, embedded Cosmos), with a
- * fault-injecting proxy in between for 503/429 + Retry-After and outages.
+ * fault-injecting proxy in between for 503/429 + Retry-After and outages. Desired state is a
+ * fleetnet.io/v2 manifest: the agent fetches the bodies it lacks and checks their hashes. The API
+ * compiles desired state outside the write request, so a test that writes a policy waits until the
+ * manifest (or the agent) shows it, with a deadline.
  */
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledPolicyHash } from '../../core/bundle/bundled-policy.js';
+import { DESIRED_STATE_MEDIA_TYPE, type ResolvedDesiredState } from '../../core/bundle/desired-state-format.js';
 import type { DesiredState } from '../../openapi/types.js';
-import { createApiClient, ApiError } from '../../agent/src/sync/api-client.js';
+import { createApiClient, ApiError, SyncErrorCode } from '../../agent/src/sync/api-client.js';
 import { loadBundle } from '../../agent/src/sync/bundle-store.js';
 import type { ProgramOutcome } from '../../agent/src/sync/node-status.js';
+import { resolveManifest } from '../../agent/src/sync/resolve-manifest.js';
 import { SyncLoop } from '../../agent/src/sync/sync-loop.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { createContractClient } from '../helpers/contract-client.js';
@@ -42,14 +48,38 @@ async function stateDir(): Promise<string> {
   return d;
 }
 
-const putPolicy = (name: string, spec: Record<string, unknown> = {}) =>
-  client.call('PUT', `/networkpolicies/${name}`, {
+/** Writes a policy; resolves to its new generation. */
+async function putPolicy(name: string, spec: Record<string, unknown> = {}): Promise<number> {
+  const r = await client.call('PUT', `/networkpolicies/${name}`, {
     token: api.tokens.admin,
     body: policyBody(name, { targets: { clusterIds: [CLUSTER] }, ...spec }),
   });
+  expect(r.status).toBeLessThan(300);
+  return r.body.metadata.generation as number;
+}
+
+/** The cluster's manifest as an agent reads it (contract-checked). */
+async function manifest(): Promise<DesiredState> {
+  const r = await client.call('GET', `/clusters/${CLUSTER}/nodes/probe/desiredstate`, { token: agentToken, headers: { accept: DESIRED_STATE_MEDIA_TYPE } });
+  expect(r.status).toBe(200);
+  return r.body as DesiredState;
+}
+
+/** Waits until the manifest lists `name` at `generation` (desired state is compiled after the write). */
+async function untilListed(name: string, generation: number): Promise<DesiredState> {
+  let m: DesiredState | undefined;
+  await until(async () => {
+    m = await manifest().catch(() => undefined);
+    return m?.policies.some((p) => p.name === name && p.generation === generation) ?? false;
+  });
+  return m!;
+}
+
+const names = (b: ResolvedDesiredState | undefined) => b?.policies.map((p) => p.name) ?? [];
+const bodyFetches = (from: number) => proxy.requests.slice(from).filter((r) => r.path.includes('/desiredstate/policies/'));
 
 function makeLoop(node: string, dir: string, opts: { baseUrl?: string; degradedFor?: string } = {}) {
-  const programmed: DesiredState[] = [];
+  const programmed: ResolvedDesiredState[] = [];
   const apiClient = createApiClient({ baseUrl: opts.baseUrl ?? proxy.baseUrl, clusterId: CLUSTER, nodeName: node, token: async () => agentToken });
   const loop = new SyncLoop({
     client: apiClient,
@@ -79,8 +109,8 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): 
 const getNode = async (node: string) => (await client.call('GET', `/clusters/${CLUSTER}/nodes/${node}`, { token: api.tokens.reader })).body;
 
 describe('sync against the local API', () => {
-  it('registers, polls 200 then 304 with If-None-Match, persists the bundle and reports Programmed/Degraded', async () => {
-    await putPolicy('sync-a');
+  it('registers, polls 200 then 304 with If-None-Match, fetches and persists the bodies, reports Programmed/Degraded', async () => {
+    const listed = await untilListed('sync-a', await putPolicy('sync-a'));
     const dir = await stateDir();
     const { loop, programmed } = makeLoop('node-a', dir, { degradedFor: 'sync-a' });
     const ac = new AbortController();
@@ -93,13 +123,21 @@ describe('sync against the local API', () => {
     expect(programmed).toHaveLength(1); // 304s do not reprogram
     const polls = proxy.requests.slice(before).filter((r) => r.path.endsWith('/node-a/desiredstate'));
     expect(polls[0]).toMatchObject({ status: 200 });
+    expect(polls[0]!.headers.accept).toBe(DESIRED_STATE_MEDIA_TYPE);
     expect(polls[0]!.headers['if-none-match']).toBeUndefined();
     expect(polls.slice(1).every((r) => r.status === 304 && r.headers['if-none-match'] === loop.state.etag)).toBe(true);
     expect(proxy.requests.slice(before).some((r) => r.method === 'PUT' && r.path.endsWith('/nodes/node-a'))).toBe(true);
+    // one body fetch per listed policy, each once (the 304s fetch nothing), hashes as the manifest lists
+    const fetched = bodyFetches(before);
+    expect(fetched.map((r) => r.path.split('/').slice(-2).join('/')).sort()).toEqual(listed.policies.map((p) => `${p.name}/${p.generation}`).sort());
+    expect(fetched.every((r) => r.status === 200)).toBe(true);
+    expect(programmed[0]!.policies.map((p) => bundledPolicyHash(p))).toEqual(listed.policies.map((p) => p.contentHash));
 
     const stored = await loadBundle(dir);
     expect(stored?.etag).toBe(loop.state.etag);
-    expect(stored?.bundle.policies.map((p) => p.name)).toContain('sync-a');
+    expect(stored?.bundle).toEqual(programmed[0]); // the resolved bundle, bodies included
+    expect(names(stored?.bundle)).toContain('sync-a');
+    expect(stored?.bundle.policies.every((p) => typeof p.spec === 'object')).toBe(true);
     expect((await readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
 
     const node = await getNode('node-a');
@@ -111,21 +149,27 @@ describe('sync against the local API', () => {
     expect(cond.Degraded.message).toContain('policy sync-a /egress/0/toFQDNs');
   });
 
-  it('programs a policy change within one poll interval', async () => {
+  it('programs a policy change within one poll interval, fetching only the new body', async () => {
     const dir = await stateDir();
     const { loop, programmed } = makeLoop('node-b', dir);
     const ac = new AbortController();
     const running = loop.run(ac.signal);
     await until(() => programmed.length === 1 && loop.state.polls >= 2);
+    const held = programmed[0]!.policies.length;
+    expect(held).toBeGreaterThan(0);
+    const mark = proxy.requests.length;
     const t0 = Date.now();
-    await putPolicy('sync-b');
-    await until(() => programmed.length === 2);
+    const generation = await putPolicy('sync-b');
+    await until(() => names(programmed.at(-1)).includes('sync-b'));
     const elapsed = Date.now() - t0;
     ac.abort();
     await running;
-    expect(programmed[1]!.policies.map((p) => p.name)).toContain('sync-b');
+    expect(programmed).toHaveLength(2);
     expect(programmed[1]!.revision).toBeGreaterThan(programmed[0]!.revision);
-    expect(elapsed).toBeLessThan(100 + 1400); // one 100 ms interval + request, compile and a loaded CI box
+    // compile (outside the write) + one 100 ms interval + request + one body fetch, on a loaded CI box
+    expect(elapsed).toBeLessThan(100 + 1400);
+    expect(bodyFetches(mark).map((r) => r.path.split('/').slice(-2).join('/'))).toEqual([`sync-b/${generation}`]); // the others reused
+    expect(programmed[1]!.policies.filter((p) => p.name !== 'sync-b')).toEqual(programmed[0]!.policies);
     const node = await getNode('node-b');
     expect(node.status.observedRevision).toBe(programmed[1]!.revision);
   });
@@ -174,11 +218,11 @@ describe('sync against the local API', () => {
     expect(programmed).toHaveLength(1); // nothing reprogrammed, nothing flushed
     await putPolicy('sync-d');
     proxy.up();
-    await until(() => programmed.length === 2, 5000);
+    await until(() => names(programmed.at(-1)).includes('sync-d'), 5000);
     ac.abort();
     await running;
     expect(loop.state.failures).toBe(0);
-    expect(programmed[1]!.policies.map((p) => p.name)).toContain('sync-d');
+    expect(programmed).toHaveLength(2);
   });
 
   it('a restarted agent enforces the last-known-good bundle while the API is away', async () => {
@@ -205,6 +249,8 @@ describe('sync against the local API', () => {
       expect(second.programmed).toHaveLength(1);
       // back online: the stored ETag makes the first poll a 304 (no reprogram needed) and status is reported
       proxy.up();
+      // nothing changed meanwhile (no write since the first agent's bundle): its manifest is current
+      expect((await loadBundle(dir))?.etag).toBe(second.loop.state.etag);
       const mark = proxy.requests.length;
       const ac3 = new AbortController();
       const r3 = second.loop.run(ac3.signal);
@@ -213,6 +259,7 @@ describe('sync against the local API', () => {
       ac3.abort();
       await r3;
       expect(proxy.requests.slice(mark).find((r) => r.path.endsWith('/node-e/desiredstate'))?.status).toBe(304);
+      expect(bodyFetches(mark)).toEqual([]); // the restart fetched no body
     } finally {
       proxy.up();
     }
@@ -227,7 +274,7 @@ describe('sync against the local API', () => {
     const del = await client.call('DELETE', `/clusters/${CLUSTER}/nodes/node-f`, { token: agentToken });
     expect(del.status).toBe(204);
     await putPolicy('sync-f');
-    await until(() => programmed.length === 2);
+    await until(() => names(programmed.at(-1)).includes('sync-f'));
     await until(async () => (await client.call('GET', `/clusters/${CLUSTER}/nodes/node-f`, { token: api.tokens.reader })).body?.status?.observedRevision === programmed[1]!.revision);
     ac.abort();
     await running;
@@ -240,5 +287,26 @@ describe('sync against the local API', () => {
     expect((err as ApiError).status).toBe(403);
     expect((err as ApiError).retryable).toBe(false);
     expect(String((err as Error).message)).not.toContain(agentToken);
+  });
+
+  it('a body the current manifest no longer lists is a 404: resolving the stale manifest fails (retryable), the new one resolves', async () => {
+    const apiClient = createApiClient({ baseUrl: api.baseUrl, clusterId: CLUSTER, nodeName: 'node-g', token: async () => agentToken });
+    const g1 = await putPolicy('sync-g', { ingress: [{ fromEndpoints: [{ matchLabels: { app: 'api' } }], toPorts: [{ ports: [{ port: '81', protocol: 'TCP' }] }] }] });
+    const stale = await untilListed('sync-g', g1);
+    const g2 = await putPolicy('sync-g', { ingress: [{ fromEndpoints: [{ matchLabels: { app: 'api' } }], toPorts: [{ ports: [{ port: '82', protocol: 'TCP' }] }] }] });
+    const current = await untilListed('sync-g', g2);
+    const fetchPolicy = (n: string, g: number) => apiClient.getBundledPolicy(n, g);
+    const err = await resolveManifest(stale, { held: [], fetchPolicy }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err).toMatchObject({ status: 404, code: SyncErrorCode.PolicyGenerationGone, retryable: true });
+    const resolved = await resolveManifest(current, { held: [], fetchPolicy });
+    expect(resolved.bundle.policies.find((p) => p.name === 'sync-g')).toMatchObject({ generation: g2, spec: { ingress: [{ toPorts: [{ ports: [{ port: '82' }] }] }] } });
+    expect(resolved.fetched).toBe(current.policies.length);
+  });
+
+  it('a plain Accept gets the 406 an agent of another release would see', async () => {
+    const r = await client.call('GET', `/clusters/${CLUSTER}/nodes/node-h/desiredstate`, { token: agentToken, headers: { accept: 'application/json' } });
+    expect(r.status).toBe(406);
+    expect(r.body.code).toBe('NotAcceptable');
   });
 });
