@@ -14,7 +14,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FlowSummary } from '../../openapi/types.js';
+import { DESIRED_STATE_MEDIA_TYPE } from '../../core/bundle/desired-state-format.js';
+import type { DesiredState, FlowSummary } from '../../openapi/types.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
@@ -46,12 +47,14 @@ describe.skipIf(!ROOT)('agent end to end (real packets)', { timeout: 180_000 }, 
   const testStart = new Date(Date.now() - 60_000).toISOString();
 
   const ip = (i: number) => topo!.pods[i]!.ip;
-  const putPolicy = async (name: string, spec: Record<string, unknown>) => {
+  /** Writes a policy; resolves to its new generation. */
+  const putPolicy = async (name: string, spec: Record<string, unknown>): Promise<number> => {
     const r = await client.call('PUT', `/networkpolicies/${name}`, {
       token: api.tokens.admin,
       body: { apiVersion: 'fleetnet.io/v1', kind: 'NetworkPolicy', metadata: { name }, spec: { targets: { clusterIds: [CLUSTER] }, ...spec } },
     });
     expect(r.status).toBeLessThan(300);
+    return r.body.metadata.generation as number;
   };
   const webIngress = (fromApps: string[]) => ({
     endpointSelector: { matchLabels: { app: 'web' } },
@@ -63,9 +66,22 @@ describe.skipIf(!ROOT)('agent end to end (real packets)', { timeout: 180_000 }, 
     ],
   });
   const reach = async (from: Peer, port = 8080, timeoutMs = 1000) => (await from.tcp(ip(0), port, timeoutMs)).ok;
-  const desiredRevision = async () => {
+  /** The manifest's revision once it lists `name` at `generation` (desired state is compiled after the
+   *  write returns, so the revision read right after a PUT may still be the previous one). */
+  const desiredRevision = async (name: string, generation: number) => {
     const token = await api.agentToken('agent-e2e');
-    return (await client.call('GET', `/clusters/${CLUSTER}/nodes/e2e-node/desiredstate`, { token })).body.revision as number;
+    let revision = 0;
+    await untilTrue(
+      async () => {
+        const r = await client.call('GET', `/clusters/${CLUSTER}/nodes/e2e-node/desiredstate`, { token, headers: { accept: DESIRED_STATE_MEDIA_TYPE } });
+        const m = r.status === 200 ? (r.body as DesiredState) : undefined;
+        revision = m?.revision ?? 0;
+        return m?.policies.some((p) => p.name === name && p.generation === generation) ?? false;
+      },
+      10_000,
+      `the manifest lists ${name} generation ${generation}`,
+    );
+    return revision;
   };
   const observed = async () => (await client.call('GET', `/clusters/${CLUSTER}/nodes/e2e-node`, { token: api.tokens.reader })).body?.status?.observedRevision as number | undefined;
   const untilTrue = async (cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string) => {
@@ -99,7 +115,7 @@ describe.skipIf(!ROOT)('agent end to end (real packets)', { timeout: 180_000 }, 
     proxy = await startFaultProxy(api.baseUrl);
     client = createContractClient(api.baseUrl);
     await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: clusterBody(CLUSTER, { env: 'e2e' }, ['agent-e2e']) });
-    await putPolicy('web-ingress', webIngress(['api']));
+    const firstGeneration = await putPolicy('web-ingress', webIngress(['api']));
 
     work = mkdtempSync(join(tmpdir(), 'fleetnet-e2e-'));
     writeFileSync(join(work, 'token'), await api.issuer.mintToken({ role: 'Fleet.Agent', objectId: 'agent-e2e', expiresInSeconds: 3600 }));
@@ -116,7 +132,7 @@ describe.skipIf(!ROOT)('agent end to end (real packets)', { timeout: 180_000 }, 
     await web.listen('udp', 5353);
     await web.listen('udp', 5454);
     await startAgent();
-    const rev = await desiredRevision();
+    const rev = await desiredRevision('web-ingress', firstGeneration);
     await untilTrue(async () => ((await observed()) ?? 0) >= rev, 20_000, 'agent programs the first bundle');
   });
 
@@ -185,13 +201,17 @@ describe.skipIf(!ROOT)('agent end to end (real packets)', { timeout: 180_000 }, 
       expect(await reach(apiPod)).toBe(true);
       expect(await reach(db)).toBe(false);
       // a change while the agent is down is enforced after the restart
-      await putPolicy('web-ingress', webIngress(['api', 'db']));
-      const rev = await desiredRevision();
+      const generation = await putPolicy('web-ingress', webIngress(['api', 'db']));
+      const rev = await desiredRevision('web-ingress', generation);
       await new Promise((r) => setTimeout(r, 500));
       expect(await reach(db)).toBe(false);
+      const mark = proxy.requests.length;
       await startAgent();
       await untilTrue(async () => ((await observed()) ?? 0) >= rev, 20_000, 'restarted agent programs the new revision');
       expect(await reach(db)).toBe(true);
+      // it fetched only the body that changed while it was down (the others came from its last-known-good)
+      const fetched = proxy.requests.slice(mark).filter((x) => x.path.includes('/desiredstate/policies/'));
+      expect(fetched.map((x) => `${x.path.split('/').slice(-2).join('/')} ${x.status}`)).toEqual([`web-ingress/${generation} 200`]);
       await new Promise((r) => setTimeout(r, 1000));
     } finally {
       const result = await stream.stop();
