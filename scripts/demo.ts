@@ -17,7 +17,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { FlowSummary } from '../openapi/types.js';
+import { DESIRED_STATE_MEDIA_TYPE } from '../core/bundle/desired-state-format.js';
+import type { DesiredState, FlowSummary } from '../openapi/types.js';
 import { createAppServices } from '../functions/src/app-services.js';
 import { loadOrCreateDevIssuer } from '../functions/src/auth/dev-issuer.js';
 import { startLocalHost } from '../functions/src/local-host/local-host.js';
@@ -172,11 +173,26 @@ async function main(): Promise<void> {
       ingress: [{ fromEndpoints: [{ matchLabels: { app: 'api' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }] }] }],
     },
   };
-  await rest('PUT', '/networkpolicies/web-from-api', policy);
+  const written = (await rest('PUT', '/networkpolicies/web-from-api', policy)) as { metadata?: { generation?: number } };
   console.log(`  PUT /networkpolicies/web-from-api\n  ${JSON.stringify(policy.spec)}`);
-  const ds = await fetch(`${host.baseUrl}/clusters/demo/nodes/demo-node/desiredstate`, { headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8')}` } });
-  const revision = ((await ds.json()) as { revision: number }).revision;
+  // Desired state is compiled just after the write returns: read the manifest (as the agent does) until
+  // it lists this generation, then wait for the node to report that revision.
+  const generation = written.metadata?.generation ?? 1;
   const deadline = Date.now() + 30_000;
+  let revision = 0;
+  for (;;) {
+    const ds = await fetch(`${host.baseUrl}/clusters/demo/nodes/demo-node/desiredstate`, {
+      headers: { authorization: `Bearer ${readFileSync(tokenFile, 'utf8')}`, accept: DESIRED_STATE_MEDIA_TYPE },
+    });
+    const manifest = ds.ok ? ((await ds.json()) as DesiredState) : undefined;
+    if (manifest?.policies.some((p) => p.name === 'web-from-api' && p.generation === generation)) {
+      revision = manifest.revision;
+      console.log(`  desired state revision ${revision}: ${manifest.policies.map((p) => `${p.name}@${p.generation}`).join(', ')}`);
+      break;
+    }
+    if (Date.now() > deadline) throw new Error('the API did not compile the policy into the desired state within 30 s');
+    await sleep(100);
+  }
   for (;;) {
     const node = (await rest('GET', '/clusters/demo/nodes/demo-node').catch(() => ({}))) as { status?: { observedRevision?: number; conditions?: { type: string; status: string }[] } };
     if ((node.status?.observedRevision ?? 0) >= revision) {
