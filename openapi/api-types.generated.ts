@@ -309,11 +309,51 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The compiled bundle a node must enforce.
-         * @description Poll with `If-None-Match: <ETag of the bundle held>`; an unchanged bundle answers 304 at the cost
-         *     of one point read. The ETag is strong and changes exactly when the bundle's content changes.
+         * The manifest of what a node must enforce.
+         * @description Format `fleetnet.io/v2`, served only to clients that ask for it with
+         *     `Accept: application/vnd.fleetnet.desiredstate.v2+json` (anything else is a 406 `NotAcceptable`, so an
+         *     agent and an API of different releases fail loudly instead of misreading each other). The manifest
+         *     lists each applicable policy by name, generation, mode and content hash; the agent fetches the bodies
+         *     it lacks with `getBundledPolicy` (immutable, cacheable) and checks their hashes.
+         *
+         *     Poll with `If-None-Match: <ETag of the manifest held>`; an unchanged manifest answers 304 at the cost of
+         *     at most one point read. The ETag is strong and changes exactly when the manifest's content changes.
+         *     Desired state is compiled outside the write requests (see docs/storage.md for the propagation bound):
+         *     a write is reflected here shortly after it returns, not necessarily at once.
          */
         get: operations["getDesiredState"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clusters/{clusterId}/nodes/{nodeName}/desiredstate/policies/{name}/{generation}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+                /** @description Node name (DNS-1123 subdomain). */
+                nodeName: components["parameters"]["NodeName"];
+                /** @description Policy name (DNS-1123 subdomain). */
+                name: components["parameters"]["PolicyName"];
+                /** @description Generation number of the resource. */
+                generation: components["parameters"]["Generation"];
+            };
+            cookie?: never;
+        };
+        /**
+         * One policy of a node's manifest, as the agent enforces it.
+         * @description Immutable: a (name, generation) pair always has the same body, so the response may be cached
+         *     indefinitely (`Cache-Control: private, max-age=31536000, immutable`); its ETag is the content hash
+         *     the manifest lists. Served only while the cluster's current manifest lists this generation (404
+         *     otherwise: poll the manifest again), so an agent reads only the policies that apply to its cluster.
+         */
+        get: operations["getBundledPolicy"];
         put?: never;
         post?: never;
         delete?: never;
@@ -493,7 +533,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "ServiceUnavailable" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];
@@ -892,16 +932,30 @@ export interface components {
             mode: components["schemas"]["PolicyMode"];
             spec: components["schemas"]["NetworkPolicySpec"];
         };
+        PolicyReference: {
+            name: components["schemas"]["ResourceName"];
+            generation: number;
+            mode: components["schemas"]["PolicyMode"];
+            /** @description SHA-256 (hex) of the canonical JSON of the `BundledPolicy` (keys sorted, no whitespace). */
+            contentHash: string;
+        };
         DesiredState: {
-            /** @constant */
-            apiVersion: "fleetnet.io/v1";
+            /**
+             * @description The manifest format. An agent that does not know it must not enforce anything from it.
+             * @constant
+             */
+            apiVersion: "fleetnet.io/v2";
             /** @constant */
             kind: "DesiredState";
             clusterId: components["schemas"]["ClusterIdValue"];
-            /** @description Increases by one every time the bundle's content changes. */
+            /**
+             * @description Increases by one every time the content of this manifest changes. Clusters with identical labels
+             *     share one manifest (and its revision); a cluster whose labels change moves to another manifest, so
+             *     compare ETags, not revisions, to detect a change.
+             */
             revision: number;
             /** @description The policies that apply to the cluster, ordered by name. */
-            policies: components["schemas"]["BundledPolicy"][];
+            policies: components["schemas"]["PolicyReference"][];
             encryption: components["schemas"]["EffectiveEncryption"];
         };
         Revision: {
@@ -1326,6 +1380,26 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The representation asked for in `Accept` is not served (e.g. a desired-state format this API does not speak). */
+        NotAcceptable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The store is throttling or unavailable and its retries ran out; nothing was changed unless stated. Retry after `Retry-After`. */
+        ServiceUnavailable: {
+            headers: {
+                /** @description Seconds to wait before retrying. */
+                "Retry-After"?: number;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
     };
     parameters: {
         /** @description Policy name (DNS-1123 subdomain). */
@@ -1404,6 +1478,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getNetworkPolicy: {
@@ -1432,6 +1507,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     putNetworkPolicy: {
@@ -1481,6 +1557,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteNetworkPolicy: {
@@ -1510,6 +1587,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listNetworkPolicyRevisions: {
@@ -1542,6 +1620,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getNetworkPolicyRevision: {
@@ -1571,6 +1650,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     importNetworkPolicies: {
@@ -1610,6 +1690,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getEncryptionSettings: {
@@ -1634,6 +1715,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     putEncryptionSettings: {
@@ -1680,6 +1762,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteEncryptionSettings: {
@@ -1705,6 +1788,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listEncryptionSettingsRevisions: {
@@ -1734,6 +1818,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listClusters: {
@@ -1764,6 +1849,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getCluster: {
@@ -1792,6 +1878,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     putCluster: {
@@ -1841,6 +1928,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteCluster: {
@@ -1870,6 +1958,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getEffectiveEncryption: {
@@ -1897,6 +1986,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     listNodes: {
@@ -1931,6 +2021,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getNode: {
@@ -1961,6 +2052,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     registerNode: {
@@ -2013,6 +2105,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     deleteNode: {
@@ -2044,6 +2137,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     putNodeStatus: {
@@ -2080,14 +2174,17 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getDesiredState: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description The ETag of the bundle the agent holds. */
+            header: {
+                /** @description The ETag of the manifest the agent holds. */
                 "If-None-Match"?: string;
+                /** @description Must include `application/vnd.fleetnet.desiredstate.v2+json`. */
+                Accept: string;
             };
             path: {
                 /** @description Cluster id (DNS-1123 label). */
@@ -2099,17 +2196,17 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The bundle. */
+            /** @description The manifest. */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["DesiredState"];
+                    "application/vnd.fleetnet.desiredstate.v2+json": components["schemas"]["DesiredState"];
                 };
             };
-            /** @description The bundle is unchanged. */
+            /** @description The manifest is unchanged. */
             304: {
                 headers: {
                     ETag: components["headers"]["ETag"];
@@ -2121,6 +2218,43 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBundledPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+                /** @description Node name (DNS-1123 subdomain). */
+                nodeName: components["parameters"]["NodeName"];
+                /** @description Policy name (DNS-1123 subdomain). */
+                name: components["parameters"]["PolicyName"];
+                /** @description Generation number of the resource. */
+                generation: components["parameters"]["Generation"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy, targets removed (they do not affect a node). */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BundledPolicy"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     ingestFlowSummaries: {
@@ -2156,6 +2290,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     importHubbleFlows: {
@@ -2192,6 +2327,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     queryFlows: {
@@ -2221,6 +2357,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     exportFlows: {
@@ -2258,6 +2395,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     aggregateFlows: {
@@ -2287,6 +2425,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     getServiceGraph: {
@@ -2316,6 +2455,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
 }

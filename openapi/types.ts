@@ -42,6 +42,7 @@ export type NodeSpec = Schemas['NodeSpec'];
 export type NodeStatus = Schemas['NodeStatus'];
 export type NodeCondition = Schemas['NodeCondition'];
 export type BundledPolicy = Schemas['BundledPolicy'];
+export type PolicyReference = Schemas['PolicyReference'];
 export type DesiredState = Schemas['DesiredState'];
 export type Revision = Schemas['Revision'];
 export type RevisionList = Schemas['RevisionList'];

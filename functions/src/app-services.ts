@@ -3,7 +3,7 @@ import { loadAuthConfig, type AuthEnv } from './auth/auth-config.js';
 import { createAuthenticator, type Authenticator } from './auth/create-authenticator.js';
 import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
 import { ClusterService } from './domain/clusters.js';
-import { DesiredStateService } from './domain/desired-state.js';
+import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
 import { FlowService } from './domain/flows.js';
 import { createFleetStore, FLEET_ENCRYPTION_NAME, KIND, type FleetStore } from './domain/fleet-store.js';
@@ -12,7 +12,7 @@ import { NodeService } from './domain/nodes.js';
 import { RevisionLog } from './domain/revision-log.js';
 import { createFlowDecoder, defaultDecoderThreads, type FlowDecoder } from './ingest/flow-decoder.js';
 import { FlowChunkStore, FlowCoverageStore } from './store/flow-store.js';
-import { openCosmos, type CosmosConnection } from './store/open-cosmos.js';
+import { cosmosTuningFromEnv, openCosmos, type CosmosConnection } from './store/open-cosmos.js';
 
 /** Everything a handler needs, built once per process. Dependencies come in here and nowhere else. */
 export interface AppServices {
@@ -34,6 +34,11 @@ export interface AppServiceOptions {
   env: AuthEnv;
   /** An open connection (tests share one); otherwise one is opened from COSMOS_ENDPOINT or embedded. */
   cosmos?: CosmosConnection;
+  /**
+   * Who runs the desired-state compiler on changes of `resources`: the Functions Cosmos DB trigger
+   * (functions/src/index.ts) or, by default, the in-process driver (local host, tests).
+   */
+  changeFeed?: 'in-process' | 'functions-trigger';
   now?: () => Date;
 }
 
@@ -56,20 +61,22 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
   const now = options.now ?? (() => new Date());
   const authenticator = await createAuthenticator(loadAuthConfig(env));
   const cosmos =
-    options.cosmos ?? (await openCosmos({ endpoint: env[APP_ENV.cosmosEndpoint], databaseId: env[APP_ENV.cosmosDatabase] ?? 'fleetnet' }));
-  const store = createFleetStore(cosmos.containers);
+    options.cosmos ??
+    (await openCosmos({ endpoint: env[APP_ENV.cosmosEndpoint], databaseId: env[APP_ENV.cosmosDatabase] ?? 'fleetnet', tuning: cosmosTuningFromEnv(env) }));
+  let observeResources = (_document: Record<string, unknown>): void => undefined;
+  const store = createFleetStore(cosmos.containers, (document) => observeResources(document));
   const revisions = new RevisionLog(store.revisions);
-  const desiredState = new DesiredStateService({
-    states: store.clusterStates,
+  const desiredState = createDesiredStateService({
+    manifests: store.manifests,
+    policies: store.policies,
+    encryption: store.encryption,
+    clusters: store.clusters,
+    revisions,
     cacheMillis: numberFrom(env[APP_ENV.desiredStateCacheMillis], 1000),
-    loadInputs: async () => {
-      const [policies, encryption] = await Promise.all([store.policies.all(KIND.policy), store.encryption.read(KIND.encryption, FLEET_ENCRYPTION_NAME)]);
-      return {
-        policies: policies.map((entry) => entry.value),
-        encryption: encryption && { spec: encryption.value.spec, generation: encryption.value.metadata.generation ?? 1 },
-      };
-    },
+    changeFeed: options.changeFeed ?? 'in-process',
+    log: (message) => console.error(message),
   });
+  observeResources = desiredState.observeWrite;
   const flowDecoder = createFlowDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
@@ -77,9 +84,9 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     store,
     revisions,
     desiredState,
-    policies: new NetworkPolicyService({ policies: store.policies, clusters: store.clusters, revisions, desiredState, now }),
-    encryption: new EncryptionSettingsService({ encryption: store.encryption, clusters: store.clusters, revisions, desiredState, now }),
-    clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, desiredState, now }),
+    policies: new NetworkPolicyService({ policies: store.policies, revisions, now }),
+    encryption: new EncryptionSettingsService({ encryption: store.encryption, revisions, now }),
+    clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, now }),
     nodes: new NodeService({ nodes: store.nodes, now }),
     flows: new FlowService({
       chunks: new FlowChunkStore(cosmos.containers.flows),
@@ -91,6 +98,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     }),
     flowDecoder,
     close: async () => {
+      await desiredState.close();
       await flowDecoder.close();
       if (!options.cosmos) await cosmos.close();
     },

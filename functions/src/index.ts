@@ -1,17 +1,20 @@
 /**
  * Azure Functions entry point (package.json "main" → dist/functions/src/index.js). Registers every
  * operation with the v4 programming model. Authentication happens in code (authLevel anonymous at the
- * host): only getHealth is open. Outside the Functions host this module is not loaded: the local host
- * serves the same operations (functions/src/local-host/).
+ * host): only getHealth is open. Desired state is compiled by a Cosmos DB trigger on the `resources`
+ * container (change feed, leases in `leases`), with the reconcile timer as the safety net. Outside the
+ * Functions host this module is not loaded: the local host serves the same operations
+ * (functions/src/local-host/) and drives the same compiler in-process.
  */
-import { app } from '@azure/functions';
+import { app, type InvocationContext } from '@azure/functions';
 import { createAppServices, type AppServices } from './app-services.js';
 import { createOperations } from './routes.js';
 import { reconcileDesiredState, RECONCILE_SCHEDULE } from './domain/reconcile-desired-state.js';
+import { CONTAINERS, DATABASE_ID } from './store/cosmos-layout.js';
 
 let services: Promise<AppServices> | undefined;
 const provideServices = (): Promise<AppServices> => {
-  services ??= createAppServices({ env: process.env }).catch((error: unknown) => {
+  services ??= createAppServices({ env: process.env, changeFeed: 'functions-trigger' }).catch((error: unknown) => {
     services = undefined; // let the next invocation retry a failed start-up
     throw error;
   });
@@ -29,10 +32,29 @@ for (const operation of createOperations(provideServices)) {
   });
 }
 
+/**
+ * The change feed of `resources` (latest-version mode: deletes arrive as tombstones). Identity-based
+ * connection: app setting `COSMOS__accountEndpoint` (infra/). A failed batch is retried with backoff
+ * before the lease moves on; the reconcile timer covers a batch that still fails.
+ */
+app.cosmosDB('compileDesiredState', {
+  connection: 'COSMOS',
+  databaseName: process.env.COSMOS_DATABASE ?? DATABASE_ID,
+  containerName: CONTAINERS.resources.id,
+  leaseContainerName: CONTAINERS.leases.id,
+  createLeaseContainerIfNotExists: false,
+  feedPollDelay: 1000,
+  retry: { strategy: 'exponentialBackoff', maxRetryCount: 8, minimumInterval: { seconds: 1 }, maximumInterval: { seconds: 60 } },
+  handler: async (documents: unknown[], context: InvocationContext) => {
+    await (await provideServices()).desiredState.compiler.applyChanges(documents as Record<string, unknown>[]);
+    context.log(`desired state compiled for ${documents.length} changed resource document(s)`);
+  },
+});
+
 app.timer('reconcileDesiredState', {
   schedule: RECONCILE_SCHEDULE,
   handler: async (_timer, context) => {
-    const checked = await reconcileDesiredState(await provideServices());
-    context.log(`desired state reconciled for ${checked} cluster(s)`);
+    const { groups, clusters } = await reconcileDesiredState(await provideServices());
+    context.log(`desired state reconciled: ${groups} label group(s), ${clusters} cluster(s)`);
   },
 });

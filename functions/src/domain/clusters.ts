@@ -2,22 +2,23 @@ import type { Cluster, Node } from '../../../openapi/types.js';
 import { notFound } from '../http/api-error.js';
 import type { ListQuery } from '../http/list-query.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
-import { toClusterRecord } from './cluster-directory.js';
 import { collectPage, type Page } from './collect-page.js';
 import { deleteCurrent } from './delete-current.js';
-import type { DesiredStateService } from './desired-state.js';
 import { KIND } from './fleet-store.js';
+import { tombstoneOf } from './tombstone.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
 
 export interface ClusterServiceDeps {
   clusters: DocumentCollection<Cluster>;
   nodes: DocumentCollection<Node>;
-  desiredState: DesiredStateService;
   now: () => Date;
 }
 
-/** Clusters of the fleet. A cluster's labels select policies and encryption overrides; its agent identities gate node endpoints. */
+/**
+ * Clusters of the fleet. A cluster's labels select policies and encryption overrides; its agent identities
+ * gate node endpoints. Its desired state is compiled from the change feed (DesiredStateCompiler).
+ */
 export class ClusterService {
   constructor(private readonly deps: ClusterServiceDeps) {}
 
@@ -33,7 +34,7 @@ export class ClusterService {
 
   async put(id: string, incoming: Cluster, actor: string, preconditions: Preconditions): Promise<PutOutcome<Cluster>> {
     requireMatchingName(id, incoming.metadata.name);
-    const result = await putResource({
+    return putResource({
       collection: this.deps.clusters,
       partitionKey: KIND.cluster,
       id,
@@ -43,14 +44,14 @@ export class ClusterService {
       preconditions,
       status: (existing) => existing?.status,
     });
-    if (result.outcome !== 'unchanged') await this.deps.desiredState.refresh([toClusterRecord(result.stored.value)]);
-    return result;
   }
 
-  /** Deletes the cluster, its desired state and its registered nodes. */
-  async delete(id: string, ifMatch: string | null): Promise<void> {
-    await deleteCurrent(this.deps.clusters, KIND.cluster, id, ifMatch, `Cluster "${id}"`);
-    await this.deps.desiredState.remove(id);
+  /**
+   * Deletes the cluster (a tombstone: the compiler, on the change feed, drops it from its manifest) and its
+   * registered nodes.
+   */
+  async delete(id: string, ifMatch: string | null, actor: string): Promise<void> {
+    await deleteCurrent(this.deps.clusters, KIND.cluster, id, ifMatch, `Cluster "${id}"`, (existing) => tombstoneOf(existing, actor, this.deps.now()));
     const nodes = await this.deps.nodes.all(id);
     await Promise.all(nodes.map((node) => this.deps.nodes.delete(id, node.value.metadata.name)));
   }

@@ -3,8 +3,7 @@ import { computeEffectiveEncryption } from '../../../core/encryption/effective-e
 import { validateEncryptionSpec } from '../../../core/encryption/validate-encryption-spec.js';
 import { notFound, validationFailed } from '../http/api-error.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
-import { listAllClusters, toClusterRecord } from './cluster-directory.js';
-import type { DesiredStateService } from './desired-state.js';
+import { toClusterRecord } from './cluster-directory.js';
 import { FLEET_ENCRYPTION_NAME, KIND } from './fleet-store.js';
 import type { Preconditions, PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
@@ -13,13 +12,11 @@ import { deleteRevisioned, putRevisioned, type RevisionedResource } from './revi
 
 export interface EncryptionServiceDeps {
   encryption: DocumentCollection<EncryptionSettings>;
-  clusters: DocumentCollection<Cluster>;
   revisions: RevisionLog;
-  desiredState: DesiredStateService;
   now: () => Date;
 }
 
-/** The fleet's one EncryptionSettings resource (named "fleet"): default plus ordered overrides. */
+/** The fleet's one EncryptionSettings resource (named "fleet"): default plus ordered overrides. Compiled into desired state from the change feed. */
 export class EncryptionSettingsService {
   constructor(private readonly deps: EncryptionServiceDeps) {}
 
@@ -33,14 +30,11 @@ export class EncryptionSettingsService {
     requireMatchingName(FLEET_ENCRYPTION_NAME, incoming.metadata.name);
     const errors = validateEncryptionSpec(incoming.spec, '/spec');
     if (errors.length > 0) throw validationFailed(errors);
-    const result = await putRevisioned(this.target(), FLEET_ENCRYPTION_NAME, incoming, actor, preconditions);
-    if (result.specChanged) await this.deps.desiredState.refresh(await listAllClusters(this.deps.clusters));
-    return result;
+    return putRevisioned(this.target(), FLEET_ENCRYPTION_NAME, incoming, actor, preconditions);
   }
 
   async delete(actor: string, ifMatch: string | null): Promise<void> {
     await deleteRevisioned(this.target(), FLEET_ENCRYPTION_NAME, actor, ifMatch);
-    await this.deps.desiredState.refresh(await listAllClusters(this.deps.clusters));
   }
 
   private target(): RevisionedResource<EncryptionSettings> {

@@ -1,7 +1,8 @@
 import type { Cluster, EncryptionSettings, NetworkPolicy, Node, Revision } from '../../../openapi/types.js';
-import { DocumentCollection } from '../store/document-collection.js';
+import type { GroupManifest } from '../../../core/bundle/group-manifest.js';
+import { DocumentCollection, type WriteObserver } from '../store/document-collection.js';
 import type { CosmosContainers } from '../store/open-cosmos.js';
-import type { ClusterState } from './desired-state.js';
+import { ManifestStore } from './desired-state/manifest-store.js';
 
 /** Partition keys of the `resources` container (partitioned by kind). */
 export const KIND = { policy: 'NetworkPolicy', encryption: 'EncryptionSettings', cluster: 'Cluster' } as const;
@@ -15,17 +16,18 @@ export interface FleetStore {
   encryption: DocumentCollection<EncryptionSettings>;
   clusters: DocumentCollection<Cluster>;
   nodes: DocumentCollection<Node>;
-  clusterStates: DocumentCollection<ClusterState>;
+  manifests: ManifestStore;
   revisions: DocumentCollection<Revision>;
 }
 
-export function createFleetStore(containers: CosmosContainers): FleetStore {
+/** `observeResources` sees every document written to `resources` (the local change driver listens there). */
+export function createFleetStore(containers: CosmosContainers, observeResources?: WriteObserver): FleetStore {
   return {
-    policies: new DocumentCollection<NetworkPolicy>(containers.resources, 'kind'),
-    encryption: new DocumentCollection<EncryptionSettings>(containers.resources, 'kind'),
-    clusters: new DocumentCollection<Cluster>(containers.resources, 'kind'),
+    policies: new DocumentCollection<NetworkPolicy>(containers.resources, 'kind', observeResources),
+    encryption: new DocumentCollection<EncryptionSettings>(containers.resources, 'kind', observeResources),
+    clusters: new DocumentCollection<Cluster>(containers.resources, 'kind', observeResources),
     nodes: new DocumentCollection<Node>(containers.nodes, 'clusterId'),
-    clusterStates: new DocumentCollection<ClusterState>(containers.clusterState, 'clusterId'),
+    manifests: new ManifestStore(new DocumentCollection<GroupManifest>(containers.desiredStates, 'groupKey')),
     revisions: new DocumentCollection<Revision>(containers.revisions, 'resourceKey'),
   };
 }

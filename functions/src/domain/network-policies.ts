@@ -1,11 +1,8 @@
-import type { Cluster, NetworkPolicy } from '../../../openapi/types.js';
+import type { NetworkPolicy } from '../../../openapi/types.js';
 import { validatePolicySpec } from '../../../core/policy/validate-policy-spec.js';
-import { targetsCluster } from '../../../core/policy/select-clusters.js';
 import { notFound, validationFailed } from '../http/api-error.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
-import { listAllClusters } from './cluster-directory.js';
 import { collectPage, type Page } from './collect-page.js';
-import type { DesiredStateService } from './desired-state.js';
 import { KIND } from './fleet-store.js';
 import type { Preconditions, PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
@@ -15,15 +12,14 @@ import type { ListQuery } from '../http/list-query.js';
 
 export interface NetworkPolicyServiceDeps {
   policies: DocumentCollection<NetworkPolicy>;
-  clusters: DocumentCollection<Cluster>;
   revisions: RevisionLog;
-  desiredState: DesiredStateService;
   now: () => Date;
 }
 
 /**
- * Fleet network policies: validation beyond the schema, create-or-replace, delete, history, and keeping
- * the desired state of every affected cluster current (clusters targeted before or after the change).
+ * Fleet network policies: validation beyond the schema, create-or-replace, delete and history. A write
+ * costs the same whatever the fleet's size: the clusters' desired state is compiled afterwards, from the
+ * change feed (DesiredStateCompiler).
  */
 export class NetworkPolicyService {
   constructor(private readonly deps: NetworkPolicyServiceDeps) {}
@@ -47,24 +43,15 @@ export class NetworkPolicyService {
   async put(name: string, incoming: NetworkPolicy, actor: string, preconditions: Preconditions): Promise<PutOutcome<NetworkPolicy>> {
     requireMatchingName(name, incoming.metadata.name);
     this.validate(incoming);
-    const result = await putRevisioned(this.target(), name, incoming, actor, preconditions);
-    if (result.specChanged) await this.refreshTargets([result.previous?.value, result.stored.value]);
-    return result;
+    return putRevisioned(this.target(), name, incoming, actor, preconditions);
   }
 
   async delete(name: string, actor: string, ifMatch: string | null): Promise<void> {
-    const deleted = await deleteRevisioned(this.target(), name, actor, ifMatch);
-    await this.refreshTargets([deleted]);
+    await deleteRevisioned(this.target(), name, actor, ifMatch);
   }
 
   private target(): RevisionedResource<NetworkPolicy> {
     return { kind: KIND.policy, partitionKey: KIND.policy, collection: this.deps.policies, revisions: this.deps.revisions, now: this.deps.now };
   }
 
-  /** Recompiles every cluster that any of the given versions of a policy targets. */
-  private async refreshTargets(versions: ReadonlyArray<NetworkPolicy | undefined>): Promise<void> {
-    const clusters = await listAllClusters(this.deps.clusters);
-    const affected = clusters.filter((cluster) => versions.some((policy) => policy && targetsCluster(policy.spec.targets, cluster)));
-    await this.deps.desiredState.refresh(affected);
-  }
 }

@@ -19,7 +19,10 @@ export interface PutRequest<R extends Resource> {
   actor: string;
   now: Date;
   preconditions: Preconditions;
-  /** Generation given to a newly created resource (e.g. continuing a deleted policy's history). Default 1. */
+  /**
+   * Generation given to a newly created resource when no tombstone says where to continue (a resource
+   * deleted before tombstones existed). Default 1. After a tombstone: the tombstone's generation + 1.
+   */
   firstGeneration?: () => Promise<number>;
   /** Status to store: receives the existing resource's status (PUT never takes status from the client). */
   status?: (existing: R | undefined) => unknown;
@@ -46,12 +49,14 @@ export interface PutOutcome<R extends Resource> {
 export async function putResource<R extends Resource>(request: PutRequest<R>): Promise<PutOutcome<R>> {
   const { collection, partitionKey, id, preconditions } = request;
   const once = async (): Promise<PutOutcome<R>> => {
-    const existing = await collection.read(partitionKey, id);
+    const entry = await collection.readEntry(partitionKey, id);
+    const existing = entry && !entry.tombstone ? { value: entry.value, version: entry.version } : undefined;
     checkPreconditions(preconditions, existing);
-    const decision = await decide(request, existing);
+    const decision = await decide(request, existing, entry?.tombstone ? entry.value : undefined);
     if (decision.outcome === 'unchanged') return { stored: existing!, previous: existing, outcome: 'unchanged', specChanged: false };
-    const stored = existing
-      ? await collection.replace(partitionKey, id, decision.value, existing.version, request.extra)
+    // A tombstone is replaced at its version like a live document, so a concurrent re-create loses the race.
+    const stored = entry
+      ? await collection.replace(partitionKey, id, decision.value, entry.version, request.extra)
       : await collection.create(partitionKey, id, decision.value, request.extra);
     return { stored, previous: existing, outcome: existing ? 'replaced' : 'created', specChanged: decision.specChanged };
   };
@@ -78,6 +83,7 @@ function checkPreconditions(preconditions: Preconditions, existing: Versioned<Re
 async function decide<R extends Resource>(
   request: PutRequest<R>,
   existing: Versioned<R> | undefined,
+  tombstone: R | undefined,
 ): Promise<{ outcome: 'write'; value: R; specChanged: boolean } | { outcome: 'unchanged' }> {
   const { incoming, actor, now } = request;
   const stamp = now.toISOString();
@@ -85,7 +91,7 @@ async function decide<R extends Resource>(
   const content = (r: R) => ({ spec: r.spec ?? null, labels: r.metadata.labels ?? {}, annotations: r.metadata.annotations ?? {} });
   const incomingMeta = { name: incoming.metadata.name, labels: incoming.metadata.labels, annotations: incoming.metadata.annotations };
   if (!existing) {
-    const generation = request.firstGeneration ? await request.firstGeneration() : 1;
+    const generation = tombstone ? (tombstone.metadata.generation ?? 1) + 1 : request.firstGeneration ? await request.firstGeneration() : 1;
     const metadata = { ...dropUndefined(incomingMeta), generation, createdAt: stamp, createdBy: actor, updatedAt: stamp, updatedBy: actor };
     return { outcome: 'write', value: withStatus({ ...incoming, metadata }, status), specChanged: true };
   }

@@ -2,6 +2,7 @@ import type { DocumentCollection } from '../store/document-collection.js';
 import { deleteCurrent } from './delete-current.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import type { Resource } from './resource.js';
+import { tombstoneOf } from './tombstone.js';
 import { revisionOf, type RevisedKind, type RevisionLog } from './revision-log.js';
 
 /** A resource whose every create, spec change and delete is kept in the revision log. */
@@ -16,9 +17,13 @@ export interface RevisionedResource<R extends Resource> {
 
 /**
  * Create-or-replace (putResource semantics) plus history: a created or re-specced resource gets a revision
- * (who, when, generation, full spec); a recreated one continues after the highest generation ever
- * recorded. Before writing, the stored version's own revision is recorded if it is missing — the repair
- * for a write that died between storing the resource and recording its revision (idempotent by id).
+ * (who, when, generation, full spec); a recreated one continues after its tombstone's generation (or, for
+ * one deleted before tombstones, the highest generation recorded).
+ *
+ * The resource document is the commit point: the revision is recorded right after it, before the request
+ * answers. If the store fails in between, the request fails (503) but the revision is still recorded —
+ * by the change-feed compiler, which records every version it sees, or by the next write of the resource,
+ * which records the stored version's revision first when it is missing (idempotent by id).
  */
 export async function putRevisioned<R extends Resource>(
   target: RevisionedResource<R>,
@@ -43,13 +48,15 @@ export async function putRevisioned<R extends Resource>(
   return result;
 }
 
-/** Deletes at the version read (honouring If-Match) and records a `delete` revision; returns what was deleted. */
+/**
+ * Deletes at the version read (honouring If-Match) by leaving a tombstone, then records the `delete`
+ * revision (the tombstone's generation); returns what was deleted. Same commit-point rule as putRevisioned.
+ */
 export async function deleteRevisioned<R extends Resource>(target: RevisionedResource<R>, name: string, actor: string, ifMatch: string | null): Promise<R> {
-  const existing = await deleteCurrent(target.collection, target.partitionKey, name, ifMatch, `${target.kind} "${name}"`);
-  const { metadata } = existing.value;
-  await target.revisions.record(
-    revisionOf(target.kind, name, (metadata.generation ?? 1) + 1, 'delete', actor, target.now().toISOString(), { labels: metadata.labels }),
-  );
+  const now = target.now();
+  const existing = await deleteCurrent(target.collection, target.partitionKey, name, ifMatch, `${target.kind} "${name}"`, (value) => tombstoneOf(value, actor, now));
+  const { metadata } = tombstoneOf(existing.value, actor, now);
+  await target.revisions.record(revisionOf(target.kind, name, metadata.generation!, 'delete', actor, now.toISOString(), { labels: metadata.labels }));
   return existing.value;
 }
 

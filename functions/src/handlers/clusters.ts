@@ -25,7 +25,7 @@ export const clusterOperations = (services: ServicesProvider): Operation[] => [
   }),
   defineOperation(services, { operationId: 'deleteCluster', method: 'DELETE', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);
-    await services.clusters.delete(pathParam(request, 'clusterId', 'ClusterIdValue'), request.headers.get('if-match'));
+    await services.clusters.delete(pathParam(request, 'clusterId', 'ClusterIdValue'), request.headers.get('if-match'), describeActor(principal));
     return noContent();
   }),
 ];

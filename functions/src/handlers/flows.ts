@@ -17,8 +17,8 @@ const IMPORT_MAX_BYTES = 64 * 1024 * 1024;
 /** The agent of this cluster (or an admin). Same answer as the desired-state poll: 403 for unknown clusters unless the caller can read the fleet. */
 async function requireAgentOf(request: HttpRequest, services: AppServices, principal: Principal): Promise<string> {
   const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
-  const state = await services.desiredState.read(clusterId);
-  if (!state) {
+  const state = await services.desiredState.reader.lookup(clusterId, null);
+  if (state.found === 'none') {
     if (canReadFleet(principal)) throw notFound(`Cluster "${clusterId}"`);
     throw forbidden(`This identity is not an agent of cluster '${clusterId}'.`);
   }

@@ -5,7 +5,7 @@ import type { AppServices } from '../app-services.js';
 import { notFound, validationFailed } from '../http/api-error.js';
 import { buildNextLink, parseListQuery } from '../http/list-query.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { pathParam } from '../http/request-parts.js';
+import { pathParam, positiveIntegerParam } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 import { FLEET_ENCRYPTION_NAME, KIND } from '../domain/fleet-store.js';
 import type { RevisedKind } from '../domain/revision-log.js';
@@ -33,9 +33,7 @@ export const revisionOperations = (services: ServicesProvider): Operation[] => [
     async ({ request, services, principal }) => {
       requireReader(principal);
       const name = pathParam(request, 'name', 'ResourceName');
-      const raw = pathParam(request, 'generation');
-      const generation = Number(raw);
-      if (!/^\d+$/.test(raw) || generation < 1) throw validationFailed([{ pointer: '/path/generation', message: 'must be an integer ≥ 1', rule: 'minimum' }]);
+      const generation = positiveIntegerParam(request, 'generation');
       const revision = await services.revisions.get(KIND.policy, name, generation);
       if (!revision) throw notFound(`Generation ${generation} of NetworkPolicy "${name}"`);
       return jsonResponse(200, revision);

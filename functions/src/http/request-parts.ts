@@ -27,3 +27,11 @@ export function pathParam(request: HttpRequest, name: string, schemaName?: Schem
   if (errors.length > 0) throw validationFailed(errors, `The path parameter "${name}" is invalid.`);
   return value;
 }
+
+/** A path parameter that must be an integer ≥ 1 (e.g. a generation); 400 pointing at `/path/<name>` otherwise. */
+export function positiveIntegerParam(request: HttpRequest, name: string): number {
+  const raw = pathParam(request, name);
+  const value = Number(raw);
+  if (!/^\d{1,15}$/.test(raw) || value < 1) throw validationFailed([{ pointer: `/path/${name}`, message: 'must be an integer ≥ 1', rule: 'minimum' }]);
+  return value;
+}

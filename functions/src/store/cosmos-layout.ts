@@ -3,10 +3,14 @@ import type { ContainerDefinition } from '@azure/cosmos';
 /**
  * Every container fleetnet uses, defined once. Partition keys follow the queries users run:
  * - resources: fleet-scoped resources partitioned by kind (`/kind`): a list of policies or clusters is a
- *   single-partition query; a read is a point read (id = metadata.name).
+ *   single-partition query; a read is a point read (id = metadata.name). A delete leaves a tombstone
+ *   (`deleted: true`) so the change feed, which does not carry deletes, sees it and a re-created resource
+ *   continues its generations.
  * - nodes: per cluster (`/clusterId`), id = node name.
- * - clusterState: one document per cluster (`/clusterId`, id = "desired-state") holding the compiled
- *   bundle, its ETag and the cluster's agent identities, so a desired-state poll is one point read.
+ * - desiredStates: one manifest per label group — the clusters whose labels are identical
+ *   (`/groupKey`, id = "manifest") — holding the policy references, effective encryption, members (cluster
+ *   id → agent identities) and per-member ETags, so a desired-state poll answered 304 is one point read.
+ * - leases: the change-feed processor's leases (Functions Cosmos DB trigger on `resources`; `/id`).
  * - revisions: per resource (`/resourceKey` = "<Kind>/<name>"), id = zero-padded generation.
  * - flows: chunks of up to 500 flow summaries of one agent batch (bucket pattern), partitioned per cluster
  *   and UTC hour (`/pk` = "<clusterId>|<yyyy-mm-ddThh>"), id = "<batchId>.<chunk>", ordered by `/sk`
@@ -26,7 +30,7 @@ export const CONTAINERS = {
     partitionKey: { paths: ['/kind'] },
     indexingPolicy: {
       indexingMode: 'consistent',
-      includedPaths: [{ path: '/id/?' }, { path: '/kind/?' }],
+      includedPaths: [{ path: '/id/?' }, { path: '/kind/?' }, { path: '/deleted/?' }],
       excludedPaths: [{ path: '/*' }],
     },
   },
@@ -39,11 +43,15 @@ export const CONTAINERS = {
       excludedPaths: [{ path: '/*' }],
     },
   },
-  clusterState: {
-    id: 'clusterState',
-    partitionKey: { paths: ['/clusterId'] },
-    // Only point reads: nothing needs an index.
+  desiredStates: {
+    id: 'desiredStates',
+    partitionKey: { paths: ['/groupKey'] },
+    // Point reads, plus the compiler's occasional scan of every manifest (a few dozen documents).
     indexingPolicy: { indexingMode: 'consistent', includedPaths: [], excludedPaths: [{ path: '/*' }] },
+  },
+  leases: {
+    id: 'leases',
+    partitionKey: { paths: ['/id'] },
   },
   revisions: {
     id: 'revisions',

@@ -21,7 +21,22 @@ export class WriteConflictError extends Error {
 interface Envelope<T> extends ItemDefinition {
   id: string;
   body: T;
+  /** Present (true) on a tombstone: the document of a deleted resource, kept so that deletes reach the change feed. */
+  deleted?: true;
 }
+
+/** A stored document including tombstones: what a writer needs to continue after a delete. */
+export interface StoredEntry<T> extends Versioned<T> {
+  /** True when the document is the tombstone of a deleted resource (its value is what the delete left). */
+  tombstone: boolean;
+}
+
+/**
+ * Called with every document this collection wrote (created, replaced, tombstoned), exactly as the server
+ * returned it — the shape the Cosmos DB change feed delivers. Hard deletes are not reported (the change feed
+ * does not carry them either). The local change driver listens here; in Azure the change feed does.
+ */
+export type WriteObserver = (document: Record<string, unknown>) => void;
 
 /**
  * One kind of document in one container. Documents are stored as `{ id, <partition field>, ...extra, body }`:
@@ -32,19 +47,27 @@ export class DocumentCollection<T> {
     private readonly container: Container,
     /** Name of the partition-key property, e.g. "kind" for partition key path "/kind". */
     private readonly partitionField: string,
+    private readonly observe: WriteObserver = () => undefined,
   ) {}
 
+  /** The live document (a tombstone reads as absent). */
   async read(partitionKey: string, id: string): Promise<Versioned<T> | undefined> {
+    const entry = await this.readEntry(partitionKey, id);
+    return entry && !entry.tombstone ? { value: entry.value, version: entry.version } : undefined;
+  }
+
+  /** The stored document, tombstone or not. */
+  async readEntry(partitionKey: string, id: string): Promise<StoredEntry<T> | undefined> {
     const response = await this.container.item(id, partitionKey).read<Envelope<T>>();
     if (response.statusCode === 404 || !response.resource) return undefined;
-    return toVersioned(response.resource);
+    return { ...toVersioned(response.resource), tombstone: response.resource.deleted === true };
   }
 
   /** Create-only. Throws WriteConflictError('exists') if the id is taken. */
   async create(partitionKey: string, id: string, value: T, extra: Record<string, unknown> = {}): Promise<Versioned<T>> {
     try {
       const { resource } = await this.container.items.create<Envelope<T>>(this.wrap(partitionKey, id, value, extra));
-      return toVersioned(required(resource));
+      return this.written(required(resource));
     } catch (error) {
       if (statusOf(error) === 409) throw new WriteConflictError('exists');
       throw error;
@@ -53,13 +76,23 @@ export class DocumentCollection<T> {
 
   /** Replaces only if the stored version is `ifVersion`. Throws WriteConflictError otherwise. */
   async replace(partitionKey: string, id: string, value: T, ifVersion: string, extra: Record<string, unknown> = {}): Promise<Versioned<T>> {
+    return this.replaceEnvelope(partitionKey, id, this.wrap(partitionKey, id, value, extra), ifVersion);
+  }
+
+  /**
+   * Replaces the document (only at `ifVersion`) with the tombstone `value`: reads and queries no longer see
+   * it, readEntry does, and the change feed carries it. Throws WriteConflictError like replace.
+   */
+  async tombstone(partitionKey: string, id: string, value: T, ifVersion: string): Promise<Versioned<T>> {
+    return this.replaceEnvelope(partitionKey, id, { ...this.wrap(partitionKey, id, value, {}), deleted: true }, ifVersion);
+  }
+
+  private async replaceEnvelope(partitionKey: string, id: string, envelope: Envelope<T>, ifVersion: string): Promise<Versioned<T>> {
     try {
-      const { resource } = await this.container
-        .item(id, partitionKey)
-        .replace<Envelope<T>>(this.wrap(partitionKey, id, value, extra), {
-          accessCondition: { type: 'IfMatch', condition: toEtag(ifVersion) },
-        });
-      return toVersioned(required(resource));
+      const { resource } = await this.container.item(id, partitionKey).replace<Envelope<T>>(envelope, {
+        accessCondition: { type: 'IfMatch', condition: toEtag(ifVersion) },
+      });
+      return this.written(required(resource));
     } catch (error) {
       const status = statusOf(error);
       if (status === 412) throw new WriteConflictError('version-mismatch');
@@ -68,7 +101,7 @@ export class DocumentCollection<T> {
     }
   }
 
-  /** Deletes if present (and, with ifVersion, only at that version). Returns false if it was absent. */
+  /** Deletes if present (and, with ifVersion, only at that version). Returns false if it was absent. Never observed. */
   async delete(partitionKey: string, id: string, ifVersion?: string): Promise<boolean> {
     try {
       await this.container
@@ -96,12 +129,22 @@ export class DocumentCollection<T> {
       filter = `AND c.id ${comparison} @after`;
       parameters.push({ name: '@after', value: options.afterId });
     }
-    return this.query(partitionKey, `SELECT TOP @limit * FROM c WHERE c.${this.partitionField} = @partition ${filter} ORDER BY c.id ${order}`, parameters);
+    return this.query(
+      partitionKey,
+      `SELECT TOP @limit * FROM c WHERE c.${this.partitionField} = @partition AND NOT IS_DEFINED(c.deleted) ${filter} ORDER BY c.id ${order}`,
+      parameters,
+    );
   }
 
-  /** Every document of one partition (callers bound the partition's size). */
+  /** Every live document of one partition (callers bound the partition's size). */
   all(partitionKey: string): Promise<Versioned<T>[]> {
-    return this.query(partitionKey, `SELECT * FROM c WHERE c.${this.partitionField} = @partition`, []);
+    return this.query(partitionKey, `SELECT * FROM c WHERE c.${this.partitionField} = @partition AND NOT IS_DEFINED(c.deleted)`, []);
+  }
+
+  /** Every live document of the container, across partitions (callers bound the container's size). */
+  async everything(): Promise<Versioned<T>[]> {
+    const { resources } = await this.container.items.query<Envelope<T>>('SELECT * FROM c WHERE NOT IS_DEFINED(c.deleted)').fetchAll();
+    return resources.map(toVersioned);
   }
 
   /**
@@ -118,6 +161,17 @@ export class DocumentCollection<T> {
   private wrap(partitionKey: string, id: string, value: T, extra: Record<string, unknown>): Envelope<T> {
     return { ...extra, id, [this.partitionField]: partitionKey, body: value };
   }
+
+  private written(document: Envelope<T>): Versioned<T> {
+    this.observe(document);
+    return toVersioned(document);
+  }
+}
+
+/** The body of a raw document as the change feed delivers it (Cosmos system fields never leave this module). */
+export function changedDocument<T>(document: Record<string, unknown>): { partitionKey: (field: string) => unknown; id: string; value: T; tombstone: boolean } {
+  const envelope = document as Envelope<T>;
+  return { partitionKey: (field) => document[field], id: envelope.id, value: envelope.body, tombstone: envelope.deleted === true };
 }
 
 function toVersioned<T>(doc: Envelope<T>): Versioned<T> {
