@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DESIRED_STATE_MEDIA_TYPE } from '../../core/bundle/desired-state-format.js';
 import { loadOrCreateDevIssuer } from '../../functions/src/auth/dev-issuer.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
@@ -31,6 +32,7 @@ beforeAll(async () => {
   await client.call('PUT', '/clusters/cluster-a', { token: api.tokens.admin, body: clusterBody('cluster-a', { env: 'prod' }, ['agent-a']) });
   await client.call('PUT', '/clusters/cluster-b', { token: api.tokens.admin, body: clusterBody('cluster-b', { env: 'prod' }, ['agent-b']) });
   await client.call('PUT', '/networkpolicies/existing', { token: api.tokens.admin, body: policyBody('existing') });
+  await api.services.desiredState.settled();
 });
 afterAll(async () => {
   await api?.close();
@@ -68,7 +70,9 @@ const cases: Case[] = [
 
 describe('auth matrix', () => {
   it.each(cases)('$who $method $path → $want', async ({ who, method, path, body, want }) => {
-    const response = await client.call(method, path, { token: tokens[who], body });
+    // The desired-state poll answers only clients that ask for its format.
+    const headers: Record<string, string> = path.endsWith('/desiredstate') ? { accept: DESIRED_STATE_MEDIA_TYPE } : {};
+    const response = await client.call(method, path, { token: tokens[who], body, headers });
     expect(response.status).toBe(want);
     if (want === 401) {
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);

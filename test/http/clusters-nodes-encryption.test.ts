@@ -1,3 +1,4 @@
+import { DESIRED_STATE_MEDIA_TYPE } from '../../core/bundle/desired-state-format.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
@@ -8,7 +9,7 @@ let client: ReturnType<typeof createContractClient>;
 let agent: string;
 
 beforeAll(async () => {
-  api = await startTestApi();
+  api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' });
   client = createContractClient(api.baseUrl);
   agent = await api.agentToken('agent-east');
 });
@@ -26,11 +27,13 @@ describe('clusters', () => {
     expect(read.body.spec).toEqual(body.spec);
 
     expect((await client.call('PUT', '/clusters/east-1/nodes/node-a', { token: agent, body: nodeBody('node-a') })).status).toBe(201);
-    expect((await client.call('GET', '/clusters/east-1/nodes/node-a/desiredstate', { token: agent })).status).toBe(200);
+    await api.services.desiredState.settled();
+    const manifest = { accept: DESIRED_STATE_MEDIA_TYPE };
+    expect((await client.call('GET', '/clusters/east-1/nodes/node-a/desiredstate', { token: agent, headers: manifest })).status).toBe(200);
 
     expect((await client.call('DELETE', '/clusters/east-1', { token: admin })).status).toBe(204);
     expect((await client.call('GET', '/clusters/east-1', { token: admin })).status).toBe(404);
-    expect((await client.call('GET', '/clusters/east-1/nodes/node-a/desiredstate', { token: admin })).status).toBe(404);
+    expect((await client.call('GET', '/clusters/east-1/nodes/node-a/desiredstate', { token: admin, headers: manifest })).status).toBe(404);
     expect((await api.services.store.nodes.all('east-1')).length).toBe(0);
   });
 });

@@ -1,3 +1,4 @@
+import { DESIRED_STATE_MEDIA_TYPE } from '../../core/bundle/desired-state-format.js';
 /**
  * Concurrent writers on one resource (issue 9 item 3, the part this file covers): 20 clients at once
  * get no 5xx and — without preconditions — no 412; the final state is one of the accepted writes.
@@ -71,7 +72,8 @@ describe(`${WRITERS} concurrent writers`, () => {
     const bodies = Array.from({ length: WRITERS }, (_, i) => ({ ...policyBody(`cw-many-${i}`), spec: { ...policyBody(`cw-many-${i}`).spec, targets: { clusterIds: ['cw-east'] } } }));
     const rs = await Promise.all(bodies.map((body) => client.call('PUT', `/networkpolicies/${body.metadata.name}`, { token: api.tokens.admin, body })));
     expect(statuses(rs).filter((s) => s !== 201)).toEqual([]);
-    const state = await client.call('GET', '/clusters/cw-east/nodes/node-1/desiredstate', { token: agent });
+    await api.services.desiredState.settled();
+    const state = await client.call('GET', '/clusters/cw-east/nodes/node-1/desiredstate', { token: agent, headers: { accept: DESIRED_STATE_MEDIA_TYPE } });
     expect(state.status).toBe(200);
     const names = (state.body.policies as { name: string }[]).map((p) => p.name);
     for (const b of bodies) expect(names).toContain(b.metadata.name);
