@@ -359,6 +359,7 @@ describe('SyncLoop with manifests', () => {
     api.format = format;
     api.publish([bundled('a'), bundled('b')]);
     const mark = api.requests.length;
+    const statusesBefore = api.statuses.length;
     await runUntil(loop, () => api.polls(mark).length >= 4 && degradedOf(api)?.reason === 'UnsupportedDesiredStateFormat');
     expect(api.polls(mark).every((r) => r.status === status)).toBe(true);
     expect(api.bodyFetches(mark)).toEqual([]);
@@ -373,6 +374,7 @@ describe('SyncLoop with manifests', () => {
     expect(d.message).toContain('fleetnet.io/v2');
     expect(api.statuses.at(-1)).toMatchObject({ observedRevision: goodRevision, conditions: [{ type: 'Programmed', status: 'True', reason: 'Applied' }, { type: 'Degraded' }] });
     expect((await loadBundle(dir))?.bundle.revision).toBe(goodRevision);
+    expect(api.statuses.length - statusesBefore).toBe(1); // reported once, not once per failed poll
 
     api.format = 'v2';
     await runUntil(loop, () => programmed.length === 2 && degradedOf(api)?.status === 'False');

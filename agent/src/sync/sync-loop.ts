@@ -169,8 +169,11 @@ export class SyncLoop {
   }
 
   /** Records an operator-facing problem and reports it at once when the node is registered (best effort:
-   *  the status path may be down too; then the next successful turn reports it). */
+   *  the status path may be down too; then the next successful turn reports it). The same problem again
+   *  is not reported again. */
   private async reportProblem(problem: SyncProblem): Promise<void> {
+    const known = this.state.problem;
+    if (known && known.reason === problem.reason && known.message === problem.message && !this.statusPending) return; // reported already
     this.state.problem = problem;
     this.statusPending = true;
     if (!this.state.registered) return;
