@@ -114,7 +114,7 @@ var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb' //
 // Capacity: autoscale is the default because the agents' desired-state poll is a steady baseline, not a burst:
 // docs/storage.md puts a 5,000-node fleet at ~500-5,000 RU/s around the clock (5,000 RU/s is also serverless's
 // per-container ceiling), and sustained load is cheaper on provisioned RU/s than on per-request billing.
-// Shared database throughput keeps the small containers (clusterState, revisions, nodes) from each paying a
+// Shared database throughput keeps the small containers (desiredStates, leases, revisions, nodes) from each paying a
 // minimum. Serverless stays available for dev/test fleets that are idle most of the day. Consistency is
 // Session: a writer reads its own writes (ETag/If-Match flows), which is all the API relies on.
 resource cosmosAccount 'Microsoft.DocumentDB/databaseAccounts@2024-05-15' = {
@@ -291,6 +291,12 @@ var baseAppSettings = [
   {
     name: 'COSMOS_DATABASE'
     value: cosmosLayout.databaseId
+  }
+  {
+    // Identity-based connection of the Cosmos DB trigger (compileDesiredState: change feed of `resources`,
+    // leases in `leases`); the app's identity holds the data-plane role below, which covers both.
+    name: 'COSMOS__accountEndpoint'
+    value: cosmosAccount.properties.documentEndpoint
   }
   {
     name: 'FLEETNET_AUTH_ISSUER'
