@@ -141,10 +141,13 @@ export class DocumentCollection<T> {
     return this.query(partitionKey, `SELECT * FROM c WHERE c.${this.partitionField} = @partition AND NOT IS_DEFINED(c.deleted)`, []);
   }
 
-  /** Every live document of the container, across partitions (callers bound the container's size). */
+  /**
+   * Every live document of the container, across partitions (callers bound the container's size). No filter
+   * in the query, so it needs no index; tombstones are dropped here.
+   */
   async everything(): Promise<Versioned<T>[]> {
-    const { resources } = await this.container.items.query<Envelope<T>>('SELECT * FROM c WHERE NOT IS_DEFINED(c.deleted)').fetchAll();
-    return resources.map(toVersioned);
+    const { resources } = await this.container.items.query<Envelope<T>>('SELECT * FROM c').fetchAll();
+    return resources.filter((document) => document.deleted !== true).map(toVersioned);
   }
 
   /**
