@@ -5,7 +5,8 @@ import { createAppServices, type AppServices } from '../../functions/src/app-ser
 import { loadOrCreateDevIssuer, type DevIssuer } from '../../functions/src/auth/dev-issuer.js';
 import { startLocalHost, type LocalHostOptions } from '../../functions/src/local-host/local-host.js';
 import { createOperations } from '../../functions/src/routes.js';
-import { openCosmos, type CosmosConnection } from '../../functions/src/store/open-cosmos.js';
+import { cosmosTuningFromEnv, openCosmos, type CosmosConnection } from '../../functions/src/store/open-cosmos.js';
+import { startCosmosFaultProxy, type CosmosFaultProxy } from './cosmos-fault-proxy.js';
 
 export interface TestApi {
   baseUrl: string;
@@ -15,16 +16,27 @@ export interface TestApi {
   tokens: { admin: string; reader: string };
   /** A Fleet.Agent token whose oid is `objectId`. */
   agentToken(objectId: string): Promise<string>;
+  /** The fault-injecting proxy between the SDK and the embedded server (only with `{ cosmosFaults: true }`). */
+  cosmosFaults?: CosmosFaultProxy;
   close(): Promise<void>;
 }
 
 /**
  * The real API as agents and portals see it: the Functions route table served by the local host over
- * HTTP, on a fresh embedded Cosmos server, with a dev token issuer in a temp dir.
+ * HTTP, on a fresh embedded Cosmos server, with a dev token issuer in a temp dir. The SDK is tuned from
+ * `env` (FLEETNET_COSMOS_*, open-cosmos.ts); `cosmosFaults` puts a cosmos-fault-proxy.ts in front of the store.
  */
-export async function startTestApi(env: Record<string, string> = {}, hostOptions: Pick<LocalHostOptions, 'bodyReadTimeoutMs'> = {}): Promise<TestApi> {
+export async function startTestApi(
+  env: Record<string, string> = {},
+  hostOptions: Pick<LocalHostOptions, 'bodyReadTimeoutMs'> = {},
+  options: { cosmosFaults?: boolean } = {},
+): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetnet-api-'));
-  const cosmos = await openCosmos();
+  let cosmosFaults: CosmosFaultProxy | undefined;
+  const cosmos = await openCosmos({
+    tuning: cosmosTuningFromEnv(env),
+    ...(options.cosmosFaults ? { embeddedVia: async (endpoint: string) => (cosmosFaults = await startCosmosFaultProxy(endpoint)).endpoint } : {}),
+  });
   const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, ...env }, cosmos });
   const host = await startLocalHost({ operations: createOperations(async () => services), ...hostOptions });
   const issuer = await loadOrCreateDevIssuer(dir);
@@ -38,9 +50,11 @@ export async function startTestApi(env: Record<string, string> = {}, hostOptions
       reader: await issuer.mintToken({ role: 'Fleet.Reader', objectId: 'reader-1' }),
     },
     agentToken: (objectId) => issuer.mintToken({ role: 'Fleet.Agent', objectId }),
+    ...(cosmosFaults ? { cosmosFaults } : {}),
     close: async () => {
       await host.close();
       await services.close();
+      await cosmosFaults?.close();
       await cosmos.close();
       await rm(dir, { recursive: true, force: true });
     },

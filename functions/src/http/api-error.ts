@@ -32,3 +32,9 @@ export const unauthorized = (message: string): ApiError =>
   new ApiError(401, 'Unauthorized', message, [], {}, { 'WWW-Authenticate': 'Bearer error="invalid_token"' });
 
 export const forbidden = (message: string): ApiError => new ApiError(403, 'Forbidden', message);
+
+/** The store is throttling or unreachable and the SDK's retries ran out (store-unavailable.ts): retry later. */
+export const serviceUnavailable = (retryAfterSeconds: number): ApiError =>
+  new ApiError(503, 'ServiceUnavailable', `The service is busy or its store is unavailable. Retry after ${retryAfterSeconds} s.`, [], {}, {
+    'Retry-After': String(retryAfterSeconds),
+  });

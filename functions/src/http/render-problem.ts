@@ -1,6 +1,7 @@
 import type { HttpResponseInit, InvocationContext } from '@azure/functions';
 import type { Problem } from '../../../openapi/types.js';
-import { ApiError } from './api-error.js';
+import { classifyStoreError } from '../store/store-unavailable.js';
+import { ApiError, serviceUnavailable } from './api-error.js';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -13,15 +14,18 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 /**
  * The one error boundary: maps any thrown value to an RFC 9457 application/problem+json response.
- * ApiErrors keep their status, code, message and field errors. Anything else is logged (message and
- * stack only — never request headers or bodies) and answered as an opaque 500.
+ * ApiErrors keep their status, code, message and field errors. Store faults whose SDK retries ran out
+ * (429, 503, timeouts, dropped connections: store-unavailable.ts) are a 503 ServiceUnavailable with
+ * Retry-After, logged as a warning. Anything else is logged (message and stack only — never request
+ * headers or bodies) and answered as an opaque 500.
  */
 export function renderProblem(error: unknown, instance: string, context?: InvocationContext): HttpResponseInit {
-  const apiError = error instanceof ApiError ? error : undefined;
+  const apiError = error instanceof ApiError ? error : storeUnavailableProblem(error, instance, context);
   if (!apiError) {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     (context ? context.error.bind(context) : console.error)(`unhandled error at ${instance}: ${detail}`);
@@ -42,4 +46,12 @@ export function renderProblem(error: unknown, instance: string, context?: Invoca
     headers: { 'Content-Type': 'application/problem+json', ...(apiError?.headers ?? {}) },
     body: JSON.stringify(problem),
   };
+}
+
+/** A transient store fault as the 503 the client sees (its cause — store URLs, activity ids — only in the log). */
+function storeUnavailableProblem(error: unknown, instance: string, context?: InvocationContext): ApiError | undefined {
+  const fault = classifyStoreError(error);
+  if (!fault) return undefined;
+  (context ? context.warn.bind(context) : console.warn)(`store unavailable at ${instance}: ${fault.message}`);
+  return serviceUnavailable(fault.retryAfterSeconds);
 }

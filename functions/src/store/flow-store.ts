@@ -1,8 +1,9 @@
-import type { Container, OperationInput, SqlParameter } from '@azure/cosmos';
+import type { Container, OperationInput, OperationResponse, SqlParameter } from '@azure/cosmos';
 import type { FlowSummary } from '../../../openapi/types.js';
 import type { NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { WriteConflictError, type Versioned } from './document-collection.js';
 import { decompressSummaries } from './flow-chunk-codec.js';
+import { retryAfterSecondsFrom, StoreUnavailableError } from './store-unavailable.js';
 
 /**
  * Storage of flow history: chunk documents in `flows` and node-hour coverage in `flowCoverage`
@@ -50,36 +51,67 @@ async function decodeChunk(doc: EncodedFlowChunk): Promise<FlowChunk> {
 
 const BULK_LIMIT = 100;
 const MAX_BULK_ATTEMPTS = 5;
+/** Per-operation statuses of a bulk response that are worth another try. */
+const TRANSIENT_STATUSES = new Set([408, 429, 449, 503]);
 
 export class FlowChunkStore {
   constructor(private readonly container: Container) {}
 
   /**
    * Create-only writes through the SDK's bulk API (works on the embedded server, unlike transactional
-   * batch). Returns, per chunk, whether it was created now or already existed (409). Throttled or
-   * transiently failed operations (429, 449, 503, 408) are retried; anything else throws.
+   * batch). Returns, per chunk, whether it was created now or already existed (409). Operations the bulk
+   * response marks throttled or transiently failed (429, 449, 503, 408) are retried after their Retry-After
+   * (or a doubling pause); when tries run out they throw StoreUnavailableError. A bulk request that fails
+   * as a whole loses its status in the SDK's bulk(), so its chunks are then created one by one: those
+   * requests get the SDK's own throttle retries and fail with their real status (store-unavailable.ts).
+   * Anything else throws.
    */
   async createAll(chunks: readonly EncodedFlowChunk[]): Promise<Array<'created' | 'exists'>> {
     const outcomes: Array<'created' | 'exists'> = new Array(chunks.length);
     let pending = chunks.map((_, i) => i);
     for (let attempt = 1; pending.length > 0; attempt++) {
       const retry: number[] = [];
+      let waitMs = 50 * 2 ** attempt;
       for (let offset = 0; offset < pending.length; offset += BULK_LIMIT) {
         const slice = pending.slice(offset, offset + BULK_LIMIT);
         const operations: OperationInput[] = slice.map((i) => ({ operationType: 'Create', resourceBody: { ...chunks[i]! } }));
-        const results = await this.container.items.bulk(operations, { continueOnError: true });
+        let results: OperationResponse[];
+        try {
+          results = await this.container.items.bulk(operations, { continueOnError: true });
+        } catch {
+          // Every create settles before a failure is thrown: no write of this call lands after it has failed.
+          const settled = await Promise.allSettled(slice.map(async (index) => (outcomes[index] = await this.createOne(chunks[index]!))));
+          const failed = settled.find((result) => result.status === 'rejected');
+          if (failed) throw failed.reason;
+          continue;
+        }
         results.forEach((result, j) => {
           const index = slice[j]!;
           if (result.statusCode === 201) outcomes[index] = 'created';
           else if (result.statusCode === 409) outcomes[index] = 'exists';
-          else if ([408, 429, 449, 503].includes(result.statusCode) && attempt < MAX_BULK_ATTEMPTS) retry.push(index);
-          else throw new Error(`bulk create of flow chunk failed with status ${result.statusCode}`);
+          else if (!TRANSIENT_STATUSES.has(result.statusCode)) throw new Error(`bulk create of flow chunk failed with status ${result.statusCode}`);
+          else if (attempt >= MAX_BULK_ATTEMPTS) throw bulkOperationUnavailable(result);
+          else {
+            retry.push(index);
+            waitMs = Math.max(waitMs, retryAfterMillisOf(result) ?? 0);
+          }
         });
       }
-      if (retry.length > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      if (retry.length > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
       pending = retry;
     }
     return outcomes;
+  }
+
+  /** One create-only write (a point request: the SDK retries its throttling and reports its status). */
+  private async createOne(chunk: EncodedFlowChunk): Promise<'created' | 'exists'> {
+    try {
+      await this.container.items.create({ ...chunk });
+      return 'created';
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 409) return 'exists';
+      throw error;
+    }
   }
 
   /**
@@ -175,6 +207,17 @@ export class FlowCoverageStore {
 }
 
 const coverageId = (hour: string, node: string): string => `${hour}|${node}`;
+
+/** Cosmos puts `retryAfterMilliseconds` on throttled operations of a bulk response (not in the SDK's type). */
+function retryAfterMillisOf(result: OperationResponse): number | undefined {
+  const value = (result as OperationResponse & { retryAfterMilliseconds?: unknown }).retryAfterMilliseconds;
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+function bulkOperationUnavailable(result: OperationResponse): StoreUnavailableError {
+  const fault = result.statusCode === 429 ? 'throttled' : result.statusCode === 408 ? 'timeout' : 'unavailable';
+  return new StoreUnavailableError(fault, retryAfterSecondsFrom(retryAfterMillisOf(result)), result.statusCode);
+}
 
 const SYSTEM_FIELDS = ['_rid', '_self', '_etag', '_attachments', '_ts'];
 
