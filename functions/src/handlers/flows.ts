@@ -17,12 +17,12 @@ const IMPORT_MAX_BYTES = 64 * 1024 * 1024;
 /** The agent of this cluster (or an admin). Same answer as the desired-state poll: 403 for unknown clusters unless the caller can read the fleet. */
 async function requireAgentOf(request: HttpRequest, services: AppServices, principal: Principal): Promise<string> {
   const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
-  const state = await services.desiredState.reader.lookup(clusterId, null);
-  if (state.found === 'none') {
+  const agentIdentities = await services.desiredState.reader.clusterAgents(clusterId);
+  if (!agentIdentities) {
     if (canReadFleet(principal)) throw notFound(`Cluster "${clusterId}"`);
     throw forbidden(`This identity is not an agent of cluster '${clusterId}'.`);
   }
-  requireClusterAgent(principal, { id: clusterId, agentIdentities: state.agentIdentities });
+  requireClusterAgent(principal, { id: clusterId, agentIdentities });
   return clusterId;
 }
 

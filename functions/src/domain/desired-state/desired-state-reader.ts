@@ -57,6 +57,12 @@ export class DesiredStateReader {
     return { found: 'pending', agentIdentities: cluster.spec.agentIdentities ?? [] };
   }
 
+  /** The agent identities of a stored cluster (undefined: no such cluster), from the cached cluster read. */
+  async clusterAgents(clusterId: string): Promise<string[] | undefined> {
+    const cluster = await this.cluster(clusterId);
+    return cluster && (cluster.spec.agentIdentities ?? []);
+  }
+
   /**
    * The body of a policy the cluster's current manifest lists at `generation`, or undefined. Read from the
    * revision log (immutable), or from the policy itself when its revision is not recorded yet; a body whose
