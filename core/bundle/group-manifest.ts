@@ -57,21 +57,34 @@ export function groupKeyOfEtag(etag: string): string | undefined {
   return match?.[1];
 }
 
+/** How entries get a policy's reference (hashing a body is the costly part: callers memoize across groups). */
+export type ReferenceOf = (policy: NetworkPolicy) => PolicyReference;
+
+/** A ReferenceOf that hashes each policy object once. */
+export function memoizedReferences(): ReferenceOf {
+  const seen = new WeakMap<NetworkPolicy, PolicyReference>();
+  return (policy) => {
+    let reference = seen.get(policy);
+    if (!reference) seen.set(policy, (reference = policyReference(policy)));
+    return reference;
+  };
+}
+
 /** The entry of `policy` in a group, or undefined when the policy reaches none of its members. */
-export function policyEntryFor(policy: NetworkPolicy, group: Pick<GroupFacts, 'labels' | 'members'>): ManifestEntry | undefined {
+export function policyEntryFor(policy: NetworkPolicy, group: Pick<GroupFacts, 'labels' | 'members'>, referenceOf: ReferenceOf = policyReference): ManifestEntry | undefined {
   const ids = policy.spec.targets?.clusterIds;
   const selector = policy.spec.targets?.clusterSelector;
   const everyMember = (ids === undefined && selector === undefined) || (selector !== undefined && matchesLabelSelector(selector, group.labels));
-  if (everyMember) return policyReference(policy);
+  if (everyMember) return referenceOf(policy);
   const named = Object.keys(group.members)
     .filter((id) => ids?.includes(id))
     .sort();
-  return named.length > 0 ? { ...policyReference(policy), onlyClusters: named } : undefined;
+  return named.length > 0 ? { ...referenceOf(policy), onlyClusters: named } : undefined;
 }
 
 /** Every entry of a group from all policies (a full compile). */
-export function entriesFor(policies: readonly NetworkPolicy[], group: Pick<GroupFacts, 'labels' | 'members'>): ManifestEntry[] {
-  return sortEntries(policies.map((policy) => policyEntryFor(policy, group)).filter((entry): entry is ManifestEntry => entry !== undefined));
+export function entriesFor(policies: readonly NetworkPolicy[], group: Pick<GroupFacts, 'labels' | 'members'>, referenceOf: ReferenceOf = policyReference): ManifestEntry[] {
+  return sortEntries(policies.map((policy) => policyEntryFor(policy, group, referenceOf)).filter((entry): entry is ManifestEntry => entry !== undefined));
 }
 
 /** `entries` with the entry named `name` replaced by `entry` (or removed when undefined), ordered by name. */

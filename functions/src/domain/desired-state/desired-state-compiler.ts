@@ -3,6 +3,7 @@ import {
   encryptionFor,
   entriesFor,
   labelGroupKey,
+  memoizedReferences,
   policyEntryFor,
   sameManifest,
   sealManifest,
@@ -74,13 +75,15 @@ export class DesiredStateCompiler {
       counts = { groups: groups.size, clusters: clusters.length };
       const keys = pending ?? new Set([...groups.keys(), ...stored.keys()]);
       const lost = new Set<string>();
+      const referenceOf = memoizedReferences();
+      const policyValues = policies.map((entry) => entry.value);
       const wanted = [...keys].filter((key) => groups.has(key));
       const unwanted = [...keys].filter((key) => !groups.has(key));
       await Promise.all(
         wanted.map(async (key) => {
           const facts = groups.get(key)!;
           const previous = stored.get(key);
-          const next = sealManifest(facts, { policies: entriesFor(policies.map((entry) => entry.value), facts), encryption: encryptionFor(encryption, facts.labels) }, previous?.value);
+          const next = sealManifest(facts, { policies: entriesFor(policyValues, facts, referenceOf), encryption: encryptionFor(encryption, facts.labels) }, previous?.value);
           if (previous && sameManifest(previous.value, next)) return;
           if (!(await this.deps.manifests.write(previous, next))) lost.add(key);
         }),
@@ -108,11 +111,12 @@ export class DesiredStateCompiler {
         encryptionChanged ? this.loadEncryption() : Promise.resolve(undefined),
       ]);
       const lost = new Set<string>();
+      const referenceOf = memoizedReferences();
       await Promise.all(
         [...stored.values()].map(async (previous) => {
           const manifest = previous.value;
           let entries = manifest.policies;
-          for (const { name, current } of policies) entries = withEntry(entries, name, current && policyEntryFor(current, manifest));
+          for (const { name, current } of policies) entries = withEntry(entries, name, current && policyEntryFor(current, manifest, referenceOf));
           const next = sealManifest(factsOf(manifest), { policies: entries, encryption: encryptionChanged ? encryptionFor(encryption, manifest.labels) : manifest.encryption }, manifest);
           if (sameManifest(manifest, next)) return;
           if (!(await this.deps.manifests.write(previous, next))) lost.add(manifest.groupKey);
