@@ -13,6 +13,7 @@ import { createAppServices } from '../functions/src/app-services.js';
 import { loadOrCreateDevIssuer } from '../functions/src/auth/dev-issuer.js';
 import { startLocalHost } from '../functions/src/local-host/local-host.js';
 import { createOperations } from '../functions/src/routes.js';
+import { DESIRED_STATE_MEDIA_TYPE } from '../core/bundle/desired-state-format.js';
 
 const mode = process.argv[2];
 process.on('SIGINT', () => process.exit(0)); // exit normally so --cpu-prof can write its profile
@@ -35,7 +36,9 @@ if (mode === 'fleetnet') {
     metadata: { name: 'bench-policy' },
     spec: { endpointSelector: { matchLabels: { app: 'web' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'api' } }] }] },
   });
-  const first = await fetch(`${host.baseUrl}${DESIRED_STATE_PATH}`, { headers: { authorization: `Bearer ${token}` } });
+  await services.desiredState.settled(); // desired state is compiled after the writes return
+  const first = await fetch(`${host.baseUrl}${DESIRED_STATE_PATH}`, { headers: { authorization: `Bearer ${token}`, accept: DESIRED_STATE_MEDIA_TYPE } });
+  if (first.status !== 200) throw new Error(`first poll answered ${first.status}`);
   const etag = first.headers.get('etag');
   console.log(JSON.stringify({ url: `${host.baseUrl}${DESIRED_STATE_PATH}`, token, etag }));
 } else if (mode === 'bare') {

@@ -5,6 +5,7 @@
  * (keep-alive, fixed concurrency) runs here. Each round measures both servers back to back, and the
  * reported ratio is the median of the per-round ratios, so slow drifts of a shared machine cancel out.
  */
+import { DESIRED_STATE_MEDIA_TYPE } from '../core/bundle/desired-state-format.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
@@ -34,7 +35,7 @@ async function startServer(args: string[]): Promise<{ child: ChildProcess; targe
 async function drive(target: Target, seconds: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const url = new URL(target.url);
-  const headers = { authorization: `Bearer ${target.token}`, 'if-none-match': target.etag };
+  const headers = { authorization: `Bearer ${target.token}`, 'if-none-match': target.etag, accept: DESIRED_STATE_MEDIA_TYPE };
   const deadline = performance.now() + seconds * 1000;
   let completed = 0;
   const once = () =>
