@@ -176,12 +176,14 @@ describe('sync against the local API', () => {
 
   it('honours Retry-After in seconds (503) and as an HTTP date (429)', async () => {
     const dir = await stateDir();
-    const { loop } = makeLoop('node-c', dir);
+    const { loop, programmed } = makeLoop('node-c', dir);
     const ac = new AbortController();
     proxy.failNext(1, 503, '1');
     const before = proxy.requests.length;
     const running = loop.run(ac.signal);
-    await until(() => loop.state.polls >= 1, 5000);
+    // the first manifest resolved (its body fetches run in parallel) and its status reported: from here on
+    // each turn is one request (a 304 poll), so "the request after the 429" is the retry
+    await until(() => programmed.length === 1 && proxy.requests.slice(before).some((r) => r.path.endsWith('/node-c/status') && r.status === 200), 5000);
     const reqs = proxy.requests.slice(before);
     expect(reqs[0]).toMatchObject({ status: 503 });
     expect(reqs[1]!.at - reqs[0]!.at).toBeGreaterThanOrEqual(950);
