@@ -4,7 +4,7 @@ import type { AppServices } from '../app-services.js';
 import { canReadFleet, describeActor, requireClusterAgent, requireClusterReader } from '../auth/authorize.js';
 import type { Principal } from '../auth/principal.js';
 import { toClusterRecord } from '../domain/cluster-directory.js';
-import { forbidden } from '../http/api-error.js';
+import { ApiError, forbidden } from '../http/api-error.js';
 import { parseListQuery } from '../http/list-query.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
@@ -19,7 +19,8 @@ const ROUTE = 'clusters/{clusterId}/nodes/{nodeName}';
 async function authorizeForCluster(request: HttpRequest, services: AppServices, principal: Principal, access: 'read' | 'agent'): Promise<string> {
   const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
   const cluster = await services.clusters.get(clusterId).catch((error: unknown) => {
-    if (canReadFleet(principal)) throw error;
+    // Only "no such cluster" is hidden from non-readers; a store fault stays a 503.
+    if (canReadFleet(principal) || !(error instanceof ApiError && error.status === 404)) throw error;
     throw forbidden(`This identity is not an agent of cluster '${clusterId}'.`);
   });
   const binding = toClusterRecord(cluster.value);
