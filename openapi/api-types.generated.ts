@@ -319,7 +319,9 @@ export interface paths {
          *     Poll with `If-None-Match: <ETag of the manifest held>`; an unchanged manifest answers 304 at the cost of
          *     at most one point read. The ETag is strong and changes exactly when the manifest's content changes.
          *     Desired state is compiled outside the write requests (see docs/storage.md for the propagation bound):
-         *     a write is reflected here shortly after it returns, not necessarily at once.
+         *     a write is reflected here shortly after it returns, not necessarily at once. A cluster registered so
+         *     recently that it is not compiled yet is a 404 with code `DesiredStatePending` and `Retry-After`
+         *     (never an empty manifest).
          */
         get: operations["getDesiredState"];
         put?: never;
@@ -533,7 +535,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "ServiceUnavailable" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "ServiceUnavailable" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];

@@ -163,6 +163,7 @@ describe('desired state (manifest format fleetnet.io/v2)', () => {
     const pending = await poll(undefined, await api.agentToken('agent-n'), 'brand-new');
     expect(pending.status).toBe(404);
     expect(pending.headers.get('retry-after')).toBe('1');
+    expect(pending.body).toMatchObject({ code: 'DesiredStatePending' });
     expect(pending.body.detail).toContain('being compiled');
     expect((await poll(undefined, await api.agentToken('someone-else'), 'brand-new')).status).toBe(403);
   });

@@ -27,8 +27,9 @@ export class FakeDesiredStateApi {
   manifest!: DesiredState;
   /** bodies by `name/generation`, served while the manifest lists them */
   readonly bodies = new Map<string, BundledPolicy>();
-  /** what the poll answers: the v2 manifest, a v1 bundle (an older API), or 406 (an API without v2) */
-  format: 'v2' | 'v1' | '406' = 'v2';
+  /** what the poll answers: the v2 manifest, a v1 bundle (an older API), 406 (an API without v2), or
+   *  404 DesiredStatePending (a cluster registered so recently that it is not compiled yet) */
+  format: 'v2' | 'v1' | '406' | 'pending' = 'v2';
   /** replaces the body served for `name/generation` (to serve a wrong one) */
   readonly tamper = new Map<string, BundledPolicy>();
   /** policy-body requests in flight now, and the most seen at once */
@@ -116,6 +117,11 @@ export class FakeDesiredStateApi {
   private poll(headers: Record<string, string>): Response {
     if (this.format === '406' || !(headers.accept ?? '').includes(DESIRED_STATE_MEDIA_TYPE)) {
       return problem(406, 'NotAcceptable', 'This API serves desired state only as application/vnd.fleetnet.desiredstate.v1+json.');
+    }
+    if (this.format === 'pending') {
+      const pending = problem(404, 'DesiredStatePending', 'The desired state of cluster "c1" is being compiled; retry in 1 s.');
+      pending.headers.set('retry-after', '1');
+      return pending;
     }
     if (headers['if-none-match'] === this.etag) return new Response(null, { status: 304, headers: { etag: this.etag } });
     if (this.format === 'v1') {

@@ -323,6 +323,20 @@ describe('SyncLoop with manifests', () => {
     expect(degradedOf(api)).toMatchObject({ status: 'False', reason: 'Enforced' });
   });
 
+  it('a cluster not compiled yet (404 DesiredStatePending) is waited for: no re-registration, then the manifest is taken', async () => {
+    const api = new FakeDesiredStateApi();
+    api.format = 'pending';
+    api.publish([bundled('a')]);
+    const { loop, programmed } = makeLoop(api, await stateDir());
+    await runUntil(loop, () => api.polls().length >= 2);
+    expect(programmed).toEqual([]);
+    expect(api.requests.filter((r) => r.method === 'PUT' && r.path === '/clusters/c1/nodes/n1')).toHaveLength(1); // registered once
+    api.format = 'v2';
+    await runUntil(loop, () => programmed.length === 1);
+    expect(programmed[0]!.policies.map((p) => p.name)).toEqual(['a']);
+    expect(api.requests.filter((r) => r.method === 'PUT' && r.path === '/clusters/c1/nodes/n1')).toHaveLength(1);
+  });
+
   it('a 404 body fails the poll (previous bundle kept, node not re-registered); the next poll takes the newer manifest', async () => {
     const api = new FakeDesiredStateApi();
     api.publish([bundled('a'), bundled('b')]);

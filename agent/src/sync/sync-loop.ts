@@ -121,8 +121,10 @@ export class SyncLoop {
         this.state.failures = 0;
       } catch (e) {
         const err = e instanceof ApiError ? e : new ApiError((e as Error).message, -1);
-        // node deleted server-side: register again (a policy body's 404 is about the manifest, not the node)
-        if (err.status === 404 && err.code !== SyncErrorCode.PolicyGenerationGone) this.state.registered = false;
+        // node deleted server-side: register again (a policy body's 404 is about the manifest, not the node,
+        // and DesiredStatePending means the cluster's desired state is not compiled yet)
+        const aboutTheNode = err.code !== SyncErrorCode.PolicyGenerationGone && err.code !== 'DesiredStatePending';
+        if (err.status === 404 && aboutTheNode) this.state.registered = false;
         delay = backoffDelay(this.state.failures, this.options.backoff ?? DEFAULT_BACKOFF, this.options.random, err.retryAfterMs);
         this.state.failures += 1;
         this.log(err.retryable ? 'warn' : 'error', 'API call failed; enforcing the current state, retrying', {

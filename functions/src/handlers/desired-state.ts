@@ -69,7 +69,7 @@ function authorized(principal: Principal, clusterId: string, lookup: DesiredStat
   requireClusterReader(principal, { id: clusterId, agentIdentities: lookup.agentIdentities });
   if (lookup.found === 'pending') {
     const detail = `The desired state of cluster "${clusterId}" is being compiled; retry in ${PENDING_RETRY_SECONDS} s.`;
-    throw new ApiError(404, 'NotFound', detail, [], {}, { 'Retry-After': String(PENDING_RETRY_SECONDS) });
+    throw new ApiError(404, 'DesiredStatePending', detail, [], {}, { 'Retry-After': String(PENDING_RETRY_SECONDS) });
   }
   return lookup;
 }
