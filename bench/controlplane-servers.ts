@@ -5,6 +5,7 @@
  * - `api <endpoint> <key> <databaseId>`: the local host with the full route table (createAppServices +
  *   startLocalHost, as bench/api-server.ts) on that database; prints {baseUrl, admin, reader}.
  */
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ if (mode === 'store') {
   const [endpoint, key, databaseId] = process.argv.slice(3);
   const { connection } = await connectToDatabase(endpoint!, key!, databaseId!);
   const dir = await mkdtemp(join(tmpdir(), 'fleetnet-bench-controlplane-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
   const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir }, cosmos: connection });
   const host = await startLocalHost({ operations: createOperations(async () => services) });
   const issuer = await loadOrCreateDevIssuer(dir);
