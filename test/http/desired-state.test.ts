@@ -168,3 +168,26 @@ describe('desired state (manifest format fleetnet.io/v2)', () => {
     expect((await poll(undefined, await api.agentToken('someone-else'), 'brand-new')).status).toBe(403);
   });
 });
+
+describe('desired state with the read cache on (the default, 1 s)', () => {
+  it('the instance whose compiler stored a manifest serves it at once, without waiting out its cache window', async () => {
+    const cached = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '60000' });
+    try {
+      const c = createContractClient(cached.baseUrl);
+      await c.call('PUT', '/clusters/cached', { token: cached.tokens.admin, body: clusterBody('cached', { env: 'prod' }, ['agent-cached']) });
+      await cached.services.desiredState.settled();
+      const token = await cached.agentToken('agent-cached');
+      const get = (etag?: string) =>
+        c.call('GET', '/clusters/cached/nodes/n/desiredstate', { token, headers: { accept: DESIRED_STATE_MEDIA_TYPE, ...(etag ? { 'if-none-match': etag } : {}) } });
+      const before = await get();
+      expect((await get(before.headers.get('etag')!)).status).toBe(304); // now cached for a minute
+      await c.call('PUT', '/networkpolicies/fresh', { token: cached.tokens.admin, body: policyBody('fresh') });
+      await cached.services.desiredState.settled();
+      const after = await get(before.headers.get('etag')!);
+      expect(after.status).toBe(200);
+      expect(policyNames(after.body)).toEqual(['fresh']);
+    } finally {
+      await cached.close();
+    }
+  });
+});

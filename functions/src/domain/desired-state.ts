@@ -33,8 +33,8 @@ export interface DesiredStateServiceOptions {
 }
 
 export function createDesiredStateService(options: DesiredStateServiceOptions): DesiredStateService {
-  const compiler = new DesiredStateCompiler(options);
   const reader = new DesiredStateReader(options);
+  const compiler = new DesiredStateCompiler({ ...options, published: (groupKey, manifest) => reader.manifestStored(groupKey, manifest) });
   if (options.changeFeed === 'functions-trigger') {
     return { compiler, reader, observeWrite: () => undefined, settled: async () => undefined, close: async () => undefined };
   }

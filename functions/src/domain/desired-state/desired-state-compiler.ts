@@ -24,6 +24,8 @@ export interface DesiredStateCompilerDeps {
   encryption: DocumentCollection<EncryptionSettings>;
   clusters: DocumentCollection<Cluster>;
   revisions: RevisionLog;
+  /** Told of every manifest this compiler stored (undefined: removed), e.g. to refresh this instance's read cache. */
+  published?: (groupKey: string, manifest: GroupManifest | undefined) => void;
 }
 
 /** What one batch of changed `resources` documents asks the compiler to do. */
@@ -85,13 +87,16 @@ export class DesiredStateCompiler {
           const previous = stored.get(key);
           const next = sealManifest(facts, { policies: entriesFor(policyValues, facts, referenceOf), encryption: encryptionFor(encryption, facts.labels) }, previous?.value);
           if (previous && sameManifest(previous.value, next)) return;
-          if (!(await this.deps.manifests.write(previous, next))) lost.add(key);
+          if (await this.deps.manifests.write(previous, next)) this.deps.published?.(key, next);
+          else lost.add(key);
         }),
       );
       await Promise.all(
         unwanted.map(async (key) => {
           const previous = stored.get(key);
-          if (previous && !(await this.deps.manifests.remove(previous))) lost.add(key);
+          if (!previous) return;
+          if (await this.deps.manifests.remove(previous)) this.deps.published?.(key, undefined);
+          else lost.add(key);
         }),
       );
       pending = lost;
@@ -119,7 +124,8 @@ export class DesiredStateCompiler {
           for (const { name, current } of policies) entries = withEntry(entries, name, current && policyEntryFor(current, manifest, referenceOf));
           const next = sealManifest(factsOf(manifest), { policies: entries, encryption: encryptionChanged ? encryptionFor(encryption, manifest.labels) : manifest.encryption }, manifest);
           if (sameManifest(manifest, next)) return;
-          if (!(await this.deps.manifests.write(previous, next))) lost.add(manifest.groupKey);
+          if (await this.deps.manifests.write(previous, next)) this.deps.published?.(manifest.groupKey, next);
+          else lost.add(manifest.groupKey);
         }),
       );
       pending = lost;

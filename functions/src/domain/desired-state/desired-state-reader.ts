@@ -85,6 +85,14 @@ export class DesiredStateReader {
     return body;
   }
 
+  /**
+   * A manifest this instance's compiler just stored (undefined: removed): served from memory from now on,
+   * so on the compiling instance a change does not wait for the cache window to pass.
+   */
+  manifestStored(groupKey: string, manifest: GroupManifest | undefined): void {
+    remember(this.manifestCache, groupKey, { manifest, readAt: this.now() });
+  }
+
   private async manifest(groupKey: string): Promise<GroupManifest | undefined> {
     const cached = this.manifestCache.get(groupKey);
     if (cached && this.now() - cached.readAt < this.deps.cacheMillis) return cached.manifest;
