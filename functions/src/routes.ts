@@ -6,6 +6,7 @@ import { healthOperations } from './handlers/health.js';
 import { networkPolicyImportOperations } from './handlers/network-policy-imports.js';
 import { networkPolicyOperations } from './handlers/network-policies.js';
 import { nodeOperations } from './handlers/nodes.js';
+import { openApiDocumentOperations } from './handlers/openapi-document.js';
 import { revisionOperations } from './handlers/revisions.js';
 import type { Operation, ServicesProvider } from './http/operation.js';
 
@@ -16,6 +17,7 @@ import type { Operation, ServicesProvider } from './http/operation.js';
 export function createOperations(services: ServicesProvider): Operation[] {
   return [
     ...healthOperations(services),
+    ...openApiDocumentOperations(services),
     ...networkPolicyOperations(services),
     ...revisionOperations(services),
     ...networkPolicyImportOperations(services),

@@ -43,6 +43,8 @@ type Case = { who: string; method: string; path: string; body?: unknown; want: n
 
 const cases: Case[] = [
   { who: 'none', method: 'GET', path: '/healthz', want: 200 },
+  { who: 'none', method: 'GET', path: '/openapi.yaml', want: 200 },
+  { who: 'none', method: 'GET', path: '/openapi.json', want: 200 },
   { who: 'none', method: 'GET', path: '/networkpolicies', want: 401 },
   { who: 'expired', method: 'GET', path: '/networkpolicies', want: 401 },
   { who: 'wrongAudience', method: 'GET', path: '/networkpolicies', want: 401 },
