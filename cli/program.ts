@@ -3,12 +3,15 @@
  * management. Output: readable tables for people (default), JSON / NDJSON / CSV for scripts. Everything it
  * does is a call of the public API; I/O comes in through options so tests run it in-process.
  */
-import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { Command, Option } from 'commander';
-import { parseAllDocuments, stringify as toYaml } from 'yaml';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
 import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy, NetworkPolicyList, RevisionList, ServiceGraph } from '../openapi/types.js';
-import { ApiClient } from './api-client.js';
+import { ApiClient, DEFAULT_TIMEOUT_MS } from './api-client.js';
+import { applyPolicies, readInputFile } from './apply-policies.js';
+import { CliError, EXIT } from './exit-codes.js';
 import { compileObserveFlags, type ObserveFlags } from './flow-flags.js';
 import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
 
@@ -23,9 +26,63 @@ export interface CliIo {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 const positive = (value: string): number => {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new Error(`expected a positive integer, got "${value}"`);
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
   return Number(value);
 };
+
+/** Allowed values of enum flags, as in FlowFilter (openapi.yaml; test/cli checks they match). */
+export const FLOW_VERDICTS = ['FORWARDED', 'DROPPED', 'AUDIT'] as const;
+export const TRAFFIC_DIRECTIONS = ['INGRESS', 'EGRESS'] as const;
+
+/** A repeatable flag whose values (any case) must be one of `allowed`. */
+const collectOneOf = (allowed: readonly string[]) => (value: string, previous: string[] = []): string[] => {
+  if (!allowed.includes(value.toUpperCase())) throw new InvalidArgumentError(`"${value}" is not one of ${allowed.join(', ')}`);
+  return [...previous, value];
+};
+const PARSERS: Record<string, (value: string, previous?: string[]) => string[]> = {
+  '--verdict <verdict>': collectOneOf(FLOW_VERDICTS),
+  '--not-verdict <verdict>': collectOneOf(FLOW_VERDICTS),
+  '--traffic-direction <dir>': collectOneOf(TRAFFIC_DIRECTIONS),
+};
+
+/** `--timeout` seconds (decimals allowed) → milliseconds. */
+const parseTimeout = (value: string): number => {
+  if (!/^\d+(\.\d+)?$/.test(value) || Number(value) <= 0) throw new InvalidArgumentError(`expected a number of seconds greater than 0, got "${value}"`);
+  return Math.round(Number(value) * 1000);
+};
+
+/** The version in the package.json above this module (works from sources and from dist/). */
+function readVersion(start = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'fleetnet' && pkg.version) return pkg.version;
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
+/**
+ * Global options, accepted before or after the subcommand: the program shows them; every subcommand
+ * has hidden copies without defaults, and the value nearest the subcommand wins (globalOption below).
+ */
+const GLOBAL_OPTIONS: Array<{ flags: string; description: string; parse?: (value: string) => unknown }> = [
+  { flags: '--api-url <url>', description: 'API base URL (env FLEETNET_API_URL)' },
+  { flags: '--token <token>', description: 'bearer token (env FLEETNET_TOKEN; default: a dev token when the local dev issuer exists)' },
+  { flags: '--timeout <seconds>', description: `seconds to wait for each API answer (env FLEETNET_TIMEOUT; default ${DEFAULT_TIMEOUT_MS / 1000})`, parse: parseTimeout },
+];
+
+function addHiddenGlobalOptions(command: Command): void {
+  for (const sub of command.commands) {
+    for (const g of GLOBAL_OPTIONS) {
+      const option = new Option(g.flags, g.description).hideHelp();
+      if (g.parse) option.argParser(g.parse);
+      sub.addOption(option);
+    }
+    addHiddenGlobalOptions(sub);
+  }
+}
 
 const FILTER_FLAGS: Array<[string, string]> = [
   ['--verdict <verdict>', 'FORWARDED, DROPPED or AUDIT'],
@@ -65,7 +122,7 @@ const FILTER_FLAGS: Array<[string, string]> = [
 
 function withFilterFlags(command: Command): Command {
   command.option('--since <time>', 'RFC 3339 time or duration before now (e.g. 1h, 7d); default 1h').option('--until <time>', 'RFC 3339 time or duration before now; default now');
-  for (const [flags, description] of FILTER_FLAGS) command.option(flags, `${description} (repeatable)`, collect);
+  for (const [flags, description] of FILTER_FLAGS) command.option(flags, `${description} (repeatable)`, PARSERS[flags] ?? collect);
   command.option('-4, --ipv4', 'only IPv4 flows').option('-6, --ipv6', 'only IPv6 flows');
   return command;
 }
@@ -74,15 +131,41 @@ export function createProgram(io: CliIo): Command {
   const program = new Command()
     .name('fleetnet')
     .description('Fleet-wide network flow history and policies (fleetnet API client).')
-    .option('--api-url <url>', 'API base URL (env FLEETNET_API_URL)', io.env.FLEETNET_API_URL ?? 'http://localhost:7071/api')
-    .option('--token <token>', 'bearer token (env FLEETNET_TOKEN; default: a dev token when the local dev issuer exists)')
+    .version(readVersion(), '-V, --version', 'print the fleetnet version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .configureHelp({ showGlobalOptions: true })
     .enablePositionalOptions()
     .exitOverride();
+  for (const g of GLOBAL_OPTIONS) {
+    const option = new Option(g.flags, g.description);
+    if (g.parse) option.argParser(g.parse);
+    program.addOption(option);
+  }
 
+  // the command whose action runs (set before it runs)
+  let active: Command = program;
+  program.hook('preAction', (_program, actionCommand) => {
+    active = actionCommand;
+  });
+  const globalOption = <T>(key: string): T | undefined => {
+    for (let c: Command | null = active; c; c = c.parent) {
+      const value = c.getOptionValue(key) as T | undefined;
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  };
+  const apiUrl = (): string => globalOption<string>('apiUrl') ?? io.env.FLEETNET_API_URL ?? 'http://localhost:7071/api';
   const client = (): ApiClient => {
-    const opts = program.opts<{ apiUrl: string; token?: string }>();
-    return new ApiClient({ baseUrl: opts.apiUrl, token: () => resolveToken(opts.token ?? io.env.FLEETNET_TOKEN, io), ...(io.fetch ? { fetch: io.fetch } : {}) });
+    let timeoutMs = globalOption<number>('timeout');
+    if (timeoutMs === undefined && io.env.FLEETNET_TIMEOUT) {
+      try {
+        timeoutMs = parseTimeout(io.env.FLEETNET_TIMEOUT);
+      } catch (error) {
+        throw new CliError(`FLEETNET_TIMEOUT: ${(error as Error).message}`, EXIT.USAGE);
+      }
+    }
+    const token = globalOption<string>('token') ?? io.env.FLEETNET_TOKEN;
+    return new ApiClient({ baseUrl: apiUrl(), token: () => resolveToken(token, io), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(io.fetch ? { fetch: io.fetch } : {}) });
   };
 
   // Positional options: flags after `flows top` belong to `top`, not to `flows`.
@@ -153,7 +236,7 @@ export function createProgram(io: CliIo): Command {
     .requiredOption('--cluster <id>', 'cluster the flows belong to')
     .option('--window <seconds>', 'aggregation window', positive, 60)
     .action(async (file: string, options: { cluster: string; window: number }) => {
-      const text = await readFile(file, 'utf8');
+      const text = await readInputFile(file);
       const response = await client().raw('POST', `/clusters/${encodeURIComponent(options.cluster)}/flowimports?windowSeconds=${options.window}`, { text, contentType: 'application/x-ndjson' });
       const result = (await response.json()) as { lines: number; imported: number; skipped: number; summaries: number; accepted: number; duplicates: number };
       io.out(`${result.imported} of ${result.lines} flows imported as ${result.summaries} summaries (${result.accepted} new, ${result.duplicates} already stored, ${result.skipped} lines skipped)\n`);
@@ -162,35 +245,13 @@ export function createProgram(io: CliIo): Command {
   const policy = program.command('policy').description('Fleet network policies.');
   policy
     .command('apply')
-    .description('Create or replace policies from a YAML file: fleet NetworkPolicies, CiliumNetworkPolicies or Kubernetes NetworkPolicies.')
-    .requiredOption('-f, --file <path>', 'YAML (several documents allowed)')
-    .option('--dry-run', 'validate and convert only')
+    .description('Create or replace policies from a YAML or JSON file: fleet NetworkPolicies, CiliumNetworkPolicies or Kubernetes NetworkPolicies. Nothing is written unless every document is valid.')
+    .requiredOption('-f, --file <path>', 'YAML (several documents allowed) or JSON')
+    .option('--dry-run', 'validate every document and convert, store nothing (exit 4 if any is rejected)')
     .option('--cluster-selector <selector>', 'targets of imported Cilium/Kubernetes policies (label selector over clusters)')
     .addOption(new Option('--mode <mode>', 'mode of imported Cilium/Kubernetes policies').choices(['enforce', 'audit']))
     .action(async (options: { file: string; dryRun?: boolean; clusterSelector?: string; mode?: string }) => {
-      const text = await readFile(options.file, 'utf8');
-      const docs = parseAllDocuments(text).map((d) => d.toJS() as Record<string, unknown> | null).filter((d): d is Record<string, unknown> => d !== null);
-      const fleet = docs.filter((d) => d.apiVersion === 'fleetnet.io/v1' && d.kind === 'NetworkPolicy') as unknown as NetworkPolicy[];
-      const others = docs.filter((d) => !(d.apiVersion === 'fleetnet.io/v1' && d.kind === 'NetworkPolicy'));
-      for (const p of fleet) {
-        if (options.dryRun) {
-          io.out(`networkpolicy/${p.metadata.name} (dry run: not sent)\n`);
-          continue;
-        }
-        const response = await client().raw('PUT', `/networkpolicies/${encodeURIComponent(p.metadata.name)}`, { text: JSON.stringify(p), contentType: 'application/json' });
-        const stored = (await response.json()) as NetworkPolicy;
-        io.out(`networkpolicy/${p.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})\n`);
-      }
-      if (others.length > 0) {
-        const params = new URLSearchParams();
-        if (options.dryRun) params.set('dryRun', 'true');
-        if (options.clusterSelector) params.set('clusterSelector', options.clusterSelector);
-        if (options.mode) params.set('mode', options.mode);
-        const body = others.map((d) => toYaml(d)).join('---\n');
-        const response = await client().raw('POST', `/networkpolicyimports?${params.toString()}`, { text: body, contentType: 'application/yaml' });
-        const result = (await response.json()) as { documents: Array<{ document: number; outcome: string; policy?: { metadata: { name: string } }; reason?: string }> };
-        for (const d of result.documents) io.out(`networkpolicy/${d.policy?.metadata.name ?? `document ${d.document}`} ${d.outcome}${options.dryRun ? ' (dry run)' : ''}${d.reason ? `: ${d.reason}` : ''}\n`);
-      }
+      await applyPolicies(client(), io, options);
     });
   policy
     .command('get <name>')
@@ -206,7 +267,7 @@ export function createProgram(io: CliIo): Command {
     .action(async (options: { selector?: string; output: string }) => {
       const items: NetworkPolicy[] = [];
       let path: string | null = `/networkpolicies?maxPageSize=500${options.selector ? `&labelSelector=${encodeURIComponent(options.selector)}` : ''}`;
-      const base = program.opts<{ apiUrl: string }>().apiUrl.replace(/\/$/, '');
+      const base = apiUrl().replace(/\/$/, '');
       while (path) {
         const page: NetworkPolicyList = await client().json<NetworkPolicyList>('GET', path);
         items.push(...page.items);
@@ -223,6 +284,7 @@ export function createProgram(io: CliIo): Command {
       if (options.output === 'json') io.out(`${JSON.stringify(list.items, null, 2)}\n`);
       else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], list.items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
     });
+  addHiddenGlobalOptions(program);
   return program;
 }
 

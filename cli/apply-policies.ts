@@ -1,0 +1,146 @@
+/**
+ * `fleetnet policy apply -f FILE`: fleet NetworkPolicies are PUT one by one; Cilium and Kubernetes
+ * documents go, as written, in one `POST /networkpolicyimports`.
+ *
+ * Contracts:
+ * - The file is parsed strictly first (read-policy-documents.ts): a syntax error or an empty file sends
+ *   nothing.
+ * - Every document is validated before anything is written: fleet NetworkPolicies on the client with the
+ *   API's own validators (validate-fleet-policy.ts; the API has no validate-only endpoint for them), the
+ *   others by the API (the import is all-or-nothing, and runs as a dry run when a fleet document was
+ *   rejected). If any document is rejected, nothing is stored and the command fails with EXIT.INVALID —
+ *   with `--dry-run` too.
+ * - Output: one line per document in file order, `document N` being its 1-based position in the file.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FieldError, ImportResult, NetworkPolicy } from '../openapi/types.js';
+import { ApiCallError, type ApiClient } from './api-client.js';
+import { CliError, EXIT } from './exit-codes.js';
+import type { CliIo } from './program.js';
+import { readPolicyDocuments, type PolicyDocument } from './read-policy-documents.js';
+
+export interface ApplyOptions {
+  file: string;
+  dryRun?: boolean;
+  clusterSelector?: string;
+  mode?: string;
+}
+
+type Obj = Record<string, unknown>;
+const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFleetPolicy = (v: unknown): v is NetworkPolicy => isObject(v) && v.apiVersion === 'fleetnet.io/v1' && v.kind === 'NetworkPolicy';
+const isList = (v: unknown): v is Obj & { items: unknown[] } => isObject(v) && typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
+
+/** `/spec/egress/0/toPorts` → `spec.egress[0].toPorts` (kubectl's field paths). */
+export function describePointer(pointer: string): string {
+  if (pointer === '') return '(document)';
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, token) => (/^\d+$/.test(token) ? `${path}[${token}]` : path === '' ? token : `${path}.${token}`), '');
+}
+
+const describeErrors = (errors: readonly Pick<FieldError, 'pointer' | 'message'>[] | undefined): string =>
+  (errors ?? []).map((e) => `\n    ${describePointer(e.pointer)}: ${e.message}`).join('');
+
+const label = (doc: PolicyDocument): string => {
+  const v = doc.value as Obj;
+  const meta = isObject(v?.metadata) ? v.metadata : {};
+  const name = typeof meta.name === 'string' ? `${typeof meta.namespace === 'string' ? `${meta.namespace}/` : ''}${meta.name}` : undefined;
+  return `document ${doc.position}${typeof v?.kind === 'string' ? ` (${v.kind}${name ? ` ${name}` : ''})` : ''}`;
+};
+
+export async function readInputFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, EXIT.USAGE);
+  }
+}
+
+/** The import body: the documents' own text, joined so the API numbers them in the same order. */
+function joinSources(docs: readonly PolicyDocument[]): string {
+  let body = '';
+  for (const doc of docs) {
+    const piece = doc.source.endsWith('\n') ? doc.source : `${doc.source}\n`;
+    if (body === '') body = piece;
+    else if (piece.startsWith('---')) body += piece;
+    else if (piece.startsWith('%')) body += `...\n${piece}`;
+    else body += `---\n${piece}`;
+  }
+  return body;
+}
+
+export async function applyPolicies(client: ApiClient, io: CliIo, options: ApplyOptions): Promise<void> {
+  const docs = readPolicyDocuments(await readInputFile(options.file), options.file);
+  const fleet = docs.filter((d) => isFleetPolicy(d.value));
+  const others = docs.filter((d) => !isFleetPolicy(d.value));
+  const lines = new Map<number, string>();
+  let rejected = 0;
+  const dry = options.dryRun ? ' (dry run)' : '';
+
+  if (fleet.length > 0) {
+    const { validateFleetPolicy } = await import('./validate-fleet-policy.js');
+    for (const doc of fleet) {
+      const errors = validateFleetPolicy(doc.value);
+      if (errors.length > 0) {
+        rejected++;
+        lines.set(doc.position, `${label(doc)} rejected${dry}:${describeErrors(errors)}`);
+      } else if (options.dryRun) lines.set(doc.position, `networkpolicy/${(doc.value as NetworkPolicy).metadata.name} valid (dry run; checked by the CLI with the API's validators)`);
+    }
+  }
+
+  if (others.length > 0) {
+    // the API numbers documents from 0 in body order, a List's items one by one
+    const owners = others.flatMap((d) => (isList(d.value) ? d.value.items.map(() => d) : [d]));
+    const params = new URLSearchParams();
+    if (options.dryRun || rejected > 0) params.set('dryRun', 'true');
+    if (options.clusterSelector) params.set('clusterSelector', options.clusterSelector);
+    if (options.mode) params.set('mode', options.mode);
+    let outcomes: ImportResult['documents'];
+    try {
+      const response = await client.raw('POST', `/networkpolicyimports?${params.toString()}`, { text: joinSources(others), contentType: 'application/yaml' });
+      outcomes = ((await response.json()) as ImportResult).documents;
+    } catch (error) {
+      if (!(error instanceof ApiCallError && error.status === 400 && error.problem?.documents)) throw error;
+      outcomes = error.problem.documents as ImportResult['documents'];
+    }
+    for (const o of outcomes) {
+      const doc = owners[o.document];
+      const position = doc?.position ?? -1;
+      const where = doc ? (isList(doc.value) && doc.value.items.length > 0 ? `${label(doc)} item ${o.document - owners.indexOf(doc)}` : label(doc)) : `document ?`;
+      const previous = lines.get(position);
+      let line: string;
+      if (o.outcome === 'rejected') {
+        rejected++;
+        // the API's reason ends with its first error's pointer; the errors follow in words
+        const reason = o.errors?.length ? (o.reason ?? 'invalid').split(/: \//)[0] : (o.reason ?? 'invalid');
+        line = `${where} rejected${dry}: ${reason}${describeErrors(o.errors)}`;
+      } else line = `networkpolicy/${o.policy?.metadata.name ?? '?'} ${o.outcome}${dry}${o.reason ? `: ${o.reason}` : ''}`;
+      lines.set(position, previous ? `${previous}\n${line}` : line);
+    }
+  }
+
+  const print = () => {
+    for (const position of [...lines.keys()].sort((a, b) => a - b)) io.out(`${lines.get(position)}\n`);
+  };
+  if (rejected > 0) {
+    print();
+    throw new CliError(`${rejected} document${rejected === 1 ? '' : 's'} of ${options.file} rejected; nothing was stored`, EXIT.INVALID);
+  }
+  if (!options.dryRun) {
+    try {
+      for (const doc of fleet) {
+        const p = doc.value as NetworkPolicy;
+        const response = await client.raw('PUT', `/networkpolicies/${encodeURIComponent(p.metadata.name)}`, { text: JSON.stringify(p), contentType: 'application/json' });
+        const stored = (await response.json()) as NetworkPolicy;
+        lines.set(doc.position, `networkpolicy/${p.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})`);
+      }
+    } finally {
+      print();
+    }
+    return;
+  }
+  print();
+}

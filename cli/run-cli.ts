@@ -1,0 +1,18 @@
+/**
+ * Runs one `fleetnet` invocation and returns its exit code (exit-codes.ts); the error, if any, is one
+ * `fleetnet: …` message on `io.err` (commander prints its own usage errors). Never exits the process.
+ */
+import { CommanderError } from 'commander';
+import { exitCodeFor } from './exit-codes.js';
+import { createProgram, type CliIo } from './program.js';
+
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const program = createProgram(io);
+  try {
+    await program.parseAsync(['node', 'fleetnet', ...argv]);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof CommanderError)) io.err(`fleetnet: ${error instanceof Error ? error.message : String(error)}\n`);
+    return exitCodeFor(error);
+  }
+}

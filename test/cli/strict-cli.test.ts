@@ -1,0 +1,291 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describePointer } from '../../cli/apply-policies.js';
+import { EXIT, exitCodeForStatus } from '../../cli/exit-codes.js';
+import { FLOW_VERDICTS, TRAFFIC_DIRECTIONS } from '../../cli/program.js';
+import { runCli } from '../../cli/run-cli.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  let out = '';
+  let err = '';
+  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t), env });
+  return { code, out, err };
+}
+
+const fleetPolicy = (name: string, port = '80') =>
+  `apiVersion: fleetnet.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: ${name}\nspec:\n  endpointSelector:\n    matchLabels:\n      app: web\n  ingress:\n    - fromEndpoints:\n        - matchLabels:\n            app: api\n      toPorts:\n        - ports:\n            - port: "${port}"\n              protocol: TCP\n`;
+const ciliumPolicy = (name: string, port = '5432') =>
+  `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: ${name}\n  namespace: payments\nspec:\n  endpointSelector:\n    matchLabels:\n      app: db\n  ingress:\n    - fromEndpoints:\n        - matchLabels:\n            app: api\n      toPorts:\n        - ports:\n            - port: "${port}"\n              protocol: TCP\n`;
+
+describe('exit codes and flag values (pure)', () => {
+  it.each([
+    { status: 400, want: EXIT.INVALID },
+    { status: 401, want: EXIT.AUTH },
+    { status: 403, want: EXIT.AUTH },
+    { status: 404, want: EXIT.NOT_FOUND },
+    { status: 409, want: EXIT.CONFLICT },
+    { status: 412, want: EXIT.CONFLICT },
+    { status: 413, want: EXIT.INVALID },
+    { status: 415, want: EXIT.INVALID },
+    { status: 422, want: EXIT.INVALID },
+    { status: 429, want: EXIT.UNAVAILABLE },
+    { status: 500, want: EXIT.UNAVAILABLE },
+    { status: 503, want: EXIT.UNAVAILABLE },
+    { status: 418, want: EXIT.ERROR },
+  ])('HTTP $status → exit $want', ({ status, want }) => {
+    expect(exitCodeForStatus(status)).toBe(want);
+  });
+
+  it('the exit code table in docs/cli.md matches cli/exit-codes.ts', () => {
+    const doc = readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    for (const [name, code] of Object.entries(EXIT)) expect(doc).toMatch(new RegExp(`\\| ${code} +\\| \`${name}\``));
+  });
+
+  it('enum flags allow exactly the values of the contract (FlowFilter)', () => {
+    const spec = parseYaml(readFileSync(new URL('../../openapi/openapi.yaml', import.meta.url), 'utf8')) as { components: { schemas: { FlowFilter: { properties: Record<string, { items: { enum: string[] } }> } } } };
+    const props = spec.components.schemas.FlowFilter.properties;
+    expect([...FLOW_VERDICTS]).toEqual(props.verdict!.items.enum);
+    expect([...TRAFFIC_DIRECTIONS]).toEqual(props.traffic_direction!.items.enum);
+  });
+
+  it.each([
+    { pointer: '/spec/egress/0/toPorts/1/ports', want: 'spec.egress[0].toPorts[1].ports' },
+    { pointer: '/metadata/labels/a~1b', want: 'metadata.labels.a/b' },
+    { pointer: '', want: '(document)' },
+  ])('pointer $pointer in words', ({ pointer, want }) => {
+    expect(describePointer(pointer)).toBe(want);
+  });
+});
+
+describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', () => {
+  let api: TestApi;
+  let dir: string;
+  let silent: Server;
+  let silentUrl: string;
+  let stub: Server;
+  let stubUrl: string;
+  const sockets = new Set<Socket>();
+  const admin = (): string[] => ['--api-url', api.baseUrl, '--token', api.tokens.admin];
+  const file = async (name: string, text: string): Promise<string> => {
+    const path = join(dir, name);
+    await writeFile(path, text);
+    return path;
+  };
+  const stored = async (name: string): Promise<number> => (await fetch(`${api.baseUrl}/networkpolicies/${name}`, { headers: { authorization: `Bearer ${api.tokens.admin}` } })).status;
+
+  beforeAll(async () => {
+    api = await startTestApi();
+    dir = await mkdtemp(join(tmpdir(), 'fleetnet-strict-cli-'));
+    // accepts connections, reads requests, never answers
+    silent = createServer(() => {});
+    silent.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/api`;
+    // answers every request with the status in the path's last segment, as problem+json
+    stub = createServer((req, res: ServerResponse) => {
+      const status = Number(req.url!.split('/').pop());
+      res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ code: `Stub${status}`, detail: `stub answered ${status}` }));
+    });
+    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+    stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}/api`;
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((resolve) => silent?.close(resolve));
+    await new Promise((resolve) => stub?.close(resolve));
+    await api?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a file missing a } fails with line and column, and nothing is stored', async () => {
+    const path = await file('missing-brace.yaml', `${fleetPolicy('brace-ok')}---\napiVersion: fleetnet.io/v1\nkind: NetworkPolicy\nmetadata: {name: brace-broken\nspec:\n  endpointSelector: {}\n`);
+    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.err).toContain('syntax error, nothing was sent');
+    expect(run.err).toMatch(new RegExp(`${path.replace(/[.]/g, '\\.')}:2[0-9]:\\d+: document 2: .*\\}`));
+    expect(run.out).toBe('');
+    expect(await stored('brace-ok')).toBe(404);
+    expect(await stored('brace-broken')).toBe(404);
+  });
+
+  it('a mis-indented file fails with the line of the bad indentation', async () => {
+    const path = await file('indent.yaml', 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: indent\n namespace: payments\nspec: {}\n');
+    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.err).toMatch(/indent\.yaml:5:\d+: document 1: All mapping items must start at the same column/);
+    expect(await stored('payments.indent')).toBe(404);
+  });
+
+  it('a JSON file with a syntax error names its line and column', async () => {
+    const path = await file('bad.json', '{\n  "apiVersion": "cilium.io/v2",\n  "kind": "CiliumNetworkPolicy",\n  "metadata": {"name": "j"\n}\n');
+    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.err).toMatch(/bad\.json:\d+:\d+: document 1: /);
+  });
+
+  it.each([
+    { name: 'an empty file', text: '' },
+    { name: 'only comments and whitespace', text: '# nothing here\n\n   \n' },
+    { name: 'only empty documents', text: '---\n# a\n---\n' },
+  ])('$name is an error', async ({ text }) => {
+    const path = await file('empty.yaml', text);
+    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.err).toMatch(/no documents/);
+  });
+
+  it('document numbers are positions in the file, counting every document; one rejection stores nothing', async () => {
+    const path = await file('numbered.yaml', [fleetPolicy('num-fleet'), '# an empty document\n', ciliumPolicy('num-ok'), ciliumPolicy('num-bad', '70000')].join('---\n'));
+    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.out).toContain('document 4 (CiliumNetworkPolicy payments/num-bad) rejected: the converted policy is invalid\n    spec.ingress[0].toPorts[0].ports[0].port: port 70000 is out of range');
+    expect(run.out).not.toMatch(/document [0-3] .*rejected/);
+    expect(run.err).toContain('1 document of');
+    expect(run.err).toContain('nothing was stored');
+    expect(await stored('num-fleet')).toBe(404);
+    expect(await stored('payments.num-ok')).toBe(404);
+  });
+
+  it('a rejected fleet NetworkPolicy is reported by position with its field in words, and stops the import', async () => {
+    const path = await file('fleet-bad.yaml', [ciliumPolicy('fb-ok'), fleetPolicy('fb-bad', '99999')].join('---\n'));
+    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.out).toMatch(/^document 2 \(NetworkPolicy fb-bad\) rejected:\n\s+spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port: /m);
+    expect(await stored('payments.fb-ok')).toBe(404);
+  });
+
+  it('--dry-run: a rejected document exits non-zero, fleet policies included', async () => {
+    const fleetBad = await file('dry-fleet.yaml', fleetPolicy('dry-fleet-bad', '99999'));
+    const a = await cli(['policy', 'apply', '-f', fleetBad, '--dry-run', ...admin()]);
+    expect(a.code).toBe(EXIT.INVALID);
+    expect(a.out).toContain('document 1 (NetworkPolicy dry-fleet-bad) rejected (dry run)');
+    const schemaBad = await file('dry-schema.yaml', fleetPolicy('dry-schema').replace('spec:\n', 'spec:\n  mode: sometimes\n'));
+    const b = await cli(['policy', 'apply', '-f', schemaBad, '--dry-run', ...admin()]);
+    expect(b.code).toBe(EXIT.INVALID);
+    expect(b.out).toMatch(/spec\.mode: /);
+    const ciliumBad = await file('dry-cilium.yaml', ciliumPolicy('dry-cilium', '70000'));
+    const c = await cli(['policy', 'apply', '-f', ciliumBad, '--dry-run', ...admin()]);
+    expect(c.code).toBe(EXIT.INVALID);
+    expect(c.out).toMatch(/^document 1 \(CiliumNetworkPolicy payments\/dry-cilium\) rejected \(dry run\)/m);
+  });
+
+  it('--dry-run of valid documents exits 0 and stores nothing; apply then stores them, in file order', async () => {
+    const path = await file('good.yaml', [ciliumPolicy('good-cilium'), '# empty\n', fleetPolicy('good-fleet')].join('---\n'));
+    const dry = await cli(['policy', 'apply', '-f', path, '--dry-run', ...admin()]);
+    expect(dry.code).toBe(0);
+    expect(dry.out).toBe('networkpolicy/payments.good-cilium imported (dry run)\nnetworkpolicy/good-fleet valid (dry run; checked by the CLI with the API\'s validators)\n');
+    expect(await stored('good-fleet')).toBe(404);
+    expect(await stored('payments.good-cilium')).toBe(404);
+    const applied = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    expect(applied.code).toBe(0);
+    expect(applied.out).toBe('networkpolicy/payments.good-cilium imported\nnetworkpolicy/good-fleet created (generation 1)\n');
+    expect(await stored('good-fleet')).toBe(200);
+  });
+
+  it('exit codes against the real API: auth 3, not found 5, usage 2', async () => {
+    const missing = await cli(['policy', 'get', 'no-such-policy', ...admin()]);
+    expect(missing.code).toBe(EXIT.NOT_FOUND);
+    expect(missing.err).toMatch(/^fleetnet: 404/);
+    const badToken = await cli(['policy', 'list', '--api-url', api.baseUrl, '--token', 'not-a-token']);
+    expect(badToken.code).toBe(EXIT.AUTH);
+    const path = await file('reader.yaml', fleetPolicy('reader-write'));
+    const reader = await cli(['policy', 'apply', '-f', path, '--api-url', api.baseUrl, '--token', api.tokens.reader]);
+    expect(reader.code).toBe(EXIT.AUTH);
+    expect((await cli(['policy', 'frobnicate', ...admin()])).code).toBe(EXIT.USAGE);
+    expect((await cli(['flows', '--no-such-flag', ...admin()])).code).toBe(EXIT.USAGE);
+    expect((await cli(['flows', '--last', 'many', ...admin()])).code).toBe(EXIT.USAGE);
+    expect((await cli(['policy', 'apply', '-f', join(dir, 'absent.yaml'), ...admin()])).code).toBe(EXIT.USAGE);
+  });
+
+  it.each([
+    { status: 409, want: EXIT.CONFLICT },
+    { status: 412, want: EXIT.CONFLICT },
+    { status: 500, want: EXIT.UNAVAILABLE },
+    { status: 503, want: EXIT.UNAVAILABLE },
+    { status: 422, want: EXIT.INVALID },
+  ])('an API answering $status exits $want', async ({ status, want }) => {
+    const run = await cli(['policy', 'get', String(status), '--api-url', stubUrl, '--token', 't']);
+    expect(run.code).toBe(want);
+    expect(run.err).toContain(`stub answered ${status}`);
+  });
+
+  it('an unreachable API exits 7', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const run = await cli(['policy', 'list', '--api-url', `http://127.0.0.1:${port}/api`, '--token', 't']);
+    expect(run.code).toBe(EXIT.UNAVAILABLE);
+    expect(run.err).toMatch(/^fleetnet: cannot reach /);
+  });
+
+  it('an API that accepts but never answers times out (--timeout, FLEETNET_TIMEOUT) with exit 7 and one line', async () => {
+    const started = Date.now();
+    const run = await cli(['policy', 'list', '--api-url', silentUrl, '--token', 't', '--timeout', '0.5']);
+    expect(run.code).toBe(EXIT.UNAVAILABLE);
+    expect(run.err).toMatch(/^fleetnet: no answer from http:\/\/127\.0\.0\.1:\d+\/api\/networkpolicies\S* within 0\.5 s/);
+    expect(run.err.trim().split('\n')).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    const env = await cli(['flows', '--api-url', silentUrl, '--token', 't'], { FLEETNET_TIMEOUT: '0.3' });
+    expect(env.code).toBe(EXIT.UNAVAILABLE);
+    expect(env.err).toContain('within 0.3 s');
+    expect((await cli(['flows', '--timeout', 'soon'])).code).toBe(EXIT.USAGE);
+    expect((await cli(['flows', '--api-url', silentUrl], { FLEETNET_TIMEOUT: '-1' })).code).toBe(EXIT.USAGE);
+  });
+
+  it('global options are accepted before and after the subcommand', async () => {
+    const before = await cli([...admin(), 'policy', 'get', 'good-fleet', '-o', 'json']);
+    const after = await cli(['policy', 'get', 'good-fleet', '-o', 'json', ...admin()]);
+    expect(before.code).toBe(0);
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.out).metadata.name).toBe('good-fleet');
+    const between = await cli(['flows', '--api-url', api.baseUrl, 'top', '--token', api.tokens.admin, '-o', 'json']);
+    expect(between.code).toBe(0);
+    expect(JSON.parse(between.out).groups).toEqual([]);
+    // the value nearest the subcommand wins
+    const nearest = await cli(['--api-url', silentUrl, '--timeout', '0.2', 'policy', 'list', ...admin()]);
+    expect(nearest.code).toBe(0);
+  });
+
+  it('--version prints the package version; a bad --verdict names the allowed values', async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const run = await cli(['--version']);
+    expect(run).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    const verdict = await cli(['flows', '--verdict', 'DENIED', ...admin()]);
+    expect(verdict.code).toBe(EXIT.USAGE);
+    expect(verdict.err).toContain('"DENIED" is not one of FORWARDED, DROPPED, AUDIT');
+    expect(verdict.err).not.toMatch(/\/whitelist/);
+    const direction = await cli(['flows', 'drops', '--traffic-direction', 'sideways', ...admin()]);
+    expect(direction.code).toBe(EXIT.USAGE);
+    expect(direction.err).toContain('is not one of INGRESS, EGRESS');
+  });
+
+  it('the entry point sets the process exit code (child process)', async () => {
+    // asynchronous: the API answering the child runs in this process
+    const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const child = execFile(tsx, ['cli/fleetnet.ts', ...args], { encoding: 'utf8', timeout: 25_000 }, (_error, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }));
+      });
+    const version = await run(['--version']);
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const missing = await run(['policy', 'get', 'no-such-policy', '--api-url', api.baseUrl, '--token', api.tokens.admin]);
+    expect(missing.status).toBe(EXIT.NOT_FOUND);
+    expect(missing.stderr).toMatch(/^fleetnet: 404/);
+  }, 60_000);
+});
