@@ -91,6 +91,33 @@ describe('POST /networkpolicyimports', () => {
     expect(response.body.documents[0].policy.metadata.name).toBe('ops.from-json');
   });
 
+  it('takes what `cilium policy import` reads: a JSON array of rules with Go-style field names, stored under canonical names', async () => {
+    const rules = [
+      {
+        EndpointSelector: { MatchLabels: { app: 'Catalog' } },
+        Ingress: [{ FromEndpoints: [{ MatchLabels: { Role: 'Frontend' } }], ToPorts: [{ Ports: [{ Port: '8080', Protocol: 'TCP' }], Rules: { HTTP: [{ Method: 'GET', Path: '/items/.*', Headers: ['X-Tenant: Acme'] }] } }] }],
+        Labels: [{ Key: 'io.cilium.k8s.policy.name', Value: 'catalog-read', Source: 'k8s' }, { Key: 'io.cilium.k8s.policy.namespace', Value: 'shop', Source: 'k8s' }],
+      },
+      { nodeSelector: {}, ingress: [{ fromEntities: ['cluster'] }] },
+    ];
+    const body = JSON.stringify(rules);
+    const response = await client.call('POST', '/networkpolicyimports?clusterIds=c1', { token: api.tokens.admin, rawBody: body, contentType: 'application/json' });
+    expect(response.status).toBe(200);
+    const names = response.body.documents.map((d: { outcome: string; policy: { metadata: { name: string } } }) => [d.outcome, d.policy.metadata.name]);
+    expect(names).toEqual([['imported', 'shop.catalog-read'], ['imported', expect.stringMatching(/^rule-[0-9a-f]{12}$/)]]);
+    const stored = await client.call('GET', '/networkpolicies/shop.catalog-read', { token: api.tokens.reader });
+    expect(stored.status).toBe(200);
+    expect(stored.body.spec).toEqual({
+      endpointSelector: { matchLabels: { app: 'Catalog' } },
+      ingress: [{ fromEndpoints: [{ matchLabels: { Role: 'Frontend' } }], toPorts: [{ ports: [{ port: '8080', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/items/.*', headers: ['X-Tenant: Acme'] }] } }] }],
+      labels: [{ key: 'io.cilium.k8s.policy.name', value: 'catalog-read', source: 'k8s' }, { key: 'io.cilium.k8s.policy.namespace', value: 'shop', source: 'k8s' }],
+      targets: { clusterIds: ['c1'] },
+    });
+    // The names are deterministic: the same file again changes nothing.
+    const again = await client.call('POST', '/networkpolicyimports?clusterIds=c1', { token: api.tokens.admin, rawBody: body, contentType: 'application/json' });
+    expect(again.body.documents.map((d: { outcome: string; policy: { metadata: { name: string } } }) => [d.outcome, d.policy.metadata.name])).toEqual(names.map(([, name]: [string, string]) => ['unchanged', name]));
+  });
+
   it('rejects bad query parameters, other media types and non-admins', async () => {
     const badQuery = await importYaml(fixture('l4/l4.yaml'), '?clusterIds=Not_Valid&mode=block');
     expect(badQuery.status).toBe(400);

@@ -8,11 +8,17 @@ import type { PointerMapEntry } from './pointer-map.js';
 export interface ConvertedPolicy {
   /** Fleet name, before validation against ResourceName. */
   name: string;
+  /** Where the name comes from, for messages (default: metadata.name, or <namespace>.<name>). */
+  nameSource?: string;
+  /** Source pointer an invalid or duplicate name is reported at (default `/metadata/name`). */
+  namePointer?: string;
   /** metadata.labels of the source, copied to the fleet policy. */
   labels?: unknown;
   /** The fleet spec without mode/targets (added by the importer). */
   spec: Record<string, unknown>;
   pointerMap: PointerMapEntry[];
+  /** Applied after pointerMap, e.g. to restore field names as written (bare rules). */
+  toSourcePointer?: (pointer: string) => string;
   /** Things ignored on the way, reported in the outcome's reason. */
   notes: string[];
 }

@@ -22,7 +22,7 @@ const PORTLESS_PROTOCOLS = ['VRRP', 'IGMP'];
 const DIRECTIONS = ['ingress', 'ingressDeny', 'egress', 'egressDeny'];
 
 /** Fills `port: "0"` into portless-protocol port entries of one rule (in place), noting each. */
-function fillPortlessPorts(rule: unknown, pointer: string, notes: string[]): void {
+export function fillPortlessPorts(rule: unknown, pointer: string, notes: string[]): void {
   if (!isPlainObject(rule)) return;
   for (const direction of DIRECTIONS) {
     const list = rule[direction];

@@ -7,8 +7,12 @@
  *   `imported` with the converted `policy` (collectImportedPolicies lists them), or `rejected` with `reason` and, where a field is at
  *   fault, `errors` whose pointers are relative to the source document (`/spec/egress/0/auth`).
  *   (`unchanged` is for the storage layer, which compares with what is stored.)
- * - Dispatch is on `kind` first (anything else: `kind X is not a network policy`), then the exact
- *   `apiVersion` (cilium.io/v2 for the Cilium kinds, networking.k8s.io/v1 for NetworkPolicy).
+ * - A bare Cilium rule (what `cilium policy import` reads: no `kind`/`apiVersion`, an
+ *   `endpointSelector` or `nodeSelector`; a JSON/YAML array of them is split by parse-documents.ts)
+ *   is converted by convert-cilium-rule.ts: field names matched case-insensitively like Cilium's Go
+ *   decoder, stored canonically, named from its policy labels or its hash.
+ * - Any other document: dispatch is on `kind` first (anything else: `kind X is not a network policy`),
+ *   then the exact `apiVersion` (cilium.io/v2 for the Cilium kinds, networking.k8s.io/v1 for NetworkPolicy).
  *   Field names are case-sensitive as in Kubernetes: `apiversion` is not `apiVersion`.
  * - Every converted policy passes the same validation as a PUT: the contract's JSON schema for
  *   NetworkPolicy, then validatePolicySpec. The fleet name must be a ResourceName (lower-case
@@ -25,6 +29,7 @@ import { createSchemaValidator } from '../../schema/compile-schema-validator.js'
 import { validatePolicySpec } from '../validate-policy-spec.js';
 import type { ConversionResult } from './conversion.js';
 import { convertCiliumPolicy } from './convert-cilium-policy.js';
+import { convertCiliumRule, isBareCiliumRule, POLICY_NAME_LABEL, POLICY_NAMESPACE_LABEL } from './convert-cilium-rule.js';
 import { convertK8sNetworkPolicy } from './convert-k8s-network-policy.js';
 import { splitImportDocuments } from './parse-documents.js';
 import { mapPointerToSource, type PointerMapEntry } from './pointer-map.js';
@@ -44,6 +49,20 @@ const POLICY_KINDS: Readonly<Record<string, { apiVersion: string; convert: (doc:
   CiliumClusterwideNetworkPolicy: { apiVersion: 'cilium.io/v2', convert: (doc) => convertCiliumPolicy(doc, true) },
   NetworkPolicy: { apiVersion: 'networking.k8s.io/v1', convert: convertK8sNetworkPolicy },
 };
+
+const BARE_RULE = { apiVersion: '', convert: convertCiliumRule };
+
+/** sourceName / sourceNamespace of a bare rule: its io.cilium.k8s.policy.name / .namespace labels. */
+function describeRuleSource(rule: Record<string, unknown>): Partial<ImportOutcome> {
+  const ids: Partial<ImportOutcome> = {};
+  if (!Array.isArray(rule.labels)) return ids;
+  for (const label of rule.labels as unknown[]) {
+    if (!isPlainObject(label) || typeof label.value !== 'string') continue;
+    if (label.key === POLICY_NAME_LABEL && ids.sourceName === undefined) ids.sourceName = label.value;
+    if (label.key === POLICY_NAMESPACE_LABEL && ids.sourceNamespace === undefined) ids.sourceNamespace = label.value;
+  }
+  return ids;
+}
 
 function summarize(errors: FieldError[]): string {
   const first = errors[0];
@@ -81,19 +100,20 @@ export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json'
     if (typeof meta.name === 'string') ids.sourceName = meta.name;
     if (typeof meta.namespace === 'string') ids.sourceNamespace = meta.namespace;
 
-    if (typeof doc.kind !== 'string') {
+    const bareRule = isBareCiliumRule(doc);
+    if (!bareRule && typeof doc.kind !== 'string') {
       const variant = findCaseVariant(doc, 'kind');
-      reject(variant ? `kind is missing (found "${variant}"; field names are case-sensitive)` : 'kind is missing', [
+      reject(variant ? `kind is missing (found "${variant}"; field names are case-sensitive)` : 'kind is missing (a bare Cilium rule needs endpointSelector or nodeSelector)', [
         { pointer: '/kind', message: 'is required', rule: 'required' },
       ], ids);
       continue;
     }
-    const handler = POLICY_KINDS[doc.kind];
+    const handler = bareRule ? BARE_RULE : POLICY_KINDS[doc.kind as string];
     if (!handler) {
-      reject(`kind ${doc.kind} is not a network policy`, undefined, ids);
+      reject(`kind ${String(doc.kind)} is not a network policy`, undefined, ids);
       continue;
     }
-    if (doc.apiVersion !== handler.apiVersion) {
+    if (!bareRule && doc.apiVersion !== handler.apiVersion) {
       const variant = findCaseVariant(doc, 'apiVersion');
       if (doc.apiVersion === undefined && variant) {
         reject(
@@ -111,17 +131,21 @@ export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json'
       continue;
     }
 
+    const what = bareRule ? 'Cilium rule' : String(doc.kind);
     const converted = handler.convert(doc);
     if (!converted.ok) {
-      reject(`the ${doc.kind} is invalid: ${summarize(converted.errors)}`, converted.errors, ids);
+      reject(`the ${what} is invalid: ${summarize(converted.errors)}`, converted.errors, ids);
       continue;
     }
     const { policy: parts } = converted;
+    if (bareRule) Object.assign(ids, describeRuleSource(parts.spec));
+    const namePointer = parts.namePointer ?? '/metadata/name';
     const nameProblem = describeDnsSubdomainProblem(parts.name);
     if (nameProblem) {
+      const from = parts.nameSource ?? (doc.kind === 'CiliumClusterwideNetworkPolicy' ? 'metadata.name' : '<namespace>.<name>');
       reject(
-        `fleet policy name "${parts.name}" (from ${doc.kind === 'CiliumClusterwideNetworkPolicy' ? 'metadata.name' : '<namespace>.<name>'}) ${nameProblem}`,
-        [{ pointer: '/metadata/name', message: `fleet name "${parts.name}" ${nameProblem}`, rule: 'resource-name' }],
+        `fleet policy name "${parts.name}" (from ${from}) ${nameProblem}`,
+        [{ pointer: namePointer, message: `fleet name "${parts.name}" ${nameProblem}`, rule: 'resource-name' }],
         ids,
       );
       continue;
@@ -143,14 +167,15 @@ export function importPolicyDocuments(text: string, contentType: 'yaml' | 'json'
     const schemaErrors = validateSchema(policy);
     const fleetErrors = schemaErrors.length > 0 ? schemaErrors : validatePolicySpec(policy.spec, '/spec');
     if (fleetErrors.length > 0) {
-      const errors = fleetErrors.map((e) => ({ ...e, pointer: mapPointerToSource(e.pointer, pointerMap) }));
+      const toSource = parts.toSourcePointer ?? ((p: string) => p);
+      const errors = fleetErrors.map((e) => ({ ...e, pointer: toSource(mapPointerToSource(e.pointer, pointerMap)) }));
       reject(`the converted policy is invalid: ${summarize(errors)}`, errors, ids);
       continue;
     }
     const earlier = namesSeen.get(parts.name);
     if (earlier !== undefined) {
       reject(`document ${earlier} already imports a policy named "${parts.name}"`, [
-        { pointer: '/metadata/name', message: `duplicate fleet name "${parts.name}"`, rule: 'unique-name' },
+        { pointer: namePointer, message: `duplicate fleet name "${parts.name}"`, rule: 'unique-name' },
       ], ids);
       continue;
     }

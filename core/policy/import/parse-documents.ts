@@ -6,7 +6,9 @@
  *   strict decoding); empty documents (e.g. a trailing `---`) are skipped but still count for numbering.
  * - JSON: one document.
  * - In either format a Kubernetes list (`kind: List` or any `*List` kind with an `items` array) is
- *   flattened: each item becomes a document of its own.
+ *   flattened: each item becomes a document of its own. So is a document that is an array (what
+ *   `cilium policy import` reads: a JSON array of rules); an empty array is a parse error (`the array
+ *   holds no rules`), as an array of rules that imports nothing is almost certainly a mistake.
  * - `index` numbers documents in body order (list items take consecutive numbers); a document that
  *   does not parse yields `parseError` instead of `value`.
  * - Nesting is limited as for every JSON body (MAX_JSON_DEPTH, json-depth.ts), per document (a list item
@@ -70,6 +72,11 @@ export function splitImportDocuments(text: string, contentType: 'yaml' | 'json')
       continue;
     }
     const value = entry.value;
+    if (Array.isArray(value)) {
+      if (value.length === 0) out.push({ index: index++, parseError: 'the array holds no rules' });
+      for (const item of value as unknown[]) out.push(checkDepth(index++, item));
+      continue;
+    }
     if (isPlainObject(value) && typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
       for (const item of value.items as unknown[]) out.push(checkDepth(index++, item));
       continue;
