@@ -92,8 +92,12 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
   }
 
   if (others.length > 0) {
-    // the API numbers documents from 0 in body order, a List's items one by one
-    const owners = others.flatMap((d) => (isList(d.value) ? d.value.items.map(() => d) : [d]));
+    // the API numbers documents from 0 in body order: a List's items and an array's rules one by one
+    const parts = (d: PolicyDocument): unknown[] | undefined => (isList(d.value) ? d.value.items : Array.isArray(d.value) ? d.value : undefined);
+    const owners = others.flatMap((d) => {
+      const items = parts(d);
+      return items && items.length > 0 ? items.map(() => d) : [d];
+    });
     const params = new URLSearchParams();
     if (options.dryRun || rejected > 0) params.set('dryRun', 'true');
     if (options.clusterSelector) params.set('clusterSelector', options.clusterSelector);
@@ -109,7 +113,7 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
     for (const o of outcomes) {
       const doc = owners[o.document];
       const position = doc?.position ?? -1;
-      const where = doc ? (isList(doc.value) && doc.value.items.length > 0 ? `${label(doc)} item ${o.document - owners.indexOf(doc)}` : label(doc)) : `document ?`;
+      const where = doc ? ((parts(doc)?.length ?? 0) > 0 ? `${label(doc)} item ${o.document - owners.indexOf(doc) + 1}` : label(doc)) : 'a document';
       const previous = lines.get(position);
       let line: string;
       if (o.outcome === 'rejected') {

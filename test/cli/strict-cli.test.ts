@@ -160,6 +160,15 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(await stored('payments.num-ok')).toBe(404);
   });
 
+  it('an item of a List is numbered by its document and its place in the list', async () => {
+    const indent = (text: string) => text.trimEnd().split('\n').map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)).join('\n');
+    const list = `apiVersion: v1\nkind: List\nitems:\n${indent(ciliumPolicy('list-ok'))}\n${indent(ciliumPolicy('list-bad', '70000'))}\n`;
+    const path = await file('list.yaml', [ciliumPolicy('before-list'), list].join('---\n'));
+    const run = await cli(['policy', 'apply', '-f', path, '--dry-run', ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.out).toMatch(/^networkpolicy\/payments\.before-list imported \(dry run\)\nnetworkpolicy\/payments\.list-ok imported \(dry run\)\ndocument 2 \(List\) item 2 rejected \(dry run\): /);
+  });
+
   it('a rejected fleet NetworkPolicy is reported by position with its field in words, and stops the import', async () => {
     const path = await file('fleet-bad.yaml', [ciliumPolicy('fb-ok'), fleetPolicy('fb-bad', '99999')].join('---\n'));
     const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
