@@ -129,7 +129,7 @@ describe('Hubble import', () => {
       expect(want.get(key), key).toEqual({ packets: f.packets, flows: f.flows });
       const src = PEERS.find((p) => p.pod === f.source.pod_name)!;
       expect(f.source).toEqual({ identity: src.identity, namespace: src.ns, pod_name: src.pod, labels: [`k8s:app=${src.app}`, `k8s:io.kubernetes.pod.namespace=${src.ns}`], workloads: [{ name: src.app, kind: 'Deployment' }] });
-      expect(f.IP).toEqual({ source: src.ip, destination: PEERS.find((p) => p.pod === f.destination.pod_name)!.ip });
+      expect(f.IP).toEqual({ source: src.ip, destination: PEERS.find((p) => p.pod === f.destination.pod_name)!.ip, ipVersion: 'IPv4' });
       expect(f.drop_reason_desc).toBe(f.verdict === 'DROPPED' ? 'POLICY_DENIED' : undefined);
       expect(f.bytes).toBe(0);
       expect(Date.parse(f.first_seen!)).toBeGreaterThanOrEqual(Date.parse(r.window.start));
@@ -162,5 +162,68 @@ describe('Hubble import', () => {
     const token = who === 'reader' ? api.tokens.reader : who === 'agent' ? await api.agentToken('agent-hub') : api.tokens.admin;
     const response = await client.call('POST', path, { token, rawBody: hubbleLine(events[0]!), contentType });
     expect(response.status).toBe(want);
+  });
+});
+
+describe('Hubble import: the shapes hubble observe and the Hubble exporter write (issue 10 item 9)', () => {
+  const T = '2026-11-25T08:00:30.000Z';
+  const web = { ID: 1, identity: 1001, namespace: 'shop', pod_name: 'web-1', labels: ['k8s:app=web'] };
+  const api6 = { ID: 2, identity: 1002, namespace: 'shop', pod_name: 'api-1', labels: ['k8s:app=api'] };
+  const envelope = (flow: Record<string, unknown>) => JSON.stringify({ flow: { time: T, ...flow }, node_name: 'shapes/node-a', time: T });
+  const lines = [
+    // 1: field-masked exporter line (no IP, identities, flags, direction attributed by an egress policy)
+    envelope({ verdict: 'FORWARDED', source: { namespace: 'shop', pod_name: 'web-1' }, destination: { namespace: 'shop', pod_name: 'db-0' }, l4: { TCP: { destination_port: 5432 } }, egress_allowed_by: [{ name: 'to-db', namespace: 'shop', revision: '5', kind: 'CiliumNetworkPolicy' }] }),
+    // 2: no direction and nothing to infer it from
+    envelope({ verdict: 'FORWARDED', source: web, destination: api6, l4: { TCP: { destination_port: 80 } } }),
+    // 3, 4: IPv6 TCP request and its reply (jsonpb JSON names for the reply)
+    envelope({ verdict: 'FORWARDED', traffic_direction: 'INGRESS', IP: { source: 'fd00::5', destination: 'fd00::9', ipVersion: 'IPv6' }, source: web, destination: api6, l4: { TCP: { source_port: 40000, destination_port: 8080, flags: { SYN: true } } }, is_reply: false }),
+    envelope({ verdict: 'FORWARDED', trafficDirection: 'INGRESS', IP: { source: 'fd00::5', destination: 'fd00::9', ipVersion: 'IPv6' }, source: { ...web, pod_name: undefined, podName: 'web-1' }, destination: api6, l4: { TCP: { sourcePort: 40000, destinationPort: 8080, flags: { ACK: true } } }, isReply: true }),
+    // 5: ICMPv6 echo request without ipVersion
+    envelope({ verdict: 'FORWARDED', traffic_direction: 'EGRESS', IP: { source: 'fd00::5', destination: 'fd00::9' }, source: web, destination: api6, l4: { ICMPv6: { type: 128, code: 0 } } }),
+    // 6: an L7 HTTP request denied by an ingress deny policy
+    envelope({ verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY', traffic_direction: 'INGRESS', Type: 'L7', source: web, destination: api6, l4: { TCP: { destination_port: 8080 } }, l7: { type: 'REQUEST', http: { method: 'DELETE', url: 'http://api/x' } }, ingress_denied_by: [{ name: 'no-delete', namespace: 'shop', revision: 3 }] }),
+    // 7, 8: not imported
+    envelope({ verdict: 'TRACED', traffic_direction: 'INGRESS', source: web, destination: api6 }),
+    JSON.stringify({ lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: '12' }, node_name: 'shapes/node-a', time: T }),
+  ];
+
+  beforeAll(async () => {
+    await client.call('PUT', '/clusters/shapes', { token: api.tokens.admin, body: clusterBody('shapes', {}, ['agent-shapes']) });
+  });
+
+  it('stores each shape as the summary it stands for and reports every skipped line with its reason', async () => {
+    const response = await client.call('POST', '/clusters/shapes/flowimports?windowSeconds=60', { token: api.tokens.admin, rawBody: lines.join('\n'), contentType: 'application/x-ndjson' });
+    expect(response.status).toBe(200);
+    expect(response.body).toMatchObject({ lines: 8, imported: 5, skipped: 3, summaries: 4, accepted: 4, duplicates: 0 });
+    expect(response.body.skippedLines).toEqual([
+      { line: 2, reason: 'traffic direction unknown (FlowSummary.traffic_direction is INGRESS or EGRESS)' },
+      { line: 7, reason: 'verdict TRACED is not imported' },
+      { line: 8, reason: 'not a flow: lost_events' },
+    ]);
+    const page = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '2026-11-25T07:00:00Z', until: '2026-11-25T09:00:00Z', whitelist: [{ cluster: ['shapes'] }], maxPageSize: 100 } });
+    expect(page.status).toBe(200);
+    const flows = (page.body.items as FlowRecord[]).map((r) => {
+      expect(r).toMatchObject({ cluster: 'shapes', node_name: 'node-a', window: { start: '2026-11-25T08:00:00.000Z', end: '2026-11-25T08:01:00.000Z' } });
+      return r.flow;
+    });
+    const byPort = (protocol: string, port: number, verdict = 'FORWARDED') => flows.filter((f) => f.l4.protocol === protocol && f.l4.destination_port === port && f.verdict === verdict);
+    const times = { first_seen: T, last_seen: T };
+    expect(byPort('TCP', 5432)).toEqual([
+      { source: { identity: 0, namespace: 'shop', pod_name: 'web-1' }, destination: { identity: 0, namespace: 'shop', pod_name: 'db-0' }, l4: { protocol: 'TCP', destination_port: 5432 }, traffic_direction: 'EGRESS', verdict: 'FORWARDED', policy: { name: 'shop.to-db', revision: 5 }, packets: 1, bytes: 0, flows: 0, ...times },
+    ]);
+    const webEp = { identity: 1001, namespace: 'shop', pod_name: 'web-1', labels: ['k8s:app=web'] };
+    const apiEp = { identity: 1002, namespace: 'shop', pod_name: 'api-1', labels: ['k8s:app=api'] };
+    expect(byPort('TCP', 8080)).toEqual([
+      { source: webEp, destination: apiEp, IP: { source: 'fd00::5', destination: 'fd00::9', ipVersion: 'IPv6' }, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'FORWARDED', packets: 2, bytes: 0, flows: 1, ...times },
+    ]);
+    expect(byPort('ICMPv6', 128)).toEqual([
+      { source: webEp, destination: apiEp, IP: { source: 'fd00::5', destination: 'fd00::9', ipVersion: 'IPv6' }, l4: { protocol: 'ICMPv6', destination_port: 128 }, traffic_direction: 'EGRESS', verdict: 'FORWARDED', packets: 1, bytes: 0, flows: 1, ...times },
+    ]);
+    expect(byPort('TCP', 8080, 'DROPPED')).toEqual([
+      { source: webEp, destination: apiEp, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY', policy: { name: 'shop.no-delete', revision: 3 }, packets: 1, bytes: 0, flows: 0, ...times },
+    ]);
+    expect(flows).toHaveLength(4);
+    const byPolicy = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '2026-11-25T07:00:00Z', until: '2026-11-25T09:00:00Z', whitelist: [{ cluster: ['shapes'], policy: ['shop.no-delete'] }] } });
+    expect(byPolicy.body.items.map((r: FlowRecord) => r.flow.verdict)).toEqual(['DROPPED']);
   });
 });
