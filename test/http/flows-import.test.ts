@@ -182,7 +182,9 @@ describe('Hubble import: the shapes hubble observe and the Hubble exporter write
     envelope({ verdict: 'FORWARDED', traffic_direction: 'EGRESS', IP: { source: 'fd00::5', destination: 'fd00::9' }, source: web, destination: api6, l4: { ICMPv6: { type: 128, code: 0 } } }),
     // 6: an L7 HTTP request denied by an ingress deny policy
     envelope({ verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY', traffic_direction: 'INGRESS', Type: 'L7', source: web, destination: api6, l4: { TCP: { destination_port: 8080 } }, l7: { type: 'REQUEST', http: { method: 'DELETE', url: 'http://api/x' } }, ingress_denied_by: [{ name: 'no-delete', namespace: 'shop', revision: 3 }] }),
-    // 7, 8: not imported
+    // 7: an L7 DNS request (the query's L3/L4 event would open the flow; the L7 record does not)
+    envelope({ verdict: 'FORWARDED', traffic_direction: 'EGRESS', Type: 'L7', source: web, destination: api6, l4: { UDP: { source_port: 5353, destination_port: 53 } }, l7: { type: 'REQUEST', dns: { query: 'api.example.com.' } } }),
+    // 8, 9: not imported
     envelope({ verdict: 'TRACED', traffic_direction: 'INGRESS', source: web, destination: api6 }),
     JSON.stringify({ lost_events: { source: 'PERF_EVENT_RING_BUFFER', num_events_lost: '12' }, node_name: 'shapes/node-a', time: T }),
   ];
@@ -194,11 +196,11 @@ describe('Hubble import: the shapes hubble observe and the Hubble exporter write
   it('stores each shape as the summary it stands for and reports every skipped line with its reason', async () => {
     const response = await client.call('POST', '/clusters/shapes/flowimports?windowSeconds=60', { token: api.tokens.admin, rawBody: lines.join('\n'), contentType: 'application/x-ndjson' });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ lines: 8, imported: 5, skipped: 3, summaries: 4, accepted: 4, duplicates: 0 });
+    expect(response.body).toMatchObject({ lines: 9, imported: 6, skipped: 3, summaries: 5, accepted: 5, duplicates: 0 });
     expect(response.body.skippedLines).toEqual([
       { line: 2, reason: 'traffic direction unknown (FlowSummary.traffic_direction is INGRESS or EGRESS)' },
-      { line: 7, reason: 'verdict TRACED is not imported' },
-      { line: 8, reason: 'not a flow: lost_events' },
+      { line: 8, reason: 'verdict TRACED is not imported' },
+      { line: 9, reason: 'not a flow: lost_events' },
     ]);
     const page = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '2026-11-25T07:00:00Z', until: '2026-11-25T09:00:00Z', whitelist: [{ cluster: ['shapes'] }], maxPageSize: 100 } });
     expect(page.status).toBe(200);
@@ -222,7 +224,10 @@ describe('Hubble import: the shapes hubble observe and the Hubble exporter write
     expect(byPort('TCP', 8080, 'DROPPED')).toEqual([
       { source: webEp, destination: apiEp, l4: { protocol: 'TCP', destination_port: 8080 }, traffic_direction: 'INGRESS', verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENY', policy: { name: 'shop.no-delete', revision: 3 }, packets: 1, bytes: 0, flows: 0, ...times },
     ]);
-    expect(flows).toHaveLength(4);
+    expect(byPort('UDP', 53)).toEqual([
+      { source: webEp, destination: apiEp, l4: { protocol: 'UDP', destination_port: 53 }, traffic_direction: 'EGRESS', verdict: 'FORWARDED', packets: 1, bytes: 0, flows: 0, ...times },
+    ]);
+    expect(flows).toHaveLength(5);
     const byPolicy = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '2026-11-25T07:00:00Z', until: '2026-11-25T09:00:00Z', whitelist: [{ cluster: ['shapes'], policy: ['shop.no-delete'] }] } });
     expect(byPolicy.body.items.map((r: FlowRecord) => r.flow.verdict)).toEqual(['DROPPED']);
   });
