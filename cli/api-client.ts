@@ -50,9 +50,9 @@ export class ApiClient {
    * Sends a request; returns the response when 2xx, throws ApiCallError otherwise. The caller reads the
    * body through `readBody` (or json/text below) so that a stalled body also hits the timeout.
    */
-  async raw(method: string, path: string, body?: { text: string; contentType: string }): Promise<Response> {
+  async raw(method: string, path: string, body?: { text: string; contentType: string }, extraHeaders: Record<string, string> = {}): Promise<Response> {
     const token = await this.options.token();
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (token) headers.authorization = `Bearer ${token}`;
     if (body) headers['content-type'] = body.contentType;
     const url = `${this.options.baseUrl.replace(/\/$/, '')}${path}`;

@@ -261,6 +261,14 @@ export function createProgram(io: CliIo): Command {
       io.out(options.output === 'json' ? `${JSON.stringify(p, null, 2)}\n` : toYaml(p));
     });
   policy
+    .command('delete <name>')
+    .description('Delete a network policy (Fleet.Admin). Exit 5 if it does not exist, 6 if --if-match does not match.')
+    .option('--if-match <etag>', 'delete only if the policy\'s ETag is still this one (from GET /networkpolicies/{name})')
+    .action(async (name: string, options: { ifMatch?: string }) => {
+      await client().raw('DELETE', `/networkpolicies/${encodeURIComponent(name)}`, undefined, options.ifMatch ? { 'if-match': options.ifMatch } : {});
+      io.out(`networkpolicy/${name} deleted\n`);
+    });
+  policy
     .command('list')
     .option('-l, --selector <selector>', 'label selector')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))

@@ -1,8 +1,11 @@
 /**
  * Runs one `fleetnet` invocation and returns its exit code (exit-codes.ts); the error, if any, is one
- * `fleetnet: …` message on `io.err` (commander prints its own usage errors). Never exits the process.
+ * `fleetnet: …` message on `io.err` (commander prints its own usage errors; API errors name the flags at
+ * fault, describe-api-error.ts). Never exits the process.
  */
 import { CommanderError } from 'commander';
+import { ApiCallError } from './api-client.js';
+import { describeApiError } from './describe-api-error.js';
 import { exitCodeFor } from './exit-codes.js';
 import { createProgram, type CliIo } from './program.js';
 
@@ -12,7 +15,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync(['node', 'fleetnet', ...argv]);
     return 0;
   } catch (error) {
-    if (!(error instanceof CommanderError)) io.err(`fleetnet: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof ApiCallError) io.err(`fleetnet: ${describeApiError(error)}\n`);
+    else if (!(error instanceof CommanderError)) io.err(`fleetnet: ${error instanceof Error ? error.message : String(error)}\n`);
     return exitCodeFor(error);
   }
 }

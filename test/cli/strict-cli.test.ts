@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describePointer } from '../../cli/apply-policies.js';
+import { describeRequestPointer, plainMessage } from '../../cli/describe-api-error.js';
 import { EXIT, exitCodeForStatus } from '../../cli/exit-codes.js';
 import { FLOW_VERDICTS, TRAFFIC_DIRECTIONS } from '../../cli/program.js';
 import { runCli } from '../../cli/run-cli.js';
@@ -68,6 +69,29 @@ describe('exit codes and flag values (pure)', () => {
     { pointer: '', want: '(document)' },
   ])('pointer $pointer in words', ({ pointer, want }) => {
     expect(describePointer(pointer)).toBe(want);
+  });
+
+  it.each([
+    { pointer: '/whitelist/0/source_ip/0', want: '--from-ip / --ip' },
+    { pointer: '/whitelist/1/destination_pod/0', want: '--to-pod / --to-namespace / --pod / --namespace' },
+    { pointer: '/blacklist/0/verdict/0', want: '--not-verdict' },
+    { pointer: '/whitelist/0/protocol', want: '--protocol' },
+    { pointer: '/groupBy/2', want: '--by' },
+    { pointer: '/since', want: '--since' },
+    { pointer: '/query/labelSelector', want: '--selector' },
+    { pointer: '/spec/ingress/0', want: 'spec.ingress[0]' },
+  ])('API pointer $pointer names $want', ({ pointer, want }) => {
+    expect(describeRequestPointer(pointer)).toBe(want);
+  });
+
+  it.each([
+    { message: 'must be one of ["cluster","node_name"]', want: 'must be one of cluster, node_name' },
+    { message: 'must NOT have fewer than 1 characters', want: 'must not be empty' },
+    { message: 'must NOT have more than 64 items', want: 'must have at most 64 items' },
+    { message: 'must be integer', want: 'must be a whole number' },
+    { message: 'port 70000 is out of range', want: 'port 70000 is out of range' },
+  ])('validator message "$message" in plain words', ({ message, want }) => {
+    expect(plainMessage(message)).toBe(want);
   });
 });
 
@@ -208,7 +232,7 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
   it('exit codes against the real API: auth 3, not found 5, usage 2', async () => {
     const missing = await cli(['policy', 'get', 'no-such-policy', ...admin()]);
     expect(missing.code).toBe(EXIT.NOT_FOUND);
-    expect(missing.err).toMatch(/^fleetnet: 404/);
+    expect(missing.err).toMatch(/^fleetnet: the API answered 404 NotFound: /);
     const badToken = await cli(['policy', 'list', '--api-url', api.baseUrl, '--token', 'not-a-token']);
     expect(badToken.code).toBe(EXIT.AUTH);
     const path = await file('reader.yaml', fleetPolicy('reader-write'));
@@ -283,6 +307,42 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(direction.err).toContain('is not one of INGRESS, EGRESS');
   });
 
+  it.each([
+    { args: ['flows', '--from-ip', 'nope'], want: '  --from-ip / --ip: invalid IP or CIDR "nope"' },
+    { args: ['flows', '--since', 'yesterday'], want: '  --since: "yesterday" is neither an RFC 3339 time nor a duration' },
+    { args: ['flows', 'top', '--by', 'colour'], want: '  --by: must be one of cluster, node_name, source_namespace' },
+    { args: ['flows', '--from-identity', 'x'], want: '  --from-identity: must be a whole number' },
+    { args: ['policy', 'list', '-l', '==='], want: '  --selector: expected a label key' },
+  ])('API errors name the flag, not a pointer: $args', async ({ args, want }) => {
+    const run = await cli([...args, ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.err).toMatch(/^fleetnet: the API answered 400 ValidationFailed: /);
+    expect(run.err).toContain(want);
+    expect(run.err).not.toMatch(/ \/[a-zA-Z]/);
+  });
+
+  it('an empty --pod is said once, in words', async () => {
+    const run = await cli(['flows', '--pod', '', ...admin()]);
+    expect(run.code).toBe(EXIT.INVALID);
+    expect(run.err.match(/must not be empty/g)).toHaveLength(2);
+    expect(run.err).toContain('  --from-pod / --from-namespace / --pod / --namespace: must not be empty\n  --to-pod / --to-namespace / --pod / --namespace: must not be empty\n');
+  });
+
+  it('policy delete: 0 when deleted, 5 when absent, 6 when --if-match does not match', async () => {
+    const path = await file('to-delete.yaml', fleetPolicy('to-delete'));
+    expect((await cli(['policy', 'apply', '-f', path, ...admin()])).code).toBe(0);
+    const stale = await cli(['policy', 'delete', 'to-delete', '--if-match', '"not-the-etag"', ...admin()]);
+    expect(stale.code).toBe(EXIT.CONFLICT);
+    expect(stale.err).toMatch(/^fleetnet: the API answered 412 /);
+    expect(await stored('to-delete')).toBe(200);
+    const etag = (await fetch(`${api.baseUrl}/networkpolicies/to-delete`, { headers: { authorization: `Bearer ${api.tokens.admin}` } })).headers.get('etag')!;
+    const deleted = await cli(['policy', 'delete', 'to-delete', '--if-match', etag, ...admin()]);
+    expect(deleted).toMatchObject({ code: 0, out: 'networkpolicy/to-delete deleted\n' });
+    expect(await stored('to-delete')).toBe(404);
+    expect((await cli(['policy', 'delete', 'to-delete', ...admin()])).code).toBe(EXIT.NOT_FOUND);
+    expect((await cli(['policy', 'delete', 'good-fleet', '--api-url', api.baseUrl, '--token', api.tokens.reader])).code).toBe(EXIT.AUTH);
+  });
+
   it('the entry point sets the process exit code (child process)', async () => {
     // asynchronous: the API answering the child runs in this process
     const tsx = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -295,6 +355,6 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const missing = await run(['policy', 'get', 'no-such-policy', '--api-url', api.baseUrl, '--token', api.tokens.admin]);
     expect(missing.status).toBe(EXIT.NOT_FOUND);
-    expect(missing.stderr).toMatch(/^fleetnet: 404/);
+    expect(missing.stderr).toMatch(/^fleetnet: the API answered 404 NotFound: /);
   }, 60_000);
 });
