@@ -27,10 +27,10 @@
  * - The node is the response's `node_name` (else the flow's), without a `cluster/` prefix.
  * - Events are grouped per node and window (`windowSeconds`, aligned to the epoch) and, inside a window,
  *   by everything a FlowSummary records except its counters: endpoints (identity, namespace, pod, labels,
- *   workloads, cluster), IPs, protocol, destination port (ICMP: type), direction, verdict, drop reason
- *   and DNS names. Source ports are dropped (ephemeral).
+ *   workloads, cluster), IPs and IP version, protocol, destination port (ICMP: type), direction, verdict,
+ *   drop reason, DNS names and policy. Source ports are dropped (ephemeral).
  * - Counters: packets = events; bytes = 0 (Hubble flows carry no byte counts); flows = events that are
- *   not replies and, for TCP, carry SYN without ACK. first_seen / last_seen = earliest / latest event.
+ *   neither replies nor L7 records and, for TCP, carry SYN without ACK. first_seen / last_seen = earliest / latest event.
  * - Batches hold at most 5000 summaries; a batch id is a hash of cluster, node, window and content, so
  *   importing the same lines again yields the same ids (and stores nothing new).
  * - A flow line that is read is held to the contract an agent batch is: its summary must validate against
