@@ -12,6 +12,7 @@ import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy,
 import { ApiClient, DEFAULT_TIMEOUT_MS } from './api-client.js';
 import { applyPolicies, readInputFile } from './apply-policies.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { addResourceCommands } from './resource-commands.js';
 import { compileObserveFlags, type ObserveFlags } from './flow-flags.js';
 import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
 
@@ -292,6 +293,7 @@ export function createProgram(io: CliIo): Command {
       if (options.output === 'json') io.out(`${JSON.stringify(list.items, null, 2)}\n`);
       else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], list.items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
     });
+  addResourceCommands(program, { client, apiUrl, io });
   addHiddenGlobalOptions(program);
   return program;
 }

@@ -1,0 +1,123 @@
+/**
+ * Read commands for clusters, their nodes and encryption settings: `cluster list|get`,
+ * `node list|status` (the `Programmed` / `Degraded` conditions agents report) and
+ * `encryption get|effective`. Tables for people, `-o json` (and `-o yaml` for single resources) for scripts.
+ */
+import { type Command, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
+import type { Cluster, EffectiveEncryption, EncryptionConfig, EncryptionSettings, Node, NodeCondition } from '../openapi/types.js';
+import type { ApiClient } from './api-client.js';
+import type { CliIo } from './program.js';
+import { renderTable } from './render.js';
+
+export interface ResourceCommandDeps {
+  client: () => ApiClient;
+  apiUrl: () => string;
+  io: CliIo;
+}
+
+/** Every item of a paged list: follows `nextLink` (an absolute URL under the API base) to the end. */
+export async function listAll<T>(deps: ResourceCommandDeps, firstPath: string): Promise<T[]> {
+  const basePath = new URL(deps.apiUrl()).pathname.replace(/\/$/, '');
+  const items: T[] = [];
+  let path: string | null = firstPath;
+  while (path) {
+    const page: { items: T[]; nextLink?: string | null } = await deps.client().json('GET', path);
+    items.push(...page.items);
+    if (!page.nextLink) path = null;
+    else {
+      const next = new URL(page.nextLink);
+      path = `${next.pathname.startsWith(basePath) ? next.pathname.slice(basePath.length) : next.pathname}${next.search}`;
+    }
+  }
+  return items;
+}
+
+const labels = (l: Record<string, string> | undefined): string => Object.entries(l ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
+const tableOrJson = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
+const yamlOrJson = () => new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml');
+const query = (selector?: string) => `?maxPageSize=500${selector ? `&labelSelector=${encodeURIComponent(selector)}` : ''}`;
+const print = (io: CliIo, value: unknown, output: string) => io.out(output === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
+const condition = (conditions: NodeCondition[] | undefined, type: NodeCondition['type']) => conditions?.find((c) => c.type === type);
+
+/** `True (reason)` for a condition, `-` when the node has not reported it. */
+function describeCondition(c: NodeCondition | undefined): string {
+  if (!c) return '-';
+  return c.reason ? `${c.status} (${c.reason})` : c.status;
+}
+
+function describeEncryption(e: EncryptionConfig): string {
+  if (!e.enabled) return 'disabled';
+  const strict = e.strictMode?.egress?.enabled || e.strictMode?.ingress?.enabled ? ', strict mode' : '';
+  return `${e.type ?? 'wireguard'}${e.nodeEncryption ? ', node encryption' : ''}${strict}`;
+}
+
+export function addResourceCommands(program: Command, deps: ResourceCommandDeps): void {
+  const { io } = deps;
+  const enc = encodeURIComponent;
+
+  const cluster = program.command('cluster').description('Clusters of the fleet.');
+  cluster
+    .command('list')
+    .description('List clusters.')
+    .option('-l, --selector <selector>', 'label selector over cluster labels')
+    .addOption(tableOrJson())
+    .action(async (options: { selector?: string; output: string }) => {
+      const items = await listAll<Cluster>(deps, `/clusters${query(options.selector)}`);
+      if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
+      else if (items.length === 0) io.out('No clusters.\n');
+      else io.out(renderTable(['NAME', 'LABELS', 'AGENT IDENTITIES', 'UPDATED'], items.map((c) => [c.metadata.name, labels(c.metadata.labels), String(c.spec.agentIdentities?.length ?? 0), c.metadata.updatedAt ?? ''])));
+    });
+  cluster
+    .command('get <id>')
+    .description('A cluster, with its inventory status.')
+    .addOption(yamlOrJson())
+    .action(async (id: string, options: { output: string }) => print(io, await deps.client().json<Cluster>('GET', `/clusters/${enc(id)}`), options.output));
+
+  const node = program.command('node').description('Nodes registered by their agents.');
+  node
+    .command('list <cluster>')
+    .description('Nodes of a cluster with the revision they run and their Programmed / Degraded conditions.')
+    .option('-l, --selector <selector>', 'label selector over node labels')
+    .addOption(tableOrJson())
+    .action(async (clusterId: string, options: { selector?: string; output: string }) => {
+      const items = await listAll<Node>(deps, `/clusters/${enc(clusterId)}/nodes${query(options.selector)}`);
+      if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
+      else if (items.length === 0) io.out(`No nodes registered in cluster ${clusterId}.\n`);
+      else {
+        const rows = items.map((n) => [n.metadata.name, n.spec.agentVersion, String(n.status?.observedRevision ?? '-'), describeCondition(condition(n.status?.conditions, 'Programmed')), describeCondition(condition(n.status?.conditions, 'Degraded')), n.status?.lastSeen ?? '-']);
+        io.out(renderTable(['NAME', 'AGENT', 'REVISION', 'PROGRAMMED', 'DEGRADED', 'LAST SEEN'], rows));
+      }
+    });
+  node
+    .command('status <cluster> <node>')
+    .description('A node: agent, kernel, capabilities and every condition with its reason and message.')
+    .addOption(tableOrJson())
+    .action(async (clusterId: string, nodeName: string, options: { output: string }) => {
+      const n = await deps.client().json<Node>('GET', `/clusters/${enc(clusterId)}/nodes/${enc(nodeName)}`);
+      if (options.output === 'json') {
+        io.out(`${JSON.stringify(n, null, 2)}\n`);
+        return;
+      }
+      const caps = Object.entries(n.spec.capabilities ?? {}).filter(([, v]) => v).map(([k]) => k).join(', ') || '-';
+      io.out(`Node:       ${clusterId}/${n.metadata.name}\nAgent:      ${n.spec.agentVersion}\nKernel:     ${n.spec.kernelVersion ?? '-'}\nCapabilities: ${caps}\nRevision:   ${n.status?.observedRevision ?? '-'}\nLast seen:  ${n.status?.lastSeen ?? '-'}\n`);
+      const conditions = n.status?.conditions ?? [];
+      io.out(conditions.length === 0 ? 'Conditions: none reported\n' : `Conditions:\n${renderTable(['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'], conditions.map((c) => [c.type, c.status, c.reason ?? '', c.lastTransitionTime ?? '', c.message ?? '']))}`);
+    });
+
+  const encryption = program.command('encryption').description('Transparent encryption settings.');
+  encryption
+    .command('get')
+    .description('The fleet\'s encryption settings: the default and the ordered overrides.')
+    .addOption(yamlOrJson())
+    .action(async (options: { output: string }) => print(io, await deps.client().json<EncryptionSettings>('GET', '/encryptionsettings'), options.output));
+  encryption
+    .command('effective <cluster>')
+    .description('The settings a cluster gets after the overrides that match it.')
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
+    .action(async (clusterId: string, options: { output: string }) => {
+      const e = await deps.client().json<EffectiveEncryption>('GET', `/clusters/${enc(clusterId)}/encryption`);
+      if (options.output !== 'table') print(io, e, options.output);
+      else io.out(`Cluster:    ${e.clusterId}\nEncryption: ${describeEncryption(e.settings)}\nOverrides:  ${e.appliedOverrides.length > 0 ? e.appliedOverrides.join(', ') : 'none (fleet default)'}\nGeneration: ${e.settingsGeneration ?? '-'}\n`);
+    });
+}
