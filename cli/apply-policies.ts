@@ -51,7 +51,12 @@ const label = (doc: PolicyDocument): string => {
   return `document ${doc.position}${typeof v?.kind === 'string' ? ` (${v.kind}${name ? ` ${name}` : ''})` : ''}`;
 };
 
-export async function readInputFile(path: string): Promise<string> {
+/** The file's text; `-` is standard input. */
+export async function readInputFile(path: string, io: Pick<CliIo, 'stdin'>): Promise<string> {
+  if (path === '-') {
+    if (!io.stdin) throw new CliError('standard input is not available', EXIT.USAGE);
+    return io.stdin();
+  }
   try {
     return await readFile(path, 'utf8');
   } catch (error) {
@@ -73,7 +78,7 @@ function joinSources(docs: readonly PolicyDocument[]): string {
 }
 
 export async function applyPolicies(client: ApiClient, io: CliIo, options: ApplyOptions): Promise<void> {
-  const docs = readPolicyDocuments(await readInputFile(options.file), options.file);
+  const docs = readPolicyDocuments(await readInputFile(options.file, io), options.file === '-' ? '<stdin>' : options.file);
   const fleet = docs.filter((d) => isFleetPolicy(d.value));
   const others = docs.filter((d) => !isFleetPolicy(d.value));
   const lines = new Map<number, string>();

@@ -23,6 +23,8 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Whether stderr is a terminal (progress lines are redrawn in place). */
   progressTty?: boolean;
+  /** The whole of standard input (read for `-f -`). */
+  stdin?: () => Promise<string>;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -53,7 +55,7 @@ const parseTimeout = (value: string): number => {
 };
 
 /** The version in the package.json above this module (works from sources and from dist/). */
-function readVersion(start = dirname(fileURLToPath(import.meta.url))): string {
+export function readVersion(start = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = start; ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
@@ -233,11 +235,11 @@ export function createProgram(io: CliIo): Command {
 
   flows
     .command('import <file>')
-    .description('Backfill a cluster from `hubble observe -o jsonpb` output (Fleet.Admin).')
+    .description('Backfill a cluster from `hubble observe -o jsonpb` output (Fleet.Admin); - reads standard input.')
     .requiredOption('--cluster <id>', 'cluster the flows belong to')
     .option('--window <seconds>', 'aggregation window', positive, 60)
     .action(async (file: string, options: { cluster: string; window: number }) => {
-      const text = await readInputFile(file);
+      const text = await readInputFile(file, io);
       const response = await client().raw('POST', `/clusters/${encodeURIComponent(options.cluster)}/flowimports?windowSeconds=${options.window}`, { text, contentType: 'application/x-ndjson' });
       const result = (await response.json()) as { lines: number; imported: number; skipped: number; summaries: number; accepted: number; duplicates: number };
       io.out(`${result.imported} of ${result.lines} flows imported as ${result.summaries} summaries (${result.accepted} new, ${result.duplicates} already stored, ${result.skipped} lines skipped)\n`);
@@ -247,7 +249,7 @@ export function createProgram(io: CliIo): Command {
   policy
     .command('apply')
     .description('Create or replace policies from a YAML or JSON file: fleet NetworkPolicies, CiliumNetworkPolicies or Kubernetes NetworkPolicies. Nothing is written unless every document is valid.')
-    .requiredOption('-f, --file <path>', 'YAML (several documents allowed) or JSON')
+    .requiredOption('-f, --file <path>', 'YAML (several documents allowed) or JSON; - for standard input')
     .option('--dry-run', 'validate every document and convert, store nothing (exit 4 if any is rejected)')
     .option('--cluster-selector <selector>', 'targets of imported Cilium/Kubernetes policies (label selector over clusters)')
     .addOption(new Option('--mode <mode>', 'mode of imported Cilium/Kubernetes policies').choices(['enforce', 'audit']))

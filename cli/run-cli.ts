@@ -7,9 +7,15 @@ import { CommanderError } from 'commander';
 import { ApiCallError } from './api-client.js';
 import { describeApiError } from './describe-api-error.js';
 import { exitCodeFor } from './exit-codes.js';
-import { createProgram, type CliIo } from './program.js';
+import { createProgram, readVersion, type CliIo } from './program.js';
 
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  // `--version` / `-V` is global like the other global options: accepted after a subcommand too
+  const end = argv.indexOf('--');
+  if ((end < 0 ? argv : argv.slice(0, end)).some((a) => a === '--version' || a === '-V')) {
+    io.out(`${readVersion()}\n`);
+    return 0;
+  }
   const program = createProgram(io);
   try {
     await program.parseAsync(['node', 'fleetnet', ...argv]);

@@ -20,10 +20,10 @@ interface Run {
   err: string;
 }
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+async function cli(args: string[], env: Record<string, string> = {}, stdin?: string): Promise<Run> {
   let out = '';
   let err = '';
-  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t), env });
+  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t), env, ...(stdin !== undefined ? { stdin: async () => stdin } : {}) });
   return { code, out, err };
 }
 
@@ -144,6 +144,14 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(run.out).toBe('');
     expect(await stored('brace-ok')).toBe(404);
     expect(await stored('brace-broken')).toBe(404);
+  });
+
+  it('-f - reads standard input; its errors name <stdin>', async () => {
+    const bad = await cli(['policy', 'apply', '-f', '-', ...admin()], {}, 'a: [1\n');
+    expect(bad.code).toBe(EXIT.INVALID);
+    expect(bad.err).toMatch(/<stdin>:\d+:\d+: document 1: /);
+    const good = await cli(['policy', 'apply', '-f', '-', '--dry-run', ...admin()], {}, ciliumPolicy('from-stdin'));
+    expect(good).toMatchObject({ code: 0, out: 'networkpolicy/payments.from-stdin imported (dry run)\n' });
   });
 
   it('a mis-indented file fails with the line of the bad indentation', async () => {
@@ -298,6 +306,8 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const run = await cli(['--version']);
     expect(run).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    expect(await cli(['policy', 'list', '--version'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    expect(await cli(['-V'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
     const verdict = await cli(['flows', '--verdict', 'DENIED', ...admin()]);
     expect(verdict.code).toBe(EXIT.USAGE);
     expect(verdict.err).toContain('"DENIED" is not one of FORWARDED, DROPPED, AUDIT');
