@@ -10,6 +10,7 @@ process.exitCode = await runCli(process.argv.slice(2), {
   err: (text) => process.stderr.write(text),
   env: process.env,
   progressTty: process.stderr.isTTY === true,
+  stdoutTty: process.stdout.isTTY === true,
   stdin: async () => {
     let text = '';
     for await (const chunk of process.stdin) text += String(chunk);

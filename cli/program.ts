@@ -11,6 +11,7 @@ import { stringify as toYaml } from 'yaml';
 import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy, NetworkPolicyList, RevisionList, ServiceGraph } from '../openapi/types.js';
 import { ApiClient, DEFAULT_TIMEOUT_MS } from './api-client.js';
 import { applyPolicies, readInputFile } from './apply-policies.js';
+import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addResourceCommands } from './resource-commands.js';
 import { compileObserveFlags, type ObserveFlags } from './flow-flags.js';
@@ -23,6 +24,8 @@ export interface CliIo {
   fetch?: typeof fetch;
   /** Whether stderr is a terminal (progress lines are redrawn in place). */
   progressTty?: boolean;
+  /** Whether stdout is a terminal (tables may be coloured there, colour.ts). */
+  stdoutTty?: boolean;
   /** The whole of standard input (read for `-f -`). */
   stdin?: () => Promise<string>;
 }
@@ -195,7 +198,7 @@ export function createProgram(io: CliIo): Command {
       } while (token && items.length < limit);
       if (options.output === 'json') io.out(`${JSON.stringify({ items, coverage, more: token !== null }, null, 2)}\n`);
       else {
-        io.out(items.length === 0 ? 'No flows matched.\n' : renderTable(FLOW_HEADERS, flowRows(items)));
+        io.out(items.length === 0 ? 'No flows matched.\n' : renderTable(FLOW_HEADERS, flowRows(items, colourEnabled(io.env, io.stdoutTty === true))));
         if (coverage) io.err(`${describeCoverage(coverage)}${token ? ` (showing the first ${items.length}; --all for every flow)` : ''}\n`);
       }
     });

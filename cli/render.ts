@@ -1,9 +1,12 @@
 /** Plain-text rendering for people: aligned tables, short endpoint names, human numbers. */
 import type { FlowEndpoint, FlowRecord, FlowCoverage } from '../openapi/types.js';
+import { paint, verdictColour, visibleLength } from './colour.js';
 
+/** Columns aligned on the text as shown: cells may carry colour escapes (colour.ts). */
 export function renderTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => visibleLength(r[i] ?? ''))));
+  const pad = (c: string, width: number) => c + ' '.repeat(Math.max(0, width - visibleLength(c)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, widths[i]!))).join('  ').trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -25,12 +28,13 @@ export function humanBytes(n: number): string {
   return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-export function flowRows(records: readonly FlowRecord[]): string[][] {
+/** `colour`: paint verdicts (DROPPED red, AUDIT yellow, FORWARDED green). */
+export function flowRows(records: readonly FlowRecord[], colour = false): string[][] {
   return records.map((r) => {
     const f = r.flow;
     const port = f.l4.destination_port === undefined ? f.l4.protocol : `${f.l4.protocol}/${f.l4.destination_port}`;
     const why = [f.drop_reason_desc, f.policy ? `${f.policy.name}@${f.policy.revision}` : undefined].filter(Boolean).join(' ');
-    return [r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${r.cluster}/${r.node_name}`, describeEndpoint(f.source, f.IP?.source), describeEndpoint(f.destination, f.IP?.destination), port, f.traffic_direction, f.verdict, why, String(f.packets), humanBytes(f.bytes), String(f.flows)];
+    return [r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${r.cluster}/${r.node_name}`, describeEndpoint(f.source, f.IP?.source), describeEndpoint(f.destination, f.IP?.destination), port, f.traffic_direction, paint(f.verdict, verdictColour(f.verdict), colour), why, String(f.packets), humanBytes(f.bytes), String(f.flows)];
   });
 }
 

@@ -8,6 +8,7 @@ import { stringify as toYaml } from 'yaml';
 import type { Cluster, EffectiveEncryption, EncryptionConfig, EncryptionSettings, Node, NodeCondition } from '../openapi/types.js';
 import type { ApiClient } from './api-client.js';
 import type { CliIo } from './program.js';
+import { colourEnabled, paint, type Colour } from './colour.js';
 import { renderTable } from './render.js';
 
 export interface ResourceCommandDeps {
@@ -40,10 +41,16 @@ const query = (selector?: string) => `?maxPageSize=500${selector ? `&labelSelect
 const print = (io: CliIo, value: unknown, output: string) => io.out(output === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
 const condition = (conditions: NodeCondition[] | undefined, type: NodeCondition['type']) => conditions?.find((c) => c.type === type);
 
+/** Red when the node is unwell (Degraded True, Programmed False), green when it is well. */
+function conditionColour(c: NodeCondition | undefined): Colour | undefined {
+  if (!c || c.status === 'Unknown') return undefined;
+  return (c.type === 'Degraded') === (c.status === 'True') ? 'red' : 'green';
+}
+
 /** `True (reason)` for a condition, `-` when the node has not reported it. */
-function describeCondition(c: NodeCondition | undefined): string {
+function describeCondition(c: NodeCondition | undefined, colour = false): string {
   if (!c) return '-';
-  return c.reason ? `${c.status} (${c.reason})` : c.status;
+  return paint(c.reason ? `${c.status} (${c.reason})` : c.status, conditionColour(c), colour);
 }
 
 function describeEncryption(e: EncryptionConfig): string {
@@ -85,7 +92,8 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
       if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
       else if (items.length === 0) io.out(`No nodes registered in cluster ${clusterId}.\n`);
       else {
-        const rows = items.map((n) => [n.metadata.name, n.spec.agentVersion, String(n.status?.observedRevision ?? '-'), describeCondition(condition(n.status?.conditions, 'Programmed')), describeCondition(condition(n.status?.conditions, 'Degraded')), n.status?.lastSeen ?? '-']);
+        const colour = colourEnabled(io.env, io.stdoutTty === true);
+        const rows = items.map((n) => [n.metadata.name, n.spec.agentVersion, String(n.status?.observedRevision ?? '-'), describeCondition(condition(n.status?.conditions, 'Programmed'), colour), describeCondition(condition(n.status?.conditions, 'Degraded'), colour), n.status?.lastSeen ?? '-']);
         io.out(renderTable(['NAME', 'AGENT', 'REVISION', 'PROGRAMMED', 'DEGRADED', 'LAST SEEN'], rows));
       }
     });
@@ -102,7 +110,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
       const caps = Object.entries(n.spec.capabilities ?? {}).filter(([, v]) => v).map(([k]) => k).join(', ') || '-';
       io.out(`Node:       ${clusterId}/${n.metadata.name}\nAgent:      ${n.spec.agentVersion}\nKernel:     ${n.spec.kernelVersion ?? '-'}\nCapabilities: ${caps}\nRevision:   ${n.status?.observedRevision ?? '-'}\nLast seen:  ${n.status?.lastSeen ?? '-'}\n`);
       const conditions = n.status?.conditions ?? [];
-      io.out(conditions.length === 0 ? 'Conditions: none reported\n' : `Conditions:\n${renderTable(['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'], conditions.map((c) => [c.type, c.status, c.reason ?? '', c.lastTransitionTime ?? '', c.message ?? '']))}`);
+      io.out(conditions.length === 0 ? 'Conditions: none reported\n' : `Conditions:\n${renderTable(['TYPE', 'STATUS', 'REASON', 'SINCE', 'MESSAGE'], conditions.map((c) => [c.type, paint(c.status, conditionColour(c), colourEnabled(io.env, io.stdoutTty === true)), c.reason ?? '', c.lastTransitionTime ?? '', c.message ?? '']))}`);
     });
 
   const encryption = program.command('encryption').description('Transparent encryption settings.');

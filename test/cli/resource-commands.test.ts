@@ -7,12 +7,13 @@ import { clusterBody, encryptionBody, nodeBody } from '../helpers/fixtures.js';
 
 describe('fleetnet cluster / node / encryption commands', () => {
   let api: TestApi;
-  const cli = async (...args: string[]) => {
+  const cliIn = async (terminal: { stdoutTty: boolean; env: Record<string, string> }, ...args: string[]) => {
     let out = '';
     let err = '';
-    const code = await runCli([...args, '--api-url', api.baseUrl, '--token', api.tokens.reader], { out: (t) => (out += t), err: (t) => (err += t), env: {} });
+    const code = await runCli([...args, '--api-url', api.baseUrl, '--token', api.tokens.reader], { out: (t) => (out += t), err: (t) => (err += t), ...terminal });
     return { code, out, err };
   };
+  const cli = (...args: string[]) => cliIn({ stdoutTty: false, env: {} }, ...args);
   const put = async (path: string, body: unknown, token = api.tokens.admin) => {
     const response = await fetch(`${api.baseUrl}${path}`, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(response.status).toBeLessThan(300);
@@ -66,6 +67,15 @@ describe('fleetnet cluster / node / encryption commands', () => {
     expect(a.slice(starts[2]!)).toMatch(/^-\s+-\s+-\s+-$/);
     expect((await cli('node', 'list', 'dev-west')).out).toBe('No nodes registered in cluster dev-west.\n');
     expect((await cli('node', 'list', 'nowhere')).code).toBe(EXIT.NOT_FOUND);
+  });
+
+  it('node list on a terminal: conditions coloured, columns still aligned; NO_COLOR turns colour off', async () => {
+    const plain = (await cli('node', 'list', 'prod-east')).out;
+    const tty = (await cliIn({ stdoutTty: true, env: {} }, 'node', 'list', 'prod-east')).out;
+    expect(tty).toContain('\u001b[32mTrue (Applied)\u001b[0m');
+    expect(tty).toContain('\u001b[31mTrue (UnsupportedRule)\u001b[0m');
+    expect(tty.replace(/\u001b\[[0-9;]*m/g, '')).toBe(plain);
+    expect((await cliIn({ stdoutTty: true, env: { NO_COLOR: '1' } }, 'node', 'list', 'prod-east')).out).toBe(plain);
   });
 
   it('node status: every condition with its message; JSON for scripts; 5 for an unknown node', async () => {
