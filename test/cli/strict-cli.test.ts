@@ -366,5 +366,11 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     const missing = await run(['policy', 'get', 'no-such-policy', '--api-url', api.baseUrl, '--token', api.tokens.admin]);
     expect(missing.status).toBe(EXIT.NOT_FOUND);
     expect(missing.stderr).toMatch(/^fleetnet: the API answered 404 NotFound: /);
+    // the process ends after a timeout (no socket keeps it alive)
+    const started = Date.now();
+    const silentRun = await run(['policy', 'list', '--api-url', silentUrl, '--token', 't', '--timeout', '0.5']);
+    expect(silentRun.status).toBe(EXIT.UNAVAILABLE);
+    expect(silentRun.stderr).toMatch(/^fleetnet: no answer from .* within 0\.5 s/);
+    expect(Date.now() - started).toBeLessThan(20_000);
   }, 60_000);
 });
