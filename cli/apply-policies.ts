@@ -41,7 +41,7 @@ export function describePointer(pointer: string): string {
     .reduce((path, token) => (/^\d+$/.test(token) ? `${path}[${token}]` : path === '' ? token : `${path}.${token}`), '');
 }
 
-const describeErrors = (errors: readonly Pick<FieldError, 'pointer' | 'message'>[] | undefined): string =>
+export const describeErrors = (errors: readonly Pick<FieldError, 'pointer' | 'message'>[] | undefined): string =>
   (errors ?? []).map((e) => `\n    ${describePointer(e.pointer)}: ${e.message}`).join('');
 
 const label = (doc: PolicyDocument): string => {

@@ -7,6 +7,9 @@ import { type Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { Cluster, EffectiveEncryption, EncryptionConfig, EncryptionSettings, Node, NodeCondition } from '../openapi/types.js';
 import type { ApiClient } from './api-client.js';
+import { describeErrors, readInputFile } from './apply-policies.js';
+import { CliError, EXIT } from './exit-codes.js';
+import { readPolicyDocuments } from './read-policy-documents.js';
 import type { CliIo } from './program.js';
 import { colourEnabled, paint, type Colour } from './colour.js';
 import { renderTable } from './render.js';
@@ -119,6 +122,35 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .description('The fleet\'s encryption settings: the default and the ordered overrides.')
     .addOption(yamlOrJson())
     .action(async (options: { output: string }) => print(io, await deps.client().json<EncryptionSettings>('GET', '/encryptionsettings'), options.output));
+  encryption
+    .command('apply')
+    .description('Create or replace the fleet\'s encryption settings from one EncryptionSettings document (Fleet.Admin).')
+    .requiredOption('-f, --file <path>', 'YAML or JSON; - for standard input')
+    .option('--dry-run', 'validate only (on the client, with the API\'s validators); exit 4 if invalid')
+    .option('--if-match <etag>', 'replace only if the settings\' ETag is still this one')
+    .action(async (options: { file: string; dryRun?: boolean; ifMatch?: string }) => {
+      const docs = readPolicyDocuments(await readInputFile(options.file, io), options.file === '-' ? '<stdin>' : options.file);
+      if (docs.length !== 1) throw new CliError(`${options.file}: expected one EncryptionSettings document, found ${docs.length}`, EXIT.INVALID);
+      const doc = docs[0]!;
+      const value = doc.value as { apiVersion?: unknown; kind?: unknown };
+      if (value?.apiVersion !== 'fleetnet.io/v1' || value.kind !== 'EncryptionSettings') {
+        throw new CliError(`document ${doc.position}: expected apiVersion fleetnet.io/v1 and kind EncryptionSettings, found ${String(value?.apiVersion)} ${String(value?.kind)}`, EXIT.INVALID);
+      }
+      const { validateEncryptionSettings } = await import('./validate-encryption-settings.js');
+      const errors = validateEncryptionSettings(doc.value);
+      if (errors.length > 0) {
+        io.out(`document ${doc.position} (EncryptionSettings) rejected${options.dryRun ? ' (dry run)' : ''}:${describeErrors(errors)}\n`);
+        throw new CliError(`${options.file} rejected; nothing was stored`, EXIT.INVALID);
+      }
+      const settings = doc.value as EncryptionSettings;
+      if (options.dryRun) {
+        io.out(`encryptionsettings/${settings.metadata.name} valid (dry run; checked by the CLI with the API's validators)\n`);
+        return;
+      }
+      const response = await deps.client().raw('PUT', '/encryptionsettings', { text: JSON.stringify(settings), contentType: 'application/json' }, options.ifMatch ? { 'if-match': options.ifMatch } : {});
+      const stored = (await response.json()) as EncryptionSettings;
+      io.out(`encryptionsettings/${stored.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})\n`);
+    });
   encryption
     .command('effective <cluster>')
     .description('The settings a cluster gets after the overrides that match it.')

@@ -7,10 +7,11 @@ import { clusterBody, encryptionBody, nodeBody } from '../helpers/fixtures.js';
 
 describe('fleetnet cluster / node / encryption commands', () => {
   let api: TestApi;
-  const cliIn = async (terminal: { stdoutTty: boolean; env: Record<string, string> }, ...args: string[]) => {
+  const cliIn = async (terminal: { stdoutTty: boolean; env: Record<string, string>; token?: string; stdin?: string }, ...args: string[]) => {
     let out = '';
     let err = '';
-    const code = await runCli([...args, '--api-url', api.baseUrl, '--token', api.tokens.reader], { out: (t) => (out += t), err: (t) => (err += t), ...terminal });
+    const { token, stdin, ...rest } = terminal;
+    const code = await runCli([...args, '--api-url', api.baseUrl, '--token', token ?? api.tokens.reader], { out: (t) => (out += t), err: (t) => (err += t), ...rest, ...(stdin !== undefined ? { stdin: async () => stdin } : {}) });
     return { code, out, err };
   };
   const cli = (...args: string[]) => cliIn({ stdoutTty: false, env: {} }, ...args);
@@ -101,5 +102,25 @@ describe('fleetnet cluster / node / encryption commands', () => {
     expect(prod.out).toBe('Cluster:    prod-east\nEncryption: wireguard, node encryption\nOverrides:  prod-nodes\nGeneration: 1\n');
     const dev = await cli('encryption', 'effective', 'dev-west', '-o', 'json');
     expect(JSON.parse(dev.out)).toMatchObject({ clusterId: 'dev-west', appliedOverrides: [] });
+  });
+
+  it('encryption apply: validated first (--dry-run too), then PUT; If-Match; one document of the right kind', async () => {
+    const admin = (stdin: string, ...args: string[]) => cliIn({ stdoutTty: false, env: {}, token: api.tokens.admin, stdin }, 'encryption', 'apply', '-f', '-', ...args);
+    const doc = (type: string) => `apiVersion: fleetnet.io/v1\nkind: EncryptionSettings\nmetadata:\n  name: fleet\nspec:\n  default:\n    enabled: true\n    type: ${type}\n`;
+    const invalid = await admin(doc('rot13'), '--dry-run');
+    expect(invalid.code).toBe(EXIT.INVALID);
+    expect(invalid.out).toMatch(/^document 1 \(EncryptionSettings\) rejected \(dry run\):\n\s+spec\.default\.type: /);
+    const dry = await admin(doc('ipsec'), '--dry-run');
+    expect(dry).toMatchObject({ code: 0, out: "encryptionsettings/fleet valid (dry run; checked by the CLI with the API's validators)\n" });
+    expect(parseYaml((await cli('encryption', 'get')).out).spec.default.type).toBe('wireguard');
+    expect((await admin(doc('ipsec'), '--if-match', '"stale"')).code).toBe(EXIT.CONFLICT);
+    const applied = await admin(doc('ipsec'));
+    expect(applied).toMatchObject({ code: 0, out: 'encryptionsettings/fleet applied (generation 2)\n' });
+    expect(parseYaml((await cli('encryption', 'get')).out).spec.default.type).toBe('ipsec');
+    expect((await admin(`${doc('ipsec')}---\n${doc('wireguard')}`)).code).toBe(EXIT.INVALID);
+    const wrongKind = await admin('apiVersion: fleetnet.io/v1\nkind: Cluster\nmetadata: {name: x}\nspec: {}\n');
+    expect(wrongKind.code).toBe(EXIT.INVALID);
+    expect(wrongKind.err).toContain('expected apiVersion fleetnet.io/v1 and kind EncryptionSettings');
+    expect((await cliIn({ stdoutTty: false, env: {}, stdin: doc('ipsec') }, 'encryption', 'apply', '-f', '-')).code).toBe(EXIT.AUTH);
   });
 });
