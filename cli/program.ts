@@ -8,13 +8,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy, NetworkPolicyList, RevisionList, ServiceGraph } from '../openapi/types.js';
+import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy, Revision, ServiceGraph } from '../openapi/types.js';
 import { ApiClient, DEFAULT_TIMEOUT_MS } from './api-client.js';
 import { applyPolicies, readInputFile } from './apply-policies.js';
 import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { addResourceCommands } from './resource-commands.js';
-import { compileObserveFlags, type ObserveFlags } from './flow-flags.js';
+import { addResourceCommands, listAll } from './resource-commands.js';
+import { compileObserveFlags, parseIpVersion, type ObserveFlags } from './flow-flags.js';
 import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
 
 export interface CliIo {
@@ -49,6 +49,14 @@ const PARSERS: Record<string, (value: string, previous?: string[]) => string[]> 
   '--verdict <verdict>': collectOneOf(FLOW_VERDICTS),
   '--not-verdict <verdict>': collectOneOf(FLOW_VERDICTS),
   '--traffic-direction <dir>': collectOneOf(TRAFFIC_DIRECTIONS),
+  '--ip-version <version>': (value: string, previous: string[] = []) => {
+    try {
+      parseIpVersion(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+    return [...previous, value];
+  },
 };
 
 /** `--timeout` seconds (decimals allowed) → milliseconds. */
@@ -136,7 +144,7 @@ function withFilterFlags(command: Command): Command {
 export function createProgram(io: CliIo): Command {
   const program = new Command()
     .name('fleetnet')
-    .description('Fleet-wide network flow history and policies (fleetnet API client).')
+    .description('Fleet-wide network flow history, policies, clusters, nodes and encryption settings (fleetnet API client). Exit codes: docs/cli.md.')
     .version(readVersion(), '-V, --version', 'print the fleetnet version')
     .configureOutput({ writeOut: io.out, writeErr: io.err })
     .configureHelp({ showGlobalOptions: true })
@@ -279,14 +287,7 @@ export function createProgram(io: CliIo): Command {
     .option('-l, --selector <selector>', 'label selector')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (options: { selector?: string; output: string }) => {
-      const items: NetworkPolicy[] = [];
-      let path: string | null = `/networkpolicies?maxPageSize=500${options.selector ? `&labelSelector=${encodeURIComponent(options.selector)}` : ''}`;
-      const base = apiUrl().replace(/\/$/, '');
-      while (path) {
-        const page: NetworkPolicyList = await client().json<NetworkPolicyList>('GET', path);
-        items.push(...page.items);
-        path = page.nextLink ? page.nextLink.slice(page.nextLink.indexOf(new URL(base).pathname) + new URL(base).pathname.length) : null;
-      }
+      const items = await listAll<NetworkPolicy>({ client, apiUrl, io }, `/networkpolicies?maxPageSize=500${options.selector ? `&labelSelector=${encodeURIComponent(options.selector)}` : ''}`);
       if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
       else io.out(renderTable(['NAME', 'MODE', 'GENERATION', 'UPDATED', 'LABELS'], items.map((p) => [p.metadata.name, p.spec.mode ?? 'enforce', String(p.metadata.generation ?? ''), p.metadata.updatedAt ?? '', Object.entries(p.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')])));
     });
@@ -294,9 +295,9 @@ export function createProgram(io: CliIo): Command {
     .command('history <name>')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (name: string, options: { output: string }) => {
-      const list = await client().json<RevisionList>('GET', `/networkpolicies/${encodeURIComponent(name)}/revisions?maxPageSize=500`);
-      if (options.output === 'json') io.out(`${JSON.stringify(list.items, null, 2)}\n`);
-      else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], list.items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
+      const items = await listAll<Revision>({ client, apiUrl, io }, `/networkpolicies/${encodeURIComponent(name)}/revisions?maxPageSize=500`);
+      if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
+      else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
     });
   addResourceCommands(program, { client, apiUrl, io });
   addHiddenGlobalOptions(program);

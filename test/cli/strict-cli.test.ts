@@ -303,11 +303,11 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
   });
 
   it('--version prints the package version; a bad --verdict names the allowed values', async () => {
-    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const { version: pkgVersion } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     const run = await cli(['--version']);
-    expect(run).toEqual({ code: 0, out: `${version}\n`, err: '' });
-    expect(await cli(['policy', 'list', '--version'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
-    expect(await cli(['-V'])).toEqual({ code: 0, out: `${version}\n`, err: '' });
+    expect(run).toEqual({ code: 0, out: `${pkgVersion}\n`, err: '' });
+    expect(await cli(['policy', 'list', '--version'])).toEqual({ code: 0, out: `${pkgVersion}\n`, err: '' });
+    expect(await cli(['-V'])).toEqual({ code: 0, out: `${pkgVersion}\n`, err: '' });
     const verdict = await cli(['flows', '--verdict', 'DENIED', ...admin()]);
     expect(verdict.code).toBe(EXIT.USAGE);
     expect(verdict.err).toContain('"DENIED" is not one of FORWARDED, DROPPED, AUDIT');
@@ -315,6 +315,9 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     const direction = await cli(['flows', 'drops', '--traffic-direction', 'sideways', ...admin()]);
     expect(direction.code).toBe(EXIT.USAGE);
     expect(direction.err).toContain('is not one of INGRESS, EGRESS');
+    const ipVersion = await cli(['flows', '--ip-version', '5', ...admin()]);
+    expect(ipVersion.code).toBe(EXIT.USAGE);
+    expect(ipVersion.err).toContain('invalid --ip-version "5": expected 4 or 6');
   });
 
   it.each([
