@@ -62,9 +62,15 @@ export function plainMessage(message: string): string {
     .replace(/^must be integer$/, 'must be a whole number');
 }
 
+const HINTS: Record<number, string> = {
+  401: 'no valid token: pass --token or set FLEETNET_TOKEN',
+  403: 'the token\'s app role does not allow this: reads need Fleet.Reader, writes Fleet.Admin',
+};
+
 export function describeApiError(error: ApiCallError): string {
   const problem = error.problem;
   const head = `the API answered ${error.status}${problem?.code ? ` ${problem.code}` : ''}: ${problem?.detail ?? 'request failed'}`;
   const lines = [...new Set((problem?.errors ?? []).map((e) => `  ${describeRequestPointer(e.pointer)}: ${plainMessage(e.message)}`))];
-  return [head, ...lines].join('\n');
+  const hint = HINTS[error.status];
+  return [head, ...lines, ...(hint ? [`  (${hint})`] : [])].join('\n');
 }

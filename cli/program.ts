@@ -1,7 +1,9 @@
 /**
- * The `fleetnet` command line: flow history for security teams (hubble observe-style flags) and policy
- * management. Output: readable tables for people (default), JSON / NDJSON / CSV for scripts. Everything it
- * does is a call of the public API; I/O comes in through options so tests run it in-process.
+ * The `fleetnet` command line: flow history for security teams (hubble observe-style flags), policy
+ * management (apply-policies.ts), clusters, nodes and encryption (resource-commands.ts). Output: readable
+ * tables for people (default), JSON / NDJSON / CSV for scripts. Everything it does is a call of the public
+ * API; I/O comes in through options so tests run it in-process. Actions throw; run-cli.ts turns what they
+ * throw into one message and an exit code (exit-codes.ts). Global options: GLOBAL_OPTIONS below.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

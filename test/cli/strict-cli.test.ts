@@ -243,9 +243,11 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(missing.err).toMatch(/^fleetnet: the API answered 404 NotFound: /);
     const badToken = await cli(['policy', 'list', '--api-url', api.baseUrl, '--token', 'not-a-token']);
     expect(badToken.code).toBe(EXIT.AUTH);
+    expect(badToken.err).toMatch(/^fleetnet: the API answered 401 .*\n {2}\(no valid token: pass --token or set FLEETNET_TOKEN\)\n$/s);
     const path = await file('reader.yaml', fleetPolicy('reader-write'));
     const reader = await cli(['policy', 'apply', '-f', path, '--api-url', api.baseUrl, '--token', api.tokens.reader]);
     expect(reader.code).toBe(EXIT.AUTH);
+    expect(reader.err).toContain('writes Fleet.Admin');
     expect((await cli(['policy', 'frobnicate', ...admin()])).code).toBe(EXIT.USAGE);
     expect((await cli(['flows', '--no-such-flag', ...admin()])).code).toBe(EXIT.USAGE);
     expect((await cli(['flows', '--last', 'many', ...admin()])).code).toBe(EXIT.USAGE);
