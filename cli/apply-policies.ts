@@ -13,6 +13,8 @@
  * - Output: one line per document in file order, `document N` being its 1-based position in the file.
  */
 import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
+import { parseAllDocuments, stringify as toYaml } from 'yaml';
 import type { FieldError, ImportResult, NetworkPolicy } from '../openapi/types.js';
 import { ApiCallError, type ApiClient } from './api-client.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -64,8 +66,12 @@ export async function readInputFile(path: string, io: Pick<CliIo, 'stdin'>): Pro
   }
 }
 
-/** The import body: the documents' own text, joined so the API numbers them in the same order. */
-function joinSources(docs: readonly PolicyDocument[]): string {
+/**
+ * The import body: the documents' own text, joined so the API numbers them in the same order. Should the
+ * joined text not parse back into the same documents (an exotic mix of directives and markers), the
+ * documents are re-serialised instead.
+ */
+export function joinSources(docs: readonly PolicyDocument[]): string {
   let body = '';
   for (const doc of docs) {
     const piece = doc.source.endsWith('\n') ? doc.source : `${doc.source}\n`;
@@ -74,7 +80,9 @@ function joinSources(docs: readonly PolicyDocument[]): string {
     else if (piece.startsWith('%')) body += `...\n${piece}`;
     else body += `---\n${piece}`;
   }
-  return body;
+  const reparsed = parseAllDocuments(body);
+  const same = Array.isArray(reparsed) && reparsed.length === docs.length && reparsed.every((d, i) => d.errors.length === 0 && isDeepStrictEqual(d.toJS(), docs[i]!.value));
+  return same ? body : docs.map((d) => toYaml(d.value)).join('---\n');
 }
 
 export async function applyPolicies(client: ApiClient, io: CliIo, options: ApplyOptions): Promise<void> {

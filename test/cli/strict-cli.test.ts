@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describePointer } from '../../cli/apply-policies.js';
+import { describePointer, joinSources } from '../../cli/apply-policies.js';
+import { readPolicyDocuments } from '../../cli/read-policy-documents.js';
 import { describeRequestPointer, plainMessage } from '../../cli/describe-api-error.js';
 import { EXIT, exitCodeForStatus } from '../../cli/exit-codes.js';
 import { FLOW_VERDICTS, TRAFFIC_DIRECTIONS } from '../../cli/program.js';
@@ -69,6 +70,19 @@ describe('exit codes and flag values (pure)', () => {
     { pointer: '', want: '(document)' },
   ])('pointer $pointer in words', ({ pointer, want }) => {
     expect(describePointer(pointer)).toBe(want);
+  });
+
+  it.each([
+    { name: 'plain documents', text: 'a: 1\n---\nb: 2\n' },
+    { name: 'comments and an empty document kept out', text: '# head\na: 1 # one\n---\n# nothing\n---\n--- {b: 2}\n' },
+    { name: 'document end markers and directives', text: 'a: 1\n...\n%YAML 1.2\n---\nb: 2\n' },
+    { name: 'no trailing newline', text: 'a: 1\n---\nb: [1, 2]' },
+  ])('documents are sent as written and parse back the same: $name', ({ text }) => {
+    const docs = readPolicyDocuments(text, 'f.yaml');
+    const body = joinSources(docs);
+    const back = readPolicyDocuments(body, 'body');
+    expect(back.map((d) => d.value)).toEqual(docs.map((d) => d.value));
+    for (const d of docs) expect(body).toContain(d.source.replace(/^---\n/, '').trimEnd());
   });
 
   it.each([
