@@ -86,19 +86,33 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
 
   const node = program.command('node').description('Nodes registered by their agents.');
   node
-    .command('list <cluster>')
-    .description('Nodes of a cluster with the revision they run and their Programmed / Degraded conditions.')
+    .command('list [cluster]')
+    .description('Nodes of a cluster (or of every cluster) with the revision they run and their Programmed / Degraded conditions.')
     .option('-l, --selector <selector>', 'label selector over node labels')
     .addOption(tableOrJson())
-    .action(async (clusterId: string, options: { selector?: string; output: string }) => {
-      const items = await listAll<Node>(deps, `/clusters/${enc(clusterId)}/nodes${query(options.selector)}`);
-      if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
-      else if (items.length === 0) io.out(`No nodes registered in cluster ${clusterId}.\n`);
-      else {
-        const colour = colourEnabled(io.env, io.stdoutTty === true);
-        const rows = items.map((n) => [n.metadata.name, n.spec.agentVersion, String(n.status?.observedRevision ?? '-'), describeCondition(condition(n.status?.conditions, 'Programmed'), colour), describeCondition(condition(n.status?.conditions, 'Degraded'), colour), n.status?.lastSeen ?? '-']);
-        io.out(renderTable(['NAME', 'AGENT', 'REVISION', 'PROGRAMMED', 'DEGRADED', 'LAST SEEN'], rows));
+    .action(async (clusterId: string | undefined, options: { selector?: string; output: string }) => {
+      const clusterIds = clusterId !== undefined ? [clusterId] : (await listAll<Cluster>(deps, '/clusters?maxPageSize=500')).map((c) => c.metadata.name);
+      const nodes: Array<{ cluster: string; node: Node }> = [];
+      for (const id of clusterIds) nodes.push(...(await listAll<Node>(deps, `/clusters/${enc(id)}/nodes${query(options.selector)}`)).map((node) => ({ cluster: id, node })));
+      if (options.output === 'json') {
+        io.out(`${JSON.stringify(clusterId !== undefined ? nodes.map((n) => n.node) : nodes, null, 2)}\n`);
+        return;
       }
+      if (nodes.length === 0) {
+        io.out(clusterId !== undefined ? `No nodes registered in cluster ${clusterId}.\n` : 'No nodes registered.\n');
+        return;
+      }
+      const colour = colourEnabled(io.env, io.stdoutTty === true);
+      const rows = nodes.map(({ cluster: c, node: n }) => [
+        ...(clusterId === undefined ? [c] : []),
+        n.metadata.name,
+        n.spec.agentVersion,
+        String(n.status?.observedRevision ?? '-'),
+        describeCondition(condition(n.status?.conditions, 'Programmed'), colour),
+        describeCondition(condition(n.status?.conditions, 'Degraded'), colour),
+        n.status?.lastSeen ?? '-',
+      ]);
+      io.out(renderTable([...(clusterId === undefined ? ['CLUSTER'] : []), 'NAME', 'AGENT', 'REVISION', 'PROGRAMMED', 'DEGRADED', 'LAST SEEN'], rows));
     });
   node
     .command('status <cluster> <node>')

@@ -67,6 +67,11 @@ describe('fleetnet cluster / node / encryption commands', () => {
     expect(bee.slice(starts[2]!)).toMatch(/^3\s+True \(Applied\)\s+True \(UnsupportedRule\)\s+\d{4}-/);
     expect(a.slice(starts[2]!)).toMatch(/^-\s+-\s+-\s+-$/);
     expect((await cli('node', 'list', 'dev-west')).out).toBe('No nodes registered in cluster dev-west.\n');
+    const fleet = await cli('node', 'list');
+    const [fleetHeader, ...fleetRows] = fleet.out.trimEnd().split('\n');
+    expect(fleetHeader).toMatch(/^CLUSTER\s+NAME\s+AGENT\s+REVISION\s+PROGRAMMED\s+DEGRADED\s+LAST SEEN$/);
+    expect(fleetRows.map((r) => r.split(/\s+/).slice(0, 2).join('/')).sort()).toEqual(['prod-east/node-a', 'prod-east/node-bee']);
+    expect(JSON.parse((await cli('node', 'list', '-o', 'json')).out)).toMatchObject([{ cluster: 'prod-east' }, { cluster: 'prod-east' }]);
     expect((await cli('node', 'list', 'nowhere')).code).toBe(EXIT.NOT_FOUND);
   });
 
