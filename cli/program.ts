@@ -40,7 +40,7 @@ const positive = (value: string): number => {
 
 /** Allowed values of enum flags, as in FlowFilter (openapi.yaml; test/cli checks they match). */
 export const FLOW_VERDICTS = ['FORWARDED', 'DROPPED', 'AUDIT'] as const;
-export const TRAFFIC_DIRECTIONS = ['INGRESS', 'EGRESS'] as const;
+export const TRAFFIC_DIRECTIONS = ['INGRESS', 'EGRESS', 'TRAFFIC_DIRECTION_UNKNOWN'] as const;
 
 /** A repeatable flag whose values (any case) must be one of `allowed`. */
 const collectOneOf = (allowed: readonly string[]) => (value: string, previous: string[] = []): string[] => {

@@ -454,7 +454,7 @@ export interface paths {
          *     `windowSeconds` into flow summaries (packets = events, bytes = 0 because Hubble flows carry no byte
          *     counts, flows = events that open a connection) and stored like agent batches. Importing the same
          *     lines again stores nothing new. Requires Fleet.Admin.
-         *     Lines that are not flows (or have another verdict, no direction, no time) are skipped and reported. A
+         *     Lines that are not flows (or have another verdict, no node name, no time) are skipped and reported. A
          *     flow line whose summary breaks `FlowSummary` (port or identity out of range, names too long) or whose
          *     node name is not a `ResourceName` rejects the whole import: 400 `ValidationFailed`, nothing stored,
          *     `errors[]` pointing at `/<0-based line index>/<field of the line>` (e.g. `/3/flow/l4/TCP/destination_port`).
@@ -1065,8 +1065,12 @@ export interface components {
                 /** @description Source port, when the summary is per source port (usually absent: source ports are ephemeral). */
                 source_port?: number;
             };
-            /** @enum {string} */
-            traffic_direction: "INGRESS" | "EGRESS";
+            /**
+             * @description As Hubble names it. Agents always know the direction; `TRAFFIC_DIRECTION_UNKNOWN` comes only from
+             *     imported Hubble flows whose direction Hubble did not record (and no policy attribution implies).
+             * @enum {string}
+             */
+            traffic_direction: "INGRESS" | "EGRESS" | "TRAFFIC_DIRECTION_UNKNOWN";
             /** @enum {string} */
             verdict: "FORWARDED" | "DROPPED" | "AUDIT";
             /** @description Hubble's drop reason name (flow.proto DropReason). The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched) — for AUDIT, the drop that would have happened — and, for drops that no policy decided, CT_MAP_INSERTION_FAILED (the conntrack table was full), INVALID_IPV6_EXTENSION_HEADER (an IPv6 header chain the datapath cannot walk) or UNSUPPORTED_L3_PROTOCOL (neither IPv4, IPv6 nor ARP). Imports from Hubble keep Hubble's other names. */
@@ -1155,7 +1159,7 @@ export interface components {
             destination_identity?: components["schemas"]["FlowFilterIdentities"];
             verdict?: ("FORWARDED" | "DROPPED" | "AUDIT")[];
             drop_reason_desc?: components["schemas"]["FlowFilterStrings"];
-            traffic_direction?: ("INGRESS" | "EGRESS")[];
+            traffic_direction?: ("INGRESS" | "EGRESS" | "TRAFFIC_DIRECTION_UNKNOWN")[];
             protocol?: components["schemas"]["FlowFilterStrings"];
             source_port?: components["schemas"]["FlowFilterStrings"];
             destination_port?: components["schemas"]["FlowFilterStrings"];

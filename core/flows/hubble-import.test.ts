@@ -28,7 +28,6 @@ describe('importHubbleFlows: one line', () => {
     { name: 'drop reason kept for DROPPED', text: line({ verdict: 'DROPPED', drop_reason_desc: 'CT_MAP_INSERTION_FAILED' }), want: { drop_reason_desc: 'CT_MAP_INSERTION_FAILED' } },
     { name: 'string identities (jsonpb uint64 style)', text: line({ source: { identity: '7' } }), want: { identity: 7 } },
     { name: 'ERROR verdict', text: line({ verdict: 'ERROR' }), want: 'verdict ERROR is not imported' },
-    { name: 'unknown direction', text: line({ traffic_direction: 'TRAFFIC_DIRECTION_UNKNOWN' }), want: SKIP_REASONS.unknownDirection },
     { name: 'not JSON', text: '{oops', want: 'not JSON' },
     { name: 'node status', text: '{"node_status":{}}', want: 'not a flow: node_status' },
     { name: 'lost events', text: '{"lost_events":{"source":"PERF_EVENT_RING_BUFFER","num_events_lost":"3"}}', want: 'not a flow: lost_events' },
@@ -141,11 +140,13 @@ describe('importHubbleFlows: the shapes Hubble writes (issue 10 item 9)', () => 
     { name: 'TRAFFIC_DIRECTION_UNKNOWN', over: { traffic_direction: 'TRAFFIC_DIRECTION_UNKNOWN' } },
     { name: '0 (enum number)', over: { traffic_direction: 0 } },
     { name: 'both directions attributed', over: { traffic_direction: undefined, ingress_allowed_by: [{ name: 'a', revision: 1 }], egress_allowed_by: [{ name: 'b', revision: 1 }] } },
-  ])('unknown direction ($name): skipped and counted under its reason', ({ over }) => {
+  ])('unknown direction ($name): kept as TRAFFIC_DIRECTION_UNKNOWN, as Hubble keeps it, without a policy', ({ over }) => {
     const result = importHubbleFlows([line(over), line(over), line()].join('\n'), 'c', 60);
-    expect(result.skipped).toEqual([{ line: 1, reason: SKIP_REASONS.unknownDirection }, { line: 2, reason: SKIP_REASONS.unknownDirection }]);
-    expect(result.skippedByReason).toEqual({ [SKIP_REASONS.unknownDirection]: 2 });
-    expect(result.imported).toBe(1);
+    expect(result.skipped).toEqual([]);
+    expect(result.imported).toBe(3);
+    const directions = result.batches.flatMap((b) => b.summaries).map((s) => s.traffic_direction).sort();
+    expect(directions).toContain('TRAFFIC_DIRECTION_UNKNOWN');
+    for (const s of result.batches.flatMap((b) => b.summaries)) if (s.traffic_direction === 'TRAFFIC_DIRECTION_UNKNOWN') expect(s.policy).toBeUndefined();
   });
 
   it('no direction, but attributed by an egress policy: EGRESS, with that policy', () => {
@@ -268,7 +269,6 @@ describe('importHubbleFlows: the shapes Hubble writes (issue 10 item 9)', () => 
       line({ verdict: 'TRACED' }),
       line({ verdict: 'TRACED' }),
       line({ verdict: 6 }),
-      line({ traffic_direction: undefined }),
       '{"lost_events":{"num_events_lost":"4"}}',
       JSON.stringify({ flow: flow({ node_name: undefined }) }),
       line(),
@@ -277,11 +277,10 @@ describe('importHubbleFlows: the shapes Hubble writes (issue 10 item 9)', () => 
     expect(result.skippedByReason).toEqual({
       'not JSON': 1,
       'verdict TRACED is not imported': 3,
-      [SKIP_REASONS.unknownDirection]: 1,
       'not a flow: lost_events': 1,
       'no node_name': 1,
     });
-    expect(result.skipped.map((s) => s.line)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(result.skipped.map((s) => s.line)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(result.imported).toBe(1);
   });
 });

@@ -10,11 +10,11 @@
  *   (absent: unknown, treated as not a reply; the deprecated `reply` counts only when `is_reply` is absent).
  * - Empty lines are ignored. A line is skipped (with its 1-based number and a reason from SKIP_REASONS,
  *   counted per reason in `skippedByReason`) when it is not JSON, has no flow (node_status, lost_events, …),
- *   no time or node name, its verdict is not FORWARDED/DROPPED/AUDIT, or its traffic direction is unknown
- *   after inference: FlowSummary.traffic_direction (openapi.yaml) is required and only INGRESS | EGRESS.
+ *   no time or node name, or its verdict is not FORWARDED/DROPPED/AUDIT.
  * - Direction: `traffic_direction` when INGRESS or EGRESS; else (absent, TRAFFIC_DIRECTION_UNKNOWN) the
  *   direction of the policy attributions when only one direction has any (Hubble fills `ingress_*_by` only
- *   for ingress verdicts and `egress_*_by` only for egress ones); nothing else is guessed.
+ *   for ingress verdicts and `egress_*_by` only for egress ones); otherwise the flow is kept as
+ *   TRAFFIC_DIRECTION_UNKNOWN, as Hubble keeps it (no policy then: attributions are per direction).
  * - Policy: FORWARDED → the first entry of `<direction>_allowed_by`, DROPPED and AUDIT → of
  *   `<direction>_denied_by`, mapped to `policy {name, revision}`: name as the fleet's policy import names the
  *   policy (`<namespace>.<name>` for namespaced kinds, `<name>` for cluster-wide ones; convert-cilium-policy),
@@ -84,7 +84,6 @@ export const SKIP_REASONS = {
   noFlow: 'no flow',
   noTime: 'no valid time',
   noNode: 'no node_name',
-  unknownDirection: 'traffic direction unknown (FlowSummary.traffic_direction is INGRESS or EGRESS)',
 } as const;
 const notFlowReason = (member: string) => `not a flow: ${member}`;
 const verdictReason = (verdict: string) => `verdict ${verdict} is not imported`;
@@ -243,8 +242,7 @@ function parseEvent(raw: string): ParsedEvent | string {
   const nodeText = str(get(value, 'node_name')) ?? str(get(flow, 'node_name'));
   if (!nodeText) return SKIP_REASONS.noNode;
   const attribution = readAttribution(flow, verdict, enumName(get(flow, 'traffic_direction'), DIRECTION_NAMES));
-  if (!attribution.direction) return SKIP_REASONS.unknownDirection;
-  const direction = attribution.direction;
+  const direction = attribution.direction ?? 'TRAFFIC_DIRECTION_UNKNOWN';
   const node = nodeText.slice(nodeText.lastIndexOf('/') + 1);
   const isReply = boolValue(get(flow, 'is_reply')) ?? get(flow, 'reply') === true;
   const l7 = enumName(get(flow, 'Type'), FLOW_TYPE_NAMES) === 'L7' || isObject(flow.l7);
@@ -297,7 +295,7 @@ function readAttribution(flow: Json, verdict: string, given: string | undefined)
     denied: get(flow, `${dir}_denied_by`),
   });
   const hasAny = (dir: 'ingress' | 'egress') => Object.values(lists(dir)).some((l) => Array.isArray(l) && l.length > 0);
-  let direction: Direction | undefined = given === 'INGRESS' || given === 'EGRESS' ? given : undefined;
+  let direction: 'INGRESS' | 'EGRESS' | undefined = given === 'INGRESS' || given === 'EGRESS' ? given : undefined;
   if (!direction) {
     const ingress = hasAny('ingress');
     const egress = hasAny('egress');

@@ -173,7 +173,7 @@ describe('Hubble import: the shapes hubble observe and the Hubble exporter write
   const lines = [
     // 1: field-masked exporter line (no IP, identities, flags, direction attributed by an egress policy)
     envelope({ verdict: 'FORWARDED', source: { namespace: 'shop', pod_name: 'web-1' }, destination: { namespace: 'shop', pod_name: 'db-0' }, l4: { TCP: { destination_port: 5432 } }, egress_allowed_by: [{ name: 'to-db', namespace: 'shop', revision: '5', kind: 'CiliumNetworkPolicy' }] }),
-    // 2: no direction and nothing to infer it from
+    // 2: no direction and nothing to infer it from: kept as TRAFFIC_DIRECTION_UNKNOWN, as Hubble keeps it
     envelope({ verdict: 'FORWARDED', source: web, destination: api6, l4: { TCP: { destination_port: 80 } } }),
     // 3, 4: IPv6 TCP request and its reply (jsonpb JSON names for the reply)
     envelope({ verdict: 'FORWARDED', traffic_direction: 'INGRESS', IP: { source: 'fd00::5', destination: 'fd00::9', ipVersion: 'IPv6' }, source: web, destination: api6, l4: { TCP: { source_port: 40000, destination_port: 8080, flags: { SYN: true } } }, is_reply: false }),
@@ -196,9 +196,8 @@ describe('Hubble import: the shapes hubble observe and the Hubble exporter write
   it('stores each shape as the summary it stands for and reports every skipped line with its reason', async () => {
     const response = await client.call('POST', '/clusters/shapes/flowimports?windowSeconds=60', { token: api.tokens.admin, rawBody: lines.join('\n'), contentType: 'application/x-ndjson' });
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ lines: 9, imported: 6, skipped: 3, summaries: 5, accepted: 5, duplicates: 0 });
+    expect(response.body).toMatchObject({ lines: 9, imported: 7, skipped: 2, summaries: 6, accepted: 6, duplicates: 0 });
     expect(response.body.skippedLines).toEqual([
-      { line: 2, reason: 'traffic direction unknown (FlowSummary.traffic_direction is INGRESS or EGRESS)' },
       { line: 8, reason: 'verdict TRACED is not imported' },
       { line: 9, reason: 'not a flow: lost_events' },
     ]);
@@ -227,7 +226,12 @@ describe('Hubble import: the shapes hubble observe and the Hubble exporter write
     expect(byPort('UDP', 53)).toEqual([
       { source: webEp, destination: apiEp, l4: { protocol: 'UDP', destination_port: 53 }, traffic_direction: 'EGRESS', verdict: 'FORWARDED', packets: 1, bytes: 0, flows: 0, ...times },
     ]);
-    expect(flows).toHaveLength(5);
+    expect(byPort('TCP', 80)).toEqual([
+      { source: webEp, destination: apiEp, l4: { protocol: 'TCP', destination_port: 80 }, traffic_direction: 'TRAFFIC_DIRECTION_UNKNOWN', verdict: 'FORWARDED', packets: 1, bytes: 0, flows: 0, ...times }, // TCP without SYN opens no flow
+    ]);
+    const unknown = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '2026-11-25T07:00:00Z', until: '2026-11-25T09:00:00Z', whitelist: [{ cluster: ['shapes'], traffic_direction: ['TRAFFIC_DIRECTION_UNKNOWN'] }] } });
+    expect(unknown.body.items.map((r: FlowRecord) => r.flow.l4.destination_port)).toEqual([80]);
+    expect(flows).toHaveLength(6);
     const byPolicy = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since: '2026-11-25T07:00:00Z', until: '2026-11-25T09:00:00Z', whitelist: [{ cluster: ['shapes'], policy: ['shop.no-delete'] }] } });
     expect(byPolicy.body.items.map((r: FlowRecord) => r.flow.verdict)).toEqual(['DROPPED']);
   });
