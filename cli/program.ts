@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import type { FlowAggregationResult, FlowQueryResult, FlowRecord, NetworkPolicy, Revision, ServiceGraph } from '../openapi/types.js';
+import type { FlowAggregationResult, FlowImportResult, FlowQueryResult, FlowRecord, NetworkPolicy, Revision, ServiceGraph } from '../openapi/types.js';
 import { ApiClient, DEFAULT_TIMEOUT_MS } from './api-client.js';
 import { applyPolicies, readInputFile } from './apply-policies.js';
 import { colourEnabled } from './colour.js';
@@ -254,8 +254,9 @@ export function createProgram(io: CliIo): Command {
     .action(async (file: string, options: { cluster: string; window: number }) => {
       const text = await readInputFile(file, io);
       const response = await client().raw('POST', `/clusters/${encodeURIComponent(options.cluster)}/flowimports?windowSeconds=${options.window}`, { text, contentType: 'application/x-ndjson' });
-      const result = (await response.json()) as { lines: number; imported: number; skipped: number; summaries: number; accepted: number; duplicates: number };
+      const result = (await response.json()) as FlowImportResult;
       io.out(`${result.imported} of ${result.lines} flows imported as ${result.summaries} summaries (${result.accepted} new, ${result.duplicates} already stored, ${result.skipped} lines skipped)\n`);
+      if (result.skipped > 0) io.out(describeSkippedLines(result));
     });
 
   const policy = program.command('policy').description('Fleet network policies.');
@@ -362,3 +363,11 @@ async function resolveToken(given: string | undefined, io: CliIo): Promise<strin
 }
 
 export { describeEndpoint };
+
+/** Why lines were skipped, one line per reason with its count (the API reports the first 100 lines' reasons). */
+export function describeSkippedLines(result: Pick<FlowImportResult, 'skipped' | 'skippedLines'>): string {
+  const counts = new Map<string, number>();
+  for (const { reason } of result.skippedLines) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  const partial = result.skipped > result.skippedLines.length ? ` (reasons of the first ${result.skippedLines.length})` : '';
+  return [...counts].map(([reason, count]) => `  skipped ${count} × ${reason}${partial}\n`).join('');
+}

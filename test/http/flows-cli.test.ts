@@ -133,6 +133,19 @@ describe('fleetnet CLI against the API', () => {
     expect(out).toBe('2 of 2 flows imported as 1 summaries (1 new, 0 already stored, 0 lines skipped)\n');
   });
 
+  it('flows import: says why lines were skipped', async () => {
+    const file = join(dir, 'hubble-skips.json');
+    const time = new Date(Date.now() - 60_000).toISOString();
+    const flow = { time, verdict: 'FORWARDED', l4: { UDP: { destination_port: 53 } }, source: { identity: 5 }, destination: { identity: 6 }, traffic_direction: 'EGRESS', node_name: 'east/n2' };
+    const lines = [{ flow }, { flow: { ...flow, verdict: 'TRACED' } }, { flow: { ...flow, verdict: 'TRACED' } }, { lost_events: { num_events_lost: '3' }, time }];
+    await writeFile(file, lines.map((l) => JSON.stringify(l)).join('\n') + '\n{oops\n');
+    const { out } = await run('flows', 'import', file, '--cluster', 'east');
+    expect(out).toBe(
+      '1 of 5 flows imported as 1 summaries (1 new, 0 already stored, 4 lines skipped)\n' +
+        '  skipped 2 × verdict TRACED is not imported\n  skipped 1 × not a flow: lost_events\n  skipped 1 × not JSON\n',
+    );
+  });
+
   it('policy apply (fleet and Cilium YAML), list, get, history', async () => {
     const file = join(dir, 'policies.yaml');
     await writeFile(
