@@ -14,7 +14,8 @@
  * Cleanup contract: everything this run creates — namespaces `fndemo<pid>*` (their veths go with them),
  * bpffs pins under /sys/fs/bpf/fleetnet-demo-<pid>, child processes (agent, echo server), the temp dir
  * /tmp/fleetnet-demo-<pid>-* — is removed on every exit path: normal end, failure, SIGINT, SIGTERM,
- * SIGHUP, SIGPIPE and a closed stdout/stderr (EPIPE, e.g. `npm run demo | head`). Once stopping has begun,
+ * SIGHUP and a closed stdout/stderr (EPIPE, e.g. `npm run demo | head`; SIGPIPE is ignored, as Node does by
+ * default, so the closed pipe always arrives as EPIPE and exits 0). Once stopping has begun,
  * nothing new is created. `--keep` leaves it all running until a signal; `--cleanup` removes what a demo
  * killed without a chance to clean up (SIGKILL) left behind. `--help` runs nothing.
  * Uses nsenter --net=… (never `ip netns exec`, which hides /sys/fs/bpf).
@@ -120,7 +121,9 @@ const onStreamError = (which: 'stdout' | 'stderr') => (error: NodeJS.ErrnoExcept
 };
 process.stdout.on('error', onStreamError('stdout'));
 process.stderr.on('error', onStreamError('stderr'));
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129, SIGPIPE: 141 } as const;
+// SIGPIPE stays ignored (Node's default): a write to a closed pipe then fails with EPIPE and takes the
+// closed-pipe path above, deterministically (a SIGPIPE listener would race that error for the exit code).
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
 for (const [signal, code] of Object.entries(SIGNAL_EXIT)) {
   process.on(signal, () => stop(signal, code, `\n${signal === 'SIGINT' ? 'interrupted' : signal} — cleaning up`));
 }

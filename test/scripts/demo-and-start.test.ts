@@ -1,7 +1,7 @@
 /**
  * `npm start` and `npm run demo` as a new user meets them (issue 10 items 4 and 5): the busy-port hint,
  * the printed exports, `demo --help` without side effects, and the demo's cleanup on a closed pipe,
- * SIGINT, SIGTERM under --keep, and --cleanup of a SIGKILLed demo's leftovers. Runs the scripts as child
+ * a failing step, SIGINT, SIGTERM under --keep, and --cleanup of a SIGKILLed demo's leftovers. Runs the scripts as child
  * processes (node --import tsx); the demo parts need root. Whatever a failed test leaves — a child, its
  * namespaces fndemo<pid>*, its pins /sys/fs/bpf/fleetnet-demo-<pid> — is removed in afterEach.
  */
@@ -192,6 +192,16 @@ describe.skipIf(!isRoot)('npm run demo (root)', () => {
     expect(existsSync(pinDir(pid))).toBe(true);
     run.child.stdout!.destroy();
     expect((await run.exit).code).toBe(0);
+    expectNoLeftovers(pid);
+  });
+
+  it('a failing step (the agent cannot load its addon) reports the failure, cleans up and exits 1', async () => {
+    const run = runScript('scripts/demo.ts', [], { FLEETNET_NATIVE_ADDON: '/nonexistent/fleetnet_bpf.node' });
+    const pid = run.child.pid!;
+    await waitFor('namespaces', () => run.stdout.includes('pod db'), 20_000);
+    expect(demoNamespaces(pid)).toHaveLength(4);
+    expect((await run.exit).code).toBe(1);
+    expect(run.stderr).toMatch(/demo failed: the agent exited/);
     expectNoLeftovers(pid);
   });
 
