@@ -44,8 +44,8 @@ interface ChangeSet {
  * - A policy or encryption change is synced into every group manifest (the policy's entry recomputed from
  *   its current document, so batches coalesced or replayed by the feed converge on what is stored).
  * - A cluster change (created, labels or identities changed, tombstoned) recompiles every group from
- *   what is stored: membership moves, groups appear and disappear. Writes that add come before removals,
- *   so a cluster moving between groups is always in one of them.
+ *   what is stored: membership moves, groups appear and disappear. Groups gaining members are written
+ *   first, then the others, then removals, so a cluster moving between groups is always in one of them.
  * - Every policy or encryption version seen gets its revision recorded if it is missing (the repair for a
  *   request that died between storing a resource and recording its revision).
  *
@@ -79,18 +79,22 @@ export class DesiredStateCompiler {
       const lost = new Set<string>();
       const referenceOf = memoizedReferences();
       const policyValues = policies.map((entry) => entry.value);
+      const write = async (key: string) => {
+        const facts = groups.get(key)!;
+        const previous = stored.get(key);
+        const next = sealManifest(facts, { policies: entriesFor(policyValues, facts, referenceOf), encryption: encryptionFor(encryption, facts.labels) }, previous?.value);
+        if (previous && sameManifest(previous.value, next)) return;
+        if (await this.deps.manifests.write(previous, next)) this.deps.published?.(key, next);
+        else lost.add(key);
+      };
+      // Groups that gain members are written before those that lose some and before removals, so a cluster
+      // moving between groups is always in one of them (unless its new group's write loses a race: the
+      // next round redoes it).
+      const gains = (key: string) => Object.keys(groups.get(key)!.members).some((id) => !stored.get(key)?.value.members[id]);
       const wanted = [...keys].filter((key) => groups.has(key));
       const unwanted = [...keys].filter((key) => !groups.has(key));
-      await Promise.all(
-        wanted.map(async (key) => {
-          const facts = groups.get(key)!;
-          const previous = stored.get(key);
-          const next = sealManifest(facts, { policies: entriesFor(policyValues, facts, referenceOf), encryption: encryptionFor(encryption, facts.labels) }, previous?.value);
-          if (previous && sameManifest(previous.value, next)) return;
-          if (await this.deps.manifests.write(previous, next)) this.deps.published?.(key, next);
-          else lost.add(key);
-        }),
-      );
+      await Promise.all(wanted.filter(gains).map(write));
+      await Promise.all(wanted.filter((key) => !gains(key)).map(write));
       await Promise.all(
         unwanted.map(async (key) => {
           const previous = stored.get(key);
