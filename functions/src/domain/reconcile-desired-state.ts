@@ -1,6 +1,6 @@
 import type { AppServices } from '../app-services.js';
 
-/** How often the Functions timer recompiles every cluster (NCRONTAB, UTC): every five minutes. */
+/** How often the Functions timer recompiles every label group (NCRONTAB, UTC): every five minutes. */
 export const RECONCILE_SCHEDULE = '0 */5 * * * *';
 
 /**
