@@ -58,3 +58,16 @@ export function revisionOf(
   if (content.spec !== undefined) revision.spec = content.spec as Record<string, never>;
   return revision;
 }
+
+/**
+ * The revision of one stored version of a resource (live, or the tombstone a delete left): who and when
+ * from its metadata (`updatedBy`, `updatedAt`), its generation and labels, and its spec unless it is a delete.
+ */
+export function revisionOfVersion(
+  kind: RevisedKind,
+  resource: { metadata: { name: string; generation?: number; labels?: Labels; updatedBy?: string; updatedAt?: string }; spec?: unknown },
+  operation: Revision['operation'],
+): Revision {
+  const { name, generation = 1, labels, updatedBy = 'unknown', updatedAt = '' } = resource.metadata;
+  return revisionOf(kind, name, generation, operation, updatedBy, updatedAt, operation === 'delete' ? { labels } : { spec: resource.spec, labels });
+}

@@ -3,7 +3,7 @@ import { deleteCurrent } from './delete-current.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import type { Resource } from './resource.js';
 import { tombstoneOf } from './tombstone.js';
-import { revisionOf, type RevisedKind, type RevisionLog } from './revision-log.js';
+import { revisionOfVersion, type RevisedKind, type RevisionLog } from './revision-log.js';
 
 /** A resource whose every create, spec change and delete is kept in the revision log. */
 export interface RevisionedResource<R extends Resource> {
@@ -54,18 +54,12 @@ export async function putRevisioned<R extends Resource>(
  */
 export async function deleteRevisioned<R extends Resource>(target: RevisionedResource<R>, name: string, actor: string, ifMatch: string | null): Promise<R> {
   const now = target.now();
-  const existing = await deleteCurrent(target.collection, target.partitionKey, name, ifMatch, `${target.kind} "${name}"`, (value) => tombstoneOf(value, actor, now));
-  const { metadata } = tombstoneOf(existing.value, actor, now);
-  await target.revisions.record(revisionOf(target.kind, name, metadata.generation!, 'delete', actor, now.toISOString(), { labels: metadata.labels }));
+  let tombstone: R | undefined; // what the committed delete left (deleteCurrent may retry: the last one)
+  const existing = await deleteCurrent(target.collection, target.partitionKey, name, ifMatch, `${target.kind} "${name}"`, (value) => (tombstone = tombstoneOf(value, actor, now)));
+  await target.revisions.record(revisionOfVersion(target.kind, tombstone!, 'delete'));
   return existing.value;
 }
 
 function recordVersion<R extends Resource>(target: RevisionedResource<R>, resource: R, operation: 'create' | 'replace'): Promise<void> {
-  const { metadata } = resource;
-  return target.revisions.record(
-    revisionOf(target.kind, metadata.name, metadata.generation ?? 1, operation, metadata.updatedBy ?? 'unknown', metadata.updatedAt ?? '', {
-      spec: resource.spec,
-      labels: metadata.labels,
-    }),
-  );
+  return target.revisions.record(revisionOfVersion(target.kind, resource, operation));
 }

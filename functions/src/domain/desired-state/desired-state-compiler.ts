@@ -15,7 +15,7 @@ import {
 import { changedDocument, type DocumentCollection, type Versioned } from '../../store/document-collection.js';
 import { FLEET_ENCRYPTION_NAME, KIND } from '../fleet-store.js';
 import { conflictBackoff, MAX_CONFLICT_ATTEMPTS } from '../retry-on-conflict.js';
-import { revisionOf, type RevisionLog } from '../revision-log.js';
+import { revisionOfVersion, type RevisionLog } from '../revision-log.js';
 import type { ManifestStore } from './manifest-store.js';
 
 export interface DesiredStateCompilerDeps {
@@ -152,14 +152,14 @@ export class DesiredStateCompiler {
    * tombstone is a delete; generation 1, or one that follows a delete (or nothing), is a create.
    */
   private async recordRevision({ kind, resource, tombstone }: ChangeSet['versions'][number]): Promise<void> {
-    const { name, generation = 1, labels, updatedAt = '', updatedBy = 'unknown' } = resource.metadata;
+    const { name, generation = 1 } = resource.metadata;
     if (await this.deps.revisions.get(kind, name, generation)) return;
     let operation: 'create' | 'replace' | 'delete' = 'delete';
     if (!tombstone) {
       const before = generation > 1 ? await this.deps.revisions.get(kind, name, generation - 1) : undefined;
       operation = before && before.operation !== 'delete' ? 'replace' : 'create';
     }
-    await this.deps.revisions.record(revisionOf(kind, name, generation, operation, updatedBy, updatedAt, tombstone ? { labels } : { spec: resource.spec, labels }));
+    await this.deps.revisions.record(revisionOfVersion(kind, resource, operation));
   }
 }
 
