@@ -74,21 +74,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fn_config SEC(".maps");
 
+/* The two flow slots (fn_config.flow_slot picks one) share one definition, so they cannot differ. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__type(key, struct fn_flow_key);
 	__type(value, struct fn_flow_value);
 	__uint(max_entries, FN_MAX_FLOWS);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fn_flows SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__type(key, struct fn_flow_key);
-	__type(value, struct fn_flow_value);
-	__uint(max_entries, FN_MAX_FLOWS);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} fn_flows_alt SEC(".maps");
+} fn_flows SEC(".maps"), fn_flows_alt SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
