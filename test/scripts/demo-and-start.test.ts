@@ -210,7 +210,9 @@ describe.skipIf(!isRoot)('npm run demo (root)', () => {
     const pid = run.child.pid!;
     await waitFor('the agent loading the datapath', () => run.stdout.includes('[agent] datapath loaded'), 25_000);
     expect(existsSync(pinDir(pid))).toBe(true);
-    expect(processesNaming(pinDir(pid))).toHaveLength(1);
+    // Exactly one agent. A child the agent forks (execFile of `ip`) carries the agent's command line until
+    // it execs, so a single look can see two: the count must be exactly one within 5 s (else this fails).
+    await waitFor('exactly one agent process', () => processesNaming(pinDir(pid)).length === 1, 5_000);
     run.child.kill('SIGINT');
     expect((await run.exit).code).toBe(130);
     expect(run.stderr).toContain('interrupted — cleaning up');
