@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * Entry point of the `fleetnet` CLI: `npm run -s fleetnet -- flows --since 1h --verdict DROPPED`.
  * Exit codes: cli/exit-codes.ts (0 ok, 2 usage, 3 auth, 4 invalid input, 5 not found, 6 conflict,

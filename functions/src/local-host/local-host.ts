@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import azureFunctions, { type HttpResponseInit } from '@azure/functions';
 import { DEFAULT_MAX_BODY_BYTES } from '../http/read-body.js';
 import { ApiError } from '../http/api-error.js';
@@ -106,11 +108,20 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 }
 
+/** host.json's route prefix; host.json is found above this module (works from sources and from dist/). */
 function readRoutePrefix(): string {
-  const hostJson = JSON.parse(readFileSync(new URL('../../../host.json', import.meta.url), 'utf8')) as {
+  const hostJson = JSON.parse(readFileSync(findHostJson(dirname(fileURLToPath(import.meta.url))), 'utf8')) as {
     extensions?: { http?: { routePrefix?: string } };
   };
   return hostJson.extensions?.http?.routePrefix ?? 'api';
+}
+
+function findHostJson(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    const candidate = join(dir, 'host.json');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) throw new Error(`host.json not found above ${start}`);
+  }
 }
 
 /**
