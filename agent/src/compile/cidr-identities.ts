@@ -17,7 +17,7 @@
  */
 import { ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, CIDR_ID_SPACE } from './allocate-ids.js';
-import { comparePrefixes, containsPrefix, maskPrefix, type Prefix } from './ip-prefix.js';
+import { comparePrefixes, containsPrefix, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
 
 export interface CidrSelector {
   cidr: string;

@@ -19,7 +19,18 @@ import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.
 import { Direction, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
 import { allocateCidrIdentities, cidrLabelKey, selectsPrefix, type CidrSelector } from './cidr-identities.js';
-import { compareAddressTexts, comparePrefixes, containsPrefix, hostPrefix, isV4Mapped, maskPrefix, type Prefix } from './ip-prefix.js';
+import {
+  authenticationIssue,
+  checkCidrSelector,
+  cidrSelectorsOf,
+  findUnenforcedParts,
+  hasL3Peer,
+  peerIssues,
+  peerKeys,
+  rulesOf,
+  type DirName,
+} from '../../../core/policy/unenforced-parts.js';
+import { compareAddressTexts, comparePrefixes, containsPrefix, hostPrefix, isV4Mapped, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
 import { compileL4, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import type {
@@ -32,8 +43,6 @@ import type {
   RuleAttribution,
   Workload,
 } from './types.js';
-
-const RULE_KEYS = ['endpointSelector', 'nodeSelector', 'ingress', 'ingressDeny', 'egress', 'egressDeny', 'enableDefaultDeny'] as const;
 
 /** Reserved identities selectable by `reserved:<name>` labels and entities. */
 const RESERVED: ReadonlyArray<[string, number]> = [
@@ -54,14 +63,8 @@ const CLUSTER_RESERVED = [
   ReservedIdentity.remoteNode, ReservedIdentity.kubeApiserver, ReservedIdentity.ingress,
 ];
 
-/** Entities whose addresses the agent's inputs never carry (no ipcache entry maps to them), so no
- *  packet has their identity: an allow naming them can never match, nor can a deny. kube-apiserver
- *  joins them when the input has no apiserver address. */
-const UNADDRESSED_ENTITIES: readonly string[] = ['ingress', 'health', 'init', 'unmanaged'];
-
 const label = (name: string): string => `reserved:${name}=`;
 
-type DirName = 'ingress' | 'egress';
 const DIR: Record<DirName, Direction> = { ingress: Direction.ingress, egress: Direction.egress };
 
 interface Identity {
@@ -106,15 +109,6 @@ function labelSetOf(p: { labels: Record<string, string>; namespace: string; serv
   });
 }
 
-/** The rules of a policy spec with their pointer base: the inline rule ('') and specs (/specs/i). */
-function rulesOf(policy: BundledPolicy): Array<{ rule: Rule; base: string }> {
-  const spec = policy.spec;
-  const out: Array<{ rule: Rule; base: string }> = [];
-  if (RULE_KEYS.some((k) => spec[k] !== undefined)) out.push({ rule: spec, base: '' });
-  (spec.specs ?? []).forEach((rule, i) => out.push({ rule, base: `/specs/${i}` }));
-  return out;
-}
-
 /** The pod's addresses (primary first, then `ips`) as host prefixes; invalid texts are left out. */
 function addressesOf(p: PeerEndpoint | LocalEndpoint): Prefix[] {
   const out = new Map<string, Prefix>();
@@ -125,38 +119,7 @@ function addressesOf(p: PeerEndpoint | LocalEndpoint): Prefix[] {
   return [...out.values()];
 }
 
-/** A CIDR selector whose prefixes parse, each `except` inside its `cidr`, none IPv4-mapped IPv6;
- *  else the reason. */
-function checkCidrSelector(sel: CidrSelector): string | undefined {
-  const p = maskPrefix(sel.cidr);
-  if (!p) return `invalid CIDR "${sel.cidr}"`;
-  for (const e of sel.except) {
-    const q = maskPrefix(e);
-    if (!q || !containsPrefix(p, q)) return `except "${e}" is not a prefix inside "${sel.cidr}"`;
-  }
-  const mapped = [sel.cidr, ...sel.except].find((t) => isV4Mapped(maskPrefix(t)!));
-  if (mapped) return `"${mapped}" is an IPv4-mapped IPv6 prefix, which the datapath cannot tell from IPv4 (it keys IPv4 as ::ffff:a.b.c.d); write the IPv4 prefix`;
-  return undefined;
-}
-
-function cidrSelectorsOf(rule: IngressRule | EgressRule, dir: DirName): Array<{ sel: CidrSelector; pointer: string } | { group: string; pointer: string }> {
-  const r = rule as Record<string, unknown>;
-  const plain = (r[dir === 'ingress' ? 'fromCIDR' : 'toCIDR'] as string[] | undefined) ?? [];
-  const sets = (r[dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet'] as Array<{ cidr?: string; except?: string[]; cidrGroupRef?: string; cidrGroupSelector?: unknown }> | undefined) ?? [];
-  const plainKey = dir === 'ingress' ? 'fromCIDR' : 'toCIDR';
-  const setKey = dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet';
-  const out: ReturnType<typeof cidrSelectorsOf> = [];
-  plain.forEach((c, i) => out.push({ sel: { cidr: c, except: [] }, pointer: `/${plainKey}/${i}` }));
-  sets.forEach((s, i) => {
-    const pointer = `/${setKey}/${i}`;
-    if (s.cidr === undefined) out.push({ group: s.cidrGroupRef !== undefined ? 'cidrGroupRef' : 'cidrGroupSelector', pointer });
-    else out.push({ sel: { cidr: s.cidr, except: s.except ?? [] }, pointer });
-  });
-  return out;
-}
-
 export function compileBundle(input: CompileInput): CompiledState {
-  const degraded: DegradedRule[] = [];
 
   // ---- workload identities -------------------------------------------------------------------
   const pods: Array<{ p: PeerEndpoint | LocalEndpoint; labels: LabelSet; key: string; local: boolean }> = [];
@@ -219,7 +182,7 @@ export function compileBundle(input: CompileInput): CompiledState {
   // ---- CIDR identities -----------------------------------------------------------------------
   const allCidrSelectors: CidrSelector[] = [];
   for (const policy of input.bundle.policies) {
-    for (const { rule } of rulesOf(policy)) {
+    for (const { rule } of rulesOf(policy.spec)) {
       for (const [list, dir] of [[rule.ingress, 'ingress'], [rule.ingressDeny, 'ingress'], [rule.egress, 'egress'], [rule.egressDeny, 'egress']] as const) {
         for (const r of list ?? []) {
           for (const c of cidrSelectorsOf(r as IngressRule | EgressRule, dir)) if ('sel' in c && !checkCidrSelector(c.sel)) allCidrSelectors.push(c.sel);
@@ -229,14 +192,14 @@ export function compileBundle(input: CompileInput): CompiledState {
   }
   const cidrIdentities = allocateCidrIdentities(allCidrSelectors);
   const cidrIds = cidrIdentities.filter((c) => c.identity !== ReservedIdentity.world && c.identity !== ReservedIdentity.worldIpv6);
-  const unaddressed = new Set(apiserverAddress.size > 0 ? UNADDRESSED_ENTITIES : [...UNADDRESSED_ENTITIES, 'kube-apiserver']);
+  const environment = { kubeApiserverAddressed: apiserverAddress.size > 0 };
 
   // ---- rule ids ------------------------------------------------------------------------------
   const ruleNames: string[] = [];
   const ruleMeta = new Map<string, Omit<RuleAttribution, 'ruleId'>>();
   const ruleName = (policy: BundledPolicy, pointer: string): string => `${policy.name}\n${policy.generation}\n${pointer}`;
   for (const policy of input.bundle.policies) {
-    for (const { rule, base } of rulesOf(policy)) {
+    for (const { rule, base } of rulesOf(policy.spec)) {
       for (const [key, dir, deny] of [['ingress', 'ingress', false], ['ingressDeny', 'ingress', true], ['egress', 'egress', false], ['egressDeny', 'egress', true]] as const) {
         (rule[key] ?? []).forEach((_r, i) => {
           const pointer = `${base}/${key}/${i}`;
@@ -288,52 +251,29 @@ export function compileBundle(input: CompileInput): CompiledState {
     }
   };
 
-  /** Resolves the L3 peers of one rule; unresolvable parts are degraded (allow: nothing, deny: any). */
-  const resolvePeers = (r: IngressRule | EgressRule, dir: DirName, namespace: string | undefined, deny: boolean, policy: string, pointer: string): Peers => {
+  /** Resolves the L3 peers of one rule. What cannot be resolved (core's peerIssues, reported as degraded)
+   *  contributes nothing to an allow and widens a deny to every peer. */
+  const resolvePeers = (r: IngressRule | EgressRule, dir: DirName, namespace: string | undefined, deny: boolean): Peers => {
     const peers: Peers = { any: false, ids: new Set() };
     const rec = r as Record<string, unknown>;
     const list = (k: string): unknown[] => (Array.isArray(rec[k]) ? (rec[k] as unknown[]) : []);
-    const failClosed = (field: string, reason: string): void => {
-      degraded.push({ policy, pointer: `${pointer}/${field}`, reason: `${reason}; ${deny ? 'the deny applies to every peer (fail closed)' : 'contributes no allow (fail closed)'}` });
-      if (deny) peers.any = true;
-    };
-    const endpointsKey = dir === 'ingress' ? 'fromEndpoints' : 'toEndpoints';
-    const entitiesKey = dir === 'ingress' ? 'fromEntities' : 'toEntities';
-    const nodesKey = dir === 'ingress' ? 'fromNodes' : 'toNodes';
-    const groupsKey = dir === 'ingress' ? 'fromGroups' : 'toGroups';
-    const l3Keys = [endpointsKey, entitiesKey, nodesKey, groupsKey, dir === 'ingress' ? 'fromCIDR' : 'toCIDR', dir === 'ingress' ? 'fromCIDRSet' : 'toCIDRSet', 'toServices', 'toFQDNs'];
-    if (!l3Keys.some((k) => list(k).length > 0)) {
+    const keys = peerKeys(dir);
+    if (!hasL3Peer(r, dir)) {
       // No L3 peer: a wildcard when the rule names ports or ICMP types (Cilium's L4-only rule, still
       // narrowed by requirements); an empty rule `{}` or one with only requirements allows nothing.
       if (list('toPorts').length > 0 || list('icmps').length > 0) peers.any = true;
       return peers;
     }
-    for (const s of list(endpointsKey)) for (const id of selectIdentities(scopePeerSelector(s as LabelSelector, namespace))) peers.ids.add(id);
-    list(entitiesKey).forEach((e, i) => {
-      if (unaddressed.has(e as string)) {
-        degraded.push({
-          policy,
-          pointer: `${pointer}/${entitiesKey}/${i}`,
-          reason: `no addresses of the ${String(e)} entity are known to the agent; ${deny ? 'the deny has no effect (no packet carries this identity)' : 'contributes no allow (fail closed)'}`,
-        });
-      }
+    if (peerIssues(r, dir, deny, environment).some((issue) => issue.widensDenyToAnyPeer)) peers.any = true;
+    for (const s of list(keys.endpoints)) for (const id of selectIdentities(scopePeerSelector(s as LabelSelector, namespace))) peers.ids.add(id);
+    for (const e of list(keys.entities)) {
       const ids = entityIds(e as string);
       if (ids === 'any') peers.any = true;
       else for (const id of ids) peers.ids.add(id);
-    });
-    for (const c of cidrSelectorsOf(r, dir)) {
-      if ('sel' in c) {
-        const invalid = checkCidrSelector(c.sel);
-        if (invalid) failClosed(c.pointer.slice(1), invalid);
-        else for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
-      } else {
-        failClosed(`${c.pointer.slice(1)}/${c.group}`, 'CIDR groups are not resolved by the agent');
-      }
     }
-    if (list(nodesKey).length > 0) failClosed(nodesKey, 'node selectors need node labels the agent does not have');
-    if (list(groupsKey).length > 0) failClosed(groupsKey, 'cloud provider groups are not resolved by the agent');
-    if (list('toServices').length > 0) failClosed('toServices', 'service backends are not resolved by the agent');
-    if (list('toFQDNs').length > 0) failClosed('toFQDNs', 'FQDN rules need DNS-based IP learning the datapath does not have yet');
+    for (const c of cidrSelectorsOf(r, dir)) {
+      if ('sel' in c && !checkCidrSelector(c.sel)) for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
+    }
     return peers;
   };
 
@@ -354,11 +294,8 @@ export function compileBundle(input: CompileInput): CompiledState {
   for (const policy of sortedPolicies) {
     const namespace = policy.spec.namespace;
     const audit = policy.mode === 'audit';
-    for (const { rule, base } of rulesOf(policy)) {
-      if (rule.nodeSelector !== undefined) {
-        degraded.push({ policy: policy.name, pointer: `${base}/nodeSelector`, reason: 'host policies (nodeSelector) are not enforced: fleetnet polices pod veths only; the rule has no effect' });
-        continue;
-      }
+    for (const { rule, base } of rulesOf(policy.spec)) {
+      if (rule.nodeSelector !== undefined) continue; // host policies: not enforced (reported as degraded)
       if (!rule.endpointSelector) continue;
       const subject = scopeSubjectSelector(rule.endpointSelector, namespace);
       const localIds = locals.filter((u) => matchesEndpointSelector(subject, u.indexed)).map((u) => u.id);
@@ -382,24 +319,14 @@ export function compileBundle(input: CompileInput): CompiledState {
             const pointer = `${base}/${key}/${i}`;
             const ruleId = ruleIds.get(ruleName(policy, pointer)) ?? 0;
             const requires = ((r as Record<string, unknown>)[dirName === 'ingress' ? 'fromRequires' : 'toRequires'] as LabelSelector[] | undefined) ?? [];
-            if (!deny && requires.length > 0 && audit) {
-              // Requirements narrow other policies' allows: from an audit policy that would drop traffic.
-              degraded.push({ policy: policy.name, pointer: `${pointer}/${dirName === 'ingress' ? 'fromRequires' : 'toRequires'}`, reason: 'requirements of an audit-mode policy are not evaluated (they would change what enforce policies allow)' });
-            } else if (!deny && requires.length > 0) {
+            // Requirements narrow other policies' allows; an audit policy's would drop traffic, so they
+            // are not evaluated (reported as degraded).
+            if (!deny && requires.length > 0 && !audit) {
               for (const id of localIds) selectionOf(id, direction).requires.push(...requires.map((s) => scopePeerSelector(s, namespace)));
             }
-            const auth = (r as IngressRule).authentication?.mode;
-            if (!deny && auth !== undefined && auth !== 'disabled') {
-              degraded.push({
-                policy: policy.name,
-                pointer: appendPointer(pointer, 'authentication'),
-                reason: `mutual authentication (${auth}) is not supported; contributes no allow (fail closed)`,
-              });
-              return;
-            }
-            const peers = resolvePeers(r, dirName, namespace, deny, policy.name, pointer);
+            if (authenticationIssue(r, deny)) return; // mutual authentication: no allow (reported as degraded)
+            const peers = resolvePeers(r, dirName, namespace, deny);
             const l4 = compileL4(r, pointer, deny ? 'deny' : 'allow');
-            for (const d of l4.degraded) degraded.push({ policy: policy.name, ...d });
             if (localIds.length === 0 || l4.blocks.length === 0 || (!peers.any && peers.ids.size === 0)) return;
             pending.push({
               localIds,
@@ -540,14 +467,14 @@ export function compileBundle(input: CompileInput): CompiledState {
   }
   identities.sort((a, b) => a.id - b.id);
 
-  const uniqueDegraded = new Map<string, DegradedRule>();
-  for (const d of degraded) uniqueDegraded.set(`${d.policy}\n${d.pointer}\n${d.reason}`, d);
+  // What the entries above leave out, in the words the API uses for its write-time warnings.
+  const degraded: DegradedRule[] = sortedPolicies.flatMap((p) => findUnenforcedParts(p, environment).map(({ pointer, reason }) => ({ policy: p.name, pointer, reason })));
   return {
     endpoints,
     ipcache: ipcacheEntries,
     policy,
     rules,
     identities,
-    degraded: [...uniqueDegraded.values()].sort((a, b) => cmp(a.policy, b.policy) || cmp(a.pointer, b.pointer) || cmp(a.reason, b.reason)),
+    degraded,
   };
 }

@@ -14,7 +14,7 @@ import { collectImportedPolicies, importPolicyDocuments } from '../../../core/po
 import type { BundledPolicy } from '../../../openapi/types.js';
 import { allocateHashed } from './allocate-ids.js';
 import { compileBundle } from './compile-bundle.js';
-import { containsPrefix, maskPrefix } from './ip-prefix.js';
+import { containsPrefix, maskPrefix } from '../../../core/policy/rules/ip-prefix.js';
 import { input, LOCAL, PEERS, policy, render } from './test-cluster.js';
 
 const FIXTURES = upstream.CILIUM_POLICIES;

@@ -19,11 +19,10 @@
  *   the L4 allow.
  */
 import type { PortRule, components } from '../../../openapi/types.js';
-import { appendPointer } from '../../../core/json/json-pointer.js';
-import { resolveIcmpType } from '../../../core/policy/rules/icmp.js';
-import { parsePort } from '../../../core/policy/rules/ports.js';
+import { l4Issues, planIcmp, planPort, portRuleIssue } from '../../../core/policy/unenforced-parts.js';
 import { IpProto } from '../kernel/identities.js';
 import { splitPortRange } from '../kernel/port-range.js';
+
 
 /** proto 0 = any protocol (then port = prefixLen = 0); prefixLen 0 = any port of proto. */
 export interface L4Block {
@@ -34,6 +33,7 @@ export interface L4Block {
 
 export interface L4Result {
   blocks: L4Block[];
+  /** what cannot be enforced: core/policy/unenforced-parts.ts l4Issues, the API's warnings too */
   degraded: Array<{ pointer: string; reason: string }>;
 }
 
@@ -42,35 +42,8 @@ type IcmpRule = components['schemas']['ICMPRule'];
 
 export const ANY_L4: L4Block = { proto: IpProto.any, port: 0, prefixLen: 0 };
 
-const PROTO_NUMBERS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132, ICMP: 1, ICMPv6: 58, VRRP: 112, IGMP: 2 };
-
-/** ICMPv6 neighbor discovery types (RS, RA, NS, NA, redirect): passed by the kernel before policy. */
-export const NDP_TYPES: ReadonlySet<number> = new Set([133, 134, 135, 136, 137]);
-
-function l7AllowsEverything(rules: NonNullable<PortRule['rules']>): boolean {
-  if (rules.l7proto !== undefined || rules.l7 !== undefined) return false;
-  const emptyHttp = (rules.http ?? []).some((h) => Object.keys(h).length === 0);
-  const emptyKafka = (rules.kafka ?? []).some((k) => Object.keys(k).length === 0);
-  const anyDns = (rules.dns ?? []).some((d) => d.matchPattern === '*');
-  if (rules.http !== undefined) return emptyHttp;
-  if (rules.kafka !== undefined) return emptyKafka;
-  if (rules.dns !== undefined) return anyDns;
-  return true;
-}
-
-/** Why an allow port rule cannot be enforced at L4, or undefined. */
-function unenforceableL7(pr: PortRule): { field: string; reason: string } | undefined {
-  if (pr.listener) return { field: 'listener', reason: 'redirect to an Envoy listener is not supported by the datapath; no L4 allow for these ports (fail closed)' };
-  if (pr.terminatingTLS || pr.originatingTLS) {
-    return { field: pr.terminatingTLS ? 'terminatingTLS' : 'originatingTLS', reason: 'TLS interception is not supported; no L4 allow for these ports (fail closed)' };
-  }
-  if ((pr.serverNames ?? []).length > 0) return { field: 'serverNames', reason: 'SNI (serverNames) matching is not supported; no L4 allow for these ports (fail closed)' };
-  if (pr.rules && !l7AllowsEverything(pr.rules)) {
-    const kind = pr.rules.http ? 'http' : pr.rules.kafka ? 'kafka' : pr.rules.dns ? 'dns' : 'l7';
-    return { field: `rules/${kind}`, reason: `L7 ${kind} rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)` };
-  }
-  return undefined;
-}
+/** Every port of each protocol ('any': every protocol). */
+const allPorts = (protocols: number[] | 'any'): L4Block[] => (protocols === 'any' ? [ANY_L4] : protocols.map((proto) => ({ proto, port: 0, prefixLen: 0 })));
 
 export function compileL4(
   rule: { toPorts?: AnyPortRule[]; icmps?: IcmpRule[] },
@@ -79,83 +52,31 @@ export function compileL4(
 ): L4Result {
   const toPorts = rule.toPorts ?? [];
   const icmps = rule.icmps ?? [];
-  const out: L4Result = { blocks: [], degraded: [] };
+  const out: L4Result = { blocks: [], degraded: l4Issues(rule, pointer, kind).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
   if (toPorts.length === 0 && icmps.length === 0) {
     out.blocks.push(ANY_L4);
     return out;
   }
-  const degrade = (p: string, reason: string): void => {
-    out.degraded.push({ pointer: p, reason });
-  };
-  toPorts.forEach((pr, j) => {
-    const at = appendPointer(pointer, 'toPorts', j);
-    if (kind === 'allow') {
-      const why = unenforceableL7(pr as PortRule);
-      if (why) {
-        degrade(`${at}/${why.field}`, why.reason);
-        return;
-      }
-    }
+  for (const pr of toPorts) {
+    if (portRuleIssue(pr, kind)) continue; // contributes no L4 allow
     const ports = pr.ports ?? [];
     if (ports.length === 0) {
       out.blocks.push(ANY_L4);
-      return;
+      continue;
     }
-    ports.forEach((pp, k) => {
-      const pat = appendPointer(at, 'ports', k);
-      const protocol = pp.protocol ?? 'ANY';
-      const parsed = parsePort(pp.port);
-      const protos = protocol === 'ANY' ? [IpProto.tcp, IpProto.udp] : [PROTO_NUMBERS[protocol] ?? -1];
-      if (protos[0] === -1) {
-        degrade(pat, `protocol ${protocol} is not supported`);
-        return;
-      }
-      if (typeof parsed === 'string' || parsed.kind === 'name') {
-        // named ports resolve per pod (container ports), which the agent does not know
-        if (kind === 'allow') {
-          degrade(pat, `named port "${pp.port}" cannot be resolved by the agent; no allow (fail closed)`);
-        } else {
-          degrade(pat, `named port "${pp.port}" cannot be resolved by the agent; the deny covers every port of the protocol (fail closed)`);
-          for (const proto of protocol === 'ANY' ? [IpProto.any] : protos) out.blocks.push({ proto, port: 0, prefixLen: 0 });
-        }
-        return;
-      }
-      const first = parsed.value;
-      if (first === 0) {
-        out.blocks.push(...(protocol === 'ANY' ? [ANY_L4] : protos.map((proto) => ({ proto, port: 0, prefixLen: 0 }))));
-        return;
-      }
-      for (const proto of protos) {
-        if (proto !== IpProto.tcp && proto !== IpProto.udp) {
-          if (kind === 'allow') {
-            degrade(pat, `the datapath reads no ports of ${protocol}; only port 0 (any) can be allowed (fail closed)`);
-          } else {
-            degrade(pat, `the datapath reads no ports of ${protocol}; the deny covers all of ${protocol} (fail closed)`);
-            out.blocks.push({ proto, port: 0, prefixLen: 0 });
-          }
-          continue;
-        }
-        const last = pp.endPort !== undefined && pp.endPort > first ? pp.endPort : first;
-        for (const b of splitPortRange(first, last)) out.blocks.push({ proto, port: b.port, prefixLen: b.prefixLen });
-      }
-    });
-  });
-  icmps.forEach((icmp, j) => {
-    (icmp.fields ?? []).forEach((field, k) => {
-      const at = appendPointer(pointer, 'icmps', j, 'fields', k);
-      const v6 = field.family === 'IPv6';
-      const proto = v6 ? IpProto.icmpv6 : IpProto.icmp;
-      const type = resolveIcmpType(field);
-      if (type === undefined) {
-        degrade(at, `unknown ${v6 ? 'ICMPv6' : 'ICMP'} type${kind === 'deny' ? `; the deny covers all of ${v6 ? 'ICMPv6' : 'ICMP'} (fail closed)` : '; no allow (fail closed)'}`);
-        if (kind === 'deny') out.blocks.push({ proto, port: 0, prefixLen: 0 });
-        return;
-      }
-      if (v6 && kind === 'deny' && NDP_TYPES.has(type)) {
-        degrade(at, `ICMPv6 type ${type} is neighbor discovery, which always passes (as in Cilium); the deny has no effect on it`);
-      }
-      out.blocks.push({ proto, port: type, prefixLen: 16 });
-    });
-  });
+    for (const pp of ports) {
+      const plan = planPort(pp, kind);
+      if (plan.kind === 'all-ports') out.blocks.push(...allPorts(plan.protocols));
+      else if (plan.kind === 'unenforced') out.blocks.push(...(plan.widenedTo === undefined ? [] : allPorts(plan.widenedTo)));
+      else for (const proto of plan.protocols) for (const b of splitPortRange(plan.first, plan.last)) out.blocks.push({ proto, port: b.port, prefixLen: b.prefixLen });
+    }
+  }
+  for (const icmp of icmps) {
+    for (const field of icmp.fields ?? []) {
+      const { protocol, type } = planIcmp(field, kind);
+      if (type !== undefined) out.blocks.push({ proto: protocol, port: type, prefixLen: 16 });
+      else if (kind === 'deny') out.blocks.push({ proto: protocol, port: 0, prefixLen: 0 });
+    }
+  }
   return out;
 }

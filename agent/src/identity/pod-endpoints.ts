@@ -8,7 +8,7 @@
  */
 import type { V1EndpointSlice, V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { parsePrefix } from '../../../core/policy/rules/cidr.js';
-import { compareAddressTexts } from '../compile/ip-prefix.js';
+import { compareAddressTexts } from '../../../core/policy/rules/ip-prefix.js';
 import type { ClusterNode, PeerEndpoint, Workload } from './types.js';
 
 /** 4 or 6 for a bare address of that family, undefined for anything else. */

@@ -14,7 +14,7 @@
  *   prefix (`isV4Mapped`). An IPv6 prefix shorter than /96 around that block (`::/0`) is harmless:
  *   the kernel ignores an entry of the other family. A bare IPv4-mapped address is its IPv4 address.
  */
-import { formatIpv6, parsePrefix, prefixContains, type ParsedPrefix } from '../../../core/policy/rules/cidr.js';
+import { formatIpv6, parsePrefix, prefixContains, type ParsedPrefix } from './cidr.js';
 
 export interface Prefix extends ParsedPrefix {
   /** canonical `addr/bits` of the masked prefix */
