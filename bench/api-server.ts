@@ -1,7 +1,9 @@
 /**
  * A server process for bench/api.ts. argv[2] = "fleetnet": the local host with the full route table on
  * an embedded Cosmos server, seeded with one cluster, one policy and an agent token. argv[2] = "bare":
- * a bare node:http server answering every request with the same 304 bytes fleetnet sends.
+ * a bare node:http server answering every request with the same 304 bytes fleetnet sends. argv[2] =
+ * "empty-operation": the same local host serving one anonymous operation that answers 304 at once — the
+ * cost of the @azure/functions handler model (HttpRequest, InvocationContext) without fleetnet's own code.
  * Prints one JSON line {url, token, etag} on stdout when ready.
  */
 import http from 'node:http';
@@ -13,6 +15,7 @@ import { createAppServices } from '../functions/src/app-services.js';
 import { loadOrCreateDevIssuer } from '../functions/src/auth/dev-issuer.js';
 import { startLocalHost } from '../functions/src/local-host/local-host.js';
 import { createOperations } from '../functions/src/routes.js';
+import { defineOperation } from '../functions/src/http/operation.js';
 import { DESIRED_STATE_MEDIA_TYPE } from '../core/bundle/desired-state-format.js';
 
 const mode = process.argv[2];
@@ -41,6 +44,15 @@ if (mode === 'fleetnet') {
   if (first.status !== 200) throw new Error(`first poll answered ${first.status}`);
   const etag = first.headers.get('etag');
   console.log(JSON.stringify({ url: `${host.baseUrl}${DESIRED_STATE_PATH}`, token, etag }));
+} else if (mode === 'empty-operation') {
+  const etag = process.argv[3] ?? '"r1-bench"';
+  const route = DESIRED_STATE_PATH.slice(1).replace('bench-cluster', '{clusterId}').replace('node-1', '{nodeName}');
+  const answer304 = defineOperation(async () => ({}) as never, { operationId: 'emptyOperation', method: 'GET', route, anonymous: true }, async () => ({
+    status: 304,
+    headers: { ETag: etag },
+  }));
+  const host = await startLocalHost({ operations: [answer304] });
+  console.log(JSON.stringify({ url: `${host.baseUrl}${DESIRED_STATE_PATH}`, token: 'unused', etag }));
 } else if (mode === 'bare') {
   const etag = process.argv[3] ?? '"r1-bench"';
   const server = http.createServer((_req, res) => {
@@ -53,6 +65,6 @@ if (mode === 'fleetnet') {
     console.log(JSON.stringify({ url: `http://127.0.0.1:${port}/api${DESIRED_STATE_PATH}`, token: 'unused', etag }));
   });
 } else {
-  console.error('usage: api-server.ts fleetnet|bare [etag]');
+  console.error('usage: api-server.ts fleetnet|empty-operation|bare [etag]');
   process.exit(2);
 }

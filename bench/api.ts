@@ -1,13 +1,17 @@
 /**
  * `npm run bench:api` — a benchmark, not a test. Drives the agents' hot path (desired state answered
- * 304) on the local host, and in the same run a bare node:http server returning the same bytes; prints
- * both rates and fleetnet/bare (target ≥ 0.5). Each server runs in its own process; the load generator
- * (keep-alive, fixed concurrency) runs here. Each round measures both servers back to back, and the
+ * 304) on the local host, compiled as deployed, and in the same run a bare node:http server returning the
+ * same bytes; prints the rates and fleetnet/bare (target ≥ 0.5). Each server runs in its own process; the load generator
+ * (keep-alive, fixed concurrency) runs here. Each round measures every server back to back, and each
  * reported ratio is the median of the per-round ratios, so slow drifts of a shared machine cancel out.
+ * A third server, the local host with an operation that answers 304 at once, splits the gap into the
+ * @azure/functions handler model's cost and fleetnet's own.
  */
 import { DESIRED_STATE_MEDIA_TYPE } from '../core/bundle/desired-state-format.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
@@ -20,10 +24,35 @@ interface Target {
   etag: string;
 }
 
+const repo = new URL('..', import.meta.url).pathname;
+
+/**
+ * The servers run compiled, as the Functions host runs the API (tsc's JavaScript, not tsx): the build's
+ * sources plus bench/api-server.ts, compiled into a scratch directory inside the repo (so node_modules
+ * and openapi/ resolve). Returns the compiled api-server.js and the directory to remove.
+ */
+function compileServer(): { script: string; dir: string } {
+  mkdirSync(join(repo, '.fleetnet'), { recursive: true });
+  const dir = mkdtempSync(join(repo, '.fleetnet', 'bench-api-'));
+  const tsconfig = join(dir, 'tsconfig.json');
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: join(repo, 'tsconfig.build.json'),
+      compilerOptions: { outDir: join(dir, 'out'), rootDir: repo },
+      include: ['functions/src/**/*.ts', 'core/**/*.ts', 'openapi/**/*.ts', 'bench/api-server.ts'].map((glob) => join(repo, glob)),
+      exclude: [join(repo, '**/*.test.ts')],
+    }),
+  );
+  execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: repo, stdio: 'inherit' });
+  return { script: join(dir, 'out', 'bench', 'api-server.js'), dir };
+}
+
+const compiled = compileServer();
+process.on('exit', () => rmSync(compiled.dir, { recursive: true, force: true }));
+
 async function startServer(args: string[]): Promise<{ child: ChildProcess; target: Target }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./api-server.ts', import.meta.url).pathname, ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(process.execPath, [compiled.script, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     if (line.startsWith('{')) return { child, target: JSON.parse(line) as Target };
@@ -35,7 +64,8 @@ async function startServer(args: string[]): Promise<{ child: ChildProcess; targe
 async function drive(target: Target, seconds: number): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const url = new URL(target.url);
-  const headers = { authorization: `Bearer ${target.token}`, 'if-none-match': target.etag, accept: DESIRED_STATE_MEDIA_TYPE };
+  // Every server gets the same request bytes: the agent's real token (the others ignore it).
+  const headers = { authorization: `Bearer ${fleetnet.target.token}`, 'if-none-match': target.etag, accept: DESIRED_STATE_MEDIA_TYPE };
   const deadline = performance.now() + seconds * 1000;
   let completed = 0;
   const once = () =>
@@ -60,24 +90,33 @@ async function drive(target: Target, seconds: number): Promise<number> {
 }
 
 const fleetnet = await startServer(['fleetnet']);
+const emptyOperation = await startServer(['empty-operation', fleetnet.target.etag]);
 const bare = await startServer(['bare', fleetnet.target.etag]);
+const servers = { fleetnet, emptyOperation, bare };
+type Name = keyof typeof servers;
+const names = Object.keys(servers) as Name[];
 try {
-  await drive(fleetnet.target, 1); // warm-up: JIT, caches, connections
-  await drive(bare.target, 1);
-  const rates = { fleetnet: [] as number[], bare: [] as number[] };
+  for (const name of names) await drive(servers[name].target, 1); // warm-up: JIT, caches, connections
+  const rates = { fleetnet: [] as number[], emptyOperation: [] as number[], bare: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
-    rates.fleetnet.push(await drive(fleetnet.target, SECONDS));
-    rates.bare.push(await drive(bare.target, SECONDS));
+    for (const name of names) rates[name].push(await drive(servers[name].target, SECONDS));
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  const f = median(rates.fleetnet);
-  const b = median(rates.bare);
-  const ratios = rates.fleetnet.map((rate, round) => rate / rates.bare[round]!);
+  const pairedRatio = (top: Name, bottom: Name) => {
+    const ratios = rates[top].map((rate, round) => rate / rates[bottom][round]!);
+    return `${median(ratios).toFixed(3)}  (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}`;
+  };
+  const line = (label: string, name: Name) =>
+    `  ${label.padEnd(20)}: ${median(rates[name]).toFixed(0)} req/s  (rounds: ${rates[name].map((r) => r.toFixed(0)).join(', ')})`;
   console.log(`desired-state 304, concurrency ${CONCURRENCY}, ${ROUNDS} rounds × ${SECONDS}s (median):`);
-  console.log(`  fleetnet local host : ${f.toFixed(0)} req/s  (rounds: ${rates.fleetnet.map((r) => r.toFixed(0)).join(', ')})`);
-  console.log(`  bare node:http      : ${b.toFixed(0)} req/s  (rounds: ${rates.bare.map((r) => r.toFixed(0)).join(', ')})`);
-  console.log(`  ratio fleetnet/bare : ${median(ratios).toFixed(3)}  (median of per-round ratios ${ratios.map((r) => r.toFixed(2)).join(', ')}; target ≥ 0.5)`);
+  console.log(line('fleetnet local host', 'fleetnet'));
+  console.log(line('empty operation', 'emptyOperation'));
+  console.log(line('bare node:http', 'bare'));
+  console.log(`  ratio fleetnet/bare : ${pairedRatio('fleetnet', 'bare')}; target ≥ 0.5)`);
+  // Where the gap is: the handler model's own cost (the local host with an operation that does nothing)
+  // and fleetnet's code on top of it (token, route params, manifest lookup, ETag).
+  console.log(`  ratio empty-operation/bare : ${pairedRatio('emptyOperation', 'bare')})`);
+  console.log(`  ratio fleetnet/empty-operation : ${pairedRatio('fleetnet', 'emptyOperation')})`);
 } finally {
-  fleetnet.child.kill();
-  bare.child.kill();
+  for (const name of names) servers[name].child.kill();
 }
