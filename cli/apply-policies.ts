@@ -10,12 +10,18 @@
  *   others by the API (the import is all-or-nothing, and runs as a dry run when a fleet document was
  *   rejected). If any document is rejected, nothing is stored and the command fails with EXIT.INVALID —
  *   with `--dry-run` too.
- * - Output: one line per document in file order, `document N` being its 1-based position in the file.
+ * - A document that would be enforced on every cluster of the fleet — a Cilium/Kubernetes document without
+ *   `--cluster-selector` (unless `--mode audit`), a fleet policy without `spec.targets` (unless its mode is
+ *   audit) — needs `--all-clusters`; without it nothing is sent and the command fails with EXIT.USAGE,
+ *   dry runs included (a dry run predicts the real run).
+ * - Output: one line per document in file order, `document N` being its 1-based position in the file,
+ *   followed by a `warning:` line for each part the datapath will not enforce (the API's warnings; for a
+ *   fleet policy in a dry run, the same core function on the client).
  */
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments, stringify as toYaml } from 'yaml';
-import type { FieldError, ImportResult, NetworkPolicy } from '../openapi/types.js';
+import type { FieldError, ImportResult, NetworkPolicy, PolicyWarning } from '../openapi/types.js';
 import { ApiCallError, type ApiClient } from './api-client.js';
 import { CliError, EXIT } from './exit-codes.js';
 import type { CliIo } from './program.js';
@@ -26,6 +32,8 @@ export interface ApplyOptions {
   dryRun?: boolean;
   clusterSelector?: string;
   mode?: string;
+  /** consent to enforce documents that name no clusters on every cluster */
+  allClusters?: boolean;
 }
 
 type Obj = Record<string, unknown>;
@@ -45,6 +53,10 @@ export function describePointer(pointer: string): string {
 
 export const describeErrors = (errors: readonly Pick<FieldError, 'pointer' | 'message'>[] | undefined): string =>
   (errors ?? []).map((e) => `\n    ${describePointer(e.pointer)}: ${e.message}`).join('');
+
+/** The parts the datapath will not enforce, one indented line each (the API's `warnings`). */
+export const describeWarnings = (warnings: readonly PolicyWarning[] | undefined): string =>
+  (warnings ?? []).map((w) => `\n    warning: ${describePointer(w.pointer)}: ${w.message}`).join('');
 
 const label = (doc: PolicyDocument): string => {
   const v = doc.value as Obj;
@@ -89,18 +101,22 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
   const docs = readPolicyDocuments(await readInputFile(options.file, io), options.file === '-' ? '<stdin>' : options.file);
   const fleet = docs.filter((d) => isFleetPolicy(d.value));
   const others = docs.filter((d) => !isFleetPolicy(d.value));
+  requireConsentForEveryCluster(fleet, others, options);
   const lines = new Map<number, string>();
   let rejected = 0;
   const dry = options.dryRun ? ' (dry run)' : '';
 
   if (fleet.length > 0) {
-    const { validateFleetPolicy } = await import('./validate-fleet-policy.js');
+    const [{ validateFleetPolicy }, { policyWarnings }] = await Promise.all([import('./validate-fleet-policy.js'), import('../core/policy/unenforced-parts.js')]);
     for (const doc of fleet) {
       const errors = validateFleetPolicy(doc.value);
       if (errors.length > 0) {
         rejected++;
         lines.set(doc.position, `${label(doc)} rejected${dry}:${describeErrors(errors)}`);
-      } else if (options.dryRun) lines.set(doc.position, `networkpolicy/${(doc.value as NetworkPolicy).metadata.name} valid (dry run; checked by the CLI with the API's validators)`);
+      } else if (options.dryRun) {
+        const policy = doc.value as NetworkPolicy;
+        lines.set(doc.position, `networkpolicy/${policy.metadata.name} valid (dry run; checked by the CLI with the API's validators)${describeWarnings(policyWarnings(policy))}`);
+      }
     }
   }
 
@@ -134,7 +150,7 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
         // the API's reason ends with its first error's pointer; the errors follow in words
         const reason = o.errors?.length ? (o.reason ?? 'invalid').split(/: \//)[0] : (o.reason ?? 'invalid');
         line = `${where} rejected${dry}: ${reason}${describeErrors(o.errors)}`;
-      } else line = `networkpolicy/${o.policy?.metadata.name ?? '?'} ${o.outcome}${dry}${o.reason ? `: ${o.reason}` : ''}`;
+      } else line = `networkpolicy/${o.policy?.metadata.name ?? '?'} ${o.outcome}${dry}${o.reason ? `: ${o.reason}` : ''}${describeWarnings(o.warnings)}`;
       lines.set(position, previous ? `${previous}\n${line}` : line);
     }
   }
@@ -152,7 +168,7 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
         const p = doc.value as NetworkPolicy;
         const response = await client.raw('PUT', `/networkpolicies/${encodeURIComponent(p.metadata.name)}`, { text: JSON.stringify(p), contentType: 'application/json' });
         const stored = (await response.json()) as NetworkPolicy;
-        lines.set(doc.position, `networkpolicy/${p.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})`);
+        lines.set(doc.position, `networkpolicy/${p.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})${describeWarnings(stored.status?.warnings)}`);
       }
     } finally {
       print();
@@ -160,4 +176,24 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
     return;
   }
   print();
+}
+
+/** Targets naming no cluster mean every cluster (core/policy/select-clusters.ts). */
+const namesNoCluster = (targets: { clusterIds?: unknown; clusterSelector?: unknown } | undefined) => targets?.clusterIds === undefined && targets?.clusterSelector === undefined;
+
+/** EXIT.USAGE unless every document enforced fleet-wide was meant so (`--all-clusters`). */
+function requireConsentForEveryCluster(fleet: readonly PolicyDocument[], others: readonly PolicyDocument[], options: ApplyOptions): void {
+  if (options.allClusters) return;
+  const fleetWide = fleet.filter((doc) => {
+    const spec = (doc.value as NetworkPolicy).spec as NetworkPolicy['spec'] | undefined;
+    return isObject(spec) && spec.mode !== 'audit' && namesNoCluster(spec.targets);
+  });
+  const importedFleetWide = options.clusterSelector === undefined && options.mode !== 'audit' ? others : [];
+  const all = [...fleetWide, ...importedFleetWide].sort((a, b) => a.position - b.position);
+  if (all.length === 0) return;
+  throw new CliError(
+    `${all.map(label).join(', ')} would be enforced on every cluster of the fleet; ` +
+      'name the clusters (--cluster-selector for Cilium/Kubernetes documents, spec.targets in a fleet policy) or pass --all-clusters to mean it',
+    EXIT.USAGE,
+  );
 }

@@ -267,7 +267,8 @@ export function createProgram(io: CliIo): Command {
     .option('--dry-run', 'validate every document and convert, store nothing (exit 4 if any is rejected)')
     .option('--cluster-selector <selector>', 'targets of imported Cilium/Kubernetes policies (label selector over clusters)')
     .addOption(new Option('--mode <mode>', 'mode of imported Cilium/Kubernetes policies').choices(['enforce', 'audit']))
-    .action(async (options: { file: string; dryRun?: boolean; clusterSelector?: string; mode?: string }) => {
+    .option('--all-clusters', 'mean it: enforce documents that name no clusters (no --cluster-selector, no spec.targets) on every cluster of the fleet')
+    .action(async (options: { file: string; dryRun?: boolean; clusterSelector?: string; mode?: string; allClusters?: boolean }) => {
       await applyPolicies(client(), io, options);
     });
   policy

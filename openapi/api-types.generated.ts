@@ -828,6 +828,19 @@ export interface components {
         NetworkPolicyStatus: {
             /** @description How many clusters the policy applied to when it was last written. */
             targetedClusters?: number;
+            /** @description The parts of the policy the datapath does not enforce, computed from the spec by the same code the agents use to report them in a node's `Degraded` condition. Present only when there are some. Pointers are into this resource (`/spec/...`). */
+            warnings?: components["schemas"]["PolicyWarning"][];
+        };
+        PolicyWarning: {
+            /** @description JSON pointer (RFC 6901) to the part that is not enforced. */
+            pointer: string;
+            /** @description Why it is not enforced, and what happens instead. */
+            message: string;
+            /**
+             * @description failsClosed — the part allows nothing (this traffic is dropped by default deny), or a deny covers more than written; noEffect — the part changes nothing.
+             * @enum {string}
+             */
+            consequence: "failsClosed" | "noEffect";
         };
         NetworkPolicy: {
             /** @constant */
@@ -852,6 +865,8 @@ export interface components {
             outcome: "imported" | "unchanged" | "rejected";
             reason?: string;
             errors?: components["schemas"]["FieldError"][];
+            /** @description What of the converted policy the datapath does not enforce (as its `status.warnings`), dry runs included. */
+            warnings?: components["schemas"]["PolicyWarning"][];
             policy?: components["schemas"]["NetworkPolicy"];
         };
         ImportResult: {

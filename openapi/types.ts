@@ -10,6 +10,7 @@ export type { components, operations, paths };
 export type Problem = Schemas['Problem'];
 export type ProblemCode = Schemas['Problem']['code'];
 export type FieldError = Schemas['FieldError'];
+export type PolicyWarning = Schemas['PolicyWarning'];
 export type Labels = Schemas['Labels'];
 export type ObjectMeta = Schemas['ObjectMeta'];
 export type LabelSelector = Schemas['LabelSelector'];

@@ -14,7 +14,7 @@
  * - The compiler decides what to emit with the same functions (`portRuleIssue`, `planPort`, `planIcmp`,
  *   `peerIssues`, `checkCidrSelector`), so what is reported is what the kernel entries leave out.
  */
-import type { BundledPolicy, EgressRule, IngressRule, PortProtocol, PortRule, Rule, components } from '../../openapi/types.js';
+import type { BundledPolicy, EgressRule, IngressRule, NetworkPolicy, PolicyWarning, PortProtocol, PortRule, Rule, components } from '../../openapi/types.js';
 import { appendPointer } from '../json/json-pointer.js';
 import { resolveIcmpType } from './rules/icmp.js';
 import { containsPrefix, isV4Mapped, maskPrefix } from './rules/ip-prefix.js';
@@ -329,4 +329,17 @@ export function findUnenforcedParts(policy: Pick<BundledPolicy, 'spec' | 'mode'>
   }
   const unique = new Map(parts.map((p) => [`${p.pointer}\n${p.reason}`, p]));
   return [...unique.values()].sort((a, b) => (a.pointer < b.pointer ? -1 : a.pointer > b.pointer ? 1 : a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+}
+
+/**
+ * A fleet policy's write-time warnings: its unenforced parts (as any node without the API server's
+ * addresses reports them), with pointers into the resource (`/spec/...`).
+ */
+export function policyWarnings(policy: Pick<NetworkPolicy, 'spec'>): PolicyWarning[] {
+  const { targets: _targets, ...spec } = policy.spec;
+  return findUnenforcedParts({ spec, mode: policy.spec.mode ?? 'enforce' }, WRITE_TIME_ENVIRONMENT).map((part) => ({
+    pointer: `/spec${part.pointer}`,
+    message: part.reason,
+    consequence: part.consequence,
+  }));
 }

@@ -151,7 +151,7 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
 
   it('a file missing a } fails with line and column, and nothing is stored', async () => {
     const path = await file('missing-brace.yaml', `${fleetPolicy('brace-ok')}---\napiVersion: fleetnet.io/v1\nkind: NetworkPolicy\nmetadata: {name: brace-broken\nspec:\n  endpointSelector: {}\n`);
-    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.err).toContain('syntax error, nothing was sent');
     expect(run.err).toMatch(new RegExp(`${path.replace(/[.]/g, '\\.')}:2[0-9]:\\d+: document 2: .*\\}`));
@@ -161,16 +161,16 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
   });
 
   it('-f - reads standard input; its errors name <stdin>', async () => {
-    const bad = await cli(['policy', 'apply', '-f', '-', ...admin()], {}, 'a: [1\n');
+    const bad = await cli(['policy', 'apply', '--all-clusters', '-f', '-', ...admin()], {}, 'a: [1\n');
     expect(bad.code).toBe(EXIT.INVALID);
     expect(bad.err).toMatch(/<stdin>:\d+:\d+: document 1: /);
-    const good = await cli(['policy', 'apply', '-f', '-', '--dry-run', ...admin()], {}, ciliumPolicy('from-stdin'));
+    const good = await cli(['policy', 'apply', '--all-clusters', '-f', '-', '--dry-run', ...admin()], {}, ciliumPolicy('from-stdin'));
     expect(good).toMatchObject({ code: 0, out: 'networkpolicy/payments.from-stdin imported (dry run)\n' });
   });
 
   it('a mis-indented file fails with the line of the bad indentation', async () => {
     const path = await file('indent.yaml', 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: indent\n namespace: payments\nspec: {}\n');
-    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.err).toMatch(/indent\.yaml:5:\d+: document 1: All mapping items must start at the same column/);
     expect(await stored('payments.indent')).toBe(404);
@@ -178,7 +178,7 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
 
   it('a JSON file with a syntax error names its line and column', async () => {
     const path = await file('bad.json', '{\n  "apiVersion": "cilium.io/v2",\n  "kind": "CiliumNetworkPolicy",\n  "metadata": {"name": "j"\n}\n');
-    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.err).toMatch(/bad\.json:\d+:\d+: document 1: /);
   });
@@ -189,14 +189,14 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     { name: 'only empty documents', text: '---\n# a\n---\n' },
   ])('$name is an error', async ({ text }) => {
     const path = await file('empty.yaml', text);
-    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.err).toMatch(/no documents/);
   });
 
   it('document numbers are positions in the file, counting every document; one rejection stores nothing', async () => {
     const path = await file('numbered.yaml', [fleetPolicy('num-fleet'), '# an empty document\n', ciliumPolicy('num-ok'), ciliumPolicy('num-bad', '70000')].join('---\n'));
-    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.out).toContain('document 4 (CiliumNetworkPolicy payments/num-bad) rejected: the converted policy is invalid\n    spec.ingress[0].toPorts[0].ports[0].port: port 70000 is out of range');
     expect(run.out).not.toMatch(/document [0-3] .*rejected/);
@@ -210,14 +210,14 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     const indent = (text: string) => text.trimEnd().split('\n').map((l, i) => (i === 0 ? `  - ${l}` : `    ${l}`)).join('\n');
     const list = `apiVersion: v1\nkind: List\nitems:\n${indent(ciliumPolicy('list-ok'))}\n${indent(ciliumPolicy('list-bad', '70000'))}\n`;
     const path = await file('list.yaml', [ciliumPolicy('before-list'), list].join('---\n'));
-    const run = await cli(['policy', 'apply', '-f', path, '--dry-run', ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, '--dry-run', ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.out).toMatch(/^networkpolicy\/payments\.before-list imported \(dry run\)\nnetworkpolicy\/payments\.list-ok imported \(dry run\)\ndocument 2 \(List\) item 2 rejected \(dry run\): /);
   });
 
   it('a rejected fleet NetworkPolicy is reported by position with its field in words, and stops the import', async () => {
     const path = await file('fleet-bad.yaml', [ciliumPolicy('fb-ok'), fleetPolicy('fb-bad', '99999')].join('---\n'));
-    const run = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const run = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(run.code).toBe(EXIT.INVALID);
     expect(run.out).toMatch(/^document 2 \(NetworkPolicy fb-bad\) rejected:\n\s+spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port: /m);
     expect(await stored('payments.fb-ok')).toBe(404);
@@ -225,30 +225,73 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
 
   it('--dry-run: a rejected document exits non-zero, fleet policies included', async () => {
     const fleetBad = await file('dry-fleet.yaml', fleetPolicy('dry-fleet-bad', '99999'));
-    const a = await cli(['policy', 'apply', '-f', fleetBad, '--dry-run', ...admin()]);
+    const a = await cli(['policy', 'apply', '--all-clusters', '-f', fleetBad, '--dry-run', ...admin()]);
     expect(a.code).toBe(EXIT.INVALID);
     expect(a.out).toContain('document 1 (NetworkPolicy dry-fleet-bad) rejected (dry run)');
     const schemaBad = await file('dry-schema.yaml', fleetPolicy('dry-schema').replace('spec:\n', 'spec:\n  mode: sometimes\n'));
-    const b = await cli(['policy', 'apply', '-f', schemaBad, '--dry-run', ...admin()]);
+    const b = await cli(['policy', 'apply', '--all-clusters', '-f', schemaBad, '--dry-run', ...admin()]);
     expect(b.code).toBe(EXIT.INVALID);
     expect(b.out).toMatch(/spec\.mode: /);
     const ciliumBad = await file('dry-cilium.yaml', ciliumPolicy('dry-cilium', '70000'));
-    const c = await cli(['policy', 'apply', '-f', ciliumBad, '--dry-run', ...admin()]);
+    const c = await cli(['policy', 'apply', '--all-clusters', '-f', ciliumBad, '--dry-run', ...admin()]);
     expect(c.code).toBe(EXIT.INVALID);
     expect(c.out).toMatch(/^document 1 \(CiliumNetworkPolicy payments\/dry-cilium\) rejected \(dry run\)/m);
   });
 
   it('--dry-run of valid documents exits 0 and stores nothing; apply then stores them, in file order', async () => {
     const path = await file('good.yaml', [ciliumPolicy('good-cilium'), '# empty\n', fleetPolicy('good-fleet')].join('---\n'));
-    const dry = await cli(['policy', 'apply', '-f', path, '--dry-run', ...admin()]);
+    const dry = await cli(['policy', 'apply', '--all-clusters', '-f', path, '--dry-run', ...admin()]);
     expect(dry.code).toBe(0);
     expect(dry.out).toBe('networkpolicy/payments.good-cilium imported (dry run)\nnetworkpolicy/good-fleet valid (dry run; checked by the CLI with the API\'s validators)\n');
     expect(await stored('good-fleet')).toBe(404);
     expect(await stored('payments.good-cilium')).toBe(404);
-    const applied = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const applied = await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()]);
     expect(applied.code).toBe(0);
     expect(applied.out).toBe('networkpolicy/payments.good-cilium imported\nnetworkpolicy/good-fleet created (generation 1)\n');
     expect(await stored('good-fleet')).toBe(200);
+  });
+
+  it('a document enforced on every cluster needs --all-clusters (dry runs too); a selector, targets or audit mode need none', async () => {
+    const cilium = await file('fleet-wide-cilium.yaml', ciliumPolicy('fleet-wide'));
+    for (const extra of [[], ['--dry-run']]) {
+      const refused = await cli(['policy', 'apply', '-f', cilium, ...extra, ...admin()]);
+      expect(refused.code).toBe(EXIT.USAGE);
+      expect(refused.err).toBe(
+        'fleetnet: document 1 (CiliumNetworkPolicy payments/fleet-wide) would be enforced on every cluster of the fleet; name the clusters (--cluster-selector for Cilium/Kubernetes documents, spec.targets in a fleet policy) or pass --all-clusters to mean it\n',
+      );
+      expect(refused.out).toBe('');
+    }
+    expect(await stored('payments.fleet-wide')).toBe(404);
+    expect((await cli(['policy', 'apply', '-f', cilium, '--cluster-selector', 'env=prod', ...admin()])).code).toBe(0);
+    expect((await cli(['policy', 'apply', '-f', cilium, '--mode', 'audit', ...admin()])).code).toBe(0);
+
+    const fleetWide = await file('fleet-wide.yaml', fleetPolicy('fleet-wide-own'));
+    const refused = await cli(['policy', 'apply', '-f', fleetWide, ...admin()]);
+    expect(refused.code).toBe(EXIT.USAGE);
+    expect(refused.err).toContain('document 1 (NetworkPolicy fleet-wide-own) would be enforced on every cluster');
+    expect(await stored('fleet-wide-own')).toBe(404);
+    const targeted = await file('targeted.yaml', fleetPolicy('targeted-own').replace('spec:\n', 'spec:\n  targets:\n    clusterIds: [prod-east]\n'));
+    expect((await cli(['policy', 'apply', '-f', targeted, ...admin()])).code).toBe(0);
+    expect((await cli(['policy', 'apply', '-f', fleetWide, '--all-clusters', ...admin()])).code).toBe(0);
+  });
+
+  it('prints a warning line for each part the datapath will not enforce: the API\'s, and for a fleet policy in a dry run the same list computed by the CLI', async () => {
+    const egress = (name: string) =>
+      `apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: ${name}\n  namespace: shop\nspec:\n  endpointSelector:\n    matchLabels: {app: checkout}\n  egress:\n    - toFQDNs: [{matchName: api.stripe.com}]\n    - toEntities: [kube-apiserver]\n`;
+    const warned = await cli(['policy', 'apply', '-f', await file('warned.yaml', egress('warned')), '--cluster-selector', 'env=prod', ...admin()]);
+    expect(warned.code).toBe(0);
+    expect(warned.out).toBe(
+      'networkpolicy/shop.warned imported\n' +
+        '    warning: spec.egress[0].toFQDNs: FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)\n' +
+        '    warning: spec.egress[1].toEntities[0]: no addresses of the kube-apiserver entity are known to the agent; contributes no allow (fail closed)\n',
+    );
+    const own = fleetPolicy('warned-own', 'http-alt').replace('spec:\n', 'spec:\n  targets:\n    clusterIds: [prod-east]\n');
+    const path = await file('warned-own.yaml', own);
+    const dry = await cli(['policy', 'apply', '-f', path, '--dry-run', ...admin()]);
+    const applied = await cli(['policy', 'apply', '-f', path, ...admin()]);
+    const warningLines = (out: string) => out.split('\n').filter((line) => line.startsWith('    warning: '));
+    expect(warningLines(dry.out)).toEqual(['    warning: spec.ingress[0].toPorts[0].ports[0]: named port "http-alt" cannot be resolved by the agent; no allow (fail closed)']);
+    expect(warningLines(applied.out)).toEqual(warningLines(dry.out));
   });
 
   it('exit codes against the real API: auth 3, not found 5, usage 2', async () => {
@@ -259,13 +302,13 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(badToken.code).toBe(EXIT.AUTH);
     expect(badToken.err).toMatch(/^fleetnet: the API answered 401 .*\n {2}\(no valid token: pass --token or set FLEETNET_TOKEN\)\n$/s);
     const path = await file('reader.yaml', fleetPolicy('reader-write'));
-    const reader = await cli(['policy', 'apply', '-f', path, '--api-url', api.baseUrl, '--token', api.tokens.reader]);
+    const reader = await cli(['policy', 'apply', '--all-clusters', '-f', path, '--api-url', api.baseUrl, '--token', api.tokens.reader]);
     expect(reader.code).toBe(EXIT.AUTH);
     expect(reader.err).toContain('writes Fleet.Admin');
     expect((await cli(['policy', 'frobnicate', ...admin()])).code).toBe(EXIT.USAGE);
     expect((await cli(['flows', '--no-such-flag', ...admin()])).code).toBe(EXIT.USAGE);
     expect((await cli(['flows', '--last', 'many', ...admin()])).code).toBe(EXIT.USAGE);
-    expect((await cli(['policy', 'apply', '-f', join(dir, 'absent.yaml'), ...admin()])).code).toBe(EXIT.USAGE);
+    expect((await cli(['policy', 'apply', '--all-clusters', '-f', join(dir, 'absent.yaml'), ...admin()])).code).toBe(EXIT.USAGE);
   });
 
   it.each([
@@ -359,7 +402,7 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
 
   it('policy delete: 0 when deleted, 5 when absent, 6 when --if-match does not match', async () => {
     const path = await file('to-delete.yaml', fleetPolicy('to-delete'));
-    expect((await cli(['policy', 'apply', '-f', path, ...admin()])).code).toBe(0);
+    expect((await cli(['policy', 'apply', '--all-clusters', '-f', path, ...admin()])).code).toBe(0);
     const stale = await cli(['policy', 'delete', 'to-delete', '--if-match', '"not-the-etag"', ...admin()]);
     expect(stale.code).toBe(EXIT.CONFLICT);
     expect(stale.err).toMatch(/^fleetnet: the API answered 412 /);

@@ -155,9 +155,9 @@ describe('fleetnet CLI against the API', () => {
         'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata:\n  name: db-from-api\n  namespace: payments\nspec:\n  endpointSelector:\n    matchLabels:\n      app: db\n  ingress:\n    - fromEndpoints:\n        - matchLabels:\n            app: api\n',
       ].join('---\n'),
     );
-    const dry = await run('policy', 'apply', '-f', file, '--dry-run');
+    const dry = await run('policy', 'apply', '--all-clusters', '-f', file, '--dry-run');
     expect(dry.out).toContain('(dry run');
-    const applied = await run('policy', 'apply', '-f', file);
+    const applied = await run('policy', 'apply', '--all-clusters', '-f', file);
     expect(applied.out).toMatch(/networkpolicy\/web-allow-api created \(generation 1\)/);
     expect(applied.out).toMatch(/imported/);
     const list = await run('policy', 'list');

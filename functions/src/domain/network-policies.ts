@@ -1,9 +1,11 @@
 import type { NetworkPolicy } from '../../../openapi/types.js';
 import { validatePolicySpec } from '../../../core/policy/validate-policy-spec.js';
+import { policyWarnings } from '../../../core/policy/unenforced-parts.js';
 import { notFound, validationFailed } from '../http/api-error.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { collectPage, type Page } from './collect-page.js';
 import { KIND } from './fleet-store.js';
+import { present } from './resource.js';
 import type { Preconditions, PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
 import type { RevisionLog } from './revision-log.js';
@@ -54,4 +56,15 @@ export class NetworkPolicyService {
     return { kind: KIND.policy, partitionKey: KIND.policy, collection: this.deps.policies, revisions: this.deps.revisions, now: this.deps.now };
   }
 
+}
+
+/**
+ * A stored policy as clients see it: `present` plus `status.warnings` — what the datapath will not enforce,
+ * computed from the spec on every read (so a release that enforces more stops warning at once).
+ */
+export function presentPolicy(stored: Versioned<NetworkPolicy>): NetworkPolicy {
+  const policy = present(stored);
+  const warnings = policyWarnings(policy);
+  if (warnings.length === 0) return policy;
+  return { ...policy, status: { ...policy.status, warnings } };
 }

@@ -4,24 +4,25 @@ import { parseListQuery } from '../http/list-query.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
 import { listResponse, noContent, resourceResponse } from '../http/responses.js';
+import { presentPolicy } from '../domain/network-policies.js';
 
 const ROUTE = 'networkpolicies/{name}';
 
 export const networkPolicyOperations = (services: ServicesProvider): Operation[] => [
   defineOperation(services, { operationId: 'listNetworkPolicies', method: 'GET', route: 'networkpolicies' }, async ({ request, services, principal }) => {
     requireReader(principal);
-    return listResponse(request, await services.policies.list(parseListQuery(request, { labelSelector: true })));
+    return listResponse(request, await services.policies.list(parseListQuery(request, { labelSelector: true })), presentPolicy);
   }),
   defineOperation(services, { operationId: 'getNetworkPolicy', method: 'GET', route: ROUTE }, async ({ request, services, principal }) => {
     requireReader(principal);
-    return resourceResponse(await services.policies.get(pathParam(request, 'name', 'ResourceName')));
+    return resourceResponse(await services.policies.get(pathParam(request, 'name', 'ResourceName')), 200, presentPolicy);
   }),
   defineOperation(services, { operationId: 'putNetworkPolicy', method: 'PUT', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);
     const name = pathParam(request, 'name', 'ResourceName');
     const body = await readValidBody<NetworkPolicy>(request, 'NetworkPolicy');
     const result = await services.policies.put(name, body, describeActor(principal), preconditionsOf(request));
-    return resourceResponse(result.stored, result.outcome === 'created' ? 201 : 200);
+    return resourceResponse(result.stored, result.outcome === 'created' ? 201 : 200, presentPolicy);
   }),
   defineOperation(services, { operationId: 'deleteNetworkPolicy', method: 'DELETE', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);

@@ -4,7 +4,8 @@ import { parseLabelSelectorQuery } from '../../../core/labels/label-selector.js'
 import { importPolicyDocuments } from '../../../core/policy/import/import-policy-documents.js';
 import { createSchemaValidator } from '../../../core/schema/compile-schema-validator.js';
 import { describeActor, requireAdmin } from '../auth/authorize.js';
-import { present } from '../domain/resource.js';
+import { presentPolicy } from '../domain/network-policies.js';
+import { policyWarnings } from '../../../core/policy/unenforced-parts.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { readBodyText } from '../http/read-body.js';
@@ -45,7 +46,7 @@ export const networkPolicyImportOperations = (services: ServicesProvider): Opera
     requireAdmin(principal);
     const options = parseImportOptions(request);
     const { text, format } = await readBodyText(request, ['yaml', 'json']);
-    const outcomes = importPolicyDocuments(text, format, { mode: options.mode, targets: options.targets });
+    const outcomes = importPolicyDocuments(text, format, { mode: options.mode, targets: options.targets }).map(withWarnings);
     if (options.dryRun) return jsonResponse(200, { dryRun: true, documents: outcomes });
     const rejected = outcomes.filter((o) => o.outcome === 'rejected');
     if (rejected.length > 0) {
@@ -57,8 +58,15 @@ export const networkPolicyImportOperations = (services: ServicesProvider): Opera
     for (const outcome of outcomes) {
       const policy = outcome.policy!;
       const result = await services.policies.put(policy.metadata.name, policy, actor, { ifMatch: null, ifNoneMatch: null });
-      documents.push({ ...outcome, outcome: result.outcome === 'unchanged' ? 'unchanged' : 'imported', policy: present(result.stored) });
+      documents.push({ ...outcome, outcome: result.outcome === 'unchanged' ? 'unchanged' : 'imported', policy: presentPolicy(result.stored) });
     }
     return jsonResponse(200, { dryRun: false, documents });
   }),
 ];
+
+/** A converted document with what of its policy the datapath will not enforce (dry runs included). */
+function withWarnings(outcome: ImportOutcome): ImportOutcome {
+  if (!outcome.policy) return outcome;
+  const warnings = policyWarnings(outcome.policy);
+  return warnings.length > 0 ? { ...outcome, warnings } : outcome;
+}

@@ -9,15 +9,18 @@ export function jsonResponse(status: number, body: unknown, headers: Record<stri
   return { status, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
 }
 
+/** How a stored resource is shown (`present` unless the kind adds computed fields). */
+type Presenter<R extends Resource> = (stored: Versioned<R>) => R;
+
 /** A resource with its ETag (201 for a create, 200 otherwise). */
-export function resourceResponse<R extends Resource>(stored: Versioned<R>, status = 200): HttpResponseInit {
-  return jsonResponse(status, present(stored), { ETag: formatEtag(stored.version) });
+export function resourceResponse<R extends Resource>(stored: Versioned<R>, status = 200, show: Presenter<R> = present): HttpResponseInit {
+  return jsonResponse(status, show(stored), { ETag: formatEtag(stored.version) });
 }
 
 /** `{items, nextLink}`; nextLink is null on the last page. */
-export function listResponse<R extends Resource>(request: HttpRequest, page: Page<R>): HttpResponseInit {
+export function listResponse<R extends Resource>(request: HttpRequest, page: Page<R>, show: Presenter<R> = present): HttpResponseInit {
   return jsonResponse(200, {
-    items: page.items.map(present),
+    items: page.items.map((item) => show(item)),
     nextLink: page.lastId === undefined ? null : buildNextLink(request, page.lastId),
   });
 }

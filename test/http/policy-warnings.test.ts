@@ -1,0 +1,159 @@
+/**
+ * Honest writes: what the datapath will not enforce comes back on the write (PUT, import, dry run) and on
+ * every read, and it is exactly what an agent reports in its node's Degraded condition for the same
+ * policy — the agent's compiler runs here on the policy the API stored.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NetworkPolicy, PolicyWarning } from '../../openapi/types.js';
+import { toBundledPolicy } from '../../core/bundle/bundled-policy.js';
+import { compileBundle } from '../../agent/src/compile/index.js';
+import { input } from '../../agent/src/compile/test-cluster.js';
+import { createContractClient } from '../helpers/contract-client.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+
+let api: TestApi;
+let client: ReturnType<typeof createContractClient>;
+
+beforeAll(async () => {
+  api = await startTestApi();
+  client = createContractClient(api.baseUrl);
+});
+afterAll(async () => api?.close());
+
+/** The realistic policy of the issue: SaaS by name, an HTTP rule on the backend port, the API server. */
+const REALISTIC_CILIUM = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata:
+  name: checkout-egress
+  namespace: shop
+spec:
+  endpointSelector:
+    matchLabels: {app: checkout}
+  egress:
+    - toFQDNs:
+        - matchName: api.stripe.com
+      toPorts:
+        - ports: [{port: "443", protocol: TCP}]
+    - toEndpoints:
+        - matchLabels: {app: backend}
+      toPorts:
+        - ports: [{port: "8080", protocol: TCP}]
+          rules:
+            http:
+              - method: GET
+                path: /api/.*
+    - toEntities: [kube-apiserver]
+    - toEndpoints:
+        - matchLabels: {app: cache}
+      toPorts:
+        - ports: [{port: "6379", protocol: TCP}]
+`;
+
+const EXPECTED_REALISTIC: PolicyWarning[] = [
+  {
+    pointer: '/spec/egress/0/toFQDNs',
+    message: 'FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)',
+    consequence: 'failsClosed',
+  },
+  {
+    pointer: '/spec/egress/1/toPorts/0/rules/http',
+    message: 'L7 http rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
+    consequence: 'failsClosed',
+  },
+  {
+    pointer: '/spec/egress/2/toEntities/0',
+    message: 'no addresses of the kube-apiserver entity are known to the agent; contributes no allow (fail closed)',
+    consequence: 'failsClosed',
+  },
+];
+
+/** A fleetnet policy with one of each other kind of unenforced part (deny sides included). */
+const MIXED: NetworkPolicy = {
+  apiVersion: 'fleetnet.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'mixed-parts' },
+  spec: {
+    mode: 'audit',
+    targets: { clusterSelector: { matchLabels: { env: 'prod' } } },
+    specs: [
+      {
+        endpointSelector: { matchLabels: { app: 'web' } },
+        ingress: [
+          { fromEndpoints: [{ matchLabels: { app: 'api' } }], fromRequires: [{ matchLabels: { env: 'prod' } }] },
+          { fromEndpoints: [{ matchLabels: { app: 'lb' } }], toPorts: [{ ports: [{ port: 'http-alt', protocol: 'TCP' }] }] },
+        ],
+        ingressDeny: [{ fromEntities: ['health'] }, { fromEndpoints: [{ matchLabels: { app: 'x' } }], icmps: [{ fields: [{ family: 'IPv6', type: 135 }] }] }],
+        egressDeny: [{ toCIDRSet: [{ cidrGroupRef: 'blocked' }] }],
+      },
+      { nodeSelector: { matchLabels: { role: 'worker' } }, ingress: [{ fromEntities: ['cluster'] }] },
+    ],
+  },
+};
+
+const CLEAN: NetworkPolicy = {
+  apiVersion: 'fleetnet.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name: 'clean' },
+  spec: { endpointSelector: { matchLabels: { app: 'db' } }, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'api' } }], toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }] }] },
+};
+
+/** What the agent's compiler reports as Degraded for this stored policy (a node with a static endpoints
+ *  file: no API server addresses), in the warnings' shape. */
+function agentDegraded(policy: NetworkPolicy): Array<{ pointer: string; message: string }> {
+  const state = compileBundle(input([toBundledPolicy(policy)]));
+  return state.degraded.filter((d) => d.policy === policy.metadata.name).map((d) => ({ pointer: `/spec${d.pointer}`, message: d.reason }));
+}
+const withoutConsequence = (warnings: readonly PolicyWarning[] | undefined) => (warnings ?? []).map(({ pointer, message }) => ({ pointer, message }));
+
+describe('write-time warnings', () => {
+  it('an import of a realistic Cilium policy warns about each part the datapath fails closed — in the dry run, the import and every read', async () => {
+    const dryRun = await client.call('POST', '/networkpolicyimports?dryRun=true', { token: api.tokens.admin, rawBody: REALISTIC_CILIUM, contentType: 'application/yaml' });
+    expect(dryRun.status).toBe(200);
+    expect(dryRun.body.documents[0].warnings).toEqual(EXPECTED_REALISTIC);
+    const name = dryRun.body.documents[0].policy.metadata.name as string;
+    expect((await client.call('GET', `/networkpolicies/${name}`, { token: api.tokens.reader })).status).toBe(404); // a dry run stores nothing
+
+    const imported = await client.call('POST', '/networkpolicyimports', { token: api.tokens.admin, rawBody: REALISTIC_CILIUM, contentType: 'application/yaml' });
+    expect(imported.status).toBe(200);
+    expect(imported.body.documents[0]).toMatchObject({ outcome: 'imported', warnings: EXPECTED_REALISTIC });
+    expect(imported.body.documents[0].policy.status.warnings).toEqual(EXPECTED_REALISTIC);
+
+    const read = await client.call('GET', `/networkpolicies/${name}`, { token: api.tokens.reader });
+    expect(read.status).toBe(200);
+    expect(read.body.status.warnings).toEqual(EXPECTED_REALISTIC);
+    const listed = await client.call('GET', '/networkpolicies', { token: api.tokens.reader });
+    expect(listed.body.items.find((p: NetworkPolicy) => p.metadata.name === name).status.warnings).toEqual(EXPECTED_REALISTIC);
+
+    expect(withoutConsequence(read.body.status.warnings)).toEqual(agentDegraded(read.body));
+  });
+
+  it('PUT returns every unenforced part with its consequence, the same list the agent reports as Degraded', async () => {
+    const put = await client.call('PUT', '/networkpolicies/mixed-parts', { token: api.tokens.admin, body: MIXED });
+    expect(put.status).toBe(201);
+    const warnings = put.body.status.warnings as PolicyWarning[];
+    expect(warnings.map((w) => [w.pointer, w.consequence])).toEqual([
+      ['/spec/specs/0/egressDeny/0/toCIDRSet/0/cidrGroupRef', 'failsClosed'],
+      ['/spec/specs/0/ingress/0/fromRequires', 'noEffect'],
+      ['/spec/specs/0/ingress/1/toPorts/0/ports/0', 'failsClosed'],
+      ['/spec/specs/0/ingressDeny/0/fromEntities/0', 'noEffect'],
+      ['/spec/specs/0/ingressDeny/1/icmps/0/fields/0', 'noEffect'],
+      ['/spec/specs/1/nodeSelector', 'noEffect'],
+    ]);
+    expect(warnings.find((w) => w.pointer.endsWith('/cidrGroupRef'))!.message).toBe('CIDR groups are not resolved by the agent; the deny applies to every peer (fail closed)');
+    expect(warnings.find((w) => w.pointer.endsWith('/ports/0'))!.message).toBe('named port "http-alt" cannot be resolved by the agent; no allow (fail closed)');
+    expect(withoutConsequence(warnings)).toEqual(agentDegraded(put.body));
+  });
+
+  it('a policy the datapath enforces whole carries no warnings, and a read-back with warnings PUT again is not a change', async () => {
+    const clean = await client.call('PUT', '/networkpolicies/clean', { token: api.tokens.admin, body: CLEAN });
+    expect(clean.status).toBe(201);
+    expect(clean.body.status?.warnings).toBeUndefined();
+    expect(agentDegraded(clean.body)).toEqual([]);
+
+    const read = await client.call('GET', '/networkpolicies/mixed-parts', { token: api.tokens.admin });
+    const again = await client.call('PUT', '/networkpolicies/mixed-parts', { token: api.tokens.admin, body: read.body });
+    expect(again.status).toBe(200);
+    expect(again.body.metadata.generation).toBe(read.body.metadata.generation);
+    expect(again.body.status.warnings).toEqual(read.body.status.warnings);
+  });
+});
