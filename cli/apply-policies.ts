@@ -5,18 +5,16 @@
  * Contracts:
  * - The file is parsed strictly first (read-policy-documents.ts): a syntax error or an empty file sends
  *   nothing.
- * - Every document is validated before anything is written: fleet NetworkPolicies on the client with the
- *   API's own validators (validate-fleet-policy.ts; the API has no validate-only endpoint for them), the
- *   others by the API (the import is all-or-nothing, and runs as a dry run when a fleet document was
- *   rejected). If any document is rejected, nothing is stored and the command fails with EXIT.INVALID —
+ * - Every document is validated by the API before anything is written: fleet NetworkPolicies with
+ *   `PUT …?dryRun=true` (the checks of the real PUT), the others by the import (all-or-nothing, run as a
+ *   dry run when a fleet document was rejected). If any document is rejected, nothing is stored and the command fails with EXIT.INVALID —
  *   with `--dry-run` too.
  * - A document that would be enforced on every cluster of the fleet — a Cilium/Kubernetes document without
  *   `--cluster-selector` (unless `--mode audit`), a fleet policy without `spec.targets` (unless its mode is
  *   audit) — needs `--all-clusters`; without it nothing is sent and the command fails with EXIT.USAGE,
  *   dry runs included (a dry run predicts the real run).
  * - Output: one line per document in file order, `document N` being its 1-based position in the file,
- *   followed by a `warning:` line for each part the datapath will not enforce (the API's warnings; for a
- *   fleet policy in a dry run, the same core function on the client).
+ *   followed by a `warning:` line for each part the datapath will not enforce (the API's warnings).
  */
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
@@ -106,17 +104,22 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
   let rejected = 0;
   const dry = options.dryRun ? ' (dry run)' : '';
 
-  if (fleet.length > 0) {
-    const [{ validateFleetPolicy }, { policyWarnings }] = await Promise.all([import('./validate-fleet-policy.js'), import('../core/policy/unenforced-parts.js')]);
-    for (const doc of fleet) {
-      const errors = validateFleetPolicy(doc.value);
-      if (errors.length > 0) {
-        rejected++;
-        lines.set(doc.position, `${label(doc)} rejected${dry}:${describeErrors(errors)}`);
-      } else if (options.dryRun) {
-        const policy = doc.value as NetworkPolicy;
-        lines.set(doc.position, `networkpolicy/${policy.metadata.name} valid (dry run; checked by the CLI with the API's validators)${describeWarnings(policyWarnings(policy))}`);
-      }
+  // Fleet policies: the API validates each as its PUT would (`dryRun=true`), nothing stored yet.
+  for (const doc of fleet) {
+    const name = (doc.value as NetworkPolicy).metadata?.name;
+    if (typeof name !== 'string' || name === '') {
+      rejected++;
+      lines.set(doc.position, `${label(doc)} rejected${dry}:${describeErrors([{ pointer: '/metadata/name', message: 'a fleet NetworkPolicy needs its name (it is the policy\'s URL)' }])}`);
+      continue;
+    }
+    try {
+      const response = await client.raw('PUT', `/networkpolicies/${encodeURIComponent(name)}?dryRun=true`, { text: JSON.stringify(doc.value), contentType: 'application/json' });
+      const checked = (await response.json()) as NetworkPolicy;
+      if (options.dryRun) lines.set(doc.position, `networkpolicy/${name} valid (dry run)${describeWarnings(checked.status?.warnings)}`);
+    } catch (error) {
+      if (!(error instanceof ApiCallError && error.status === 400)) throw error;
+      rejected++;
+      lines.set(doc.position, `${label(doc)} rejected${dry}:${describeErrors(error.problem?.errors ?? [{ pointer: '', message: error.problem?.detail ?? 'invalid' }])}`);
     }
   }
 

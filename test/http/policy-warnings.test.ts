@@ -157,3 +157,40 @@ describe('write-time warnings', () => {
     expect(again.body.status.warnings).toEqual(read.body.status.warnings);
   });
 });
+
+describe('PUT ?dryRun=true', () => {
+  it('validates as the write would, answers the policy with its warnings, and stores nothing', async () => {
+    const body = { ...MIXED, metadata: { name: 'dry-mixed' } };
+    const dry = await client.call('PUT', '/networkpolicies/dry-mixed?dryRun=true', { token: api.tokens.admin, body });
+    expect(dry.status).toBe(200);
+    expect(dry.headers.get('etag')).toBeNull();
+    expect(dry.body.metadata).toEqual({ name: 'dry-mixed' });
+    expect(dry.body.spec).toEqual(MIXED.spec);
+    const stored = await client.call('PUT', '/networkpolicies/dry-mixed', { token: api.tokens.admin, body });
+    expect(dry.body.status.warnings).toEqual(stored.body.status.warnings);
+    await client.call('DELETE', '/networkpolicies/dry-mixed', { token: api.tokens.admin });
+
+    expect((await client.call('PUT', '/networkpolicies/dry-only?dryRun=true', { token: api.tokens.admin, body: { ...CLEAN, metadata: { name: 'dry-only' } } })).status).toBe(200);
+    expect((await client.call('GET', '/networkpolicies/dry-only', { token: api.tokens.admin })).status).toBe(404);
+  });
+
+  it('a dry run over a stored policy changes nothing; invalid bodies, names and flags are the same 400s as a write', async () => {
+    const first = await client.call('PUT', '/networkpolicies/dry-existing', { token: api.tokens.admin, body: { ...CLEAN, metadata: { name: 'dry-existing' } } });
+    const changed = { ...CLEAN, metadata: { name: 'dry-existing' }, spec: { ...CLEAN.spec, mode: 'audit' as const } };
+    expect((await client.call('PUT', '/networkpolicies/dry-existing?dryRun=true', { token: api.tokens.admin, body: changed })).status).toBe(200);
+    const after = await client.call('GET', '/networkpolicies/dry-existing', { token: api.tokens.admin });
+    expect(after.body.metadata.resourceVersion).toBe(first.body.metadata.resourceVersion);
+    expect(after.body.spec.mode).toBeUndefined();
+
+    const badPort = { ...CLEAN, metadata: { name: 'dry-bad' }, spec: { ...CLEAN.spec, ingress: [{ toPorts: [{ ports: [{ port: '70000', protocol: 'TCP' }] }] }] } };
+    const rejected = await client.call('PUT', '/networkpolicies/dry-bad?dryRun=true', { token: api.tokens.admin, body: badPort });
+    expect(rejected.status).toBe(400);
+    expect(rejected.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/spec/ingress/0/toPorts/0/ports/0/port');
+    const misnamed = await client.call('PUT', '/networkpolicies/other-name?dryRun=true', { token: api.tokens.admin, body: { ...CLEAN, metadata: { name: 'dry-bad' } } });
+    expect(misnamed.status).toBe(400);
+    const badFlag = await client.call('PUT', '/networkpolicies/dry-bad?dryRun=yes', { token: api.tokens.admin, body: CLEAN });
+    expect(badFlag.status).toBe(400);
+    expect(badFlag.body.errors).toEqual([{ pointer: '/query/dryRun', message: 'must be true or false', rule: 'type' }]);
+    expect((await client.call('PUT', '/networkpolicies/dry-reader?dryRun=true', { token: api.tokens.reader, body: { ...CLEAN, metadata: { name: 'dry-reader' } } })).status).toBe(403);
+  });
+});

@@ -42,9 +42,14 @@ export class NetworkPolicyService {
     if (errors.length > 0) throw validationFailed(errors);
   }
 
-  async put(name: string, incoming: NetworkPolicy, actor: string, preconditions: Preconditions): Promise<PutOutcome<NetworkPolicy>> {
+  /** What a PUT checks before it writes: the name in the path and the body agree, and the spec is valid. */
+  check(name: string, incoming: NetworkPolicy): void {
     requireMatchingName(name, incoming.metadata.name);
     this.validate(incoming);
+  }
+
+  async put(name: string, incoming: NetworkPolicy, actor: string, preconditions: Preconditions): Promise<PutOutcome<NetworkPolicy>> {
+    this.check(name, incoming);
     return putRevisioned(this.target(), name, incoming, actor, preconditions);
   }
 
@@ -63,8 +68,14 @@ export class NetworkPolicyService {
  * computed from the spec on every read (so a release that enforces more stops warning at once).
  */
 export function presentPolicy(stored: Versioned<NetworkPolicy>): NetworkPolicy {
-  const policy = present(stored);
+  return withWarnings(present(stored));
+}
+
+/** The policy with `status.warnings` set to what the datapath will not enforce (unset when nothing). */
+export function withWarnings(policy: NetworkPolicy): NetworkPolicy {
+  const { warnings: _previous, ...status } = policy.status ?? {};
   const warnings = policyWarnings(policy);
-  if (warnings.length === 0) return policy;
-  return { ...policy, status: { ...policy.status, warnings } };
+  const next = warnings.length > 0 ? { ...status, warnings } : status;
+  const { status: _status, ...rest } = policy;
+  return Object.keys(next).length > 0 ? { ...rest, status: next } : rest;
 }

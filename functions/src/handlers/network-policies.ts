@@ -2,9 +2,9 @@ import type { NetworkPolicy } from '../../../openapi/types.js';
 import { describeActor, requireAdmin, requireReader } from '../auth/authorize.js';
 import { parseListQuery } from '../http/list-query.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
-import { listResponse, noContent, resourceResponse } from '../http/responses.js';
-import { presentPolicy } from '../domain/network-policies.js';
+import { booleanQueryParam, pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
+import { jsonResponse, listResponse, noContent, resourceResponse } from '../http/responses.js';
+import { presentPolicy, withWarnings } from '../domain/network-policies.js';
 
 const ROUTE = 'networkpolicies/{name}';
 
@@ -20,7 +20,12 @@ export const networkPolicyOperations = (services: ServicesProvider): Operation[]
   defineOperation(services, { operationId: 'putNetworkPolicy', method: 'PUT', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);
     const name = pathParam(request, 'name', 'ResourceName');
+    const dryRun = booleanQueryParam(request, 'dryRun');
     const body = await readValidBody<NetworkPolicy>(request, 'NetworkPolicy');
+    if (dryRun) {
+      services.policies.check(name, body);
+      return jsonResponse(200, withWarnings(body));
+    }
     const result = await services.policies.put(name, body, describeActor(principal), preconditionsOf(request));
     return resourceResponse(result.stored, result.outcome === 'created' ? 201 : 200, presentPolicy);
   }),

@@ -9,6 +9,7 @@ import { policyWarnings } from '../../../core/policy/unenforced-parts.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { readBodyText } from '../http/read-body.js';
+import { booleanQueryParam } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 
 interface ImportOptions {
@@ -20,8 +21,7 @@ interface ImportOptions {
 /** dryRun, mode, clusterSelector and clusterIds from the query; errors point at `/query/<name>`. */
 function parseImportOptions(request: HttpRequest): ImportOptions {
   const errors: FieldError[] = [];
-  const dryRunText = request.query.get('dryRun');
-  if (dryRunText !== null && dryRunText !== 'true' && dryRunText !== 'false') errors.push({ pointer: '/query/dryRun', message: 'must be true or false', rule: 'type' });
+  const dryRun = booleanQueryParam(request, 'dryRun');
   const mode = request.query.get('mode');
   if (mode !== null && mode !== 'enforce' && mode !== 'audit') errors.push({ pointer: '/query/mode', message: 'must be enforce or audit', rule: 'enum' });
   const targets: ClusterTargets = {};
@@ -38,7 +38,7 @@ function parseImportOptions(request: HttpRequest): ImportOptions {
     targets.clusterIds.forEach((id, index) => errors.push(...validateId(id, `/query/clusterIds/${index}`)));
   }
   if (errors.length > 0) throw validationFailed(errors, 'The query parameters are invalid.');
-  return { dryRun: dryRunText === 'true', mode: (mode ?? undefined) as PolicyMode | undefined, targets: selectorText || idsText ? targets : undefined };
+  return { dryRun, mode: (mode ?? undefined) as PolicyMode | undefined, targets: selectorText || idsText ? targets : undefined };
 }
 
 export const networkPolicyImportOperations = (services: ServicesProvider): Operation[] => [
@@ -46,7 +46,7 @@ export const networkPolicyImportOperations = (services: ServicesProvider): Opera
     requireAdmin(principal);
     const options = parseImportOptions(request);
     const { text, format } = await readBodyText(request, ['yaml', 'json']);
-    const outcomes = importPolicyDocuments(text, format, { mode: options.mode, targets: options.targets }).map(withWarnings);
+    const outcomes = importPolicyDocuments(text, format, { mode: options.mode, targets: options.targets }).map(withOutcomeWarnings);
     if (options.dryRun) return jsonResponse(200, { dryRun: true, documents: outcomes });
     const rejected = outcomes.filter((o) => o.outcome === 'rejected');
     if (rejected.length > 0) {
@@ -65,7 +65,7 @@ export const networkPolicyImportOperations = (services: ServicesProvider): Opera
 ];
 
 /** A converted document with what of its policy the datapath will not enforce (dry runs included). */
-function withWarnings(outcome: ImportOutcome): ImportOutcome {
+function withOutcomeWarnings(outcome: ImportOutcome): ImportOutcome {
   if (!outcome.policy) return outcome;
   const warnings = policyWarnings(outcome.policy);
   return warnings.length > 0 ? { ...outcome, warnings } : outcome;

@@ -35,3 +35,11 @@ export function positiveIntegerParam(request: HttpRequest, name: string): number
   if (!/^\d{1,15}$/.test(raw) || value < 1) throw validationFailed([{ pointer: `/path/${name}`, message: 'must be an integer ≥ 1', rule: 'minimum' }]);
   return value;
 }
+
+/** A boolean query parameter: absent → false; `true`/`false` only, else a 400 pointing at `/query/<name>`. */
+export function booleanQueryParam(request: HttpRequest, name: string): boolean {
+  const text = request.query.get(name);
+  if (text === null || text === 'false') return false;
+  if (text === 'true') return true;
+  throw validationFailed([{ pointer: `/query/${name}`, message: 'must be true or false', rule: 'type' }], 'The query parameters are invalid.');
+}
