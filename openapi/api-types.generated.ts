@@ -94,7 +94,7 @@ export interface paths {
         get: operations["getNetworkPolicy"];
         /**
          * Create or replace a network policy.
-         * @description Idempotent. The same body twice yields the same resource and no new generation.
+         * @description Idempotent. The same body twice yields the same resource and no new generation. The response's `status.warnings` lists the parts the datapath will not enforce. With `dryRun=true` the body is validated exactly as a write would validate it and answered 200 with the policy as sent (plus its `status.warnings`, without `resourceVersion` or `ETag`); nothing is stored and preconditions are not evaluated.
          */
         put: operations["putNetworkPolicy"];
         post?: never;
@@ -1643,7 +1643,10 @@ export interface operations {
     };
     putNetworkPolicy: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Validate only; store nothing. */
+                dryRun?: boolean;
+            };
             header?: {
                 /** @description Apply only if the current ETag matches (412 otherwise). */
                 "If-Match"?: components["parameters"]["IfMatch"];
@@ -1662,7 +1665,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Replaced (or unchanged). */
+            /** @description Replaced (or unchanged), or valid (dry run). */
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
