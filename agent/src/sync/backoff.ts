@@ -20,14 +20,5 @@ export function backoffDelay(attempt: number, policy: BackoffPolicy, random: () 
   return retryAfterMs === undefined ? jittered : Math.max(jittered, retryAfterMs);
 }
 
-/** Retry-After header (RFC 9110: delay-seconds or an HTTP-date) → ms from `nowMs`; undefined when
- *  absent or unparseable; never negative. */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
-  if (value === null || value === undefined) return undefined;
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v) * 1000;
-  if (!/^[A-Za-z]{3},/.test(v)) return undefined; // IMF-fixdate (and the obsolete forms) start with a day name
-  const date = Date.parse(v);
-  if (Number.isNaN(date)) return undefined;
-  return Math.max(0, date - nowMs);
-}
+/** Retry-After → ms: the API client's parser (one for the agent and the CLI). */
+export { parseRetryAfter } from '../../../openapi/client.js';

@@ -75,12 +75,12 @@ export class FakeDesiredStateApi {
     return this.requests.slice(from).filter((r) => r.path.endsWith('/desiredstate'));
   }
 
-  readonly fetch: FetchLike = async (input, init) => {
-    const url = new URL(input);
+  readonly fetch: FetchLike = async (request) => {
+    const url = new URL(request.url);
     const path = url.pathname.slice(new URL(FAKE_BASE_URL).pathname.length);
-    const headers = Object.fromEntries(Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
-    const method = init.method ?? 'GET';
-    const answer = await this.route(method, path, headers, init.body);
+    const headers = Object.fromEntries([...request.headers].map(([k, v]) => [k.toLowerCase(), v]));
+    const method = request.method;
+    const answer = await this.route(method, path, headers, request.body === null ? undefined : await request.text());
     this.requests.push({ method, path, headers, status: answer.status });
     return answer;
   };

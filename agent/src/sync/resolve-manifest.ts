@@ -99,8 +99,7 @@ async function fetchChecked(ref: PolicyReference, fetchPolicy: ResolveManifestOp
       throw new ApiError(
         `policy ${ref.name} generation ${ref.generation} is no longer in the cluster's desired state (it changed while being fetched); polling the manifest again: ${e.message}`,
         404,
-        e.retryAfterMs,
-        SyncErrorCode.PolicyGenerationGone,
+        { ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }), code: SyncErrorCode.PolicyGenerationGone, retryable: true },
       );
     }
     throw e;
@@ -110,8 +109,7 @@ async function fetchChecked(ref: PolicyReference, fetchPolicy: ResolveManifestOp
     throw new ApiError(
       `policy ${ref.name} generation ${ref.generation}: the body served ${mismatch}; it is not enforced (the previous bundle stays enforced)`,
       200,
-      undefined,
-      SyncErrorCode.PolicyContentMismatch,
+      { code: SyncErrorCode.PolicyContentMismatch },
     );
   }
   return body;
