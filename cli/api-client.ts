@@ -1,32 +1,19 @@
 /**
- * A small HTTP client for the fleetnet API: bearer token, JSON in and out, problem+json as errors.
+ * The CLI's access to the fleetnet API: the contract-typed client (openapi/client.ts) plus what a
+ * command line needs around it.
  *
  * Contracts:
- * - Every request, its answer's body included, must finish within `timeoutMs` (default 30 s); past it
- *   the request is aborted and a CliError with EXIT.UNAVAILABLE is thrown (also when reading the body).
- * - An unreachable API is a CliError with EXIT.UNAVAILABLE; a non-2xx answer is an ApiCallError
- *   carrying the status and the problem details (exit-codes.ts maps the status to an exit code).
+ * - Every request, its answer's body included, must finish within `timeoutMs` (default 30 s).
+ * - `call(request, what)` returns a 2xx answer's body. A non-2xx answer throws the client's ApiError
+ *   (status and problem details; exit-codes.ts maps the status to an exit code, describe-api-error.ts
+ *   words it). No answer — unreachable, or past the timeout — is a CliError with EXIT.UNAVAILABLE saying
+ *   what to check; so is a body that stops arriving.
+ * - `text(body)` sends a string as written (YAML, NDJSON) with its content type.
  */
+import { ApiError, createFleetnetClient, expectOk, type FleetnetClient } from '../openapi/client.js';
 import { CliError, EXIT } from './exit-codes.js';
 
-export interface ApiProblem {
-  code?: string;
-  detail?: string;
-  errors?: Array<{ pointer: string; message: string }>;
-  /** Import answers (400) list the outcome of every document. */
-  documents?: Array<{ document: number; outcome: string; reason?: string; policy?: { metadata: { name: string } }; errors?: Array<{ pointer: string; message: string }> }>;
-}
-
-export class ApiCallError extends Error {
-  constructor(
-    readonly status: number,
-    readonly problem: ApiProblem | undefined,
-  ) {
-    const details = problem?.errors?.map((e) => `  ${e.pointer || '/'}: ${e.message}`).join('\n');
-    super(`${status} ${problem?.code ?? ''}: ${problem?.detail ?? 'request failed'}${details ? `\n${details}` : ''}`);
-    this.name = 'ApiCallError';
-  }
-}
+export { ApiError } from '../openapi/client.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -38,64 +25,53 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
-export class ApiClient {
-  private readonly fetch: typeof fetch;
-  private readonly timeoutMs: number;
-  constructor(private readonly options: ApiClientOptions) {
-    this.fetch = options.fetch ?? fetch;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  }
-
-  /**
-   * Sends a request; returns the response when 2xx, throws ApiCallError otherwise. The caller reads the
-   * body through `readBody` (or json/text below) so that a stalled body also hits the timeout.
-   */
-  async raw(method: string, path: string, body?: { text: string; contentType: string }, extraHeaders: Record<string, string> = {}): Promise<Response> {
-    const token = await this.options.token();
-    const headers: Record<string, string> = { ...extraHeaders };
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body) headers['content-type'] = body.contentType;
-    const url = `${this.options.baseUrl.replace(/\/$/, '')}${path}`;
-    const signal = AbortSignal.timeout(this.timeoutMs);
-    const response = await this.fetch(url, { method, headers, body: body?.text, signal }).catch((error: unknown) => {
-      throw this.describeFailure(error, url);
-    });
-    if (!response.ok) {
-      const text = await response.text().catch((error: unknown) => {
-        throw this.describeFailure(error, url);
-      });
-      let problem: ApiProblem | undefined;
-      try {
-        problem = JSON.parse(text) as ApiProblem;
-      } catch {
-        problem = { detail: text.slice(0, 200) };
-      }
-      throw new ApiCallError(response.status, problem);
-    }
-    return withGuardedBody(response, (error) => this.describeFailure(error, url));
-  }
-
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const response = await this.raw(method, path, body === undefined ? undefined : { text: JSON.stringify(body), contentType: 'application/json' });
-    return (await response.json()) as T;
-  }
-
-  private describeFailure(error: unknown, url: string): Error {
-    const name = (error as { name?: string } | null)?.name;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return new CliError(`no answer from ${url} within ${this.timeoutMs / 1000} s (--timeout <seconds> or FLEETNET_TIMEOUT to wait longer)`, EXIT.UNAVAILABLE);
-    }
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    return new CliError(`cannot reach ${url}${cause ? ` (${cause})` : ''}; is the API running (npm start) and --api-url / FLEETNET_API_URL right?`, EXIT.UNAVAILABLE);
-  }
+export interface ApiClient {
+  /** The typed client: `api.GET('/clusters/{clusterId}', { params: { path: { clusterId } } })`. */
+  api: FleetnetClient;
+  /** The body of a 2xx answer (see the module contract). */
+  call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T>;
+  /** The same, with the answer (status, headers). */
+  answer<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ data: T; response: Response }>;
+  /** The API's base URL and the per-request timeout, for messages about streams that stop. */
+  baseUrl: string;
+  timeoutMs: number;
 }
 
-/** The response with text()/json() rethrowing body failures (timeouts, resets) as CliErrors. */
-function withGuardedBody(response: Response, describe: (error: unknown) => Error): Response {
-  const text = response.text.bind(response);
-  const json = response.json.bind(response);
-  const guard = <T>(read: () => Promise<T>) => () => read().catch((error: unknown) => {
-    throw describe(error);
-  });
-  return Object.assign(response, { text: guard(text), json: guard(json) });
+/** Request options that send `body` as written with `contentType` (openapi-fetch would JSON-encode it). */
+export function text(contentType: string): { bodySerializer: (body: unknown) => string; headers: Record<string, string> } {
+  return { bodySerializer: (body) => body as string, headers: { 'content-type': contentType } };
+}
+
+export function createApiClient(options: ApiClientOptions): ApiClient {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const api = createFleetnetClient({ baseUrl, token: options.token, timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) });
+  const answer = async <T>(request: Promise<{ data?: T; error?: unknown; response: Response }>) => {
+    let response: Response | undefined;
+    try {
+      const data = await expectOk(
+        request.then((settled) => ((response = settled.response), settled)),
+        baseUrl,
+      );
+      return { data, response: response! };
+    } catch (error) {
+      throw error instanceof ApiError && error.status === 0 ? unavailable(error, baseUrl, timeoutMs) : error;
+    }
+  };
+  return { api, answer, call: async (request) => (await answer(request)).data, baseUrl, timeoutMs };
+}
+
+/** A stream's or body's failure after the answer began (timeout, reset), in the CLI's words. */
+export function bodyFailure(error: unknown, baseUrl: string, timeoutMs: number): CliError {
+  const name = (error as { name?: string } | null)?.name;
+  return unavailable(new ApiError('', 0, { failure: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'unreachable' }), baseUrl, timeoutMs);
+}
+
+function unavailable(error: ApiError, baseUrl: string, timeoutMs: number): CliError {
+  const url = error.url ?? baseUrl;
+  if (error.failure === 'timeout') {
+    return new CliError(`no answer from ${url} within ${timeoutMs / 1000} s (--timeout <seconds> or FLEETNET_TIMEOUT to wait longer)`, EXIT.UNAVAILABLE);
+  }
+  const reason = /\(([^)]*)\)$/.exec(error.message)?.[1];
+  return new CliError(`cannot reach ${url}${reason ? ` (${reason})` : ''}; is the API running (npm start) and --api-url / FLEETNET_API_URL right?`, EXIT.UNAVAILABLE);
 }

@@ -19,8 +19,8 @@
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { parseAllDocuments, stringify as toYaml } from 'yaml';
-import type { FieldError, ImportResult, NetworkPolicy, PolicyWarning } from '../openapi/types.js';
-import { ApiCallError, type ApiClient } from './api-client.js';
+import type { FieldError, ImportResult, NetworkPolicy, PolicyMode, PolicyWarning } from '../openapi/types.js';
+import { ApiError, text, type ApiClient } from './api-client.js';
 import { CliError, EXIT } from './exit-codes.js';
 import type { CliIo } from './program.js';
 import { readPolicyDocuments, type PolicyDocument } from './read-policy-documents.js';
@@ -113,11 +113,10 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
       continue;
     }
     try {
-      const response = await client.raw('PUT', `/networkpolicies/${encodeURIComponent(name)}?dryRun=true`, { text: JSON.stringify(doc.value), contentType: 'application/json' });
-      const checked = (await response.json()) as NetworkPolicy;
+      const checked = await client.call(client.api.PUT('/networkpolicies/{name}', { params: { path: { name }, query: { dryRun: true } }, body: doc.value as NetworkPolicy }));
       if (options.dryRun) lines.set(doc.position, `networkpolicy/${name} valid (dry run)${describeWarnings(checked.status?.warnings)}`);
     } catch (error) {
-      if (!(error instanceof ApiCallError && error.status === 400)) throw error;
+      if (!(error instanceof ApiError && error.status === 400)) throw error;
       rejected++;
       lines.set(doc.position, `${label(doc)} rejected${dry}:${describeErrors(error.problem?.errors ?? [{ pointer: '', message: error.problem?.detail ?? 'invalid' }])}`);
     }
@@ -130,16 +129,17 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
       const items = parts(d);
       return items && items.length > 0 ? items.map(() => d) : [d];
     });
-    const params = new URLSearchParams();
-    if (options.dryRun || rejected > 0) params.set('dryRun', 'true');
-    if (options.clusterSelector) params.set('clusterSelector', options.clusterSelector);
-    if (options.mode) params.set('mode', options.mode);
+    const query = {
+      ...(options.dryRun || rejected > 0 ? { dryRun: true } : {}),
+      ...(options.clusterSelector ? { clusterSelector: options.clusterSelector } : {}),
+      ...(options.mode ? { mode: options.mode as PolicyMode } : {}),
+    };
     let outcomes: ImportResult['documents'];
     try {
-      const response = await client.raw('POST', `/networkpolicyimports?${params.toString()}`, { text: joinSources(others), contentType: 'application/yaml' });
-      outcomes = ((await response.json()) as ImportResult).documents;
+      const result = await client.call(client.api.POST('/networkpolicyimports', { params: { query }, body: joinSources(others), ...text('application/yaml') }));
+      outcomes = result.documents;
     } catch (error) {
-      if (!(error instanceof ApiCallError && error.status === 400 && error.problem?.documents)) throw error;
+      if (!(error instanceof ApiError && error.status === 400 && error.problem?.documents)) throw error;
       outcomes = error.problem.documents as ImportResult['documents'];
     }
     for (const o of outcomes) {
@@ -169,8 +169,7 @@ export async function applyPolicies(client: ApiClient, io: CliIo, options: Apply
     try {
       for (const doc of fleet) {
         const p = doc.value as NetworkPolicy;
-        const response = await client.raw('PUT', `/networkpolicies/${encodeURIComponent(p.metadata.name)}`, { text: JSON.stringify(p), contentType: 'application/json' });
-        const stored = (await response.json()) as NetworkPolicy;
+        const { data: stored, response } = await client.answer(client.api.PUT('/networkpolicies/{name}', { params: { path: { name: p.metadata.name } }, body: p }));
         lines.set(doc.position, `networkpolicy/${p.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})${describeWarnings(stored.status?.warnings)}`);
       }
     } finally {

@@ -4,7 +4,7 @@
  * paths (`spec.ingress[0].toPorts`), and the schema validator's phrasings are made plain. Same lines
  * are said once (an "either side" flag makes two filters).
  */
-import type { ApiCallError } from './api-client.js';
+import type { ApiError } from './api-client.js';
 import { describePointer } from './apply-policies.js';
 
 /** FlowFilter field → the flags that fill it in a whitelist filter (blacklist: the `--not-*` flag). */
@@ -67,7 +67,7 @@ const HINTS: Record<number, string> = {
   403: 'the token\'s app role does not allow this: reads need Fleet.Reader, writes Fleet.Admin',
 };
 
-export function describeApiError(error: ApiCallError): string {
+export function describeApiError(error: ApiError): string {
   const problem = error.problem;
   const head = `the API answered ${error.status}${problem?.code ? ` ${problem.code}` : ''}: ${problem?.detail ?? 'request failed'}`;
   const lines = [...new Set((problem?.errors ?? []).map((e) => `  ${describeRequestPointer(e.pointer)}: ${plainMessage(e.message)}`))];

@@ -16,7 +16,7 @@
  * Documented for users in docs/cli.md; keep both in step.
  */
 import { CommanderError } from 'commander';
-import type { ApiCallError } from './api-client.js';
+import { ApiError } from '../openapi/client.js';
 
 export const EXIT = {
   OK: 0,
@@ -59,6 +59,6 @@ export function exitCodeFor(error: unknown): ExitCode {
     return error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
   }
   if (error instanceof CliError) return error.exitCode;
-  if (error instanceof Error && error.name === 'ApiCallError') return exitCodeForStatus((error as ApiCallError).status);
+  if (error instanceof ApiError) return exitCodeForStatus(error.status);
   return EXIT.ERROR;
 }

@@ -10,12 +10,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import type { FlowAggregationResult, FlowImportResult, FlowQueryResult, FlowRecord, NetworkPolicy, Revision, ServiceGraph } from '../openapi/types.js';
-import { ApiClient, DEFAULT_TIMEOUT_MS } from './api-client.js';
+import type { FlowAggregationQuery, FlowAggregationResult, FlowImportResult, FlowQuery, FlowQueryResult, FlowRecord, ServiceGraph } from '../openapi/types.js';
+import { createApiClient, DEFAULT_TIMEOUT_MS, text as textBody, type ApiClient } from './api-client.js';
 import { applyPolicies, readInputFile } from './apply-policies.js';
 import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
-import { addResourceCommands, listAll } from './resource-commands.js';
+import { addResourceCommands, listAll, pageQuery } from './resource-commands.js';
 import { compileObserveFlags, parseIpVersion, type ObserveFlags } from './flow-flags.js';
 import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
 
@@ -181,7 +181,7 @@ export function createProgram(io: CliIo): Command {
       }
     }
     const token = globalOption<string>('token') ?? io.env.FLEETNET_TOKEN;
-    return new ApiClient({ baseUrl: apiUrl(), token: () => resolveToken(token, io), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(io.fetch ? { fetch: io.fetch } : {}) });
+    return createApiClient({ baseUrl: apiUrl(), token: () => resolveToken(token, io), ...(timeoutMs !== undefined ? { timeoutMs } : {}), ...(io.fetch ? { fetch: io.fetch } : {}) });
   };
 
   // Positional options: flags after `flows top` belong to `top`, not to `flows`.
@@ -201,7 +201,8 @@ export function createProgram(io: CliIo): Command {
       let token: string | null = null;
       let coverage: FlowQueryResult['coverage'] | undefined;
       do {
-        const page: FlowQueryResult = await client().json<FlowQueryResult>('POST', '/flows/query', { ...query, maxPageSize: Math.min(1000, limit - items.length), ...(token ? { continuationToken: token } : {}) });
+        const body = { ...query, maxPageSize: Math.min(1000, limit - items.length), ...(token ? { continuationToken: token } : {}) };
+        const page: FlowQueryResult = await client().call(client().api.POST('/flows/query', { body }));
         items.push(...page.items);
         coverage ??= page.coverage;
         token = page.continuationToken;
@@ -220,7 +221,8 @@ export function createProgram(io: CliIo): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (options: ObserveFlags & { by: string; order: string; top: number; output: string }) => {
       const groupBy = options.by.split(',').map((d) => d.trim()).filter(Boolean);
-      const result = await client().json<FlowAggregationResult>('POST', '/flows/aggregations', { ...compileObserveFlags(options), groupBy, orderBy: options.order, top: options.top });
+      const body = { ...compileObserveFlags(options), groupBy: groupBy as FlowAggregationQuery['groupBy'], orderBy: options.order as FlowAggregationQuery['orderBy'], top: options.top };
+      const result = await client().call(client().api.POST('/flows/aggregations', { body }));
       printAggregation(io, result, options.output);
     });
 
@@ -229,14 +231,14 @@ export function createProgram(io: CliIo): Command {
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (options: ObserveFlags & { top: number; output: string }) => {
       const query = compileObserveFlags({ ...options, verdict: options.verdict ?? ['DROPPED', 'AUDIT'] });
-      const result = await client().json<FlowAggregationResult>('POST', '/flows/aggregations', { ...query, groupBy: ['policy', 'drop_reason_desc', 'verdict'], orderBy: 'flows', top: options.top });
+      const result = await client().call(client().api.POST('/flows/aggregations', { body: { ...query, groupBy: ['policy', 'drop_reason_desc', 'verdict'], orderBy: 'flows', top: options.top } }));
       printAggregation(io, result, options.output);
     });
 
   withFilterFlags(flows.command('graph').description('Service dependency graph (workloads and the traffic between them).'))
     .addOption(new Option('-o, --output <format>', 'output format').choices(['json', 'table', 'dot']).default('json'))
     .action(async (options: ObserveFlags & { output: string }) => {
-      const graph = await client().json<ServiceGraph>('POST', '/flows/servicegraph', compileObserveFlags(options));
+      const graph = await client().call(client().api.POST('/flows/servicegraph', { body: compileObserveFlags(options) }));
       if (options.output === 'json') io.out(`${JSON.stringify(graph, null, 2)}\n`);
       else if (options.output === 'dot') io.out(toDot(graph));
       else {
@@ -253,8 +255,9 @@ export function createProgram(io: CliIo): Command {
     .option('--window <seconds>', 'aggregation window', positive, 60)
     .action(async (file: string, options: { cluster: string; window: number }) => {
       const text = await readInputFile(file, io);
-      const response = await client().raw('POST', `/clusters/${encodeURIComponent(options.cluster)}/flowimports?windowSeconds=${options.window}`, { text, contentType: 'application/x-ndjson' });
-      const result = (await response.json()) as FlowImportResult;
+      const result = await client().call(
+        client().api.POST('/clusters/{clusterId}/flowimports', { params: { path: { clusterId: options.cluster }, query: { windowSeconds: options.window } }, body: text, ...textBody('application/x-ndjson') }),
+      );
       io.out(`${result.imported} of ${result.lines} flows imported as ${result.summaries} summaries (${result.accepted} new, ${result.duplicates} already stored, ${result.skipped} lines skipped)\n`);
       if (result.skipped > 0) io.out(describeSkippedLines(result));
     });
@@ -275,7 +278,7 @@ export function createProgram(io: CliIo): Command {
     .command('get <name>')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml'))
     .action(async (name: string, options: { output: string }) => {
-      const p = await client().json<NetworkPolicy>('GET', `/networkpolicies/${encodeURIComponent(name)}`);
+      const p = await client().call(client().api.GET('/networkpolicies/{name}', { params: { path: { name } } }));
       io.out(options.output === 'json' ? `${JSON.stringify(p, null, 2)}\n` : toYaml(p));
     });
   policy
@@ -283,7 +286,7 @@ export function createProgram(io: CliIo): Command {
     .description('Delete a network policy (Fleet.Admin). Exit 5 if it does not exist, 6 if --if-match does not match.')
     .option('--if-match <etag>', 'delete only if the policy\'s ETag is still this one (from GET /networkpolicies/{name})')
     .action(async (name: string, options: { ifMatch?: string }) => {
-      await client().raw('DELETE', `/networkpolicies/${encodeURIComponent(name)}`, undefined, options.ifMatch ? { 'if-match': options.ifMatch } : {});
+      await client().call(client().api.DELETE('/networkpolicies/{name}', { params: { path: { name }, header: options.ifMatch ? { 'If-Match': options.ifMatch } : {} } }));
       io.out(`networkpolicy/${name} deleted\n`);
     });
   policy
@@ -291,7 +294,7 @@ export function createProgram(io: CliIo): Command {
     .option('-l, --selector <selector>', 'label selector')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (options: { selector?: string; output: string }) => {
-      const items = await listAll<NetworkPolicy>({ client, apiUrl, io }, `/networkpolicies?maxPageSize=500${options.selector ? `&labelSelector=${encodeURIComponent(options.selector)}` : ''}`);
+      const items = await listAll((token) => client().call(client().api.GET('/networkpolicies', { params: { query: pageQuery(token, options.selector) } })));
       if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
       else io.out(renderTable(['NAME', 'MODE', 'GENERATION', 'UPDATED', 'LABELS'], items.map((p) => [p.metadata.name, p.spec.mode ?? 'enforce', String(p.metadata.generation ?? ''), p.metadata.updatedAt ?? '', Object.entries(p.metadata.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(',')])));
     });
@@ -299,16 +302,16 @@ export function createProgram(io: CliIo): Command {
     .command('history <name>')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(async (name: string, options: { output: string }) => {
-      const items = await listAll<Revision>({ client, apiUrl, io }, `/networkpolicies/${encodeURIComponent(name)}/revisions?maxPageSize=500`);
+      const items = await listAll((token) => client().call(client().api.GET('/networkpolicies/{name}/revisions', { params: { path: { name }, query: pageQuery(token) } })));
       if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
       else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
     });
-  addResourceCommands(program, { client, apiUrl, io });
+  addResourceCommands(program, { client, io });
   addHiddenGlobalOptions(program);
   return program;
 }
 
-async function exportFlows(client: ApiClient, io: CliIo, query: object, format: 'csv' | 'ndjson', limit: number): Promise<void> {
+async function exportFlows(client: ApiClient, io: CliIo, query: FlowQuery, format: 'csv' | 'ndjson', limit: number): Promise<void> {
   let token: string | null = null;
   let written = 0;
   let first = true;
@@ -319,8 +322,9 @@ async function exportFlows(client: ApiClient, io: CliIo, query: object, format: 
   };
   do {
     const pageSize = Math.min(10_000, limit - written);
-    const response: Response = await client.raw('POST', `/flows/export?format=${format}`, { text: JSON.stringify({ ...query, maxPageSize: pageSize, ...(token ? { continuationToken: token } : {}) }), contentType: 'application/json' });
-    let text = await response.text();
+    const body: FlowQuery = { ...query, maxPageSize: pageSize, ...(token ? { continuationToken: token } : {}) };
+    const { data, response }: { data: unknown; response: Response } = await client.answer(client.api.POST('/flows/export', { params: { query: { format } }, body, parseAs: 'text' }));
+    let text = data as string;
     if (format === 'csv' && !first) text = text.slice(text.indexOf('\r\n') + 2);
     const rows = format === 'csv' ? (text.match(/\r\n/g)?.length ?? 0) - (first ? 1 : 0) : (text.match(/\n/g)?.length ?? 0);
     io.out(text);

@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import type { Cluster, EffectiveEncryption, EncryptionConfig, EncryptionSettings, Node, NodeCondition } from '../openapi/types.js';
+import type { EncryptionConfig, EncryptionSettings, Node, NodeCondition } from '../openapi/types.js';
 import type { ApiClient } from './api-client.js';
 import { describeErrors, readInputFile } from './apply-policies.js';
 import { CliError, EXIT } from './exit-codes.js';
@@ -16,31 +16,32 @@ import { renderTable } from './render.js';
 
 export interface ResourceCommandDeps {
   client: () => ApiClient;
-  apiUrl: () => string;
   io: CliIo;
 }
 
-/** Every item of a paged list: follows `nextLink` (an absolute URL under the API base) to the end. */
-export async function listAll<T>(deps: ResourceCommandDeps, firstPath: string): Promise<T[]> {
-  const basePath = new URL(deps.apiUrl()).pathname.replace(/\/$/, '');
+/** Every item of a paged list: asks for page after page, each with the `continuationToken` of the
+ *  previous page's `nextLink`, until a page has none. */
+export async function listAll<T>(page: (continuationToken: string | undefined) => Promise<{ items: T[]; nextLink?: string | null }>): Promise<T[]> {
   const items: T[] = [];
-  let path: string | null = firstPath;
-  while (path) {
-    const page: { items: T[]; nextLink?: string | null } = await deps.client().json('GET', path);
-    items.push(...page.items);
-    if (!page.nextLink) path = null;
-    else {
-      const next = new URL(page.nextLink);
-      path = `${next.pathname.startsWith(basePath) ? next.pathname.slice(basePath.length) : next.pathname}${next.search}`;
-    }
-  }
+  let token: string | undefined;
+  do {
+    const answer = await page(token);
+    items.push(...answer.items);
+    token = answer.nextLink ? (new URL(answer.nextLink).searchParams.get('continuationToken') ?? undefined) : undefined;
+  } while (token !== undefined);
   return items;
 }
+
+/** The query of a list page: 500 items, the label selector if any, the continuation token if any. */
+export const pageQuery = (continuationToken: string | undefined, labelSelector?: string) => ({
+  maxPageSize: 500,
+  ...(labelSelector ? { labelSelector } : {}),
+  ...(continuationToken ? { continuationToken } : {}),
+});
 
 const labels = (l: Record<string, string> | undefined): string => Object.entries(l ?? {}).map(([k, v]) => `${k}=${v}`).join(',');
 const tableOrJson = () => new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table');
 const yamlOrJson = () => new Option('-o, --output <format>', 'output format').choices(['yaml', 'json']).default('yaml');
-const query = (selector?: string) => `?maxPageSize=500${selector ? `&labelSelector=${encodeURIComponent(selector)}` : ''}`;
 const print = (io: CliIo, value: unknown, output: string) => io.out(output === 'json' ? `${JSON.stringify(value, null, 2)}\n` : toYaml(value));
 const condition = (conditions: NodeCondition[] | undefined, type: NodeCondition['type']) => conditions?.find((c) => c.type === type);
 
@@ -63,8 +64,7 @@ function describeEncryption(e: EncryptionConfig): string {
 }
 
 export function addResourceCommands(program: Command, deps: ResourceCommandDeps): void {
-  const { io } = deps;
-  const enc = encodeURIComponent;
+  const { io, client } = deps;
 
   const cluster = program.command('cluster').description('Clusters of the fleet.');
   cluster
@@ -73,7 +73,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .option('-l, --selector <selector>', 'label selector over cluster labels')
     .addOption(tableOrJson())
     .action(async (options: { selector?: string; output: string }) => {
-      const items = await listAll<Cluster>(deps, `/clusters${query(options.selector)}`);
+      const items = await listAll((token) => client().call(client().api.GET('/clusters', { params: { query: pageQuery(token, options.selector) } })));
       if (options.output === 'json') io.out(`${JSON.stringify(items, null, 2)}\n`);
       else if (items.length === 0) io.out('No clusters.\n');
       else io.out(renderTable(['NAME', 'LABELS', 'AGENT IDENTITIES', 'UPDATED'], items.map((c) => [c.metadata.name, labels(c.metadata.labels), String(c.spec.agentIdentities?.length ?? 0), c.metadata.updatedAt ?? ''])));
@@ -82,7 +82,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .command('get <id>')
     .description('A cluster, with its inventory status.')
     .addOption(yamlOrJson())
-    .action(async (id: string, options: { output: string }) => print(io, await deps.client().json<Cluster>('GET', `/clusters/${enc(id)}`), options.output));
+    .action(async (id: string, options: { output: string }) => print(io, await client().call(client().api.GET('/clusters/{clusterId}', { params: { path: { clusterId: id } } })), options.output));
 
   const node = program.command('node').description('Nodes registered by their agents.');
   node
@@ -91,9 +91,13 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .option('-l, --selector <selector>', 'label selector over node labels')
     .addOption(tableOrJson())
     .action(async (clusterId: string | undefined, options: { selector?: string; output: string }) => {
-      const clusterIds = clusterId !== undefined ? [clusterId] : (await listAll<Cluster>(deps, '/clusters?maxPageSize=500')).map((c) => c.metadata.name);
+      const clusterIds =
+        clusterId !== undefined ? [clusterId] : (await listAll((token) => client().call(client().api.GET('/clusters', { params: { query: pageQuery(token) } })))).map((c) => c.metadata.name);
       const nodes: Array<{ cluster: string; node: Node }> = [];
-      for (const id of clusterIds) nodes.push(...(await listAll<Node>(deps, `/clusters/${enc(id)}/nodes${query(options.selector)}`)).map((node) => ({ cluster: id, node })));
+      for (const id of clusterIds) {
+        const page = (token: string | undefined) => client().call(client().api.GET('/clusters/{clusterId}/nodes', { params: { path: { clusterId: id }, query: pageQuery(token, options.selector) } }));
+        nodes.push(...(await listAll(page)).map((node) => ({ cluster: id, node })));
+      }
       if (options.output === 'json') {
         io.out(`${JSON.stringify(clusterId !== undefined ? nodes.map((n) => n.node) : nodes, null, 2)}\n`);
         return;
@@ -119,7 +123,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .description('A node: agent, kernel, capabilities and every condition with its reason and message.')
     .addOption(tableOrJson())
     .action(async (clusterId: string, nodeName: string, options: { output: string }) => {
-      const n = await deps.client().json<Node>('GET', `/clusters/${enc(clusterId)}/nodes/${enc(nodeName)}`);
+      const n = await client().call(client().api.GET('/clusters/{clusterId}/nodes/{nodeName}', { params: { path: { clusterId, nodeName } } }));
       if (options.output === 'json') {
         io.out(`${JSON.stringify(n, null, 2)}\n`);
         return;
@@ -135,7 +139,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .command('get')
     .description('The fleet\'s encryption settings: the default and the ordered overrides.')
     .addOption(yamlOrJson())
-    .action(async (options: { output: string }) => print(io, await deps.client().json<EncryptionSettings>('GET', '/encryptionsettings'), options.output));
+    .action(async (options: { output: string }) => print(io, await client().call(client().api.GET('/encryptionsettings')), options.output));
   encryption
     .command('apply')
     .description('Create or replace the fleet\'s encryption settings from one EncryptionSettings document (Fleet.Admin).')
@@ -161,8 +165,9 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
         io.out(`encryptionsettings/${settings.metadata.name} valid (dry run; checked by the CLI with the API's validators)\n`);
         return;
       }
-      const response = await deps.client().raw('PUT', '/encryptionsettings', { text: JSON.stringify(settings), contentType: 'application/json' }, options.ifMatch ? { 'if-match': options.ifMatch } : {});
-      const stored = (await response.json()) as EncryptionSettings;
+      const { data: stored, response } = await client().answer(
+        client().api.PUT('/encryptionsettings', { params: { header: options.ifMatch ? { 'If-Match': options.ifMatch } : {} }, body: settings }),
+      );
       io.out(`encryptionsettings/${stored.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})\n`);
     });
   encryption
@@ -170,7 +175,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .description('The settings a cluster gets after the overrides that match it.')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json', 'yaml']).default('table'))
     .action(async (clusterId: string, options: { output: string }) => {
-      const e = await deps.client().json<EffectiveEncryption>('GET', `/clusters/${enc(clusterId)}/encryption`);
+      const e = await client().call(client().api.GET('/clusters/{clusterId}/encryption', { params: { path: { clusterId } } }));
       if (options.output !== 'table') print(io, e, options.output);
       else io.out(`Cluster:    ${e.clusterId}\nEncryption: ${describeEncryption(e.settings)}\nOverrides:  ${e.appliedOverrides.length > 0 ? e.appliedOverrides.join(', ') : 'none (fleet default)'}\nGeneration: ${e.settingsGeneration ?? '-'}\n`);
     });

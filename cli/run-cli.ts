@@ -4,7 +4,7 @@
  * fault, describe-api-error.ts). Never exits the process.
  */
 import { CommanderError } from 'commander';
-import { ApiCallError } from './api-client.js';
+import { ApiError } from './api-client.js';
 import { describeApiError } from './describe-api-error.js';
 import { exitCodeFor } from './exit-codes.js';
 import { createProgram, readVersion, type CliIo } from './program.js';
@@ -21,7 +21,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     await program.parseAsync(['node', 'fleetnet', ...argv]);
     return 0;
   } catch (error) {
-    if (error instanceof ApiCallError) io.err(`fleetnet: ${describeApiError(error)}\n`);
+    if (error instanceof ApiError) io.err(`fleetnet: ${describeApiError(error)}\n`);
     else if (!(error instanceof CommanderError)) io.err(`fleetnet: ${error instanceof Error ? error.message : String(error)}\n`);
     return exitCodeFor(error);
   }

@@ -35,7 +35,10 @@ export function createFleetnetClient(options: FleetnetClientOptions): FleetnetCl
   const client = createClient<paths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     headers: { accept: 'application/json' },
-    fetch: (request) => send(new Request(request, { signal: AbortSignal.timeout(options.timeoutMs) })),
+    fetch: (request) =>
+      send(new Request(request, { signal: AbortSignal.timeout(options.timeoutMs) })).catch((error: unknown) => {
+        throw failure(error, `${request.method} ${request.url}`, request.url);
+      }),
   });
   client.use({
     async onRequest({ request }) {
@@ -54,13 +57,15 @@ export class ApiError extends Error {
   readonly code: string | undefined;
   /** status 0 only: the request timed out, or the API could not be reached */
   readonly failure: 'timeout' | 'unreachable' | undefined;
+  /** status 0 only, when known: the URL that got no answer */
+  readonly url: string | undefined;
   private readonly retryOverride: boolean | undefined;
 
   constructor(
     message: string,
     /** HTTP status; 0 = no answer (connection refused, timeout, DNS) */
     readonly status: number,
-    details: { problem?: Partial<Problem>; retryAfterMs?: number; code?: string; failure?: 'timeout' | 'unreachable'; retryable?: boolean } = {},
+    details: { problem?: Partial<Problem>; retryAfterMs?: number; code?: string; failure?: 'timeout' | 'unreachable'; url?: string; retryable?: boolean } = {},
   ) {
     super(message);
     this.name = 'ApiError';
@@ -68,6 +73,7 @@ export class ApiError extends Error {
     this.retryAfterMs = details.retryAfterMs;
     this.code = details.code ?? details.problem?.code;
     this.failure = details.failure;
+    this.url = details.url;
     this.retryOverride = details.retryable;
   }
 
@@ -94,7 +100,8 @@ export async function expectOk<T>(result: Promise<{ data?: T; error?: unknown; r
 export function answerError(response: Response, body: unknown, what: string, now: () => number = Date.now): ApiError {
   const problem = asProblem(body);
   const detail = problemDetail(body);
-  return new ApiError(`${what}: ${response.status}${problem?.code ? ` ${problem.code}` : ''}${detail ? `: ${detail}` : ''}`, response.status, {
+  const fields = (problem?.errors ?? []).map((e) => `\n  ${e.pointer || '/'}: ${e.message}`).join('');
+  return new ApiError(`${what}: ${response.status}${problem?.code ? ` ${problem.code}` : ''}${detail ? `: ${detail}` : ''}${fields}`, response.status, {
     ...(problem ? { problem } : {}),
     ...withRetryAfter(parseRetryAfter(response.headers.get('retry-after'), now())),
   });
@@ -108,13 +115,14 @@ export function problemDetail(body: unknown): string {
 }
 
 /** An ApiError (status 0) for a request that got no answer: timeout or unreachable. */
-export function failure(error: unknown, what: string): ApiError {
+export function failure(error: unknown, what: string, url?: string): ApiError {
   if (error instanceof ApiError) return error;
+  const at = url === undefined ? {} : { url };
   const name = (error as { name?: string } | null)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return new ApiError(`${what}: no answer in time`, 0, { failure: 'timeout' });
+  if (name === 'TimeoutError' || name === 'AbortError') return new ApiError(`${what}: no answer in time`, 0, { failure: 'timeout', ...at });
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const reason = cause?.code ?? cause?.message ?? (error as Error).message;
-  return new ApiError(`${what}: unreachable${reason ? ` (${reason})` : ''}`, 0, { failure: 'unreachable' });
+  return new ApiError(`${what}: unreachable${reason ? ` (${reason})` : ''}`, 0, { failure: 'unreachable', ...at });
 }
 
 /** Retry-After header (RFC 9110: delay-seconds or an HTTP-date) → ms from `nowMs`; undefined when

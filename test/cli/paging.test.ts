@@ -9,8 +9,8 @@ describe('lists follow nextLink to the end', () => {
   ])('$name', async ({ args, first }) => {
     const requested: string[] = [];
     const item = (n: number) => ({ metadata: { name: `item-${n}` }, spec: {}, generation: n, timestamp: 't', actor: 'a', operation: 'create' });
-    const fakeFetch = (async (input: string | URL) => {
-      const url = new URL(String(input));
+    const fakeFetch = (async (request: Request) => {
+      const url = new URL(request.url);
       requested.push(`${url.pathname}${url.search}`);
       const token = url.searchParams.get('continuationToken');
       const page = token === null ? { items: [item(1)], nextLink: `${url.origin}${url.pathname}?maxPageSize=500&continuationToken=two` } : { items: [item(2)], nextLink: null };
