@@ -63,6 +63,61 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/reference": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * This contract rendered as an HTML reference page (Redoc; anonymous, works offline).
+         * @description A static page that loads the renderer from `getApiReferenceScript` and the contract from `getOpenApiJson`,
+         *     both by URLs relative to the page, so it needs nothing but this API.
+         */
+        get: operations["getApiReference"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reference/redoc.standalone.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The renderer of the reference page, Redoc's standalone bundle as published in the pinned `redoc` package (anonymous). */
+        get: operations["getApiReferenceScript"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/reference/redoc.standalone.js.LICENSE.txt": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The third-party license notices of the renderer's bundle, as published in the `redoc` package (anonymous). */
+        get: operations["getApiReferenceScriptLicense"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/networkpolicies": {
         parameters: {
             query?: never;
@@ -132,7 +187,7 @@ export interface paths {
             path: {
                 /** @description Policy name (DNS-1123 subdomain). */
                 name: components["parameters"]["PolicyName"];
-                /** @description Generation number of the resource. */
+                /** @description Generation number of the resource (at most 15 digits). */
                 generation: components["parameters"]["Generation"];
             };
             cookie?: never;
@@ -385,7 +440,7 @@ export interface paths {
                 nodeName: components["parameters"]["NodeName"];
                 /** @description Policy name (DNS-1123 subdomain). */
                 name: components["parameters"]["PolicyName"];
-                /** @description Generation number of the resource. */
+                /** @description Generation number of the resource (at most 15 digits). */
                 generation: components["parameters"]["Generation"];
             };
             cookie?: never;
@@ -601,7 +656,10 @@ export interface components {
             annotations?: {
                 [key: string]: string;
             };
-            /** @description Incremented on every change of `spec`. */
+            /**
+             * Format: int64
+             * @description Incremented on every change of `spec`.
+             */
             readonly generation?: number;
             /** @description Opaque; equals the ETag without quotes. */
             readonly resourceVersion?: string;
@@ -651,6 +709,7 @@ export interface components {
         PortProtocol: {
             /** @description Port number 0–65535 (0 = any) or a named port (IANA_SVC_NAME). */
             port: string;
+            /** Format: int32 */
             endPort?: number;
             /** @enum {string} */
             protocol?: "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6" | "VRRP" | "IGMP" | "ANY";
@@ -704,6 +763,7 @@ export interface components {
                     name: string;
                 };
                 name: string;
+                /** Format: int32 */
                 priority?: number;
             };
             rules?: components["schemas"]["L7Rules"];
@@ -724,7 +784,10 @@ export interface components {
             fields?: {
                 /** @enum {string} */
                 family?: "IPv4" | "IPv6";
-                /** @description ICMP type number (0–255) or its name (e.g. EchoRequest). */
+                /**
+                 * Format: int32
+                 * @description ICMP type number (0–255) or its name (e.g. EchoRequest).
+                 */
                 type: number | string;
             }[];
         };
@@ -826,7 +889,10 @@ export interface components {
             specs?: components["schemas"]["StandaloneRule"][];
         } & components["schemas"]["Rule"];
         NetworkPolicyStatus: {
-            /** @description How many clusters the policy applied to when it was last written. */
+            /**
+             * Format: int64
+             * @description How many clusters the policy applied to when it was last written.
+             */
             targetedClusters?: number;
             /** @description The parts of the policy the datapath does not enforce, computed from the spec by the same code the agents use to report them in a node's `Degraded` condition. Present only when there are some. Pointers are into this resource (`/spec/...`). */
             warnings?: components["schemas"]["PolicyWarning"][];
@@ -966,7 +1032,10 @@ export interface components {
             lastTransitionTime?: string;
         };
         NodeStatus: {
-            /** @description The desired-state revision the node enforces. */
+            /**
+             * Format: int64
+             * @description The desired-state revision the node enforces.
+             */
             observedRevision?: number;
             conditions?: components["schemas"]["NodeCondition"][];
             /** Format: date-time */
@@ -1038,7 +1107,10 @@ export interface components {
         };
         /** @description One side of a flow, with Hubble's Endpoint field names. */
         FlowEndpoint: {
-            /** @description Numeric security identity (Cilium numbering; 2 = world). */
+            /**
+             * Format: int64
+             * @description Numeric security identity (Cilium numbering; 2 = world).
+             */
             identity: number;
             cluster_name?: string;
             namespace?: string;
@@ -1053,7 +1125,10 @@ export interface components {
         /** @description The fleet policy (and its generation) whose rule decided the verdict. */
         FlowPolicyRef: {
             name: components["schemas"]["ResourceName"];
-            /** @description The policy's generation. */
+            /**
+             * Format: int64
+             * @description The policy's generation.
+             */
             revision: number;
         };
         /** @description Flows aggregated over the batch window by identities, protocol, port, direction, verdict and deciding rule. */
@@ -1075,9 +1150,15 @@ export interface components {
             l4: {
                 /** @enum {string} */
                 protocol: "TCP" | "UDP" | "SCTP" | "ICMPv4" | "ICMPv6" | "OTHER";
-                /** @description Destination port (ICMP: the type). */
+                /**
+                 * Format: int32
+                 * @description Destination port (ICMP: the type).
+                 */
                 destination_port?: number;
-                /** @description Source port, when the summary is per source port (usually absent: source ports are ephemeral). */
+                /**
+                 * Format: int32
+                 * @description Source port, when the summary is per source port (usually absent: source ports are ephemeral).
+                 */
                 source_port?: number;
             };
             /**
@@ -1095,9 +1176,14 @@ export interface components {
             /** @description DNS names of the destination (Hubble `destination_names`), e.g. learned from a toFQDNs rule. */
             destination_names?: string[];
             policy?: components["schemas"]["FlowPolicyRef"];
+            /** Format: int64 */
             packets: number;
+            /** Format: int64 */
             bytes: number;
-            /** @description New connections seen. */
+            /**
+             * Format: int64
+             * @description New connections seen.
+             */
             flows: number;
             /** Format: date-time */
             first_seen?: string;
@@ -1107,10 +1193,13 @@ export interface components {
         FlowSummaryBatch: {
             /**
              * Format: uuid
-             * @description Idempotency id chosen by the agent.
+             * @description Idempotency id chosen by the agent (a UUID; the `urn:uuid:` form is accepted).
              */
             batchId: string;
-            /** @description Per node: increases by one per batch. */
+            /**
+             * Format: int64
+             * @description Per node: increases by one per batch.
+             */
             sequence: number;
             window: {
                 /** Format: date-time */
@@ -1127,13 +1216,24 @@ export interface components {
              *     summaries. Dropped batches' kernel losses are carried over to the next delivered batch.
              */
             lost?: {
+                /** Format: int64 */
                 batches: number;
+                /** Format: int64 */
                 summaries: number;
-                /** @description Packets the kernel could not count. */
+                /**
+                 * Format: int64
+                 * @description Packets the kernel could not count.
+                 */
                 packets?: number;
-                /** @description Bytes of those packets. */
+                /**
+                 * Format: int64
+                 * @description Bytes of those packets.
+                 */
                 bytes?: number;
-                /** @description New connections the kernel could not count. */
+                /**
+                 * Format: int64
+                 * @description New connections the kernel could not count.
+                 */
                 flows?: number;
             };
         };
@@ -1209,7 +1309,10 @@ export interface components {
             blacklist?: components["schemas"]["FlowFilter"][];
             since?: components["schemas"]["FlowTime"];
             until?: components["schemas"]["FlowTime"];
-            /** @description Records per page (queryFlows: default 100, at most 1000; exportFlows: default 10000). */
+            /**
+             * Format: int32
+             * @description Records per page (queryFlows: default 100, at most 1000; exportFlows: default 10000).
+             */
             maxPageSize?: number;
             continuationToken?: string;
         };
@@ -1304,7 +1407,10 @@ export interface components {
              * @enum {string}
              */
             orderBy: "packets" | "bytes" | "flows" | "summaries";
-            /** @description Keep the first N groups (all when absent). */
+            /**
+             * Format: int32
+             * @description Keep the first N groups (all when absent).
+             */
             top?: number;
         };
         FlowGroup: {
@@ -1452,6 +1558,15 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description An unexpected failure; the problem names no internals (code `InternalError`). Nothing was changed unless stated. */
+        InternalError: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The store is throttling or unavailable and its retries ran out; nothing was changed unless stated. Retry after `Retry-After`. */
         ServiceUnavailable: {
             headers: {
@@ -1471,7 +1586,7 @@ export interface components {
         ClusterId: components["schemas"]["ClusterIdValue"];
         /** @description Node name (DNS-1123 subdomain). */
         NodeName: components["schemas"]["ResourceName"];
-        /** @description Generation number of the resource. */
+        /** @description Generation number of the resource (at most 15 digits). */
         Generation: number;
         /** @description Kubernetes label selector syntax, e.g. `env=prod,tier in (web,api),!legacy`. */
         LabelSelector: string;
@@ -1488,6 +1603,10 @@ export interface components {
     headers: {
         /** @description Strong entity tag of the returned representation. */
         ETag: string;
+        /** @description Shared caches may keep the representation for five minutes. */
+        PublicCacheControl: "public, max-age=300";
+        /** @description The content type is authoritative. */
+        NoSniff: "nosniff";
     };
     pathItems: never;
 }
@@ -1511,6 +1630,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            500: components["responses"]["InternalError"];
         };
     };
     getOpenApiYaml: {
@@ -1529,8 +1649,7 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
-                    /** @description `public, max-age=300`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1545,6 +1664,7 @@ export interface operations {
                 };
                 content?: never;
             };
+            500: components["responses"]["InternalError"];
         };
     };
     getOpenApiJson: {
@@ -1563,8 +1683,7 @@ export interface operations {
             200: {
                 headers: {
                     ETag: components["headers"]["ETag"];
-                    /** @description `public, max-age=300`. */
-                    "Cache-Control"?: string;
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1579,6 +1698,114 @@ export interface operations {
                 };
                 content?: never;
             };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getApiReference: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the page the client holds. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    /** @description Forbids framing, `<base>`, forms and plugins. */
+                    "Content-Security-Policy"?: "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; object-src 'none'";
+                    "X-Content-Type-Options": components["headers"]["NoSniff"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The page is unchanged. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getApiReferenceScript: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the script the client holds. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    "X-Content-Type-Options": components["headers"]["NoSniff"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                };
+            };
+            /** @description The script is unchanged. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getApiReferenceScriptLicense: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the notices the client holds. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notices. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    "X-Content-Type-Options": components["headers"]["NoSniff"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description The notices are unchanged. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
         };
     };
     listNetworkPolicies: {
@@ -1609,6 +1836,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1638,6 +1866,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1691,6 +1920,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1721,6 +1951,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1754,6 +1985,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1764,7 +1996,7 @@ export interface operations {
             path: {
                 /** @description Policy name (DNS-1123 subdomain). */
                 name: components["parameters"]["PolicyName"];
-                /** @description Generation number of the resource. */
+                /** @description Generation number of the resource (at most 15 digits). */
                 generation: components["parameters"]["Generation"];
             };
             cookie?: never;
@@ -1784,6 +2016,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1824,6 +2057,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1849,6 +2083,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1896,6 +2131,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1922,6 +2158,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1952,6 +2189,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -1983,6 +2221,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2012,6 +2251,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2062,6 +2302,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2092,6 +2333,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2120,6 +2362,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2155,6 +2398,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2186,6 +2430,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2239,6 +2484,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2271,6 +2517,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             412: components["responses"]["PreconditionFailed"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2308,6 +2555,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2353,6 +2601,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2367,7 +2616,7 @@ export interface operations {
                 nodeName: components["parameters"]["NodeName"];
                 /** @description Policy name (DNS-1123 subdomain). */
                 name: components["parameters"]["PolicyName"];
-                /** @description Generation number of the resource. */
+                /** @description Generation number of the resource (at most 15 digits). */
                 generation: components["parameters"]["Generation"];
             };
             cookie?: never;
@@ -2388,6 +2637,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2424,6 +2674,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2461,6 +2712,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2491,6 +2743,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2529,6 +2782,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2559,6 +2813,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2589,6 +2844,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };

@@ -1,3 +1,4 @@
+import { apiReferenceOperations } from './handlers/api-reference.js';
 import { clusterOperations } from './handlers/clusters.js';
 import { desiredStateOperations } from './handlers/desired-state.js';
 import { encryptionOperations } from './handlers/encryption-settings.js';
@@ -18,6 +19,7 @@ export function createOperations(services: ServicesProvider): Operation[] {
   return [
     ...healthOperations(services),
     ...openApiDocumentOperations(services),
+    ...apiReferenceOperations(services),
     ...networkPolicyOperations(services),
     ...revisionOperations(services),
     ...networkPolicyImportOperations(services),

@@ -9,7 +9,7 @@ import { defineOperation, type Operation, type ServicesProvider } from '../http/
 /** Public, shared caches may keep the contract for five minutes; a deploy changes it at most that late. */
 const CACHE_CONTROL = 'public, max-age=300';
 
-interface Representation {
+export interface Representation {
   bytes: Uint8Array;
   contentType: string;
   /** base64url SHA-256 of `bytes`: a strong validator, the same on every instance of one release. */
@@ -38,13 +38,16 @@ function loadRepresentations(): Promise<{ yaml: Representation; json: Representa
   return representations;
 }
 
-function represent(bytes: Uint8Array, contentType: string): Representation {
+export function represent(bytes: Uint8Array, contentType: string): Representation {
   return { bytes, contentType, version: createHash('sha256').update(bytes).digest('base64url') };
 }
 
-/** 200 with the bytes, or 304 when If-None-Match names this representation (weak comparison, `*` included). */
-function serve(request: HttpRequest, representation: Representation): HttpResponseInit {
-  const headers = { ETag: formatEtag(representation.version), 'Cache-Control': CACHE_CONTROL };
+/**
+ * 200 with the bytes, or 304 when If-None-Match names this representation (weak comparison, `*` included).
+ * `extraHeaders` go on both answers.
+ */
+export function serveRepresentation(request: HttpRequest, representation: Representation, extraHeaders: Record<string, string> = {}): HttpResponseInit {
+  const headers = { ETag: formatEtag(representation.version), 'Cache-Control': CACHE_CONTROL, ...extraHeaders };
   const ifNoneMatch = request.headers.get('if-none-match');
   if (ifNoneMatch !== null && ifNoneMatchHits(ifNoneMatch, representation.version)) return { status: 304, headers };
   return { status: 200, headers: { ...headers, 'Content-Type': representation.contentType }, body: representation.bytes };
@@ -53,9 +56,9 @@ function serve(request: HttpRequest, representation: Representation): HttpRespon
 /** The API's own contract, anonymous like getHealth: portals and code generators fetch it without a token. */
 export const openApiDocumentOperations = (services: ServicesProvider): Operation[] => [
   defineOperation(services, { operationId: 'getOpenApiYaml', method: 'GET', route: 'openapi.yaml', anonymous: true }, async ({ request }) =>
-    serve(request, (await loadRepresentations()).yaml),
+    serveRepresentation(request, (await loadRepresentations()).yaml),
   ),
   defineOperation(services, { operationId: 'getOpenApiJson', method: 'GET', route: 'openapi.json', anonymous: true }, async ({ request }) =>
-    serve(request, (await loadRepresentations()).json),
+    serveRepresentation(request, (await loadRepresentations()).json),
   ),
 ];
