@@ -7,6 +7,9 @@
  *   b/a: <ratio>                                 IPv4: fleetnet (b) / no program (a), median of the
  *                                                per-pair ratios                         target ≥ 0.95
  *   b6/a6: <ratio>                               the same over IPv6                      target ≥ 0.95
+ *   bh/a: <ratio>, bh6/a6: <ratio>               fleetnet with host routing 'bpf' (opt-in: both
+ *                                                ends decided at the source's hook, delivered with
+ *                                                bpf_redirect_peer) / no program
  *   apply 10000 entries (ms): <ms>               encode + BPF_MAP_UPDATE_BATCH of 10,000 policy
  *                                                entries, median of 5                     target ≤ 20
  *   read-and-reset 100000 flows (ms): <ms>       Datapath.readAndResetFlowRecords() → FlowRecordView,
@@ -30,6 +33,9 @@
  *                hooks), default-deny endpoints, conntrack + flow counters in path; the ipcache
  *                holds both pods' /32 and /128 plus 10,000 filler prefixes (half IPv4, half IPv6) of
  *                the filler policy peers
+ *   (bh) / (bh6) (b) with host routing 'bpf' (Datapath.setHostRouting): the source's hook decides the
+ *                destination's ingress too and delivers into pod 2 with bpf_redirect_peer, so the
+ *                node's stack and pod 2's hook are skipped
  *   (a0)         an empty TCX program on the same 4 hooks (the price of being attached at all), IPv4
  *   (c)          iptables, 10,000 rules in the node's FORWARD chain, the matching rule last
  *                (stateless; a one-way UDP flow never becomes ESTABLISHED), IPv4 only
@@ -390,10 +396,11 @@ async function main(): Promise<void> {
     if (noopFd === undefined) throw new Error('noop program missing');
     const noopLinks = [p1, p2].flatMap((p) => (['ingress', 'egress'] as const).map((hook) => ({ p, hook, pin: `${noopPin}/${p.index}-${hook}` })));
 
-    type State = 'a' | 'a0' | 'b' | 'a6' | 'b6';
+    type State = 'a' | 'a0' | 'b' | 'bh' | 'a6' | 'b6' | 'bh6';
     let attached: 'none' | 'fleetnet' | 'noop' = 'none';
     const applyState = (state: State): void => {
-      const want = state === 'b' || state === 'b6' ? 'fleetnet' : state === 'a0' ? 'noop' : 'none';
+      const want = state === 'b' || state === 'b6' || state === 'bh' || state === 'bh6' ? 'fleetnet' : state === 'a0' ? 'noop' : 'none';
+      dp?.setHostRouting(state === 'bh' || state === 'bh6' ? 'bpf' : 'stack');
       if (want === attached) return;
       if (attached === 'fleetnet') detachBoth();
       if (attached === 'noop') for (const l of noopLinks) binding.detachTcx(l.pin);
@@ -403,15 +410,15 @@ async function main(): Promise<void> {
       attached = want;
     };
     // Order reversed on odd rounds: a drift within a round does not favour one side.
-    let v4: Rates<'a' | 'a0' | 'b'>;
-    let v6: Rates<'a6' | 'b6'>;
+    let v4: Rates<'a' | 'a0' | 'b' | 'bh'>;
+    let v6: Rates<'a6' | 'b6' | 'bh6'>;
     const countedLast: Record<Family, string> = { 4: '', 6: '' };
     try {
       dp.readAndResetFlows();
-      v4 = await interleavedRates(topo, blast, 4, ROUNDS, (r) => (r % 2 === 0 ? (['a', 'b', 'a0'] as const) : (['a0', 'b', 'a'] as const)), applyState);
+      v4 = await interleavedRates(topo, blast, 4, ROUNDS, (r) => (r % 2 === 0 ? (['a', 'b', 'bh', 'a0'] as const) : (['a0', 'bh', 'b', 'a'] as const)), applyState);
       applyState('a');
       countedLast[4] = counted();
-      v6 = await interleavedRates(topo, blast, 6, ROUNDS, (r) => (r % 2 === 0 ? (['a6', 'b6'] as const) : (['b6', 'a6'] as const)), applyState);
+      v6 = await interleavedRates(topo, blast, 6, ROUNDS, (r) => (r % 2 === 0 ? (['a6', 'b6', 'bh6'] as const) : (['bh6', 'b6', 'a6'] as const)), applyState);
       applyState('a6');
       countedLast[6] = counted();
     } finally {
@@ -424,7 +431,7 @@ async function main(): Promise<void> {
     const share = { ...v4.cpuShare, ...v6.cpuShare };
     const meanShare = (xs: number[]): string => `${((xs.reduce((t, x) => t + x, 0) / xs.length) * 100).toFixed(0)}%`;
     const pairRatios = (num: number[], den: number[]): number[] => num.map((x, i) => x / den[i]!);
-    const ratios = { b: pairRatios(runs.b, runs.a), b6: pairRatios(runs.b6, runs.a6), a0: pairRatios(runs.a0, runs.a) };
+    const ratios = { b: pairRatios(runs.b, runs.a), b6: pairRatios(runs.b6, runs.a6), a0: pairRatios(runs.a0, runs.a), bh: pairRatios(runs.bh, runs.a), bh6: pairRatios(runs.bh6, runs.a6) };
     const cpuRatios = { b: pairRatios(perCpu.b, perCpu.a), b6: pairRatios(perCpu.b6, perCpu.a6), a0: pairRatios(perCpu.a0, perCpu.a) };
 
     // Program cost per packet from the kernel's bpf_stats, in separate runs (the stats cost time).
@@ -529,11 +536,13 @@ async function main(): Promise<void> {
     console.log(`(a0) empty TCX program on the 4 hooks  median ${r(median(runs.a0))}   a0/a ${f3(median(ratios.a0))} (pairs ${spread(ratios.a0)})`);
     console.log(`(b)  fleetnet, IPv4                    median ${r(median(runs.b))}   b/a ${f3(median(ratios.b))} (pairs ${spread(ratios.b)})`);
     console.log(`     per CPU-second of the sender: a ${r(median(perCpu.a))}, b ${r(median(perCpu.b))}, b/a ${f3(median(cpuRatios.b))} (pairs ${spread(cpuRatios.b)}); a0/a ${f3(median(cpuRatios.a0))}; sender's mean CPU share a ${meanShare(share.a)}, b ${meanShare(share.b)}`);
-    console.log(`     counted by fleetnet over the (b) windows: ${countedLast[4]}`);
+    console.log(`(bh) fleetnet, host routing bpf, IPv4   median ${r(median(runs.bh))}   bh/a ${f3(median(ratios.bh))} (pairs ${spread(ratios.bh)})`);
+    console.log(`     counted by fleetnet over the (b) and (bh) windows: ${countedLast[4]}`);
     console.log(`(a6) no program, IPv6                  median ${r(a6Med)}`);
     console.log(`(b6) fleetnet, IPv6                    median ${r(median(runs.b6))}   b6/a6 ${f3(median(ratios.b6))} (pairs ${spread(ratios.b6)})`);
     console.log(`     per CPU-second of the sender: a6 ${r(median(perCpu.a6))}, b6 ${r(median(perCpu.b6))}, b6/a6 ${f3(median(cpuRatios.b6))} (pairs ${spread(cpuRatios.b6)}); sender's mean CPU share a6 ${meanShare(share.a6)}, b6 ${meanShare(share.b6)}`);
-    console.log(`     counted by fleetnet over the (b6) windows: ${countedLast[6]}`);
+    console.log(`(bh6) fleetnet, host routing bpf, IPv6  median ${r(median(runs.bh6))}   bh6/a6 ${f3(median(ratios.bh6))} (pairs ${spread(ratios.bh6)})`);
+    console.log(`     counted by fleetnet over the (b6) and (bh6) windows: ${countedLast[6]}`);
     console.log(`     fleetnet maps: ${policyCount} policy entries, ${ipcacheCount} ipcache prefixes; flow-map losses (fn_counters) during the windows: ${lost.lostPackets} pkts, during the stats runs: ${lostAfter.lostPackets - lost.lostPackets} pkts`);
     // Noise-free estimate: the path's own cost per packet (1/a) plus both programs' measured cost.
     console.log(`     program cost (bpf_stats, incl. the stats' clock reads), IPv4: ${progCost[4].text} → b/a predicted at (a): ${f3(predicted(4, aMed))}`);
@@ -556,6 +565,8 @@ async function main(): Promise<void> {
     console.log(`c/a: ${f3(c / aAfter)}`);
     console.log(`b/a per cpu-second: ${f3(median(cpuRatios.b))}`);
     console.log(`b6/a6 per cpu-second: ${f3(median(cpuRatios.b6))}`);
+    console.log(`bh/a: ${f3(median(ratios.bh))}`);
+    console.log(`bh6/a6: ${f3(median(ratios.bh6))}`);
     console.log(`b/a: ${f3(median(ratios.b))}`);
     console.log(`b6/a6: ${f3(median(ratios.b6))}`);
     console.log(`apply ${POLICY_ENTRIES} entries (ms): ${median(applyMs).toFixed(2)}`);

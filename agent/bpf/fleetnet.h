@@ -164,6 +164,8 @@ struct fn_ct_value {
  * program; 0 = the compiled default (Cilium's: SYN 60 s, established 21,600 s, closing 10 s,
  * non-TCP 60 s), so a zeroed entry is a valid configuration. */
 #define FN_CFG_LOCALHOST_POLICY (1u << 0) /* host → pod ingress subject to policy (else allowed) */
+#define FN_CFG_HOST_ROUTING     (1u << 1) /* same-node pod → pod: decide both ends at the source's hook
+					     * and deliver with bpf_redirect_peer (policy.c deliver_local) */
 
 struct fn_config {
 	__u32 generation;     /* host order */

@@ -526,10 +526,10 @@ static __always_inline __u8 opposite(__u8 dir)
  * entry's verdict and rule. Either way with the connection's protocol and port. Returns 1 if
  * related to a live entry (fills fk), else 0 (the error is policed as plain ICMP).
  */
-static __always_inline int ct_related(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir,
+static __always_inline int ct_related(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir, __u32 ifindex,
 				      const struct fn_config *c, __u64 now, struct fn_flow_key *fk)
 {
-	struct fn_ct_key k = { .ifindex = skb->ifindex };
+	struct fn_ct_key k = { .ifindex = ifindex };
 	__u32 l4off;
 	__u8 l4[8];
 
@@ -634,6 +634,192 @@ static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_
 	return FN_DROP;
 }
 
+/* Conntrack, identity, policy and counting of a parsed packet as the hook of host veth `ifindex` in
+ * direction `dir` would decide it: FN_PASS or FN_DROP. Called for the packet's own hook, and — for
+ * same-node delivery (deliver_local) — once more as the destination's ingress hook. */
+static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir, __u32 ifindex,
+				const struct fn_config *cfg)
+{
+	__u64 now = FN_NOW();
+	__u8 has_ct = p->has_ct;
+	__u64 len = skb->len;
+	struct fn_flow_key fk = {
+		.proto = p->proto,
+		.direction = dir,
+		.ip_version = p->ip_version,
+	};
+	struct fn_ct_key ck = {
+		.ifindex = ifindex, .sport = p->sport, .dport = p->dport, .proto = p->proto, .direction = dir,
+	};
+	__builtin_memcpy(ck.saddr, p->saddr, 16);
+	__builtin_memcpy(ck.daddr, p->daddr, 16);
+	struct fn_ct_value *cv = NULL;
+	__u8 reopen = 0; /* a pure SYN on a CLOSING entry: a new connection on the same tuple */
+
+	/* Conntrack first: a live entry implies the endpoint was managed when it was decided
+	 * (deleting an endpoint detaches the programs), so the endpoint lookup is needed only for
+	 * packets that go on to the policy. */
+	if (has_ct) {
+		/* 1. Original direction. */
+		if (!p->is_echo_reply) {
+			cv = bpf_map_lookup_elem(&fn_ct, &ck);
+			if (!ct_alive(cv, cfg, now, p->proto))
+				cv = NULL;
+			if (cv && is_pure_syn(p) && cv->state == FN_CT_CLOSING)
+				reopen = 1;
+			if (cv && !reopen && cv->generation == cfg->generation) {
+				ct_touch(cv, p, now, 0);
+				fk.local_id = cv->local_id;
+				fk.peer_id = cv->peer_id;
+				fk.rule_id = cv->rule_id;
+				fk.dport = bpf_ntohs(p->policy_port);
+				fk.verdict = cv->verdict;
+				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				return FN_PASS;
+			}
+		}
+		/* 2. Reply of a connection this endpoint let through in the other direction. */
+		if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP || p->is_echo_reply) && !is_pure_syn(p)) {
+			struct fn_ct_key rk = {
+				.ifindex = ifindex, .sport = p->dport, .dport = p->sport, .proto = p->proto,
+				.direction = opposite(dir),
+			};
+			__builtin_memcpy(rk.saddr, p->daddr, 16);
+			__builtin_memcpy(rk.daddr, p->saddr, 16);
+			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
+			if (ct_alive(rv, cfg, now, p->proto)) {
+				ct_touch(rv, p, now, 1);
+				fk.local_id = rv->local_id;
+				fk.peer_id = rv->peer_id;
+				fk.dport = bpf_ntohs(p->sport);
+				fk.verdict = FN_FLOW_REPLY;
+				if (p->is_echo_reply)
+					fk.dport = p->proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
+				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				return FN_PASS;
+			}
+		}
+		if (p->is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 / 129 */
+			has_ct = 0;
+	}
+	/* 3. ICMP errors related to a live connection. */
+	if (p->is_icmp_error && ct_related(skb, p, dir, ifindex, cfg, now, &fk)) {
+		count_flow(cfg->flow_slot, &fk, len, 0, now);
+		return FN_PASS;
+	}
+
+	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
+	if (!ep) /* unmanaged veth: untouched, uncounted */
+		return FN_PASS;
+	fk.local_id = ep->identity;
+
+	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
+	struct fn_ipcache_key ik = { .prefixlen = 128 };
+	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
+	__u32 peer = peer_identity(&ik, p->ip_version);
+	if (p->is_ndp && peer == FN_ID_HOST)
+		return FN_PASS;
+
+	struct fn_decision d = {};
+	decide(ep, p, peer, dir, cfg->flags, &d);
+	fk.peer_id = peer;
+	fk.rule_id = d.rule_id;
+	fk.dport = bpf_ntohs(p->policy_port);
+	fk.verdict = d.flow_verdict;
+
+	__u64 attempt = p->proto != IPPROTO_TCP || is_pure_syn(p);
+	if (d.flow_verdict == FN_FLOW_DROPPED) {
+		if (cv) /* a connection allowed under an older generation: its replies stop too */
+			bpf_map_delete_elem(&fn_ct, &ck);
+		count_flow(cfg->flow_slot, &fk, len, attempt, now);
+		return FN_DROP;
+	}
+
+	/* 5. Forwarded or audited: (re)record the connection so it, its replies and related errors
+	 *    pass. A re-decided entry keeps its TCP state. */
+	__u64 created = 0;
+	if (has_ct) {
+		created = !cv || reopen;
+		struct fn_ct_value nv = {
+			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
+			.local_id = ep->identity, .generation = cfg->generation, .verdict = d.flow_verdict,
+			.state = created ? ct_initial_state(p) : cv->state,
+		};
+		if (!created)
+			ct_touch(&nv, p, now, 0);
+		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
+			/* No state, so no replies: drop now rather than forward a half-connection. */
+			fk.verdict = FN_FLOW_DROPPED;
+			fk.drop_reason = FN_DROP_CT_INSERT;
+			count_flow(cfg->flow_slot, &fk, len, attempt, now);
+			return FN_DROP;
+		}
+	}
+	count_flow(cfg->flow_slot, &fk, len, created, now);
+	return FN_PASS;
+}
+
+/* Same-node delivery (FN_CFG_HOST_ROUTING), for a packet its source pod's egress let through: when
+ * the node's FIB routes it out of another policed host veth with a resolved neighbour, the
+ * destination's ingress is decided here (as its own hook would) and the packet goes straight into
+ * the destination pod (bpf_redirect_peer: no second pass through the node's stack, no second hook).
+ * The stack's forwarding work is done here: TTL / hop limit decremented, MACs from the FIB. Anything
+ * else — not routed to a policed veth, no neighbour yet, TTL about to expire, a rewrite that fails —
+ * returns FN_PASS and takes the stack, where the destination's own hook decides as before. */
+static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
+{
+	struct bpf_fib_lookup fib = {};
+	__u32 ttl_off;
+
+	fib.ifindex = skb->ifindex;
+	fib.l4_protocol = p->proto;
+	fib.sport = p->sport;
+	fib.dport = p->dport;
+	if (p->ip_version == 4) {
+		struct iphdr iph;
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &iph, sizeof(iph)) < 0 || iph.ttl <= 1)
+			return FN_PASS;
+		fib.family = 2; /* AF_INET */
+		fib.tos = iph.tos;
+		fib.tot_len = bpf_ntohs(iph.tot_len);
+		fib.ipv4_src = p->saddr[3];
+		fib.ipv4_dst = p->daddr[3];
+		ttl_off = ETH_HLEN + __builtin_offsetof(struct iphdr, ttl);
+	} else {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0 || ip6.hop_limit <= 1)
+			return FN_PASS;
+		fib.family = 10; /* AF_INET6 */
+		fib.tot_len = bpf_ntohs(ip6.payload_len) + sizeof(ip6);
+		__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
+		ttl_off = ETH_HLEN + __builtin_offsetof(struct ipv6hdr, hop_limit);
+	}
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return FN_PASS;
+	__u32 out = fib.ifindex;
+	if (out == skb->ifindex || !bpf_map_lookup_elem(&fn_endpoints, &out))
+		return FN_PASS;
+	if (decide_at(skb, p, FN_DIR_INGRESS, out, cfg) == FN_DROP)
+		return FN_DROP;
+	/* Forward as the stack would: one hop less, the FIB's MACs. */
+	__u8 ttl;
+	if (bpf_skb_load_bytes(skb, ttl_off, &ttl, 1) < 0)
+		return FN_PASS;
+	__u8 next = ttl - 1;
+	if (p->ip_version == 4) {
+		/* the checksum covers ttl as the high byte of the (ttl, protocol) word */
+		__u32 csum_off = ETH_HLEN + __builtin_offsetof(struct iphdr, check);
+		if (bpf_l3_csum_replace(skb, csum_off, bpf_htons((__u16)ttl << 8), bpf_htons((__u16)next << 8), 2) < 0)
+			return FN_PASS;
+	}
+	if (bpf_skb_store_bytes(skb, ttl_off, &next, 1, 0) < 0 ||
+	    bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0) < 0 ||
+	    bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0) < 0)
+		return FN_DROP; /* half rewritten: cannot go either way */
+	return bpf_redirect_peer(out, 0);
+}
+
 static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 {
 	struct fn_pkt p = {};
@@ -650,134 +836,20 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	/* Neighbor discovery passes uncounted, as in Cilium, when it can only be link traffic: into the
 	 * pod (hop limit 255 at this hook means the node itself sent it: routing decrements it), or out
 	 * of the pod to a link-local or multicast address or to the node (checked at the ipcache
-	 * lookup below). Anything else with an NDP type is plain ICMPv6, decided by policy. */
+	 * lookup in decide_at). Anything else with an NDP type is plain ICMPv6, decided by policy. */
 	if (p.is_ndp && (dir == FN_DIR_INGRESS || is_link_scope(p.daddr)))
 		return FN_PASS;
 	if (parsed != FN_PARSE_OK)
 		return drop_unparsed(skb, &p, dir, parsed);
 
-	__u32 ifindex = skb->ifindex;
 	__u32 zero = 0;
-	struct fn_config cfg = {};
-	struct fn_config *cfgp = bpf_map_lookup_elem(&fn_config, &zero);
-	if (cfgp)
-		cfg = *cfgp;
-	__u64 now = FN_NOW();
-	__u64 len = skb->len;
-	struct fn_flow_key fk = {
-		.proto = p.proto,
-		.direction = dir,
-		.ip_version = p.ip_version,
-	};
-	struct fn_ct_key ck = {
-		.ifindex = ifindex, .sport = p.sport, .dport = p.dport, .proto = p.proto, .direction = dir,
-	};
-	__builtin_memcpy(ck.saddr, p.saddr, 16);
-	__builtin_memcpy(ck.daddr, p.daddr, 16);
-	struct fn_ct_value *cv = NULL;
-	__u8 reopen = 0; /* a pure SYN on a CLOSING entry: a new connection on the same tuple */
-
-	/* Conntrack first: a live entry implies the endpoint was managed when it was decided
-	 * (deleting an endpoint detaches the programs), so the endpoint lookup is needed only for
-	 * packets that go on to the policy. */
-	if (p.has_ct) {
-		/* 1. Original direction. */
-		if (!p.is_echo_reply) {
-			cv = bpf_map_lookup_elem(&fn_ct, &ck);
-			if (!ct_alive(cv, &cfg, now, p.proto))
-				cv = NULL;
-			if (cv && is_pure_syn(&p) && cv->state == FN_CT_CLOSING)
-				reopen = 1;
-			if (cv && !reopen && cv->generation == cfg.generation) {
-				ct_touch(cv, &p, now, 0);
-				fk.local_id = cv->local_id;
-				fk.peer_id = cv->peer_id;
-				fk.rule_id = cv->rule_id;
-				fk.dport = bpf_ntohs(p.policy_port);
-				fk.verdict = cv->verdict;
-				count_flow(cfg.flow_slot, &fk, len, 0, now);
-				return FN_PASS;
-			}
-		}
-		/* 2. Reply of a connection this endpoint let through in the other direction. */
-		if ((p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP || p.is_echo_reply) && !is_pure_syn(&p)) {
-			struct fn_ct_key rk = {
-				.ifindex = ifindex, .sport = p.dport, .dport = p.sport, .proto = p.proto,
-				.direction = opposite(dir),
-			};
-			__builtin_memcpy(rk.saddr, p.daddr, 16);
-			__builtin_memcpy(rk.daddr, p.saddr, 16);
-			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
-			if (ct_alive(rv, &cfg, now, p.proto)) {
-				ct_touch(rv, &p, now, 1);
-				fk.local_id = rv->local_id;
-				fk.peer_id = rv->peer_id;
-				fk.dport = bpf_ntohs(p.sport);
-				fk.verdict = FN_FLOW_REPLY;
-				if (p.is_echo_reply)
-					fk.dport = p.proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
-				count_flow(cfg.flow_slot, &fk, len, 0, now);
-				return FN_PASS;
-			}
-		}
-		if (p.is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 / 129 */
-			p.has_ct = 0;
-	}
-	/* 3. ICMP errors related to a live connection. */
-	if (p.is_icmp_error && ct_related(skb, &p, dir, &cfg, now, &fk)) {
-		count_flow(cfg.flow_slot, &fk, len, 0, now);
+	const struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
+	if (!cfg) /* an array map's key 0 always exists; this satisfies the verifier */
 		return FN_PASS;
-	}
-
-	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
-	if (!ep) /* unmanaged veth: untouched, uncounted */
-		return FN_PASS;
-	fk.local_id = ep->identity;
-
-	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
-	struct fn_ipcache_key ik = { .prefixlen = 128 };
-	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p.daddr : p.saddr, 16);
-	__u32 peer = peer_identity(&ik, p.ip_version);
-	if (p.is_ndp && peer == FN_ID_HOST)
-		return FN_PASS;
-
-	struct fn_decision d = {};
-	decide(ep, &p, peer, dir, cfg.flags, &d);
-	fk.peer_id = peer;
-	fk.rule_id = d.rule_id;
-	fk.dport = bpf_ntohs(p.policy_port);
-	fk.verdict = d.flow_verdict;
-
-	__u64 attempt = p.proto != IPPROTO_TCP || is_pure_syn(&p);
-	if (d.flow_verdict == FN_FLOW_DROPPED) {
-		if (cv) /* a connection allowed under an older generation: its replies stop too */
-			bpf_map_delete_elem(&fn_ct, &ck);
-		count_flow(cfg.flow_slot, &fk, len, attempt, now);
-		return FN_DROP;
-	}
-
-	/* 5. Forwarded or audited: (re)record the connection so it, its replies and related errors
-	 *    pass. A re-decided entry keeps its TCP state. */
-	__u64 created = 0;
-	if (p.has_ct) {
-		created = !cv || reopen;
-		struct fn_ct_value nv = {
-			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
-			.local_id = ep->identity, .generation = cfg.generation, .verdict = d.flow_verdict,
-			.state = created ? ct_initial_state(&p) : cv->state,
-		};
-		if (!created)
-			ct_touch(&nv, &p, now, 0);
-		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
-			/* No state, so no replies: drop now rather than forward a half-connection. */
-			fk.verdict = FN_FLOW_DROPPED;
-			fk.drop_reason = FN_DROP_CT_INSERT;
-			count_flow(cfg.flow_slot, &fk, len, attempt, now);
-			return FN_DROP;
-		}
-	}
-	count_flow(cfg.flow_slot, &fk, len, created, now);
-	return FN_PASS;
+	int verdict = decide_at(skb, &p, dir, skb->ifindex, cfg);
+	if (verdict == FN_PASS && dir == FN_DIR_EGRESS && (cfg->flags & FN_CFG_HOST_ROUTING) && !p.is_ndp)
+		return deliver_local(skb, &p, cfg);
+	return verdict;
 }
 
 SEC("tc")

@@ -28,9 +28,10 @@ describe('agent CLI', () => {
       stateDir: '/var/lib/fleetnet',
       attachMode: 'auto',
       allowLocalhost: 'always',
+      hostRouting: 'stack',
     });
     expect(cmd.opts().ctTimeoutSyn).toBeUndefined();
-    expect(datapathOptionsOf(cmd.opts())).toEqual({ pinDir: '/sys/fs/bpf/fleetnet/agent', attachMode: 'auto', allowLocalhost: 'always' });
+    expect(datapathOptionsOf(cmd.opts())).toEqual({ pinDir: '/sys/fs/bpf/fleetnet/agent', attachMode: 'auto', allowLocalhost: 'always', hostRouting: 'stack' });
   });
 
   it.each([
@@ -49,13 +50,14 @@ describe('agent CLI', () => {
   it('host and conntrack options go to the Datapath: --allow-localhost policy, the timeouts given (seconds → ms)', () => {
     const cmd = agentCommand().exitOverride();
     cmd.parse(
-      ['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', '--token-file', '/t', '--netns', '/run/netns/x', '--allow-localhost', 'policy', '--ct-timeout-closing', '0.5', '--ct-timeout-established', '3600'],
+      ['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', '--token-file', '/t', '--netns', '/run/netns/x', '--allow-localhost', 'policy', '--host-routing', 'bpf', '--ct-timeout-closing', '0.5', '--ct-timeout-established', '3600'],
       { from: 'user' },
     );
     expect(datapathOptionsOf(cmd.opts())).toEqual({
       pinDir: '/sys/fs/bpf/fleetnet/agent',
       attachMode: 'auto',
       allowLocalhost: 'policy',
+      hostRouting: 'bpf',
       netnsPath: '/run/netns/x',
       conntrackTimeouts: { closingMs: 500, establishedMs: 3_600_000 },
     });
@@ -63,6 +65,7 @@ describe('agent CLI', () => {
 
   it.each([
     { args: ['--allow-localhost', 'never'], err: /Allowed choices are always, policy/ },
+    { args: ['--host-routing', 'fast'], err: /Allowed choices are stack, bpf/ },
     { args: ['--ct-timeout-syn', '10s'], err: /--ct-timeout-syn <seconds>' argument '10s' is invalid.*number of seconds/ },
     { args: ['--ct-timeout-other', '0'], err: /--ct-timeout-other <seconds>' argument '0' is invalid/ },
   ])('rejects $args with a clear error', ({ args, err }) => {

@@ -6,7 +6,7 @@
  *     --pin-dir /sys/fs/bpf/fleetnet/node-1 --state-dir /var/lib/fleetnet \
  *     --endpoints-file endpoints.yaml | --kubeconfig ~/.kube/config | --in-cluster \
  *     [--netns /run/netns/<node-ns>] [--poll-interval 5s] [--flow-interval 10s] \
- *     [--allow-localhost always|policy] [--ct-timeout-syn 60] [--ct-timeout-established 21600] \
+ *     [--allow-localhost always|policy] [--host-routing stack|bpf] [--ct-timeout-syn 60] [--ct-timeout-established 21600] \
  *     [--ct-timeout-closing 10] [--ct-timeout-other 60]
  *
  * Logs are JSON lines on stderr; tokens are never logged. SIGTERM/SIGINT stop the loops and exit,
@@ -76,6 +76,7 @@ interface AgentCliOptions {
   spoolMaxBytes: number;
   attachMode: 'auto' | 'tcx' | 'tc';
   allowLocalhost: 'always' | 'policy';
+  hostRouting: 'stack' | 'bpf';
   /** ms (parsed from seconds) */
   ctTimeoutSyn?: number;
   ctTimeoutEstablished?: number;
@@ -85,7 +86,7 @@ interface AgentCliOptions {
 
 /** The Datapath's options from the CLI's: only the conntrack timeouts given are passed (the others
  *  keep the kernel's defaults, Cilium's). */
-export function datapathOptionsOf(o: Pick<AgentCliOptions, 'pinDir' | 'attachMode' | 'netns' | 'allowLocalhost' | 'ctTimeoutSyn' | 'ctTimeoutEstablished' | 'ctTimeoutClosing' | 'ctTimeoutOther'>): DatapathOptions {
+export function datapathOptionsOf(o: Pick<AgentCliOptions, 'pinDir' | 'attachMode' | 'netns' | 'allowLocalhost' | 'hostRouting' | 'ctTimeoutSyn' | 'ctTimeoutEstablished' | 'ctTimeoutClosing' | 'ctTimeoutOther'>): DatapathOptions {
   const timeouts: ConntrackTimeouts = {
     ...(o.ctTimeoutSyn !== undefined ? { synMs: o.ctTimeoutSyn } : {}),
     ...(o.ctTimeoutEstablished !== undefined ? { establishedMs: o.ctTimeoutEstablished } : {}),
@@ -96,6 +97,7 @@ export function datapathOptionsOf(o: Pick<AgentCliOptions, 'pinDir' | 'attachMod
     pinDir: o.pinDir,
     attachMode: o.attachMode,
     allowLocalhost: o.allowLocalhost,
+    hostRouting: o.hostRouting,
     ...(o.netns ? { netnsPath: o.netns } : {}),
     ...(Object.keys(timeouts).length > 0 ? { conntrackTimeouts: timeouts } : {}),
   };
@@ -126,6 +128,7 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     loadMs: Math.round(load.loadMs),
     reusedMaps: load.reusedMaps.length,
     allowLocalhost: o.allowLocalhost,
+    hostRouting: o.hostRouting,
     ...(dpOptions.conntrackTimeouts ? { conntrackTimeoutsMs: dpOptions.conntrackTimeouts } : {}),
   });
 
@@ -183,6 +186,11 @@ export function agentCommand(): Command {
       new Option('--allow-localhost <mode>', "the node's own addresses reach local pods' ingress: always (Cilium's default; denies still apply) or only as policy allows (fromEntities: host)")
         .choices(['always', 'policy'])
         .default('always'),
+    )
+    .addOption(
+      new Option('--host-routing <mode>', "pod → pod on this node: through the node's stack (both hooks decide), or bpf — decided at the source's hook and delivered with bpf_redirect_peer, skipping the node's netfilter (not with kube-proxy NAT between pods: docs/datapath.md)")
+        .choices(['stack', 'bpf'])
+        .default('stack'),
     )
     .option('--ct-timeout-syn <seconds>', 'conntrack: idle timeout of a TCP connection before it is established (default 60)', parseTimeoutSeconds)
     .option('--ct-timeout-established <seconds>', 'conntrack: idle timeout of an established TCP connection (default 21600)', parseTimeoutSeconds)

@@ -275,11 +275,18 @@ const cases = (f: Family): Case[] => [
 ];
 
 
-describe.skipIf(!ROOT)('datapath policy with real packets', { timeout: 120_000 }, () => {
+/** Same-node delivery: through the node's stack (both hooks decide), or decided at the source's hook
+ *  and delivered with bpf_redirect_peer. Every case must come out the same either way. */
+const HOST_ROUTING = [
+  { mode: 'stack', tag: 'pol' },
+  { mode: 'bpf', tag: 'polbpf' },
+] as const;
+
+describe.skipIf(!ROOT).each(HOST_ROUTING)('datapath policy with real packets, host routing $mode', { timeout: 120_000 }, ({ mode, tag }) => {
   let topo: Topology | undefined;
   let dp: Datapath | undefined;
   const peers = new Map<PodName, Peer>();
-  const pinDir = `/sys/fs/bpf/fleetnet-test-policy-${process.pid}`;
+  const pinDir = `/sys/fs/bpf/fleetnet-test-policy-${mode}-${process.pid}`;
 
   const pod = (p: PodName) => {
     const x = topo?.pods[INDEX[p] - 1];
@@ -338,8 +345,8 @@ describe.skipIf(!ROOT)('datapath policy with real packets', { timeout: 120_000 }
 
   beforeAll(async () => {
     ensureBpffs();
-    topo = createTopology('pol');
-    dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx' });
+    topo = createTopology(tag);
+    dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', hostRouting: mode });
     dp.load();
     for (const p of PODS) {
       peers.set(p, await Peer.start(pod(p).nsPath));

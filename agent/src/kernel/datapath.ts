@@ -72,6 +72,11 @@ export interface DatapathOptions {
   /** 'always' (default, Cilium's allow-localhost): the node's own addresses (identity host) reach
    *  pods' ingress unless a deny matches; 'policy': host traffic is decided by policy like any peer */
   allowLocalhost?: 'always' | 'policy';
+  /** 'stack' (default): every packet crosses the node's stack between two pods of this node and is
+   *  decided at both hooks; 'bpf': the source's hook decides the destination's ingress too and delivers
+   *  into the destination pod with bpf_redirect_peer (Cilium's BPF host routing) — skipping the node's
+   *  netfilter, so not where kube-proxy NATs pod-to-pod traffic (docs/datapath.md "Host routing") */
+  hostRouting?: 'stack' | 'bpf';
   /** written to fn_config at every load(); unset fields = the compiled defaults */
   conntrackTimeouts?: ConntrackTimeouts;
 }
@@ -98,6 +103,7 @@ export class Datapath {
   private readonly attachMode: AttachMode;
   private readonly maxEntries: Partial<Record<MapName, number>>;
   private readonly allowLocalhost: 'always' | 'policy';
+  private readonly hostRouting: 'stack' | 'bpf';
   private readonly conntrackTimeouts: ConntrackTimeouts;
   private maps: Partial<Record<MapName, number>> = {};
   private programs: Partial<Record<string, number>> = {};
@@ -111,6 +117,7 @@ export class Datapath {
     const flows = options.maxEntries?.[MapName.flows];
     this.maxEntries = { ...(flows !== undefined ? { [MapName.flowsAlt]: flows } : {}), ...(options.maxEntries ?? {}) };
     this.allowLocalhost = options.allowLocalhost ?? 'always';
+    this.hostRouting = options.hostRouting ?? 'stack';
     this.conntrackTimeouts = options.conntrackTimeouts ?? {};
     for (const [k, v] of Object.entries(this.conntrackTimeouts)) {
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 0xffffffff)) throw new RangeError(`conntrackTimeouts.${k} must be an integer of milliseconds ≥ 1, got ${v}`);
@@ -136,7 +143,10 @@ export class Datapath {
     const current = this.config();
     this.writeConfigValue({
       ...current,
-      flags: (current.flags & ~ConfigFlag.localhostPolicy) | (this.allowLocalhost === 'policy' ? ConfigFlag.localhostPolicy : 0),
+      flags:
+        (current.flags & ~(ConfigFlag.localhostPolicy | ConfigFlag.hostRouting)) |
+        (this.allowLocalhost === 'policy' ? ConfigFlag.localhostPolicy : 0) |
+        (this.hostRouting === 'bpf' ? ConfigFlag.hostRouting : 0),
       ctSynMs: this.conntrackTimeouts.synMs ?? 0,
       ctEstablishedMs: this.conntrackTimeouts.establishedMs ?? 0,
       ctClosingMs: this.conntrackTimeouts.closingMs ?? 0,
@@ -251,6 +261,13 @@ export class Datapath {
   }
 
   /** fn_config as the programs read it (timeouts 0 = compiled defaults). */
+  /** Switches same-node delivery (DatapathOptions.hostRouting) from the next packet on: a setting, so
+   *  no generation bump — connections keep their entries. */
+  setHostRouting(mode: 'stack' | 'bpf'): void {
+    const current = this.config();
+    this.writeConfigValue({ ...current, flags: (current.flags & ~ConfigFlag.hostRouting) | (mode === 'bpf' ? ConfigFlag.hostRouting : 0) });
+  }
+
   config(): ConfigValue {
     const v = this.bpf.lookup(this.map(MapName.config), Buffer.alloc(4));
     if (!v) throw new Error('fleetnet: fn_config has no entry 0');

@@ -64,6 +64,8 @@ export const ConfigFlag = {
   /** host (the node's own addresses) → pod ingress is subject to policy; clear = always allowed
    *  (Cilium's default allow-localhost) */
   localhostPolicy: 1 << 0,
+  /** same-node pod → pod: both ends decided at the source's hook, delivered with bpf_redirect_peer */
+  hostRouting: 1 << 1,
 } as const;
 
 /** Conntrack states (fn_ct_value.state). Non-TCP entries are always `established`. */
