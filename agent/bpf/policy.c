@@ -759,18 +759,74 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	return FN_PASS;
 }
 
+/* The node's netfilter conntrack (kfuncs, in vmlinux or the nf_conntrack module's BTF). __weak: a
+ * kernel without them still loads the program; the check then reports "no entry". */
+struct bpf_ct_opts___fn {
+	__s32 netns_id;
+	__s32 error;
+	__u8 l4proto;
+	__u8 dir;
+	__u16 ct_zone_id;
+	__u8 ct_zone_dir;
+	__u8 reserved[3];
+};
+struct nf_conn {
+	unsigned long status;
+} __attribute__((preserve_access_index));
+extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_tuple *tuple, __u32 tuple__sz,
+					 struct bpf_ct_opts___fn *opts, __u32 opts__sz) __ksym __weak;
+extern void bpf_ct_release(struct nf_conn *ct) __ksym __weak;
+#define FN_IPS_NAT_MASK (16 | 32) /* IPS_SRC_NAT | IPS_DST_NAT */
+#define FN_CURRENT_NETNS (-1)     /* BPF_F_CURRENT_NETNS */
+
+/* 1 when the node's conntrack translates this TCP/UDP flow (kube-proxy's DNAT to a ClusterIP's backend,
+ * masquerading, …): its packets must cross the node's netfilter. A lookup matches either direction of
+ * an entry, so a backend's reply to a client that reached it through a ClusterIP is found too. */
+static __noinline int node_translates(struct __sk_buff *skb, const struct fn_pkt *p)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_ct_opts___fn opts = { .netns_id = FN_CURRENT_NETNS, .l4proto = p->proto };
+	__u32 size;
+
+	if (!bpf_skb_ct_lookup || !bpf_ct_release)
+		return 0;
+	if (p->ip_version == 4) {
+		t.ipv4.saddr = p->saddr[3];
+		t.ipv4.daddr = p->daddr[3];
+		t.ipv4.sport = p->sport;
+		t.ipv4.dport = p->dport;
+		size = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, p->daddr, 16);
+		t.ipv6.sport = p->sport;
+		t.ipv6.dport = p->dport;
+		size = sizeof(t.ipv6);
+	}
+	struct nf_conn *ct = bpf_skb_ct_lookup(skb, &t, size, &opts, sizeof(opts));
+	if (!ct)
+		return 0;
+	int nat = (ct->status & FN_IPS_NAT_MASK) != 0;
+	bpf_ct_release(ct);
+	return nat;
+}
+
 /* Same-node delivery (FN_CFG_HOST_ROUTING), for a packet its source pod's egress let through: when
  * the node's FIB routes it out of another policed host veth with a resolved neighbour, the
  * destination's ingress is decided here (as its own hook would) and the packet goes straight into
  * the destination pod (bpf_redirect_peer: no second pass through the node's stack, no second hook).
  * The stack's forwarding work is done here: TTL / hop limit decremented, MACs from the FIB. Anything
- * else — not routed to a policed veth, no neighbour yet, TTL about to expire, a rewrite that fails —
- * returns FN_PASS and takes the stack, where the destination's own hook decides as before. */
+ * else — not TCP or UDP, not routed to a policed veth, no neighbour yet, a flow the node's conntrack
+ * translates (NAT), TTL about to expire, a rewrite that fails — returns FN_PASS and takes the stack,
+ * where the destination's own hook decides as before. */
 static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 ttl_off;
 
+	/* TCP and UDP only: the node's conntrack can be asked about them (node_translates) */
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return FN_PASS;
 	fib.ifindex = skb->ifindex;
 	fib.l4_protocol = p->proto;
 	fib.sport = p->sport;
@@ -799,6 +855,8 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 		return FN_PASS;
 	__u32 out = fib.ifindex;
 	if (out == skb->ifindex || !bpf_map_lookup_elem(&fn_endpoints, &out))
+		return FN_PASS;
+	if (node_translates(skb, p)) /* NATed by the node: its netfilter must see every packet */
 		return FN_PASS;
 	if (decide_at(skb, p, FN_DIR_INGRESS, out, cfg) == FN_DROP)
 		return FN_DROP;

@@ -188,7 +188,7 @@ export function agentCommand(): Command {
         .default('always'),
     )
     .addOption(
-      new Option('--host-routing <mode>', "pod → pod on this node: through the node's stack (both hooks decide), or bpf — decided at the source's hook and delivered with bpf_redirect_peer, skipping the node's netfilter (not with kube-proxy NAT between pods: docs/datapath.md)")
+      new Option('--host-routing <mode>', "pod → pod on this node: through the node's stack (both hooks decide), or bpf — decided at the source's hook and delivered with bpf_redirect_peer: TCP/UDP flows the node does not NAT skip the node's netfilter (docs/datapath.md)")
         .choices(['stack', 'bpf'])
         .default('stack'),
     )

@@ -20,7 +20,10 @@ if (!ROOT) console.warn('\n!!! test/datapath/host-routing.test.ts SKIPPED: needs
 
 const ID = { pod1: 2001, pod2: 2002, pod3: 2003 } as const;
 const PORT = 5353;
+const ECHO_PORT = 5454;
 const DATAGRAMS = 200;
+/** A ClusterIP-style service address the node DNATs to pod 2's echo port (kube-proxy's iptables way). */
+const SERVICE = { 4: { ip: '10.250.0.10', port: 9999 }, 6: { ip: 'fd00:250::10', port: 9999 } } as const;
 
 describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode: 'bpf' as const, tag: 'hrbpf' }])(
   'same-node delivery, host routing $mode',
@@ -50,6 +53,8 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
           execFileSync('ip', ['netns', 'exec', nodeNs(), tool, '-A', 'FORWARD', '-s', src, '-d', dst, '-j', 'ACCEPT']);
         }
       }
+      execFileSync('ip', ['netns', 'exec', nodeNs(), 'iptables', '-t', 'nat', '-A', 'PREROUTING', '-d', SERVICE[4].ip, '-p', 'udp', '--dport', String(SERVICE[4].port), '-j', 'DNAT', '--to-destination', `${pod(2).ip}:${ECHO_PORT}`]);
+      execFileSync('ip', ['netns', 'exec', nodeNs(), 'ip6tables', '-t', 'nat', '-A', 'PREROUTING', '-d', SERVICE[6].ip, '-p', 'udp', '--dport', String(SERVICE[6].port), '-j', 'DNAT', '--to-destination', `[${pod(2).ip6}]:${ECHO_PORT}`]);
       dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', hostRouting: mode });
       dp.load();
       dp.upsertIpcache(
@@ -63,7 +68,8 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
       );
       const allowUdp: PolicyEntry = { localId: ID.pod2, peerId: ID.pod1, direction: Direction.ingress, proto: IpProto.udp, port: PORT, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 41 };
       const allowPing = (v6: boolean): PolicyEntry => ({ localId: ID.pod2, peerId: ID.pod1, direction: Direction.ingress, proto: v6 ? IpProto.icmpv6 : IpProto.icmp, port: v6 ? 128 : 8, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 42 });
-      dp.upsertPolicy([allowUdp, allowPing(false), allowPing(true)]);
+      const allowEcho: PolicyEntry = { ...allowUdp, port: ECHO_PORT, ruleId: 43 };
+      dp.upsertPolicy([allowUdp, allowEcho, allowPing(false), allowPing(true)]);
       const ep = (ifindex: number, identity: number, denyIngress: boolean): EndpointEntry => ({ ifindex, identity, defaultDenyIngress: denyIngress, defaultDenyEgress: false, auditIngress: false, auditEgress: false });
       dp.attachEndpoint(ep(pod(1).hostIfindex, ID.pod1, false));
       dp.attachEndpoint(ep(pod(2).hostIfindex, ID.pod2, true));
@@ -71,6 +77,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
       for (const i of [1, 2, 3] as const) peers.push(await Peer.start(pod(i).nsPath));
       await peers[1]!.listen('udp', PORT, false);
       await peers[2]!.listen('udp', PORT, false);
+      await peers[1]!.listen('udp', ECHO_PORT, true);
       // Resolve the node's neighbours of every pod (while unknown, packets take the stack): the node
       // may always reach its pods (allow-localhost), and pod 1 may ping pod 2.
       for (const i of [1, 2, 3] as const) {
@@ -117,6 +124,13 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
       expect((await peers[2]!.received(PORT)).datagrams - received0).toBe(0);
       const dropped = dp!.readAndResetFlows().filter((f) => f.localId === ID.pod3 && f.direction === Direction.ingress && f.verdict === FlowVerdict.dropped && f.dport === PORT);
       expect(dropped.reduce((n, f) => n + f.packets, 0)).toBe(20);
+    });
+
+    it.each([4, 6] as const)('IPv%s: a flow the node NATs (a ClusterIP to a pod of this node) keeps crossing the node: the replies come back translated', async (family) => {
+      const service = SERVICE[family];
+      // a connected UDP socket: only replies from the service address count
+      const r = await peers[0]!.udp(service.ip, service.port, { count: 20, size: 16, timeoutMs: 5000, expectReplies: true });
+      expect(r).toEqual({ sent: 20, replies: 20 });
     });
   },
 );

@@ -74,8 +74,8 @@ export interface DatapathOptions {
   allowLocalhost?: 'always' | 'policy';
   /** 'stack' (default): every packet crosses the node's stack between two pods of this node and is
    *  decided at both hooks; 'bpf': the source's hook decides the destination's ingress too and delivers
-   *  into the destination pod with bpf_redirect_peer (Cilium's BPF host routing) — skipping the node's
-   *  netfilter, so not where kube-proxy NATs pod-to-pod traffic (docs/datapath.md "Host routing") */
+   *  into the destination pod with bpf_redirect_peer (Cilium's BPF host routing) — TCP and UDP flows the
+   *  node does not NAT skip the node's netfilter (docs/datapath.md "Host routing") */
   hostRouting?: 'stack' | 'bpf';
   /** written to fn_config at every load(); unset fields = the compiled defaults */
   conntrackTimeouts?: ConntrackTimeouts;
