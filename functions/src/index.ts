@@ -1,7 +1,8 @@
 /**
  * Azure Functions entry point (package.json "main" → dist/functions/src/index.js). Registers every
  * operation with the v4 programming model. Authentication happens in code (authLevel anonymous at the
- * host): only getHealth and the contract (getOpenApiYaml, getOpenApiJson) are open. Desired state is
+ * host): only getHealth, the contract (getOpenApiYaml, getOpenApiJson) and its rendered reference page
+ * (getApiReference and the renderer's script and license) are open. Desired state is
  * compiled by a Cosmos DB trigger on the `resources` container (change feed, leases in `leases`), with
  * the reconcile timer as the safety net. Outside the
  * Functions host this module is not loaded: the local host serves the same operations
