@@ -28,13 +28,15 @@ export interface FleetnetClientOptions {
   timeoutMs: number;
   /** replaces global fetch (tests, proxies) */
   fetch?: (request: Request) => Promise<Response>;
+  /** headers of every request (default `Accept: application/json`) */
+  headers?: Record<string, string>;
 }
 
 export function createFleetnetClient(options: FleetnetClientOptions): FleetnetClient {
   const send = options.fetch ?? ((request: Request) => fetch(request));
   const client = createClient<paths>({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
-    headers: { accept: 'application/json' },
+    headers: options.headers ?? { accept: 'application/json' },
     fetch: (request) =>
       send(new Request(request, { signal: AbortSignal.timeout(options.timeoutMs) })).catch((error: unknown) => {
         throw failure(error, `${request.method} ${request.url}`, request.url);
