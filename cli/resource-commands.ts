@@ -6,7 +6,7 @@
 import { type Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import type { EncryptionConfig, EncryptionSettings, Node, NodeCondition } from '../openapi/types.js';
-import type { ApiClient } from './api-client.js';
+import { ApiError, type ApiClient } from './api-client.js';
 import { describeErrors, readInputFile } from './apply-policies.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { readPolicyDocuments } from './read-policy-documents.js';
@@ -144,7 +144,7 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
     .command('apply')
     .description('Create or replace the fleet\'s encryption settings from one EncryptionSettings document (Fleet.Admin).')
     .requiredOption('-f, --file <path>', 'YAML or JSON; - for standard input')
-    .option('--dry-run', 'validate only (on the client, with the API\'s validators); exit 4 if invalid')
+    .option('--dry-run', 'validate only (by the API, storing nothing); exit 4 if invalid')
     .option('--if-match <etag>', 'replace only if the settings\' ETag is still this one')
     .action(async (options: { file: string; dryRun?: boolean; ifMatch?: string }) => {
       const docs = readPolicyDocuments(await readInputFile(options.file, io), options.file === '-' ? '<stdin>' : options.file);
@@ -154,21 +154,22 @@ export function addResourceCommands(program: Command, deps: ResourceCommandDeps)
       if (value?.apiVersion !== 'fleetnet.io/v1' || value.kind !== 'EncryptionSettings') {
         throw new CliError(`document ${doc.position}: expected apiVersion fleetnet.io/v1 and kind EncryptionSettings, found ${String(value?.apiVersion)} ${String(value?.kind)}`, EXIT.INVALID);
       }
-      const { validateEncryptionSettings } = await import('./validate-encryption-settings.js');
-      const errors = validateEncryptionSettings(doc.value);
-      if (errors.length > 0) {
-        io.out(`document ${doc.position} (EncryptionSettings) rejected${options.dryRun ? ' (dry run)' : ''}:${describeErrors(errors)}\n`);
+      const settings = doc.value as EncryptionSettings;
+      const ifMatch = options.ifMatch ? { 'If-Match': options.ifMatch } : {};
+      try {
+        // validated by the API as its write validates (a dry run stores nothing)
+        if (options.dryRun) {
+          await client().call(client().api.PUT('/encryptionsettings', { params: { query: { dryRun: true }, header: ifMatch }, body: settings }));
+          io.out(`encryptionsettings/${settings.metadata.name} valid (dry run)\n`);
+          return;
+        }
+        const { data: stored, response } = await client().answer(client().api.PUT('/encryptionsettings', { params: { header: ifMatch }, body: settings }));
+        io.out(`encryptionsettings/${stored.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})\n`);
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 400)) throw error;
+        io.out(`document ${doc.position} (EncryptionSettings) rejected${options.dryRun ? ' (dry run)' : ''}:${describeErrors(error.problem?.errors ?? [{ pointer: '', message: error.problem?.detail ?? 'invalid' }])}\n`);
         throw new CliError(`${options.file} rejected; nothing was stored`, EXIT.INVALID);
       }
-      const settings = doc.value as EncryptionSettings;
-      if (options.dryRun) {
-        io.out(`encryptionsettings/${settings.metadata.name} valid (dry run; checked by the CLI with the API's validators)\n`);
-        return;
-      }
-      const { data: stored, response } = await client().answer(
-        client().api.PUT('/encryptionsettings', { params: { header: options.ifMatch ? { 'If-Match': options.ifMatch } : {} }, body: settings }),
-      );
-      io.out(`encryptionsettings/${stored.metadata.name} ${response.status === 201 ? 'created' : 'applied'} (generation ${stored.metadata.generation})\n`);
     });
   encryption
     .command('effective <cluster>')

@@ -238,7 +238,10 @@ export interface paths {
         };
         /** Read the fleet's encryption settings (default plus ordered overrides). */
         get: operations["getEncryptionSettings"];
-        /** Create or replace the fleet's encryption settings. */
+        /**
+         * Create or replace the fleet's encryption settings.
+         * @description With `dryRun=true` the body is validated exactly as a write would validate it and answered 200 with the settings as sent (without `resourceVersion` or `ETag`); nothing is stored and preconditions are not evaluated.
+         */
         put: operations["putEncryptionSettings"];
         post?: never;
         /** Delete the fleet's encryption settings (every cluster falls back to encryption disabled). */
@@ -2089,7 +2092,10 @@ export interface operations {
     };
     putEncryptionSettings: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Validate only; store nothing. */
+                dryRun?: boolean;
+            };
             header?: {
                 /** @description Apply only if the current ETag matches (412 otherwise). */
                 "If-Match"?: components["parameters"]["IfMatch"];

@@ -142,4 +142,21 @@ describe('encryption settings', () => {
     expect(response.status).toBe(400);
     expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/spec/default/strictMode');
   });
+
+  it('a dry run validates as the write would and stores nothing', async () => {
+    const before = await client.call('GET', '/encryptionsettings', { token: api.tokens.admin });
+    const wireguard = encryptionBody({ default: { enabled: true, type: 'wireguard', nodeEncryption: true } });
+    const dry = await client.call('PUT', '/encryptionsettings?dryRun=true', { token: api.tokens.admin, body: wireguard });
+    expect(dry.status).toBe(200);
+    expect(dry.headers.get('etag')).toBeNull();
+    expect(dry.body.spec).toEqual(wireguard.spec);
+    const after = await client.call('GET', '/encryptionsettings', { token: api.tokens.admin });
+    expect(after.status).toBe(before.status);
+    expect(after.body?.metadata?.resourceVersion).toBe(before.body?.metadata?.resourceVersion);
+    const invalid = encryptionBody({ default: { enabled: true, type: 'ipsec', strictMode: { egress: { enabled: true, cidr: '10.0.0.0/8' } } } });
+    const rejected = await client.call('PUT', '/encryptionsettings?dryRun=true', { token: api.tokens.admin, body: invalid });
+    expect(rejected.status).toBe(400);
+    expect(rejected.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/spec/default/strictMode');
+    expect((await client.call('PUT', '/encryptionsettings?dryRun=true', { token: api.tokens.reader, body: wireguard })).status).toBe(403);
+  });
 });

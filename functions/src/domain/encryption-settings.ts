@@ -26,10 +26,15 @@ export class EncryptionSettingsService {
     return found;
   }
 
-  async put(incoming: EncryptionSettings, actor: string, preconditions: Preconditions): Promise<PutOutcome<EncryptionSettings>> {
+  /** What a PUT checks before it writes: the name is the fleet's, and the spec is valid. */
+  check(incoming: EncryptionSettings): void {
     requireMatchingName(FLEET_ENCRYPTION_NAME, incoming.metadata.name);
     const errors = validateEncryptionSpec(incoming.spec, '/spec');
     if (errors.length > 0) throw validationFailed(errors);
+  }
+
+  async put(incoming: EncryptionSettings, actor: string, preconditions: Preconditions): Promise<PutOutcome<EncryptionSettings>> {
+    this.check(incoming);
     return putRevisioned(this.target(), FLEET_ENCRYPTION_NAME, incoming, actor, preconditions);
   }
 

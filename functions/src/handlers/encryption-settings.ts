@@ -1,7 +1,7 @@
 import type { EncryptionSettings } from '../../../openapi/types.js';
 import { describeActor, requireAdmin, requireReader } from '../auth/authorize.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
+import { booleanQueryParam, pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
 import { jsonResponse, noContent, resourceResponse } from '../http/responses.js';
 
 const ROUTE = 'encryptionsettings';
@@ -13,7 +13,12 @@ export const encryptionOperations = (services: ServicesProvider): Operation[] =>
   }),
   defineOperation(services, { operationId: 'putEncryptionSettings', method: 'PUT', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);
+    const dryRun = booleanQueryParam(request, 'dryRun');
     const body = await readValidBody<EncryptionSettings>(request, 'EncryptionSettings');
+    if (dryRun) {
+      services.encryption.check(body);
+      return jsonResponse(200, body);
+    }
     const result = await services.encryption.put(body, describeActor(principal), preconditionsOf(request));
     return resourceResponse(result.stored, result.outcome === 'created' ? 201 : 200);
   }),
