@@ -136,6 +136,7 @@ struct fn_pkt {
 	__u8 is_icmp_error;
 	__u8 ip_version;   /* 4 or 6 */
 	__u8 is_ndp;       /* ICMPv6 133..137 with hop limit 255 (RFC 4861: never routed) */
+	__u8 is_fragment;  /* any fragment (first or not): the node's stack reassembles and NATs them */
 };
 
 struct fn_decision {
@@ -245,6 +246,7 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
 	map_v4(p->saddr, iph->saddr);
 	map_v4(p->daddr, iph->daddr);
 	p->proto = iph->protocol;
+	p->is_fragment = (iph->frag_off & bpf_htons(0x3fff)) != 0; /* MF set or an offset */
 	if (iph->frag_off & bpf_htons(0x1fff)) /* non-first fragment: no L4 header */
 		return FN_PARSE_OK;
 	load_l4(skb, p, ETH_HLEN + (iph->ihl & 0xf) * 4);
@@ -299,6 +301,7 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct fn_pkt *p)
 		}
 		if (nh == IPPROTO_FRAGMENT) {
 			off += 8;
+			p->is_fragment = 1;
 			if ((h[2] << 8 | h[3]) & 0xfff8) { /* non-first fragment: no L4 header */
 				p->proto = h[0];
 				return FN_PARSE_OK;
@@ -824,8 +827,9 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 	struct bpf_fib_lookup fib = {};
 	__u32 ttl_off;
 
-	/* TCP and UDP only: the node's conntrack can be asked about them (node_translates) */
-	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+	/* TCP and UDP only: the node's conntrack can be asked about them (node_translates); never fragments,
+	 * which the node's stack reassembles for its conntrack */
+	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->is_fragment)
 		return FN_PASS;
 	fib.ifindex = skb->ifindex;
 	fib.l4_protocol = p->proto;
