@@ -4,13 +4,13 @@
  *
  * Contracts:
  * - Every request, its answer's body included, must finish within `timeoutMs` (default 30 s).
- * - `call(request, what)` returns a 2xx answer's body. A non-2xx answer throws the client's ApiError
+ * - `call(request)` returns a 2xx answer's body. A non-2xx answer throws the client's ApiError
  *   (status and problem details; exit-codes.ts maps the status to an exit code, describe-api-error.ts
  *   words it). No answer — unreachable, or past the timeout — is a CliError with EXIT.UNAVAILABLE saying
  *   what to check; so is a body that stops arriving.
  * - `text(body)` sends a string as written (YAML, NDJSON) with its content type.
  */
-import { ApiError, createFleetnetClient, expectOk, type FleetnetClient } from '../openapi/client.js';
+import { answerError, createFleetnetClient, failure, type ApiError, type FleetnetClient } from '../openapi/client.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export { ApiError } from '../openapi/client.js';
@@ -32,9 +32,6 @@ export interface ApiClient {
   call<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<T>;
   /** The same, with the answer (status, headers). */
   answer<T>(request: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ data: T; response: Response }>;
-  /** The API's base URL and the per-request timeout, for messages about streams that stop. */
-  baseUrl: string;
-  timeoutMs: number;
 }
 
 /** Request options that send `body` as written with `contentType` (openapi-fetch would JSON-encode it). */
@@ -47,24 +44,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const api = createFleetnetClient({ baseUrl, token: options.token, timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const answer = async <T>(request: Promise<{ data?: T; error?: unknown; response: Response }>) => {
-    let response: Response | undefined;
+    let settled: { data?: T; error?: unknown; response: Response };
     try {
-      const data = await expectOk(
-        request.then((settled) => ((response = settled.response), settled)),
-        baseUrl,
-      );
-      return { data, response: response! };
+      settled = await request;
     } catch (error) {
-      throw error instanceof ApiError && error.status === 0 ? unavailable(error, baseUrl, timeoutMs) : error;
+      throw unavailable(failure(error, baseUrl), baseUrl, timeoutMs); // no answer, or its body stopped
     }
+    if (!settled.response.ok) throw answerError(settled.response, settled.error, baseUrl);
+    return { data: settled.data as T, response: settled.response };
   };
-  return { api, answer, call: async (request) => (await answer(request)).data, baseUrl, timeoutMs };
-}
-
-/** A stream's or body's failure after the answer began (timeout, reset), in the CLI's words. */
-export function bodyFailure(error: unknown, baseUrl: string, timeoutMs: number): CliError {
-  const name = (error as { name?: string } | null)?.name;
-  return unavailable(new ApiError('', 0, { failure: name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'unreachable' }), baseUrl, timeoutMs);
+  return { api, answer, call: async (request) => (await answer(request)).data };
 }
 
 function unavailable(error: ApiError, baseUrl: string, timeoutMs: number): CliError {
