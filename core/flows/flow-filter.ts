@@ -11,8 +11,9 @@
  *   `k8s:app=web` matches only k8s labels, `app=web` any source. Endpoint labels without a value
  *   (`reserved:world`) have the empty value.
  * - `*_ip`: an address or CIDR containing the record's address (records without one never match).
- * - `*_fqdn`: case-insensitive, trailing dot ignored; `*` matches DNS characters within one label, a lone `*`
- *   any name; matched against source_names / destination_names.
+ * - `*_fqdn`: a matchPattern as in policies (core/policy/rules/fqdn.ts: case-insensitive, trailing dot
+ *   ignored, `*` within one label, a lone `*` any name, a leftmost `**.` one or more labels); matched
+ *   against source_names / destination_names.
  * - `*_workload`: some workload of the endpoint has the name and kind given (absent = any).
  * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6.
  * - `node_name`: `*` wildcards; with a `/` it is matched against `cluster/node`.
@@ -27,6 +28,7 @@ import { parseLabelSelectorQuery } from '../labels/label-selector.js';
 import { appendPointer } from '../json/json-pointer.js';
 import { indexLabels, matchesEndpointSelector, type IndexedLabels } from '../policy/endpoint-selector.js';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../policy/rules/cidr.js';
+import { fqdnSelectorMatcher } from '../policy/rules/fqdn.js';
 
 export type FlowMatcher = (record: FlowRecord) => boolean;
 type Side = 'source' | 'destination';
@@ -175,9 +177,9 @@ function ipMatcher(side: Side, values: readonly string[], pointer: string, error
 }
 
 function fqdnMatcher(side: Side, values: readonly string[]): FlowMatcher {
-  const patterns = values.map((v) => (v === '*' ? /^.+$/ : globToRegExp(trimDot(v).toLowerCase(), '[-a-z0-9_]*')));
+  const matchers = values.map((v) => fqdnSelectorMatcher({ matchPattern: v }));
   const namesOf = side === 'source' ? (r: FlowRecord) => r.flow.source_names : (r: FlowRecord) => r.flow.destination_names;
-  return (r) => (namesOf(r) ?? []).some((name) => patterns.some((p) => p.test(trimDot(name).toLowerCase())));
+  return (r) => (namesOf(r) ?? []).some((name) => matchers.some((matches) => matches(name)));
 }
 
 function portMatcher(side: Side, values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
@@ -191,8 +193,6 @@ function portMatcher(side: Side, values: readonly string[], pointer: string, err
     return port !== undefined && ports.has(port);
   };
 }
-
-const trimDot = (name: string): string => (name.endsWith('.') ? name.slice(0, -1) : name);
 
 function globToRegExp(pattern: string, star: string): RegExp {
   const body = pattern

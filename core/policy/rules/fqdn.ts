@@ -10,6 +10,12 @@
  *   (Cilium ≥ 1.17 `**.example.com`). `**` anywhere else is rejected as ambiguous.
  * - In toFQDNs exactly one of matchName / matchPattern per selector (Cilium); a DNS rule may have both
  *   (`requireOne: false` is not offered: a DNS rule needs at least one too).
+ * - Matching (`fqdnSelectorMatcher`, for a valid selector), as Cilium's matchpattern package: names and
+ *   patterns compare case-insensitively with the trailing dot ignored; matchName matches that name only;
+ *   in matchPattern `*` stands for zero or more DNS characters (letters, digits, '-', '_') within one
+ *   label, a lone `*` for every name, and a leftmost `**.` for one or more whole labels (`**.example.com`
+ *   matches `a.example.com` and `a.b.example.com`, not `example.com`). A selector with both fields
+ *   matches a name either one matches.
  */
 import type { FieldError, FQDNSelector } from '../../../openapi/types.js';
 import { appendPointer } from '../../json/json-pointer.js';
@@ -55,4 +61,35 @@ export function validateFqdnSelector(selector: FQDNSelector, pointer: string, op
     if (problem) errors.push({ pointer: appendPointer(pointer, 'matchPattern'), message: `matchPattern "${selector.matchPattern}" ${problem}`, rule: 'fqdn-match-pattern' });
   }
   return errors;
+}
+
+const DNS_CHAR = '[-a-z0-9_]';
+
+/** Lower case, without the trailing dot: how names and patterns compare. */
+export function canonicalDnsName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
+}
+
+function patternRegExp(pattern: string): RegExp {
+  const canonical = canonicalDnsName(pattern);
+  if (canonical === '*') return new RegExp(`^${DNS_CHAR}+(\\.${DNS_CHAR}+)*$`);
+  const manyLabels = canonical.startsWith('**.');
+  const rest = manyLabels ? canonical.slice(3) : canonical;
+  const body = rest
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')) // literal, whatever the text
+    .join(`${DNS_CHAR}*`);
+  return new RegExp(`^${manyLabels ? `${DNS_CHAR}+(\\.${DNS_CHAR}+)*\\.` : ''}${body}$`);
+}
+
+/** A predicate over DNS names (see the module contract); any text outside the DNS characters, `.` and
+ *  `*` is matched literally, so an unvalidated pattern (a flow filter's) is safe too. */
+export function fqdnSelectorMatcher(selector: FQDNSelector): (name: string) => boolean {
+  const exact = selector.matchName === undefined ? undefined : canonicalDnsName(selector.matchName);
+  const pattern = selector.matchPattern === undefined ? undefined : patternRegExp(selector.matchPattern);
+  return (name) => {
+    const canonical = canonicalDnsName(name);
+    return canonical === exact || (pattern?.test(canonical) ?? false);
+  };
 }
