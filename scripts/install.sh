@@ -11,7 +11,7 @@ packages=(
   gcc g++ make python3     # node-gyp build of the addon, the benchmark's packet blaster
   bpftool                  # BTF layout checks in the datapath tests
   iproute2                 # network namespaces, veths, tc
-  iptables                 # the datapath benchmark's iptables baseline
+  iptables                 # the datapath benchmark's iptables baseline; host-routing test: FORWARD counters, DNAT
   socat                    # TCP/UDP peers inside test namespaces
 )
 missing=()
