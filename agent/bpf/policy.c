@@ -137,6 +137,9 @@ struct fn_pkt {
 	__u8 ip_version;   /* 4 or 6 */
 	__u8 is_ndp;       /* ICMPv6 133..137 with hop limit 255 (RFC 4861: never routed) */
 	__u8 is_fragment;  /* any fragment (first or not): the node's stack reassembles and NATs them */
+	__u8 ttl;          /* IPv4 TTL / IPv6 hop limit */
+	__u8 tos;          /* IPv4 only */
+	__u16 ip_len;      /* host order: IPv4 total length / IPv6 header + payload length */
 };
 
 struct fn_decision {
@@ -243,6 +246,9 @@ static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
 	if (iph->version != 4 || iph->ihl < 5)
 		return FN_PARSE_UNSUPPORTED;
 	p->ip_version = 4;
+	p->ttl = iph->ttl;
+	p->tos = iph->tos;
+	p->ip_len = bpf_ntohs(iph->tot_len);
 	map_v4(p->saddr, iph->saddr);
 	map_v4(p->daddr, iph->daddr);
 	p->proto = iph->protocol;
@@ -285,6 +291,8 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, struct fn_pkt *p)
 		return FN_PARSE_UNSUPPORTED;
 	p->ip_version = 6;
 	__u8 hop_limit = ip6->hop_limit;
+	p->ttl = hop_limit;
+	p->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(struct ipv6hdr);
 	__builtin_memcpy(p->saddr, &ip6->saddr, 16);
 	__builtin_memcpy(p->daddr, &ip6->daddr, 16);
 	__u8 nh = ip6->nexthdr;
@@ -829,28 +837,21 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 
 	/* TCP and UDP only: the node's conntrack can be asked about them (node_translates); never fragments,
 	 * which the node's stack reassembles for its conntrack */
-	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->is_fragment)
+	if ((p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || p->is_fragment || p->ttl <= 1)
 		return FN_PASS;
 	fib.ifindex = skb->ifindex;
 	fib.l4_protocol = p->proto;
 	fib.sport = p->sport;
 	fib.dport = p->dport;
+	fib.tot_len = p->ip_len;
 	if (p->ip_version == 4) {
-		struct iphdr iph;
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &iph, sizeof(iph)) < 0 || iph.ttl <= 1)
-			return FN_PASS;
 		fib.family = 2; /* AF_INET */
-		fib.tos = iph.tos;
-		fib.tot_len = bpf_ntohs(iph.tot_len);
+		fib.tos = p->tos;
 		fib.ipv4_src = p->saddr[3];
 		fib.ipv4_dst = p->daddr[3];
 		ttl_off = ETH_HLEN + __builtin_offsetof(struct iphdr, ttl);
 	} else {
-		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0 || ip6.hop_limit <= 1)
-			return FN_PASS;
 		fib.family = 10; /* AF_INET6 */
-		fib.tot_len = bpf_ntohs(ip6.payload_len) + sizeof(ip6);
 		__builtin_memcpy(fib.ipv6_src, p->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, p->daddr, 16);
 		ttl_off = ETH_HLEN + __builtin_offsetof(struct ipv6hdr, hop_limit);
@@ -865,9 +866,7 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 	if (decide_at(skb, p, FN_DIR_INGRESS, out, cfg) == FN_DROP)
 		return FN_DROP;
 	/* Forward as the stack would: one hop less, the FIB's MACs. */
-	__u8 ttl;
-	if (bpf_skb_load_bytes(skb, ttl_off, &ttl, 1) < 0)
-		return FN_PASS;
+	__u8 ttl = p->ttl;
 	__u8 next = ttl - 1;
 	if (p->ip_version == 4) {
 		/* the checksum covers ttl as the high byte of the (ttl, protocol) word */
