@@ -10,7 +10,7 @@
  *   what to check; so is a body that stops arriving.
  * - `text(body)` sends a string as written (YAML, NDJSON) with its content type.
  */
-import { answerError, createFleetnetClient, failure, type ApiError, type FleetnetClient } from '../openapi/client.js';
+import { ApiError, createFleetnetClient, expectAnswer, type FleetnetClient } from '../openapi/client.js';
 import { CliError, EXIT } from './exit-codes.js';
 
 export { ApiError } from '../openapi/client.js';
@@ -44,14 +44,12 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
   const api = createFleetnetClient({ baseUrl, token: options.token, timeoutMs, ...(options.fetch ? { fetch: options.fetch } : {}) });
   const answer = async <T>(request: Promise<{ data?: T; error?: unknown; response: Response }>) => {
-    let settled: { data?: T; error?: unknown; response: Response };
     try {
-      settled = await request;
+      return await expectAnswer(request, baseUrl);
     } catch (error) {
-      throw unavailable(failure(error, baseUrl), baseUrl, timeoutMs); // no answer, or its body stopped
+      // no answer, or its body stopped: in the CLI's words
+      throw error instanceof ApiError && error.status === 0 ? unavailable(error, baseUrl, timeoutMs) : error;
     }
-    if (!settled.response.ok) throw answerError(settled.response, settled.error, baseUrl);
-    return { data: settled.data as T, response: settled.response };
   };
   return { api, answer, call: async (request) => (await answer(request)).data };
 }

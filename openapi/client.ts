@@ -8,9 +8,9 @@
  * Contracts:
  * - `createFleetnetClient` adds `Authorization: Bearer <token>` when the token provider returns one, and
  *   bounds every request, its answer's body included, by `timeoutMs` (an AbortSignal per request).
- * - `expectOk(result)` returns the parsed body of a 2xx answer and throws `ApiError` otherwise: the
- *   status, the problem+json body when the API sent one (`code`, `detail`, `errors`, `documents`), and
- *   Retry-After in ms. `failure(error, …)` turns a rejected fetch into an ApiError with status 0 and
+ * - `expectOk(result)` (`expectAnswer` with the response too) returns the parsed body of a 2xx answer
+ *   and throws `ApiError` otherwise: the status, the problem+json body when the API sent one (`code`,
+ *   `detail`, `errors`, `documents`), and Retry-After in ms. `failure(error, …)` turns a rejected fetch into an ApiError with status 0 and
  *   `failure` `timeout` or `unreachable`. Tokens never appear in messages.
  */
 import createClient, { type Client } from 'openapi-fetch';
@@ -85,8 +85,13 @@ export class ApiError extends Error {
   }
 }
 
-/** The body of a 2xx answer; an ApiError for any other (see the module contract). */
-export async function expectOk<T>(result: Promise<{ data?: T; error?: unknown; response: Response }>, what: string, now: () => number = Date.now): Promise<T> {
+/** A 2xx answer: its body and the response (status, headers); an ApiError for any other (see the
+ *  module contract). */
+export async function expectAnswer<T>(
+  result: Promise<{ data?: T; error?: unknown; response: Response }>,
+  what: string,
+  now: () => number = Date.now,
+): Promise<{ data: T; response: Response }> {
   let settled: { data?: T; error?: unknown; response: Response };
   try {
     settled = await result;
@@ -94,8 +99,13 @@ export async function expectOk<T>(result: Promise<{ data?: T; error?: unknown; r
     throw failure(error, what);
   }
   const { data, error, response } = settled;
-  if (response.ok) return data as T;
+  if (response.ok) return { data: data as T, response };
   throw answerError(response, error, what, now);
+}
+
+/** The body of a 2xx answer; an ApiError for any other. */
+export async function expectOk<T>(result: Promise<{ data?: T; error?: unknown; response: Response }>, what: string, now: () => number = Date.now): Promise<T> {
+  return (await expectAnswer(result, what, now)).data;
 }
 
 /** An ApiError for a non-2xx answer whose body (parsed by openapi-fetch, or text) is `body`. */
