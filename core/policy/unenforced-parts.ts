@@ -42,9 +42,11 @@ export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAdd
 /** Entities whose addresses the agent's inputs never carry (no packet has their identity); kube-apiserver
  *  joins them when the node does not know the API server's addresses. */
 const UNADDRESSED_ENTITIES: readonly string[] = ['ingress', 'health', 'init', 'unmanaged'];
+const UNADDRESSED_WITH_APISERVER: ReadonlySet<string> = new Set(UNADDRESSED_ENTITIES);
+const UNADDRESSED_WITHOUT_APISERVER: ReadonlySet<string> = new Set([...UNADDRESSED_ENTITIES, 'kube-apiserver']);
 
 export function unaddressedEntities(environment: EnforcementEnvironment): ReadonlySet<string> {
-  return new Set(environment.kubeApiserverAddressed ? UNADDRESSED_ENTITIES : [...UNADDRESSED_ENTITIES, 'kube-apiserver']);
+  return environment.kubeApiserverAddressed ? UNADDRESSED_WITH_APISERVER : UNADDRESSED_WITHOUT_APISERVER;
 }
 
 export type DirName = 'ingress' | 'egress';
