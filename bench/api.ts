@@ -8,11 +8,11 @@
  * @azure/functions handler model's cost and fleetnet's own.
  */
 import { DESIRED_STATE_MEDIA_TYPE } from '../core/bundle/desired-state-format.js';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { compileToScratch } from '../test/helpers/compile-scratch.js';
 
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -26,33 +26,12 @@ interface Target {
 
 const repo = new URL('..', import.meta.url).pathname;
 
-/**
- * The servers run compiled, as the Functions host runs the API (tsc's JavaScript, not tsx): the build's
- * sources plus bench/api-server.ts, compiled into a scratch directory inside the repo (so node_modules
- * and openapi/ resolve). Returns the compiled api-server.js and the directory to remove.
- */
-function compileServer(): { script: string; dir: string } {
-  mkdirSync(join(repo, '.fleetnet'), { recursive: true });
-  const dir = mkdtempSync(join(repo, '.fleetnet', 'bench-api-'));
-  const tsconfig = join(dir, 'tsconfig.json');
-  writeFileSync(
-    tsconfig,
-    JSON.stringify({
-      extends: join(repo, 'tsconfig.build.json'),
-      compilerOptions: { outDir: join(dir, 'out'), rootDir: repo },
-      include: ['functions/src/**/*.ts', 'core/**/*.ts', 'openapi/**/*.ts', 'bench/api-server.ts'].map((glob) => join(repo, glob)),
-      exclude: [join(repo, '**/*.test.ts')],
-    }),
-  );
-  execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', tsconfig], { cwd: repo, stdio: 'inherit' });
-  return { script: join(dir, 'out', 'bench', 'api-server.js'), dir };
-}
-
-const compiled = compileServer();
-process.on('exit', () => rmSync(compiled.dir, { recursive: true, force: true }));
+// The servers run compiled, as the Functions host runs the API (tsc's JavaScript, not tsx).
+const compiled = compileToScratch('bench-api-', ['bench/api-server.ts']);
+process.on('exit', compiled.remove);
 
 async function startServer(args: string[]): Promise<{ child: ChildProcess; target: Target }> {
-  const child = spawn(process.execPath, [compiled.script, ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(compiled.outDir, 'bench', 'api-server.js'), ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     if (line.startsWith('{')) return { child, target: JSON.parse(line) as Target };

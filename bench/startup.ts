@@ -1,7 +1,7 @@
 /**
  * `npm run bench:startup` — a benchmark, not a test: what the compiled entry points cost to start and to
  * keep running (issue 10, "compiled, fast entry points"). It compiles the API, the agent and the CLI with
- * tsconfig.build.json into a scratch directory (what `npm run build:ts` writes to dist/), then measures:
+ * tsconfig.build.json into a scratch directory (test/helpers/compile-scratch.ts), then measures:
  *
  * - `fleetnet --help`: wall time of `node <build>/cli/fleetnet.js --help`, median of HELP_RUNS runs
  *   (alternated with the same command through tsx, the development path, for comparison);
@@ -12,14 +12,15 @@
  *
  * Prints the lines `fleetnet --help: X ms` (target ≤ 300) and `agent idle RSS: X MB` (target ≤ 150).
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startTestApi } from '../test/helpers/api-harness.js';
 import { clusterBody } from '../test/helpers/fixtures.js';
 import { createTopology, ensureBpffs, isRoot, type Topology } from '../test/helpers/netns.js';
+import { compileToScratch } from '../test/helpers/compile-scratch.js';
 
 const HELP_RUNS = Number(process.env.BENCH_HELP_RUNS ?? 11);
 const IDLE_SECONDS = Number(process.env.BENCH_IDLE_SECONDS ?? 20);
@@ -114,12 +115,10 @@ async function measureAgentIdle(build: string): Promise<void> {
   }
 }
 
-mkdirSync(join(repo, '.fleetnet'), { recursive: true }); // inside the repo, so node_modules and openapi/ resolve
-const build = mkdtempSync(join(repo, '.fleetnet', 'bench-startup-'));
+const build = compileToScratch('bench-startup-');
 try {
-  execFileSync(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(repo, 'tsconfig.build.json'), '--outDir', build], { cwd: repo, stdio: 'inherit' });
-  measureHelp(build);
-  await measureAgentIdle(build);
+  measureHelp(build.outDir);
+  await measureAgentIdle(build.outDir);
 } finally {
-  rmSync(build, { recursive: true, force: true });
+  build.remove();
 }

@@ -1,25 +1,24 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { compileToScratch } from '../helpers/compile-scratch.js';
 
 const run = promisify(execFile);
 const repo = new URL('../..', import.meta.url).pathname;
 let outDir: string;
+let removeBuild: (() => void) | undefined;
 
 // What deploys and what users run is tsc's JavaScript (tsconfig.build.json: the API, the agent and the
 // CLI) — the other suites run the TypeScript sources through tsx. Here: the compiled entry points.
-beforeAll(async () => {
-  await mkdir(join(repo, '.fleetnet'), { recursive: true }); // inside the repo, so node_modules and openapi/ resolve
-  outDir = await mkdtemp(join(repo, '.fleetnet', 'build-test-'));
-  await run(process.execPath, [join(repo, 'node_modules/typescript/bin/tsc'), '-p', join(repo, 'tsconfig.build.json'), '--outDir', outDir], { cwd: repo });
+beforeAll(() => {
+  const build = compileToScratch('build-test-');
+  outDir = build.outDir;
+  removeBuild = build.remove;
 }, 120_000);
-afterAll(async () => {
-  if (outDir) await rm(outDir, { recursive: true, force: true });
-});
+afterAll(() => removeBuild?.());
 
 describe('the compiled API', () => {
   it('decodes a flow batch on a decoder thread running the compiled worker', async () => {
