@@ -5,8 +5,7 @@
  * precedence it targets is the block in agent/bpf/policy.c. Policy semantics come from core/ (label
  * sets, selector matching and scoping, CIDR/port/ICMP parsing); nothing here re-implements them.
  */
-import type { BundledPolicy, EgressRule, IngressRule, LabelSelector, Rule } from '../../../openapi/types.js';
-import { appendPointer } from '../../../core/json/json-pointer.js';
+import type { BundledPolicy, EgressRule, IngressRule, LabelSelector } from '../../../openapi/types.js';
 import { buildPodLabelSet, type LabelSet } from '../../../core/labels/cilium-labels.js';
 import {
   indexLabels,
@@ -30,7 +29,7 @@ import {
   rulesOf,
   type DirName,
 } from '../../../core/policy/unenforced-parts.js';
-import { compareAddressTexts, comparePrefixes, containsPrefix, hostPrefix, isV4Mapped, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
+import { compareAddressTexts, comparePrefixes, hostPrefix, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
 import { compileL4, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import type {

@@ -1,5 +1,5 @@
 import type { HttpRequest } from '@azure/functions';
-import type { ClusterTargets, FieldError, ImportOutcome, NetworkPolicy, PolicyMode } from '../../../openapi/types.js';
+import type { ClusterTargets, FieldError, ImportOutcome, PolicyMode } from '../../../openapi/types.js';
 import { parseLabelSelectorQuery } from '../../../core/labels/label-selector.js';
 import { importPolicyDocuments } from '../../../core/policy/import/import-policy-documents.js';
 import { createSchemaValidator } from '../../../core/schema/compile-schema-validator.js';
