@@ -154,8 +154,14 @@ struct fn_ct_value {
 	__u32 generation;   /* host order: fn_config.generation when decided */
 	__u8 verdict;       /* FN_FLOW_FORWARDED or FN_FLOW_AUDIT */
 	__u8 state;         /* FN_CT_* */
-	__u8 pad[6];
+	__u8 node_nat;      /* FN_NODE_NAT_*: whether the node's own conntrack translates the connection;
+			     * asked once per entry, only when host routing needs it (policy.c) */
+	__u8 pad[5];
 };                          /* size 32 */
+
+#define FN_NODE_NAT_UNKNOWN 0 /* not asked yet */
+#define FN_NODE_NAT_NO      1
+#define FN_NODE_NAT_YES     2
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 -----------------------------------------
  * generation: bumped by the agent AFTER every batch of writes to endpoints / ipcache / policy;

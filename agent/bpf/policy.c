@@ -645,131 +645,6 @@ static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_
 	return FN_DROP;
 }
 
-/* Conntrack, identity, policy and counting of a parsed packet as the hook of host veth `ifindex` in
- * direction `dir` would decide it: FN_PASS or FN_DROP. Called for the packet's own hook, and — for
- * same-node delivery (deliver_local) — once more as the destination's ingress hook. */
-static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir, __u32 ifindex,
-				const struct fn_config *cfg)
-{
-	__u64 now = FN_NOW();
-	__u8 has_ct = p->has_ct;
-	__u64 len = skb->len;
-	struct fn_flow_key fk = {
-		.proto = p->proto,
-		.direction = dir,
-		.ip_version = p->ip_version,
-	};
-	struct fn_ct_key ck = {
-		.ifindex = ifindex, .sport = p->sport, .dport = p->dport, .proto = p->proto, .direction = dir,
-	};
-	__builtin_memcpy(ck.saddr, p->saddr, 16);
-	__builtin_memcpy(ck.daddr, p->daddr, 16);
-	struct fn_ct_value *cv = NULL;
-	__u8 reopen = 0; /* a pure SYN on a CLOSING entry: a new connection on the same tuple */
-
-	/* Conntrack first: a live entry implies the endpoint was managed when it was decided
-	 * (deleting an endpoint detaches the programs), so the endpoint lookup is needed only for
-	 * packets that go on to the policy. */
-	if (has_ct) {
-		/* 1. Original direction. */
-		if (!p->is_echo_reply) {
-			cv = bpf_map_lookup_elem(&fn_ct, &ck);
-			if (!ct_alive(cv, cfg, now, p->proto))
-				cv = NULL;
-			if (cv && is_pure_syn(p) && cv->state == FN_CT_CLOSING)
-				reopen = 1;
-			if (cv && !reopen && cv->generation == cfg->generation) {
-				ct_touch(cv, p, now, 0);
-				fk.local_id = cv->local_id;
-				fk.peer_id = cv->peer_id;
-				fk.rule_id = cv->rule_id;
-				fk.dport = bpf_ntohs(p->policy_port);
-				fk.verdict = cv->verdict;
-				count_flow(cfg->flow_slot, &fk, len, 0, now);
-				return FN_PASS;
-			}
-		}
-		/* 2. Reply of a connection this endpoint let through in the other direction. */
-		if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP || p->is_echo_reply) && !is_pure_syn(p)) {
-			struct fn_ct_key rk = {
-				.ifindex = ifindex, .sport = p->dport, .dport = p->sport, .proto = p->proto,
-				.direction = opposite(dir),
-			};
-			__builtin_memcpy(rk.saddr, p->daddr, 16);
-			__builtin_memcpy(rk.daddr, p->saddr, 16);
-			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
-			if (ct_alive(rv, cfg, now, p->proto)) {
-				ct_touch(rv, p, now, 1);
-				fk.local_id = rv->local_id;
-				fk.peer_id = rv->peer_id;
-				fk.dport = bpf_ntohs(p->sport);
-				fk.verdict = FN_FLOW_REPLY;
-				if (p->is_echo_reply)
-					fk.dport = p->proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
-				count_flow(cfg->flow_slot, &fk, len, 0, now);
-				return FN_PASS;
-			}
-		}
-		if (p->is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 / 129 */
-			has_ct = 0;
-	}
-	/* 3. ICMP errors related to a live connection. */
-	if (p->is_icmp_error && ct_related(skb, p, dir, ifindex, cfg, now, &fk)) {
-		count_flow(cfg->flow_slot, &fk, len, 0, now);
-		return FN_PASS;
-	}
-
-	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
-	if (!ep) /* unmanaged veth: untouched, uncounted */
-		return FN_PASS;
-	fk.local_id = ep->identity;
-
-	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
-	struct fn_ipcache_key ik = { .prefixlen = 128 };
-	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
-	__u32 peer = peer_identity(&ik, p->ip_version);
-	if (p->is_ndp && peer == FN_ID_HOST)
-		return FN_PASS;
-
-	struct fn_decision d = {};
-	decide(ep, p, peer, dir, cfg->flags, &d);
-	fk.peer_id = peer;
-	fk.rule_id = d.rule_id;
-	fk.dport = bpf_ntohs(p->policy_port);
-	fk.verdict = d.flow_verdict;
-
-	__u64 attempt = p->proto != IPPROTO_TCP || is_pure_syn(p);
-	if (d.flow_verdict == FN_FLOW_DROPPED) {
-		if (cv) /* a connection allowed under an older generation: its replies stop too */
-			bpf_map_delete_elem(&fn_ct, &ck);
-		count_flow(cfg->flow_slot, &fk, len, attempt, now);
-		return FN_DROP;
-	}
-
-	/* 5. Forwarded or audited: (re)record the connection so it, its replies and related errors
-	 *    pass. A re-decided entry keeps its TCP state. */
-	__u64 created = 0;
-	if (has_ct) {
-		created = !cv || reopen;
-		struct fn_ct_value nv = {
-			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
-			.local_id = ep->identity, .generation = cfg->generation, .verdict = d.flow_verdict,
-			.state = created ? ct_initial_state(p) : cv->state,
-		};
-		if (!created)
-			ct_touch(&nv, p, now, 0);
-		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
-			/* No state, so no replies: drop now rather than forward a half-connection. */
-			fk.verdict = FN_FLOW_DROPPED;
-			fk.drop_reason = FN_DROP_CT_INSERT;
-			count_flow(cfg->flow_slot, &fk, len, attempt, now);
-			return FN_DROP;
-		}
-	}
-	count_flow(cfg->flow_slot, &fk, len, created, now);
-	return FN_PASS;
-}
-
 /* The node's netfilter conntrack (kfuncs, in vmlinux or the nf_conntrack module's BTF). __weak: a
  * kernel without them still loads the program; the check then reports "no entry". */
 struct bpf_ct_opts___fn {
@@ -822,14 +697,190 @@ static __noinline int node_translates(struct __sk_buff *skb, const struct fn_pkt
 	return nat;
 }
 
+/* Host routing (FN_CFG_HOST_ROUTING) hands a pod's egress TCP/UDP packet to deliver_local unless the
+ * node's conntrack translates its connection. That answer is asked once per conntrack entry (the
+ * first packet that needs it, handle → learn_node_nat) and kept in the entry (node_nat), so an
+ * established flow costs no nf_conntrack lookup. It is stable for the entry's life: the node NATs
+ * a connection from its first packet through its stack, and a connection host routing delivers
+ * never reaches the node's conntrack. decide_at's passes, beyond FN_PASS (which then means "not
+ * NATed, or host routing does not apply"); never returned by a hook: */
+#define FN_PASS_STACK     0x100 /* the node NATs the connection: leave the packet to its stack */
+#define FN_PASS_ASK_ORIG  0x101 /* not asked yet; the entry is the packet's own (original direction) */
+#define FN_PASS_ASK_REPLY 0x102 /* not asked yet; the entry is the one the packet replies to */
+
+static __always_inline int ct_pass(const struct fn_pkt *p, __u8 dir, const struct fn_config *cfg, __u8 node_nat, int reply)
+{
+	if (dir != FN_DIR_EGRESS || !(cfg->flags & FN_CFG_HOST_ROUTING) ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP) || node_nat == FN_NODE_NAT_NO)
+		return FN_PASS;
+	if (node_nat == FN_NODE_NAT_YES)
+		return FN_PASS_STACK;
+	return reply ? FN_PASS_ASK_REPLY : FN_PASS_ASK_ORIG;
+}
+
+/* Conntrack, identity, policy and counting of a parsed packet as the hook of host veth `ifindex` in
+ * direction `dir` would decide it: FN_DROP, or FN_PASS / FN_PASS_STACK / FN_PASS_ASK_* (see ct_pass). Called for the packet's own hook, and — for same-node delivery
+ * (deliver_local) — once more as the destination's ingress hook. */
+static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, __u8 dir, __u32 ifindex,
+				const struct fn_config *cfg)
+{
+	__u64 now = FN_NOW();
+	__u8 has_ct = p->has_ct;
+	__u64 len = skb->len;
+	struct fn_flow_key fk = {
+		.proto = p->proto,
+		.direction = dir,
+		.ip_version = p->ip_version,
+	};
+	struct fn_ct_key ck = {
+		.ifindex = ifindex, .sport = p->sport, .dport = p->dport, .proto = p->proto, .direction = dir,
+	};
+	__builtin_memcpy(ck.saddr, p->saddr, 16);
+	__builtin_memcpy(ck.daddr, p->daddr, 16);
+	struct fn_ct_value *cv = NULL;
+	__u8 reopen = 0; /* a pure SYN on a CLOSING entry: a new connection on the same tuple */
+
+	/* Conntrack first: a live entry implies the endpoint was managed when it was decided
+	 * (deleting an endpoint detaches the programs), so the endpoint lookup is needed only for
+	 * packets that go on to the policy. */
+	if (has_ct) {
+		/* 1. Original direction. */
+		if (!p->is_echo_reply) {
+			cv = bpf_map_lookup_elem(&fn_ct, &ck);
+			if (!ct_alive(cv, cfg, now, p->proto))
+				cv = NULL;
+			if (cv && is_pure_syn(p) && cv->state == FN_CT_CLOSING)
+				reopen = 1;
+			if (cv && !reopen && cv->generation == cfg->generation) {
+				ct_touch(cv, p, now, 0);
+				fk.local_id = cv->local_id;
+				fk.peer_id = cv->peer_id;
+				fk.rule_id = cv->rule_id;
+				fk.dport = bpf_ntohs(p->policy_port);
+				fk.verdict = cv->verdict;
+				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				return ct_pass(p, dir, cfg, cv->node_nat, 0);
+			}
+		}
+		/* 2. Reply of a connection this endpoint let through in the other direction. */
+		if ((p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP || p->is_echo_reply) && !is_pure_syn(p)) {
+			struct fn_ct_key rk = {
+				.ifindex = ifindex, .sport = p->dport, .dport = p->sport, .proto = p->proto,
+				.direction = opposite(dir),
+			};
+			__builtin_memcpy(rk.saddr, p->daddr, 16);
+			__builtin_memcpy(rk.daddr, p->saddr, 16);
+			struct fn_ct_value *rv = bpf_map_lookup_elem(&fn_ct, &rk);
+			if (ct_alive(rv, cfg, now, p->proto)) {
+				ct_touch(rv, p, now, 1);
+				fk.local_id = rv->local_id;
+				fk.peer_id = rv->peer_id;
+				fk.dport = bpf_ntohs(p->sport);
+				fk.verdict = FN_FLOW_REPLY;
+				if (p->is_echo_reply)
+					fk.dport = p->proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
+				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				return ct_pass(p, dir, cfg, rv->node_nat, 1);
+			}
+		}
+		if (p->is_echo_reply) /* echo reply without a request: policed like any ICMP type 0 / 129 */
+			has_ct = 0;
+	}
+	/* 3. ICMP errors related to a live connection. */
+	if (p->is_icmp_error && ct_related(skb, p, dir, ifindex, cfg, now, &fk)) {
+		count_flow(cfg->flow_slot, &fk, len, 0, now);
+		return FN_PASS;
+	}
+
+	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
+	if (!ep) /* unmanaged veth: untouched, uncounted */
+		return FN_PASS;
+	fk.local_id = ep->identity;
+
+	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
+	struct fn_ipcache_key ik = { .prefixlen = 128 };
+	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
+	__u32 peer = peer_identity(&ik, p->ip_version);
+	if (p->is_ndp && peer == FN_ID_HOST)
+		return FN_PASS;
+
+	struct fn_decision d = {};
+	decide(ep, p, peer, dir, cfg->flags, &d);
+	fk.peer_id = peer;
+	fk.rule_id = d.rule_id;
+	fk.dport = bpf_ntohs(p->policy_port);
+	fk.verdict = d.flow_verdict;
+
+	__u64 attempt = p->proto != IPPROTO_TCP || is_pure_syn(p);
+	if (d.flow_verdict == FN_FLOW_DROPPED) {
+		if (cv) /* a connection allowed under an older generation: its replies stop too */
+			bpf_map_delete_elem(&fn_ct, &ck);
+		count_flow(cfg->flow_slot, &fk, len, attempt, now);
+		return FN_DROP;
+	}
+
+	/* 5. Forwarded or audited: (re)record the connection so it, its replies and related errors
+	 *    pass. A re-decided entry keeps its TCP state. */
+	__u64 created = 0;
+	int pass = FN_PASS;
+	if (has_ct) {
+		created = !cv || reopen;
+		struct fn_ct_value nv = {
+			.last_seen_ns = now, .rule_id = d.rule_id, .peer_id = peer,
+			.local_id = ep->identity, .generation = cfg->generation, .verdict = d.flow_verdict,
+			.state = created ? ct_initial_state(p) : cv->state,
+			.node_nat = created ? FN_NODE_NAT_UNKNOWN : cv->node_nat,
+		};
+		if (!created)
+			ct_touch(&nv, p, now, 0);
+		pass = ct_pass(p, dir, cfg, nv.node_nat, 0);
+		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
+			/* No state, so no replies: drop now rather than forward a half-connection. */
+			fk.verdict = FN_FLOW_DROPPED;
+			fk.drop_reason = FN_DROP_CT_INSERT;
+			count_flow(cfg->flow_slot, &fk, len, attempt, now);
+			return FN_DROP;
+		}
+	}
+	count_flow(cfg->flow_slot, &fk, len, created, now);
+	return pass;
+}
+
+/* Asks the node's conntrack about the connection of an egress packet whose entry does not know yet
+ * (FN_PASS_ASK_*) and keeps the answer in that entry. Returns the answer (1 = NATed). */
+static __noinline int learn_node_nat(struct __sk_buff *skb, const struct fn_pkt *p, int reply)
+{
+	int nat = node_translates(skb, p);
+	struct fn_ct_key k = { .ifindex = skb->ifindex, .proto = p->proto };
+
+	if (reply) { /* the entry of the connection this packet answers, created at the ingress hook */
+		k.sport = p->dport;
+		k.dport = p->sport;
+		k.direction = FN_DIR_INGRESS;
+		__builtin_memcpy(k.saddr, p->daddr, 16);
+		__builtin_memcpy(k.daddr, p->saddr, 16);
+	} else {
+		k.sport = p->sport;
+		k.dport = p->dport;
+		k.direction = FN_DIR_EGRESS;
+		__builtin_memcpy(k.saddr, p->saddr, 16);
+		__builtin_memcpy(k.daddr, p->daddr, 16);
+	}
+	struct fn_ct_value *v = bpf_map_lookup_elem(&fn_ct, &k);
+	if (v)
+		v->node_nat = nat ? FN_NODE_NAT_YES : FN_NODE_NAT_NO;
+	return nat;
+}
+
 /* Same-node delivery (FN_CFG_HOST_ROUTING), for a packet its source pod's egress let through: when
  * the node's FIB routes it out of another policed host veth with a resolved neighbour, the
  * destination's ingress is decided here (as its own hook would) and the packet goes straight into
  * the destination pod (bpf_redirect_peer: no second pass through the node's stack, no second hook).
  * The stack's forwarding work is done here: TTL / hop limit decremented, MACs from the FIB. Anything
- * else — not TCP or UDP, not routed to a policed veth, no neighbour yet, a flow the node's conntrack
- * translates (NAT), TTL about to expire, a rewrite that fails — returns FN_PASS and takes the stack,
- * where the destination's own hook decides as before. */
+ * else — not TCP or UDP, not routed to a policed veth, no neighbour yet, TTL about to expire, a
+ * rewrite that fails — returns FN_PASS and takes the stack, where the destination's own hook decides
+ * as before. Connections the node's conntrack translates (NAT) never get here (decide_at's
+ * FN_PASS_STACK). */
 static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
 {
 	struct bpf_fib_lookup fib = {};
@@ -860,8 +911,6 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 		return FN_PASS;
 	__u32 out = fib.ifindex;
 	if (out == skb->ifindex || !bpf_map_lookup_elem(&fn_endpoints, &out))
-		return FN_PASS;
-	if (node_translates(skb, p)) /* NATed by the node: its netfilter must see every packet */
 		return FN_PASS;
 	if (decide_at(skb, p, FN_DIR_INGRESS, out, cfg) == FN_DROP)
 		return FN_DROP;
@@ -908,9 +957,14 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (!cfg) /* an array map's key 0 always exists; this satisfies the verifier */
 		return FN_PASS;
 	int verdict = decide_at(skb, &p, dir, skb->ifindex, cfg);
+	if (verdict == FN_DROP)
+		return FN_DROP;
+	if (verdict == FN_PASS_ASK_ORIG || verdict == FN_PASS_ASK_REPLY)
+		verdict = learn_node_nat(skb, &p, verdict == FN_PASS_ASK_REPLY) ? FN_PASS_STACK : FN_PASS;
+	/* FN_PASS_STACK: the node NATs the connection, its netfilter must see every packet */
 	if (verdict == FN_PASS && dir == FN_DIR_EGRESS && (cfg->flags & FN_CFG_HOST_ROUTING) && !p.is_ndp)
 		return deliver_local(skb, &p, cfg);
-	return verdict;
+	return FN_PASS;
 }
 
 SEC("tc")

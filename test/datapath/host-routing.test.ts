@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { EndpointEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
-import { Direction, FlowVerdict, IpProto, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
+import { Direction, FlowVerdict, IpProto, NodeNat, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
 import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
@@ -131,6 +131,19 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
       // a connected UDP socket: only replies from the service address count
       const r = await peers[0]!.udp(service.ip, service.port, { count: 20, size: 16, timeoutMs: 5000, expectReplies: true });
       expect(r).toEqual({ sent: 20, replies: 20 });
+      // The node's answer is asked once and kept in the entry the replies match (pod 2's ingress
+      // entry of the translated flow); 'stack' never asks.
+      const backend = family === 4 ? pod(2).ip : pod(2).ip6;
+      const entry = dp!.listConntrack().find((e) => e.ifindex === pod(2).hostIfindex && e.direction === Direction.ingress && e.daddr === backend && e.dport === ECHO_PORT);
+      expect(entry?.nodeNat).toBe(mode === 'bpf' ? NodeNat.yes : NodeNat.unknown);
+    });
+
+    it.each([4, 6] as const)('IPv%s: a pod → pod flow the node does not translate is asked about once and delivered past the stack from then on', async (family) => {
+      const to = family === 4 ? pod(2).ip : pod(2).ip6;
+      await peers[0]!.udp(to, PORT, { count: 5, size: 16, timeoutMs: 5000 });
+      const from = family === 4 ? pod(1).ip : pod(1).ip6;
+      const entry = dp!.listConntrack().find((e) => e.ifindex === pod(1).hostIfindex && e.direction === Direction.egress && e.saddr === from && e.daddr === to && e.dport === PORT);
+      expect(entry?.nodeNat).toBe(mode === 'bpf' ? NodeNat.no : NodeNat.unknown);
     });
   },
 );

@@ -12,6 +12,7 @@ import {
   Direction,
   EndpointFlag,
   CtState,
+  NodeNat,
   FlowDropReason,
   FlowVerdict,
   IpProto,
@@ -81,7 +82,7 @@ export const LAYOUTS = {
   ctValue: {
     name: 'fn_ct_value',
     size: 32,
-    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), pad: f(26, 6) },
+    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), node_nat: f(26, 1), pad: f(27, 5) },
   },
   config: {
     name: 'fn_config',
@@ -196,6 +197,7 @@ export interface ConntrackEntry {
   generation: number;
   verdict: FlowVerdict;
   state: CtState;
+  nodeNat: NodeNat;
 }
 
 /** fn_config: the decision generation, flags and conntrack timeouts (0 = compiled default). */
@@ -428,6 +430,7 @@ export function readConntrack(key: Buffer, ko: number, val: Buffer, vo: number):
     generation: val.readUInt32LE(vo + v.generation.offset),
     verdict: val.readUInt8(vo + v.verdict.offset) as FlowVerdict,
     state: val.readUInt8(vo + v.state.offset) as CtState,
+    nodeNat: val.readUInt8(vo + v.node_nat.offset) as NodeNat,
   };
 }
 

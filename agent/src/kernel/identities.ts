@@ -72,6 +72,11 @@ export const ConfigFlag = {
 export const CtState = { synSent: 1, established: 2, closing: 3 } as const;
 export type CtState = (typeof CtState)[keyof typeof CtState];
 
+/** Whether the node's own conntrack translates a connection (fn_ct_value.node_nat), as host routing
+ * asked it once for the entry: `unknown` until then. */
+export const NodeNat = { unknown: 0, no: 1, yes: 2 } as const;
+export type NodeNat = (typeof NodeNat)[keyof typeof NodeNat];
+
 /** Policy LPM prefix lengths (bits after the prefixlen field), see fleetnet.h. */
 export const PolicyPrefix = { anyProto: 72, anyPort: 80, full: 96 } as const;
 
