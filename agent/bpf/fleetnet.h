@@ -115,8 +115,12 @@ struct fn_policy_key {
 struct fn_policy_value {
 	__u32 rule_id; /* host order: opaque attribution id chosen by the compiler; 0 = none */
 	__u8 verdict;  /* FN_VERDICT_* */
-	__u8 pad[3];
+	__u8 proxy;    /* FN_PROXY_*: an allowed connection goes to this proxy of the agent (L7 rules) */
+	__u8 pad[2];
 };                     /* size 8 */
+
+#define FN_PROXY_NONE 0
+#define FN_PROXY_DNS  1 /* the agent's DNS proxy: DNS rules (toPorts[].rules.dns) on the port */
 
 /* ---- conntrack: BPF_MAP_TYPE_LRU_HASH --------------------------------------------------------
  * One entry per connection per (host veth, direction) that a policy let through (allow or audit).

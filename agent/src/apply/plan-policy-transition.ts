@@ -62,7 +62,7 @@ function longestContaining(family: readonly PolicyEntry[], k: PolicyKey): Policy
   return best;
 }
 
-const sameValue = (a: PolicyEntry, b: PolicyEntry): boolean => a.verdict === b.verdict && a.ruleId === b.ruleId;
+const sameValue = (a: PolicyEntry, b: PolicyEntry): boolean => a.verdict === b.verdict && a.ruleId === b.ruleId && (a.proxy ?? 0) === (b.proxy ?? 0);
 
 export function planPolicyTransition(current: readonly PolicyEntry[], desired: readonly PolicyEntry[]): PolicyTransition {
   const group = (list: readonly PolicyEntry[]): Map<string, PolicyEntry[]> => {

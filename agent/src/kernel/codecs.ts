@@ -18,6 +18,7 @@ import {
   IpProto,
   PolicyPrefix,
   PolicyVerdict,
+  ProxyKind,
 } from './identities.js';
 import { formatAddress16, formatPrefix16, parsePrefix16 } from './ip-address.js';
 
@@ -63,7 +64,7 @@ export const LAYOUTS = {
   policyValue: {
     name: 'fn_policy_value',
     size: 8,
-    fields: { rule_id: f(0, 4), verdict: f(4, 1), pad: f(5, 3) },
+    fields: { rule_id: f(0, 4), verdict: f(4, 1), proxy: f(5, 1), pad: f(6, 2) },
   },
   ctKey: {
     name: 'fn_ct_key',
@@ -171,6 +172,9 @@ export interface PolicyValue {
   verdict: PolicyVerdict;
   /** opaque attribution id (u32), reported back in flow records; 0 = none */
   ruleId: number;
+  /** allow entries only: the agent's proxy an allowed connection is handed to (L7 rules); absent =
+   *  none (read back absent when none) */
+  proxy?: ProxyKind;
 }
 
 export type PolicyEntry = PolicyKey & PolicyValue;
@@ -377,8 +381,13 @@ export function writePolicyValue(b: Buffer, o: number, v: PolicyValue): void {
   if (v.verdict !== PolicyVerdict.allow && v.verdict !== PolicyVerdict.deny && v.verdict !== PolicyVerdict.auditDeny) {
     throw new RangeError(`invalid verdict ${String(v.verdict)}`);
   }
+  const proxy = v.proxy ?? ProxyKind.none;
+  if (proxy !== ProxyKind.none && (proxy !== ProxyKind.dns || v.verdict !== PolicyVerdict.allow)) {
+    throw new RangeError(`invalid proxy ${String(proxy)} for verdict ${v.verdict} (only allow entries redirect)`);
+  }
   b.writeUInt32LE(checkU32('ruleId', v.ruleId), o + x.rule_id.offset);
   b.writeUInt8(v.verdict, o + x.verdict.offset);
+  b.writeUInt8(proxy, o + x.proxy.offset);
 }
 
 export function readPolicyKey(b: Buffer, o: number): PolicyKey {
@@ -398,7 +407,7 @@ export function readPolicy(key: Buffer, ko: number, val: Buffer, vo: number): Po
   const x = L.policyKey.fields;
   const y = L.policyValue.fields;
   // One flat literal: object spread here costs ~1.5 µs per entry (measured), 10x the reads.
-  return {
+  const entry: PolicyEntry = {
     localId: key.readUInt32BE(ko + x.local_id.offset),
     peerId: key.readUInt32BE(ko + x.peer_id.offset),
     direction: checkDirection(key.readUInt8(ko + x.direction.offset)),
@@ -408,6 +417,9 @@ export function readPolicy(key: Buffer, ko: number, val: Buffer, vo: number): Po
     ruleId: val.readUInt32LE(vo + y.rule_id.offset),
     verdict: val.readUInt8(vo + y.verdict.offset) as PolicyVerdict,
   };
+  const proxy = val.readUInt8(vo + y.proxy.offset) as ProxyKind;
+  if (proxy !== ProxyKind.none) entry.proxy = proxy;
+  return entry;
 }
 
 // ---- conntrack ------------------------------------------------------------------------------
