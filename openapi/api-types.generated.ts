@@ -1172,7 +1172,7 @@ export interface components {
             traffic_direction: "INGRESS" | "EGRESS" | "TRAFFIC_DIRECTION_UNKNOWN";
             /** @enum {string} */
             verdict: "FORWARDED" | "DROPPED" | "AUDIT";
-            /** @description Hubble's drop reason name (flow.proto DropReason). The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched) — for AUDIT, the drop that would have happened — and, for drops that no policy decided, CT_MAP_INSERTION_FAILED (the conntrack table was full), INVALID_IPV6_EXTENSION_HEADER (an IPv6 header chain the datapath cannot walk) or UNSUPPORTED_L3_PROTOCOL (neither IPv4, IPv6 nor ARP). Imports from Hubble keep Hubble's other names. */
+            /** @description Hubble's drop reason name (flow.proto DropReason). The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched) — for AUDIT, the drop that would have happened — and, for drops that no policy decided, CT_MAP_INSERTION_FAILED (the conntrack table was full), INVALID_IPV6_EXTENSION_HEADER (an IPv6 header chain the datapath cannot walk), UNSUPPORTED_L3_PROTOCOL (neither IPv4, IPv6 nor ARP) or PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL (a policy hands the connection to the node's DNS proxy, which is not running, or the packet is a fragment it cannot take). Imports from Hubble keep Hubble's other names. */
             drop_reason_desc?: string;
             /** @description DNS names of the source (Hubble `source_names`), when known. */
             source_names?: string[];

@@ -47,6 +47,7 @@
 #define FN_MAX_IPCACHE   65536
 #define FN_MAX_POLICY    131072
 #define FN_MAX_CT        262144
+#define FN_MAX_PROXY_NAT 65536  /* connections handed to a proxy at once (LRU) */
 #define FN_MAX_FLOWS     131072
 
 /* ---- endpoints: BPF_MAP_TYPE_HASH, key = __u32 ifindex (host order) of the HOST-side veth ------
@@ -160,12 +161,36 @@ struct fn_ct_value {
 	__u8 state;         /* FN_CT_* */
 	__u8 node_nat;      /* FN_NODE_NAT_*: whether the node's own conntrack translates the connection;
 			     * asked once per entry, only when host routing needs it (policy.c) */
-	__u8 pad[5];
+	__u8 proxy;         /* FN_PROXY_*: the connection goes to that proxy of the agent (to_proxy) */
+	__u8 pad[4];
 };                          /* size 32 */
 
 #define FN_NODE_NAT_UNKNOWN 0 /* not asked yet */
 #define FN_NODE_NAT_NO      1
 #define FN_NODE_NAT_YES     2
+
+/* ---- proxy redirect: BPF_MAP_TYPE_LRU_HASH, (pod address, pod port, protocol) → original destination
+ * A connection a policy entry hands to a proxy (fn_policy_value.proxy) leaves the pod addressed to
+ * its original destination (a resolver's address, port 53); the pod's egress hook records that
+ * destination here and rewrites the packet to the proxy's address and port (fn_config), so the
+ * node's stack delivers it to the proxy's ordinary socket. The proxy reads this entry to learn
+ * where the pod was going; its answers, sent from the proxy's address and port to the pod, get
+ * the original destination back as their source at the pod's ingress hook (to_pod) before any
+ * decision, so they are the connection's replies. */
+struct fn_proxy_key {
+	__u8 addr[16];  /* the pod's address (16-byte form) */
+	__u16 port;     /* network order: the pod's source port */
+	__u8 proto;     /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 pad;
+};                      /* size 20 */
+
+struct fn_proxy_value {
+	__u8 addr[16];  /* the original destination address (16-byte form) */
+	__u16 port;     /* network order: the original destination port */
+	__u8 proxy;     /* FN_PROXY_* */
+	__u8 pad;
+	__u32 ifindex;  /* host order: the pod's host veth */
+};                      /* size 24 */
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 -----------------------------------------
  * generation: bumped by the agent AFTER every batch of writes to endpoints / ipcache / policy;
@@ -185,8 +210,14 @@ struct fn_config {
 	__u32 ct_closing_ms;
 	__u32 ct_other_ms;
 	__u32 flow_slot;      /* host order: 0 = count into fn_flows, 1 = into fn_flows_alt */
-	__u32 pad;
-};                            /* size 32 */
+	__u16 dns_proxy_port; /* network order: the agent's DNS proxy listens on it at proxy_addr4 /
+			       * proxy_addr6; 0 = no proxy: a connection a policy entry redirects to it is
+			       * dropped (FN_DROP_NO_PROXY) */
+	__u16 pad;
+	__u32 proxy_addr4;    /* network order: the node's IPv4 address the proxies listen on */
+	__u32 pad2;
+	__u8 proxy_addr6[16]; /* network order: the node's IPv6 address the proxies listen on */
+};                            /* size 56 */
 
 #define FN_CT_DEFAULT_SYN_MS         60000u
 #define FN_CT_DEFAULT_ESTABLISHED_MS 21600000u
@@ -211,6 +242,8 @@ struct fn_config {
 #define FN_DROP_CT_INSERT       1 /* conntrack entry could not be created */
 #define FN_DROP_INVALID_EXTHDR  2 /* IPv6 extension header chain not walked to its end */
 #define FN_DROP_UNSUPPORTED_L3  3 /* EtherType other than IPv4, IPv6, ARP */
+#define FN_DROP_NO_PROXY        4 /* a policy hands the connection to a proxy the agent does not run,
+				   * or a packet of it cannot be handed over (a fragment) */
 
 struct fn_flow_key {
 	__u32 local_id;   /* host order */

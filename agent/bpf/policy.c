@@ -91,6 +91,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fn_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, struct fn_proxy_key);
+	__type(value, struct fn_proxy_value);
+	__uint(max_entries, FN_MAX_PROXY_NAT);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_proxy_nat SEC(".maps");
+
 
 /* Clock of every timestamp the program writes: CLOCK_MONOTONIC at tick resolution (coarse: lags
  * the precise clock by at most one jiffy, 1–4 ms). Measured here: bpf_ktime_get_ns costs ~35 ns
@@ -140,11 +148,13 @@ struct fn_pkt {
 	__u8 ttl;          /* IPv4 TTL / IPv6 hop limit */
 	__u8 tos;          /* IPv4 only */
 	__u16 ip_len;      /* host order: IPv4 total length / IPv6 header + payload length */
+	__u16 l4_off;      /* offset of the L4 header when it was read (ports valid), else 0 */
 };
 
 struct fn_decision {
 	__u32 rule_id;
 	__u8 flow_verdict; /* FN_FLOW_FORWARDED / DROPPED / AUDIT */
+	__u8 proxy;        /* FN_PROXY_* of the allow entry that decided (0 for anything else) */
 };
 
 static __always_inline void map_v4(__u32 *a, __u32 v4)
@@ -215,6 +225,7 @@ static __always_inline void load_l4(struct __sk_buff *skb, struct fn_pkt *p, __u
 	__u8 *l4 = data + l4off;
 	if ((void *)(l4 + FN_L4_BYTES) <= end) {
 		parse_l4(p, l4, l4off);
+		p->l4_off = l4off;
 		return;
 	}
 	__u8 copy[FN_L4_BYTES] = {};
@@ -229,6 +240,7 @@ static __always_inline void load_l4(struct __sk_buff *skb, struct fn_pkt *p, __u
 		return;
 	}
 	parse_l4(p, copy, l4off);
+	p->l4_off = l4off;
 }
 
 static __always_inline int parse_ipv4(struct __sk_buff *skb, struct fn_pkt *p)
@@ -411,6 +423,7 @@ static __always_inline void decide(const struct fn_endpoint *ep, const struct fn
 		d->flow_verdict = (ep->flags & deny_bit) ? drop : FN_FLOW_FORWARDED;
 	if (rank == 0 || !best)
 		d->rule_id = 0;
+	d->proxy = best && rank == 1 && best->verdict == FN_VERDICT_ALLOW ? best->proxy : FN_PROXY_NONE;
 }
 
 /* Adds one packet to `flows`, or to fn_counters when that map is full (never silently lost). */
@@ -707,6 +720,7 @@ static __noinline int node_translates(struct __sk_buff *skb, const struct fn_pkt
 #define FN_PASS_STACK     0x100 /* the node NATs the connection: leave the packet to its stack */
 #define FN_PASS_ASK_ORIG  0x101 /* not asked yet; the entry is the packet's own (original direction) */
 #define FN_PASS_ASK_REPLY 0x102 /* not asked yet; the entry is the one the packet replies to */
+#define FN_PASS_PROXY     0x103 /* a connection a policy hands to the DNS proxy: to_proxy */
 
 static __always_inline int ct_pass(const struct fn_pkt *p, __u8 dir, const struct fn_config *cfg, __u8 node_nat, int reply)
 {
@@ -716,6 +730,109 @@ static __always_inline int ct_pass(const struct fn_pkt *p, __u8 dir, const struc
 	if (node_nat == FN_NODE_NAT_YES)
 		return FN_PASS_STACK;
 	return reply ? FN_PASS_ASK_REPLY : FN_PASS_ASK_ORIG;
+}
+
+/* The proxies' address of the packet's family (16-byte form) into out. */
+static __always_inline void proxy_addr(const struct fn_config *cfg, __u8 ip_version, __u32 *out)
+{
+	if (ip_version == 4)
+		map_v4(out, cfg->proxy_addr4);
+	else
+		__builtin_memcpy(out, cfg->proxy_addr6, 16);
+}
+
+/* The DNS proxy can take this packet: it runs (a port and an address of the packet's family), and
+ * the packet has ports to rewrite (TCP or UDP, not a fragment). */
+static __always_inline int proxy_ready(const struct fn_config *cfg, const struct fn_pkt *p)
+{
+	if (!cfg->dns_proxy_port || p->is_fragment || !p->l4_off || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return 0;
+	if (p->ip_version == 4)
+		return cfg->proxy_addr4 != 0;
+	__u32 a[4];
+	__builtin_memcpy(a, cfg->proxy_addr6, 16);
+	return (a[0] | a[1] | a[2] | a[3]) != 0;
+}
+
+/* Rewrites the packet's source (src = 1) or destination address and port to addr (16-byte form) and
+ * port (network order), keeping the IPv4 header checksum and the TCP / UDP checksum (pseudo-header
+ * included; a zero IPv4 UDP checksum stays zero) right. 0, or < 0 when a helper failed. */
+static __noinline int rewrite_endpoint(struct __sk_buff *skb, const struct fn_pkt *p, int src, const __u32 *addr, __u16 port)
+{
+	__u32 l4 = p->l4_off;
+	__u32 csum_off = l4 + (p->proto == IPPROTO_TCP ? 16 : 6);
+	__u64 mangled = p->proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+	__u16 old_port = src ? p->sport : p->dport;
+	__u32 old[4];
+
+	__builtin_memcpy(old, src ? p->saddr : p->daddr, 16);
+	if (p->ip_version == 4) {
+		__u32 addr_off = ETH_HLEN + (src ? __builtin_offsetof(struct iphdr, saddr) : __builtin_offsetof(struct iphdr, daddr));
+		if (bpf_l4_csum_replace(skb, csum_off, old[3], addr[3], BPF_F_PSEUDO_HDR | mangled | 4) < 0 ||
+		    bpf_l3_csum_replace(skb, ETH_HLEN + __builtin_offsetof(struct iphdr, check), old[3], addr[3], 4) < 0 ||
+		    bpf_skb_store_bytes(skb, addr_off, &addr[3], 4, 0) < 0)
+			return -1;
+	} else {
+		__u32 addr_off = ETH_HLEN + (src ? __builtin_offsetof(struct ipv6hdr, saddr) : __builtin_offsetof(struct ipv6hdr, daddr));
+		__u32 new[4];
+		__builtin_memcpy(new, addr, 16);
+		__s64 diff = bpf_csum_diff(old, 16, new, 16, 0);
+		if (diff < 0 || bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled) < 0 ||
+		    bpf_skb_store_bytes(skb, addr_off, new, 16, 0) < 0)
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, csum_off, old_port, port, mangled | 2) < 0 ||
+	    bpf_skb_store_bytes(skb, l4 + (src ? 0 : 2), &port, 2, 0) < 0)
+		return -1;
+	return 0;
+}
+
+/* Hands a packet of a connection its pod's egress policy redirects (FN_PASS_PROXY) to the DNS
+ * proxy: records the original destination for the proxy and for the answers (fn_proxy_nat), then
+ * addresses the packet to the proxy; the node's stack delivers it to the proxy's socket. */
+static __always_inline int to_proxy(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
+{
+	struct fn_proxy_key k = { .port = p->sport, .proto = p->proto };
+	struct fn_proxy_value v = { .port = p->dport, .proxy = FN_PROXY_DNS, .ifindex = skb->ifindex };
+	__u32 proxy[4];
+
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	__builtin_memcpy(v.addr, p->daddr, 16);
+	if (bpf_map_update_elem(&fn_proxy_nat, &k, &v, BPF_ANY) != 0)
+		return FN_DROP;
+	proxy_addr(cfg, p->ip_version, proxy);
+	if (rewrite_endpoint(skb, p, 0, proxy, cfg->dns_proxy_port) < 0)
+		return FN_DROP;
+	return FN_PASS;
+}
+
+/* At the pod's ingress hook, before anything is decided: a packet from the DNS proxy's address and
+ * port to a pod whose connection was handed to it gets the original destination back as its source
+ * (and in p), so it is that connection's reply. Anything else is left alone. FN_DROP when a rewrite
+ * failed halfway, else FN_PASS. */
+static __always_inline int from_proxy(struct __sk_buff *skb, struct fn_pkt *p, const struct fn_config *cfg)
+{
+	__u32 proxy[4];
+
+	if (!cfg->dns_proxy_port || p->sport != cfg->dns_proxy_port || !p->l4_off || p->is_fragment ||
+	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+		return FN_PASS;
+	proxy_addr(cfg, p->ip_version, proxy);
+	if (p->saddr[0] != proxy[0] || p->saddr[1] != proxy[1] || p->saddr[2] != proxy[2] || p->saddr[3] != proxy[3])
+		return FN_PASS;
+	struct fn_proxy_key k = { .port = p->dport, .proto = p->proto };
+	__builtin_memcpy(k.addr, p->daddr, 16);
+	struct fn_proxy_value *v = bpf_map_lookup_elem(&fn_proxy_nat, &k);
+	if (!v)
+		return FN_PASS;
+	__u32 orig[4];
+	__u16 port = v->port;
+	__builtin_memcpy(orig, v->addr, 16);
+	if (rewrite_endpoint(skb, p, 1, orig, port) < 0)
+		return FN_DROP;
+	__builtin_memcpy(p->saddr, orig, 16);
+	p->sport = port;
+	return FN_PASS;
 }
 
 /* Conntrack, identity, policy and counting of a parsed packet as the hook of host veth `ifindex` in
@@ -759,6 +876,8 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 				fk.dport = bpf_ntohs(p->policy_port);
 				fk.verdict = cv->verdict;
 				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				if (cv->proxy != FN_PROXY_NONE)
+					return FN_PASS_PROXY;
 				return ct_pass(p, dir, cfg, cv->node_nat, 0);
 			}
 		}
@@ -810,6 +929,12 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	fk.rule_id = d.rule_id;
 	fk.dport = bpf_ntohs(p->policy_port);
 	fk.verdict = d.flow_verdict;
+	if (d.proxy != FN_PROXY_NONE && (dir != FN_DIR_EGRESS || !has_ct || !proxy_ready(cfg, p))) {
+		/* handed to a proxy that cannot take it: never forwarded past the proxy */
+		fk.verdict = FN_FLOW_DROPPED;
+		fk.drop_reason = FN_DROP_NO_PROXY;
+		d.flow_verdict = FN_FLOW_DROPPED;
+	}
 
 	__u64 attempt = p->proto != IPPROTO_TCP || is_pure_syn(p);
 	if (d.flow_verdict == FN_FLOW_DROPPED) {
@@ -830,10 +955,11 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 			.local_id = ep->identity, .generation = cfg->generation, .verdict = d.flow_verdict,
 			.state = created ? ct_initial_state(p) : cv->state,
 			.node_nat = created ? FN_NODE_NAT_UNKNOWN : cv->node_nat,
+			.proxy = d.proxy,
 		};
 		if (!created)
 			ct_touch(&nv, p, now, 0);
-		pass = ct_pass(p, dir, cfg, nv.node_nat, 0);
+		pass = d.proxy != FN_PROXY_NONE ? FN_PASS_PROXY : ct_pass(p, dir, cfg, nv.node_nat, 0);
 		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
 			/* No state, so no replies: drop now rather than forward a half-connection. */
 			fk.verdict = FN_FLOW_DROPPED;
@@ -956,9 +1082,13 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	const struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
 	if (!cfg) /* an array map's key 0 always exists; this satisfies the verifier */
 		return FN_PASS;
+	if (dir == FN_DIR_INGRESS && from_proxy(skb, &p, cfg) == FN_DROP)
+		return FN_DROP;
 	int verdict = decide_at(skb, &p, dir, skb->ifindex, cfg);
 	if (verdict == FN_DROP)
 		return FN_DROP;
+	if (verdict == FN_PASS_PROXY)
+		return to_proxy(skb, &p, cfg);
 	if (verdict == FN_PASS_ASK_ORIG || verdict == FN_PASS_ASK_REPLY)
 		verdict = learn_node_nat(skb, &p, verdict == FN_PASS_ASK_REPLY) ? FN_PASS_STACK : FN_PASS;
 	/* FN_PASS_STACK: the node NATs the connection, its netfilter must see every packet */

@@ -100,6 +100,7 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     [MapName.flowsAlt, 'fn_flow_key', 'fn_flow_value'],
     [MapName.config, 4, 'fn_config'],
     [MapName.counters, 4, 'fn_counters'],
+    [MapName.proxyNat, 'fn_proxy_key', 'fn_proxy_value'],
   ];
   it.each(mapTypes)('map %s uses key %s and value %s', (map, key, value) => {
     const v = [...btf.values()].find((t) => t.kind === 'VAR' && t.name === map);

@@ -12,6 +12,8 @@
  *     ctInsertFailed         → CT_MAP_INSERTION_FAILED (155, conntrack table full)
  *     invalidExtensionHeader → INVALID_IPV6_EXTENSION_HEADER (156)
  *     unsupportedL3          → UNSUPPORTED_L3_PROTOCOL (139)
+ *     noProxy                → PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL (180, the DNS proxy a
+ *                              policy redirects to is not running, or the packet is a fragment)
  *   ruleId ≠ 0 → policy {name, revision = the policy's generation} through the compiler's rule table —
  *     only when policy decided the verdict (dropReason policy): a packet dropped for another reason
  *     names no policy, even if a rule had allowed it
@@ -73,6 +75,7 @@ const DROP_REASONS = new Map<number, string>([
   [FlowDropReason.ctInsertFailed, 'CT_MAP_INSERTION_FAILED'],
   [FlowDropReason.invalidExtensionHeader, 'INVALID_IPV6_EXTENSION_HEADER'],
   [FlowDropReason.unsupportedL3, 'UNSUPPORTED_L3_PROTOCOL'],
+  [FlowDropReason.noProxy, 'PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL'],
 ]);
 
 /** Hubble drop reason name of a DROPPED/AUDIT record (unknown kernel reasons → DROP_REASON_UNKNOWN). */

@@ -83,12 +83,35 @@ export const LAYOUTS = {
   ctValue: {
     name: 'fn_ct_value',
     size: 32,
-    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), node_nat: f(26, 1), pad: f(27, 5) },
+    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), node_nat: f(26, 1), proxy: f(27, 1), pad: f(28, 4) },
   },
   config: {
     name: 'fn_config',
-    size: 32,
-    fields: { generation: f(0, 4), flags: f(4, 4), ct_syn_ms: f(8, 4), ct_established_ms: f(12, 4), ct_closing_ms: f(16, 4), ct_other_ms: f(20, 4), flow_slot: f(24, 4), pad: f(28, 4) },
+    size: 56,
+    fields: {
+      generation: f(0, 4),
+      flags: f(4, 4),
+      ct_syn_ms: f(8, 4),
+      ct_established_ms: f(12, 4),
+      ct_closing_ms: f(16, 4),
+      ct_other_ms: f(20, 4),
+      flow_slot: f(24, 4),
+      dns_proxy_port: f(28, 2),
+      pad: f(30, 2),
+      proxy_addr4: f(32, 4),
+      pad2: f(36, 4),
+      proxy_addr6: f(40, 16),
+    },
+  },
+  proxyKey: {
+    name: 'fn_proxy_key',
+    size: 20,
+    fields: { addr: f(0, 16), port: f(16, 2), proto: f(18, 1), pad: f(19, 1) },
+  },
+  proxyValue: {
+    name: 'fn_proxy_value',
+    size: 24,
+    fields: { addr: f(0, 16), port: f(16, 2), proxy: f(18, 1), pad: f(19, 1), ifindex: f(20, 4) },
   },
   flowKey: {
     name: 'fn_flow_key',
@@ -202,6 +225,8 @@ export interface ConntrackEntry {
   verdict: FlowVerdict;
   state: CtState;
   nodeNat: NodeNat;
+  /** the proxy the connection is handed to (ProxyKind.none: none) */
+  proxy: ProxyKind;
 }
 
 /** fn_config: the decision generation, flags and conntrack timeouts (0 = compiled default). */
@@ -215,6 +240,30 @@ export interface ConfigValue {
   ctOtherMs: number;
   /** 0: the programs count into fn_flows, 1: into fn_flows_alt */
   flowSlot: 0 | 1;
+  /** the DNS proxy (DnsProxyAddress); absent = none: connections a policy hands to it are dropped */
+  dnsProxy?: DnsProxyAddress;
+}
+
+/** Where the agent's DNS proxy listens: one port, on a node address per family (either may be
+ *  absent: that family's redirected connections are then dropped). */
+export interface DnsProxyAddress {
+  port: number;
+  ipv4?: string;
+  ipv6?: string;
+}
+
+/** A connection handed to a proxy, as the pod's egress hook recorded it (fn_proxy_nat). */
+export interface ProxyRedirect {
+  /** the pod's address and source port */
+  podAddress: string;
+  podPort: number;
+  proto: number;
+  /** where the pod was going */
+  originalAddress: string;
+  originalPort: number;
+  proxy: ProxyKind;
+  /** the pod's host veth */
+  ifindex: number;
 }
 
 /** fn_counters summed over CPUs: cumulative since the map was created (never reset). */
@@ -443,6 +492,7 @@ export function readConntrack(key: Buffer, ko: number, val: Buffer, vo: number):
     verdict: val.readUInt8(vo + v.verdict.offset) as FlowVerdict,
     state: val.readUInt8(vo + v.state.offset) as CtState,
     nodeNat: val.readUInt8(vo + v.node_nat.offset) as NodeNat,
+    proxy: val.readUInt8(vo + v.proxy.offset) as ProxyKind,
   };
 }
 
@@ -457,11 +507,28 @@ export function writeConfig(b: Buffer, o: number, c: ConfigValue): void {
   b.writeUInt32LE(checkU32('ctClosingMs', c.ctClosingMs), o + x.ct_closing_ms.offset);
   b.writeUInt32LE(checkU32('ctOtherMs', c.ctOtherMs), o + x.ct_other_ms.offset);
   b.writeUInt32LE(c.flowSlot === 1 ? 1 : 0, o + x.flow_slot.offset);
+  b.fill(0, o + x.dns_proxy_port.offset, o + L.config.size);
+  const proxy = c.dnsProxy;
+  if (!proxy) return;
+  if (!Number.isInteger(proxy.port) || proxy.port < 1 || proxy.port > 0xffff) throw new RangeError(`invalid DNS proxy port ${proxy.port}`);
+  b.writeUInt16BE(proxy.port, o + x.dns_proxy_port.offset);
+  if (proxy.ipv4 !== undefined) {
+    const a = parseHostAddress16(proxy.ipv4, 4);
+    a.copy(b, o + x.proxy_addr4.offset, 12, 16);
+  }
+  if (proxy.ipv6 !== undefined) parseHostAddress16(proxy.ipv6, 6).copy(b, o + x.proxy_addr6.offset);
+}
+
+/** One address of the given family in the 16-byte form; RangeError for anything else. */
+function parseHostAddress16(text: string, family: 4 | 6): Buffer {
+  const p = parsePrefix16(text);
+  if (p.family !== family || p.prefixLen !== 128) throw new RangeError(`not an IPv${family} address: ${text}`);
+  return p.bytes;
 }
 
 export function readConfig(b: Buffer, o: number): ConfigValue {
   const x = L.config.fields;
-  return {
+  const c: ConfigValue = {
     generation: b.readUInt32LE(o + x.generation.offset),
     flags: b.readUInt32LE(o + x.flags.offset),
     ctSynMs: b.readUInt32LE(o + x.ct_syn_ms.offset),
@@ -469,6 +536,40 @@ export function readConfig(b: Buffer, o: number): ConfigValue {
     ctClosingMs: b.readUInt32LE(o + x.ct_closing_ms.offset),
     ctOtherMs: b.readUInt32LE(o + x.ct_other_ms.offset),
     flowSlot: b.readUInt32LE(o + x.flow_slot.offset) === 1 ? 1 : 0,
+  };
+  const port = b.readUInt16BE(o + x.dns_proxy_port.offset);
+  if (port === 0) return c;
+  const v4 = b.readUInt32BE(o + x.proxy_addr4.offset);
+  const v6 = b.subarray(o + x.proxy_addr6.offset, o + x.proxy_addr6.offset + 16);
+  c.dnsProxy = {
+    port,
+    ...(v4 !== 0 ? { ipv4: `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}` } : {}),
+    ...(v6.some((x) => x !== 0) ? { ipv6: formatAddress16(v6) } : {}),
+  };
+  return c;
+}
+
+// ---- proxy redirects ------------------------------------------------------------------------
+
+/** fn_proxy_key of a pod's connection (address, source port, protocol). */
+export function writeProxyKey(b: Buffer, o: number, podAddress: string, podPort: number, proto: number): void {
+  const x = L.proxyKey.fields;
+  parsePrefix16(podAddress).bytes.copy(b, o + x.addr.offset);
+  b.writeUInt16BE(podPort, o + x.port.offset);
+  b.writeUInt8(proto, o + x.proto.offset);
+}
+
+export function readProxyRedirect(key: Buffer, ko: number, val: Buffer, vo: number): ProxyRedirect {
+  const k = L.proxyKey.fields;
+  const v = L.proxyValue.fields;
+  return {
+    podAddress: formatAddress16(key, ko + k.addr.offset),
+    podPort: key.readUInt16BE(ko + k.port.offset),
+    proto: key.readUInt8(ko + k.proto.offset),
+    originalAddress: formatAddress16(val, vo + v.addr.offset),
+    originalPort: val.readUInt16BE(vo + v.port.offset),
+    proxy: val.readUInt8(vo + v.proxy.offset) as ProxyKind,
+    ifindex: val.readUInt32LE(vo + v.ifindex.offset),
   };
 }
 

@@ -23,6 +23,7 @@ import {
   readIpcache,
   readConfig,
   readPolicy,
+  readProxyRedirect,
   sumCounters,
   writeConfig,
   writeEndpointKey,
@@ -31,7 +32,9 @@ import {
   writeIpcacheValue,
   writePolicyKey,
   writePolicyValue,
+  writeProxyKey,
   type ConntrackEntry,
+  type DnsProxyAddress,
   type EndpointEntry,
   type FlowRecord,
   type ConfigValue,
@@ -39,6 +42,7 @@ import {
   type KernelCounters,
   type PolicyEntry,
   type PolicyKey,
+  type ProxyRedirect,
 } from './codecs.js';
 import { ConfigFlag, MapName, ProgramName } from './identities.js';
 import { findRepoRoot, loadNativeBinding, type Hook, type NativeBinding, type RawEntries } from './native-binding.js';
@@ -266,6 +270,30 @@ export class Datapath {
   setHostRouting(mode: 'stack' | 'bpf'): void {
     const current = this.config();
     this.writeConfigValue({ ...current, flags: (current.flags & ~ConfigFlag.hostRouting) | (mode === 'bpf' ? ConfigFlag.hostRouting : 0) });
+  }
+
+  /** Where the agent's DNS proxy listens (undefined: it does not run — connections a policy hands to
+   *  it are dropped, counted as noProxy). A decision input: bumps the generation, so connections
+   *  decided under the old setting are decided again on their next packet. */
+  setDnsProxy(proxy: DnsProxyAddress | undefined): void {
+    const current = this.config();
+    this.writeConfigValue({ ...current, dnsProxy: proxy, generation: (current.generation + 1) >>> 0 });
+  }
+
+  /** The original destination of the pod connection (pod address, source port, protocol) the kernel
+   *  handed to a proxy, or undefined when it has no record of it. */
+  lookupProxyRedirect(podAddress: string, podPort: number, proto: number): ProxyRedirect | undefined {
+    const key = Buffer.alloc(LAYOUTS.proxyKey.size);
+    writeProxyKey(key, 0, podAddress, podPort, proto);
+    const v = this.bpf.lookup(this.map(MapName.proxyNat), key);
+    return v ? readProxyRedirect(key, 0, v, 0) : undefined;
+  }
+
+  /** Every connection the kernel handed to a proxy and still remembers (fn_proxy_nat, LRU). */
+  listProxyRedirects(): ProxyRedirect[] {
+    const d = this.bpf.dump(this.map(MapName.proxyNat));
+    const ks = LAYOUTS.proxyKey.size;
+    return decodeAll(d.keys, ks, (_b, o) => readProxyRedirect(d.keys, o, d.values, (o / ks) * LAYOUTS.proxyValue.size));
   }
 
   config(): ConfigValue {

@@ -33,6 +33,7 @@ const MAP_SHAPES: Record<MapName, { type: number; keySize: number; valueSize: nu
   fn_flows_alt: { type: BPF_MAP_TYPE.percpuHash, keySize: LAYOUTS.flowKey.size, valueSize: LAYOUTS.flowValue.size, maxEntries: 131072, flags: 0 },
   fn_config: { type: BPF_MAP_TYPE.array, keySize: 4, valueSize: LAYOUTS.config.size, maxEntries: 1, flags: 0 },
   fn_counters: { type: BPF_MAP_TYPE.percpuArray, keySize: 4, valueSize: LAYOUTS.counters.size, maxEntries: 1, flags: 0 },
+  fn_proxy_nat: { type: BPF_MAP_TYPE.lruHash, keySize: LAYOUTS.proxyKey.size, valueSize: LAYOUTS.proxyValue.size, maxEntries: 65536, flags: 0 },
 };
 
 function errno(code: string, message: string): Error {

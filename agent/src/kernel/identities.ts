@@ -60,6 +60,9 @@ export const FlowDropReason = {
   invalidExtensionHeader: 2,
   /** EtherType other than IPv4, IPv6, ARP on a policed endpoint: UNSUPPORTED_L3_PROTOCOL */
   unsupportedL3: 3,
+  /** a policy hands the connection to a proxy the agent does not run (or cannot hand this packet
+   *  over, a fragment): PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL */
+  noProxy: 4,
 } as const;
 export type FlowDropReason = (typeof FlowDropReason)[keyof typeof FlowDropReason];
 
@@ -95,6 +98,8 @@ export const MapName = {
   flowsAlt: 'fn_flows_alt',
   config: 'fn_config',
   counters: 'fn_counters',
+  /** connections handed to a proxy: their original destinations (fleetnet.h "proxy redirect") */
+  proxyNat: 'fn_proxy_nat',
 } as const;
 export type MapName = (typeof MapName)[keyof typeof MapName];
 
