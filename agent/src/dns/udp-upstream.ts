@@ -1,0 +1,87 @@
+/**
+ * Forwarding over UDP: one shared upstream socket per address family (created on first use through the
+ * injected factory), query ids remapped per socket (pending-exchanges.ts).
+ *
+ * Contracts:
+ * - `exchange(query, destination)` sends `query` (the caller's buffer; its id is rewritten in place) to
+ *   the destination and resolves with the answer datagram from that address and port, carrying the
+ *   client's id again. Rejects with UpstreamTimeoutError, UpstreamBusyError (`capacity` in flight on the
+ *   family's socket) or the socket's send error.
+ * - Datagrams matching no query in flight are dropped and counted (`unmatched`).
+ * - A socket error fails the queries in flight on that socket and replaces the socket on next use.
+ * - `close()` fails what is in flight and resolves when the sockets are closed.
+ */
+import type * as dgram from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import { PendingExchanges, UpstreamBusyError } from './pending-exchanges.js';
+import type { DnsDestination, UpstreamSocketFactory } from './types.js';
+
+interface FamilyChannel {
+  socket: dgram.Socket;
+  pending: PendingExchanges;
+}
+
+export class UpstreamClosedError extends Error {
+  constructor() {
+    super('upstream channel closed');
+    this.name = 'UpstreamClosedError';
+  }
+}
+
+export class UdpUpstream {
+  unmatched = 0;
+  private readonly channels = new Map<4 | 6, FamilyChannel>();
+  private closed = false;
+
+  constructor(
+    private readonly factory: UpstreamSocketFactory,
+    private readonly capacity: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  exchange(query: Buffer, destination: DnsDestination): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new UpstreamClosedError());
+    const channel = this.channelFor(isIPv6(destination.address) ? 6 : 4);
+    const started = channel.pending.begin(query, destination);
+    if (started === undefined) return Promise.reject(new UpstreamBusyError());
+    channel.socket.send(query, destination.port, destination.address, (error) => {
+      if (error) channel.pending.fail(started.id, error);
+    });
+    return started.answer;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const channels = [...this.channels.values()];
+    this.channels.clear();
+    await Promise.all(channels.map((channel) => this.closeChannel(channel)));
+  }
+
+  private closeChannel(channel: FamilyChannel): Promise<void> {
+    channel.pending.failAll(new UpstreamClosedError());
+    return new Promise((resolve) => {
+      try {
+        channel.socket.close(() => resolve());
+      } catch {
+        resolve(); // already closed
+      }
+    });
+  }
+
+  private channelFor(family: 4 | 6): FamilyChannel {
+    const existing = this.channels.get(family);
+    if (existing !== undefined) return existing;
+    const socket = this.factory.udp(family);
+    const channel: FamilyChannel = { socket, pending: new PendingExchanges(this.capacity, this.timeoutMs) };
+    socket.on('message', (answer, remote) => {
+      if (!channel.pending.settle(answer, remote)) this.unmatched++;
+    });
+    socket.on('error', (error) => {
+      if (this.channels.get(family) === channel) this.channels.delete(family);
+      channel.pending.failAll(error);
+      void this.closeChannel(channel);
+    });
+    this.channels.set(family, channel);
+    return channel;
+  }
+}
