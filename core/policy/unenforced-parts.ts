@@ -11,8 +11,11 @@
  *   allows nothing, or a deny widens to cover more) or `noEffect` (the part changes nothing). Sorted by
  *   pointer then reason, without duplicates.
  * - Rules without an `endpointSelector` (host policies select with `nodeSelector`) are not walked further.
- * - The compiler decides what to emit with the same functions (`portRuleIssue`, `planPort`, `planIcmp`,
+ * - The compiler decides what to emit with the same functions (`planPortRule`, `planPort`, `planIcmp`,
  *   `peerIssues`, `checkCidrSelector`), so what is reported is what the kernel entries leave out.
+ * - The environment decides what the node can enforce: without the DNS proxy (`dnsProxy: false`, the
+ *   API's write-time view for now) `toFQDNs` peers and DNS rules other than `matchPattern: "*"` fail
+ *   closed; with it both are enforced (DNS rules on egress ports with a number, TCP/UDP/ANY).
  */
 import type { BundledPolicy, EgressRule, IngressRule, NetworkPolicy, PolicyWarning, PortProtocol, PortRule, Rule, components } from '../../openapi/types.js';
 import { appendPointer } from '../json/json-pointer.js';
@@ -34,10 +37,14 @@ export interface EnforcementEnvironment {
   /** The agent knows the Kubernetes API server's addresses (it reads them from the Kubernetes API:
    *  `--kubeconfig` / `--in-cluster`); with a static endpoints file it does not. */
   kubeApiserverAddressed: boolean;
+  /** The node runs the agent's DNS proxy: egress DNS rules (`toPorts[].rules.dns`) are redirected to it
+   *  and enforced there, and `toFQDNs` peers are the IPs it learns from answers. */
+  dnsProxy: boolean;
 }
 
-/** The API's view when it warns at write time: any node may run without the API server's addresses. */
-export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false };
+/** The API's view when it warns at write time: any node may run without the API server's addresses.
+ *  `dnsProxy: false` until the DNS proxy ships on every node (issue 11); the API flips it then. */
+export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: false };
 
 /** Entities whose addresses the agent's inputs never carry (no packet has their identity); kube-apiserver
  *  joins them when the node does not know the API server's addresses. */
@@ -167,7 +174,7 @@ export function peerIssues(rule: IngressRule | EgressRule, dir: DirName, deny: b
   if (listOf(rule, k.nodes).length > 0) failClosed(k.nodes, 'node selectors need node labels the agent does not have');
   if (listOf(rule, k.groups).length > 0) failClosed(k.groups, 'cloud provider groups are not resolved by the agent');
   if (listOf(rule, 'toServices').length > 0) failClosed('toServices', 'service backends are not resolved by the agent');
-  if (listOf(rule, 'toFQDNs').length > 0) failClosed('toFQDNs', 'FQDN rules need DNS-based IP learning the datapath does not have yet');
+  if (listOf(rule, 'toFQDNs').length > 0 && !environment.dnsProxy) failClosed('toFQDNs', 'FQDN rules need DNS-based IP learning the datapath does not have yet');
   return issues;
 }
 
@@ -195,21 +202,82 @@ function l7AllowsEverything(rules: NonNullable<PortRule['rules']>): boolean {
   return true;
 }
 
-/** Why an allow port rule contributes no L4 allow at all (L7, listener, TLS, SNI), or undefined. Deny
- *  port rules have none of these fields. */
-export function portRuleIssue(portRule: AnyPortRule, kind: 'allow' | 'deny'): { field: string; reason: string } | undefined {
-  if (kind !== 'allow') return undefined;
+/** Where a port rule is: its direction and what the node can enforce. */
+export interface PortRuleContext {
+  dir: DirName;
+  environment: EnforcementEnvironment;
+}
+
+/** One port of a DNS rule redirected to the DNS proxy: TCP (6) and/or UDP (17), a port 1–65535. */
+export interface DnsProxyPort {
+  protocols: number[];
+  port: number;
+}
+
+/**
+ * What one port rule contributes:
+ * - `l4`: its ports as written (`planPort` per entry), allow or deny;
+ * - `dns-proxy` (allow rules on egress, only when the node runs the DNS proxy): its ports become
+ *   allows that hand the connection to the DNS proxy, which checks each query against `rules.dns`
+ *   (any DNS rules, `matchPattern: "*"` included: the proxy sees the answers it learns from);
+ * - `unenforced`: no L4 allow at all (L7 the datapath cannot enforce, listener, TLS, SNI), `field`
+ *   relative to the port rule.
+ * Deny port rules have none of the L7 fields: always `l4`.
+ */
+export type PortRulePlan =
+  | { kind: 'l4' }
+  | { kind: 'dns-proxy'; ports: DnsProxyPort[] }
+  | { kind: 'unenforced'; field: string; reason: string };
+
+const DNS_PROXY_PROTOCOLS: Readonly<Record<string, number[]>> = { TCP: [TCP], UDP: [UDP], ANY: [TCP, UDP] };
+
+/** The ports of a DNS rule as the proxy redirect takes them (a number 1–65535, TCP/UDP/ANY, no range),
+ *  or undefined when one of them is not such a port. */
+function dnsProxyPorts(pr: PortRule): DnsProxyPort[] | undefined {
+  const ports = pr.ports ?? [];
+  if (ports.length === 0) return undefined;
+  const out: DnsProxyPort[] = [];
+  for (const pp of ports) {
+    const protocols = DNS_PROXY_PROTOCOLS[pp.protocol ?? 'ANY'];
+    const parsed = parsePort(pp.port);
+    if (!protocols || typeof parsed === 'string' || parsed.kind !== 'number' || parsed.value === 0) return undefined;
+    if (pp.endPort !== undefined && pp.endPort > parsed.value) return undefined;
+    out.push({ protocols, port: parsed.value });
+  }
+  return out;
+}
+
+export function planPortRule(portRule: AnyPortRule, kind: 'allow' | 'deny', context: PortRuleContext): PortRulePlan {
+  if (kind !== 'allow') return { kind: 'l4' };
   const pr = portRule as PortRule;
-  if (pr.listener) return { field: 'listener', reason: 'redirect to an Envoy listener is not supported by the datapath; no L4 allow for these ports (fail closed)' };
+  if (pr.listener) return { kind: 'unenforced', field: 'listener', reason: 'redirect to an Envoy listener is not supported by the datapath; no L4 allow for these ports (fail closed)' };
   if (pr.terminatingTLS || pr.originatingTLS) {
-    return { field: pr.terminatingTLS ? 'terminatingTLS' : 'originatingTLS', reason: 'TLS interception is not supported; no L4 allow for these ports (fail closed)' };
+    return { kind: 'unenforced', field: pr.terminatingTLS ? 'terminatingTLS' : 'originatingTLS', reason: 'TLS interception is not supported; no L4 allow for these ports (fail closed)' };
   }
-  if ((pr.serverNames ?? []).length > 0) return { field: 'serverNames', reason: 'SNI (serverNames) matching is not supported; no L4 allow for these ports (fail closed)' };
-  if (pr.rules && !l7AllowsEverything(pr.rules)) {
-    const l7 = pr.rules.http ? 'http' : pr.rules.kafka ? 'kafka' : pr.rules.dns ? 'dns' : 'l7';
-    return { field: `rules/${l7}`, reason: `L7 ${l7} rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)` };
+  if ((pr.serverNames ?? []).length > 0) return { kind: 'unenforced', field: 'serverNames', reason: 'SNI (serverNames) matching is not supported; no L4 allow for these ports (fail closed)' };
+  const rules = pr.rules;
+  const dnsOnly = rules !== undefined && rules.dns !== undefined && rules.http === undefined && rules.kafka === undefined && rules.l7proto === undefined && rules.l7 === undefined;
+  if (context.environment.dnsProxy && dnsOnly) {
+    const ports = context.dir === 'egress' ? dnsProxyPorts(pr) : undefined;
+    if (ports) return { kind: 'dns-proxy', ports };
+    return {
+      kind: 'unenforced',
+      field: 'rules/dns',
+      reason: 'DNS rules are redirected to the DNS proxy only on egress ports with a number (TCP, UDP or ANY, no range); no L4 allow for these ports (fail closed)',
+    };
   }
-  return undefined;
+  if (rules && !l7AllowsEverything(rules)) {
+    const l7 = rules.http ? 'http' : rules.kafka ? 'kafka' : rules.dns ? 'dns' : 'l7';
+    return { kind: 'unenforced', field: `rules/${l7}`, reason: `L7 ${l7} rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)` };
+  }
+  return { kind: 'l4' };
+}
+
+/** Why an allow port rule contributes no L4 allow at all (L7, listener, TLS, SNI), or undefined
+ *  (`planPortRule`'s `unenforced`). */
+export function portRuleIssue(portRule: AnyPortRule, kind: 'allow' | 'deny', context: PortRuleContext): { field: string; reason: string } | undefined {
+  const plan = planPortRule(portRule, kind, context);
+  return plan.kind === 'unenforced' ? { field: plan.field, reason: plan.reason } : undefined;
 }
 
 /**
@@ -265,15 +333,21 @@ export function planIcmp(field: IcmpField, kind: 'allow' | 'deny'): { protocol: 
 }
 
 /** The unenforced L4 parts of one rule (`toPorts`, `icmps`), pointers absolute (under `pointer`). */
-export function l4Issues(rule: { toPorts?: AnyPortRule[]; icmps?: Array<{ fields?: IcmpField[] }> }, pointer: string, kind: 'allow' | 'deny'): UnenforcedPart[] {
+export function l4Issues(
+  rule: { toPorts?: AnyPortRule[]; icmps?: Array<{ fields?: IcmpField[] }> },
+  pointer: string,
+  kind: 'allow' | 'deny',
+  context: PortRuleContext,
+): UnenforcedPart[] {
   const out: UnenforcedPart[] = [];
   (rule.toPorts ?? []).forEach((pr, j) => {
     const at = appendPointer(pointer, 'toPorts', j);
-    const whole = portRuleIssue(pr, kind);
-    if (whole) {
-      out.push({ pointer: `${at}/${whole.field}`, reason: whole.reason, consequence: 'failsClosed' });
+    const plan = planPortRule(pr, kind, context);
+    if (plan.kind === 'unenforced') {
+      out.push({ pointer: `${at}/${plan.field}`, reason: plan.reason, consequence: 'failsClosed' });
       return;
     }
+    if (plan.kind === 'dns-proxy') return; // every port checked by planPortRule
     (pr.ports ?? []).forEach((pp, k) => {
       const plan = planPort(pp, kind);
       if (plan.kind === 'unenforced') out.push({ pointer: appendPointer(at, 'ports', k), reason: plan.reason, consequence: 'failsClosed' });
@@ -324,7 +398,7 @@ export function findUnenforcedParts(policy: Pick<BundledPolicy, 'spec' | 'mode'>
             return;
           }
           for (const issue of peerIssues(r, dir, deny, environment)) parts.push({ pointer: `${pointer}/${issue.field}`, reason: issue.reason, consequence: issue.consequence });
-          parts.push(...l4Issues(r as { toPorts?: AnyPortRule[] }, pointer, deny ? 'deny' : 'allow'));
+          parts.push(...l4Issues(r as { toPorts?: AnyPortRule[] }, pointer, deny ? 'deny' : 'allow', { dir, environment }));
         });
       }
     }

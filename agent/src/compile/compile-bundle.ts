@@ -15,7 +15,7 @@ import {
   type IndexedLabels,
 } from '../../../core/policy/endpoint-selector.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
-import { Direction, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
+import { Direction, PolicyVerdict, ProxyKind, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
 import { allocateCidrIdentities, cidrLabelKey, selectsPrefix, type CidrSelector } from './cidr-identities.js';
 import {
@@ -30,8 +30,18 @@ import {
   type DirName,
 } from '../../../core/policy/unenforced-parts.js';
 import { compareAddressTexts, comparePrefixes, hostPrefix, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
-import { compileL4, type L4Block } from './l4.js';
+import { compileL4, type DnsBlock, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
+import { propagateRedirects } from './dns-redirects.js';
+import { buildDnsRules } from './dns-rules.js';
+import {
+  collectLearnedAddresses,
+  fqdnLabelsOf,
+  learnedAddressesSelectedBy,
+  learnedCidrSelectors,
+  toFqdnSelectorsOf,
+  type LearnedAddress,
+} from './fqdn-identities.js';
 import type {
   CompiledState,
   CompileInput,
@@ -91,6 +101,8 @@ interface PendingRule {
   direction: Direction;
   peers: Peers;
   blocks: L4Block[];
+  /** allows redirected to the DNS proxy (only with the DNS proxy) */
+  dnsBlocks: DnsBlock[];
   verdict: PolicyVerdict;
   ruleId: number;
   auditAllow: boolean;
@@ -106,6 +118,13 @@ function labelSetOf(p: { labels: Record<string, string>; namespace: string; serv
     namespaceLabels: input.namespaceLabels?.[p.namespace],
     clusterId: input.bundle.clusterId,
   });
+}
+
+/** Learned addresses (DNS proxy) not claimed by a pod, node or kube-apiserver address; none without
+ *  the DNS proxy. */
+function learnedAddressesOf(input: CompileInput, claimedByCluster: Iterable<string>): LearnedAddress[] {
+  if (input.dnsProxy !== true || !input.fqdnNames) return [];
+  return collectLearnedAddresses(input.fqdnNames, new Set(claimedByCluster));
 }
 
 /** The pod's addresses (primary first, then `ips`) as host prefixes; invalid texts are left out. */
@@ -189,9 +208,12 @@ export function compileBundle(input: CompileInput): CompiledState {
       }
     }
   }
-  const cidrIdentities = allocateCidrIdentities(allCidrSelectors);
+  // Addresses the DNS proxy learned join the CIDR prefixes (fqdn-identities.ts); cluster addresses win.
+  const learned = learnedAddressesOf(input, [...nodeAddress.keys(), ...apiserverAddress.keys(), ...pods.flatMap((x) => addressesOf(x.p).map((h) => h.text))]);
+  const cidrIdentities = allocateCidrIdentities([...allCidrSelectors, ...learnedCidrSelectors(learned)]);
   const cidrIds = cidrIdentities.filter((c) => c.identity !== ReservedIdentity.world && c.identity !== ReservedIdentity.worldIpv6);
-  const environment = { kubeApiserverAddressed: apiserverAddress.size > 0 };
+  const cidrIdOf = new Map(cidrIds.map((c) => [c.cidr, c.identity]));
+  const environment = { kubeApiserverAddressed: apiserverAddress.size > 0, dnsProxy: input.dnsProxy === true };
 
   // ---- rule ids ------------------------------------------------------------------------------
   const ruleNames: string[] = [];
@@ -273,6 +295,14 @@ export function compileBundle(input: CompileInput): CompiledState {
     for (const c of cidrSelectorsOf(r, dir)) {
       if ('sel' in c && !checkCidrSelector(c.sel)) for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
     }
+    // toFQDNs: the identities of learned addresses with a matching name (none without the DNS proxy,
+    // where peerIssues reports the selectors)
+    for (const f of (r as EgressRule).toFQDNs ?? []) {
+      for (const a of learnedAddressesSelectedBy(f, learned)) {
+        const id = cidrIdOf.get(a.prefix.text);
+        if (id !== undefined) peers.ids.add(id);
+      }
+    }
     return peers;
   };
 
@@ -325,13 +355,14 @@ export function compileBundle(input: CompileInput): CompiledState {
             }
             if (authenticationIssue(r, deny)) return; // mutual authentication: no allow (reported as degraded)
             const peers = resolvePeers(r, dirName, namespace, deny);
-            const l4 = compileL4(r, pointer, deny ? 'deny' : 'allow');
-            if (localIds.length === 0 || l4.blocks.length === 0 || (!peers.any && peers.ids.size === 0)) return;
+            const l4 = compileL4(r, pointer, deny ? 'deny' : 'allow', { dir: dirName, environment });
+            if (localIds.length === 0 || l4.blocks.length + l4.dnsBlocks.length === 0 || (!peers.any && peers.ids.size === 0)) return;
             pending.push({
               localIds,
               direction,
               peers,
               blocks: l4.blocks,
+              dnsBlocks: l4.dnsBlocks,
               verdict: deny ? (audit ? PolicyVerdict.auditDeny : PolicyVerdict.deny) : PolicyVerdict.allow,
               ruleId,
               auditAllow: !deny && audit,
@@ -365,7 +396,10 @@ export function compileBundle(input: CompileInput): CompiledState {
       const targets = any ? [ReservedIdentity.any] : peerIds;
       const out = p.verdict === PolicyVerdict.auditDeny && s.enforceDefaultDeny ? clipped : contributions;
       for (const peerId of targets) {
-        for (const block of p.blocks) out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId });
+        for (const block of p.blocks) out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId, ...(p.auditAllow ? { auditAllow: true } : {}) });
+        for (const { block, dns } of p.dnsBlocks) {
+          out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId, proxy: ProxyKind.dns, dns, ...(p.auditAllow ? { auditAllow: true } : {}) });
+        }
       }
     }
   }
@@ -382,7 +416,10 @@ export function compileBundle(input: CompileInput): CompiledState {
       if (block) clippedOut.push({ ...a, peerId, block });
     }
   }
-  const policy: PolicyEntry[] = mergeContributions([...contributions, ...clippedOut]);
+  // DNS proxy: what it checks on each redirected port, and redirects the kernel's tie between the
+  // peer and any-peer lookups would lose (dns-redirects.ts). Without the proxy there are no redirects.
+  const dnsRules = environment.dnsProxy ? buildDnsRules(contributions) : undefined;
+  const policy: PolicyEntry[] = mergeContributions(environment.dnsProxy ? propagateRedirects([...contributions, ...clippedOut]) : [...contributions, ...clippedOut]);
 
   // ---- endpoints -----------------------------------------------------------------------------
   const bits = (localId: number, dir: Direction): { deny: boolean; audit: boolean } => {
@@ -460,9 +497,18 @@ export function compileBundle(input: CompileInput): CompiledState {
     if (ips.size > 0) info.ips = [...ips].sort(compareAddressTexts);
     identities.push(info);
   }
-  // Labels as Cilium's: `cidr:<prefix>` (IPv6 colons as dashes) and the world of the prefix's family
+  // Labels as Cilium's: `cidr:<prefix>` (IPv6 colons as dashes) and the world of the prefix's family;
+  // a learned address also `fqdn:<selector>` per toFQDNs selector selecting it, and its names.
+  const learnedByPrefix = new Map(learned.map((a) => [a.prefix.text, a]));
+  const fqdnSelectors = learned.length > 0 ? toFqdnSelectorsOf(input.bundle.policies) : [];
   for (const c of cidrIds) {
-    identities.push({ id: c.identity, kind: 'cidr', labels: [`cidr:${cidrLabelKey(c.cidr)}=`, c.family === 4 ? label('world') : label('world-ipv6')], cidr: c.cidr });
+    const info: IdentityInfo = { id: c.identity, kind: 'cidr', labels: [`cidr:${cidrLabelKey(c.cidr)}=`, c.family === 4 ? label('world') : label('world-ipv6')], cidr: c.cidr };
+    const a = learnedByPrefix.get(c.cidr);
+    if (a) {
+      info.labels = [...info.labels, ...fqdnLabelsOf(a, fqdnSelectors)].sort(cmp);
+      info.fqdnNames = [...a.names];
+    }
+    identities.push(info);
   }
   identities.sort((a, b) => a.id - b.id);
 
@@ -475,5 +521,6 @@ export function compileBundle(input: CompileInput): CompiledState {
     rules,
     identities,
     degraded,
+    ...(dnsRules ? { dnsRules } : {}),
   };
 }

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import { compileL4 } from './l4.js';
 
+const NO_PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: false } };
+const PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: true } };
+
 type Rule = Parameters<typeof compileL4>[0];
 const show = (r: ReturnType<typeof compileL4>): { blocks: string[]; degraded: string[] } => ({
   blocks: r.blocks.map((b) => (b.proto === 0 ? 'any' : b.prefixLen === 0 ? `${b.proto}` : `${b.proto}/${b.port}/${b.prefixLen}`)),
@@ -35,6 +38,24 @@ describe('compileL4', () => {
     { name: 'serverNames: no allow', given: { toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], serverNames: ['a.example'] }] }, want: { blocks: [], degraded: ['/r/toPorts/0/serverNames'] } },
   ];
   it.each(cases)('$name', ({ given, kind, want }) => {
-    expect(show(compileL4(given, '/r', kind ?? 'allow'))).toEqual(want);
+    expect(show(compileL4(given, '/r', kind ?? 'allow', NO_PROXY))).toEqual(want);
+    expect(compileL4(given, '/r', kind ?? 'allow', NO_PROXY).dnsBlocks).toEqual([]);
+  });
+
+  const dns = [{ matchName: 'api.github.com' }, { matchPattern: '*.example.com' }];
+  const proxyCases: Array<{ name: string; given: Rule; dir?: 'ingress' | 'egress'; want: { blocks: string[]; dnsBlocks: string[]; degraded: string[] } }> = [
+    { name: 'dns rules on ANY 53: TCP and UDP redirected', given: { toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns } }] }, want: { blocks: [], dnsBlocks: ['6/53/16', '17/53/16'], degraded: [] } },
+    { name: 'dns *: redirected too (visibility, learning)', given: { toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }], rules: { dns: [{ matchPattern: '*' }] } }] }, want: { blocks: [], dnsBlocks: ['17/53/16'], degraded: [] } },
+    { name: 'plain port rule next to a dns one stays L4', given: { toPorts: [{ ports: [{ port: '53', protocol: 'TCP' }], rules: { dns } }, { ports: [{ port: '443', protocol: 'TCP' }] }] }, want: { blocks: ['6/443/16'], dnsBlocks: ['6/53/16'], degraded: [] } },
+    { name: 'dns on port 0: not redirectable, no allow', given: { toPorts: [{ ports: [{ port: '0', protocol: 'UDP' }], rules: { dns } }] }, want: { blocks: [], dnsBlocks: [], degraded: ['/r/toPorts/0/rules/dns'] } },
+    { name: 'dns with a range: no allow', given: { toPorts: [{ ports: [{ port: '53', endPort: 54, protocol: 'UDP' }], rules: { dns } }] }, want: { blocks: [], dnsBlocks: [], degraded: ['/r/toPorts/0/rules/dns'] } },
+    { name: 'dns without ports: no allow', given: { toPorts: [{ rules: { dns } }] }, want: { blocks: [], dnsBlocks: [], degraded: ['/r/toPorts/0/rules/dns'] } },
+    { name: 'dns on ingress: no allow', dir: 'ingress', given: { toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }], rules: { dns } }] }, want: { blocks: [], dnsBlocks: [], degraded: ['/r/toPorts/0/rules/dns'] } },
+    { name: 'http rules still fail closed', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] }, want: { blocks: [], dnsBlocks: [], degraded: ['/r/toPorts/0/rules/http'] } },
+  ];
+  it.each(proxyCases)('with the DNS proxy: $name', ({ given, dir, want }) => {
+    const got = compileL4(given, '/r', 'allow', { ...PROXY, dir: dir ?? 'egress' });
+    expect({ ...show(got), dnsBlocks: got.dnsBlocks.map((d) => `${d.block.proto}/${d.block.port}/${d.block.prefixLen}`) }).toEqual(want);
+    for (const d of got.dnsBlocks) expect(d.dns).toBe(given.toPorts?.[0]?.rules?.dns);
   });
 });

@@ -17,9 +17,13 @@
  *   that port rule contributes NO block (no L4 allow) — unless the L7 rules provably allow every
  *   request (an http rule `{}`, a kafka rule `{}`, a dns rule `matchPattern: "*"`), which is exactly
  *   the L4 allow.
+ * - With the DNS proxy (`context.environment.dnsProxy`), an egress allow port rule with DNS rules
+ *   (core's planPortRule `dns-proxy`) contributes `dnsBlocks` instead: one full-port block per port and
+ *   protocol (ANY = TCP and UDP), each carrying the rule's DNS selectors; the caller writes them as
+ *   allows that redirect to the proxy. Without it, exactly the behaviour above.
  */
 import type { PortRule, components } from '../../../openapi/types.js';
-import { l4Issues, planIcmp, planPort, portRuleIssue } from '../../../core/policy/unenforced-parts.js';
+import { l4Issues, planIcmp, planPort, planPortRule, type PortRuleContext } from '../../../core/policy/unenforced-parts.js';
 import { IpProto } from '../kernel/identities.js';
 import { splitPortRange } from '../kernel/port-range.js';
 
@@ -31,8 +35,19 @@ export interface L4Block {
   prefixLen: number;
 }
 
+/** A DNS selector of a DNS rule (`rules.dns[]`): matchName and/or matchPattern. */
+export type DnsSelector = NonNullable<NonNullable<PortRule['rules']>['dns']>[number];
+
+/** A port whose allowed connections go to the DNS proxy, with the DNS rules it checks there. */
+export interface DnsBlock {
+  block: L4Block;
+  dns: readonly DnsSelector[];
+}
+
 export interface L4Result {
   blocks: L4Block[];
+  /** allows redirected to the DNS proxy (only with the DNS proxy; always empty for deny rules) */
+  dnsBlocks: DnsBlock[];
   /** what cannot be enforced: core/policy/unenforced-parts.ts l4Issues, the API's warnings too */
   degraded: Array<{ pointer: string; reason: string }>;
 }
@@ -49,16 +64,23 @@ export function compileL4(
   rule: { toPorts?: AnyPortRule[]; icmps?: IcmpRule[] },
   pointer: string,
   kind: 'allow' | 'deny',
+  context: PortRuleContext,
 ): L4Result {
   const toPorts = rule.toPorts ?? [];
   const icmps = rule.icmps ?? [];
-  const out: L4Result = { blocks: [], degraded: l4Issues(rule, pointer, kind).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
+  const out: L4Result = { blocks: [], dnsBlocks: [], degraded: l4Issues(rule, pointer, kind, context).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
   if (toPorts.length === 0 && icmps.length === 0) {
     out.blocks.push(ANY_L4);
     return out;
   }
   for (const pr of toPorts) {
-    if (portRuleIssue(pr, kind)) continue; // contributes no L4 allow
+    const plan = planPortRule(pr, kind, context);
+    if (plan.kind === 'unenforced') continue; // contributes no L4 allow
+    if (plan.kind === 'dns-proxy') {
+      const dns = (pr as PortRule).rules?.dns ?? [];
+      for (const { protocols, port } of plan.ports) for (const proto of protocols) out.dnsBlocks.push({ block: { proto, port, prefixLen: 16 }, dns });
+      continue;
+    }
     const ports = pr.ports ?? [];
     if (ports.length === 0) {
       out.blocks.push(ANY_L4);

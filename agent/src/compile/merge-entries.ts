@@ -5,10 +5,16 @@
  * whose block contains the key's whole block. Across families (peer vs any-peer) the kernel takes the
  * maximum itself. Attribution of a key: the contribution of that maximum rank with the longest block
  * (the most specific rule), then the smallest ruleId.
+ *
+ * Proxy bit: a key whose verdict is ALLOW carries the proxy of any ALLOW contribution with a proxy
+ * whose block contains the key's block (DNS redirects are full-port blocks, so exactly their own key
+ * carries it; a shorter key containing it does not, and the LPM picks the redirect's key). So within
+ * a family a redirect is never lost to another allow of the same port; across families
+ * (peer vs any-peer) see dns-redirects.ts. Deny and audit-deny keys never carry a proxy.
  */
 import type { PolicyEntry } from '../kernel/codecs.js';
-import { Direction, PolicyPrefix, PolicyVerdict } from '../kernel/identities.js';
-import type { L4Block } from './l4.js';
+import { Direction, PolicyPrefix, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import type { DnsSelector, L4Block } from './l4.js';
 
 export interface Contribution {
   localId: number;
@@ -18,6 +24,12 @@ export interface Contribution {
   block: L4Block;
   verdict: PolicyVerdict;
   ruleId: number;
+  /** allow contributions only: the proxy the allowed connection is handed to */
+  proxy?: ProxyKind;
+  /** with proxy: the DNS rules the proxy checks (dns-rules.ts) */
+  dns?: readonly DnsSelector[];
+  /** an allow of an audit-mode policy */
+  auditAllow?: boolean;
 }
 
 const RANK: Record<PolicyVerdict, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
@@ -72,7 +84,7 @@ export function mergeContributions(contributions: readonly Contribution[]): Poli
         }
       }
       if (!best) continue;
-      out.push({
+      const entry: PolicyEntry = {
         localId: first.localId,
         peerId: first.peerId,
         direction: first.direction,
@@ -81,7 +93,12 @@ export function mergeContributions(contributions: readonly Contribution[]): Poli
         portPrefixLen: block.proto === 0 ? 0 : block.prefixLen,
         verdict: best.verdict,
         ruleId: best.ruleId,
-      });
+      };
+      if (best.verdict === PolicyVerdict.allow) {
+        const redirect = list.find((c) => c.proxy !== undefined && c.proxy !== ProxyKind.none && c.verdict === PolicyVerdict.allow && blockContains(c.block, block));
+        if (redirect?.proxy !== undefined) entry.proxy = redirect.proxy;
+      }
+      out.push(entry);
     }
   }
   return out.sort(comparePolicyEntries);

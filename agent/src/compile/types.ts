@@ -62,6 +62,49 @@ export interface CompileInput {
   /** addresses of the kube-apiserver (both families): the `default/kubernetes` EndpointSlices or the
    *  endpoints file. Absent or empty = unknown (the `kube-apiserver` entity then has no address). */
   kubeApiserver?: readonly string[];
+  /** The node runs the agent's DNS proxy (default false). When true, egress DNS rules
+   *  (`toPorts[].rules.dns`) compile to allows redirected to the proxy (`proxy: ProxyKind.dns`) plus
+   *  `CompiledState.dnsRules`, and `toFQDNs` peers select the identities of `fqdnNames`' IPs. When
+   *  false the output is exactly what it was before the proxy existed (both fail closed, reported). */
+  dnsProxy?: boolean;
+  /** Names the DNS proxy learned on this node and their current IPs (the agent expires them; the
+   *  compiler compiles what it is given). Only read when `dnsProxy` is true. */
+  fqdnNames?: readonly LearnedName[];
+}
+
+/** A DNS name the proxy learned from an answer, with the answer's (still valid) addresses. */
+export interface LearnedName {
+  /** canonical: lower case, no trailing dot (other spellings are canonicalized) */
+  name: string;
+  /** IPv4 and/or IPv6 addresses; invalid texts are left out */
+  ips: readonly string[];
+}
+
+/** One DNS rule of a redirected port, as the proxy checks it (canonical: lower case, no trailing dot).
+ *  `matchPattern: "*"` allows every name: a rule without DNS rules on a redirected port (Cilium's L7
+ *  wildcard) is one. A selector with both fields allows a name either one matches. */
+export interface DnsAllow {
+  matchName?: string;
+  matchPattern?: string;
+  /** the rule that allows (flow attribution) */
+  ruleId: number;
+  /** from an audit-mode policy: what it alone would refuse is forwarded and counted as audit */
+  audit?: true;
+}
+
+/** What the DNS proxy allows for queries from `localId` to a resolver of `peerId` (0 = any resolver)
+ *  on proto/port. A query is checked against every entry of (localId, its resolver's identity or 0,
+ *  proto, port): see dnsQueryVerdict. */
+export interface DnsRuleEntry {
+  localId: number;
+  /** the resolver's identity; 0 = any */
+  peerId: number;
+  /** 6 (TCP) or 17 (UDP) */
+  proto: number;
+  /** 1–65535 */
+  port: number;
+  /** sorted by ruleId, then matchName, then matchPattern; no duplicates */
+  allow: DnsAllow[];
 }
 
 export type RuleVerdictKind = 'allow' | 'deny' | 'audit-deny';
@@ -99,6 +142,9 @@ export interface IdentityInfo {
   ips?: string[];
   /** cidr identities: the prefix */
   cidr?: string;
+  /** cidr identities of addresses the DNS proxy learned: the learned names with this address, sorted
+   *  (a CNAME chain's names all point at the final address) */
+  fqdnNames?: string[];
 }
 
 /** A rule (or part of one) the datapath cannot enforce, and how it fails closed. */
@@ -122,4 +168,7 @@ export interface CompiledState {
   identities: IdentityInfo[];
   /** sorted by policy, pointer */
   degraded: DegradedRule[];
+  /** what the DNS proxy checks on redirected ports, sorted by localId, peerId, proto, port; present
+   *  only when the input says `dnsProxy: true` */
+  dnsRules?: DnsRuleEntry[];
 }

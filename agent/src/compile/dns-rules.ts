@@ -1,0 +1,148 @@
+/**
+ * What the DNS proxy checks on the ports the kernel redirects to it (pure): `buildDnsRules` derives
+ * CompiledState.dnsRules from the policy contributions, `dnsQueryVerdict` answers one query.
+ *
+ * Contract of buildDnsRules (run on the contributions before propagateRedirects):
+ * - A redirected port of local identity L is the block (proto, port) of any redirecting allow of L
+ *   (egress; TCP or UDP, one port).
+ * - For each such port and each peer family F of L (F = a peer identity, or 0 = any peer) whose allow
+ *   contributions cover the port and whose queries can reach the proxy there (F = 0, or F or the
+ *   any-peer family has a redirecting allow on the port), one DnsRuleEntry (L, F, proto, port) lists: every DNS selector of
+ *   F's redirecting allows on that port, and `matchPattern: "*"` for every plain allow of F covering
+ *   it (Cilium: a rule without L7 rules on a redirected port allows every query). Each with its
+ *   ruleId; `audit` when the allow is an audit-mode policy's.
+ * - Sorted by localId, peerId, proto, port; allows sorted by ruleId, matchName, matchPattern.
+ *
+ * Contract of dnsQueryVerdict: the entries of (localId, peerId, proto, port) and (localId, 0, proto,
+ * port) are the query's allows (the same union the kernel's two lookups cover). Among the allows of
+ * enforce-mode policies — or, when there are none, those of audit-mode policies:
+ * - the query is allowed iff one matches the name (core's fqdnSelectorMatcher: case-insensitive,
+ *   trailing dot ignored; `matchPattern: "*"` matches every name); attribution: the first match in
+ *   the order exact names, then patterns, then `*`, each by ruleId;
+ * - else it is refused (ruleId 0) — unless only audit-mode allows apply: then it is forwarded and
+ *   counted as audit (`allowed: true, audit: true`, ruleId 0);
+ * - no entry at all (the kernel redirected what the compiler did not): refused (fail closed).
+ * An audit-mode allow never loosens an enforce-mode refusal.
+ */
+import { canonicalDnsName, fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
+import { Direction, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import { blockContains, type Contribution } from './merge-entries.js';
+import type { DnsAllow, DnsRuleEntry } from './types.js';
+
+const cmp = (a: string | undefined, b: string | undefined): number => ((a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0);
+
+const isRedirect = (c: Contribution): boolean => c.verdict === PolicyVerdict.allow && c.proxy === ProxyKind.dns;
+
+export function compareDnsAllows(a: DnsAllow, b: DnsAllow): number {
+  return a.ruleId - b.ruleId || cmp(a.matchName, b.matchName) || cmp(a.matchPattern, b.matchPattern) || Number(Boolean(a.audit)) - Number(Boolean(b.audit));
+}
+
+function allowsOf(c: Contribution): DnsAllow[] {
+  const audit = c.auditAllow ? { audit: true as const } : {};
+  if (!isRedirect(c)) return [{ matchPattern: '*', ruleId: c.ruleId, ...audit }];
+  const out: DnsAllow[] = [];
+  for (const s of c.dns ?? []) {
+    const a: DnsAllow = { ruleId: c.ruleId, ...audit };
+    if (s.matchName !== undefined) a.matchName = canonicalDnsName(s.matchName);
+    if (s.matchPattern !== undefined) a.matchPattern = canonicalDnsName(s.matchPattern);
+    if (a.matchName !== undefined || a.matchPattern !== undefined) out.push(a);
+  }
+  return out;
+}
+
+export function buildDnsRules(contributions: readonly Contribution[]): DnsRuleEntry[] {
+  const egressAllows = contributions.filter((c) => c.direction === Direction.egress && c.verdict === PolicyVerdict.allow);
+  // redirected ports of each local identity, with the peer families (0 = any) that redirect them
+  const portsOf = new Map<number, Map<string, { proto: number; port: number; peers: Set<number> }>>();
+  for (const c of egressAllows) {
+    if (!isRedirect(c)) continue;
+    const ports = portsOf.get(c.localId) ?? new Map<string, { proto: number; port: number; peers: Set<number> }>();
+    const k = `${c.block.proto}/${c.block.port}`;
+    const hit = ports.get(k) ?? { proto: c.block.proto, port: c.block.port, peers: new Set<number>() };
+    hit.peers.add(c.peerId);
+    ports.set(k, hit);
+    portsOf.set(c.localId, ports);
+  }
+  const entries = new Map<string, DnsRuleEntry>();
+  for (const c of egressAllows) {
+    for (const { proto, port, peers } of portsOf.get(c.localId)?.values() ?? []) {
+      // only families whose queries can reach the proxy on this port: the any-peer family (it joins
+      // every peer's lookup), and a peer family that redirects itself or under an any-peer redirect
+      if (c.peerId !== 0 && !peers.has(c.peerId) && !peers.has(0)) continue;
+      if (!blockContains(c.block, { proto, port, prefixLen: 16 })) continue;
+      const k = `${c.localId}/${c.peerId}/${proto}/${port}`;
+      const entry = entries.get(k) ?? { localId: c.localId, peerId: c.peerId, proto, port, allow: [] };
+      entry.allow.push(...allowsOf(c));
+      entries.set(k, entry);
+    }
+  }
+  const out: DnsRuleEntry[] = [];
+  for (const e of entries.values()) {
+    const unique = new Map(e.allow.map((a) => [JSON.stringify([a.ruleId, a.matchName, a.matchPattern, a.audit]), a]));
+    if (unique.size === 0) continue;
+    out.push({ ...e, allow: [...unique.values()].sort(compareDnsAllows) });
+  }
+  return out.sort((a, b) => a.localId - b.localId || a.peerId - b.peerId || a.proto - b.proto || a.port - b.port);
+}
+
+export interface DnsQuery {
+  /** identity of the querying endpoint */
+  localId: number;
+  /** identity of the resolver the query was sent to (its ipcache identity) */
+  peerId: number;
+  /** 6 (TCP) or 17 (UDP) */
+  proto: number;
+  port: number;
+  /** the question's name, any case, trailing dot or not */
+  qname: string;
+}
+
+export interface DnsQueryVerdict {
+  /** forward the query (else answer REFUSED) */
+  allowed: boolean;
+  /** forwarded only because the refusing rules are audit-mode ones: count as audit */
+  audit: boolean;
+  /** the allowing rule; 0 when refused or audited */
+  ruleId: number;
+}
+
+const specificity = (a: DnsAllow): number => (a.matchName !== undefined ? 0 : a.matchPattern !== '*' ? 1 : 2);
+
+function matcherOf(a: DnsAllow): (name: string) => boolean {
+  if (a.matchPattern === '*') return () => true;
+  const selector: { matchName?: string; matchPattern?: string } = {};
+  if (a.matchName !== undefined) selector.matchName = a.matchName;
+  if (a.matchPattern !== undefined) selector.matchPattern = a.matchPattern;
+  return fqdnSelectorMatcher(selector);
+}
+
+/** A query checker over `dnsRules` (indexes them once; see the module contract). */
+export function createDnsQueryVerdict(dnsRules: readonly DnsRuleEntry[]): (query: DnsQuery) => DnsQueryVerdict {
+  const byKey = new Map<string, Array<{ allow: DnsAllow; matches: (name: string) => boolean }>>();
+  for (const e of dnsRules) {
+    const k = `${e.localId}/${e.peerId}/${e.proto}/${e.port}`;
+    const list = byKey.get(k) ?? [];
+    for (const allow of e.allow) list.push({ allow, matches: matcherOf(allow) });
+    byKey.set(k, list);
+  }
+  return (q) => {
+    const all = [
+      ...(byKey.get(`${q.localId}/${q.peerId}/${q.proto}/${q.port}`) ?? []),
+      ...(q.peerId === 0 ? [] : (byKey.get(`${q.localId}/0/${q.proto}/${q.port}`) ?? [])),
+    ];
+    if (all.length === 0) return { allowed: false, audit: false, ruleId: 0 };
+    const enforce = all.filter((x) => !x.allow.audit);
+    const deciding = enforce.length > 0 ? enforce : all;
+    const name = canonicalDnsName(q.qname);
+    const match = deciding
+      .filter((x) => x.matches(name))
+      .sort((a, b) => specificity(a.allow) - specificity(b.allow) || compareDnsAllows(a.allow, b.allow))[0];
+    if (match) return { allowed: true, audit: false, ruleId: match.allow.ruleId };
+    return enforce.length > 0 ? { allowed: false, audit: false, ruleId: 0 } : { allowed: true, audit: true, ruleId: 0 };
+  };
+}
+
+/** One query against `dnsRules` (builds the index each call: prefer createDnsQueryVerdict). */
+export function dnsQueryVerdict(dnsRules: readonly DnsRuleEntry[], query: DnsQuery): DnsQueryVerdict {
+  return createDnsQueryVerdict(dnsRules)(query);
+}

@@ -1,0 +1,87 @@
+/**
+ * Addresses the DNS proxy learned (CompileInput.fqdnNames) → ipcache host prefixes with CIDR
+ * identities, and what `toFQDNs` selectors select among them (pure).
+ *
+ * Contract:
+ * - Every valid address of a learned name is a host prefix (/32, /128; canonical text, an IPv4-mapped
+ *   address is its IPv4 address) — unless a pod, node or kube-apiserver address claims it: those win,
+ *   so FQDN rules never select cluster endpoints (Cilium's rule), and no identity is made for it.
+ * - Each learned prefix joins the CIDR identity machinery (cidr-identities.ts) as a selector of
+ *   itself: it gets the identity of `cidr:<prefix>` (the same number a toCIDR of that /32 would
+ *   give), and every CIDR selector containing it (minus its excepts) selects it, deny rules included.
+ * - A toFQDNs selector (`matchName` / `matchPattern`, core/policy/rules/fqdn.ts `fqdnSelectorMatcher`)
+ *   selects the identity of a learned prefix iff it matches at least one name learned for it (a
+ *   CNAME chain's names all point at the final addresses, so any of them counts).
+ * - Labels for attribution, as Cilium's: `fqdn:<matchName or matchPattern>` (canonical: lower case,
+ *   no trailing dot) of every toFQDNs selector of the bundle that selects the prefix.
+ */
+import type { EgressRule, FQDNSelector, BundledPolicy } from '../../../openapi/types.js';
+import { canonicalDnsName, fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
+import { comparePrefixes, hostPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
+import { rulesOf } from '../../../core/policy/unenforced-parts.js';
+import type { CidrSelector } from './cidr-identities.js';
+import type { LearnedName } from './types.js';
+
+/** A learned address and every name learned for it. */
+export interface LearnedAddress {
+  prefix: Prefix;
+  /** canonical names, sorted, no duplicates */
+  names: string[];
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The learned addresses not claimed by a cluster address (`claimed`: canonical prefix texts of pod,
+ *  node and apiserver addresses), in comparePrefixes order. */
+export function collectLearnedAddresses(learned: readonly LearnedName[], claimed: ReadonlySet<string>): LearnedAddress[] {
+  const byPrefix = new Map<string, { prefix: Prefix; names: Set<string> }>();
+  for (const { name, ips } of learned) {
+    const canonical = canonicalDnsName(name);
+    if (canonical === '') continue;
+    for (const ip of ips) {
+      const prefix = hostPrefix(ip);
+      if (!prefix || claimed.has(prefix.text)) continue;
+      const hit = byPrefix.get(prefix.text);
+      if (hit) hit.names.add(canonical);
+      else byPrefix.set(prefix.text, { prefix, names: new Set([canonical]) });
+    }
+  }
+  return [...byPrefix.values()]
+    .sort((a, b) => comparePrefixes(a.prefix, b.prefix))
+    .map(({ prefix, names }) => ({ prefix, names: [...names].sort(cmp) }));
+}
+
+/** Each learned address as a CIDR selector of itself (feeds allocateCidrIdentities). */
+export function learnedCidrSelectors(addresses: readonly LearnedAddress[]): CidrSelector[] {
+  return addresses.map((a) => ({ cidr: a.prefix.text, except: [] }));
+}
+
+/** The learned addresses the toFQDNs selector selects (in the given order). */
+export function learnedAddressesSelectedBy(selector: FQDNSelector, addresses: readonly LearnedAddress[]): LearnedAddress[] {
+  if (addresses.length === 0) return [];
+  const matches = fqdnSelectorMatcher(selector);
+  return addresses.filter((a) => a.names.some(matches));
+}
+
+/** Cilium's identity label of a toFQDNs selector: `fqdn:<matchName or matchPattern>=` (canonical). */
+export function fqdnSelectorLabel(selector: FQDNSelector): string {
+  return `fqdn:${canonicalDnsName(selector.matchName ?? selector.matchPattern ?? '')}=`;
+}
+
+/** Every toFQDNs selector of the bundle's egress allow rules (duplicates removed, sorted by label). */
+export function toFqdnSelectorsOf(policies: readonly BundledPolicy[]): FQDNSelector[] {
+  const byLabel = new Map<string, FQDNSelector>();
+  for (const policy of policies) {
+    for (const { rule } of rulesOf(policy.spec)) {
+      for (const r of (rule.egress ?? []) as EgressRule[]) {
+        for (const s of r.toFQDNs ?? []) if (s.matchName !== undefined || s.matchPattern !== undefined) byLabel.set(fqdnSelectorLabel(s), s);
+      }
+    }
+  }
+  return [...byLabel.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, s]) => s);
+}
+
+/** The `fqdn:` labels of a learned address: one per selector (of `selectors`) that selects it, sorted. */
+export function fqdnLabelsOf(address: LearnedAddress, selectors: readonly FQDNSelector[]): string[] {
+  return [...new Set(selectors.filter((s) => learnedAddressesSelectedBy(s, [address]).length > 0).map(fqdnSelectorLabel))].sort(cmp);
+}
