@@ -9,7 +9,8 @@
  *     interprets them, except readAndResetPercpu which reduces per-CPU u64 fields as told.
  *   - Per-CPU values are passed as possibleCpus() slots of round_up(valueSize, 8) bytes.
  *   - netnsPath (optional) = a network namespace file (/run/netns/X, /proc/PID/ns/net): ifindex
- *     based operations (TCX/TC attach) run with the calling thread switched into it, then back.
+ *     based operations (TCX/TC attach) run with the calling thread switched into it, then back;
+ *     openSocket creates its socket there (a socket keeps the namespace it was created in).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,7 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/syscall.h>
 #include <linux/membarrier.h>
 #include <unistd.h>
@@ -78,6 +82,8 @@ static const char *errno_name(int e)
 	case ENODEV: return "ENODEV";
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case EACCES: return "EACCES";
+	case EADDRINUSE: return "EADDRINUSE";
+	case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
 	default: return "EIO";
 	}
 }
@@ -344,6 +350,66 @@ static napi_value pin_object(napi_env env, napi_callback_info info)
 	napi_value r = err ? throw_errno(env, "pinObject", errno, path) : mk_bool(env, true);
 	free(path);
 	return r;
+}
+
+/* ---- openSocket(family 4|6, 'udp'|'tcp', address, port, netnsPath?) → fd ----------------------
+ * A non-blocking, close-on-exec socket created in netnsPath (else the caller's namespace), bound to
+ * address:port (port 0: any free one); SO_REUSEADDR for TCP, IPV6_V6ONLY for IPv6. Not listening:
+ * Node adopts the fd (dgram bind({fd}), net.Server listen({fd}), new net.Socket({fd})). */
+static napi_value open_socket(napi_env env, napi_callback_info info)
+{
+	ARGS(5);
+	int32_t family, port;
+	char *type = get_str(env, argv[1]);
+	char *address = get_str(env, argv[2]);
+	if (get_i32(env, argv[0], &family) || (family != 4 && family != 6) || !type || !address ||
+	    (strcmp(type, "udp") != 0 && strcmp(type, "tcp") != 0) || get_i32(env, argv[3], &port) || port < 0 ||
+	    port > 65535) {
+		free(type);
+		free(address);
+		return throw_type(env, "openSocket(4|6, 'udp'|'tcp', address, port, netnsPath?)");
+	}
+	int stream = strcmp(type, "tcp") == 0;
+	free(type);
+	struct sockaddr_storage sa = {};
+	socklen_t salen;
+	int ok;
+	if (family == 4) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		ok = inet_pton(AF_INET, address, &s4->sin_addr) == 1;
+		salen = sizeof(*s4);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		ok = inet_pton(AF_INET6, address, &s6->sin6_addr) == 1;
+		salen = sizeof(*s6);
+	}
+	free(address);
+	if (!ok)
+		return throw_type(env, "openSocket: address is not of the family");
+	char *ns = argc > 4 ? get_str(env, argv[4]) : NULL;
+	int saved;
+	int err = netns_enter(ns, &saved);
+	free(ns);
+	if (err)
+		return throw_errno(env, "openSocket setns", err, NULL);
+	int fd = socket(family == 4 ? AF_INET : AF_INET6, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	err = fd < 0 ? -errno : 0;
+	netns_leave(saved);
+	if (err)
+		return throw_errno(env, "openSocket socket", err, NULL);
+	int one = 1;
+	if ((stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&sa, salen) < 0) {
+		err = -errno;
+		close(fd);
+		return throw_errno(env, "openSocket bind", err, NULL);
+	}
+	return mk_i32(env, fd);
 }
 
 /* ---- closeFd(fd) ---------------------------------------------------------------------------- */
@@ -973,6 +1039,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"getObject", NULL, get_object, NULL, NULL, NULL, napi_default, NULL},
 		{"pinObject", NULL, pin_object, NULL, NULL, NULL, napi_default, NULL},
 		{"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
+		{"openSocket", NULL, open_socket, NULL, NULL, NULL, napi_default, NULL},
 		{"mapInfo", NULL, map_info, NULL, NULL, NULL, napi_default, NULL},
 		{"possibleCpus", NULL, possible_cpus, NULL, NULL, NULL, napi_default, NULL},
 		{"synchronizeRcu", NULL, synchronize_rcu, NULL, NULL, NULL, napi_default, NULL},

@@ -119,6 +119,9 @@ export function createFakeBinding(options: FakeBindingOptions = {}): NativeBindi
       if (!fds.delete(fd)) throw errno('EBADF', `closeFd ${fd}`);
       return true;
     },
+    openSocket() {
+      throw errno('EOPNOTSUPP', 'openSocket: the fake binding has no sockets (needs the real addon)');
+    },
     mapInfo(fd) {
       return { ...mapOf(fd).info };
     },

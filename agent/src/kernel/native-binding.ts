@@ -42,6 +42,10 @@ export interface NativeBinding {
   getObject(path: string): number;
   pinObject(fd: number, path: string): boolean;
   closeFd(fd: number): boolean;
+  /** A non-blocking socket created in netnsPath (else this process's namespace), bound to
+   *  address:port (0 = any free port), not listening, for Node to adopt: dgram `bind({fd})`,
+   *  net.Server `listen({fd})`, `new net.Socket({fd})`. */
+  openSocket(family: 4 | 6, type: 'udp' | 'tcp', address: string, port: number, netnsPath?: string): number;
   mapInfo(fd: number): MapInfo;
   possibleCpus(): number;
   /** waits for an RCU grace period (membarrier MEMBARRIER_CMD_GLOBAL): every program run that
