@@ -107,8 +107,9 @@ export class DnsProxy<Endpoint> {
   }
 
   private openTcpUpstream(destination: DnsDestination): TcpUpstream {
-    const upstream = new TcpUpstream(this.upstreamSockets.tcp(destination), destination, this.maxInFlight, this.timeoutMs);
-    return upstream;
+    return new TcpUpstream(this.upstreamSockets.tcp(destination), destination, this.maxInFlight, this.timeoutMs, () => {
+      this.handler.stats.unmatchedUpstream++;
+    });
   }
 
   private async closeAll(): Promise<void> {

@@ -17,19 +17,25 @@ import { UpstreamClosedError } from './udp-upstream.js';
 import type { DnsDestination } from './types.js';
 
 export class TcpUpstream {
-  unmatched = 0;
   private readonly pending: PendingExchanges;
   private readonly reader = new DnsFrameReader();
   private readonly closedPromise: Promise<void>;
   private broken = false;
 
-  constructor(private readonly socket: net.Socket, private readonly destination: DnsDestination, capacity: number, timeoutMs: number) {
+  /** `onUnmatched`: an answer matched no query in flight (late, or an unknown id): dropped */
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly destination: DnsDestination,
+    capacity: number,
+    timeoutMs: number,
+    onUnmatched: () => void,
+  ) {
     this.pending = new PendingExchanges(capacity, timeoutMs);
     socket.setNoDelay(true);
     this.closedPromise = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       for (const answer of this.reader.push(chunk)) {
-        if (!this.pending.settle(answer, this.destination)) this.unmatched++;
+        if (!this.pending.settle(answer, this.destination)) onUnmatched();
       }
     });
     const breakOff = (): void => {

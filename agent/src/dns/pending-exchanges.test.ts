@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { dnsQuery } from './dns-test-clients.js';
+import { PendingExchanges, UpstreamTimeoutError } from './pending-exchanges.js';
+
+const upstream = { address: '127.0.0.1', port: 53 };
+
+describe('PendingExchanges', () => {
+  it('gives each query in flight a distinct id and restores the client id on the answer', async () => {
+    const pending = new PendingExchanges(100, 1000);
+    const queries = Array.from({ length: 100 }, () => dnsQuery(42, 'a.test'));
+    const started = queries.map((q) => pending.begin(q, upstream)!);
+    expect(new Set(started.map((s) => s.id)).size).toBe(100);
+    expect(queries.map((q) => q.readUInt16BE(0))).toEqual(started.map((s) => s.id));
+    expect(pending.begin(dnsQuery(1, 'b.test'), upstream)).toBeUndefined();
+    const answer = Buffer.from(queries[5]!);
+    expect(pending.settle(answer, upstream)).toBe(true);
+    expect((await started[5]!.answer).readUInt16BE(0)).toBe(42);
+    pending.failAll(new Error('closed'));
+    await Promise.allSettled(started.map((s) => s.answer));
+    expect(pending.size).toBe(0);
+  });
+
+  it('ignores an answer from another address or port, or with an unknown id', () => {
+    const pending = new PendingExchanges(10, 1000);
+    const query = dnsQuery(1, 'a.test');
+    const started = pending.begin(query, upstream)!;
+    started.answer.catch(() => undefined);
+    expect(pending.settle(Buffer.from(query), { address: '127.0.0.2', port: 53 })).toBe(false);
+    expect(pending.settle(Buffer.from(query), { address: '127.0.0.1', port: 5353 })).toBe(false);
+    const other = Buffer.from(query);
+    other.writeUInt16BE((started.id + 1) & 0xffff, 0);
+    expect(pending.settle(other, upstream)).toBe(false);
+    expect(pending.settle(Buffer.from(query), { address: '::ffff:127.0.0.1', port: 53 })).toBe(true);
+  });
+
+  it('fails a query after the timeout and frees its id', async () => {
+    const pending = new PendingExchanges(1, 20);
+    const started = pending.begin(dnsQuery(1, 'a.test'), upstream)!;
+    await expect(started.answer).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    expect(pending.size).toBe(0);
+    const next = pending.begin(dnsQuery(2, 'a.test'), upstream);
+    expect(next).toBeDefined();
+    pending.failAll(new Error('done'));
+    await expect(next!.answer).rejects.toThrow('done');
+  });
+});

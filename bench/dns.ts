@@ -1,0 +1,219 @@
+/**
+ * `npm run bench:dns` — a benchmark, not a test: the agent's DNS proxy (agent/src/dns) against asking the
+ * same DNS server directly, over UDP on loopback (127.0.0.1). The datapath redirect is not in this bench
+ * yet: the client addresses the proxy's socket itself, and resolveClient answers from a constant.
+ *
+ * Three threads (worker_threads), so the proxy does not share an event loop with what it measures:
+ * - the DNS server (agent/src/dns/test-dns-server.ts, dns-packet): A and AAAA records for BENCH_NAMES names;
+ * - the proxy (DnsProxy): every query allowed by a `*.bench.test` matchPattern (core fqdnSelectorMatcher),
+ *   a trivial `learn` (an already-resolved promise) whose duration each record carries (learnMs);
+ * - the client (this main thread): BENCH_CONCURRENCY lanes, each one UDP socket with one query in flight
+ *   (closed loop), names and A/AAAA in turn.
+ * Throughput rounds alternate direct and proxied (ABBA order) for BENCH_ROUND_MS each; `dns ratio` is the
+ * median of per-round ratios (proxy q/s ÷ direct q/s; the machine is noisy, only in-run ratios mean
+ * anything). Latency rounds run the same way at concurrency 1 (BENCH_LATENCY_QUERIES queries each):
+ * `dns p99 added` is the median over rounds of (proxy p99 − direct p99) — the time the proxy adds to one
+ * query; under a saturating closed loop latency is concurrency ÷ throughput and only restates the ratio
+ * (the loaded p50/p99 are printed too). `dns learn p99` is the 99th percentile of learnMs over all
+ * proxied queries.
+ * Knobs: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (1500), BENCH_CONCURRENCY (32),
+ * BENCH_LATENCY_QUERIES (2000), BENCH_NAMES (64).
+ */
+import * as dgram from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { Answer } from 'dns-packet';
+import { fqdnSelectorMatcher } from '../core/policy/rules/fqdn.js';
+import { DnsProxy } from '../agent/src/dns/dns-proxy.js';
+import { dnsQuery } from '../agent/src/dns/dns-test-clients.js';
+import { startTestDnsServer } from '../agent/src/dns/test-dns-server.js';
+import type { DnsDestination } from '../agent/src/dns/types.js';
+
+const HOST = '127.0.0.1';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1500);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const LATENCY_QUERIES = Number(process.env.BENCH_LATENCY_QUERIES ?? 2000);
+const NAMES = Number(process.env.BENCH_NAMES ?? 64);
+const QUERY_TIMEOUT_MS = 1000;
+
+type Role = { role: 'server' } | { role: 'proxy'; upstream: DnsDestination };
+type ProxyMessage = { type: 'learn-samples' };
+
+function benchName(i: number): string {
+  return `host-${i}.bench.test`;
+}
+
+async function runServer(): Promise<void> {
+  const zone: Answer[] = [];
+  for (let i = 0; i < NAMES; i++) {
+    zone.push({ type: 'A', name: benchName(i), ttl: 300, data: `10.${(i >> 8) & 255}.${i & 255}.1` });
+    zone.push({ type: 'AAAA', name: benchName(i), ttl: 300, data: `fd00::${i.toString(16)}:1` });
+  }
+  const server = await startTestDnsServer({ host: HOST, zone });
+  server.queries.push = () => 0; // the bench sends millions of queries: keep no log of them
+  server.sent.push = () => 0;
+  parentPort!.postMessage({ port: server.port });
+}
+
+async function runProxy(upstream: DnsDestination): Promise<void> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, HOST, () => resolve()));
+  const allowed = fqdnSelectorMatcher({ matchPattern: '*.bench.test' });
+  let learnMs: number[] = [];
+  new DnsProxy<string>({
+    udp: [socket],
+    resolveClient: () => ({ endpoint: 'bench-pod', original: upstream }),
+    allowQuery: (_endpoint, qname) => ({ allowed: allowed(qname), ruleId: 1 }),
+    learn: () => Promise.resolve(),
+    onRecord: (record) => {
+      if (record.learnMs !== undefined) learnMs.push(record.learnMs);
+    },
+  });
+  parentPort!.on('message', (message: ProxyMessage) => {
+    if (message.type !== 'learn-samples') return;
+    parentPort!.postMessage({ learnMs });
+    learnMs = [];
+  });
+  parentPort!.postMessage({ port: socket.address().port });
+}
+
+function startWorker(data: Role): Promise<{ worker: Worker; port: number }> {
+  // tsx's loader hooks do not reach worker threads on Node 20: each worker registers them, then loads this file
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(bootstrap, { eval: true, workerData: data });
+  return new Promise((resolve, reject) => {
+    worker.once('error', reject);
+    worker.once('message', (message: { port: number }) => resolve({ worker, port: message.port }));
+  });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}
+
+interface RoundResult {
+  qps: number;
+  latenciesMs: number[];
+  lost: number;
+}
+
+/** A closed loop of `lanes` UDP clients against port for `durationMs` (or `maxQueries` in total). */
+async function runRound(port: number, lanes: number, limit: { durationMs?: number; maxQueries?: number }): Promise<RoundResult> {
+  const latenciesMs: number[] = [];
+  let lost = 0;
+  let issued = 0;
+  const started = performance.now();
+  const deadline = limit.durationMs === undefined ? Number.POSITIVE_INFINITY : started + limit.durationMs;
+  const more = (): boolean => performance.now() < deadline && (limit.maxQueries === undefined || issued < limit.maxQueries);
+  const lane = async (index: number): Promise<void> => {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => socket.bind(0, HOST, () => resolve()));
+    let id = index;
+    try {
+      while (more()) {
+        issued++;
+        id = (id + 1) & 0xffff;
+        const query = dnsQuery(id, benchName(id % NAMES), id % 2 === 0 ? 'A' : 'AAAA');
+        const sent = performance.now();
+        const answered = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            socket.off('message', onMessage);
+            resolve(false);
+          }, QUERY_TIMEOUT_MS);
+          const onMessage = (answer: Buffer): void => {
+            if (answer.readUInt16BE(0) !== id) return; // a late answer to an earlier, timed-out query
+            clearTimeout(timer);
+            socket.off('message', onMessage);
+            resolve(true);
+          };
+          socket.on('message', onMessage);
+          socket.send(query, port, HOST);
+        });
+        if (answered) latenciesMs.push(performance.now() - sent);
+        else lost++;
+      }
+    } finally {
+      await new Promise<void>((resolve) => socket.close(() => resolve()));
+    }
+  };
+  await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
+  const seconds = (performance.now() - started) / 1000;
+  return { qps: latenciesMs.length / seconds, latenciesMs: latenciesMs.sort((a, b) => a - b), lost };
+}
+
+function fmt(n: number, digits = 3): string {
+  return n.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const server = await startWorker({ role: 'server' });
+  const proxy = await startWorker({ role: 'proxy', upstream: { address: HOST, port: server.port } });
+  console.log(`dns bench: UDP over loopback ${HOST}; server, proxy and client in three threads; the datapath redirect is not in this bench yet (the client addresses the proxy directly)`);
+  console.log(`throughput: ${ROUNDS} rounds × ${ROUND_MS} ms per mode, concurrency ${CONCURRENCY}, ABBA order; latency: ${ROUNDS} rounds × ${LATENCY_QUERIES} queries per mode at concurrency 1`);
+
+  // warm-up: JIT, sockets, the proxy's upstream socket
+  await runRound(server.port, CONCURRENCY, { durationMs: 300 });
+  await runRound(proxy.port, CONCURRENCY, { durationMs: 300 });
+  proxy.worker.postMessage({ type: 'learn-samples' } satisfies ProxyMessage);
+  await new Promise((resolve) => proxy.worker.once('message', resolve));
+
+  const ratios: number[] = [];
+  const direct: RoundResult[] = [];
+  const proxied: RoundResult[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['direct', 'proxy'] as const : ['proxy', 'direct'] as const;
+    const results: Partial<Record<'direct' | 'proxy', RoundResult>> = {};
+    for (const mode of order) results[mode] = await runRound(mode === 'direct' ? server.port : proxy.port, CONCURRENCY, { durationMs: ROUND_MS });
+    direct.push(results.direct!);
+    proxied.push(results.proxy!);
+    ratios.push(results.proxy!.qps / results.direct!.qps);
+    console.log(`round ${round + 1}: direct ${Math.round(results.direct!.qps)} q/s (p50 ${fmt(percentile(results.direct!.latenciesMs, 50))} ms, p99 ${fmt(percentile(results.direct!.latenciesMs, 99))} ms), proxy ${Math.round(results.proxy!.qps)} q/s (p50 ${fmt(percentile(results.proxy!.latenciesMs, 50))} ms, p99 ${fmt(percentile(results.proxy!.latenciesMs, 99))} ms), ratio ${fmt(ratios[round]!)}`);
+  }
+
+  const p99Added: number[] = [];
+  const unloaded = { direct: [] as number[][], proxy: [] as number[][] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = round % 2 === 0 ? ['direct', 'proxy'] as const : ['proxy', 'direct'] as const;
+    const results: Partial<Record<'direct' | 'proxy', RoundResult>> = {};
+    for (const mode of order) results[mode] = await runRound(mode === 'direct' ? server.port : proxy.port, 1, { maxQueries: LATENCY_QUERIES });
+    unloaded.direct.push(results.direct!.latenciesMs);
+    unloaded.proxy.push(results.proxy!.latenciesMs);
+    p99Added.push(percentile(results.proxy!.latenciesMs, 99) - percentile(results.direct!.latenciesMs, 99));
+  }
+
+  proxy.worker.postMessage({ type: 'learn-samples' } satisfies ProxyMessage);
+  const learnMs = await new Promise<number[]>((resolve) => proxy.worker.once('message', (m: { learnMs: number[] }) => resolve(m.learnMs)));
+  learnMs.sort((a, b) => a - b);
+
+  const medianOf = (rounds: RoundResult[], f: (r: RoundResult) => number): number => median(rounds.map(f));
+  const lost = [...direct, ...proxied].reduce((sum, r) => sum + r.lost, 0);
+  for (const [label, rounds] of [['direct', direct], ['proxy', proxied]] as const) {
+    console.log(`${label} (concurrency ${CONCURRENCY}, medians of rounds): ${Math.round(medianOf(rounds, (r) => r.qps))} q/s, p50 ${fmt(medianOf(rounds, (r) => percentile(r.latenciesMs, 50)))} ms, p99 ${fmt(medianOf(rounds, (r) => percentile(r.latenciesMs, 99)))} ms`);
+  }
+  for (const label of ['direct', 'proxy'] as const) {
+    const rounds = unloaded[label];
+    console.log(`${label} (concurrency 1, medians of rounds): p50 ${fmt(median(rounds.map((r) => percentile(r, 50))))} ms, p99 ${fmt(median(rounds.map((r) => percentile(r, 99))))} ms`);
+  }
+  console.log(`queries lost (no answer within ${QUERY_TIMEOUT_MS} ms): ${lost}`);
+  console.log(`dns ratio range: ${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))} over ${ROUNDS} rounds (target ≥ 0.5)`);
+  console.log(`dns p99 added range: ${fmt(Math.min(...p99Added))}–${fmt(Math.max(...p99Added))} ms (target ≤ 1 ms)`);
+  console.log(`dns learn samples: ${learnMs.length}, p50 ${fmt(percentile(learnMs, 50), 4)} ms (trivial learn: the proxy's own await cost)`);
+  console.log(`dns ratio: ${fmt(median(ratios))}`);
+  console.log(`dns p99 added: ${fmt(median(p99Added))} ms`);
+  console.log(`dns learn p99: ${fmt(percentile(learnMs, 99), 4)} ms`);
+  await Promise.all([server.worker.terminate(), proxy.worker.terminate()]);
+}
+
+if (isMainThread) {
+  await main();
+} else {
+  const role = workerData as Role;
+  if (role.role === 'server') await runServer();
+  else await runProxy(role.upstream);
+}
