@@ -7,16 +7,22 @@
  * and go to applyCompiledState (agent/src/apply); rules and identities attribute flow records
  * (ruleId → policy, generation, pointer; identity → labels, namespace, pods, workloads); degraded
  * lists every rule part the datapath cannot enforce (each fails closed), for the node's Degraded status.
+ * With `dnsProxy: true`, dnsRules is what the DNS proxy checks; `createDnsQueryVerdict(dnsRules)` /
+ * `dnsQueryVerdict(dnsRules, query)` decide one query (allowed, audit, ruleId).
  */
 export { compileBundle } from './compile-bundle.js';
+export { createDnsQueryVerdict, dnsQueryVerdict, type DnsQuery, type DnsQueryVerdict } from './dns-rules.js';
 export { allocateHashed, hashToU32, CIDR_ID_SPACE, RULE_ID_SPACE, WORKLOAD_ID_SPACE, type IdSpace } from './allocate-ids.js';
 export type {
   ClusterNode,
   CompiledState,
   CompileInput,
   DegradedRule,
+  DnsAllow,
+  DnsRuleEntry,
   IdentityInfo,
   IdentityKind,
+  LearnedName,
   LocalEndpoint,
   PeerEndpoint,
   RuleAttribution,

@@ -45,6 +45,8 @@ export interface Rendered {
   policy: string[];
   ipcache: string[];
   degraded: string[];
+  /** only with the DNS proxy: `local peer proto/port: allows` (rule as policy+pointer) */
+  dnsRules?: string[];
 }
 
 /** Names: workload identity → `app@namespace` (from labels), reserved → its name, cidr → the prefix, 0 → `*`. */
@@ -52,7 +54,7 @@ export function render(state: CompiledState): Rendered {
   const name = new Map<number, string>([[ReservedIdentity.any, '*']]);
   for (const i of state.identities) {
     if (i.kind === 'reserved') name.set(i.id, (i.labels[0] ?? '').replace(/^reserved:|=$/g, ''));
-    else if (i.kind === 'cidr') name.set(i.id, `cidr:${i.cidr ?? ''}`);
+    else if (i.kind === 'cidr') name.set(i.id, i.fqdnNames ? `fqdn:${i.cidr ?? ''}` : `cidr:${i.cidr ?? ''}`);
     else {
       const app = i.labels.find((l) => l.startsWith('k8s:app='))?.slice('k8s:app='.length) ?? '?';
       name.set(i.id, `${app}@${i.namespace ?? '?'}`);
@@ -68,8 +70,18 @@ export function render(state: CompiledState): Rendered {
       const flags = [e.defaultDenyIngress && 'deny-in', e.defaultDenyEgress && 'deny-out', e.auditIngress && 'audit-in', e.auditEgress && 'audit-out'].filter(Boolean);
       return `${e.ifindex} ${n(e.identity)}${flags.length ? ' ' + flags.join(',') : ''}`;
     }),
-    policy: state.policy.map((p) => `${n(p.localId)} ${dir(p.direction)} ${n(p.peerId)} ${l4(p.proto, p.port, p.portPrefixLen)} ${VERDICT[p.verdict]} ${rule.get(p.ruleId) ?? p.ruleId}`),
+    policy: state.policy.map((p) => `${n(p.localId)} ${dir(p.direction)} ${n(p.peerId)} ${l4(p.proto, p.port, p.portPrefixLen)} ${VERDICT[p.verdict]} ${rule.get(p.ruleId) ?? p.ruleId}${p.proxy ? ' proxy:dns' : ''}`),
     ipcache: state.ipcache.map((e) => `${e.cidr} ${n(e.identity)}`),
     degraded: state.degraded.map((d) => `${d.policy}${d.pointer}: ${d.reason}`),
+    ...(state.dnsRules
+      ? {
+          dnsRules: state.dnsRules.map(
+            (e) =>
+              `${n(e.localId)} ${n(e.peerId)} ${l4(e.proto, e.port, 16)}: ${e.allow
+                .map((a) => `${[a.matchName, a.matchPattern].filter((x) => x !== undefined).join('|')}${a.audit ? ' (audit)' : ''} ${rule.get(a.ruleId) ?? a.ruleId}`)
+                .join(', ')}`,
+          ),
+        }
+      : {}),
   };
 }

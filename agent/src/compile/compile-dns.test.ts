@@ -1,0 +1,266 @@
+/**
+ * compileBundle with the DNS proxy (issue 11), table-driven over the test cluster (test-cluster.ts)
+ * plus a resolver pod dns@kube-system (10.0.3.10, fd00:10::3:10): DNS rules → allows redirected to
+ * the proxy (` proxy:dns`) and dnsRules; toFQDNs → learned addresses as CIDR identities (rendered
+ * `fqdn:<prefix>`). Without `dnsProxy` the output is today's (both fail closed, reported).
+ */
+import { describe, expect, it } from 'vitest';
+
+import type { BundledPolicy } from '../../../openapi/types.js';
+import { IpProto } from '../kernel/identities.js';
+import { compileBundle } from './compile-bundle.js';
+import { dnsQueryVerdict } from './dns-rules.js';
+import { input, PEERS, policy, render, type Rendered } from './test-cluster.js';
+import type { CompiledState, CompileInput, LearnedName } from './types.js';
+
+const RESOLVER = { ip: '10.0.3.10', ips: ['10.0.3.10', 'fd00:10::3:10'], podName: 'coredns-1', namespace: 'kube-system', labels: { app: 'dns' } };
+const TO_RESOLVER = { toEndpoints: [{ matchLabels: { app: 'dns', 'k8s:io.kubernetes.pod.namespace': 'kube-system' } }] };
+const WEB = { matchLabels: { app: 'web' } };
+const DNS_53 = { ports: [{ port: '53', protocol: 'ANY' as const }] };
+const UDP_53 = { ports: [{ port: '53', protocol: 'UDP' as const }] };
+const TCP_443 = { ports: [{ port: '443', protocol: 'TCP' as const }] };
+const GITHUB = [{ matchName: 'api.github.com' }, { matchPattern: '*.blob.core.windows.net' }];
+
+const proxyInput = (policies: BundledPolicy[], fqdnNames: LearnedName[] = [], o: Partial<CompileInput> = {}): CompileInput =>
+  input(policies, { peers: [...PEERS, RESOLVER], dnsProxy: true, fqdnNames, ...o });
+
+interface Case {
+  name: string;
+  given: BundledPolicy[];
+  learned?: LearnedName[];
+  o?: Partial<CompileInput>;
+  want: Partial<Rendered>;
+}
+
+const cases: Case[] = [
+  {
+    name: 'DNS rules → TCP and UDP 53 to the resolver redirected to the proxy; the proxy checks the patterns',
+    given: [policy('p', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...DNS_53, rules: { dns: GITHUB } }] }] })],
+    want: {
+      policy: ['web@shop out dns@kube-system tcp/53 allow p/egress/0 proxy:dns', 'web@shop out dns@kube-system udp/53 allow p/egress/0 proxy:dns'],
+      degraded: [],
+      dnsRules: [
+        'web@shop dns@kube-system tcp/53: *.blob.core.windows.net p/egress/0, api.github.com p/egress/0',
+        'web@shop dns@kube-system udp/53: *.blob.core.windows.net p/egress/0, api.github.com p/egress/0',
+      ],
+    },
+  },
+  {
+    name: 'matchPattern "*" is redirected too (the proxy sees the answers it learns from)',
+    given: [policy('p', { endpointSelector: WEB, egress: [{ toPorts: [{ ...UDP_53, rules: { dns: [{ matchPattern: '*' }] } }] }] })],
+    want: { policy: ['web@shop out * udp/53 allow p/egress/0 proxy:dns'], dnsRules: ['web@shop * udp/53: * p/egress/0'] },
+  },
+  {
+    name: 'DNS rule (any peer) + plain UDP/53 allow to the resolver: the exact-peer key carries the bit; the plain rule allows every query there',
+    given: [
+      policy('a', { endpointSelector: WEB, egress: [{ toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }] }),
+      policy('b', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [UDP_53] }] }),
+    ],
+    want: {
+      policy: ['web@shop out * udp/53 allow a/egress/0 proxy:dns', 'web@shop out dns@kube-system udp/53 allow b/egress/0 proxy:dns'],
+      dnsRules: [
+        'web@shop * udp/53: *.blob.core.windows.net a/egress/0, api.github.com a/egress/0',
+        'web@shop dns@kube-system udp/53: * b/egress/0',
+      ],
+    },
+  },
+  {
+    name: 'DNS rule (any peer) + L3-only allow to the resolver: a redirect key is added under the any-port allow',
+    given: [
+      policy('a', { endpointSelector: WEB, egress: [{ toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }] }),
+      policy('b', { endpointSelector: WEB, egress: [TO_RESOLVER] }),
+    ],
+    want: {
+      policy: [
+        'web@shop out * udp/53 allow a/egress/0 proxy:dns',
+        'web@shop out dns@kube-system any allow b/egress/0',
+        'web@shop out dns@kube-system udp/53 allow a/egress/0 proxy:dns',
+      ],
+      dnsRules: [
+        'web@shop * udp/53: *.blob.core.windows.net a/egress/0, api.github.com a/egress/0',
+        'web@shop dns@kube-system udp/53: * b/egress/0',
+      ],
+    },
+  },
+  {
+    name: 'DNS rule to the resolver + plain UDP/53 to any peer: only the resolver is redirected; the any-peer allow is a wildcard there',
+    given: [
+      policy('a', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }] }),
+      policy('b', { endpointSelector: WEB, egress: [{ toPorts: [UDP_53] }] }),
+    ],
+    want: {
+      policy: ['web@shop out * udp/53 allow b/egress/0', 'web@shop out dns@kube-system udp/53 allow a/egress/0 proxy:dns'],
+      dnsRules: ['web@shop * udp/53: * b/egress/0', 'web@shop dns@kube-system udp/53: *.blob.core.windows.net a/egress/0, api.github.com a/egress/0'],
+    },
+  },
+  {
+    name: 'a deny of UDP/53 wins over the redirect (no bit on deny keys)',
+    given: [
+      policy('a', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }], egressDeny: [{ ...TO_RESOLVER, toPorts: [{ ports: [{ port: '0', protocol: 'UDP' }] }] }] }),
+    ],
+    want: { policy: ['web@shop out dns@kube-system udp deny a/egressDeny/0', 'web@shop out dns@kube-system udp/53 deny a/egressDeny/0'] },
+  },
+  {
+    name: 'DNS rules of an audit-mode policy: redirected, allows marked audit',
+    given: [policy('p', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...UDP_53, rules: { dns: [{ matchName: 'a.example' }] } }] }] }, { mode: 'audit' })],
+    want: { policy: ['web@shop out dns@kube-system udp/53 allow p/egress/0 proxy:dns'], dnsRules: ['web@shop dns@kube-system udp/53: a.example (audit) p/egress/0'] },
+  },
+  {
+    name: 'toFQDNs: learned IPv4 and IPv6 addresses get CIDR identities; the rule allows its ports to them',
+    given: [policy('p', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'api.github.com' }], toPorts: [TCP_443] }] })],
+    learned: [{ name: 'api.github.com', ips: ['140.82.112.5', '2606:50c0::5'] }, { name: 'other.example', ips: ['198.51.100.1'] }],
+    want: {
+      policy: ['web@shop out fqdn:140.82.112.5/32 tcp/443 allow p/egress/0', 'web@shop out fqdn:2606:50c0::5/128 tcp/443 allow p/egress/0'],
+      ipcache: [
+        '10.0.1.1/32 web@shop', '10.0.1.2/32 db@shop', '10.0.1.3/32 web@shop', '10.0.2.1/32 client@other', '10.0.2.2/32 web@other', '10.0.3.10/32 dns@kube-system',
+        '140.82.112.5/32 fqdn:140.82.112.5/32', '192.168.0.1/32 host', '192.168.0.2/32 remote-node', '198.51.100.1/32 fqdn:198.51.100.1/32',
+        '2606:50c0::5/128 fqdn:2606:50c0::5/128',
+        'fd00:10::1:1/128 web@shop', 'fd00:10::1:2/128 db@shop', 'fd00:10::1:3/128 web@shop', 'fd00:10::2:1/128 client@other', 'fd00:10::3:10/128 dns@kube-system',
+        'fd00:192::1/128 host', 'fd00:192::2/128 remote-node',
+      ],
+      degraded: [],
+    },
+  },
+  {
+    name: 'a learned address that is a pod address stays the pod; toFQDNs never selects it',
+    given: [policy('p', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchPattern: '*.example' }] }] })],
+    learned: [{ name: 'client.example', ips: ['10.0.2.1', 'fd00:10::2:1'] }, { name: 'ext.example', ips: ['198.51.100.7'] }],
+    want: { policy: ['web@shop out fqdn:198.51.100.7/32 any allow p/egress/0'] },
+  },
+  {
+    name: 'one address, two selectors of different rules with different ports',
+    given: [
+      policy('a', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'www.example.com' }], toPorts: [TCP_443] }] }),
+      policy('b', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchPattern: '*.example.com' }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }] }),
+    ],
+    learned: [{ name: 'www.example.com', ips: ['198.51.100.7'] }],
+    want: { policy: ['web@shop out fqdn:198.51.100.7/32 tcp/443 allow a/egress/0', 'web@shop out fqdn:198.51.100.7/32 tcp/80 allow b/egress/0'] },
+  },
+  {
+    name: 'CNAME: names of a chain share the address; a selector of any of them selects it',
+    given: [policy('p', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'www.example.com' }], toPorts: [TCP_443] }] })],
+    learned: [{ name: 'WWW.Example.com.', ips: ['198.51.100.7'] }, { name: 'edge.cdn.example.net', ips: ['198.51.100.7', '198.51.100.8'] }],
+    want: { policy: ['web@shop out fqdn:198.51.100.7/32 tcp/443 allow p/egress/0'] },
+  },
+  {
+    name: 'an egressDeny toCIDR containing a learned address still denies it; the allowing toCIDR keeps selecting it',
+    given: [
+      policy('p', {
+        endpointSelector: WEB,
+        egress: [{ toFQDNs: [{ matchName: 'a.example' }], toPorts: [TCP_443] }, { toCIDR: ['198.51.100.0/24'], toPorts: [{ ports: [{ port: '22', protocol: 'TCP' }] }] }],
+        egressDeny: [{ toCIDRSet: [{ cidr: '198.51.0.0/16', except: ['198.51.200.0/24'] }], toPorts: [TCP_443] }],
+      }),
+    ],
+    learned: [{ name: 'a.example', ips: ['198.51.100.7'] }],
+    want: {
+      policy: [
+        'web@shop out cidr:198.51.0.0/16 tcp/443 deny p/egressDeny/0',
+        'web@shop out cidr:198.51.100.0/24 tcp/22 allow p/egress/1',
+        'web@shop out cidr:198.51.100.0/24 tcp/443 deny p/egressDeny/0',
+        'web@shop out fqdn:198.51.100.7/32 tcp/22 allow p/egress/1',
+        'web@shop out fqdn:198.51.100.7/32 tcp/443 deny p/egressDeny/0',
+      ],
+    },
+  },
+];
+
+describe('compileBundle with the DNS proxy', () => {
+  it.each(cases)('$name', ({ given, learned, o, want }) => {
+    const got = render(compileBundle(proxyInput(given, learned ?? [], o)));
+    // policy lines sorted as text (the state sorts by identity number)
+    for (const key of Object.keys(want) as Array<keyof Rendered>) expect(key === 'policy' ? [...(got[key] ?? [])].sort() : got[key], key).toEqual(want[key]);
+  });
+
+  it('without dnsProxy: DNS rules and toFQDNs fail closed and are reported as before; no dnsRules, learned names ignored', () => {
+    const policies = [policy('p', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }, { toFQDNs: [{ matchName: 'a.example' }] }] })];
+    const learned = [{ name: 'a.example', ips: ['198.51.100.7'] }];
+    const off = compileBundle(input(policies, { peers: [...PEERS, RESOLVER], fqdnNames: learned }));
+    expect(off).toEqual(compileBundle(input(policies, { peers: [...PEERS, RESOLVER] })));
+    expect('dnsRules' in off).toBe(false);
+    expect(off.policy).toEqual([]);
+    expect(render(off).degraded).toEqual([
+      'p/egress/0/toPorts/0/rules/dns: L7 dns rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
+      'p/egress/1/toFQDNs: FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)',
+    ]);
+  });
+
+  it('learned identities carry fqdn labels of the selectors that select them, and every learned name', () => {
+    const got = compileBundle(
+      proxyInput(
+        [
+          policy('a', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'WWW.example.com.' }] }] }),
+          policy('b', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchPattern: '*.example.com' }, { matchName: 'nothing.example' }] }] }),
+        ],
+        [{ name: 'www.example.com', ips: ['198.51.100.7'] }, { name: 'edge.cdn.example.net', ips: ['198.51.100.7'] }, { name: 'v6.example.com', ips: ['2001:db8::5'] }],
+      ),
+    );
+    expect(got.identities.find((i) => i.cidr === '198.51.100.7/32')).toMatchObject({
+      kind: 'cidr',
+      labels: ['cidr:198.51.100.7/32=', 'fqdn:*.example.com=', 'fqdn:www.example.com=', 'reserved:world='],
+      fqdnNames: ['edge.cdn.example.net', 'www.example.com'],
+    });
+    expect(got.identities.find((i) => i.cidr === '2001:db8::5/128')).toMatchObject({
+      labels: ['cidr:2001-db8--5/128=', 'fqdn:*.example.com=', 'reserved:world-ipv6='],
+      fqdnNames: ['v6.example.com'],
+    });
+  });
+
+  it('the world entity selects learned addresses (they are world, as in Cilium); cluster does not', () => {
+    const learned = [{ name: 'a.example', ips: ['198.51.100.7'] }];
+    const world = render(compileBundle(proxyInput([policy('p', { endpointSelector: WEB, egress: [{ toEntities: ['world'], toPorts: [TCP_443] }] })], learned)));
+    expect(world.policy).toContain('web@shop out fqdn:198.51.100.7/32 tcp/443 allow p/egress/0');
+    const cluster = render(compileBundle(proxyInput([policy('p', { endpointSelector: WEB, egress: [{ toEntities: ['cluster'], toPorts: [TCP_443] }] })], learned)));
+    expect(cluster.policy.some((l) => l.includes('fqdn:'))).toBe(false);
+  });
+
+  it('dnsQueryVerdict over the compiled dnsRules: patterns, wildcard of a plain rule, attribution, fail closed', () => {
+    const state = compileBundle(
+      proxyInput([
+        policy('a', { endpointSelector: WEB, egress: [{ toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }] }),
+        policy('b', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [UDP_53] }] }),
+      ]),
+    );
+    const id = (podName: string): number => state.identities.find((i) => i.podNames?.includes(podName))?.id ?? -1;
+    const ruleOf = (name: string): number => state.rules.find((r) => r.policy === name)?.ruleId ?? -1;
+    const rules = state.dnsRules ?? [];
+    const q = (peer: string, qname: string, proto: number = IpProto.udp) => dnsQueryVerdict(rules, { localId: id('web-1'), peerId: id(peer), proto, port: 53, qname });
+    // another peer: only the DNS rule's patterns (case-insensitive, trailing dot)
+    expect(q('client-1', 'API.github.com.')).toEqual({ allowed: true, audit: false, ruleId: ruleOf('a') });
+    expect(q('client-1', 'x.blob.core.windows.net')).toEqual({ allowed: true, audit: false, ruleId: ruleOf('a') });
+    expect(q('client-1', 'evil.example')).toEqual({ allowed: false, audit: false, ruleId: 0 });
+    // the resolver: the plain rule allows every query; a DNS rule's match still attributes first
+    expect(q('coredns-1', 'evil.example')).toEqual({ allowed: true, audit: false, ruleId: ruleOf('b') });
+    expect(q('coredns-1', 'api.github.com')).toEqual({ allowed: true, audit: false, ruleId: ruleOf('a') });
+    // a port the kernel never redirects: no entry, fail closed
+    expect(q('coredns-1', 'api.github.com', IpProto.tcp)).toEqual({ allowed: false, audit: false, ruleId: 0 });
+  });
+
+  it('dnsQueryVerdict: an audit-mode allow never loosens an enforce-mode refusal; alone, a would-refusal is forwarded as audit', () => {
+    const rules = [
+      { localId: 300, peerId: 0, proto: 17, port: 53, allow: [{ matchName: 'a.example', ruleId: 1 }] },
+      { localId: 300, peerId: 7, proto: 17, port: 53, allow: [{ matchPattern: '*', ruleId: 2, audit: true as const }] },
+      { localId: 301, peerId: 0, proto: 17, port: 53, allow: [{ matchName: 'a.example', ruleId: 3, audit: true as const }] },
+    ];
+    expect(dnsQueryVerdict(rules, { localId: 300, peerId: 7, proto: 17, port: 53, qname: 'b.example' })).toEqual({ allowed: false, audit: false, ruleId: 0 });
+    expect(dnsQueryVerdict(rules, { localId: 300, peerId: 7, proto: 17, port: 53, qname: 'a.example' })).toEqual({ allowed: true, audit: false, ruleId: 1 });
+    expect(dnsQueryVerdict(rules, { localId: 301, peerId: 7, proto: 17, port: 53, qname: 'a.example' })).toEqual({ allowed: true, audit: false, ruleId: 3 });
+    expect(dnsQueryVerdict(rules, { localId: 301, peerId: 7, proto: 17, port: 53, qname: 'b.example' })).toEqual({ allowed: true, audit: true, ruleId: 0 });
+  });
+
+  it('is deterministic: shuffled learned names, addresses and spellings give the identical result', () => {
+    const policies = [
+      policy('a', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchPattern: '*.example.com' }], toPorts: [TCP_443] }, { toPorts: [{ ...DNS_53, rules: { dns: GITHUB } }] }] }),
+    ];
+    const learned: LearnedName[] = [
+      { name: 'a.example.com', ips: ['198.51.100.7', '2001:db8::5', 'bad'] },
+      { name: 'b.example.com', ips: ['198.51.100.7', '198.51.100.9'] },
+    ];
+    const want: CompiledState = compileBundle(proxyInput(policies, learned));
+    const shuffled: LearnedName[] = [
+      { name: 'B.example.com.', ips: ['198.51.100.9', '198.51.100.7'] },
+      { name: 'a.example.com', ips: ['2001:0db8:0::5', '::ffff:198.51.100.7'] },
+    ];
+    expect(compileBundle(proxyInput([...policies].reverse(), shuffled))).toEqual(want);
+    expect(want.ipcache.filter((e) => e.cidr.startsWith('198.51') || e.cidr.startsWith('2001')).map((e) => e.cidr)).toEqual(['198.51.100.7/32', '198.51.100.9/32', '2001:db8::5/128']);
+  });
+});

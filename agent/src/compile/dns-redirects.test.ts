@@ -1,0 +1,94 @@
+/**
+ * Property: for random allows (plain and redirecting to the DNS proxy) and denies over the peer and
+ * any-peer families, a kernel-style decision (agent/bpf/policy.c `decide`: LPM in each family, the
+ * higher rank, ties to the exact peer) over mergeContributions(propagateRedirects(…)) redirects
+ * exactly the allowed packets some redirecting allow covers, and dnsQueryVerdict over
+ * buildDnsRules(…) allows exactly the names one covering allow allows (a plain allow: every name).
+ * Audit-deny is left out: it outranks a redirect in the kernel (documented limit, dns-redirects.ts).
+ */
+import { describe, expect, it } from 'vitest';
+
+import { fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
+import type { PolicyEntry } from '../kernel/codecs.js';
+import { Direction, IpProto, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import { propagateRedirects } from './dns-redirects.js';
+import { buildDnsRules, dnsQueryVerdict } from './dns-rules.js';
+import type { DnsSelector, L4Block } from './l4.js';
+import { blockBits, blockContains, mergeContributions, type Contribution } from './merge-entries.js';
+
+const RANK: Record<number, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
+const LOCAL = 300;
+const b = (proto: number, port = 0, prefixLen = 0): L4Block => ({ proto, port, prefixLen });
+const BLOCKS = [b(0), b(IpProto.udp), b(IpProto.tcp), b(IpProto.udp, 53, 16), b(IpProto.tcp, 53, 16), b(IpProto.udp, 54, 16), b(IpProto.udp, 52, 15)];
+const DNS_BLOCKS = BLOCKS.filter((x) => x.prefixLen === 16);
+const SELECTORS: DnsSelector[][] = [[{ matchName: 'a.example' }], [{ matchPattern: '*.example' }], [{ matchPattern: '**.b.example' }, { matchName: 'c.example' }], []];
+const NAMES = ['a.example', 'x.example', 'b.example', 'y.z.b.example', 'c.example', 'other.test'];
+
+const entryBlock = (e: PolicyEntry): L4Block => ({ proto: e.proto, port: e.port, prefixLen: e.portPrefixLen });
+
+function lookup(entries: readonly PolicyEntry[], peerId: number, pkt: L4Block): PolicyEntry | undefined {
+  return entries
+    .filter((e) => e.peerId === peerId && blockContains(entryBlock(e), pkt))
+    .sort((x, y) => blockBits(entryBlock(y)) - blockBits(entryBlock(x)))[0];
+}
+
+describe('DNS redirects and dnsRules against a kernel-style decision', () => {
+  it('property: redirected iff a covering redirect, allowed names iff a covering allow allows them', () => {
+    let seed = 4242;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    let redirected = 0;
+    let refused = 0;
+    for (let round = 0; round < 300; round++) {
+      const contributions: Contribution[] = [];
+      for (let i = 0, n = 1 + rnd(6); i < n; i++) {
+        const peerId = [0, 7, 8][rnd(3)] ?? 0;
+        const kind = rnd(6); // 0–2 redirect, 3–4 plain allow, 5 deny
+        const ruleId = i + 1;
+        if (kind <= 2) {
+          const block = DNS_BLOCKS[rnd(DNS_BLOCKS.length)] ?? b(IpProto.udp, 53, 16);
+          contributions.push({ localId: LOCAL, peerId, direction: Direction.egress, block, verdict: PolicyVerdict.allow, ruleId, proxy: ProxyKind.dns, dns: SELECTORS[rnd(SELECTORS.length)] ?? [] });
+        } else {
+          const block = BLOCKS[rnd(BLOCKS.length)] ?? b(0);
+          contributions.push({ localId: LOCAL, peerId, direction: Direction.egress, block, verdict: kind === 5 ? PolicyVerdict.deny : PolicyVerdict.allow, ruleId });
+        }
+      }
+      const entries = mergeContributions(propagateRedirects(contributions));
+      const dnsRules = buildDnsRules(contributions);
+      for (const peerId of [7, 8, 9]) {
+        for (const pkt of [b(IpProto.udp, 53, 16), b(IpProto.tcp, 53, 16), b(IpProto.udp, 54, 16), b(IpProto.udp, 52, 16), b(IpProto.tcp, 80, 16)]) {
+          const e = lookup(entries, peerId, pkt);
+          const w = lookup(entries, 0, pkt);
+          const best = (w ? RANK[w.verdict] ?? 0 : 0) > (e ? RANK[e.verdict] ?? 0 : 0) ? w : e;
+          const covering = contributions.filter((c) => (c.peerId === peerId || c.peerId === 0) && blockContains(c.block, pkt));
+          const maxRank = Math.max(0, ...covering.map((c) => RANK[c.verdict] ?? 0));
+          expect(best ? RANK[best.verdict] : 0).toBe(maxRank);
+          const redirects = covering.filter((c) => c.proxy === ProxyKind.dns);
+          const wantRedirect = maxRank === 1 && redirects.length > 0;
+          expect(best?.proxy === ProxyKind.dns, JSON.stringify({ contributions, peerId, pkt })).toBe(wantRedirect);
+          if (!wantRedirect) continue;
+          redirected++;
+          for (const qname of NAMES) {
+            const want = covering.some((c) => c.verdict === PolicyVerdict.allow && (c.proxy === undefined || (c.dns ?? []).some((s) => fqdnSelectorMatcher(s)(qname))));
+            const got = dnsQueryVerdict(dnsRules, { localId: LOCAL, peerId, proto: pkt.proto, port: pkt.port, qname });
+            expect(got.allowed, JSON.stringify({ contributions, peerId, pkt, qname })).toBe(want);
+            if (!want) refused++;
+            else expect(covering.some((c) => c.ruleId === got.ruleId)).toBe(true);
+          }
+        }
+      }
+    }
+    expect(redirected).toBeGreaterThan(200);
+    expect(refused).toBeGreaterThan(100);
+  });
+
+  it('propagateRedirects adds nothing without any-peer redirects, and only where an exact-peer allow covers the port', () => {
+    const c = (peerId: number, block: L4Block, extra: Partial<Contribution> = {}): Contribution => ({ localId: LOCAL, peerId, direction: Direction.egress, block, verdict: PolicyVerdict.allow, ruleId: 1, ...extra });
+    const plain = [c(7, b(IpProto.udp)), c(8, b(IpProto.tcp, 53, 16))];
+    expect(propagateRedirects(plain)).toEqual(plain);
+    const redirect = c(0, b(IpProto.udp, 53, 16), { proxy: ProxyKind.dns, dns: [], ruleId: 2 });
+    expect(propagateRedirects([...plain, redirect]).slice(3)).toEqual([{ ...redirect, peerId: 7 }]);
+  });
+});
