@@ -277,6 +277,44 @@ describe('DnsProxy failures', () => {
     expect(h.proxy.stats().mismatchedAnswers).toBe(1);
   });
 
+  it('answers SERVFAIL, without forwarding, when a policy callback throws (fail closed)', async () => {
+    const h = await startHarness({ proxy: { allowQuery: () => { throw new Error('selector cache gone'); } } });
+    const answer = decoded(await queryUdp('127.0.0.1', h.udpPort, dnsQuery(30, 'api.example.com')));
+    expect(answer).toMatchObject({ id: 30, rcode: 'SERVFAIL' });
+    expect(h.server.queries).toEqual([]);
+    expect(h.records[0]).toMatchObject({ verdict: 'error', rcode: 'SERVFAIL' });
+  });
+
+  it('answers SERVFAIL beyond maxInFlight and counts it', async () => {
+    let release = (): void => undefined;
+    let learnCalls = 0;
+    const h = await startHarness({
+      proxy: { maxInFlight: 1, learn: () => (learnCalls++ > 0 ? Promise.resolve() : new Promise<void>((resolve) => { release = resolve; })) },
+    });
+    const first = queryUdp('127.0.0.1', h.udpPort, dnsQuery(31, 'api.example.com'));
+    await expect.poll(() => learnCalls).toBe(1);
+    const second = decoded(await queryUdp('127.0.0.1', h.udpPort, dnsQuery(32, 'other.example.com')));
+    expect(second).toMatchObject({ id: 32, rcode: 'SERVFAIL' });
+    expect(h.proxy.stats().overloaded).toBe(1);
+    release();
+    expect(decoded(await first).rcode).toBe('NOERROR');
+    expect(h.server.queries.map((q) => q.name)).toEqual(['api.example.com']);
+  });
+
+  it('answers SERVFAIL to pending TCP queries when the upstream closes the connection', async () => {
+    const h = await startHarness({ server: { silent: true }, proxy: { upstreamTimeoutMs: 5000 } });
+    const upstreamClosed = new Promise<void>((resolve) => {
+      void expect.poll(() => h.server.queries.length).toBe(2).then(async () => {
+        await h.server.close();
+        resolve();
+      });
+    });
+    const answers = await queryTcp('127.0.0.1', h.tcpPort, [dnsQuery(33, 'api.example.com'), dnsQuery(34, 'other.example.com')]);
+    await upstreamClosed;
+    expect(answers.map((a) => decoded(a)).map((a) => [a.id, a.rcode]).sort()).toEqual([[33, 'SERVFAIL'], [34, 'SERVFAIL']]);
+    expect(h.proxy.stats().upstreamErrors).toBe(2);
+  });
+
   it('drops a malformed datagram without crashing and answers the next query', async () => {
     const h = await startHarness();
     const garbage = Buffer.from([0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0xff]);

@@ -6,7 +6,8 @@
  *
  * Contracts: `queries` lists every query received (transport, canonical name, type, id) in arrival order;
  * `sent` holds the exact bytes of every answer sent (TCP without the length prefix). With `silent` the
- * server reads queries and never answers. `close()` resolves when both sockets are closed.
+ * server reads queries and never answers. `close()` closes open connections and both sockets, resolving
+ * when they are closed; later calls return the same promise.
  */
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
@@ -106,17 +107,19 @@ export async function startTestDnsServer(options: TestDnsServerOptions): Promise
     if (attempt >= 20) throw new Error('no port free for both UDP and TCP');
   }
   const port = (tcp.address() as net.AddressInfo).port;
+  let closed: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    for (const socket of connections) socket.destroy();
+    await Promise.all([
+      new Promise<void>((resolve) => tcp.close(() => resolve())),
+      new Promise<void>((resolve) => udp.close(() => resolve())),
+    ]);
+  };
   return {
     address: options.host,
     port,
     queries,
     sent,
-    close: async () => {
-      for (const socket of connections) socket.destroy();
-      await Promise.all([
-        new Promise<void>((resolve) => tcp.close(() => resolve())),
-        new Promise<void>((resolve) => udp.close(() => resolve())),
-      ]);
-    },
+    close: () => (closed ??= close()),
   };
 }
