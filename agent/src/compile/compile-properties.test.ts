@@ -16,6 +16,8 @@ import { allocateHashed } from './allocate-ids.js';
 import { compileBundle } from './compile-bundle.js';
 import { containsPrefix, maskPrefix } from '../../../core/policy/rules/ip-prefix.js';
 import { input, LOCAL, PEERS, policy, render } from './test-cluster.js';
+import { PolicyVerdict } from '../kernel/identities.js';
+import type { CompileInput } from './types.js';
 
 const FIXTURES = upstream.CILIUM_POLICIES;
 const GOLDEN = fileURLToPath(new URL('./testdata/cilium-fixtures.golden.json', import.meta.url));
@@ -43,6 +45,24 @@ const SAMPLE: BundledPolicy[] = [
   policy('audit', { endpointSelector: { matchLabels: { app: 'web' } }, ingressDeny: [{ fromEntities: ['world'] }], ingress: [{ fromEntities: ['all'], toPorts: [{ ports: [{ port: '8080', endPort: 8090, protocol: 'TCP' }] }] }] }, { mode: 'audit' }),
   policy('v6', { endpointSelector: { matchLabels: { app: 'db' } }, egress: [{ toCIDRSet: [{ cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] }], icmps: [{ fields: [{ type: 'EchoRequest', family: 'IPv6' }] }] }, { toEntities: ['world-ipv6', 'kube-apiserver'] }] }),
 ];
+
+const DNS_SAMPLE: BundledPolicy[] = [
+  policy('dns', {
+    endpointSelector: {},
+    egress: [
+      { toEndpoints: [{ matchLabels: { 'k8s:io.kubernetes.pod.namespace': 'other' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*.example.com' }, { matchName: 'api.github.com' }] } }] },
+      { toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }], rules: { dns: [{ matchPattern: '**.svc.cluster.local' }] } }] },
+      { toFQDNs: [{ matchPattern: '*.example.com' }], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] },
+    ],
+  }),
+  policy('fqdn.web', { namespace: 'shop', endpointSelector: { matchLabels: { app: 'web' } }, egress: [{ toFQDNs: [{ matchName: 'api.github.com' }] }, { toEntities: ['cluster'], toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }] }] }], egressDeny: [{ toCIDR: ['140.82.0.0/16'], toPorts: [{ ports: [{ port: '22', protocol: 'TCP' }] }] }] }),
+];
+const LEARNED = [
+  { name: 'www.example.com', ips: ['198.51.100.7', '2001:db8::7'] },
+  { name: 'cdn.example.net', ips: ['198.51.100.7'] },
+  { name: 'api.github.com', ips: ['140.82.112.5', '140.82.112.6', '10.0.2.1'] },
+];
+const PROXY: Partial<CompileInput> = { dnsProxy: true, fqdnNames: LEARNED };
 
 function importFixtures(): BundledPolicy[] {
   const list = (dir: string): string[] =>
@@ -165,8 +185,8 @@ describe('compileBundle properties', () => {
     expect(web?.id).toBeLessThan(2 ** 24);
   });
 
-  const expectAttributed = (policies: BundledPolicy[]) => {
-    const s = compileBundle(input(policies));
+  const expectAttributed = (policies: BundledPolicy[], o: Partial<CompileInput> = {}) => {
+    const s = compileBundle(input(policies, o));
     const rules = new Set(s.rules.map((r) => r.ruleId));
     const ids = new Set(s.identities.map((i) => i.id));
     for (const e of s.policy) {
@@ -176,9 +196,44 @@ describe('compileBundle properties', () => {
     }
     for (const e of s.ipcache) expect(ids.has(e.identity)).toBe(true);
     for (const e of s.endpoints) expect(ids.has(e.identity)).toBe(true);
+    for (const e of s.dnsRules ?? []) {
+      expect(ids.has(e.localId)).toBe(true);
+      expect(e.peerId === 0 || ids.has(e.peerId)).toBe(true);
+      for (const a of e.allow) expect(rules.has(a.ruleId)).toBe(true);
+    }
+    // the proxy bit only on allows of one TCP/UDP port
+    for (const e of s.policy.filter((x) => x.proxy !== undefined)) expect([e.verdict, e.portPrefixLen, [6, 17].includes(e.proto)]).toEqual([PolicyVerdict.allow, 16, true]);
+    return s;
   };
 
   it('every ruleId and identity the entries use is attributed (sample policies)', () => expectAttributed(SAMPLE));
+
+  it('every ruleId and identity is attributed with the DNS proxy and learned names (sample + DNS/FQDN policies)', () => {
+    const s = expectAttributed([...SAMPLE, ...DNS_SAMPLE], PROXY);
+    expect(s.policy.some((e) => e.proxy !== undefined)).toBe(true);
+    expect(s.identities.some((i) => i.fqdnNames !== undefined)).toBe(true);
+  });
+
+  it('is deterministic with the DNS proxy: shuffled policies, pods, learned names and addresses', () => {
+    const policies = [...SAMPLE, ...DNS_SAMPLE];
+    const want = compileBundle(input(policies, PROXY));
+    for (let seed = 1; seed <= 10; seed++) {
+      const fqdnNames = shuffle(LEARNED, seed).map((n) => ({ name: n.name, ips: shuffle(n.ips, seed + 3) }));
+      const got = compileBundle(input(shuffle(policies, seed).map(reverseKeys), { ...PROXY, fqdnNames, endpoints: shuffle(LOCAL, seed + 1), peers: shuffle(PEERS, seed + 2) }));
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+    }
+  });
+
+  it('the DNS proxy changes nothing for policies without DNS rules or toFQDNs (but adds an empty dnsRules)', () => {
+    const { dnsRules, ...got } = compileBundle(input(SAMPLE, { dnsProxy: true }));
+    expect(dnsRules).toEqual([]);
+    expect(got).toEqual(compileBundle(input(SAMPLE)));
+  });
+
+  it.skipIf(!upstream.present)(upstream.titled('with the DNS proxy, the upstream examples compile, attributed, and no toFQDNs is reported'), () => {
+    const s = expectAttributed([...importFixtures(), ...DNS_SAMPLE], PROXY);
+    expect(s.degraded.filter((d) => d.pointer.endsWith('/toFQDNs'))).toEqual([]);
+  });
 
   it.skipIf(!upstream.present)(upstream.titled('every ruleId and identity the entries use is attributed (with the upstream Cilium examples)'), () =>
     expectAttributed([...SAMPLE, ...importFixtures()]));

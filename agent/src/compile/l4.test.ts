@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
+import type { PortRule } from '../../../openapi/types.js';
 import { compileL4 } from './l4.js';
 
 const NO_PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: false } };
@@ -56,6 +57,6 @@ describe('compileL4', () => {
   it.each(proxyCases)('with the DNS proxy: $name', ({ given, dir, want }) => {
     const got = compileL4(given, '/r', 'allow', { ...PROXY, dir: dir ?? 'egress' });
     expect({ ...show(got), dnsBlocks: got.dnsBlocks.map((d) => `${d.block.proto}/${d.block.port}/${d.block.prefixLen}`) }).toEqual(want);
-    for (const d of got.dnsBlocks) expect(d.dns).toBe(given.toPorts?.[0]?.rules?.dns);
+    for (const d of got.dnsBlocks) expect(d.dns).toBe((given.toPorts?.[0] as PortRule | undefined)?.rules?.dns);
   });
 });
