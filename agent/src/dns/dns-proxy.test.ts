@@ -6,6 +6,7 @@ import { fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
 import { decodeDnsMessage } from './dns-message.js';
 import { defaultUpstreamSockets, DnsProxy } from './dns-proxy.js';
 import { dnsQuery, queryTcp, queryUdp } from './dns-test-clients.js';
+import { MAX_PENDING_PER_CONNECTION } from './tcp-session.js';
 import { startTestDnsServer, type TestDnsServer, type TestDnsServerOptions } from './test-dns-server.js';
 import type { DnsAnswer, DnsProxyOptions, DnsRecord } from './types.js';
 
@@ -147,6 +148,15 @@ describe('DnsProxy forwarding', () => {
     expect(byId.get(2)!.questions![0]!.name).toBe('www.example.com');
     expect(addresses(byId.get(3)!)).toEqual(['10.2.0.1']);
     expect(h.server.queries.map((q) => q.transport)).toEqual(['tcp', 'tcp', 'tcp']);
+    expect(h.upstreamSockets.tcp).toBe(1);
+  });
+
+  it('answers every one of more pipelined TCP queries than it handles at once on a connection', async () => {
+    const h = await startHarness();
+    const count = MAX_PENDING_PER_CONNECTION + 44;
+    const answers = await queryTcp('127.0.0.1', h.tcpPort, Array.from({ length: count }, (_, i) => dnsQuery(i, 'api.example.com')), 10_000);
+    expect(answers.map((a) => decoded(a).id ?? -1).sort((x, y) => x - y)).toEqual(Array.from({ length: count }, (_, i) => i));
+    expect(answers.every((a) => decoded(a).rcode === 'NOERROR')).toBe(true);
     expect(h.upstreamSockets.tcp).toBe(1);
   });
 

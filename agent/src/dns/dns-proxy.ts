@@ -74,13 +74,17 @@ export class DnsProxy<Endpoint> {
           this.handler.stats.repliesLost++;
           return;
         }
-        socket.send(reply, remote.port, remote.address, (error) => {
-          if (error) this.handler.stats.repliesLost++;
-        });
+        try {
+          socket.send(reply, remote.port, remote.address, (error) => {
+            if (error) this.handler.stats.repliesLost++;
+          });
+        } catch {
+          this.handler.stats.repliesLost++; // the socket was closed under us
+        }
       });
     });
     socket.on('error', () => {
-      this.handler.stats.repliesLost++;
+      this.handler.stats.socketErrors++;
     });
   }
 
@@ -97,12 +101,13 @@ export class DnsProxy<Endpoint> {
         openUpstream: (destination) => this.openTcpUpstream(destination),
         idleTimeoutMs: this.tcpIdleTimeoutMs,
         onReplyLost: () => this.handler.stats.repliesLost++,
+        onSlowClient: () => this.handler.stats.slowClientsClosed++,
       });
       this.sessions.add(session);
       void session.closed.then(() => this.sessions.delete(session));
     });
     server.on('error', () => {
-      // a listening server's error (e.g. EMFILE on accept) must not crash the agent; clients retry
+      this.handler.stats.socketErrors++; // e.g. EMFILE on accept: must not crash the agent; clients retry
     });
   }
 

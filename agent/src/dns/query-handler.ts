@@ -43,7 +43,8 @@ interface Outcome<Endpoint> {
 export function emptyStats(): DnsProxyStats {
   return {
     queries: 0, forwarded: 0, refused: 0, errors: 0, malformed: 0, notQueries: 0, overloaded: 0, upstreamTimeouts: 0,
-    upstreamErrors: 0, mismatchedAnswers: 0, unmatchedUpstream: 0, learnFailures: 0, repliesLost: 0, recordErrors: 0, inFlight: 0,
+    upstreamErrors: 0, mismatchedAnswers: 0, unmatchedUpstream: 0, learnFailures: 0, repliesLost: 0, recordErrors: 0,
+    socketErrors: 0, slowClientsClosed: 0, inFlight: 0,
   };
 }
 

@@ -11,6 +11,8 @@
  * - Half-close: when the client ends its side, the pending queries are still answered, then the session
  *   ends its side and closes its upstream connections.
  * - The connection is closed after `idleTimeoutMs` without traffic while nothing is pending.
+ * - Bounds: at most MAX_PENDING_PER_CONNECTION queries handled at once (reading pauses beyond); a client
+ *   that leaves more than MAX_UNREAD_BYTES of answers unread is disconnected.
  * - `destroy()` closes the client connection and the upstream ones; resolves when all are closed.
  */
 import type * as net from 'node:net';
@@ -21,6 +23,10 @@ import type { TcpUpstream } from './tcp-upstream.js';
 import type { DnsClient, DnsDestination } from './types.js';
 
 const MAX_UPSTREAMS = 4;
+/** queries of one connection handled at once; reading pauses beyond (TCP flow control holds the rest) */
+export const MAX_PENDING_PER_CONNECTION = 256;
+/** answers written but not yet taken by the client; beyond, the connection is closed */
+export const MAX_UNREAD_BYTES = 1 << 20;
 
 export interface TcpSessionOptions {
   handle(query: Buffer, client: DnsClient, forward: Forward): Promise<Buffer | undefined>;
@@ -28,6 +34,8 @@ export interface TcpSessionOptions {
   idleTimeoutMs: number;
   /** an answer was decided after the client's connection had gone */
   onReplyLost(): void;
+  /** the client left more than MAX_UNREAD_BYTES of answers unread: its connection was closed */
+  onSlowClient(): void;
 }
 
 export class TcpDnsSession {
@@ -68,12 +76,21 @@ export class TcpDnsSession {
 
   private answer(query: Buffer): void {
     this.pending++;
+    if (this.pending >= MAX_PENDING_PER_CONNECTION) this.socket.pause();
     void this.options.handle(query, this.client, this.forward).then((reply) => {
       if (reply === undefined) return;
-      if (this.socket.writable) this.socket.write(frameDnsMessage(reply));
-      else this.options.onReplyLost();
+      if (!this.socket.writable) {
+        this.options.onReplyLost();
+        return;
+      }
+      this.socket.write(frameDnsMessage(reply));
+      if (this.socket.writableLength > MAX_UNREAD_BYTES) {
+        this.options.onSlowClient();
+        this.socket.destroy();
+      }
     }).finally(() => {
       this.pending--;
+      if (this.pending < MAX_PENDING_PER_CONNECTION && this.socket.isPaused()) this.socket.resume();
       this.finishIfDone();
     });
   }

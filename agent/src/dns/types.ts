@@ -134,6 +134,10 @@ export interface DnsProxyStats {
   repliesLost: number;
   /** exceptions thrown by onRecord */
   recordErrors: number;
+  /** errors reported by the listening sockets and servers (the proxy keeps serving) */
+  socketErrors: number;
+  /** client TCP connections closed because they did not read their answers (MAX_UNREAD_BYTES) */
+  slowClientsClosed: number;
   /** queries being handled now */
   inFlight: number;
 }
