@@ -1179,19 +1179,71 @@ export interface components {
             /** @description DNS names of the destination (Hubble `destination_names`), e.g. learned from a toFQDNs rule. */
             destination_names?: string[];
             policy?: components["schemas"]["FlowPolicyRef"];
-            /** Format: int64 */
+            l7?: components["schemas"]["FlowLayer7"];
+            /**
+             * Format: int64
+             * @description Packets counted; for an L7 (DNS) summary, the number of L7 records (queries answered or refused) it aggregates.
+             */
             packets: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes counted (0 for an L7 summary; the kernel counts the bytes in the L3/L4 summary of the same traffic).
+             */
             bytes: number;
             /**
              * Format: int64
-             * @description New connections seen.
+             * @description New connections seen (0 for an L7 summary; its connection is counted by the L3/L4 summary).
              */
             flows: number;
             /** Format: date-time */
             first_seen?: string;
             /** Format: date-time */
             last_seen?: string;
+        };
+        /**
+         * @description Hubble's `l7` (flow.Layer7) for the DNS records of the node's DNS proxy, aggregated over the window
+         *     (one summary per source workload identity, query, qtypes, rcode, verdict, transport and deciding rule).
+         *     `l4` is the DNS transport (UDP or TCP and the port the pod addressed, usually 53). `verdict` is
+         *     FORWARDED (the resolver answered, whatever its rcode) or DROPPED with `drop_reason_desc`
+         *     `POLICY_DENIED` (the proxy refused the query: no DNS rule allows the name; the pod got REFUSED) or
+         *     `DNS_PROXY_ERROR` (the proxy answered SERVFAIL/FORMERR/NOTIMP itself: upstream timeout or error,
+         *     learning failed, malformed question — Hubble's verdict ERROR, which FlowSummary has no value for).
+         *     `destination_names` is not set on DNS summaries (as in Hubble: names go on flows to the addresses
+         *     learned from the answers, not on the query itself).
+         */
+        FlowLayer7: {
+            /**
+             * @description Hubble's L7FlowType. A query the proxy answered (forwarded, refused or errored) is a RESPONSE record.
+             * @enum {string}
+             */
+            type: "REQUEST" | "RESPONSE";
+            /**
+             * Format: int64
+             * @description Nanoseconds from the query's arrival at the proxy to its answer; for an aggregated summary, the maximum over the window's records.
+             */
+            latency_ns?: number;
+            dns: components["schemas"]["FlowDNS"];
+        };
+        /** @description Hubble's `l7.dns` (flow.DNS) of one aggregated DNS summary. */
+        FlowDNS: {
+            /** @description The question name as the pod asked it, canonical lower case with the trailing dot, as Hubble prints it (`api.github.com.`); `.` for a query without a question name. */
+            query: string;
+            /** @description Question types by name (`A`, `AAAA`, `CNAME`, …), as Hubble names them. */
+            qtypes: string[];
+            /**
+             * Format: int32
+             * @description The response code the pod received, numeric as in Hubble (0 NOERROR, 1 FORMERR, 2 SERVFAIL, 3 NXDOMAIN, 4 NOTIMP, 5 REFUSED).
+             */
+            rcode: number;
+            /** @description Addresses of the answers (A and AAAA at the end of the CNAME chain), the union over the window's records, sorted, at most 16. */
+            ips: string[];
+            /**
+             * Format: int64
+             * @description Seconds; the minimum TTL of the window's answers (0 without answer records).
+             */
+            ttl: number;
+            /** @description CNAME targets on the answer's chain, when the agent reports them (canonical, trailing dot). */
+            cnames?: string[];
         };
         FlowSummaryBatch: {
             /**
@@ -1260,7 +1312,14 @@ export interface components {
          *     label). `node_name`: name or `cluster/name`, `*` wildcards. `*_port`: decimal port numbers.
          *     `cluster`: cluster ids. `policy`: fleet policy names (`name` or `name@generation`) that decided.
          *     `ip_version`: IPv4 or IPv6 (a summary without `IP.ipVersion` has the version of its addresses; one
-         *     with neither matches no `ip_version`).
+         *     with neither matches no `ip_version`). `protocol`: case-insensitive `l4.protocol` names, `icmp` (v4 or
+         *     v6) and `dns` (summaries with `l7.dns`, as `hubble observe --protocol dns`). `dns_query`: regular
+         *     expressions (RE2 syntax subset, matched unanchored and case-insensitively against `l7.dns.query`,
+         *     which carries the trailing dot, as Hubble's `dns_query`); matched in time linear in the query's length
+         *     (no backtracking), so any pattern is safe. Supported: literals, `.`, classes `[a-z0-9-]` and `[^…]`,
+         *     `\d \w \s \D \W \S`, escaped metacharacters, `^ $`, groups `( )` `(?: )`, `|`, `* + ?` (and lazy forms),
+         *     `{n}` `{n,}` `{n,m}` (n, m ≤ 100). Anything else (backreferences, lookaround, flags, `\b`) is a 400
+         *     pointing at the pattern.
          */
         FlowFilter: {
             source_pod?: components["schemas"]["FlowFilterStrings"];
@@ -1285,6 +1344,7 @@ export interface components {
             cluster?: components["schemas"]["FlowFilterStrings"];
             policy?: components["schemas"]["FlowFilterStrings"];
             ip_version?: components["schemas"]["FlowIpVersion"][];
+            dns_query?: components["schemas"]["FlowFilterStrings"];
         };
         /**
          * @description Hubble's IPVersion names.

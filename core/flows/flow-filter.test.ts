@@ -25,6 +25,13 @@ function record(flow: Partial<FlowSummary> = {}, at: Partial<FlowRecord> = {}): 
   };
 }
 
+const dnsRecord = record({
+  destination: { identity: 1002, namespace: 'kube-system', labels: ['k8s:k8s-app=kube-dns'] },
+  destination_names: undefined,
+  l4: { protocol: 'UDP', destination_port: 53 },
+  l7: { type: 'RESPONSE', latency_ns: 2_000_000, dns: { query: 'api.github.com.', qtypes: ['A'], rcode: 0, ips: ['140.82.121.6'], ttl: 60 } },
+});
+
 function matches(filter: FlowFilter, r = record()): boolean {
   const compiled = compileFlowFilters({ whitelist: [filter] });
   if ('errors' in compiled) throw new Error(JSON.stringify(compiled.errors));
@@ -66,6 +73,17 @@ describe('field semantics', () => {
     { name: 'ip_version without ipVersion: the source address decides', filter: { ip_version: ['IPv4'] }, want: true },
     { name: 'ip_version without ipVersion: v6 destination alone', filter: { ip_version: ['IPv6'] }, r: record({ IP: { destination: '2001:db8::1' } }), want: true },
     { name: 'ip_version with no IP at all', filter: { ip_version: ['IPv4', 'IPv6'] }, r: record({ IP: undefined }), want: false },
+    { name: 'protocol dns matches a DNS summary', filter: { protocol: ['dns'] }, r: dnsRecord, want: true },
+    { name: 'protocol DNS is case-insensitive', filter: { protocol: ['DNS'] }, r: dnsRecord, want: true },
+    { name: 'protocol dns does not match L4 traffic to port 53', filter: { protocol: ['dns'] }, r: record({ l4: { protocol: 'UDP', destination_port: 53 } }), want: false },
+    { name: 'protocol udp still matches the DNS summary by its transport', filter: { protocol: ['udp'] }, r: dnsRecord, want: true },
+    { name: 'dns_query unanchored', filter: { dns_query: ['github'] }, r: dnsRecord, want: true },
+    { name: 'dns_query anchored with the trailing dot', filter: { dns_query: ['^api\\.github\\.com\\.$'] }, r: dnsRecord, want: true },
+    { name: 'dns_query not matching', filter: { dns_query: ['^github'] }, r: dnsRecord, want: false },
+    { name: 'dns_query values are ORed', filter: { dns_query: ['^x', 'com\\.$'] }, r: dnsRecord, want: true },
+    { name: 'dns_query case-insensitive', filter: { dns_query: ['GITHUB'] }, r: dnsRecord, want: true },
+    { name: 'dns_query never matches a summary without l7.dns', filter: { dns_query: [''] }, want: false },
+    { name: 'dns_query ANDed with verdict', filter: { dns_query: ['github'], verdict: ['DROPPED'] }, r: dnsRecord, want: false },
   ])('$name', ({ filter, r, want }) => {
     expect(matches(filter, r)).toBe(want);
   });
@@ -95,6 +113,11 @@ describe('errors', () => {
       blacklist: [{ destination_label: ['a b c'] }, { source_label: ['bogus:app=x'] }],
     });
     expect('errors' in compiled && compiled.errors.map((e) => e.pointer)).toEqual(['/whitelist/0/source_ip/0', '/whitelist/1/destination_port/0', '/blacklist/0/destination_label/0', '/blacklist/1/source_label/0']);
+  });
+
+  it('points at an invalid dns_query pattern without echoing it', () => {
+    const compiled = compileFlowFilters({ whitelist: [{ dns_query: ['ok', '(a'] }], blacklist: [{ dns_query: ['(?=x)'] }] });
+    expect('errors' in compiled && compiled.errors.map((e) => [e.pointer, e.rule])).toEqual([['/whitelist/0/dns_query/1', 'regex'], ['/blacklist/0/dns_query/0', 'regex']]);
   });
 });
 

@@ -15,7 +15,11 @@
  *   ignored, `*` within one label, a lone `*` any name, a leftmost `**.` one or more labels); matched
  *   against source_names / destination_names.
  * - `*_workload`: some workload of the endpoint has the name and kind given (absent = any).
- * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6.
+ * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6; `dns` means summaries with `l7.dns` (Hubble's
+ *   `--protocol dns`), whatever their transport.
+ * - `dns_query`: regular expressions (core/flows/safe-regex.ts: an RE2 subset matched without backtracking,
+ *   unanchored, case-insensitive) over `l7.dns.query` (lower case, trailing dot); summaries without
+ *   `l7.dns` never match. An invalid pattern is a field error at `/…/dns_query/<i>`.
  * - `node_name`: `*` wildcards; with a `/` it is matched against `cluster/node`.
  * - `policy`: `name` or `name@generation` of the deciding fleet policy.
  * - `ip_version`: IPv4 / IPv6 of `IP.ipVersion`; a summary without it (stored before the agent set it, or
@@ -29,6 +33,7 @@ import { appendPointer } from '../json/json-pointer.js';
 import { indexLabels, matchesEndpointSelector, type IndexedLabels } from '../policy/endpoint-selector.js';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../policy/rules/cidr.js';
 import { fqdnSelectorMatcher } from '../policy/rules/fqdn.js';
+import { compileSafeRegex } from './safe-regex.js';
 
 export type FlowMatcher = (record: FlowRecord) => boolean;
 type Side = 'source' | 'destination';
@@ -81,8 +86,9 @@ function compileFilter(filter: FlowFilter, pointer: string, errors: FieldError[]
   });
   add(filter.protocol, () => {
     const set = new Set(filter.protocol!.flatMap((p) => (p.toLowerCase() === 'icmp' ? ['icmpv4', 'icmpv6'] : [p.toLowerCase()])));
-    return (r) => set.has(r.flow.l4.protocol.toLowerCase());
+    return (r) => set.has(r.flow.l4.protocol.toLowerCase()) || (r.flow.l7?.dns !== undefined && set.has('dns'));
   });
+  add(filter.dns_query, () => dnsQueryMatcher(filter.dns_query!, appendPointer(pointer, 'dns_query'), errors));
   add(filter.node_name, () => {
     const patterns = filter.node_name!.map((p) => ({ withCluster: p.includes('/'), re: globToRegExp(p, '.*') }));
     return (r) => patterns.some((p) => p.re.test(p.withCluster ? `${r.cluster}/${r.node_name}` : r.node_name));
@@ -180,6 +186,21 @@ function fqdnMatcher(side: Side, values: readonly string[]): FlowMatcher {
   const matchers = values.map((v) => fqdnSelectorMatcher({ matchPattern: v }));
   const namesOf = side === 'source' ? (r: FlowRecord) => r.flow.source_names : (r: FlowRecord) => r.flow.destination_names;
   return (r) => (namesOf(r) ?? []).some((name) => matchers.some((matches) => matches(name)));
+}
+
+function dnsQueryMatcher(values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
+  const patterns = values.flatMap((v, i) => {
+    const compiled = compileSafeRegex(v);
+    if ('error' in compiled) {
+      errors.push({ pointer: appendPointer(pointer, i), message: `invalid regular expression: ${compiled.error}`, rule: 'regex' });
+      return [];
+    }
+    return [compiled];
+  });
+  return (r) => {
+    const query = r.flow.l7?.dns?.query;
+    return query !== undefined && patterns.some((p) => p.test(query));
+  };
 }
 
 function portMatcher(side: Side, values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
