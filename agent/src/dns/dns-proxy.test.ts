@@ -325,6 +325,13 @@ describe('DnsProxy failures', () => {
     expect(h.proxy.stats().upstreamErrors).toBe(2);
   });
 
+  it('passes an upstream error answer that omits the question section', async () => {
+    const h = await startHarness({ server: { respond: () => ({ type: 'response', flags: 5, questions: [], answers: [] }) } });
+    const answer = decoded(await queryUdp('127.0.0.1', h.udpPort, dnsQuery(35, 'api.example.com')));
+    expect(answer).toMatchObject({ id: 35, rcode: 'REFUSED' });
+    expect(h.records[0]).toMatchObject({ verdict: 'forwarded', rcode: 'REFUSED' });
+  });
+
   it('drops a malformed datagram without crashing and answers the next query', async () => {
     const h = await startHarness();
     const garbage = Buffer.from([0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0xff]);

@@ -11,7 +11,7 @@
  * - `allowQuery` denies → REFUSED, never forwarded; allowed → `forward(bytes, original)` over the
  *   caller's transport (`bytes` is then owned by forward).
  * - upstream timeout or failure, an answer dns-packet cannot decode or whose question is not the query's
- *   → SERVFAIL. A callback that throws → SERVFAIL (fail closed).
+ *   (an answer without a question section passes only when it holds no answer records) → SERVFAIL. A callback that throws → SERVFAIL (fail closed).
  * - an answer whose CNAME chain (dns-answer.ts) ends in addresses: `learn(endpoint, answer)` is awaited
  *   before the answer is returned; a rejection → SERVFAIL (`learnFailures`). Otherwise (NXDOMAIN, no
  *   address, a truncated answer without one) the answer is returned without learning.
@@ -115,7 +115,11 @@ export class DnsQueryHandler<Endpoint> {
       this.stats.upstreamErrors++;
       return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding };
     }
-    if (answer.type !== 'response' || !sameQuestion(question, answer.questions?.[0])) {
+    const answered = answer.questions?.[0];
+    // a server may omit the question from an error answer (RFC 1035 4.1.1 leaves it to the server): such an
+    // answer passes when it carries no records, since there is nothing in it to learn
+    const recordless = answered === undefined && (answer.answers ?? []).length === 0;
+    if (answer.type !== 'response' || !(recordless || sameQuestion(question, answered))) {
       this.stats.mismatchedAnswers++;
       return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding };
     }
