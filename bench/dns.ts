@@ -24,10 +24,10 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Answer } from 'dns-packet';
 import { fqdnSelectorMatcher } from '../core/policy/rules/fqdn.js';
-import { DnsProxy } from '../agent/src/dns/dns-proxy.js';
+import { DnsProxy } from '../agent/src/dns/index.js';
 import { dnsQuery } from '../agent/src/dns/dns-test-clients.js';
 import { startTestDnsServer } from '../agent/src/dns/test-dns-server.js';
-import type { DnsDestination } from '../agent/src/dns/types.js';
+import type { DnsDestination } from '../agent/src/dns/index.js';
 
 const HOST = '127.0.0.1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);

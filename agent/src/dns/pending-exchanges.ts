@@ -30,6 +30,13 @@ export class UpstreamBusyError extends Error {
   }
 }
 
+export class UpstreamClosedError extends Error {
+  constructor() {
+    super('upstream channel closed');
+    this.name = 'UpstreamClosedError';
+  }
+}
+
 interface Exchange {
   clientId: number;
   destination: DnsDestination;

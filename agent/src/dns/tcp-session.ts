@@ -17,7 +17,7 @@
  */
 import type * as net from 'node:net';
 import { DnsFrameReader, frameDnsMessage } from './dns-tcp-framing.js';
-import { UpstreamBusyError } from './pending-exchanges.js';
+import { UpstreamBusyError, UpstreamClosedError } from './pending-exchanges.js';
 import type { Forward } from './query-handler.js';
 import type { TcpUpstream } from './tcp-upstream.js';
 import type { DnsClient, DnsDestination } from './types.js';
@@ -96,6 +96,7 @@ export class TcpDnsSession {
   }
 
   private readonly forward: Forward = (query, destination) => {
+    if (this.socket.destroyed) return Promise.reject(new UpstreamClosedError()); // nobody to answer
     const key = `${destination.address}|${destination.port}`;
     let upstream = this.upstreams.get(key);
     if (upstream === undefined || !upstream.usable) {

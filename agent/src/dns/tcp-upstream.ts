@@ -12,8 +12,7 @@
  */
 import type * as net from 'node:net';
 import { DnsFrameReader, frameDnsMessage } from './dns-tcp-framing.js';
-import { PendingExchanges, UpstreamBusyError } from './pending-exchanges.js';
-import { UpstreamClosedError } from './udp-upstream.js';
+import { PendingExchanges, UpstreamBusyError, UpstreamClosedError } from './pending-exchanges.js';
 import type { DnsDestination } from './types.js';
 
 export class TcpUpstream {

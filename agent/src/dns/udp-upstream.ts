@@ -13,19 +13,12 @@
  */
 import type * as dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { PendingExchanges, UpstreamBusyError } from './pending-exchanges.js';
+import { PendingExchanges, UpstreamBusyError, UpstreamClosedError } from './pending-exchanges.js';
 import type { DnsDestination, UpstreamSocketFactory } from './types.js';
 
 interface FamilyChannel {
   socket: dgram.Socket;
   pending: PendingExchanges;
-}
-
-export class UpstreamClosedError extends Error {
-  constructor() {
-    super('upstream channel closed');
-    this.name = 'UpstreamClosedError';
-  }
 }
 
 export class UdpUpstream {
