@@ -135,7 +135,7 @@ describe('DnsProxy forwarding', () => {
     });
   }
 
-  it('answers three pipelined TCP queries on one connection, each with its own answer, through one upstream connection', async () => {
+  it('answers three pipelined TCP queries on one connection after the client half-closed, each with its own answer, through one upstream connection', async () => {
     const h = await startHarness();
     const answers = await queryTcp('127.0.0.1', h.tcpPort, [
       dnsQuery(1, 'api.example.com'),
