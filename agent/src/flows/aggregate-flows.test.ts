@@ -170,6 +170,36 @@ describe('aggregateFlows', () => {
     });
   });
 
+  describe('names of FQDN identities (IdentityInfo.names)', () => {
+    const GITHUB = 16_777_300;
+    const ctxNames: AggregateContext = {
+      ...ctx,
+      identity: (id) =>
+        id === GITHUB
+          ? { labels: ['fqdn:api.github.com', 'reserved:world'], names: ['API.GitHub.com.', 'github.com', 'api.github.com', ...Array.from({ length: 20 }, (_, i) => `n${String(i).padStart(2, '0')}.example.com`)] }
+          : ctx.identity(id),
+    };
+
+    it('egress to a learned address: destination_names, lower case without the trailing dot, deduplicated, sorted, at most 16', () => {
+      const [got] = aggregateFlows([rec({ peerId: GITHUB, direction: Direction.egress, dport: 443, flows: 1 })], ctxNames);
+      expect(got!.destination_names).toEqual(['api.github.com', 'github.com', ...Array.from({ length: 14 }, (_, i) => `n${String(i).padStart(2, '0')}.example.com`)]);
+      expect(got!.source_names).toBeUndefined();
+      expect(got!.destination).toMatchObject({ identity: GITHUB, labels: ['fqdn:api.github.com', 'reserved:world'] });
+    });
+
+    it('ingress from a learned address: source_names; the local side never gets names', () => {
+      const [got] = aggregateFlows([rec({ peerId: GITHUB, direction: Direction.ingress })], ctxNames);
+      expect(got!.source_names).toHaveLength(16);
+      expect(got!.destination_names).toBeUndefined();
+    });
+
+    it('peers without names get no *_names', () => {
+      const [got] = aggregateFlows([rec({ direction: Direction.egress })], ctxNames);
+      expect(got).not.toHaveProperty('destination_names');
+      expect(got).not.toHaveProperty('source_names');
+    });
+  });
+
   it('first/last seen: min/max over merged records, monotonic ns → wall clock', () => {
     const got = aggregateFlows([rec({ firstSeenNs: 5e9, lastSeenNs: 6e9 }), rec({ direction: Direction.egress, verdict: FlowVerdict.reply, firstSeenNs: 4e9, lastSeenNs: 7e9 })], ctx);
     expect(got).toHaveLength(1);

@@ -24,6 +24,9 @@
  *   proto 6/17/1/58/132/other → l4.protocol TCP/UDP/ICMPv4/ICMPv6/SCTP/OTHER, dport →
  *     l4.destination_port (ICMP and ICMPv6: the type)
  *   first/last seen: CLOCK_MONOTONIC(_COARSE) ns → wall clock through ctx.monotonicToWallMs
+ *   the peer's IdentityInfo.names (an FQDN identity's learned names) → destination_names (egress) /
+ *     source_names (ingress): lower case, no trailing dot (as Hubble prints them), sorted, at most 16 —
+ *     what the FlowFilter's destination_fqdn / source_fqdn match
  *
  * Replies (kernel verdict 4). policy.c counts a reply packet on the hook it crosses, i.e. with the
  * direction OPPOSITE to the connection's, with the connection's local/peer identities and its
@@ -50,6 +53,8 @@ export interface IdentityInfo {
   workloads?: readonly { name: string; kind: string }[];
   /** addresses of the identity's pods (both families); used only when there is exactly one pod */
   ips?: readonly string[];
+  /** DNS names an FQDN identity was learned for (the compiler's fqdnNames); set on the flows to this peer */
+  names?: readonly string[];
 }
 
 export interface AggregateContext {
@@ -113,7 +118,7 @@ export function formatLabels(labels: IdentityInfo['labels']): string[] {
   return list.map((l) => (/^(k8s|reserved|cidr|fqdn|unspec|container):/.test(l) ? l : `k8s:${l}`)).sort().slice(0, 64);
 }
 
-export function describeEndpoint(id: number, ctx: AggregateContext): FlowEndpoint {
+export function describeEndpoint(id: number, ctx: Pick<AggregateContext, 'clusterName' | 'identity'>): FlowEndpoint {
   const reserved = RESERVED_NAMES.get(id);
   if (reserved !== undefined && id !== 0) return { identity: id, labels: [`reserved:${reserved}`] };
   const info = ctx.identity(id);
@@ -125,6 +130,15 @@ export function describeEndpoint(id: number, ctx: AggregateContext): FlowEndpoin
   ep.labels = formatLabels(info.labels);
   if (info.workloads && info.workloads.length > 0) ep.workloads = info.workloads.slice(0, 4).map((w) => ({ name: w.name, kind: w.kind }));
   return ep;
+}
+
+const MAX_NAMES = 16;
+
+/** Hubble's `*_names` of a peer: lower case without the trailing dot (as Hubble prints them), sorted, at most 16. */
+export function peerNames(info: IdentityInfo | undefined): string[] | undefined {
+  if (!info?.names || info.names.length === 0) return undefined;
+  const names = [...new Set(info.names.map((n) => n.toLowerCase().replace(/\.+$/, '')).filter((n) => n.length > 0 && n.length <= 255))].sort();
+  return names.length === 0 ? undefined : names.slice(0, MAX_NAMES);
 }
 
 const flip = (d: number): number => (d === Direction.egress ? Direction.ingress : Direction.egress);
@@ -162,6 +176,7 @@ export function aggregateFlows(records: FlowRecordSource, ctx: AggregateContext)
     const byPolicy = verdict === 'FORWARDED' || r.dropReason === FlowDropReason.policy;
     const rule = ruleId === 0 || !byPolicy ? undefined : ctx.rule(ruleId);
     const IP = ipOf(r, egress ? r.localId : r.peerId, egress ? r.peerId : r.localId, ctx);
+    const names = peerNames(ctx.identity(r.peerId));
     const summary: FlowSummary = {
       source: egress ? local : peer,
       destination: egress ? peer : local,
@@ -170,6 +185,7 @@ export function aggregateFlows(records: FlowRecordSource, ctx: AggregateContext)
       traffic_direction: egress ? 'EGRESS' : 'INGRESS',
       verdict,
       ...(verdict === 'FORWARDED' ? {} : { drop_reason_desc: dropReasonName(r, ruleId) }),
+      ...(names ? (egress ? { destination_names: names } : { source_names: names }) : {}),
       ...(rule ? { policy: { name: rule.policy, revision: rule.generation } } : {}),
       packets: 0,
       bytes: 0,

@@ -1,6 +1,7 @@
 /**
  * The flow loop: every `intervalMs` read-and-reset the kernel counters, aggregate them into
- * FlowSummary records for the window, cut them into batches of at most `maxBatch` (5000, the API's
+ * FlowSummary records for the window (plus the L7 DNS summaries of the proxy's records, when
+ * `readDnsRecords` is given), cut them into batches of at most `maxBatch` (5000, the API's
  * limit), spool each batch (uuid batchId, per-node sequence), then deliver the spool in order.
  * API errors only delay delivery; the spool is bounded (see flow-spool.ts).
  *
@@ -16,6 +17,7 @@ import type { FlowRecordSource } from '../kernel/codecs.js';
 import { sleep } from '../sync/sleep.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { aggregateFlows, monotonicToWallClock, type AggregateContext } from './aggregate-flows.js';
+import { dnsSummaries, type DnsQueryRecord } from './dns-summaries.js';
 import { wireLost, type DeliveryReport, type FlowSpool } from './flow-spool.js';
 import { isKernelLoss, kernelLossDelta, type KernelLoss, type KernelLossCounters } from './kernel-loss.js';
 
@@ -24,6 +26,9 @@ export const MAX_BATCH_SUMMARIES = 5000;
 export interface FlowLoopOptions {
   /** one read-and-reset of the kernel counters (Datapath.readAndResetFlowRecords) */
   readFlows: () => FlowRecordSource;
+  /** the DNS proxy's query records since the last call (drained): their L7 DNS summaries
+   *  (dns-summaries.ts) go out with the window's L4 summaries */
+  readDnsRecords?: () => readonly DnsQueryRecord[];
   /** the kernel's loss counters, cumulative since its maps were created (Datapath.readCounters) */
   readLost?: () => KernelLossCounters;
   /** identities and rules of the state currently enforced (without monotonicToWallMs) */
@@ -69,7 +74,9 @@ export class FlowLoop {
     const end = this.now();
     const window = { start: new Date(this.windowStart).toISOString(), end: new Date(end).toISOString() };
     this.windowStart = end;
+    const dnsRecords = this.readDnsRecords();
     const summaries: FlowSummary[] = records.length === 0 ? [] : aggregateFlows(records, { ...this.options.context(), monotonicToWallMs: monotonicToWallClock() });
+    if (dnsRecords.length > 0) summaries.push(...dnsSummaries(dnsRecords, this.options.context()));
     const chunks = chunk(summaries, this.options.maxBatch ?? MAX_BATCH_SUMMARIES);
     const spool = this.options.spool;
     const kernelLost = counters ? kernelLossDelta(spool.kernelCounters, counters) : { packets: 0, bytes: 0, flows: 0 };
@@ -90,7 +97,16 @@ export class FlowLoop {
     if (delivery.error) {
       this.options.log?.('warn', 'flow delivery failed; batches stay spooled', { error: delivery.error.message, pending: delivery.remaining, lost: spool.lost });
     }
-    return { ...delivery, records: records.length, summaries: summaries.length, batches: chunks.length, kernelLost };
+    return { ...delivery, records: records.length + dnsRecords.length, summaries: summaries.length, batches: chunks.length, kernelLost };
+  }
+
+  private readDnsRecords(): readonly DnsQueryRecord[] {
+    try {
+      return this.options.readDnsRecords?.() ?? [];
+    } catch (e) {
+      this.options.log?.('warn', 'reading the DNS proxy records failed', { error: (e as Error).message });
+      return [];
+    }
   }
 
   private readCounters(): KernelLossCounters | undefined {

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FlowSummary, FlowSummaryBatch } from '../../../openapi/types.js';
 import { FlowSpool } from './flow-spool.js';
 import { FlowLoop, chunk } from './flow-loop.js';
+import type { DnsQueryRecord } from './dns-summaries.js';
 import { Direction, FlowDropReason, FlowVerdict, IpProto } from '../kernel/identities.js';
 import type { FlowRecord } from '../kernel/codecs.js';
 
@@ -201,6 +202,26 @@ describe('FlowSpool: kernel losses', () => {
 
 describe('FlowLoop', () => {
   const rec = (packets: number, dport: number): FlowRecord => ({ localId: 300, peerId: 301, ruleId: 0, dport, proto: IpProto.tcp, direction: Direction.ingress, verdict: FlowVerdict.forwarded, ipVersion: 4, dropReason: FlowDropReason.policy, packets, bytes: packets * 60, flows: 1, firstSeenNs: 1, lastSeenNs: 2 });
+
+  it('adds the L7 DNS summaries of the records readDnsRecords drains to the window', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+    await spool.open();
+    const sent: FlowSummaryBatch[] = [];
+    const dns: DnsQueryRecord = { time: Date.parse('2026-11-30T10:00:00Z'), sourceIdentity: 300, resolverIdentity: 400, transport: 'udp', port: 53, ipVersion: 4, qname: 'api.github.com', qtypes: ['A'], rcode: 'NOERROR', ips: ['140.82.121.6'], ttl: 60, verdict: 'forwarded', latencyMs: 1 };
+    let pending = [dns, dns];
+    const loop = new FlowLoop({
+      readFlows: () => [rec(1, 443)],
+      readDnsRecords: () => pending.splice(0),
+      context: () => ({ rule: () => undefined, identity: () => undefined }),
+      spool,
+      send: async (b) => void sent.push(b),
+      intervalMs: 1000,
+    });
+    expect(await loop.tick()).toMatchObject({ records: 3, summaries: 2, batches: 1 });
+    expect(sent[0]!.summaries.map((s) => [s.l4.protocol, s.l7?.dns.query, s.packets])).toEqual([['TCP', undefined, 1], ['UDP', 'api.github.com.', 2]]);
+    pending = [];
+    expect(await loop.tick()).toMatchObject({ summaries: 1 });
+  });
 
   it('cuts summaries into batches of at most maxBatch, with uuid batchIds and consecutive sequences', async () => {
     const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
