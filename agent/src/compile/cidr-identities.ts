@@ -4,7 +4,8 @@
  *
  * Contract:
  * - Every `cidr` and `except` of the bundle, host bits masked (canonical text, see ip-prefix.ts), is
- *   an ipcache prefix.
+ *   an ipcache prefix; so is every address the DNS proxy learned (fqdn-identities.ts), which always
+ *   gets a CIDR identity (as if a selector named exactly it).
  * - A CIDR selector (cidr P, excepts E…) selects the identity of prefix Q iff Q ⊆ P and Q ⊄ every E
  *   (containment never crosses families). Because the ipcache returns the longest prefix, an address
  *   is selected iff it lies in P and in no E — also when several rules nest prefixes.
@@ -47,9 +48,10 @@ export function selectsPrefix(selector: CidrSelector, prefix: string | Prefix): 
   });
 }
 
-/** Prefixes of all selectors → identity (the family's world for prefixes nobody selects), in
- *  comparePrefixes order. */
-export function allocateCidrIdentities(selectors: readonly CidrSelector[]): CidrIdentity[] {
+/** Prefixes of all selectors, plus `selectedPrefixes` (prefixes selected by definition: addresses the
+ *  DNS proxy learned, fqdn-identities.ts) → identity (the family's world for prefixes nobody selects),
+ *  in comparePrefixes order. */
+export function allocateCidrIdentities(selectors: readonly CidrSelector[], selectedPrefixes: readonly Prefix[] = []): CidrIdentity[] {
   const prefixes = new Map<string, Prefix>();
   for (const s of selectors) {
     for (const t of [s.cidr, ...s.except]) {
@@ -57,8 +59,13 @@ export function allocateCidrIdentities(selectors: readonly CidrSelector[]): Cidr
       if (m) prefixes.set(m.text, m);
     }
   }
+  const always = new Set<string>();
+  for (const p of selectedPrefixes) {
+    prefixes.set(p.text, p);
+    always.add(p.text);
+  }
   const all = [...prefixes.values()].sort(comparePrefixes);
-  const selected = all.filter((q) => selectors.some((s) => selectsPrefix(s, q)));
+  const selected = all.filter((q) => always.has(q.text) || selectors.some((s) => selectsPrefix(s, q)));
   const ids = allocateHashed(selected.map((q) => `cidr:${q.text}`), CIDR_ID_SPACE);
   return all.map((q) => ({ cidr: q.text, family: q.family, identity: ids.get(`cidr:${q.text}`) ?? worldOf(q.family) }));
 }

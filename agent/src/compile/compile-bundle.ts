@@ -36,9 +36,8 @@ import { propagateRedirects } from './dns-redirects.js';
 import { buildDnsRules } from './dns-rules.js';
 import {
   collectLearnedAddresses,
-  fqdnLabelsOf,
+  fqdnLabeller,
   learnedAddressesSelectedBy,
-  learnedCidrSelectors,
   toFqdnSelectorsOf,
   type LearnedAddress,
 } from './fqdn-identities.js';
@@ -210,9 +209,13 @@ export function compileBundle(input: CompileInput): CompiledState {
   }
   // Addresses the DNS proxy learned join the CIDR prefixes (fqdn-identities.ts); cluster addresses win.
   const learned = learnedAddressesOf(input, [...nodeAddress.keys(), ...apiserverAddress.keys(), ...pods.flatMap((x) => addressesOf(x.p).map((h) => h.text))]);
-  const cidrIdentities = allocateCidrIdentities([...allCidrSelectors, ...learnedCidrSelectors(learned)]);
+  const cidrIdentities = allocateCidrIdentities(allCidrSelectors, learned.map((a) => a.prefix));
   const cidrIds = cidrIdentities.filter((c) => c.identity !== ReservedIdentity.world && c.identity !== ReservedIdentity.worldIpv6);
   const cidrIdOf = new Map(cidrIds.map((c) => [c.cidr, c.identity]));
+  const cidrPrefixes = cidrIds.flatMap((c) => {
+    const prefix = maskPrefix(c.cidr);
+    return prefix ? [{ prefix, identity: c.identity }] : [];
+  });
   const environment = { kubeApiserverAddressed: apiserverAddress.size > 0, dnsProxy: input.dnsProxy === true };
 
   // ---- rule ids ------------------------------------------------------------------------------
@@ -293,7 +296,7 @@ export function compileBundle(input: CompileInput): CompiledState {
       else for (const id of ids) peers.ids.add(id);
     }
     for (const c of cidrSelectorsOf(r, dir)) {
-      if ('sel' in c && !checkCidrSelector(c.sel)) for (const ci of cidrIds) if (selectsPrefix(c.sel, ci.cidr)) peers.ids.add(ci.identity);
+      if ('sel' in c && !checkCidrSelector(c.sel)) for (const ci of cidrPrefixes) if (selectsPrefix(c.sel, ci.prefix)) peers.ids.add(ci.identity);
     }
     // toFQDNs: the identities of learned addresses with a matching name (none without the DNS proxy,
     // where peerIssues reports the selectors)
@@ -407,9 +410,13 @@ export function compileBundle(input: CompileInput): CompiledState {
   // direction that would loosen enforcement for traffic no enforce rule allows, so there audit-deny
   // entries are clipped to what enforce allows: each is intersected with every allow of the same
   // endpoint and direction (peer ∩ peer, block ∩ block); outside, the default deny drops as before.
+  // Not with allows redirected to the DNS proxy: an audit-deny (rank 2) would win over the redirect in
+  // the kernel and forward the traffic past the proxy, so an audit policy would loosen the enforce
+  // DNS rules; there the audit deny's would-drops are not counted instead (dns-redirects.ts).
   for (const a of clipped) {
     for (const c of contributions) {
       if (c.verdict !== PolicyVerdict.allow || c.localId !== a.localId || c.direction !== a.direction) continue;
+      if (c.proxy !== undefined) continue;
       const peerId = a.peerId === ReservedIdentity.any ? c.peerId : c.peerId === ReservedIdentity.any || c.peerId === a.peerId ? a.peerId : undefined;
       if (peerId === undefined) continue;
       const block = blockContains(a.block, c.block) ? c.block : blockContains(c.block, a.block) ? a.block : undefined;
@@ -500,12 +507,12 @@ export function compileBundle(input: CompileInput): CompiledState {
   // Labels as Cilium's: `cidr:<prefix>` (IPv6 colons as dashes) and the world of the prefix's family;
   // a learned address also `fqdn:<selector>` per toFQDNs selector selecting it, and its names.
   const learnedByPrefix = new Map(learned.map((a) => [a.prefix.text, a]));
-  const fqdnSelectors = learned.length > 0 ? toFqdnSelectorsOf(input.bundle.policies) : [];
+  const fqdnLabelsOf = fqdnLabeller(learned.length > 0 ? toFqdnSelectorsOf(input.bundle.policies) : []);
   for (const c of cidrIds) {
     const info: IdentityInfo = { id: c.identity, kind: 'cidr', labels: [`cidr:${cidrLabelKey(c.cidr)}=`, c.family === 4 ? label('world') : label('world-ipv6')], cidr: c.cidr };
     const a = learnedByPrefix.get(c.cidr);
     if (a) {
-      info.labels = [...info.labels, ...fqdnLabelsOf(a, fqdnSelectors)].sort(cmp);
+      info.labels = [...info.labels, ...fqdnLabelsOf(a)].sort(cmp);
       info.fqdnNames = [...a.names];
     }
     identities.push(info);

@@ -106,6 +106,17 @@ const cases: Case[] = [
     want: { policy: ['web@shop out dns@kube-system udp/53 allow p/egress/0 proxy:dns'], dnsRules: ['web@shop dns@kube-system udp/53: a.example (audit) p/egress/0'] },
   },
   {
+    name: 'an audit-mode deny over an enforce DNS redirect is not clipped onto it (it would forward past the proxy)',
+    given: [
+      policy('e', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }, { toCIDR: ['198.51.100.0/24'] }] }),
+      policy('a', { endpointSelector: WEB, egressDeny: [{ toEntities: ['all'] }] }, { mode: 'audit' }),
+    ],
+    want: {
+      policy: ['web@shop out cidr:198.51.100.0/24 any audit-deny a/egressDeny/0', 'web@shop out dns@kube-system udp/53 allow e/egress/0 proxy:dns'],
+      endpoints: ['11 web@shop deny-out', '12 db@shop'],
+    },
+  },
+  {
     name: 'toFQDNs: learned IPv4 and IPv6 addresses get CIDR identities; the rule allows its ports to them',
     given: [policy('p', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'api.github.com' }], toPorts: [TCP_443] }] })],
     learned: [{ name: 'api.github.com', ips: ['140.82.112.5', '2606:50c0::5'] }, { name: 'other.example', ips: ['198.51.100.1'] }],
@@ -237,9 +248,9 @@ describe('compileBundle with the DNS proxy', () => {
 
   it('dnsQueryVerdict: an audit-mode allow never loosens an enforce-mode refusal; alone, a would-refusal is forwarded as audit', () => {
     const rules = [
-      { localId: 300, peerId: 0, proto: 17, port: 53, allow: [{ matchName: 'a.example', ruleId: 1 }] },
-      { localId: 300, peerId: 7, proto: 17, port: 53, allow: [{ matchPattern: '*', ruleId: 2, audit: true as const }] },
-      { localId: 301, peerId: 0, proto: 17, port: 53, allow: [{ matchName: 'a.example', ruleId: 3, audit: true as const }] },
+      { localId: 300, peers: 'any' as const, proto: 17, port: 53, allow: [{ matchName: 'a.example', ruleId: 1 }] },
+      { localId: 300, peers: [7], proto: 17, port: 53, allow: [{ matchPattern: '*', ruleId: 2, audit: true as const }] },
+      { localId: 301, peers: 'any' as const, proto: 17, port: 53, allow: [{ matchName: 'a.example', ruleId: 3, audit: true as const }] },
     ];
     expect(dnsQueryVerdict(rules, { localId: 300, peerId: 7, proto: 17, port: 53, qname: 'b.example' })).toEqual({ allowed: false, audit: false, ruleId: 0 });
     expect(dnsQueryVerdict(rules, { localId: 300, peerId: 7, proto: 17, port: 53, qname: 'a.example' })).toEqual({ allowed: true, audit: false, ruleId: 1 });

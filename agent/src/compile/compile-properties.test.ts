@@ -198,7 +198,7 @@ describe('compileBundle properties', () => {
     for (const e of s.endpoints) expect(ids.has(e.identity)).toBe(true);
     for (const e of s.dnsRules ?? []) {
       expect(ids.has(e.localId)).toBe(true);
-      expect(e.peerId === 0 || ids.has(e.peerId)).toBe(true);
+      for (const p of e.peers === 'any' ? [] : e.peers) expect(ids.has(p)).toBe(true);
       for (const a of e.allow) expect(rules.has(a.ruleId)).toBe(true);
     }
     // the proxy bit only on allows of one TCP/UDP port

@@ -9,9 +9,9 @@
  * Within a family mergeContributions keeps the redirect (an allow key carries the proxy of any
  * covering redirect). Across families one case loses it: a redirect in W and a plain allow in E
  * covering the same port — the tie goes to E's entry, without the bit. Contract of
- * `propagateRedirects`: for every redirecting allow of W (block b) and every exact-peer family of the
- * same local identity and direction holding an allow whose block contains b, a copy of the redirect
- * with that peer is added, so E's longest key for b is b itself, carrying the bit (or a higher-ranked
+ * `propagateRedirects`: for every block b redirected in W and every exact-peer family of the same
+ * local identity and direction holding an allow whose block contains b, a copy of W's redirect on b
+ * (the one with the smallest ruleId) with that peer is added, so E's longest key for b is b itself, carrying the bit (or a higher-ranked
  * verdict: a deny still wins). A redirect in E needs nothing: E wins the tie, and a W allow cannot
  * outrank it.
  *
@@ -38,8 +38,16 @@ export function propagateRedirects(contributions: readonly Contribution[]): Cont
     if (list) list.push(c);
     else allowsOf.set(k, [c]);
   }
-  const copies: Contribution[] = [];
+  // One representative per (local, direction, block): the smallest ruleId, which is also what the
+  // merge would attribute among equal redirects — the copies only need to carry the bit.
+  const representative = new Map<string, Contribution>();
   for (const r of anyPeerRedirects) {
+    const k = `${r.localId}/${r.direction}/${r.block.proto}/${r.block.port}/${r.block.prefixLen}`;
+    const best = representative.get(k);
+    if (!best || r.ruleId < best.ruleId) representative.set(k, r);
+  }
+  const copies: Contribution[] = [];
+  for (const r of representative.values()) {
     const peers = new Set<number>();
     for (const c of allowsOf.get(`${r.localId}/${r.direction}`) ?? []) if (blockContains(c.block, r.block)) peers.add(c.peerId);
     for (const peerId of [...peers].sort((a, b) => a - b)) copies.push({ ...r, peerId });

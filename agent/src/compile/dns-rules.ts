@@ -5,16 +5,18 @@
  * Contract of buildDnsRules (run on the contributions before propagateRedirects):
  * - A redirected port of local identity L is the block (proto, port) of any redirecting allow of L
  *   (egress; TCP or UDP, one port).
- * - For each such port and each peer family F of L (F = a peer identity, or 0 = any peer) whose allow
- *   contributions cover the port and whose queries can reach the proxy there (F = 0, or F or the
- *   any-peer family has a redirecting allow on the port), one DnsRuleEntry (L, F, proto, port) lists: every DNS selector of
- *   F's redirecting allows on that port, and `matchPattern: "*"` for every plain allow of F covering
- *   it (Cilium: a rule without L7 rules on a redirected port allows every query). Each with its
- *   ruleId; `audit` when the allow is an audit-mode policy's.
- * - Sorted by localId, peerId, proto, port; allows sorted by ruleId, matchName, matchPattern.
+ * - For each such port and each peer family F of L (F = a peer identity, or the any-peer family) whose
+ *   allow contributions cover the port and whose queries can reach the proxy there (F is the any-peer
+ *   family, or F or the any-peer family has a redirecting allow on the port), the allows of F there:
+ *   every DNS selector of F's redirecting allows on that port, and `matchPattern: "*"` for every plain
+ *   allow of F covering it (Cilium: a rule without L7 rules on a redirected port allows every query).
+ *   Each with its ruleId; `audit` when the allow is an audit-mode policy's.
+ * - One DnsRuleEntry per (L, proto, port, allows): the any-peer family's has `peers: 'any'`, peer
+ *   families with identical allows share one entry (`peers` sorted). Entries sorted by localId, proto,
+ *   port, then `'any'` first and by first peer; allows sorted by ruleId, matchName, matchPattern.
  *
- * Contract of dnsQueryVerdict: the entries of (localId, peerId, proto, port) and (localId, 0, proto,
- * port) are the query's allows (the same union the kernel's two lookups cover). Among the allows of
+ * Contract of dnsQueryVerdict: the allows of every entry of (localId, proto, port) whose peers are
+ * `'any'` or contain peerId are the query's allows (the same union the kernel's two lookups cover). Among the allows of
  * enforce-mode policies — or, when there are none, those of audit-mode policies:
  * - the query is allowed iff one matches the name (core's fqdnSelectorMatcher: case-insensitive,
  *   trailing dot ignored; `matchPattern: "*"` matches every name); attribution: the first match in
@@ -63,7 +65,8 @@ export function buildDnsRules(contributions: readonly Contribution[]): DnsRuleEn
     ports.set(k, hit);
     portsOf.set(c.localId, ports);
   }
-  const entries = new Map<string, DnsRuleEntry>();
+  // per (local, peer family, port): the allows
+  const families = new Map<string, { localId: number; peerId: number; proto: number; port: number; allow: DnsAllow[] }>();
   for (const c of egressAllows) {
     for (const { proto, port, peers } of portsOf.get(c.localId)?.values() ?? []) {
       // only families whose queries can reach the proxy on this port: the any-peer family (it joins
@@ -71,18 +74,26 @@ export function buildDnsRules(contributions: readonly Contribution[]): DnsRuleEn
       if (c.peerId !== 0 && !peers.has(c.peerId) && !peers.has(0)) continue;
       if (!blockContains(c.block, { proto, port, prefixLen: 16 })) continue;
       const k = `${c.localId}/${c.peerId}/${proto}/${port}`;
-      const entry = entries.get(k) ?? { localId: c.localId, peerId: c.peerId, proto, port, allow: [] };
-      entry.allow.push(...allowsOf(c));
-      entries.set(k, entry);
+      const family = families.get(k) ?? { localId: c.localId, peerId: c.peerId, proto, port, allow: [] };
+      family.allow.push(...allowsOf(c));
+      families.set(k, family);
     }
   }
-  const out: DnsRuleEntry[] = [];
-  for (const e of entries.values()) {
-    const unique = new Map(e.allow.map((a) => [JSON.stringify([a.ruleId, a.matchName, a.matchPattern, a.audit]), a]));
+  // peer families with the same allows on one (local, port) share an entry
+  const entries = new Map<string, DnsRuleEntry>();
+  for (const f of families.values()) {
+    const unique = new Map(f.allow.map((a) => [JSON.stringify([a.ruleId, a.matchName, a.matchPattern, a.audit]), a]));
     if (unique.size === 0) continue;
-    out.push({ ...e, allow: [...unique.values()].sort(compareDnsAllows) });
+    const allow = [...unique.values()].sort(compareDnsAllows);
+    const k = `${f.localId}/${f.proto}/${f.port}/${f.peerId === 0 ? 'any' : 'peers'}/${JSON.stringify(allow)}`;
+    const entry = entries.get(k);
+    if (entry && entry.peers !== 'any') entry.peers.push(f.peerId);
+    else entries.set(k, { localId: f.localId, proto: f.proto, port: f.port, peers: f.peerId === 0 ? 'any' : [f.peerId], allow });
   }
-  return out.sort((a, b) => a.localId - b.localId || a.peerId - b.peerId || a.proto - b.proto || a.port - b.port);
+  const firstPeer = (e: DnsRuleEntry): number => (e.peers === 'any' ? -1 : (e.peers[0] ?? -1));
+  return [...entries.values()]
+    .map((e) => (e.peers === 'any' ? e : { ...e, peers: [...e.peers].sort((a, b) => a - b) }))
+    .sort((a, b) => a.localId - b.localId || a.proto - b.proto || a.port - b.port || firstPeer(a) - firstPeer(b));
 }
 
 export interface DnsQuery {
@@ -118,18 +129,20 @@ function matcherOf(a: DnsAllow): (name: string) => boolean {
 
 /** A query checker over `dnsRules` (indexes them once; see the module contract). */
 export function createDnsQueryVerdict(dnsRules: readonly DnsRuleEntry[]): (query: DnsQuery) => DnsQueryVerdict {
-  const byKey = new Map<string, Array<{ allow: DnsAllow; matches: (name: string) => boolean }>>();
+  type Compiled = { allow: DnsAllow; matches: (name: string) => boolean };
+  // (local, proto, port) → allows of the any-peer family and of each peer
+  const byPort = new Map<string, { any: Compiled[]; peers: Map<number, Compiled[]> }>();
   for (const e of dnsRules) {
-    const k = `${e.localId}/${e.peerId}/${e.proto}/${e.port}`;
-    const list = byKey.get(k) ?? [];
-    for (const allow of e.allow) list.push({ allow, matches: matcherOf(allow) });
-    byKey.set(k, list);
+    const k = `${e.localId}/${e.proto}/${e.port}`;
+    const slot = byPort.get(k) ?? { any: [], peers: new Map<number, Compiled[]>() };
+    byPort.set(k, slot);
+    const compiled = e.allow.map((allow) => ({ allow, matches: matcherOf(allow) }));
+    if (e.peers === 'any') slot.any.push(...compiled);
+    else for (const p of e.peers) slot.peers.set(p, [...(slot.peers.get(p) ?? []), ...compiled]);
   }
   return (q) => {
-    const all = [
-      ...(byKey.get(`${q.localId}/${q.peerId}/${q.proto}/${q.port}`) ?? []),
-      ...(q.peerId === 0 ? [] : (byKey.get(`${q.localId}/0/${q.proto}/${q.port}`) ?? [])),
-    ];
+    const slot = byPort.get(`${q.localId}/${q.proto}/${q.port}`);
+    const all = slot ? [...slot.any, ...(slot.peers.get(q.peerId) ?? [])] : [];
     if (all.length === 0) return { allowed: false, audit: false, ruleId: 0 };
     const enforce = all.filter((x) => !x.allow.audit);
     const deciding = enforce.length > 0 ? enforce : all;

@@ -6,9 +6,11 @@
  * - Every valid address of a learned name is a host prefix (/32, /128; canonical text, an IPv4-mapped
  *   address is its IPv4 address) — unless a pod, node or kube-apiserver address claims it: those win,
  *   so FQDN rules never select cluster endpoints (Cilium's rule), and no identity is made for it.
- * - Each learned prefix joins the CIDR identity machinery (cidr-identities.ts) as a selector of
- *   itself: it gets the identity of `cidr:<prefix>` (the same number a toCIDR of that /32 would
- *   give), and every CIDR selector containing it (minus its excepts) selects it, deny rules included.
+ * - Each learned prefix joins the CIDR identity machinery (cidr-identities.ts
+ *   `allocateCidrIdentities(selectors, learnedPrefixes)`) as a prefix selected by definition: it gets
+ *   the identity of `cidr:<prefix>` (the same number a toCIDR of that /32 would give), and every CIDR
+ *   selector containing it (minus its excepts) selects it, deny rules included; `world` selects it
+ *   (its labels carry the family's world, as Cilium's FQDN identities do), `cluster` does not.
  * - A toFQDNs selector (`matchName` / `matchPattern`, core/policy/rules/fqdn.ts `fqdnSelectorMatcher`)
  *   selects the identity of a learned prefix iff it matches at least one name learned for it (a
  *   CNAME chain's names all point at the final addresses, so any of them counts).
@@ -19,7 +21,6 @@ import type { EgressRule, FQDNSelector, BundledPolicy } from '../../../openapi/t
 import { canonicalDnsName, fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
 import { comparePrefixes, hostPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
 import { rulesOf } from '../../../core/policy/unenforced-parts.js';
-import type { CidrSelector } from './cidr-identities.js';
 import type { LearnedName } from './types.js';
 
 /** A learned address and every name learned for it. */
@@ -51,11 +52,6 @@ export function collectLearnedAddresses(learned: readonly LearnedName[], claimed
     .map(({ prefix, names }) => ({ prefix, names: [...names].sort(cmp) }));
 }
 
-/** Each learned address as a CIDR selector of itself (feeds allocateCidrIdentities). */
-export function learnedCidrSelectors(addresses: readonly LearnedAddress[]): CidrSelector[] {
-  return addresses.map((a) => ({ cidr: a.prefix.text, except: [] }));
-}
-
 /** The learned addresses the toFQDNs selector selects (in the given order). */
 export function learnedAddressesSelectedBy(selector: FQDNSelector, addresses: readonly LearnedAddress[]): LearnedAddress[] {
   if (addresses.length === 0) return [];
@@ -81,7 +77,9 @@ export function toFqdnSelectorsOf(policies: readonly BundledPolicy[]): FQDNSelec
   return [...byLabel.entries()].sort((a, b) => cmp(a[0], b[0])).map(([, s]) => s);
 }
 
-/** The `fqdn:` labels of a learned address: one per selector (of `selectors`) that selects it, sorted. */
-export function fqdnLabelsOf(address: LearnedAddress, selectors: readonly FQDNSelector[]): string[] {
-  return [...new Set(selectors.filter((s) => learnedAddressesSelectedBy(s, [address]).length > 0).map(fqdnSelectorLabel))].sort(cmp);
+/** A function giving the `fqdn:` labels of a learned address: one per selector (of `selectors`) that
+ *  selects it, sorted (matchers compiled once). */
+export function fqdnLabeller(selectors: readonly FQDNSelector[]): (address: LearnedAddress) => string[] {
+  const matchers = selectors.map((s) => ({ label: fqdnSelectorLabel(s), matches: fqdnSelectorMatcher(s) }));
+  return (address) => [...new Set(matchers.filter((m) => address.names.some(m.matches)).map((m) => m.label))].sort(cmp);
 }

@@ -45,7 +45,7 @@ export interface Rendered {
   policy: string[];
   ipcache: string[];
   degraded: string[];
-  /** only with the DNS proxy: `local peer proto/port: allows` (rule as policy+pointer) */
+  /** only with the DNS proxy: `local peers proto/port: allows` (peers `*` or names joined by +; rule as policy+pointer) */
   dnsRules?: string[];
 }
 
@@ -77,7 +77,7 @@ export function render(state: CompiledState): Rendered {
       ? {
           dnsRules: state.dnsRules.map(
             (e) =>
-              `${n(e.localId)} ${n(e.peerId)} ${l4(e.proto, e.port, 16)}: ${e.allow
+              `${n(e.localId)} ${e.peers === 'any' ? '*' : e.peers.map(n).join('+')} ${l4(e.proto, e.port, 16)}: ${e.allow
                 .map((a) => `${[a.matchName, a.matchPattern].filter((x) => x !== undefined).join('|')}${a.audit ? ' (audit)' : ''} ${rule.get(a.ruleId) ?? a.ruleId}`)
                 .join(', ')}`,
           ),

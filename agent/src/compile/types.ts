@@ -92,17 +92,18 @@ export interface DnsAllow {
   audit?: true;
 }
 
-/** What the DNS proxy allows for queries from `localId` to a resolver of `peerId` (0 = any resolver)
- *  on proto/port. A query is checked against every entry of (localId, its resolver's identity or 0,
- *  proto, port): see dnsQueryVerdict. */
+/** What the DNS proxy allows for queries from `localId` to resolvers `peers` on proto/port. A query to
+ *  a resolver of identity P is checked against every entry of (localId, proto, port) whose peers are
+ *  `'any'` or contain P: see dnsQueryVerdict. */
 export interface DnsRuleEntry {
   localId: number;
-  /** the resolver's identity; 0 = any */
-  peerId: number;
   /** 6 (TCP) or 17 (UDP) */
   proto: number;
   /** 1–65535 */
   port: number;
+  /** the resolvers' identities, sorted; `'any'` = every resolver (the any-peer family). Within one
+   *  (localId, proto, port) every identity is in at most one list. */
+  peers: number[] | 'any';
   /** sorted by ruleId, then matchName, then matchPattern; no duplicates */
   allow: DnsAllow[];
 }
@@ -168,7 +169,7 @@ export interface CompiledState {
   identities: IdentityInfo[];
   /** sorted by policy, pointer */
   degraded: DegradedRule[];
-  /** what the DNS proxy checks on redirected ports, sorted by localId, peerId, proto, port; present
-   *  only when the input says `dnsProxy: true` */
+  /** what the DNS proxy checks on redirected ports, sorted by localId, proto, port, then `'any'`
+   *  first and by first peer; present only when the input says `dnsProxy: true` */
   dnsRules?: DnsRuleEntry[];
 }
