@@ -205,13 +205,19 @@ describe('DnsProxy policy', () => {
     expect(h.records[0]).toMatchObject({ endpoint: undefined, verdict: 'refused', rcode: 'REFUSED', qname: 'api.example.com' });
   });
 
-  it('gives allowQuery the canonical name, the type and the original destination', async () => {
+  it('gives allowQuery the canonical name, the type, the original destination and the transport; records audit', async () => {
     const seen: unknown[] = [];
     const h = await startHarness({
-      proxy: { allowQuery: (endpoint, qname, qtype, original) => (seen.push({ endpoint, qname, qtype, original }), { allowed: true }) },
+      proxy: { allowQuery: (endpoint, qname, qtype, original, transport) => (seen.push({ endpoint, qname, qtype, original, transport }), { allowed: true, audit: true, ruleId: 0 }) },
     });
     await queryUdp('127.0.0.1', h.udpPort, dnsQuery(10, 'API.Example.COM.', 'AAAA'));
-    expect(seen).toEqual([{ endpoint: 'pod-udp', qname: 'api.example.com', qtype: 'AAAA', original: { address: '127.0.0.1', port: h.server.port } }]);
+    await queryTcp('127.0.0.1', h.tcpPort, [dnsQuery(11, 'api.example.com')]);
+    const original = { address: '127.0.0.1', port: h.server.port };
+    expect(seen).toEqual([
+      { endpoint: 'pod-udp', qname: 'api.example.com', qtype: 'AAAA', original, transport: 'udp' },
+      { endpoint: 'pod-tcp', qname: 'api.example.com', qtype: 'A', original, transport: 'tcp' },
+    ]);
+    expect(h.records.map((r) => [r.verdict, r.audit])).toEqual([['forwarded', true], ['forwarded', true]]);
   });
 });
 

@@ -37,6 +37,7 @@ interface Outcome<Endpoint> {
   ttl?: number;
   ruleId?: number;
   policy?: PolicyRef;
+  audit?: boolean;
   learnMs?: number;
 }
 
@@ -98,8 +99,8 @@ export class DnsQueryHandler<Endpoint> {
     if (question === undefined || questions.length !== 1) return this.reject(query, endpoint, 'FORMERR', 'error');
     if (query.opcode !== undefined && query.opcode !== 'QUERY') return this.reject(query, endpoint, 'NOTIMP', 'error');
 
-    const decision = this.callbacks.allowQuery(endpoint, canonicalDnsName(question.name), question.type, original);
-    const deciding = { ruleId: decision.ruleId, policy: decision.policy };
+    const decision = this.callbacks.allowQuery(endpoint, canonicalDnsName(question.name), question.type, original, client.transport);
+    const deciding = { ruleId: decision.ruleId, policy: decision.policy, audit: decision.allowed && decision.audit === true ? true : undefined };
     if (!decision.allowed) return { ...this.reject(query, endpoint, 'REFUSED', 'refused'), ...deciding };
 
     let reply: Buffer;
@@ -163,6 +164,7 @@ export class DnsQueryHandler<Endpoint> {
     };
     if (outcome.ruleId !== undefined) record.ruleId = outcome.ruleId;
     if (outcome.policy !== undefined) record.policy = outcome.policy;
+    if (outcome.audit === true) record.audit = true;
     if (outcome.learnMs !== undefined) record.learnMs = outcome.learnMs;
     try {
       onRecord(record);

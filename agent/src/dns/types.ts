@@ -35,6 +35,8 @@ export interface PolicyRef {
 
 export interface QueryDecision {
   allowed: boolean;
+  /** allowed only because the refusing rules are audit-mode ones: the record says so */
+  audit?: boolean;
   ruleId?: number;
   policy?: PolicyRef;
 }
@@ -69,6 +71,8 @@ export interface DnsRecord<Endpoint> {
   ips: string[];
   ttl: number;
   verdict: DnsVerdict;
+  /** the query was forwarded only because an audit-mode policy would have refused it */
+  audit?: boolean;
   ruleId?: number;
   policy?: PolicyRef;
   /** ms from the query's arrival to the answer's send (or to the drop) */
@@ -92,8 +96,9 @@ export interface DnsProxyOptions<Endpoint> {
   tcp?: net.Server[];
   /** which endpoint sent a query and where it was going; undefined → REFUSED, never forwarded */
   resolveClient(client: DnsClient): ResolvedClient<Endpoint> | undefined;
-  /** whether the endpoint may ask this question; qname canonical, qtype as dns-packet names it ("A") */
-  allowQuery(endpoint: Endpoint, qname: string, qtype: string, original: DnsDestination): QueryDecision;
+  /** whether the endpoint may ask this question of `original` over `transport` (DNS rules are per port
+   *  and protocol); qname canonical, qtype as dns-packet names it ("A") */
+  allowQuery(endpoint: Endpoint, qname: string, qtype: string, original: DnsDestination, transport: DnsTransport): QueryDecision;
   /** programs the answer's addresses for the endpoint; awaited before the answer is released.
    *  Called only for answers with at least one address. A rejection answers SERVFAIL. */
   learn(endpoint: Endpoint, answer: DnsAnswer): Promise<void>;
