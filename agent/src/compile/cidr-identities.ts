@@ -37,15 +37,22 @@ export function worldOf(family: 4 | 6): number {
   return family === 4 ? ReservedIdentity.world : ReservedIdentity.worldIpv6;
 }
 
+/** A predicate "does the selector select prefix q?" with the selector's prefixes parsed once; an
+ *  unparseable `cidr` selects nothing, an unparseable `except` excludes nothing. */
+export function prefixSelector(selector: CidrSelector): (q: Prefix) => boolean {
+  const p = maskPrefix(selector.cidr);
+  if (!p) return () => false;
+  const excepts = selector.except.flatMap((e) => {
+    const ep = maskPrefix(e);
+    return ep ? [ep] : [];
+  });
+  return (q) => containsPrefix(p, q) && excepts.every((ep) => !containsPrefix(ep, q));
+}
+
 /** Does the selector select prefix `prefix` (text or parsed)? Unparseable prefixes select nothing. */
 export function selectsPrefix(selector: CidrSelector, prefix: string | Prefix): boolean {
   const q = typeof prefix === 'string' ? maskPrefix(prefix) : prefix;
-  const p = maskPrefix(selector.cidr);
-  if (!q || !p || !containsPrefix(p, q)) return false;
-  return selector.except.every((e) => {
-    const ep = maskPrefix(e);
-    return !ep || !containsPrefix(ep, q);
-  });
+  return q !== undefined && prefixSelector(selector)(q);
 }
 
 /** Prefixes of all selectors, plus `selectedPrefixes` (prefixes selected by definition: addresses the
@@ -65,7 +72,8 @@ export function allocateCidrIdentities(selectors: readonly CidrSelector[], selec
     always.add(p.text);
   }
   const all = [...prefixes.values()].sort(comparePrefixes);
-  const selected = all.filter((q) => always.has(q.text) || selectors.some((s) => selectsPrefix(s, q)));
+  const selects = selectors.map(prefixSelector);
+  const selected = all.filter((q) => always.has(q.text) || selects.some((s) => s(q)));
   const ids = allocateHashed(selected.map((q) => `cidr:${q.text}`), CIDR_ID_SPACE);
   return all.map((q) => ({ cidr: q.text, family: q.family, identity: ids.get(`cidr:${q.text}`) ?? worldOf(q.family) }));
 }

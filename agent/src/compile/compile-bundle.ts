@@ -17,7 +17,7 @@ import {
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyVerdict, ProxyKind, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
-import { allocateCidrIdentities, cidrLabelKey, selectsPrefix, type CidrSelector } from './cidr-identities.js';
+import { allocateCidrIdentities, cidrLabelKey, prefixSelector, type CidrSelector } from './cidr-identities.js';
 import {
   authenticationIssue,
   checkCidrSelector,
@@ -296,7 +296,10 @@ export function compileBundle(input: CompileInput): CompiledState {
       else for (const id of ids) peers.ids.add(id);
     }
     for (const c of cidrSelectorsOf(r, dir)) {
-      if ('sel' in c && !checkCidrSelector(c.sel)) for (const ci of cidrPrefixes) if (selectsPrefix(c.sel, ci.prefix)) peers.ids.add(ci.identity);
+      if ('sel' in c && !checkCidrSelector(c.sel)) {
+        const selects = prefixSelector(c.sel);
+        for (const ci of cidrPrefixes) if (selects(ci.prefix)) peers.ids.add(ci.identity);
+      }
     }
     // toFQDNs: the identities of learned addresses with a matching name (none without the DNS proxy,
     // where peerIssues reports the selectors)
