@@ -9,6 +9,8 @@
  * - Repeating a flag ORs its values. `--namespace ns` is the pod filter `ns/`.
  * - `--not-*` flags build one blacklist filter (ANDed among themselves), as `hubble observe --not` does
  *   for the filter that follows it.
+ * - `--protocol dns` and `--dns-query <regex>` pass through as the FlowFilter's `protocol` / `dns_query` on
+ *   every whitelist filter (the API validates the regex and answers 400 with the pointer).
  * - `--ipv4` / `--ipv6` / `--ip-version 4|v4|ipv4|ip4|6|…` (hubble's spellings) add to `ip_version` on
  *   every whitelist filter; an unknown version is an error.
  */
@@ -21,6 +23,7 @@ export interface ObserveFlags {
   dropReason?: string[];
   trafficDirection?: string[];
   protocol?: string[];
+  dnsQuery?: string[];
   nodeName?: string[];
   cluster?: string[];
   policy?: string[];
@@ -96,6 +99,7 @@ export function compileObserveFlags(flags: ObserveFlags): Pick<FlowQuery, 'white
   if (nonEmpty(flags.dropReason)) common.drop_reason_desc = flags.dropReason;
   if (nonEmpty(flags.trafficDirection)) common.traffic_direction = flags.trafficDirection.map((d) => d.toUpperCase()) as FlowFilter['traffic_direction'];
   if (nonEmpty(flags.protocol)) common.protocol = flags.protocol;
+  if (nonEmpty(flags.dnsQuery)) common.dns_query = flags.dnsQuery;
   if (nonEmpty(flags.nodeName)) common.node_name = flags.nodeName;
   if (nonEmpty(flags.cluster)) common.cluster = flags.cluster;
   if (nonEmpty(flags.policy)) common.policy = flags.policy;

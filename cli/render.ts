@@ -34,11 +34,32 @@ export function flowRows(records: readonly FlowRecord[], colour = false): string
     const f = r.flow;
     const port = f.l4.destination_port === undefined ? f.l4.protocol : `${f.l4.protocol}/${f.l4.destination_port}`;
     const why = [f.drop_reason_desc, f.policy ? `${f.policy.name}@${f.policy.revision}` : undefined].filter(Boolean).join(' ');
-    return [r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${r.cluster}/${r.node_name}`, describeEndpoint(f.source, f.IP?.source), describeEndpoint(f.destination, f.IP?.destination), port, f.traffic_direction, paint(f.verdict, verdictColour(f.verdict), colour), why, String(f.packets), humanBytes(f.bytes), String(f.flows)];
+    return [r.time.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), `${r.cluster}/${r.node_name}`, describeEndpoint(f.source, f.IP?.source), describeEndpoint(f.destination, f.IP?.destination), port, f.traffic_direction, paint(f.verdict, verdictColour(f.verdict), colour), why, String(f.packets), humanBytes(f.bytes), String(f.flows), describeLayer7(f)];
   });
 }
 
-export const FLOW_HEADERS = ['TIME', 'NODE', 'SOURCE', 'DESTINATION', 'PORT', 'DIRECTION', 'VERDICT', 'REASON/POLICY', 'PACKETS', 'BYTES', 'FLOWS'];
+/** The last column: empty for L3/L4 summaries. */
+export const FLOW_HEADERS = ['TIME', 'NODE', 'SOURCE', 'DESTINATION', 'PORT', 'DIRECTION', 'VERDICT', 'REASON/POLICY', 'PACKETS', 'BYTES', 'FLOWS', 'L7'];
+
+const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE'];
+const SHOWN_IPS = 3;
+
+/** Hubble's rcode name of a numeric rcode (`RCODE_n` beyond the classic ones). */
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `RCODE_${rcode}`;
+}
+
+/**
+ * A DNS summary for people: `dns <query> <qtypes> → <RCODE> <ips> ttl <n>s` (at most 3 addresses, then
+ * `+n`); `''` for a summary without `l7.dns`. Packets of a DNS summary are its queries.
+ */
+export function describeLayer7(flow: FlowRecord['flow']): string {
+  const dns = flow.l7?.dns;
+  if (!dns) return '';
+  const ips = dns.ips.length === 0 ? [] : [dns.ips.slice(0, SHOWN_IPS).join(',') + (dns.ips.length > SHOWN_IPS ? ` +${dns.ips.length - SHOWN_IPS}` : '')];
+  const ttl = dns.ips.length > 0 ? [`ttl ${dns.ttl}s`] : [];
+  return ['dns', dns.query, dns.qtypes.join(',') || '-', '→', rcodeName(dns.rcode), ...ips, ...ttl].join(' ');
+}
 
 /** One line for stderr: what the answer is based on, and a warning when it is incomplete. */
 export function describeCoverage(coverage: FlowCoverage): string {

@@ -29,6 +29,23 @@ export function summary(overrides: Partial<FlowSummary> = {}): FlowSummary {
   };
 }
 
+export const KUBE_DNS: FlowEndpoint = endpoint('kube-system', 'coredns', 1500, { labels: ['k8s:k8s-app=kube-dns', 'k8s:io.kubernetes.pod.namespace=kube-system'] });
+
+/** An L7 DNS summary as the agent's dnsSummaries makes it: a query from shop/web to kube-dns over UDP/53. */
+export function dnsSummary(dns: Partial<NonNullable<FlowSummary['l7']>['dns']> = {}, overrides: Partial<FlowSummary> = {}): FlowSummary {
+  return summary({
+    destination: KUBE_DNS,
+    l4: { protocol: 'UDP', destination_port: 53 },
+    traffic_direction: 'EGRESS',
+    policy: { name: 'web-dns', revision: 1 },
+    l7: { type: 'RESPONSE', latency_ns: 1_200_000, dns: { query: 'api.github.com.', qtypes: ['A'], rcode: 0, ips: ['140.82.121.5', '140.82.121.6'], ttl: 60, ...dns } },
+    packets: 3,
+    bytes: 0,
+    flows: 0,
+    ...overrides,
+  });
+}
+
 export function batch(summaries: FlowSummary[], sequence: number, end: string, extra: Partial<FlowSummaryBatch> = {}): FlowSummaryBatch {
   const endMs = Date.parse(end);
   return {

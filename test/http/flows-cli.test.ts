@@ -8,7 +8,7 @@ import { describeCoverage } from '../../cli/render.js';
 import type { FlowCoverage, FlowNodeCoverage } from '../../openapi/types.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
-import { batch, createRandom, endpoint, generateSummaries, summary } from '../helpers/flow-fixtures.js';
+import { batch, createRandom, dnsSummary, endpoint, generateSummaries, summary } from '../helpers/flow-fixtures.js';
 
 describe('hubble observe flags → FlowFilter', () => {
   it.each<{ name: string; flags: ObserveFlags; want: ReturnType<typeof compileObserveFlags> }>([
@@ -36,6 +36,12 @@ describe('hubble observe flags → FlowFilter', () => {
       name: '--ip-version on both either-side filters',
       flags: { ipVersion: ['6'], namespace: ['shop'] },
       want: { whitelist: [{ ip_version: ['IPv6'], source_pod: ['shop/'] }, { ip_version: ['IPv6'], destination_pod: ['shop/'] }] },
+    },
+    { name: '--protocol dns and --dns-query', flags: { protocol: ['dns'], dnsQuery: ['github\\.com\\.$', '^api\\.'] }, want: { whitelist: [{ protocol: ['dns'], dns_query: ['github\\.com\\.$', '^api\\.'] }] } },
+    {
+      name: '--dns-query on both either-side filters',
+      flags: { dnsQuery: ['github'], namespace: ['shop'] },
+      want: { whitelist: [{ dns_query: ['github'], source_pod: ['shop/'] }, { dns_query: ['github'], destination_pod: ['shop/'] }] },
     },
   ])('$name', ({ flags, want }) => {
     expect(compileObserveFlags(flags)).toEqual(want);
@@ -171,6 +177,27 @@ describe('fleetnet CLI against the API', () => {
 
   it('API errors carry the problem details', async () => {
     await expect(run('flows', '--from-ip', 'not-an-ip')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/source_ip\/0/);
+  });
+
+  it('flows --protocol dns / --dns-query: DNS summaries, readable in the table; a bad regex is the API\'s 400', async () => {
+    const agent = await api.agentToken('agent-east');
+    const refused = dnsSummary({ query: 'exfil.evil.example.', rcode: 5, ips: [], ttl: 0 }, { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined, packets: 1 });
+    const response = await fetch(`${api.baseUrl}/clusters/east/nodes/n53/flows`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
+      body: JSON.stringify(batch([dnsSummary(), refused], 0, new Date(Date.now() - 2 * 60_000).toISOString())),
+    });
+    expect(response.status).toBe(200);
+    const all = JSON.parse((await run('flows', '-o', 'json', '--protocol', 'dns')).out);
+    expect(all.items.map((r: { flow: { l7: { dns: { query: string } } } }) => r.flow.l7.dns.query)).toEqual(['api.github.com.', 'exfil.evil.example.']);
+    const table = await run('flows', '--protocol', 'dns', '--dns-query', 'evil');
+    const lines = table.out.trim().split('\n');
+    expect(lines[0]).toMatch(/\sFLOWS\s+L7$/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/shop\/web-7d9f-\d+\s+kube-system\/coredns-7d9f-\d+\s+UDP\/53\s+EGRESS\s+DROPPED\s+POLICY_DENIED\s+1\s+0 B\s+0\s+dns exfil\.evil\.example\. A → REFUSED$/);
+    const answered = await run('flows', '--dns-query', '^api\\.github\\.com\\.$');
+    expect(answered.out).toContain('dns api.github.com. A → NOERROR 140.82.121.5,140.82.121.6 ttl 60s');
+    await expect(run('flows', '--dns-query', '(a')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/dns_query\/0/);
   });
 
   it('flows -6 / --ip-version, and kernel losses in the coverage line', async () => {
