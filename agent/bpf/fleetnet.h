@@ -82,8 +82,16 @@ struct fn_ipcache_value {
 			 * other family is a miss (an IPv6 prefix such as ::/0 also covers the
 			 * IPv4-mapped block, and must not catch IPv4 packets; nor an IPv4 entry a
 			 * v4-mapped IPv6 address on the wire). */
-	__u8 pad[3];
-};                      /* size 8 */
+	__u8 flags;     /* FN_IPCACHE_* */
+	__u8 pad[2];
+	__u32 new_identity; /* host order: with FN_IPCACHE_ZOMBIE, the identity of a packet that would
+			     * start a new connection (what the address is without the FQDN name) */
+};                      /* size 12 */
+
+/* An address learned from a DNS answer whose TTL has passed while connections still use it (Cilium's
+ * "zombie"): connections that exist keep `identity` (also when a policy change re-decides them),
+ * a packet that would start a new one gets `new_identity`. */
+#define FN_IPCACHE_ZOMBIE (1u << 0)
 
 /* ---- policy: BPF_MAP_TYPE_LPM_TRIE (BPF_F_NO_PREALLOC) ---------------------------------------
  * Data bits after prefixlen, in order: local_id (32) · peer_id (32) · direction (8) · proto (8) ·

@@ -622,13 +622,15 @@ related:
 	return 1;
 }
 
-/* The peer's identity: the longest ipcache prefix OF THE PACKET'S FAMILY, else world / world-ipv6. */
-static __always_inline __u32 peer_identity(const struct fn_ipcache_key *ik, __u8 ip_version)
+/* The peer's identity: the longest ipcache prefix OF THE PACKET'S FAMILY, else world / world-ipv6.
+ * `existing`: the packet belongs to a connection conntrack holds (a re-decision), else it would
+ * start one — which a zombie address (FN_IPCACHE_ZOMBIE) no longer gets its learned identity for. */
+static __always_inline __u32 peer_identity(const struct fn_ipcache_key *ik, __u8 ip_version, int existing)
 {
 	struct fn_ipcache_value *iv = bpf_map_lookup_elem(&fn_ipcache, ik);
 
 	if (iv && iv->family == ip_version)
-		return iv->identity;
+		return (iv->flags & FN_IPCACHE_ZOMBIE) && !existing ? iv->new_identity : iv->identity;
 	return ip_version == 6 ? FN_ID_WORLD_IPV6 : FN_ID_WORLD;
 }
 
@@ -650,7 +652,7 @@ static __always_inline int drop_unparsed(struct __sk_buff *skb, const struct fn_
 	if (p->ip_version) {
 		struct fn_ipcache_key ik = { .prefixlen = 128 };
 		__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
-		fk.peer_id = peer_identity(&ik, p->ip_version);
+		fk.peer_id = peer_identity(&ik, p->ip_version, 0);
 	}
 	__u32 zero = 0;
 	struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
@@ -919,7 +921,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	/* 4. Peer identity (ipcache miss = world / world-ipv6) and policy. */
 	struct fn_ipcache_key ik = { .prefixlen = 128 };
 	__builtin_memcpy(ik.addr, dir == FN_DIR_EGRESS ? p->daddr : p->saddr, 16);
-	__u32 peer = peer_identity(&ik, p->ip_version);
+	__u32 peer = peer_identity(&ik, p->ip_version, cv != NULL && !reopen);
 	if (p->is_ndp && peer == FN_ID_HOST)
 		return FN_PASS;
 

@@ -14,6 +14,7 @@ import type { FlowRecordSource, KernelCounters } from './kernel/codecs.js';
 import { ApiError, type ApiClient } from './sync/api-client.js';
 import type { ProgramOutcome } from './sync/node-status.js';
 import { SyncLoop, type Logger } from './sync/sync-loop.js';
+import type { DnsService } from './dns-service/dns-service.js';
 import { join } from 'node:path';
 
 /** The part of Datapath the runtime uses (the real class satisfies it). */
@@ -37,6 +38,8 @@ export interface AgentRuntimeOptions<D extends RuntimeDatapath> {
   pollIntervalMs: number;
   flowIntervalMs: number;
   spoolLimits?: SpoolLimits;
+  /** the DNS proxy and FQDN learning (absent: DNS rules and toFQDNs are reported Degraded, fail closed) */
+  dns?: DnsService;
   log?: Logger;
 }
 
@@ -110,6 +113,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
         namespaceLabels: snap.namespaceLabels,
         nodes: snap.nodes,
         kubeApiserver: snap.kubeApiserver,
+        ...(this.options.dns ? this.options.dns.compileInput() : {}),
       });
     } catch (e) {
       return { revision: bundle.revision, programmed: false, reason: 'CompileFailed', message: (e as Error).message, degraded: [] };
@@ -120,6 +124,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
       return { revision: bundle.revision, programmed: false, reason: 'ApplyFailed', message: (e as Error).message, degraded: compiled.degraded };
     }
     this.compiled = compiled;
+    this.options.dns?.compiled(compiled, snap.endpoints, bundle.policies);
     this.log('info', 'programmed', { revision: bundle.revision, endpoints: compiled.endpoints.length, policyEntries: compiled.policy.length, ipcache: compiled.ipcache.length, degraded: compiled.degraded.length });
     return { revision: bundle.revision, programmed: true, degraded: compiled.degraded };
   }
@@ -128,6 +133,8 @@ export class AgentRuntime<D extends RuntimeDatapath> {
   async start(): Promise<void> {
     await this.spool.open();
     await this.options.source.start();
+    // before the first programming: it compiles with the proxy and the names learned before a restart
+    await this.options.dns?.start();
     await this.sync.loadLastKnownGood();
     const signal = this.controller.signal;
     this.loops = Promise.all([this.sync.run(signal), this.flows.run(signal)]);
@@ -142,6 +149,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
   async stop(): Promise<void> {
     this.controller.abort();
     await this.loops;
+    await this.options.dns?.stop();
     await this.options.source.stop();
     this.options.datapath.close();
   }

@@ -7,11 +7,13 @@
  *     --endpoints-file endpoints.yaml | --kubeconfig ~/.kube/config | --in-cluster \
  *     [--netns /run/netns/<node-ns>] [--poll-interval 5s] [--flow-interval 10s] \
  *     [--allow-localhost always|policy] [--host-routing stack|bpf] [--ct-timeout-syn 60] [--ct-timeout-established 21600] \
- *     [--ct-timeout-closing 10] [--ct-timeout-other 60]
+ *     [--ct-timeout-closing 10] [--ct-timeout-other 60] \
+ *     [--no-dns-proxy] [--dns-proxy-address <ip>]… [--dns-proxy-port 0] [--fqdn-min-ttl 60]
  *
  * Logs are JSON lines on stderr; tokens are never logged. SIGTERM/SIGINT stop the loops and exit,
  * leaving maps, programs and links pinned: enforcement continues until the next agent takes over.
  */
+import { isIP } from 'node:net';
 import { release } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -24,6 +26,11 @@ import { KubeEndpointSource, loadKubeConfig } from './identity/kube-source.js';
 import { StaticEndpointSource } from './identity/static-source.js';
 import type { EndpointSource } from './identity/types.js';
 import { Datapath, type ConntrackTimeouts, type DatapathOptions } from './kernel/datapath.js';
+import { loadNativeBinding } from './kernel/native-binding.js';
+import { DnsService, upstreamSockets } from './dns-service/dns-service.js';
+import { liveConnectionDestinations } from './dns-service/live-connections.js';
+import { DEFAULT_FQDN_LIMITS } from './fqdn/fqdn-cache.js';
+import { proxySockets } from './proxy-sockets.js';
 import { createApiClient } from './sync/api-client.js';
 import type { Logger } from './sync/sync-loop.js';
 import { fileTokenProvider, workloadIdentityTokenProvider, type TokenProvider } from './sync/token-provider.js';
@@ -82,6 +89,34 @@ interface AgentCliOptions {
   ctTimeoutEstablished?: number;
   ctTimeoutClosing?: number;
   ctTimeoutOther?: number;
+  /** false with --no-dns-proxy */
+  dnsProxy: boolean;
+  dnsProxyAddress?: string[];
+  dnsProxyPort: number;
+  /** seconds */
+  fqdnMinTtl: number;
+}
+
+/** The DNS proxy's node addresses: the ones given (one per family), else the first IPv4 and IPv6
+ *  address of the local node in the endpoint source. */
+export function dnsProxyAddresses(given: readonly string[] | undefined, nodes: readonly { ips: string[]; local?: boolean }[]): { ipv4?: string; ipv6?: string } {
+  const candidates = given && given.length > 0 ? given : (nodes.find((n) => n.local)?.ips ?? []);
+  const ipv4 = candidates.find((a) => isIP(a) === 4);
+  const ipv6 = candidates.find((a) => isIP(a) === 6);
+  return { ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}) };
+}
+
+/** An IP address given on the command line (one of --dns-proxy-address). */
+function parseAddress(value: string, previous: string[] | undefined): string[] {
+  if (isIP(value) === 0) throw new InvalidArgumentError('expected an IPv4 or IPv6 address.');
+  return [...(previous ?? []), value];
+}
+
+/** A port: 0..65535 (0 = any free port). */
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port from 0 to 65535 (0: any free port).');
+  return n;
 }
 
 /** The Datapath's options from the CLI's: only the conntrack timeouts given are passed (the others
@@ -139,10 +174,12 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     ? new StaticEndpointSource({ path: o.endpointsFile, resolveIfindex, onChange, log })
     : new KubeEndpointSource({ kubeConfig: loadKubeConfig(o.inCluster ? undefined : o.kubeconfig), nodeName: o.node, resolveIfindex, onChange, log });
 
+  const dns = o.dnsProxy ? dnsServiceOf(o, datapath, source, () => runtime?.sync.reprogram() ?? Promise.resolve(), log) : undefined;
   runtime = new AgentRuntime({
     client,
     datapath,
     source,
+    ...(dns ? { dns } : {}),
     compile: compileBundle,
     apply: applyWithReattachOnce(),
     clusterId: o.cluster,
@@ -160,6 +197,24 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
   await runtime.start();
   log('info', 'agent running', { api: o.api, cluster: o.cluster, node: o.node, pollIntervalMs: o.pollInterval, flowIntervalMs: o.flowInterval });
   return runtime;
+}
+
+/** The DNS proxy and FQDN learning of the agent (issue 11), its sockets in the pods' namespace. */
+function dnsServiceOf(o: AgentCliOptions, datapath: Datapath, source: EndpointSource, program: () => Promise<void>, log: Logger): DnsService {
+  const binding = loadNativeBinding();
+  const sockets = proxySockets(binding, o.netns);
+  return new DnsService({
+    datapath,
+    sockets,
+    upstream: upstreamSockets(binding, sockets, o.netns),
+    addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
+    port: o.dnsProxyPort,
+    stateDir: o.stateDir,
+    limits: { ...DEFAULT_FQDN_LIMITS, minTtlSeconds: o.fqdnMinTtl },
+    program,
+    liveDestinations: () => liveConnectionDestinations(datapath.listConntrack(), datapath.config(), Number(process.hrtime.bigint())),
+    log,
+  });
 }
 
 export function agentCommand(): Command {
@@ -195,7 +250,11 @@ export function agentCommand(): Command {
     .option('--ct-timeout-syn <seconds>', 'conntrack: idle timeout of a TCP connection before it is established (default 60)', parseTimeoutSeconds)
     .option('--ct-timeout-established <seconds>', 'conntrack: idle timeout of an established TCP connection (default 21600)', parseTimeoutSeconds)
     .option('--ct-timeout-closing <seconds>', 'conntrack: idle timeout of a TCP connection after FIN or RST (default 10)', parseTimeoutSeconds)
-    .option('--ct-timeout-other <seconds>', 'conntrack: idle timeout of non-TCP flows (default 60)', parseTimeoutSeconds);
+    .option('--ct-timeout-other <seconds>', 'conntrack: idle timeout of non-TCP flows (default 60)', parseTimeoutSeconds)
+    .option('--no-dns-proxy', "do not run the DNS proxy: DNS rules and toFQDNs are then reported Degraded and fail closed")
+    .option('--dns-proxy-address <ip>', "node address the DNS proxy listens on, one per family (repeatable; default: the node's addresses from the endpoint source)", parseAddress)
+    .option('--dns-proxy-port <port>', 'port of the DNS proxy on those addresses (0: any free port)', parsePort, 0)
+    .option('--fqdn-min-ttl <seconds>', 'an address learned from a DNS answer is kept at least this long, whatever its TTL', (v) => parseTimeoutSeconds(v) / 1000, 60);
 }
 
 async function main(): Promise<void> {

@@ -35,6 +35,7 @@ import {
   MapName,
   PolicyPrefix,
   PolicyVerdict,
+  ProxyKind,
   ReservedIdentity,
 } from '../../agent/src/kernel/identities.js';
 import { V4_MAPPED_PREFIX } from '../../agent/src/kernel/ip-address.js';
@@ -194,13 +195,26 @@ describe('codecs', () => {
     writePolicyKey(pk, 0, pe);
     writePolicyValue(pv, 0, pe);
     expect(readPolicy(pk, 0, pv, 0)).toEqual(pe);
+    // an allow handed to the DNS proxy: proxy byte 1; only allows may redirect
+    const redirected: PolicyEntry = { ...pe, port: 53, portPrefixLen: 16, proto: 17, verdict: PolicyVerdict.allow, proxy: ProxyKind.dns };
+    writePolicyKey(pk, 0, redirected);
+    writePolicyValue(pv, 0, redirected);
+    expect(pv.toString('hex')).toBe('efbeadde' + '0101' + '0000');
+    expect(readPolicy(pk, 0, pv, 0)).toEqual(redirected);
+    expect(() => writePolicyValue(pv, 0, { ...redirected, verdict: PolicyVerdict.deny })).toThrow(RangeError);
 
     const ik = Buffer.alloc(20);
-    const iv = Buffer.alloc(8);
+    const iv = Buffer.alloc(12);
     writeIpcacheKey(ik, 0, '10.1.0.0/16');
     writeIpcacheValue(iv, 0, { cidr: '10.1.0.0/16', identity: 16777217 });
     // IPv4 as the IPv4-mapped IPv6 address, prefix 96 + 16
     expect(ik.toString('hex')).toBe('70000000' + '00000000000000000000ffff0a010000');
+    expect(readIpcache(ik, 0, iv, 0)).toEqual({ cidr: '10.1.0.0/16', identity: 16777217 });
+    // a zombie: flags bit 0 and the identity of new connections
+    writeIpcacheValue(iv, 0, { cidr: '10.1.0.0/16', identity: 16777217, newConnectionIdentity: 2 });
+    expect(iv.toString('hex')).toBe('01000001' + '04010000' + '02000000');
+    expect(readIpcache(ik, 0, iv, 0)).toEqual({ cidr: '10.1.0.0/16', identity: 16777217, newConnectionIdentity: 2 });
+    writeIpcacheValue(iv, 0, { cidr: '10.1.0.0/16', identity: 16777217 });
     expect(readIpcache(ik, 0, iv, 0)).toEqual({ cidr: '10.1.0.0/16', identity: 16777217 });
     expect(() => writeIpcacheKey(ik, 0, '10.1.0.1/16')).toThrow(RangeError);
     const table6: { cidr: string; hex: string; back: string }[] = [

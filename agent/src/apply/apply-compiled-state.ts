@@ -61,12 +61,15 @@ const sameEndpoint = (a: EndpointEntry, b: EndpointEntry): boolean =>
 export function applyCompiledState(datapath: Datapath, desired: CompiledState, options: ApplyOptions = {}): ApplyReport {
   const t0 = performance.now();
   const currentPolicy = datapath.listPolicy();
-  const currentIpcache = new Map(datapath.listIpcache().map((e) => [e.cidr, e.identity]));
+  const currentIpcache = new Map(datapath.listIpcache().map((e) => [e.cidr, e]));
   const currentEndpoints = new Map(datapath.listEndpoints().map((e) => [e.ifindex, e]));
   const attached = new Set(datapath.listAttachedIfindexes());
 
   const plan = planPolicyTransition(currentPolicy, desired.policy);
-  const ipcacheUpserts: IpcacheEntry[] = desired.ipcache.filter((e) => currentIpcache.get(e.cidr) !== e.identity);
+  const ipcacheUpserts: IpcacheEntry[] = desired.ipcache.filter((e) => {
+    const cur = currentIpcache.get(e.cidr);
+    return cur?.identity !== e.identity || cur.newConnectionIdentity !== e.newConnectionIdentity;
+  });
   const desiredCidrs = new Set(desired.ipcache.map((e) => e.cidr));
   const ipcacheDeletes = [...currentIpcache.keys()].filter((c) => !desiredCidrs.has(c)).sort();
   const desiredIfindexes = new Set(desired.endpoints.map((e) => e.ifindex));

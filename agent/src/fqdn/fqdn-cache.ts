@@ -128,11 +128,19 @@ export class FqdnCache {
     return { version: 1, endpoints };
   }
 
-  /** Restores a toJSON() copy; anything malformed is skipped (a damaged file never stops the agent). */
+  /** A cache holding a toJSON() copy (see restore). */
   static fromJSON(data: unknown, limits: FqdnCacheLimits = DEFAULT_FQDN_LIMITS): FqdnCache {
     const cache = new FqdnCache(limits);
+    cache.restore(data);
+    return cache;
+  }
+
+  /** Replaces the contents with a toJSON() copy; anything malformed is skipped (a damaged file never
+   *  stops the agent). */
+  restore(data: unknown): void {
+    this.endpoints.clear();
     const d = data as Partial<SerializedCache> | null;
-    if (!d || d.version !== 1 || typeof d.endpoints !== 'object' || d.endpoints === null) return cache;
+    if (!d || d.version !== 1 || typeof d.endpoints !== 'object' || d.endpoints === null) return;
     for (const [endpoint, names] of Object.entries(d.endpoints)) {
       if (typeof names !== 'object' || names === null) continue;
       const byName = new Map<string, Map<string, number>>();
@@ -142,9 +150,8 @@ export class FqdnCache {
         for (const [ip, t] of Object.entries(ips)) if (typeof t === 'number' && Number.isFinite(t)) byIp.set(ip, t);
         if (byIp.size > 0) byName.set(name, byIp);
       }
-      if (byName.size > 0) cache.endpoints.set(endpoint, byName);
+      if (byName.size > 0) this.endpoints.set(endpoint, byName);
     }
-    return cache;
   }
 
   private enforceIpCap(byIp: Map<string, number>): number {

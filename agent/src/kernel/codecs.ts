@@ -48,7 +48,7 @@ export const LAYOUTS = {
     fields: { identity: f(0, 4), flags: f(4, 4) },
   },
   ipcacheKey: { name: 'fn_ipcache_key', size: 20, fields: { prefixlen: f(0, 4), addr: f(4, 16) } },
-  ipcacheValue: { name: 'fn_ipcache_value', size: 8, fields: { identity: f(0, 4), family: f(4, 1), pad: f(5, 3) } },
+  ipcacheValue: { name: 'fn_ipcache_value', size: 12, fields: { identity: f(0, 4), family: f(4, 1), flags: f(5, 1), pad: f(6, 2), new_identity: f(8, 4) } },
   policyKey: {
     name: 'fn_policy_key',
     size: 16,
@@ -174,6 +174,9 @@ export interface IpcacheEntry {
    *  zero. Read back in canonical form (RFC 5952 for IPv6). */
   cidr: string;
   identity: number;
+  /** a zombie (an FQDN address past its TTL that connections still use): connections that exist
+   *  keep `identity`, a packet that would start a new one gets this identity. Absent: none. */
+  newConnectionIdentity?: number;
 }
 
 /** Key of one policy entry. See fleetnet.h for the LPM layout. */
@@ -385,16 +388,24 @@ export function writeIpcacheValue(b: Buffer, o: number, e: IpcacheEntry): void {
   const v = L.ipcacheValue.fields;
   b.writeUInt32LE(checkU32('identity', e.identity), o + v.identity.offset);
   b.writeUInt8(parsePrefix16(e.cidr).family, o + v.family.offset);
+  const zombie = e.newConnectionIdentity !== undefined;
+  b.writeUInt8(zombie ? IPCACHE_ZOMBIE : 0, o + v.flags.offset);
+  b.writeUInt32LE(zombie ? checkU32('newConnectionIdentity', e.newConnectionIdentity!) : 0, o + v.new_identity.offset);
 }
+
+/** fn_ipcache_value.flags: FN_IPCACHE_ZOMBIE */
+const IPCACHE_ZOMBIE = 1;
 
 export function readIpcache(key: Buffer, ko: number, val: Buffer, vo: number): IpcacheEntry {
   const k = L.ipcacheKey.fields;
   const v = L.ipcacheValue.fields;
   const family = val.readUInt8(vo + v.family.offset) === 4 ? 4 : 6;
-  return {
+  const entry: IpcacheEntry = {
     cidr: formatPrefix16(key, ko + k.addr.offset, key.readUInt32LE(ko + k.prefixlen.offset), family),
     identity: val.readUInt32LE(vo + v.identity.offset),
   };
+  if (val.readUInt8(vo + v.flags.offset) & IPCACHE_ZOMBIE) entry.newConnectionIdentity = val.readUInt32LE(vo + v.new_identity.offset);
+  return entry;
 }
 
 // ---- policy ---------------------------------------------------------------------------------

@@ -1,0 +1,280 @@
+/**
+ * The agent's DNS service: the DNS proxy (agent/src/dns) on the node's address, wired to the kernel
+ * redirect, the compiled policy and FQDN learning.
+ *
+ * Contract:
+ * - start(): restores the learned names (stateDir/fqdn-cache.json), opens the proxy's UDP and TCP
+ *   sockets on one port (`port`, 0 = a free one) at each configured node address — in the pods'
+ *   namespace (proxySockets) — starts the proxy, then tells the kernel where it listens
+ *   (Datapath.setDnsProxy). Until then, connections a policy redirects are dropped (fail closed).
+ * - A query is attributed through the kernel's record of the redirect (Datapath.lookupProxyRedirect:
+ *   the pod's address and port → the original destination and the pod's host veth); the veth names
+ *   the endpoint (namespace/pod and identity, from the last compile). Unknown → REFUSED.
+ * - It is allowed as the compiled dnsRules say for (pod identity, the resolver's identity — the
+ *   compiled ipcache's answer for the original destination —, transport, port, name).
+ * - An answer is released only after FqdnLearner.learn resolved: its selected names' IPs are in the
+ *   maps. Learned names are saved (debounced) to the state directory and at stop().
+ * - compileInput(): what the agent's compile must add (`dnsProxy: true`, the learned names).
+ * - Every query's record goes to `onRecord` with the identities resolved (for the flow history).
+ * - stop(): closes the proxy and saves the names. The kernel keeps redirecting to the port, where
+ *   nothing listens any more: DNS of endpoints with DNS rules fails closed until an agent is back.
+ */
+import { readFile } from 'node:fs/promises';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import type { Server } from 'node:net';
+import { join } from 'node:path';
+
+import { createDnsQueryVerdict, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
+import { DnsProxy } from '../dns/dns-proxy.js';
+import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamSocketFactory } from '../dns/types.js';
+import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
+import { FqdnLearner } from '../fqdn/fqdn-learner.js';
+import type { DnsProxyAddress, ProxyRedirect } from '../kernel/codecs.js';
+import { IpProto } from '../kernel/identities.js';
+import type { NativeBinding } from '../kernel/native-binding.js';
+import type { ProxySockets } from '../proxy-sockets.js';
+import { writeFileAtomic } from '../sync/bundle-store.js';
+import type { Logger } from '../sync/sync-loop.js';
+import { ipcacheLookup } from './ipcache-lookup.js';
+import type { BundledPolicy } from '../../../openapi/types.js';
+
+export const FQDN_CACHE_FILE = 'fqdn-cache.json';
+
+/** The endpoint a query came from, as the proxy carries it (one object per query). */
+export interface DnsEndpoint {
+  /** namespace/pod: the learned names' owner */
+  key: string;
+  identity: number;
+  ifindex: number;
+  /** 6 (TCP) or 17 (UDP): the query's transport */
+  proto: number;
+  /** identity of the resolver the pod addressed (the compiled ipcache's answer) */
+  resolverIdentity: number;
+}
+
+
+export interface DnsServiceOptions {
+  datapath: {
+    setDnsProxy(proxy: DnsProxyAddress | undefined): void;
+    lookupProxyRedirect(podAddress: string, podPort: number, proto: number): ProxyRedirect | undefined;
+  };
+  sockets: ProxySockets;
+  /** upstream sockets in the pods' namespace (upstreamSockets()) */
+  upstream: UpstreamSocketFactory;
+  /** node addresses the proxy listens on, read at start() (after the endpoint source started); with
+   *  neither, the proxy does not run: DNS rules and toFQDNs stay Degraded (fail closed) */
+  addresses: () => { ipv4?: string | undefined; ipv6?: string | undefined };
+  /** 0 = a free port (the same on both families) */
+  port: number;
+  stateDir: string;
+  limits?: FqdnCacheLimits;
+  /** re-compile and apply the current bundle (compileInput() is read then) */
+  program: () => Promise<void>;
+  /** every proxied query (endpoint undefined when it could not be attributed) */
+  onQuery?: (record: DnsRecord<DnsEndpoint>) => void;
+  /** destinations of live connections (liveConnectionDestinations over the conntrack): an expired IP
+   *  one of them uses stays (zombie) until that connection is gone */
+  liveDestinations?: () => ReadonlySet<string>;
+  /** how often expiry is checked (ms; default 1000) */
+  expiryIntervalMs?: number;
+  log?: Logger;
+  upstreamTimeoutMs?: number;
+}
+
+/** Upstream sockets the proxy forwards through, created in the pods' namespace. */
+export function upstreamSockets(binding: Pick<NativeBinding, 'openSocket'>, sockets: ProxySockets, netnsPath?: string): UpstreamSocketFactory {
+  return {
+    udp: (family) => {
+      const fd = binding.openSocket(family, 'udp', family === 4 ? '0.0.0.0' : '::', 0, netnsPath);
+      const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
+      socket.bind({ fd }); // sends before 'listening' are queued by node:dgram
+      return socket;
+    },
+    tcp: (destination) => sockets.tcpConnect(destination.address, destination.port),
+  };
+}
+
+export class DnsService {
+  readonly cache: FqdnCache;
+  readonly learner: FqdnLearner;
+  private proxy: DnsProxy<DnsEndpoint> | undefined;
+  private listening: DnsProxyAddress | undefined;
+  private endpoints = new Map<number, { key: string; identity: number }>();
+  private verdict: (q: Parameters<ReturnType<typeof createDnsQueryVerdict>>[0]) => DnsQueryVerdict = () => ({ allowed: false, audit: false, ruleId: 0 });
+  private identityOf: (address: string) => number = () => 0;
+  private rules = new Map<number, { policy: string; generation: number }>();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiring = false;
+  private readonly log: Logger;
+
+  constructor(private readonly options: DnsServiceOptions) {
+    this.log = options.log ?? (() => undefined);
+    this.cache = new FqdnCache(options.limits ?? DEFAULT_FQDN_LIMITS);
+    this.learner = new FqdnLearner({ cache: this.cache, program: options.program });
+  }
+
+  /** Where the proxy listens (after start()). */
+  address(): DnsProxyAddress | undefined {
+    return this.listening;
+  }
+
+  /** Starts the proxy; false (logged) when no node address is known — it then does not run. */
+  async start(): Promise<boolean> {
+    const addresses = this.options.addresses();
+    if (!addresses.ipv4 && !addresses.ipv6) {
+      this.log('warn', 'no node address for the DNS proxy (--dns-proxy-address, or the node in the endpoint source): DNS rules and toFQDNs stay unenforced (Degraded, fail closed)');
+      return false;
+    }
+    await this.restore();
+    const { udp, tcp, port } = await this.openSockets(addresses);
+    this.proxy = new DnsProxy<DnsEndpoint>({
+      udp,
+      tcp,
+      upstream: this.options.upstream,
+      ...(this.options.upstreamTimeoutMs !== undefined ? { upstreamTimeoutMs: this.options.upstreamTimeoutMs } : {}),
+      resolveClient: (client) => this.resolveClient(client),
+      allowQuery: (endpoint, qname, _qtype, original) => this.allowQuery(endpoint, qname, original),
+      learn: (endpoint, answer) => this.learn(endpoint, answer),
+      onRecord: (record) => this.options.onQuery?.(record),
+    });
+    this.listening = { port, ...(addresses.ipv4 ? { ipv4: addresses.ipv4 } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6 } : {}) };
+    this.options.datapath.setDnsProxy(this.listening);
+    this.expiryTimer = setInterval(() => void this.expireDue(), this.options.expiryIntervalMs ?? 1000);
+    this.expiryTimer.unref();
+    this.log('info', 'DNS proxy listening', { ...this.listening, learnedNames: this.cache.union().length });
+    return true;
+  }
+
+  /** One expiry pass when something is due (the conntrack is read only then). */
+  private async expireDue(): Promise<void> {
+    const next = this.cache.nextExpiry();
+    if (this.expiring || next === undefined || next > Date.now()) return;
+    this.expiring = true;
+    try {
+      let live: ReadonlySet<string> | undefined;
+      const gone = await this.expire((ip) => (live ??= this.options.liveDestinations?.() ?? new Set()).has(ip));
+      if (gone > 0) this.log('info', 'learned DNS addresses expired', { pairs: gone });
+    } catch (e) {
+      this.log('warn', 'expiring learned DNS names failed; retrying', { error: (e as Error).message });
+    } finally {
+      this.expiring = false;
+    }
+  }
+
+  /** What the agent's compile adds while the proxy runs (nothing when it does not). */
+  compileInput(): { dnsProxy?: true; fqdnNames?: { name: string; ips: string[] }[] } {
+    return this.listening ? { dnsProxy: true, fqdnNames: this.learner.names() } : {};
+  }
+
+  /** A compile was applied: its endpoints, ipcache, rules and DNS rules decide the next queries. */
+  compiled(compiled: CompiledState, endpoints: readonly LocalEndpoint[], policies: readonly Pick<BundledPolicy, 'spec'>[]): void {
+    const identityByIfindex = new Map(compiled.endpoints.map((e) => [e.ifindex, e.identity]));
+    this.endpoints = new Map(
+      endpoints.flatMap((e) => {
+        const identity = identityByIfindex.get(e.ifindex);
+        return identity === undefined ? [] : [[e.ifindex, { key: `${e.namespace}/${e.podName}`, identity }] as const];
+      }),
+    );
+    this.verdict = createDnsQueryVerdict(compiled.dnsRules ?? []);
+    this.identityOf = ipcacheLookup(compiled.ipcache);
+    this.rules = new Map(compiled.rules.map((r) => [r.ruleId, { policy: r.policy, generation: r.generation }]));
+    this.learner.setPolicies(policies);
+  }
+
+  /** Expires learned names (FqdnLearner.expire) and saves what is left. */
+  async expire(alive: (ip: string) => boolean): Promise<number> {
+    const gone = await this.learner.expire(alive);
+    if (gone > 0) this.scheduleSave();
+    return gone;
+  }
+
+  async stop(): Promise<void> {
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    await this.proxy?.close();
+    await this.save();
+  }
+
+  stats() {
+    return this.proxy?.stats();
+  }
+
+  private resolveClient(client: DnsClient): ResolvedClient<DnsEndpoint> | undefined {
+    const proto = client.transport === 'tcp' ? IpProto.tcp : IpProto.udp;
+    const redirect = this.options.datapath.lookupProxyRedirect(client.address, client.port, proto);
+    if (!redirect) return undefined;
+    const endpoint = this.endpoints.get(redirect.ifindex);
+    if (!endpoint) return undefined;
+    const resolverIdentity = this.identityOf(redirect.originalAddress);
+    return { endpoint: { ...endpoint, ifindex: redirect.ifindex, proto, resolverIdentity }, original: { address: redirect.originalAddress, port: redirect.originalPort } };
+  }
+
+  private allowQuery(endpoint: DnsEndpoint, qname: string, original: DnsDestination): QueryDecision {
+    const v = this.verdict({ localId: endpoint.identity, peerId: endpoint.resolverIdentity, proto: endpoint.proto, port: original.port, qname });
+    const rule = v.ruleId !== 0 ? this.rules.get(v.ruleId) : undefined;
+    return { allowed: v.allowed, ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}), ...(rule ? { policy: { name: rule.policy, generation: rule.generation } } : {}) };
+  }
+
+  private async learn(endpoint: DnsEndpoint, answer: DnsAnswer): Promise<void> {
+    const outcome = await this.learner.learn(endpoint.key, answer);
+    if (outcome.added > 0) this.scheduleSave();
+    if (outcome.droppedIps > 0 || outcome.droppedNames > 0) this.log('warn', 'FQDN cache limit reached; left out', { endpoint: endpoint.key, ips: outcome.droppedIps, names: outcome.droppedNames });
+  }
+
+  private async openSockets(addresses: { ipv4?: string | undefined; ipv6?: string | undefined }): Promise<{ udp: UdpSocket[]; tcp: Server[]; port: number }> {
+    const addrs = [addresses.ipv4, addresses.ipv6].filter((a): a is string => a !== undefined);
+    for (let attempt = 0; ; attempt++) {
+      const udp: UdpSocket[] = [];
+      const tcp: Server[] = [];
+      let port = this.options.port;
+      try {
+        for (const a of addrs) {
+          const u = await this.options.sockets.udp(a, port);
+          udp.push(u);
+          port = u.address().port; // the first free port is the port for the rest
+          tcp.push(await this.options.sockets.tcpServer(a, port, () => undefined));
+        }
+        // the proxy serves the servers itself: drop the placeholder listeners
+        for (const s of tcp) s.removeAllListeners('connection');
+        return { udp, tcp, port };
+      } catch (e) {
+        for (const u of udp) u.close();
+        for (const s of tcp) s.close();
+        if (this.options.port !== 0 || attempt >= 4) throw e;
+      }
+    }
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = undefined;
+      void this.save();
+    }, 1000);
+    this.saveTimer.unref();
+  }
+
+  private async save(): Promise<void> {
+    try {
+      await writeFileAtomic(join(this.options.stateDir, FQDN_CACHE_FILE), JSON.stringify(this.cache));
+    } catch (e) {
+      this.log('warn', 'could not save the learned DNS names', { error: (e as Error).message });
+    }
+  }
+
+  private async restore(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(join(this.options.stateDir, FQDN_CACHE_FILE), 'utf8');
+    } catch {
+      return; // first start
+    }
+    try {
+      this.cache.restore(JSON.parse(text));
+    } catch (e) {
+      this.log('warn', 'learned DNS names unreadable; starting without them', { error: (e as Error).message });
+    }
+  }
+}
