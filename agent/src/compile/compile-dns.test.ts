@@ -7,9 +7,10 @@
 import { describe, expect, it } from 'vitest';
 
 import type { BundledPolicy } from '../../../openapi/types.js';
-import { IpProto } from '../kernel/identities.js';
+import type { PolicyEntry } from '../kernel/codecs.js';
+import { Direction, IpProto } from '../kernel/identities.js';
 import { compileBundle } from './compile-bundle.js';
-import { dnsQueryVerdict } from './dns-rules.js';
+import { createDnsQueryVerdict, dnsQueryVerdict } from './dns-rules.js';
 import { input, PEERS, policy, render, type Rendered } from './test-cluster.js';
 import type { CompiledState, CompileInput, LearnedName } from './types.js';
 
@@ -273,5 +274,100 @@ describe('compileBundle with the DNS proxy', () => {
     ];
     expect(compileBundle(proxyInput([...policies].reverse(), shuffled))).toEqual(want);
     expect(want.ipcache.filter((e) => e.cidr.startsWith('198.51') || e.cidr.startsWith('2001')).map((e) => e.cidr)).toEqual(['198.51.100.7/32', '198.51.100.9/32', '2001:db8::5/128']);
+  });
+});
+
+describe('compileBundle with the DNS proxy: kernel-style property over random policies', () => {
+  const RANK: Record<number, number> = { 1: 1, 3: 2, 2: 3 }; // PolicyVerdict allow 1, deny 2, audit-deny 3 → rank
+  const bitsOf = (e: PolicyEntry): number => (e.proto === 0 ? 72 : 80 + e.portPrefixLen);
+  const covers = (e: PolicyEntry, proto: number, port: number): boolean =>
+    e.proto === 0 || (e.proto === proto && (e.portPrefixLen === 0 || e.port >>> (16 - e.portPrefixLen) === port >>> (16 - e.portPrefixLen)));
+  const decide = (s: CompiledState, localId: number, peerId: number, proto: number, port: number): PolicyEntry | undefined => {
+    const longest = (peer: number) =>
+      s.policy.filter((e) => e.localId === localId && e.peerId === peer && e.direction === Direction.egress && covers(e, proto, port)).sort((a, b) => bitsOf(b) - bitsOf(a))[0];
+    const e = longest(peerId);
+    const w = longest(0);
+    return (w ? RANK[w.verdict] ?? 0 : 0) > (e ? RANK[e.verdict] ?? 0 : 0) ? w : e;
+  };
+
+  it('the L3/L4 decision is the one without DNS rules; every redirected packet has DNS rules to check, and only DNS ports are redirected', () => {
+    let seed = 99;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    const pick = <T,>(xs: readonly T[]): T => xs[rnd(xs.length)] as T;
+    const PEERS_OF: Array<Record<string, unknown>> = [
+      { toEndpoints: [{ matchLabels: { app: 'dns' } }] },
+      { toEndpoints: [{ matchLabels: { app: 'client' } }] },
+      { toEntities: ['cluster'] },
+      { toEntities: ['world'] },
+      { toEntities: ['all'] },
+      { toCIDR: ['198.51.100.0/24'] },
+      { toFQDNs: [{ matchPattern: '*.example.com' }] },
+      {},
+    ];
+    const PORTS = [
+      [{ port: '53', protocol: 'UDP' }],
+      [{ port: '53', protocol: 'TCP' }],
+      [{ port: '53', protocol: 'ANY' }],
+      [{ port: '53', protocol: 'UDP' }, { port: '54', protocol: 'UDP' }],
+    ];
+    const learned = [{ name: 'a.example.com', ips: ['198.51.100.7', '2001:db8::7'] }, { name: 'b.example.org', ips: ['203.0.113.9'] }];
+    let redirected = 0;
+    for (let round = 0; round < 60; round++) {
+      const withDns: BundledPolicy[] = [];
+      const withoutDns: BundledPolicy[] = [];
+      const dnsPorts = new Set<string>();
+      for (let i = 0, n = 1 + rnd(4); i < n; i++) {
+        const egress: Array<Record<string, unknown>> = [];
+        const plain: Array<Record<string, unknown>> = [];
+        for (let j = 0, m = 1 + rnd(3); j < m; j++) {
+          const peer = pick(PEERS_OF);
+          const kind = rnd(4); // 0–1 DNS rule, 2 plain ports, 3 L3-only
+          const ports = pick(PORTS);
+          if (kind <= 1) {
+            for (const p of ports) for (const proto of p.protocol === 'ANY' ? ['TCP', 'UDP'] : [p.protocol]) dnsPorts.add(`${proto === 'TCP' ? 6 : 17}/${p.port}`);
+            egress.push({ ...peer, toPorts: [{ ports, rules: { dns: [pick([{ matchName: 'a.example.com' }, { matchPattern: '*.example.org' }, { matchPattern: '*' }])] } }] });
+            plain.push({ ...peer, toPorts: [{ ports }] });
+          } else if (kind === 2) {
+            egress.push({ ...peer, toPorts: [{ ports }] });
+            plain.push({ ...peer, toPorts: [{ ports }] });
+          } else if (Object.keys(peer).length > 0) {
+            egress.push(peer);
+            plain.push(peer);
+          }
+        }
+        const deny = rnd(3) === 0 ? [{ ...pick(PEERS_OF.filter((p) => !('toFQDNs' in p))), toPorts: [{ ports: pick(PORTS) }] }] : [];
+        const selector = pick([{}, WEB, { matchLabels: { app: 'db' } }]);
+        withDns.push(policy(`p${i}`, { endpointSelector: selector, egress, ...(deny.length ? { egressDeny: deny } : {}) } as BundledPolicy['spec']));
+        withoutDns.push(policy(`p${i}`, { endpointSelector: selector, egress: plain, ...(deny.length ? { egressDeny: deny } : {}) } as BundledPolicy['spec']));
+      }
+      const a = compileBundle(proxyInput(withDns, learned));
+      const b = compileBundle(proxyInput(withoutDns, learned));
+      expect(a.endpoints).toEqual(b.endpoints);
+      expect(a.ipcache).toEqual(b.ipcache);
+      const verdict = createDnsQueryVerdict(a.dnsRules ?? []);
+      const peers = [...a.identities.map((i) => i.id), 2, 10];
+      for (const local of new Set(a.endpoints.map((e) => e.identity))) {
+        for (const peerId of peers) {
+          for (const [proto, port] of [[17, 53], [6, 53], [17, 54], [6, 54], [6, 80]] as const) {
+            const x = decide(a, local, peerId, proto, port);
+            const y = decide(b, local, peerId, proto, port);
+            const where = JSON.stringify({ round, local, peerId, proto, port });
+            expect(x ? RANK[x.verdict] : 0, where).toBe(y ? RANK[y.verdict] : 0);
+            if (x?.proxy === undefined) continue;
+            redirected++;
+            expect(dnsPorts.has(`${proto}/${port}`), where).toBe(true);
+            // the proxy has DNS rules for the packet (never "no entry"), all of enforce-mode policies
+            const probe = verdict({ localId: local, peerId, proto, port, qname: 'a.example.com' });
+            const anyRule = (a.dnsRules ?? []).some((e) => e.localId === local && e.proto === proto && e.port === port && (e.peers === 'any' || e.peers.includes(peerId)));
+            expect(anyRule, where).toBe(true);
+            expect(probe.audit).toBe(false);
+          }
+        }
+      }
+    }
+    expect(redirected).toBeGreaterThan(100);
   });
 });
