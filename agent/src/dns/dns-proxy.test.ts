@@ -203,6 +203,7 @@ describe('DnsProxy policy', () => {
     expect(answer.rcode).toBe('REFUSED');
     expect(h.server.queries).toEqual([]);
     expect(h.records[0]).toMatchObject({ endpoint: undefined, verdict: 'refused', rcode: 'REFUSED', qname: 'api.example.com' });
+    expect(h.records[0]!.original).toBeUndefined();
   });
 
   it('gives allowQuery the canonical name, the type, the original destination and the transport; records audit', async () => {
@@ -298,7 +299,7 @@ describe('DnsProxy failures', () => {
     const answer = decoded(await queryUdp('127.0.0.1', h.udpPort, dnsQuery(30, 'api.example.com')));
     expect(answer).toMatchObject({ id: 30, rcode: 'SERVFAIL' });
     expect(h.server.queries).toEqual([]);
-    expect(h.records[0]).toMatchObject({ verdict: 'error', rcode: 'SERVFAIL' });
+    expect(h.records[0]).toMatchObject({ endpoint: 'pod-udp', verdict: 'error', rcode: 'SERVFAIL' });
   });
 
   it('answers SERVFAIL beyond maxInFlight and counts it', async () => {
@@ -392,7 +393,7 @@ describe('DnsProxy records and lifecycle', () => {
     expect(h.records).toHaveLength(2);
     const [forwarded, refused] = h.records;
     expect(forwarded).toMatchObject({
-      endpoint: 'pod-udp', transport: 'udp', qname: 'www.example.com', qtypes: ['A'], rcode: 'NOERROR',
+      endpoint: 'pod-udp', original: { address: '127.0.0.1', port: h.server.port }, transport: 'udp', qname: 'www.example.com', qtypes: ['A'], rcode: 'NOERROR',
       ips: ['10.3.0.1', '10.3.0.2'], ttl: 30, verdict: 'forwarded', ruleId: 7, policy: { name: 'allow-example', generation: 3 },
     });
     expect(forwarded!.time).toBeGreaterThanOrEqual(before);

@@ -31,6 +31,7 @@ type Callbacks<Endpoint> = Pick<DnsProxyOptions<Endpoint>, 'resolveClient' | 'al
 interface Outcome<Endpoint> {
   reply: Buffer;
   endpoint: Endpoint | undefined;
+  original?: DnsDestination;
   rcode: string;
   verdict: DnsRecord<Endpoint>['verdict'];
   ips?: string[];
@@ -93,7 +94,18 @@ export class DnsQueryHandler<Endpoint> {
   private async decide(bytes: Buffer, query: DnsMessage, client: DnsClient, forward: Forward): Promise<Outcome<Endpoint>> {
     const resolved = this.callbacks.resolveClient(client);
     if (resolved === undefined) return this.reject(query, undefined, 'REFUSED', 'refused');
-    const { endpoint, original } = resolved;
+    let outcome: Outcome<Endpoint>;
+    try {
+      outcome = await this.decideFor(bytes, query, client, forward, resolved.endpoint, resolved.original);
+    } catch {
+      outcome = this.reject(query, resolved.endpoint, 'SERVFAIL', 'error'); // a callback threw: fail closed
+    }
+    return { ...outcome, original: resolved.original };
+  }
+
+  private async decideFor(
+    bytes: Buffer, query: DnsMessage, client: DnsClient, forward: Forward, endpoint: Endpoint, original: DnsDestination,
+  ): Promise<Outcome<Endpoint>> {
     const questions = query.questions ?? [];
     const question = questions[0];
     if (question === undefined || questions.length !== 1) return this.reject(query, endpoint, 'FORMERR', 'error');
@@ -162,6 +174,7 @@ export class DnsQueryHandler<Endpoint> {
       verdict: outcome.verdict,
       latencyMs: performance.now() - arrived,
     };
+    if (outcome.original !== undefined) record.original = outcome.original;
     if (outcome.ruleId !== undefined) record.ruleId = outcome.ruleId;
     if (outcome.policy !== undefined) record.policy = outcome.policy;
     if (outcome.audit === true) record.audit = true;

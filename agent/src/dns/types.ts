@@ -61,6 +61,8 @@ export interface DnsRecord<Endpoint> {
   time: number;
   /** undefined when resolveClient did not know the client */
   endpoint: Endpoint | undefined;
+  /** the resolver the pod addressed (from resolveClient); undefined when the client was not resolved */
+  original?: DnsDestination;
   transport: DnsTransport;
   /** canonical (lower case, no trailing dot); '' for a query without a question */
   qname: string;
