@@ -182,7 +182,7 @@ export class DnsService {
     this.learner.setPolicies(policies);
   }
 
-  /** Expires learned names (FqdnLearner.expire) and saves what is left. */
+  /** Expires learned names (FqdnLearner.expire) and saves what is left. Returns what changed. */
   async expire(alive: (ip: string) => boolean): Promise<number> {
     const gone = await this.learner.expire(alive);
     if (gone > 0) this.scheduleSave();

@@ -34,11 +34,18 @@ describe('FqdnCache', () => {
   it('keeps an expired IP while a connection still uses it (zombie), drops it once that connection is gone', () => {
     const c = new FqdnCache(limits);
     c.learn('pod-a', ['a.example.com'], ['192.0.2.1', '192.0.2.2'], 10, 0);
+    expect(c.zombies(5_000)).toEqual([]);
     const open = new Set(['192.0.2.2']);
-    expect(c.expire(20_000, (ip) => open.has(ip))).toBe(1);
+    // one pair gone, one new zombie: both change what is compiled
+    expect(c.expire(20_000, (ip) => open.has(ip))).toBe(2);
     expect(c.union()).toEqual([{ name: 'a.example.com', ips: ['192.0.2.2'] }]);
+    expect(c.zombies(20_000)).toEqual(['192.0.2.2']);
+    expect(c.expire(20_500, (ip) => open.has(ip))).toBe(0); // nothing new
+    // learned again (a fresh answer): no longer a zombie
+    c.learn('pod-b', ['b.example.com'], ['192.0.2.2'], 10, 20_500);
+    expect(c.zombies(21_000)).toEqual([]);
     open.clear();
-    expect(c.expire(21_000, (ip) => open.has(ip))).toBe(1);
+    expect(c.expire(40_000, (ip) => open.has(ip))).toBe(2);
     expect(c.union()).toEqual([]);
   });
 

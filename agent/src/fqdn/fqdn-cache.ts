@@ -11,6 +11,9 @@
  *   held is not learned when the endpoint is full (its IPs stay unreachable by name: fail closed).
  * - expire(now, alive): drops IPs past their time, except those `alive` says a connection still uses
  *   (Cilium's "zombies"): they stay until that connection is gone, so expiry never cuts an open one.
+ *   zombies(now): the IPs every one of whose (endpoint, name) pairs is past its time — compiled so
+ *   that connections that exist keep them, new connections do not get them (fleetnet.h
+ *   FN_IPCACHE_ZOMBIE).
  * - union(): name → IPs over all endpoints, sorted (deterministic compile input).
  * - toJSON()/fromJSON(): the state directory's copy — absolute expiry times (wall clock ms), so a
  *   restart keeps what was learned for as long as it was granted.
@@ -49,6 +52,8 @@ export class FqdnCache {
   /** endpoint → name → ip → expires at (ms) */
   private readonly endpoints = new Map<string, Map<string, Map<string, number>>>();
   readonly dropped = { ips: 0, names: 0 };
+  /** zombies as of the last expire(): what it reports as new */
+  private zombiesAtExpiry = new Set<string>();
 
   constructor(readonly limits: FqdnCacheLimits = DEFAULT_FQDN_LIMITS) {}
 
@@ -79,7 +84,8 @@ export class FqdnCache {
     return out;
   }
 
-  /** Drops expired IPs no live connection uses; returns how many (name, IP) pairs went away from the union. */
+  /** Drops expired IPs no live connection uses; returns how many (name, IP) pairs went away from the
+   *  union plus how many IPs became zombies (either changes what must be compiled). */
   expire(nowMs: number, alive: (ip: string) => boolean = () => false): number {
     const before = this.unionPairs();
     for (const [endpoint, byName] of this.endpoints) {
@@ -90,9 +96,12 @@ export class FqdnCache {
       if (byName.size === 0) this.endpoints.delete(endpoint);
     }
     const after = this.unionPairs();
-    let gone = 0;
-    for (const pair of before) if (!after.has(pair)) gone += 1;
-    return gone;
+    let changed = 0;
+    for (const pair of before) if (!after.has(pair)) changed += 1;
+    const zombies = this.zombies(nowMs);
+    for (const ip of zombies) if (!this.zombiesAtExpiry.has(ip)) changed += 1;
+    this.zombiesAtExpiry = new Set(zombies);
+    return changed;
   }
 
   /** Forgets an endpoint (the pod is gone). */
@@ -113,10 +122,21 @@ export class FqdnCache {
     return [...merged.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, ips]) => ({ name, ips: [...ips].sort() }));
   }
 
-  /** The earliest expiry held (ms), or undefined when empty: when expire() has work next. */
-  nextExpiry(): number | undefined {
+  /** IPs held only past their time (kept for a connection that still uses them), sorted. */
+  zombies(nowMs: number): string[] {
+    const fresh = new Set<string>();
+    const expired = new Set<string>();
+    for (const byName of this.endpoints.values()) {
+      for (const byIp of byName.values()) for (const [ip, t] of byIp) (t > nowMs ? fresh : expired).add(ip);
+    }
+    return [...expired].filter((ip) => !fresh.has(ip)).sort();
+  }
+
+  /** The earliest expiry still ahead of `afterMs` (ms), or undefined: when expire() has work next.
+   *  Without `afterMs`, the earliest of all. */
+  nextExpiry(afterMs = -Infinity): number | undefined {
     let next: number | undefined;
-    for (const byName of this.endpoints.values()) for (const byIp of byName.values()) for (const t of byIp.values()) if (next === undefined || t < next) next = t;
+    for (const byName of this.endpoints.values()) for (const byIp of byName.values()) for (const t of byIp.values()) if (t > afterMs && (next === undefined || t < next)) next = t;
     return next;
   }
 

@@ -12,7 +12,7 @@
  *   arrive while such a programming is still queued share it (one programming for a burst).
  * - A failed programming rejects: the proxy answers SERVFAIL (fail closed).
  * - expire(now, alive) drops what has expired (FqdnCache.expire) and re-programs when that changed
- *   the union.
+ *   the union or made zombies (IPs past their time a connection still uses: zombies()).
  */
 import type { BundledPolicy } from '../../../openapi/types.js';
 import { rulesOf } from '../../../core/policy/unenforced-parts.js';
@@ -65,6 +65,11 @@ export class FqdnLearner {
 
   names(): LearnedNameIps[] {
     return this.options.cache.union();
+  }
+
+  /** Learned IPs past their time that connections still use (compile them as zombies). */
+  zombies(): string[] {
+    return this.options.cache.zombies(this.now());
   }
 
   /** Resolves once the maps hold every selected (name, IP) pair of the answer. */
