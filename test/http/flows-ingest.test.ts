@@ -5,7 +5,7 @@ import type { EncodedFlowChunk, FlowChunkStore } from '../../functions/src/store
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
-import { batch, createRandom, generateSummaries, summary } from '../helpers/flow-fixtures.js';
+import { batch, createRandom, dnsSummary, generateSummaries, summary } from '../helpers/flow-fixtures.js';
 
 let api: TestApi;
 let client: ReturnType<typeof createContractClient>;
@@ -124,6 +124,18 @@ describe('ingest', () => {
     expect(answer.body.coverage.clusters[0].nodes.find((n: { node_name: string }) => n.node_name === 'node-busy')).toMatchObject({ batches: 12, summaries: 12, firstSequence: 0, lastSequence: 11, gaps: [] });
   });
 
+  it('stores L7 DNS summaries next to L3/L4 ones and returns them unchanged', async () => {
+    const refused = dnsSummary({ query: 'exfil.evil.example.', qtypes: ['A', 'AAAA'], rcode: 5, ips: [], ttl: 0 }, { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined, packets: 1 });
+    const viaTcp = dnsSummary({ cnames: ['github.map.fastly.net.'] }, { l4: { protocol: 'TCP', destination_port: 53 }, IP: { source: 'fd00::5', ipVersion: 'IPv6' } });
+    const summaries = [dnsSummary(), refused, viaTcp, summary()];
+    const body = batch(summaries, 0, minutesAgo(2));
+    const response = await client.call('POST', '/clusters/cluster-a/nodes/node-dns/flows', { token: tokens.agentA, body });
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ batchId: body.batchId, accepted: 4, duplicates: 0 });
+    const answer = await client.call('POST', '/flows/query', { token: tokens.reader, body: { whitelist: [{ cluster: ['cluster-a'], node_name: ['node-dns'] }] } });
+    expect(answer.body.items.map((r: { flow: unknown }) => r.flow)).toEqual(JSON.parse(JSON.stringify(summaries)));
+  });
+
   it('accepts a full batch of 5000 summaries (over the default 1 MiB body limit) and rejects 5001', async () => {
     const summaries = generateSummaries(5001, createRandom(3));
     const full = batch(summaries.slice(0, 5000), 1, minutesAgo(1));
@@ -143,6 +155,15 @@ describe('ingest', () => {
     { name: 'window end before start', mutate: (b: any) => (b.window.end = '2000-01-01T00:00:00Z'), pointer: '/window/end' },
     { name: 'negative lost packets', mutate: (b: any) => (b.lost = { batches: 0, summaries: 0, packets: -1 }), pointer: '/lost/packets' },
     { name: 'unknown IP version', mutate: (b: any) => (b.summaries[0].IP = { ipVersion: 'IPv5' }), pointer: '/summaries/0/IP/ipVersion' },
+    { name: 'DNS query over 255 characters', mutate: (b: any) => (b.summaries[0] = dnsSummary({ query: `${'a'.repeat(256)}.` })), pointer: '/summaries/0/l7/dns/query' },
+    { name: 'DNS answer with 17 addresses', mutate: (b: any) => (b.summaries[0] = dnsSummary({ ips: Array.from({ length: 17 }, (_, i) => `10.0.0.${i}`) })), pointer: '/summaries/0/l7/dns/ips' },
+    { name: 'DNS address over 45 characters', mutate: (b: any) => (b.summaries[0] = dnsSummary({ ips: ['1'.repeat(46)] })), pointer: '/summaries/0/l7/dns/ips/0' },
+    { name: 'DNS qtype that is no type name', mutate: (b: any) => (b.summaries[0] = dnsSummary({ qtypes: ['A AAAA'] })), pointer: '/summaries/0/l7/dns/qtypes/0' },
+    { name: 'negative rcode', mutate: (b: any) => (b.summaries[0] = dnsSummary({ rcode: -1 })), pointer: '/summaries/0/l7/dns/rcode' },
+    { name: 'DNS without its query', mutate: (b: any) => (b.summaries[0] = dnsSummary(), delete b.summaries[0].l7.dns.query), pointer: '/summaries/0/l7/dns/query' },
+    { name: 'unknown L7 type', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.type = 'SAMPLE')), pointer: '/summaries/0/l7/type' },
+    { name: 'an L7 kind the contract does not know', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.http = { code: 200 })), pointer: '/summaries/0/l7/http' },
+    { name: 'negative latency', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.latency_ns = -5)), pointer: '/summaries/0/l7/latency_ns' },
   ])('rejects an invalid batch: $name', async ({ mutate, pointer }) => {
     const body = batch([summary()], 50, minutesAgo(1));
     mutate(body);

@@ -4,7 +4,7 @@ import { parseCsv } from '../../core/flows/flow-export.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
-import { batch, createRandom, endpoint, generateSummaries, summary, WORLD } from '../helpers/flow-fixtures.js';
+import { batch, createRandom, dnsSummary, endpoint, generateSummaries, KUBE_DNS, summary, WORLD } from '../helpers/flow-fixtures.js';
 
 let api: TestApi;
 let client: ReturnType<typeof createContractClient>;
@@ -343,5 +343,86 @@ describe('IP versions', () => {
     const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { whitelist: [{ ip_version: ['IPv5'] }] } });
     expect(response.status).toBe(400);
     expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain('/whitelist/0/ip_version/0');
+  });
+});
+
+describe('DNS visibility (L7 DNS summaries, names on flows to learned addresses)', () => {
+  // Own cluster, posted after the suites above have run their unscoped time-window assertions. Tag: packets.
+  const GITHUB_IP = { identity: 16_777_300, labels: ['fqdn:api.github.com', 'reserved:world'] };
+  const ANSWERED = dnsSummary({}, { packets: 81 });
+  const REFUSED = dnsSummary({ query: 'exfil.evil.example.', rcode: 5, ips: [], ttl: 0 }, { packets: 82, verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined });
+  const NXDOMAIN_TCP = dnsSummary({ query: 'db.payments.svc.cluster.local.', qtypes: ['AAAA'], rcode: 3, ips: [] }, { packets: 83, l4: { protocol: 'TCP', destination_port: 53 } });
+  const TO_LEARNED = summary({ packets: 84, destination: GITHUB_IP, destination_names: ['api.github.com'], l4: { protocol: 'TCP', destination_port: 443 }, traffic_direction: 'EGRESS', bytes: 9000 });
+  const PLAIN_UDP_53 = summary({ packets: 85, destination: KUBE_DNS, l4: { protocol: 'UDP', destination_port: 53 }, traffic_direction: 'EGRESS' });
+
+  beforeAll(async () => {
+    await client.call('PUT', '/clusters/c-dns', { token: api.tokens.admin, body: clusterBody('c-dns', {}, ['agent-dns']) });
+    const agent = await api.agentToken('agent-dns');
+    const response = await client.call('POST', '/clusters/c-dns/nodes/k1/flows', { token: agent, body: batch([ANSWERED, REFUSED, NXDOMAIN_TCP, TO_LEARNED, PLAIN_UDP_53], 0, minutesAgo(3)) });
+    expect(response.status).toBe(200);
+  });
+
+  async function packetsOf(body: Record<string, unknown>): Promise<number[]> {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response.body.items.map((r: { flow: FlowSummary }) => r.flow.packets).sort();
+  }
+  const scoped = (filter: FlowFilter) => packetsOf({ whitelist: [{ cluster: ['c-dns'], ...filter }] });
+
+  it.each<{ name: string; filter: FlowFilter; want: number[] }>([
+    { name: 'protocol dns: the L7 DNS summaries, whatever their transport', filter: { protocol: ['dns'] }, want: [81, 82, 83] },
+    { name: 'protocol DNS with a verdict', filter: { protocol: ['DNS'], verdict: ['DROPPED'] }, want: [82] },
+    { name: 'protocol udp: DNS over UDP and plain UDP/53', filter: { protocol: ['udp'] }, want: [81, 82, 85] },
+    { name: 'dns_query unanchored', filter: { dns_query: ['github'] }, want: [81] },
+    { name: 'dns_query anchored, trailing dot', filter: { dns_query: ['^exfil\\.evil\\.example\\.$'] }, want: [82] },
+    { name: 'dns_query alternation and suffix', filter: { dns_query: ['\\.(svc\\.cluster\\.local|example)\\.$'] }, want: [82, 83] },
+    { name: 'dns_query values are ORed', filter: { dns_query: ['^api\\.', '^db\\.'] }, want: [81, 83] },
+    { name: 'dns_query is case-insensitive', filter: { dns_query: ['GITHUB\\.COM'] }, want: [81] },
+    { name: 'dns_query no match', filter: { dns_query: ['gitlab'] }, want: [] },
+    { name: 'dns_query never matches L4 summaries', filter: { dns_query: ['.*'] }, want: [81, 82, 83] },
+    { name: 'destination_fqdn: the flow to the learned address (DNS summaries carry no names)', filter: { destination_fqdn: ['*.github.com'] }, want: [84] },
+    { name: 'destination_fqdn exact', filter: { destination_fqdn: ['api.github.com'] }, want: [84] },
+    { name: 'destination_fqdn no match', filter: { destination_fqdn: ['*.gitlab.com'] }, want: [] },
+  ])('$name', async ({ filter, want }) => {
+    expect(await scoped(filter)).toEqual(want);
+  });
+
+  it('blacklist protocol dns leaves the L3/L4 summaries; a DNS summary round-trips unchanged', async () => {
+    expect(await packetsOf({ whitelist: [{ cluster: ['c-dns'] }], blacklist: [{ protocol: ['dns'] }] })).toEqual([84, 85]);
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-dns'], dns_query: ['github'] }] } });
+    expect(response.body.items.map((r: { flow: FlowSummary }) => r.flow)).toEqual([ANSWERED]);
+  });
+
+  it('aggregations, the service graph and exports apply the same filters', async () => {
+    const whitelist = [{ cluster: ['c-dns'], protocol: ['dns'], dns_query: ['example\\.$|github'] }];
+    const aggregated = await client.call('POST', '/flows/aggregations', { token: api.tokens.reader, body: { whitelist, groupBy: ['verdict'], orderBy: 'packets' } });
+    expect(aggregated.status).toBe(200);
+    expect(aggregated.body.groups.map((g: { key: { verdict: string }; packets: number }) => [g.key.verdict, g.packets])).toEqual([['DROPPED', 82], ['FORWARDED', 81]]);
+    const graph = await client.call('POST', '/flows/servicegraph', { token: api.tokens.reader, body: { whitelist } });
+    expect(graph.body.edges.map((e: { source: string; destination: string; packets: number }) => [e.source, e.destination, e.packets])).toEqual([['c-dns/shop/web', 'c-dns/kube-system/coredns', 163]]);
+    const ndjson = await client.call('POST', '/flows/export?format=ndjson', { token: api.tokens.reader, body: { whitelist } });
+    expect(ndjson.text.split('\n').filter(Boolean).map((line) => JSON.parse(line).flow.l7.dns.query)).toEqual(['api.github.com.', 'exfil.evil.example.']);
+  });
+
+  it.each([
+    { path: '/flows/query', body: { whitelist: [{ dns_query: ['(unclosed'] }] }, pointer: '/whitelist/0/dns_query/0' },
+    { path: '/flows/query', body: { whitelist: [{ dns_query: ['ok', '(?=lookahead)'] }] }, pointer: '/whitelist/0/dns_query/1' },
+    { path: '/flows/query', body: { blacklist: [{ dns_query: ['a{1000}'] }] }, pointer: '/blacklist/0/dns_query/0' },
+    { path: '/flows/query', body: { whitelist: [{ dns_query: [''] }] }, pointer: '/whitelist/0/dns_query/0' },
+    { path: '/flows/query', body: { whitelist: [{ dns_query: ['x'.repeat(513)] }] }, pointer: '/whitelist/0/dns_query/0' },
+    { path: '/flows/aggregations', body: { whitelist: [{ dns_query: ['\\1'] }], groupBy: ['verdict'] }, pointer: '/whitelist/0/dns_query/0' },
+    { path: '/flows/servicegraph', body: { whitelist: [{ dns_query: ['*'] }] }, pointer: '/whitelist/0/dns_query/0' },
+  ])('an invalid dns_query on $path is a 400 pointing at $pointer', async ({ path, body, pointer }) => {
+    const response = await client.call('POST', path, { token: api.tokens.reader, body });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.body.code).toBe('ValidationFailed');
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
+  });
+
+  it('a pathological pattern answers quickly (no backtracking)', async () => {
+    const started = Date.now();
+    expect(await scoped({ dns_query: ['^(a+)+$', '(.*a){20}x'] })).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
