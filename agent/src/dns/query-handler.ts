@@ -129,8 +129,8 @@ export class DnsQueryHandler<Endpoint> {
       return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding };
     }
     const answered = answer.questions?.[0];
-    // a server may omit the question from an error answer (RFC 1035 4.1.1 leaves it to the server): such an
-    // answer passes when it carries no records, since there is nothing in it to learn
+    // some servers omit the question section from error answers (FORMERR, REFUSED, …): such an answer
+    // passes when it carries no answer records, since there is nothing in it to learn
     const recordless = answered === undefined && (answer.answers ?? []).length === 0;
     if (answer.type !== 'response' || !(recordless || sameQuestion(question, answered))) {
       this.stats.mismatchedAnswers++;
