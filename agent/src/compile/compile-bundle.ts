@@ -5,7 +5,7 @@
  * precedence it targets is the block in agent/bpf/policy.c. Policy semantics come from core/ (label
  * sets, selector matching and scoping, CIDR/port/ICMP parsing); nothing here re-implements them.
  */
-import type { BundledPolicy, EgressRule, IngressRule, LabelSelector } from '../../../openapi/types.js';
+import type { BundledPolicy, EgressRule, FQDNSelector, IngressRule, LabelSelector } from '../../../openapi/types.js';
 import { buildPodLabelSet, type LabelSet } from '../../../core/labels/cilium-labels.js';
 import {
   indexLabels,
@@ -17,7 +17,7 @@ import {
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyVerdict, ProxyKind, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
-import { allocateCidrIdentities, cidrLabelKey, prefixSelector, type CidrSelector } from './cidr-identities.js';
+import { allocateCidrIdentities, cidrLabelKey, prefixSelector, type CidrIdentity, type CidrSelector } from './cidr-identities.js';
 import {
   authenticationIssue,
   checkCidrSelector,
@@ -34,6 +34,7 @@ import { compileL4, type DnsBlock, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 import { propagateRedirects } from './dns-redirects.js';
 import { buildDnsRules } from './dns-rules.js';
+import { buildFqdnLearnEntries } from './fqdn-learning.js';
 import {
   collectLearnedAddresses,
   fqdnLabeller,
@@ -134,6 +135,23 @@ function addressesOf(p: PeerEndpoint | LocalEndpoint): Prefix[] {
     if (h) out.set(h.text, h);
   }
   return [...out.values()];
+}
+
+/** Identity info of CIDR identities, labels as Cilium's: `cidr:<prefix>` (IPv6 colons as dashes) and
+ *  the world of the prefix's family; a learned address also `fqdn:<selector>` per toFQDNs selector of
+ *  the bundle selecting it, and its learned names. */
+function cidrIdentityInfos(cidrIds: readonly CidrIdentity[], learned: readonly LearnedAddress[], policies: CompileInput['bundle']['policies']): IdentityInfo[] {
+  const learnedByPrefix = new Map(learned.map((a) => [a.prefix.text, a]));
+  const fqdnLabelsOf = fqdnLabeller(learned.length > 0 ? toFqdnSelectorsOf(policies) : []);
+  return cidrIds.map((c) => {
+    const info: IdentityInfo = { id: c.identity, kind: 'cidr', labels: [`cidr:${cidrLabelKey(c.cidr)}=`, c.family === 4 ? label('world') : label('world-ipv6')], cidr: c.cidr };
+    const a = learnedByPrefix.get(c.cidr);
+    if (a) {
+      info.labels = [...info.labels, ...fqdnLabelsOf(a)].sort(cmp);
+      info.fqdnNames = [...a.names];
+    }
+    return info;
+  });
 }
 
 export function compileBundle(input: CompileInput): CompiledState {
@@ -324,6 +342,7 @@ export function compileBundle(input: CompileInput): CompiledState {
     return s;
   };
   const pending: PendingRule[] = [];
+  const learnSelectors = new Map<number, FQDNSelector[]>(); // local identity → toFQDNs selectors (DNS proxy)
 
   const sortedPolicies = [...input.bundle.policies].sort((a, b) => cmp(a.name, b.name));
   for (const policy of sortedPolicies) {
@@ -358,6 +377,9 @@ export function compileBundle(input: CompileInput): CompiledState {
             // are not evaluated (reported as degraded).
             if (!deny && requires.length > 0 && !audit) {
               for (const id of localIds) selectionOf(id, direction).requires.push(...requires.map((s) => scopePeerSelector(s, namespace)));
+            }
+            if (environment.dnsProxy && !deny && dirName === 'egress') {
+              for (const id of localIds) learnSelectors.set(id, [...(learnSelectors.get(id) ?? []), ...((r as EgressRule).toFQDNs ?? [])]);
             }
             if (authenticationIssue(r, deny)) return; // mutual authentication: no allow (reported as degraded)
             const peers = resolvePeers(r, dirName, namespace, deny);
@@ -507,19 +529,7 @@ export function compileBundle(input: CompileInput): CompiledState {
     if (ips.size > 0) info.ips = [...ips].sort(compareAddressTexts);
     identities.push(info);
   }
-  // Labels as Cilium's: `cidr:<prefix>` (IPv6 colons as dashes) and the world of the prefix's family;
-  // a learned address also `fqdn:<selector>` per toFQDNs selector selecting it, and its names.
-  const learnedByPrefix = new Map(learned.map((a) => [a.prefix.text, a]));
-  const fqdnLabelsOf = fqdnLabeller(learned.length > 0 ? toFqdnSelectorsOf(input.bundle.policies) : []);
-  for (const c of cidrIds) {
-    const info: IdentityInfo = { id: c.identity, kind: 'cidr', labels: [`cidr:${cidrLabelKey(c.cidr)}=`, c.family === 4 ? label('world') : label('world-ipv6')], cidr: c.cidr };
-    const a = learnedByPrefix.get(c.cidr);
-    if (a) {
-      info.labels = [...info.labels, ...fqdnLabelsOf(a)].sort(cmp);
-      info.fqdnNames = [...a.names];
-    }
-    identities.push(info);
-  }
+  identities.push(...cidrIdentityInfos(cidrIds, learned, input.bundle.policies));
   identities.sort((a, b) => a.id - b.id);
 
   // What the entries above leave out, in the words the API uses for its write-time warnings.
@@ -531,6 +541,6 @@ export function compileBundle(input: CompileInput): CompiledState {
     rules,
     identities,
     degraded,
-    ...(dnsRules ? { dnsRules } : {}),
+    ...(dnsRules ? { dnsRules, fqdnSelectors: buildFqdnLearnEntries(learnSelectors) } : {}),
   };
 }

@@ -11,6 +11,7 @@ import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, IpProto } from '../kernel/identities.js';
 import { compileBundle } from './compile-bundle.js';
 import { createDnsQueryVerdict, dnsQueryVerdict } from './dns-rules.js';
+import { createFqdnLearner } from './fqdn-learning.js';
 import { input, PEERS, policy, render, type Rendered } from './test-cluster.js';
 import type { CompiledState, CompileInput, LearnedName } from './types.js';
 
@@ -215,6 +216,28 @@ describe('compileBundle with the DNS proxy', () => {
       labels: ['cidr:2001-db8--5/128=', 'fqdn:*.example.com=', 'reserved:world-ipv6='],
       fqdnNames: ['v6.example.com'],
     });
+  });
+
+  it('fqdnSelectors: per local identity, the toFQDNs selectors of the policies selecting it; createFqdnLearner decides what to learn', () => {
+    const state = compileBundle(
+      proxyInput([
+        policy('a', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'API.github.com.' }, { matchPattern: '*.example.com' }], toPorts: [TCP_443] }] }),
+        policy('b', { endpointSelector: {}, egress: [{ toFQDNs: [{ matchPattern: '*.example.com' }] }] }, { mode: 'audit' }),
+        policy('c', { endpointSelector: {}, egressDeny: [{ toCIDR: ['198.51.100.0/24'] }], ingress: [{ toPorts: [TCP_443] }] }),
+      ]),
+    );
+    const id = (podName: string): number => state.identities.find((i) => i.podNames?.includes(podName))?.id ?? -1;
+    expect(state.fqdnSelectors).toEqual(
+      [
+        { localId: id('web-1'), selectors: [{ matchPattern: '*.example.com' }, { matchName: 'api.github.com' }] },
+        { localId: id('db-1'), selectors: [{ matchPattern: '*.example.com' }] },
+      ].sort((x, y) => x.localId - y.localId),
+    );
+    const learns = createFqdnLearner(state.fqdnSelectors ?? []);
+    expect(learns(id('web-1'), 'api.GitHub.com.')).toBe(true);
+    expect(learns(id('db-1'), 'api.github.com')).toBe(false);
+    expect(learns(id('db-1'), 'x.example.com')).toBe(true);
+    expect(learns(12345, 'x.example.com')).toBe(false);
   });
 
   it('the world entity selects learned addresses (they are world, as in Cilium); cluster does not', () => {

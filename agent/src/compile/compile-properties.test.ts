@@ -224,9 +224,10 @@ describe('compileBundle properties', () => {
     }
   });
 
-  it('the DNS proxy changes nothing for policies without DNS rules or toFQDNs (but adds an empty dnsRules)', () => {
-    const { dnsRules, ...got } = compileBundle(input(SAMPLE, { dnsProxy: true }));
+  it('the DNS proxy changes nothing for policies without DNS rules or toFQDNs (but adds empty dnsRules and fqdnSelectors)', () => {
+    const { dnsRules, fqdnSelectors, ...got } = compileBundle(input(SAMPLE, { dnsProxy: true }));
     expect(dnsRules).toEqual([]);
+    expect(fqdnSelectors).toEqual([]);
     expect(got).toEqual(compileBundle(input(SAMPLE)));
   });
 

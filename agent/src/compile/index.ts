@@ -8,10 +8,12 @@
  * (ruleId → policy, generation, pointer; identity → labels, namespace, pods, workloads); degraded
  * lists every rule part the datapath cannot enforce (each fails closed), for the node's Degraded status.
  * With `dnsProxy: true`, dnsRules is what the DNS proxy checks; `createDnsQueryVerdict(dnsRules)` /
- * `dnsQueryVerdict(dnsRules, query)` decide one query (allowed, audit, ruleId).
+ * `dnsQueryVerdict(dnsRules, query)` decide one query (allowed, audit, ruleId), and
+ * `createFqdnLearner(fqdnSelectors)(localId, name)` says whether an answer's addresses must be learned.
  */
 export { compileBundle } from './compile-bundle.js';
 export { createDnsQueryVerdict, dnsQueryVerdict, type DnsQuery, type DnsQueryVerdict } from './dns-rules.js';
+export { createFqdnLearner } from './fqdn-learning.js';
 export { allocateHashed, hashToU32, CIDR_ID_SPACE, RULE_ID_SPACE, WORKLOAD_ID_SPACE, type IdSpace } from './allocate-ids.js';
 export type {
   ClusterNode,
@@ -20,6 +22,7 @@ export type {
   DegradedRule,
   DnsAllow,
   DnsRuleEntry,
+  FqdnLearnEntry,
   IdentityInfo,
   IdentityKind,
   LearnedName,

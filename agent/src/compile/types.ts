@@ -108,6 +108,14 @@ export interface DnsRuleEntry {
   allow: DnsAllow[];
 }
 
+/** The toFQDNs selectors of the policies selecting one local identity: answers for names they match
+ *  are learned (fqdn-learning.ts). Canonical: lower case, no trailing dot. */
+export interface FqdnLearnEntry {
+  localId: number;
+  /** sorted by matchName, then matchPattern; no duplicates */
+  selectors: Array<{ matchName?: string; matchPattern?: string }>;
+}
+
 export type RuleVerdictKind = 'allow' | 'deny' | 'audit-deny';
 
 /** What a policy entry's ruleId stands for (flow attribution). */
@@ -172,4 +180,7 @@ export interface CompiledState {
   /** what the DNS proxy checks on redirected ports, sorted by localId, proto, port, then `'any'`
    *  first and by first peer; present only when the input says `dnsProxy: true` */
   dnsRules?: DnsRuleEntry[];
+  /** which names the DNS proxy learns for which local identity, sorted by localId; present only when
+   *  the input says `dnsProxy: true` */
+  fqdnSelectors?: FqdnLearnEntry[];
 }
