@@ -20,6 +20,7 @@
  * BENCH_LATENCY_QUERIES (2000), BENCH_NAMES (64).
  */
 import * as dgram from 'node:dgram';
+import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Answer } from 'dns-packet';
@@ -153,6 +154,8 @@ async function main(): Promise<void> {
   const server = await startWorker({ role: 'server' });
   const proxy = await startWorker({ role: 'proxy', upstream: { address: HOST, port: server.port } });
   console.log(`dns bench: UDP over loopback ${HOST}; server, proxy and client in three threads; the datapath redirect is not in this bench yet (the client addresses the proxy directly)`);
+  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`machine: ${cpus().length} CPUs, load average ${load()} at start (other work on the machine skews every round; the ratio is in-run)`);
   console.log(`throughput: ${ROUNDS} rounds × ${ROUND_MS} ms per mode, concurrency ${CONCURRENCY}, ABBA order; latency: ${ROUNDS} rounds × ${LATENCY_QUERIES} queries per mode at concurrency 1`);
 
   // warm-up: JIT, sockets, the proxy's upstream socket
@@ -198,6 +201,7 @@ async function main(): Promise<void> {
     const rounds = unloaded[label];
     console.log(`${label} (concurrency 1, medians of rounds): p50 ${fmt(median(rounds.map((r) => percentile(r, 50))))} ms, p99 ${fmt(median(rounds.map((r) => percentile(r, 99))))} ms`);
   }
+  console.log(`load average at end: ${load()}`);
   console.log(`queries lost (no answer within ${QUERY_TIMEOUT_MS} ms): ${lost}`);
   console.log(`dns ratio range: ${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))} over ${ROUNDS} rounds (target ≥ 0.5)`);
   console.log(`dns p99 added range: ${fmt(Math.min(...p99Added))}–${fmt(Math.max(...p99Added))} ms (target ≤ 1 ms)`);
