@@ -31,6 +31,7 @@ const FILTER_FLAGS: Record<string, { white: string; black?: string }> = {
   cluster: { white: '--cluster', black: '--not-cluster' },
   policy: { white: '--policy' },
   ip_version: { white: '-4 / -6 / --ip-version' },
+  dns_query: { white: '--dns-query' },
 };
 
 const TOP_LEVEL: Record<string, string> = {

@@ -56,7 +56,19 @@ describe('CSV', () => {
       source_port: '',
       ip_version: 'IPv4',
     });
-    expect(rows[0]!.at(-1)).toBe('ip_version');
+    expect(rows[0]!.indexOf('ip_version')).toBe(34);
+    expect(rows[0]!.slice(35)).toEqual(['l7_type', 'l7_latency_ns', 'dns_query', 'dns_qtypes', 'dns_rcode', 'dns_ips', 'dns_ttl', 'dns_cnames']);
+    expect(rows[1]!.slice(35)).toEqual(['', '', '', '', '', '', '', '']);
+  });
+
+  it('appends the L7 DNS fields of a DNS summary', () => {
+    const dns: FlowRecord = {
+      ...record,
+      flow: { ...record.flow, l7: { type: 'RESPONSE', latency_ns: 1500, dns: { query: 'one.one.one.one.', qtypes: ['A', 'AAAA'], rcode: 3, ips: ['1.1.1.1', '1.0.0.1'], ttl: 30, cnames: ['x.example.'] } } },
+    };
+    const rows = parseCsv(csvHeader() + toCsvRow(dns));
+    const row = Object.fromEntries(rows[0]!.map((name, i) => [name, rows[1]![i]]));
+    expect(row).toMatchObject({ l7_type: 'RESPONSE', l7_latency_ns: '1500', dns_query: 'one.one.one.one.', dns_qtypes: 'A;AAAA', dns_rcode: '3', dns_ips: '1.1.1.1;1.0.0.1', dns_ttl: '30', dns_cnames: 'x.example.' });
   });
 });
 

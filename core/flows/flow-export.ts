@@ -5,8 +5,9 @@
  * - NDJSON: one FlowRecord as compact JSON per line, each line ending in `\n`.
  * - CSV (RFC 4180): the header row first, CRLF line ends; a field is quoted when it contains a comma,
  *   quote, CR or LF (quotes doubled). Lists (labels, names) are joined with `;`. Absent values are empty.
- *   New columns are appended (`ip_version`: IP.ipVersion, else the version of the addresses), so column
- *   positions stay stable.
+ *   New columns are appended (`ip_version`: IP.ipVersion, else the version of the addresses; then the L7
+ *   DNS fields `l7_type`, `l7_latency_ns`, `dns_query`, `dns_qtypes`, `dns_rcode` (numeric), `dns_ips`,
+ *   `dns_ttl`, `dns_cnames`, empty for L3/L4 summaries), so column positions stay stable.
  */
 import type { FlowEndpoint, FlowRecord } from '../../openapi/types.js';
 import { ipVersionOf } from './flow-filter.js';
@@ -52,6 +53,14 @@ export const CSV_COLUMNS: ReadonlyArray<[string, (r: FlowRecord) => Cell]> = [
   ['first_seen', (r) => r.flow.first_seen],
   ['last_seen', (r) => r.flow.last_seen],
   ['ip_version', (r) => ipVersionOf(r.flow)],
+  ['l7_type', (r) => r.flow.l7?.type],
+  ['l7_latency_ns', (r) => r.flow.l7?.latency_ns],
+  ['dns_query', (r) => r.flow.l7?.dns.query],
+  ['dns_qtypes', (r) => r.flow.l7?.dns.qtypes.join(';')],
+  ['dns_rcode', (r) => r.flow.l7?.dns.rcode],
+  ['dns_ips', (r) => r.flow.l7?.dns.ips.join(';')],
+  ['dns_ttl', (r) => r.flow.l7?.dns.ttl],
+  ['dns_cnames', (r) => r.flow.l7?.dns.cnames?.join(';')],
 ];
 
 export function escapeCsvField(value: Cell): string {

@@ -90,6 +90,7 @@ describe('exit codes and flag values (pure)', () => {
     { pointer: '/whitelist/1/destination_pod/0', want: '--to-pod / --to-namespace / --pod / --namespace' },
     { pointer: '/blacklist/0/verdict/0', want: '--not-verdict' },
     { pointer: '/whitelist/0/protocol', want: '--protocol' },
+    { pointer: '/whitelist/0/dns_query/1', want: '--dns-query' },
     { pointer: '/groupBy/2', want: '--by' },
     { pointer: '/since', want: '--since' },
     { pointer: '/query/labelSelector', want: '--selector' },
