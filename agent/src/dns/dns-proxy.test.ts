@@ -332,6 +332,14 @@ describe('DnsProxy failures', () => {
     expect(h.proxy.stats().upstreamErrors).toBe(2);
   });
 
+  it('answers SERVFAIL at once when the upstream refuses the TCP connection', async () => {
+    const h = await startHarness();
+    await h.server.close(); // nothing listens on the original destination any more
+    const answers = await queryTcp('127.0.0.1', h.tcpPort, [dnsQuery(36, 'api.example.com')]);
+    expect(decoded(answers[0]!)).toMatchObject({ id: 36, rcode: 'SERVFAIL' });
+    expect(h.proxy.stats()).toMatchObject({ upstreamErrors: 1, upstreamTimeouts: 0 });
+  });
+
   it('passes an upstream error answer that omits the question section', async () => {
     const h = await startHarness({ server: { respond: () => ({ type: 'response', flags: 5, questions: [], answers: [] }) } });
     const answer = decoded(await queryUdp('127.0.0.1', h.udpPort, dnsQuery(35, 'api.example.com')));
