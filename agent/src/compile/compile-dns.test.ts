@@ -67,6 +67,17 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'DNS rule + plain UDP/53 allow for the same resolver: one key, redirected; every query allowed (the plain rule)',
+    given: [
+      policy('a', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }] }),
+      policy('b', { endpointSelector: WEB, egress: [{ ...TO_RESOLVER, toPorts: [UDP_53] }] }),
+    ],
+    want: {
+      policy: ['web@shop out dns@kube-system udp/53 allow b/egress/0 proxy:dns'],
+      dnsRules: ['web@shop dns@kube-system udp/53: * b/egress/0, *.blob.core.windows.net a/egress/0, api.github.com a/egress/0'],
+    },
+  },
+  {
     name: 'DNS rule (any peer) + L3-only allow to the resolver: a redirect key is added under the any-port allow',
     given: [
       policy('a', { endpointSelector: WEB, egress: [{ toPorts: [{ ...UDP_53, rules: { dns: GITHUB } }] }] }),
