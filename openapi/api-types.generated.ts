@@ -1497,7 +1497,7 @@ export interface components {
             coverage: components["schemas"]["FlowCoverage"];
         };
         ServiceGraphNode: {
-            /** @description `cluster/namespace/workload`, or `cluster/reserved:<identity>` for peers without namespace. */
+            /** @description `cluster/namespace/workload`; for peers without namespace `cluster/fqdn:<name>` when the summaries name them (`destination_names`/`source_names`, e.g. addresses learned from DNS: the first name in sort order), else `cluster/reserved:<identity>`. */
             id: string;
             cluster: string;
             namespace?: string;

@@ -12,6 +12,16 @@ describe('graphNodeOf', () => {
   ])('$want', ({ ep, want }) => {
     expect(graphNodeOf(ep, 'east').id).toBe(want);
   });
+
+  it.each<{ ep: FlowEndpoint; names: string[]; want: string }>([
+    { ep: { identity: 16777300, labels: ['reserved:world'] }, names: ['github.com.', 'API.github.com'], want: 'east/fqdn:api.github.com' },
+    { ep: { identity: 2, labels: ['reserved:world'] }, names: [], want: 'east/reserved:2' },
+    { ep: { identity: 5, namespace: 'shop', pod_name: 'web-1' }, names: ['web.shop.svc.cluster.local'], want: 'east/shop/web-1' },
+  ])('external names: $want', ({ ep, names, want }) => {
+    const node = graphNodeOf(ep, 'east', names);
+    expect(node.id).toBe(want);
+    expect(node.workload).toBe(want.slice('east/'.length).replace(/^shop\//, ''));
+  });
 });
 
 describe('buildServiceGraph', () => {

@@ -4,7 +4,10 @@
  * Contracts:
  * - An endpoint's node id is `cluster/namespace/workload` where cluster is the endpoint's `cluster_name`
  *   (else the reporting cluster) and workload the first workload's name, else the pod name, else
- *   `identity:<n>`; an endpoint without namespace (world, host, remote node …) is `cluster/reserved:<identity>`.
+ *   `identity:<n>`; an endpoint without namespace (world, host, remote node …) is `cluster/fqdn:<name>` when
+ *   the summary names it (`source_names` / `destination_names`, e.g. an address learned from DNS: the first
+ *   name in sort order, lower case, no trailing dot), else `cluster/reserved:<identity>`. Names never
+ *   change the node of an endpoint with a namespace.
  * - One edge per (source node, destination node): sums of packets, bytes, flows, summaries, sums per
  *   verdict, and the `PROTOCOL/port` strings seen (`PROTOCOL` alone without a port), sorted.
  * - Nodes sorted by id, edges by source then destination: the output is deterministic.
@@ -23,12 +26,22 @@ export interface ServiceGraphPart {
 type GraphNodeEntry = Omit<ServiceGraphPart['nodes'][number], 'identities'> & { identities: Set<number> };
 type GraphEdgeEntry = Omit<ServiceGraphPart['edges'][number], 'ports'> & { ports: Set<string> };
 
-export function graphNodeOf(ep: FlowEndpoint, reportingCluster: string): Omit<ServiceGraphNode, 'identities'> {
+export function graphNodeOf(ep: FlowEndpoint, reportingCluster: string, names?: readonly string[]): Omit<ServiceGraphNode, 'identities'> {
   const cluster = ep.cluster_name || reportingCluster;
-  if (!ep.namespace) return { id: `${cluster}/reserved:${ep.identity}`, cluster, workload: `reserved:${ep.identity}` };
+  if (!ep.namespace) {
+    const name = externalName(names);
+    if (name !== undefined) return { id: `${cluster}/fqdn:${name}`, cluster, workload: `fqdn:${name}` };
+    return { id: `${cluster}/reserved:${ep.identity}`, cluster, workload: `reserved:${ep.identity}` };
+  }
   const first = ep.workloads?.[0];
   const workload = first?.name ?? ep.pod_name ?? `identity:${ep.identity}`;
   return { id: `${cluster}/${ep.namespace}/${workload}`, cluster, namespace: ep.namespace, workload, ...(first ? { kind: first.kind } : {}) };
+}
+
+/** The name an external peer is shown by: the first of its names (lower case, no trailing dot) in sort order. */
+function externalName(names: readonly string[] | undefined): string | undefined {
+  const canonical = (names ?? []).map((n) => n.toLowerCase().replace(/\.+$/, '')).filter((n) => n.length > 0);
+  return canonical.length === 0 ? undefined : canonical.sort()[0];
 }
 
 /** Builders over disjoint parts of the records merge (`part` → `merge`) into what one builder over all would hold. */
@@ -57,8 +70,8 @@ export class ServiceGraphBuilder {
   }
 
   add(record: FlowRecord): void {
-    const source = this.node(record.flow.source, record.cluster);
-    const destination = this.node(record.flow.destination, record.cluster);
+    const source = this.node(record.flow.source, record.cluster, record.flow.source_names);
+    const destination = this.node(record.flow.destination, record.cluster, record.flow.destination_names);
     const edge = this.edgeEntry(source, destination);
     addToSums(edge.sums, record);
     const verdict = record.flow.verdict;
@@ -76,8 +89,8 @@ export class ServiceGraphBuilder {
     return { nodes, edges };
   }
 
-  private node(ep: FlowEndpoint, cluster: string): string {
-    const node = graphNodeOf(ep, cluster);
+  private node(ep: FlowEndpoint, cluster: string, names: readonly string[] | undefined): string {
+    const node = graphNodeOf(ep, cluster, names);
     this.nodeEntry(node).identities.add(ep.identity);
     return node.id;
   }

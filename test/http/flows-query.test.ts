@@ -400,6 +400,9 @@ describe('DNS visibility (L7 DNS summaries, names on flows to learned addresses)
     expect(aggregated.body.groups.map((g: { key: { verdict: string }; packets: number }) => [g.key.verdict, g.packets])).toEqual([['DROPPED', 82], ['FORWARDED', 81]]);
     const graph = await client.call('POST', '/flows/servicegraph', { token: api.tokens.reader, body: { whitelist } });
     expect(graph.body.edges.map((e: { source: string; destination: string; packets: number }) => [e.source, e.destination, e.packets])).toEqual([['c-dns/shop/web', 'c-dns/kube-system/coredns', 163]]);
+    const external = await client.call('POST', '/flows/servicegraph', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-dns'], destination_fqdn: ['*.github.com'] }] } });
+    expect(external.body.nodes.map((n: { id: string; identities: number[] }) => [n.id, n.identities])).toEqual([['c-dns/fqdn:api.github.com', [16_777_300]], ['c-dns/shop/web', [1001]]]);
+    expect(external.body.edges.map((e: { source: string; destination: string; ports: string[] }) => [e.source, e.destination, e.ports])).toEqual([['c-dns/shop/web', 'c-dns/fqdn:api.github.com', ['TCP/443']]]);
     const ndjson = await client.call('POST', '/flows/export?format=ndjson', { token: api.tokens.reader, body: { whitelist } });
     expect(ndjson.text.split('\n').filter(Boolean).map((line) => JSON.parse(line).flow.l7.dns.query)).toEqual(['api.github.com.', 'exfil.evil.example.']);
   });
