@@ -103,6 +103,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
 
   /** compile + apply the resolved bundle against the current endpoints → status outcome (never throws). */
   async program(bundle: ResolvedDesiredState): Promise<ProgramOutcome> {
+    const t0 = performance.now();
     const snap = this.options.source.snapshot();
     let compiled: CompiledState;
     try {
@@ -118,14 +119,24 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     } catch (e) {
       return { revision: bundle.revision, programmed: false, reason: 'CompileFailed', message: (e as Error).message, degraded: [] };
     }
+    const t1 = performance.now();
     try {
       await this.options.apply(this.options.datapath, compiled);
     } catch (e) {
       return { revision: bundle.revision, programmed: false, reason: 'ApplyFailed', message: (e as Error).message, degraded: compiled.degraded };
     }
     this.compiled = compiled;
-    this.options.dns?.compiled(compiled, snap.endpoints, bundle.policies);
-    this.log('info', 'programmed', { revision: bundle.revision, endpoints: compiled.endpoints.length, policyEntries: compiled.policy.length, ipcache: compiled.ipcache.length, degraded: compiled.degraded.length });
+    this.options.dns?.compiled(compiled, snap.endpoints);
+    const t2 = performance.now();
+    this.log('info', 'programmed', {
+      revision: bundle.revision,
+      endpoints: compiled.endpoints.length,
+      policyEntries: compiled.policy.length,
+      ipcache: compiled.ipcache.length,
+      degraded: compiled.degraded.length,
+      compileMs: Math.round((t1 - t0) * 10) / 10,
+      applyMs: Math.round((t2 - t1) * 10) / 10,
+    });
     return { revision: bundle.revision, programmed: true, degraded: compiled.degraded };
   }
 

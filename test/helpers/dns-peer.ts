@@ -46,9 +46,10 @@ export class DnsPeer {
     return (await this.child.request('resolveConnect', { server, names, connectPort, ...opts })) as unknown as ResolveConnectResult;
   }
 
-  /** A TCP connection held open (the far end must echo). */
-  async hold(host: string, port: number): Promise<number> {
-    return Number((await this.child.request('hold', { host, port })).conn);
+  /** A TCP connection held open (the far end must echo); rejects when refused or not answered within
+   *  timeoutMs (a dropped SYN). */
+  async hold(host: string, port: number, timeoutMs = 1000): Promise<number> {
+    return Number((await this.child.request('hold', { host, port, timeoutMs })).conn);
   }
 
   async ping(conn: number, timeoutMs = 1000): Promise<boolean> {

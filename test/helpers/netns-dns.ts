@@ -13,7 +13,8 @@
  *                                    for each name in turn: resolve over UDP, then AT ONCE open a TCP
  *                                    connection to the first address of the answer and close it →
  *                                    {resolved, connected, failures: [{name, stage, reason}] (first 20)}
- *   hold    {host, port}             a TCP connection kept open → {conn}
+ *   hold    {host, port, timeoutMs}  a TCP connection kept open → {conn}, or {failure} (refused,
+ *                                    or no answer within timeoutMs: a dropped SYN)
  *   ping    {conn}                   writes "ping", waits for the echo → {ok}
  * Only addresses the test gives it are contacted.
  */
@@ -214,7 +215,19 @@ async function handle(r: Req): Promise<object> {
       return resolveConnect(String(r.server), Number(r.port ?? 53), r.names as string[], (r.type ?? 'A') as dnsPacket.RecordType, Number(r.connectPort), Number(r.timeoutMs ?? 2000));
     case 'hold': {
       const c = createConnection({ host: String(r.host), port: Number(r.port) });
-      await new Promise<void>((res, rej) => c.once('connect', () => res()).once('error', rej));
+      await new Promise<void>((res, rej) => {
+        const t = setTimeout(() => {
+          c.destroy();
+          rej(new Error('timeout'));
+        }, Number(r.timeoutMs ?? 1000));
+        c.once('connect', () => {
+          clearTimeout(t);
+          res();
+        }).once('error', (e) => {
+          clearTimeout(t);
+          rej(e);
+        });
+      });
       c.on('error', () => undefined);
       const conn = nextConn++;
       held.set(conn, c);

@@ -17,7 +17,7 @@ import {
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyVerdict, ProxyKind, ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, RULE_ID_SPACE, WORKLOAD_ID_SPACE } from './allocate-ids.js';
-import { allocateCidrIdentities, cidrLabelKey, prefixSelector, type CidrIdentity, type CidrSelector } from './cidr-identities.js';
+import { allocateCidrIdentities, worldOf, cidrLabelKey, prefixSelector, type CidrIdentity, type CidrSelector } from './cidr-identities.js';
 import {
   authenticationIssue,
   checkCidrSelector,
@@ -40,6 +40,7 @@ import {
   fqdnLabeller,
   learnedAddressesSelectedBy,
   toFqdnSelectorsOf,
+  zombieNewConnectionIdentities,
   type LearnedAddress,
 } from './fqdn-identities.js';
 import type {
@@ -495,9 +496,21 @@ export function compileBundle(input: CompileInput): CompiledState {
     const prefix = maskPrefix(c.cidr);
     if (prefix && !ipcache.has(c.cidr)) ipcache.set(c.cidr, { prefix, identity: c.identity });
   }
+  // Zombies (learned addresses past their TTL a connection still uses): new connections get what the
+  // address is without its names (fleetnet.h FN_IPCACHE_ZOMBIE).
+  const zombies = zombieNewConnectionIdentities(
+    input.dnsProxy ? (input.fqdnZombies ?? []) : [],
+    learned,
+    ipcache,
+    new Set(allCidrSelectors.flatMap((s) => [s.cidr, ...s.except]).map((t) => maskPrefix(t)?.text ?? '')),
+    worldOf,
+  );
   const ipcacheEntries: IpcacheEntry[] = [...ipcache.values()]
     .sort((a, b) => comparePrefixes(a.prefix, b.prefix))
-    .map((e) => ({ cidr: e.prefix.text, identity: e.identity }));
+    .map((e) => {
+      const fresh = zombies.get(e.prefix.text);
+      return fresh === undefined ? { cidr: e.prefix.text, identity: e.identity } : { cidr: e.prefix.text, identity: e.identity, newConnectionIdentity: fresh };
+    });
 
   // ---- attribution ---------------------------------------------------------------------------
   const rules: RuleAttribution[] = [...ruleIds.entries()]

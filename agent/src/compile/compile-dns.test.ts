@@ -405,3 +405,35 @@ describe('compileBundle with the DNS proxy: kernel-style property over random po
     expect(redirected).toBeGreaterThan(100);
   });
 });
+
+describe('zombie learned addresses (past their TTL, a connection still uses them)', () => {
+  const fqdnPolicy = (extra: Record<string, unknown>[] = []) =>
+    policy('z', { endpointSelector: WEB, egress: [{ toFQDNs: [{ matchName: 'api.example.org' }], toPorts: [TCP_443] }, ...extra] });
+  const learned: LearnedName[] = [{ name: 'api.example.org', ips: ['203.0.113.5', '2001:db8::5'] }];
+  const entry = (c: CompiledState, cidr: string) => c.ipcache.find((e) => e.cidr === cidr);
+
+  it('keeps the learned identity for connections that exist; a new connection gets the family\'s world', () => {
+    const fresh = compileBundle(proxyInput([fqdnPolicy()], learned));
+    const zombie = compileBundle(proxyInput([fqdnPolicy()], learned, { fqdnZombies: ['203.0.113.5', '2001:db8::5'] }));
+    for (const [cidr, world] of [['203.0.113.5/32', 2], ['2001:db8::5/128', 10]] as const) {
+      expect(entry(fresh, cidr)?.newConnectionIdentity).toBeUndefined();
+      expect(entry(zombie, cidr)).toEqual({ ...entry(fresh, cidr), newConnectionIdentity: world });
+    }
+    // nothing else changes: same policy, same identities
+    expect(zombie.policy).toEqual(fresh.policy);
+  });
+
+  it('a CIDR prefix containing the zombie gives new connections its identity; a CIDR of exactly the address keeps one identity', () => {
+    const withCidr = compileBundle(proxyInput([fqdnPolicy([{ toCIDR: ['203.0.113.0/24'], toPorts: [TCP_443] }])], learned, { fqdnZombies: ['203.0.113.5'] }));
+    expect(entry(withCidr, '203.0.113.5/32')?.newConnectionIdentity).toBe(entry(withCidr, '203.0.113.0/24')?.identity);
+    const exact = compileBundle(proxyInput([fqdnPolicy([{ toCIDR: ['203.0.113.5/32'], toPorts: [TCP_443] }])], learned, { fqdnZombies: ['203.0.113.5'] }));
+    expect(entry(exact, '203.0.113.5/32')?.newConnectionIdentity).toBeUndefined();
+  });
+
+  it('zombies are read only with the proxy, and only for learned addresses', () => {
+    const noProxy = compileBundle(input([fqdnPolicy()], { peers: [...PEERS, RESOLVER], fqdnNames: learned, fqdnZombies: ['203.0.113.5'] }));
+    expect(noProxy.ipcache.some((e) => e.newConnectionIdentity !== undefined)).toBe(false);
+    const notLearned = compileBundle(proxyInput([fqdnPolicy()], learned, { fqdnZombies: ['198.51.100.1', RESOLVER.ip] }));
+    expect(notLearned.ipcache.some((e) => e.newConnectionIdentity !== undefined)).toBe(false);
+  });
+});

@@ -19,7 +19,7 @@
  */
 import type { EgressRule, FQDNSelector, BundledPolicy } from '../../../openapi/types.js';
 import { canonicalDnsName, fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
-import { comparePrefixes, hostPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
+import { comparePrefixes, containsPrefix, hostPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
 import { rulesOf } from '../../../core/policy/unenforced-parts.js';
 import type { LearnedName } from './types.js';
 
@@ -83,3 +83,34 @@ export function fqdnLabeller(selectors: readonly FQDNSelector[]): (address: Lear
   const matchers = selectors.map((s) => ({ label: fqdnSelectorLabel(s), matches: fqdnSelectorMatcher(s) }));
   return (address) => [...new Set(matchers.filter((m) => address.names.some(m.matches)).map((m) => m.label))].sort(cmp);
 }
+
+/**
+ * Zombie learned addresses (CompileInput.fqdnZombies) → the identity a NEW connection gets: that of
+ * the longest other ipcache prefix of the family containing the address (a CIDR prefix), else the
+ * family's world — what the address is without its names. An address that is itself a CIDR prefix of
+ * the bundle (`cidrPrefixes`) keeps one identity for both (a toCIDR of exactly it still allows it).
+ * Returns canonical prefix text → identity, for the zombies that are learned ipcache entries.
+ */
+export function zombieNewConnectionIdentities(
+  zombies: readonly string[],
+  learned: readonly LearnedAddress[],
+  ipcache: ReadonlyMap<string, { prefix: Prefix; identity: number }>,
+  cidrPrefixes: ReadonlySet<string>,
+  worldOf: (family: 4 | 6) => number,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  if (zombies.length === 0) return out;
+  const learnedTexts = new Set(learned.map((a) => a.prefix.text));
+  for (const ip of zombies) {
+    const host = hostPrefix(ip);
+    if (!host || !learnedTexts.has(host.text) || cidrPrefixes.has(host.text) || !ipcache.has(host.text)) continue;
+    let best: { bits: number; identity: number } | undefined;
+    for (const { prefix, identity } of ipcache.values()) {
+      if (prefix.family !== host.family || prefix.bits >= host.bits || (best && prefix.bits <= best.bits)) continue;
+      if (containsPrefix(prefix, host)) best = { bits: prefix.bits, identity };
+    }
+    out.set(host.text, best ? best.identity : worldOf(host.family));
+  }
+  return out;
+}
+

@@ -70,6 +70,11 @@ export interface CompileInput {
   /** Names the DNS proxy learned on this node and their current IPs (the agent expires them; the
    *  compiler compiles what it is given). Only read when `dnsProxy` is true. */
   fqdnNames?: readonly LearnedName[];
+  /** Learned addresses past their TTL that a connection still uses (zombies; FqdnCache.zombies):
+   *  their ipcache entry keeps the learned identity for connections that exist and gives a new
+   *  connection the identity the address has without its names (IpcacheEntry.newConnectionIdentity).
+   *  Only read when `dnsProxy` is true. */
+  fqdnZombies?: readonly string[];
 }
 
 /** A DNS name the proxy learned from an answer, with the answer's (still valid) addresses. */

@@ -24,7 +24,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 
-import { createDnsQueryVerdict, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
+import { createDnsQueryVerdict, createFqdnLearner, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
 import { DnsProxy } from '../dns/dns-proxy.js';
 import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamSocketFactory } from '../dns/types.js';
 import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
@@ -36,7 +36,6 @@ import type { ProxySockets } from '../proxy-sockets.js';
 import { writeFileAtomic } from '../sync/bundle-store.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { ipcacheLookup } from './ipcache-lookup.js';
-import type { BundledPolicy } from '../../../openapi/types.js';
 
 export const FQDN_CACHE_FILE = 'fqdn-cache.json';
 
@@ -163,12 +162,13 @@ export class DnsService {
   }
 
   /** What the agent's compile adds while the proxy runs (nothing when it does not). */
-  compileInput(): { dnsProxy?: true; fqdnNames?: { name: string; ips: string[] }[] } {
-    return this.listening ? { dnsProxy: true, fqdnNames: this.learner.names() } : {};
+  compileInput(): { dnsProxy?: true; fqdnNames?: { name: string; ips: string[] }[]; fqdnZombies?: string[] } {
+    return this.listening ? { dnsProxy: true, fqdnNames: this.learner.names(), fqdnZombies: this.learner.zombies() } : {};
   }
 
-  /** A compile was applied: its endpoints, ipcache, rules and DNS rules decide the next queries. */
-  compiled(compiled: CompiledState, endpoints: readonly LocalEndpoint[], policies: readonly Pick<BundledPolicy, 'spec'>[]): void {
+  /** A compile was applied: its endpoints, ipcache, rules, DNS rules and FQDN selectors decide the
+   *  next queries and what their answers teach. */
+  compiled(compiled: CompiledState, endpoints: readonly LocalEndpoint[]): void {
     const identityByIfindex = new Map(compiled.endpoints.map((e) => [e.ifindex, e.identity]));
     this.endpoints = new Map(
       endpoints.flatMap((e) => {
@@ -179,7 +179,7 @@ export class DnsService {
     this.verdict = createDnsQueryVerdict(compiled.dnsRules ?? []);
     this.identityOf = ipcacheLookup(compiled.ipcache);
     this.rules = new Map(compiled.rules.map((r) => [r.ruleId, { policy: r.policy, generation: r.generation }]));
-    this.learner.setPolicies(policies);
+    this.learner.setSelection(createFqdnLearner(compiled.fqdnSelectors ?? []));
   }
 
   /** Expires learned names (FqdnLearner.expire) and saves what is left. Returns what changed. */
@@ -218,7 +218,7 @@ export class DnsService {
   }
 
   private async learn(endpoint: DnsEndpoint, answer: DnsAnswer): Promise<void> {
-    const outcome = await this.learner.learn(endpoint.key, answer);
+    const outcome = await this.learner.learn(endpoint, answer);
     if (outcome.added > 0) this.scheduleSave();
     if (outcome.droppedIps > 0 || outcome.droppedNames > 0) this.log('warn', 'FQDN cache limit reached; left out', { endpoint: endpoint.key, ips: outcome.droppedIps, names: outcome.droppedNames });
   }

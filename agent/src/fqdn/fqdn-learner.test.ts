@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 
-import type { BundledPolicy } from '../../../openapi/types.js';
+import { fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
 import { FqdnCache } from './fqdn-cache.js';
-import { FqdnLearner, fqdnSelectorsOf } from './fqdn-learner.js';
+import { FqdnLearner } from './fqdn-learner.js';
 
-const policy = (toFQDNs: Array<{ matchName?: string; matchPattern?: string }>): Pick<BundledPolicy, 'spec'> =>
-  ({ spec: { endpointSelector: {}, egress: [{ toFQDNs, toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] }] } }) as Pick<BundledPolicy, 'spec'>;
+/** The compiler's selection for endpoint identity 7 (createFqdnLearner's shape): these selectors. */
+const selection = (selectors: Array<{ matchName?: string; matchPattern?: string }>) => {
+  const matchers = selectors.map((s) => fqdnSelectorMatcher(s));
+  return (localId: number, name: string) => localId === 7 && matchers.some((m) => m(name));
+};
+const podA = { key: 'pod-a', identity: 7 };
+const podB = { key: 'pod-b', identity: 7 };
 
 /** A programming the test finishes by hand, counting starts. */
 function manualProgram() {
@@ -23,25 +28,15 @@ function manualProgram() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe('fqdnSelectorsOf', () => {
-  it('matches a name when any toFQDNs selector of any policy does', () => {
-    const sel = fqdnSelectorsOf([policy([{ matchName: 'api.github.com' }]), policy([{ matchPattern: '*.blob.core.windows.net' }])]);
-    expect(sel('api.github.com')).toBe(true);
-    expect(sel('acct.blob.core.windows.net')).toBe(true);
-    expect(sel('github.com')).toBe(false);
-    expect(fqdnSelectorsOf([])('api.github.com')).toBe(false);
-  });
-});
-
 describe('FqdnLearner', () => {
   it('resolves only after a programming that includes the answer', async () => {
     const cache = new FqdnCache();
     const m = manualProgram();
     m.bind(cache);
     const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setPolicies([policy([{ matchPattern: '*.example.com' }])]);
+    learner.setSelection(selection([{ matchPattern: '*.example.com' }]));
     let released = false;
-    const p = learner.learn('pod-a', { names: ['WWW.Example.com.'], ips: ['192.0.2.1'], ttl: 30 }).then(() => (released = true));
+    const p = learner.learn(podA, { names: ['WWW.Example.com.'], ips: ['192.0.2.1'], ttl: 30 }).then(() => (released = true));
     await tick();
     expect(m.started).toHaveLength(1);
     expect(m.started[0]!.names).toEqual(['www.example.com']);
@@ -56,15 +51,15 @@ describe('FqdnLearner', () => {
     const m = manualProgram();
     m.bind(cache);
     const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setPolicies([policy([{ matchName: 'cdn.example.net' }])]);
+    learner.setSelection(selection([{ matchName: 'cdn.example.net' }]));
     // a CNAME chain www.example.com → cdn.example.net: only the selected name is kept
-    const first = learner.learn('pod-a', { names: ['www.example.com', 'cdn.example.net'], ips: ['192.0.2.1'], ttl: 30 });
+    const first = learner.learn(podA, { names: ['www.example.com', 'cdn.example.net'], ips: ['192.0.2.1'], ttl: 30 });
     await tick();
     m.started[0]!.done();
     expect((await first).added).toBe(1);
     expect(learner.names()).toEqual([{ name: 'cdn.example.net', ips: ['192.0.2.1'] }]);
-    expect((await learner.learn('pod-a', { names: ['other.example.org'], ips: ['192.0.2.7'], ttl: 30 })).added).toBe(0);
-    expect((await learner.learn('pod-a', { names: ['cdn.example.net'], ips: ['192.0.2.1'], ttl: 30 })).added).toBe(0);
+    expect((await learner.learn(podA, { names: ['other.example.org'], ips: ['192.0.2.7'], ttl: 30 })).added).toBe(0);
+    expect((await learner.learn(podA, { names: ['cdn.example.net'], ips: ['192.0.2.1'], ttl: 30 })).added).toBe(0);
     expect(m.started).toHaveLength(1);
   });
 
@@ -73,12 +68,12 @@ describe('FqdnLearner', () => {
     const m = manualProgram();
     m.bind(cache);
     const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setPolicies([policy([{ matchPattern: '*' }])]);
-    const a = learner.learn('pod-a', { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 });
+    learner.setSelection(selection([{ matchPattern: '*' }]));
+    const a = learner.learn(podA, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 });
     await tick();
     expect(m.started).toHaveLength(1); // running: b and c must wait for the next one
-    const b = learner.learn('pod-a', { names: ['b.example.com'], ips: ['192.0.2.2'], ttl: 30 });
-    const c = learner.learn('pod-b', { names: ['c.example.com'], ips: ['192.0.2.3'], ttl: 30 });
+    const b = learner.learn(podA, { names: ['b.example.com'], ips: ['192.0.2.2'], ttl: 30 });
+    const c = learner.learn(podB, { names: ['c.example.com'], ips: ['192.0.2.3'], ttl: 30 });
     m.started[0]!.done();
     await a;
     await tick();
@@ -94,12 +89,12 @@ describe('FqdnLearner', () => {
     const m = manualProgram();
     m.bind(cache);
     const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setPolicies([policy([{ matchPattern: '*' }])]);
-    const a = learner.learn('pod-a', { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 });
+    learner.setSelection(selection([{ matchPattern: '*' }]));
+    const a = learner.learn(podA, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 });
     await tick();
     m.started[0]!.fail(new Error('apply failed'));
     await expect(a).rejects.toThrow('apply failed');
-    const b = learner.learn('pod-a', { names: ['b.example.com'], ips: ['192.0.2.2'], ttl: 30 });
+    const b = learner.learn(podA, { names: ['b.example.com'], ips: ['192.0.2.2'], ttl: 30 });
     await tick();
     m.started[1]!.done();
     await expect(b).resolves.toMatchObject({ added: 1 });
@@ -110,8 +105,8 @@ describe('FqdnLearner', () => {
     const cache = new FqdnCache({ minTtlSeconds: 1, maxIpsPerName: 10, maxNamesPerEndpoint: 10 });
     let programs = 0;
     const learner = new FqdnLearner({ cache, program: async () => void (programs += 1), now: () => now });
-    learner.setPolicies([policy([{ matchPattern: '*' }])]);
-    await learner.learn('pod-a', { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 5 });
+    learner.setSelection(selection([{ matchPattern: '*' }]));
+    await learner.learn(podA, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 5 });
     expect(programs).toBe(1);
     now = 1_000;
     expect(await learner.expire(() => false)).toBe(0);
@@ -120,5 +115,18 @@ describe('FqdnLearner', () => {
     expect(await learner.expire(() => false)).toBe(1);
     expect(programs).toBe(2);
     expect(learner.names()).toEqual([]);
+  });
+});
+
+describe('FqdnLearner selection', () => {
+  it('keeps a name only for endpoint identities whose selection has it', async () => {
+    const cache = new FqdnCache();
+    let programs = 0;
+    const learner = new FqdnLearner({ cache, program: async () => void (programs += 1), now: () => 0 });
+    learner.setSelection(selection([{ matchPattern: '*.example.com' }]));
+    expect((await learner.learn({ key: 'other', identity: 8 }, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 })).added).toBe(0);
+    expect(programs).toBe(0);
+    expect((await learner.learn(podA, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 })).added).toBe(1);
+    expect(programs).toBe(1);
   });
 });

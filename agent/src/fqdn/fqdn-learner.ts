@@ -5,8 +5,9 @@
  * the pod's first packet to it is already decided by policy.
  *
  * Contract:
- * - Only names a toFQDNs selector (matchName / matchPattern, core fqdnSelectorMatcher) of the current
- *   bundle matches are kept; an answer with none resolves at once, without programming.
+ * - Only names the current selection keeps are kept — the compiler's (createFqdnLearner over
+ *   CompiledState.fqdnSelectors: a toFQDNs selector of a policy selecting the endpoint matches the
+ *   name); an answer with none resolves at once, without programming.
  * - An answer that adds no (name, IP) pair the node did not hold resolves at once.
  * - Otherwise it waits for a programming that starts after its pairs were recorded. Learns that
  *   arrive while such a programming is still queued share it (one programming for a burst).
@@ -14,9 +15,7 @@
  * - expire(now, alive) drops what has expired (FqdnCache.expire) and re-programs when that changed
  *   the union or made zombies (IPs past their time a connection still uses: zombies()).
  */
-import type { BundledPolicy } from '../../../openapi/types.js';
-import { rulesOf } from '../../../core/policy/unenforced-parts.js';
-import { canonicalDnsName, fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
+import { canonicalDnsName } from '../../../core/policy/rules/fqdn.js';
 import type { FqdnCache, LearnedNameIps, LearnOutcome } from './fqdn-cache.js';
 
 export interface LearnedAnswer {
@@ -35,19 +34,14 @@ export interface FqdnLearnerOptions {
   now?: () => number;
 }
 
-/** Every toFQDNs selector of the bundle's policies, as one predicate over names. */
-export function fqdnSelectorsOf(policies: readonly Pick<BundledPolicy, 'spec'>[]): (name: string) => boolean {
-  const matchers: Array<(name: string) => boolean> = [];
-  for (const p of policies) {
-    for (const { rule } of rulesOf(p.spec)) {
-      for (const egress of rule.egress ?? []) for (const sel of egress.toFQDNs ?? []) matchers.push(fqdnSelectorMatcher(sel));
-    }
-  }
-  return (name) => matchers.some((m) => m(name));
+/** The endpoint an answer was released to: its learned names' owner and its identity. */
+export interface LearningEndpoint {
+  key: string;
+  identity: number;
 }
 
 export class FqdnLearner {
-  private selects: (name: string) => boolean = () => false;
+  private selects: (localId: number, name: string) => boolean = () => false;
   /** the programming last started */
   private current: Promise<void> = Promise.resolve();
   /** a programming queued behind `current`, not started yet: new learns join it */
@@ -58,9 +52,9 @@ export class FqdnLearner {
     this.now = options.now ?? Date.now;
   }
 
-  /** The bundle changed: its toFQDNs selectors decide which names are kept from now on. */
-  setPolicies(policies: readonly Pick<BundledPolicy, 'spec'>[]): void {
-    this.selects = fqdnSelectorsOf(policies);
+  /** A compile changed which names are kept for which endpoint identity (createFqdnLearner). */
+  setSelection(selects: (localId: number, name: string) => boolean): void {
+    this.selects = selects;
   }
 
   names(): LearnedNameIps[] {
@@ -73,10 +67,10 @@ export class FqdnLearner {
   }
 
   /** Resolves once the maps hold every selected (name, IP) pair of the answer. */
-  async learn(endpoint: string, answer: LearnedAnswer): Promise<LearnOutcome> {
-    const names = [...new Set(answer.names.map(canonicalDnsName))].filter((n) => this.selects(n));
+  async learn(endpoint: LearningEndpoint, answer: LearnedAnswer): Promise<LearnOutcome> {
+    const names = [...new Set(answer.names.map(canonicalDnsName))].filter((n) => this.selects(endpoint.identity, n));
     if (names.length === 0 || answer.ips.length === 0) return { added: 0, droppedIps: 0, droppedNames: 0 };
-    const outcome = this.options.cache.learn(endpoint, names, answer.ips, answer.ttl, this.now());
+    const outcome = this.options.cache.learn(endpoint.key, names, answer.ips, answer.ttl, this.now());
     if (outcome.added > 0) await this.programAfterNow();
     return outcome;
   }

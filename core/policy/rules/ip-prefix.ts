@@ -28,8 +28,22 @@ export function formatAddress(family: 4 | 6, bytes: readonly number[]): string {
   return family === 4 ? bytes.slice(0, 4).join('.') : formatIpv6(bytes);
 }
 
-/** Parses `addr` or `addr/bits` of either family and masks host bits; undefined when invalid. */
+/** Parsed texts, most recent first out when full: a compile parses the same addresses many times (a
+ *  node's learned FQDN addresses: thousands per compile). Results are frozen, so sharing is safe. */
+const MASKED = new Map<string, Prefix | undefined>();
+const MASKED_MAX = 65_536;
+
+/** Parses `addr` or `addr/bits` of either family and masks host bits; undefined when invalid. The
+ *  result is frozen (shared between callers). */
 export function maskPrefix(text: string): Prefix | undefined {
+  if (MASKED.has(text)) return MASKED.get(text);
+  const out = parseMasked(text);
+  if (MASKED.size >= MASKED_MAX) MASKED.clear();
+  MASKED.set(text, out);
+  return out;
+}
+
+function parseMasked(text: string): Prefix | undefined {
   const p = parsePrefix(text.trim());
   if (typeof p === 'string') return undefined;
   const bytes = p.bytes.map((b, i) => {
@@ -37,7 +51,7 @@ export function maskPrefix(text: string): Prefix | undefined {
     return b & ((0xff << (8 - keep)) & 0xff);
   });
   const addr = formatAddress(p.family, bytes);
-  return { family: p.family, bytes, bits: p.bits, addr, text: `${addr}/${p.bits}` };
+  return Object.freeze({ family: p.family, bytes: Object.freeze(bytes) as number[], bits: p.bits, addr, text: `${addr}/${p.bits}` });
 }
 
 /** ::ffff:0:0/96, where the datapath keeps IPv4. */

@@ -1,0 +1,204 @@
+/**
+ * FQDN egress and DNS rules, end to end with real packets (root): the real API, the agent process
+ * (its DNS proxy in the node namespace, the kernel redirect, learning before answering), a DNS server
+ * in a pod namespace answering with addresses of another pod namespace.
+ *   - 1,000 resolve-then-connect iterations, each name answered with a fresh address: every first
+ *     connection after its answer passes (learned before the answer was released)
+ *   - a CNAME chain leads to a name a toFQDNs selector matches: its address is allowed
+ *   - names the DNS rules do not allow get REFUSED and never reach the server
+ *   - a direct connection to an address no allowed answer returned is dropped
+ *   - DNS over TCP works
+ *   - after the TTL, a new connection to the address is dropped while an open one continues
+ *   - a restarted agent keeps the learned names and open connections
+ * Namespaces, links and pins are removed in afterAll, also when a test fails.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { Datapath } from '../../agent/src/kernel/datapath.js';
+import { AgentProcess } from '../helpers/agent-process.js';
+import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { createContractClient } from '../helpers/contract-client.js';
+import { DnsPeer } from '../helpers/dns-peer.js';
+import { clusterBody } from '../helpers/fixtures.js';
+import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
+
+const ROOT = isRoot();
+if (!ROOT) console.warn('\n!!! test/agent/fqdn-e2e.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
+
+const CLUSTER = 'fqdn';
+const NODE = 'fqdn-node';
+const HTTPS = 443;
+const ITERATIONS = Number(process.env.FQDN_ITERATIONS ?? 1000);
+/** extra addresses of the target pod: answers point at them (pod addresses are never FQDN-selected) */
+const API_V4 = '10.200.3.10';
+const SHORT_V4 = '10.200.3.11';
+const NEVER_V4 = '10.200.3.77';
+const DYN_PREFIX = 'fd00:200:3::1:';
+
+describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets)', { timeout: 300_000 }, () => {
+  let api: TestApi;
+  let client: ReturnType<typeof createContractClient>;
+  let topo: Topology | undefined;
+  let agent: AgentProcess | undefined;
+  let dnsServer: DnsPeer | undefined;
+  let pod: DnsPeer | undefined;
+  let target: Peer | undefined;
+  let work = '';
+  let agentArgs: string[] = [];
+  const pinDir = `/sys/fs/bpf/fleetnet-test-fqdn-${process.pid}`;
+  const dnsIp = () => topo!.pods[1]!.ip;
+
+  const untilTrue = async (cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string) => {
+    const end = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > end) throw new Error(`timed out: ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const startAgent = async () => {
+    agent = AgentProcess.start(agentArgs);
+    await agent.waitFor((l) => l.msg === 'agent running');
+    await agent.waitFor((l) => l.msg === 'programmed' && Number(l['policyEntries']) > 0, 20_000);
+  };
+
+  beforeAll(async () => {
+    ensureBpffs();
+    topo = createTopology('fqdn', 3);
+    const targetNs = topo.pods[2]!.ns;
+    const extra = [API_V4, SHORT_V4, NEVER_V4].map((a) => `addr add ${a}/32 dev eth0`);
+    for (let k = 0; k < ITERATIONS + 10; k++) extra.push(`addr add ${DYN_PREFIX}${k.toString(16)}/128 dev eth0 nodad`);
+    execFileSync('ip', ['-n', targetNs, '-batch', '-'], { input: `${extra.join('\n')}\n` });
+
+    api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' });
+    client = createContractClient(api.baseUrl);
+    await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: clusterBody(CLUSTER, { env: 'fqdn' }, ['agent-fqdn']) });
+    const put = await client.call('PUT', '/networkpolicies/client-fqdn', {
+      token: api.tokens.admin,
+      body: {
+        apiVersion: 'fleetnet.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'client-fqdn' },
+        spec: {
+          targets: { clusterIds: [CLUSTER] },
+          endpointSelector: { matchLabels: { app: 'client' } },
+          egress: [
+            {
+              toEndpoints: [{ matchLabels: { app: 'dns' } }],
+              toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }], rules: { dns: [{ matchPattern: '*.example.org' }, { matchPattern: '*.dyn.example.org' }, { matchName: 'www.example.com' }] } }],
+            },
+            {
+              toFQDNs: [{ matchName: 'api.example.org' }, { matchPattern: '*.dyn.example.org' }, { matchName: 'short.example.org' }],
+              toPorts: [{ ports: [{ port: String(HTTPS), protocol: 'TCP' }] }],
+            },
+          ],
+        },
+      },
+    });
+    expect(put.status).toBeLessThan(300);
+
+    work = mkdtempSync(join(tmpdir(), 'fleetnet-fqdn-'));
+    writeFileSync(join(work, 'token'), await api.issuer.mintToken({ role: 'Fleet.Agent', objectId: 'agent-fqdn', expiresInSeconds: 3600 }));
+    const names = ['client', 'dns', 'target'];
+    writeFileSync(
+      join(work, 'endpoints.yaml'),
+      `endpoints:\n${topo.pods.map((p, i) => `  - {podName: ${names[i]}, namespace: fqdn, ips: [${p.ip}, "${p.ip6}"], labels: {app: ${names[i]}}}`).join('\n')}\n` +
+        `nodes:\n  - {name: ${NODE}, local: true, ips: [${topo.pods[0]!.gatewayIp}, "${topo.pods[0]!.gatewayIp6}"]}\n`,
+    );
+    agentArgs = [
+      '--api', api.baseUrl, '--cluster', CLUSTER, '--node', NODE, '--token-file', join(work, 'token'),
+      '--pin-dir', pinDir, '--state-dir', join(work, 'state'), '--endpoints-file', join(work, 'endpoints.yaml'),
+      '--netns', topo.node.nsPath, '--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1',
+    ];
+    dnsServer = await DnsPeer.start(topo.pods[1]!.nsPath);
+    await dnsServer.serve(
+      53,
+      [
+        { type: 'A', name: 'api.example.org', ttl: 300, data: API_V4 },
+        { type: 'CNAME', name: 'www.example.com', ttl: 300, data: 'api.example.org' },
+        { type: 'A', name: 'short.example.org', ttl: 1, data: SHORT_V4 },
+        { type: 'A', name: 'blocked.example.net', ttl: 300, data: API_V4 },
+      ],
+      { suffix: 'dyn.example.org', prefix: DYN_PREFIX, ttl: 60 },
+    );
+    pod = await DnsPeer.start(topo.pods[0]!.nsPath);
+    target = await Peer.start(topo.pods[2]!.nsPath);
+    await target.listen('tcp', HTTPS);
+    await startAgent();
+  });
+
+  afterAll(async () => {
+    try {
+      await agent?.kill('SIGKILL');
+      dnsServer?.stop();
+      pod?.stop();
+      target?.stop();
+      await api?.close();
+    } finally {
+      try {
+        if (existsSync(pinDir)) new Datapath({ pinDir, ...(topo ? { netnsPath: topo.node.nsPath } : {}) }).destroy();
+      } finally {
+        topo?.destroy();
+        if (work) rmSync(work, { recursive: true, force: true });
+      }
+    }
+  });
+
+  it(`${ITERATIONS} resolve-then-connect iterations, a fresh address each: every first connection passes`, async () => {
+    const names = Array.from({ length: ITERATIONS }, (_, k) => `h${k}.dyn.example.org`);
+    const r = await pod!.resolveConnect(dnsIp(), names, HTTPS, { type: 'AAAA', timeoutMs: 3000 });
+    expect(r.failures, JSON.stringify(r.failures.slice(0, 5))).toEqual([]);
+    expect(r).toMatchObject({ resolved: ITERATIONS, connected: ITERATIONS });
+  });
+
+  it('a CNAME chain to a selected name allows its address; names the DNS rules do not allow are REFUSED and never forwarded', async () => {
+    const viaChain = await pod!.resolve(dnsIp(), 'www.example.com');
+    expect(viaChain).toMatchObject({ rcode: 'NOERROR', ips: [API_V4] });
+    expect((await pod!.resolveConnect(dnsIp(), ['www.example.com'], HTTPS)).connected).toBe(1);
+    const before = await dnsServer!.served();
+    expect((await pod!.resolve(dnsIp(), 'blocked.example.net')).rcode).toBe('REFUSED');
+    expect(await dnsServer!.served()).toEqual(before);
+  });
+
+  it('a direct connection to an address no allowed answer returned is dropped', async () => {
+    expect((await target!.tcp(NEVER_V4, HTTPS, 500)).ok).toBe(true); // the address is served (from the target itself)
+    expect(await connects(NEVER_V4)).toBe(false);
+  });
+
+  it('DNS over TCP works through the proxy', async () => {
+    const before = await dnsServer!.served();
+    const r = await pod!.resolve(dnsIp(), 'api.example.org', { transport: 'tcp' });
+    expect(r).toMatchObject({ rcode: 'NOERROR', ips: [API_V4] });
+    expect((await dnsServer!.served()).tcp).toBe(before.tcp + 1);
+  });
+
+  it('after the TTL a new connection to the address is dropped while an open one continues', async () => {
+    expect(await pod!.resolve(dnsIp(), 'short.example.org')).toMatchObject({ rcode: 'NOERROR', ips: [SHORT_V4] });
+    const conn = await pod!.hold(SHORT_V4, HTTPS);
+    expect(await pod!.ping(conn)).toBe(true);
+    // TTL 1 s (and --fqdn-min-ttl 1): the agent's expiry pass (every second) turns it into a zombie
+    await untilTrue(async () => !(await connects(SHORT_V4)), 10_000, 'a new connection to the expired address is dropped');
+    expect(await pod!.ping(conn)).toBe(true);
+  });
+
+  it('a restarted agent keeps the learned names and open connections', async () => {
+    expect(await pod!.resolve(dnsIp(), 'api.example.org')).toMatchObject({ ips: [API_V4] });
+    const conn = await pod!.hold(API_V4, HTTPS);
+    await agent!.kill('SIGTERM');
+    await startAgent();
+    expect(await pod!.ping(conn)).toBe(true);
+    // no new answer since the restart: the name is known from the state directory
+    expect(await connects(API_V4)).toBe(true);
+  });
+
+  /** A fresh TCP connection from the client pod (no DNS query before it). */
+  async function connects(address: string): Promise<boolean> {
+    return pod!.hold(address, HTTPS).then(
+      () => true,
+      () => false,
+    );
+  }
+});
