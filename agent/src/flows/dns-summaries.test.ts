@@ -140,6 +140,15 @@ describe('dnsSummaries', () => {
     expect(summarySchema(got)).toEqual([]);
   });
 
+  it('garbage in a record never makes a summary the API would refuse (a refusal costs the whole batch)', () => {
+    const got = dnsSummaries([rec({ time: Number.NaN, port: 70000, latencyMs: Number.NaN, ttl: -3, rcode: '', qtypes: [''], ips: ['x'.repeat(50)], qname: '\u0000weird name\u00ff' })], ctx);
+    expect(got).toHaveLength(1);
+    expect(summarySchema(got[0])).toEqual([]);
+    expect(got[0]!.l4).toEqual({ protocol: 'UDP' });
+    expect(got[0]).not.toHaveProperty('first_seen');
+    expect(got[0]!.l7).toMatchObject({ latency_ns: 0, dns: { ttl: 0, rcode: 2, qtypes: [], ips: [] } });
+  });
+
   it('names: lower case with one trailing dot; rcode names to Hubble numbers', () => {
     expect(hubbleQueryName('Example.COM')).toBe('example.com.');
     expect(hubbleQueryName('example.com..')).toBe('example.com.');

@@ -22,6 +22,9 @@
  *   packets     = the number of records (Hubble events); bytes = flows = 0 (the kernel counts the packets,
  *                 bytes and connection of the same traffic in the L4 summaries)
  *   first_seen / last_seen = the earliest / latest record time
+ * Every summary validates against the contract's FlowSummary whatever the records hold (a summary the API
+ * refused would cost its whole batch): values out of range are clamped or left out (a port that is not
+ * one, a time that is not one, NaN latencies).
  *   destination_names: never (Hubble sets names on flows to learned addresses, not on the query)
  *
  * Bound: per source identity, at most `maxQueriesPerEndpoint` (default 1,000) distinct queries get their own
@@ -127,24 +130,32 @@ export function dnsSummaries(records: readonly DnsQueryRecord[], ctx: DnsSummary
     const key = JSON.stringify([r.sourceIdentity, r.resolverIdentity, r.ipVersion, r.transport, r.port, query, qtypes, rcode, r.verdict, ruleId]);
     let acc = out.get(key);
     if (!acc) {
-      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), latencyMs: 0, firstMs: r.time, lastMs: r.time };
+      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), latencyMs: 0, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
       out.set(key, acc);
     }
     acc.summary.packets += 1;
     for (const ip of r.ips) if (ip.length <= 45) acc.ips.add(ip);
     acc.summary.l7.dns.ttl = Math.min(acc.summary.l7.dns.ttl, clampTtl(r.ttl));
-    acc.latencyMs = Math.max(acc.latencyMs, r.latencyMs);
-    acc.firstMs = Math.min(acc.firstMs, r.time);
-    acc.lastMs = Math.max(acc.lastMs, r.time);
+    if (Number.isFinite(r.latencyMs)) acc.latencyMs = Math.max(acc.latencyMs, r.latencyMs);
+    if (isValidTime(r.time)) {
+      acc.firstMs = Math.min(acc.firstMs, r.time);
+      acc.lastMs = Math.max(acc.lastMs, r.time);
+    }
   }
   return [...out.values()].map(({ summary, ips, latencyMs, firstMs, lastMs }) => {
     summary.l7.dns.ips = [...ips].sort().slice(0, MAX_IPS);
-    summary.l7.latency_ns = Math.max(0, Math.round(latencyMs * 1e6));
-    summary.first_seen = new Date(firstMs).toISOString();
-    summary.last_seen = new Date(lastMs).toISOString();
+    summary.l7.latency_ns = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(latencyMs * 1e6)));
+    if (firstMs <= lastMs) {
+      summary.first_seen = new Date(firstMs).toISOString();
+      summary.last_seen = new Date(lastMs).toISOString();
+    }
     return summary;
   });
 }
+
+/** A time `new Date(t).toISOString()` accepts (a record with another never breaks the batch: no first/last seen from it). */
+const isValidTime = (t: number): boolean => Number.isFinite(t) && Math.abs(t) <= 8.64e15;
+const isPort = (p: number): boolean => Number.isInteger(p) && p >= 0 && p <= 65535;
 
 const clampTtl = (ttl: number): number => (Number.isFinite(ttl) ? Math.min(MAX_TTL, Math.max(0, Math.floor(ttl))) : 0);
 
@@ -160,7 +171,7 @@ function newSummary(r: DnsQueryRecord, query: string, qtypes: string[], rcode: n
       ...(destination !== undefined ? { destination } : {}),
       ipVersion: r.ipVersion === 6 ? 'IPv6' : 'IPv4',
     },
-    l4: { protocol: r.transport === 'tcp' ? 'TCP' : 'UDP', destination_port: r.port },
+    l4: { protocol: r.transport === 'tcp' ? 'TCP' : 'UDP', ...(isPort(r.port) ? { destination_port: r.port } : {}) },
     traffic_direction: 'EGRESS',
     verdict: r.verdict === 'forwarded' ? 'FORWARDED' : 'DROPPED',
     ...(r.verdict === 'refused' ? { drop_reason_desc: 'POLICY_DENIED' } : r.verdict === 'error' ? { drop_reason_desc: 'DNS_PROXY_ERROR' } : {}),
