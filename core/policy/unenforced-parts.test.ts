@@ -57,10 +57,12 @@ describe('unenforced parts and the DNS proxy', () => {
     expect(findUnenforcedParts(given, ON).map((p) => p.pointer)).toEqual(on);
   });
 
-  it('the write-time view has no DNS proxy yet: warnings as before', () => {
-    expect(WRITE_TIME_ENVIRONMENT.dnsProxy).toBe(false);
-    const warnings = policyWarnings({ spec: { targets: { clusterIds: ['c1'] }, endpointSelector: {}, egress: [{ toFQDNs: [{ matchName: 'a.example' }] }] } } as Parameters<typeof policyWarnings>[0]);
-    expect(warnings.map((w) => w.pointer)).toEqual(['/spec/egress/0/toFQDNs']);
+  it('the write-time view assumes the DNS proxy every agent runs by default: no warning for toFQDNs or DNS rules, still for HTTP rules', () => {
+    expect(WRITE_TIME_ENVIRONMENT.dnsProxy).toBe(true);
+    const spec = (egress: object[]) => ({ spec: { targets: { clusterIds: ['c1'] }, endpointSelector: {}, egress } }) as Parameters<typeof policyWarnings>[0];
+    expect(policyWarnings(spec([{ toFQDNs: [{ matchName: 'a.example' }] }]))).toEqual([]);
+    expect(policyWarnings(spec([{ toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }], rules: { dns: [{ matchPattern: '*.example' }] } }] }]))).toEqual([]);
+    expect(policyWarnings(spec([{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] }])).map((w) => w.pointer)).toEqual(['/spec/egress/0/toPorts/0/rules/http']);
   });
 
   it('planPortRule: DNS ports with the proxy (ANY = TCP + UDP), L4 or unenforced otherwise', () => {

@@ -42,9 +42,10 @@ export interface EnforcementEnvironment {
   dnsProxy: boolean;
 }
 
-/** The API's view when it warns at write time: any node may run without the API server's addresses.
- *  `dnsProxy: false` until the DNS proxy ships on every node (issue 11); the API flips it then. */
-export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: false };
+/** The API's view when it warns at write time: any node may run without the API server's addresses;
+ *  every agent runs the DNS proxy unless told not to (`--no-dns-proxy`, or no node address for it) —
+ *  such a node reports DNS rules and toFQDNs in its Degraded condition. */
+export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: true };
 
 /** Entities whose addresses the agent's inputs never carry (no packet has their identity); kube-apiserver
  *  joins them when the node does not know the API server's addresses. */
@@ -174,7 +175,7 @@ export function peerIssues(rule: IngressRule | EgressRule, dir: DirName, deny: b
   if (listOf(rule, k.nodes).length > 0) failClosed(k.nodes, 'node selectors need node labels the agent does not have');
   if (listOf(rule, k.groups).length > 0) failClosed(k.groups, 'cloud provider groups are not resolved by the agent');
   if (listOf(rule, 'toServices').length > 0) failClosed('toServices', 'service backends are not resolved by the agent');
-  if (listOf(rule, 'toFQDNs').length > 0 && !environment.dnsProxy) failClosed('toFQDNs', 'FQDN rules need DNS-based IP learning the datapath does not have yet');
+  if (listOf(rule, 'toFQDNs').length > 0 && !environment.dnsProxy) failClosed('toFQDNs', 'FQDN rules need the DNS proxy, which this node does not run (agent --no-dns-proxy, or no node address for it)');
   return issues;
 }
 
@@ -268,7 +269,8 @@ export function planPortRule(portRule: AnyPortRule, kind: 'allow' | 'deny', cont
   }
   if (rules && !l7AllowsEverything(rules)) {
     const l7 = rules.http ? 'http' : rules.kafka ? 'kafka' : rules.dns ? 'dns' : 'l7';
-    return { kind: 'unenforced', field: `rules/${l7}`, reason: `L7 ${l7} rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)` };
+    const why = l7 === 'dns' ? 'DNS rules need the DNS proxy, which this node does not run (agent --no-dns-proxy, or no node address for it)' : `L7 ${l7} rules need a proxy the datapath does not have`;
+    return { kind: 'unenforced', field: `rules/${l7}`, reason: `${why}; no L4 allow for these ports (fail closed)` };
   }
   return { kind: 'l4' };
 }

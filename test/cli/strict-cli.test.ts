@@ -283,7 +283,6 @@ describe('fleetnet CLI: strict input, exit codes, options anywhere, timeout', ()
     expect(warned.code).toBe(0);
     expect(warned.out).toBe(
       'networkpolicy/shop.warned imported\n' +
-        '    warning: spec.egress[0].toFQDNs: FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)\n' +
         '    warning: spec.egress[1].toEntities[0]: no addresses of the kube-apiserver entity are known to the agent; contributes no allow (fail closed)\n',
     );
     const own = fleetPolicy('warned-own', 'http-alt').replace('spec:\n', 'spec:\n  targets:\n    clusterIds: [prod-east]\n');

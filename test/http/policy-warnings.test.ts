@@ -20,7 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => api?.close());
 
-/** The realistic policy of the issue: SaaS by name, an HTTP rule on the backend port, the API server. */
+/** The realistic policy of the issue: SaaS by name (enforced through the nodes' DNS proxy: no warning),
+ *  an HTTP rule on the backend port, the API server. */
 const REALISTIC_CILIUM = `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:
@@ -50,11 +51,6 @@ spec:
 `;
 
 const EXPECTED_REALISTIC: PolicyWarning[] = [
-  {
-    pointer: '/spec/egress/0/toFQDNs',
-    message: 'FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)',
-    consequence: 'failsClosed',
-  },
   {
     pointer: '/spec/egress/1/toPorts/0/rules/http',
     message: 'L7 http rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
@@ -98,9 +94,9 @@ const CLEAN: NetworkPolicy = {
 };
 
 /** What the agent's compiler reports as Degraded for this stored policy (a node with a static endpoints
- *  file: no API server addresses), in the warnings' shape. */
+ *  file: no API server addresses; running the DNS proxy, as agents do by default), in the warnings' shape. */
 function agentDegraded(policy: NetworkPolicy): Array<{ pointer: string; message: string }> {
-  const state = compileBundle(input([toBundledPolicy(policy)]));
+  const state = compileBundle(input([toBundledPolicy(policy)], { dnsProxy: true }));
   return state.degraded.filter((d) => d.policy === policy.metadata.name).map((d) => ({ pointer: `/spec${d.pointer}`, message: d.reason }));
 }
 const withoutConsequence = (warnings: readonly PolicyWarning[] | undefined) => (warnings ?? []).map(({ pointer, message }) => ({ pointer, message }));

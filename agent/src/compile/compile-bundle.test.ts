@@ -318,7 +318,7 @@ const cases: Case[] = [
     want: {
       endpoints: ['11 web@shop deny-out', '12 db@shop'],
       degraded: [
-        'web/egress/0/toFQDNs: FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)',
+        'web/egress/0/toFQDNs: FQDN rules need the DNS proxy, which this node does not run (agent --no-dns-proxy, or no node address for it); contributes no allow (fail closed)',
         'web/egress/1/toPorts/0/rules/http: L7 http rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
       ],
     },

@@ -203,8 +203,8 @@ describe('compileBundle with the DNS proxy', () => {
     expect('dnsRules' in off).toBe(false);
     expect(off.policy).toEqual([]);
     expect(render(off).degraded).toEqual([
-      'p/egress/0/toPorts/0/rules/dns: L7 dns rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
-      'p/egress/1/toFQDNs: FQDN rules need DNS-based IP learning the datapath does not have yet; contributes no allow (fail closed)',
+      'p/egress/0/toPorts/0/rules/dns: DNS rules need the DNS proxy, which this node does not run (agent --no-dns-proxy, or no node address for it); no L4 allow for these ports (fail closed)',
+      'p/egress/1/toFQDNs: FQDN rules need the DNS proxy, which this node does not run (agent --no-dns-proxy, or no node address for it); contributes no allow (fail closed)',
     ]);
   });
 
