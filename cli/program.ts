@@ -216,7 +216,7 @@ export function createProgram(io: CliIo): Command {
     });
 
   withFilterFlags(flows.command('top').description('Top talkers: sums grouped by dimensions, largest first.'))
-    .option('--by <dimensions>', 'comma-separated: cluster, node_name, source_namespace, destination_namespace, source_workload, destination_workload, source_identity, destination_identity, destination_port, protocol, verdict, drop_reason_desc, traffic_direction, policy', 'source_workload,destination_workload')
+    .option('--by <dimensions>', 'comma-separated: cluster, node_name, source_namespace, destination_namespace, source_workload, destination_workload, source_identity, destination_identity, destination_port, protocol, verdict, drop_reason_desc, traffic_direction, policy, dns_query, dns_rcode', 'source_workload,destination_workload')
     .addOption(new Option('--order <sum>', 'order by').choices(['packets', 'bytes', 'flows', 'summaries']).default('bytes'))
     .option('--top <n>', 'number of groups', positive, 10)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))

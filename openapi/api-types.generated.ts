@@ -1451,8 +1451,11 @@ export interface components {
             /** @description Clusters in scope from which nothing was stored in the window. */
             clustersWithoutData: string[];
         };
-        /** @enum {string} */
-        FlowGroupKey: "cluster" | "node_name" | "source_namespace" | "destination_namespace" | "source_workload" | "destination_workload" | "source_identity" | "destination_identity" | "destination_port" | "protocol" | "verdict" | "drop_reason_desc" | "traffic_direction" | "policy";
+        /**
+         * @description Aggregation dimensions. `dns_query` / `dns_rcode`: `l7.dns.query` / `l7.dns.rcode` of DNS summaries (null for others) — e.g. `groupBy: [source_workload, dns_query]` for the names each workload resolves.
+         * @enum {string}
+         */
+        FlowGroupKey: "cluster" | "node_name" | "source_namespace" | "destination_namespace" | "source_workload" | "destination_workload" | "source_identity" | "destination_identity" | "destination_port" | "protocol" | "verdict" | "drop_reason_desc" | "traffic_direction" | "policy" | "dns_query" | "dns_rcode";
         FlowSums: {
             packets: number;
             bytes: number;

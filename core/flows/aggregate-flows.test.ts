@@ -57,6 +57,20 @@ describe('aggregateFlows', () => {
     expect(result.totals).toEqual({ packets: 7, bytes: 35, flows: 4, summaries: 3 });
   });
 
+  it('dns_query / dns_rcode: the names each workload resolves; null for L3/L4 summaries', () => {
+    const dns = (query: string, rcode: number, packets: number): FlowRecord =>
+      rec('a', { packets, source: { identity: 1, pod_name: 'web-1' }, l4: { protocol: 'UDP', destination_port: 53 }, l7: { type: 'RESPONSE', latency_ns: 0, dns: { query, qtypes: ['A'], rcode, ips: [], ttl: 0 } } });
+    const result = aggregateFlows([...records, dns('a.example.', 0, 5), dns('a.example.', 3, 2), dns('b.example.', 3, 1)], ['source_workload', 'dns_query', 'dns_rcode'], 'packets', undefined);
+    expect(result.groups.map((g) => [g.key, g.packets])).toEqual([
+      [{ source_workload: 'web-1', dns_query: 'a.example.', dns_rcode: 0 }, 5],
+      [{ source_workload: 'web', dns_query: null, dns_rcode: null }, 4],
+      [{ source_workload: 'web-1', dns_query: 'a.example.', dns_rcode: 3 }, 2],
+      [{ source_workload: 'web-1', dns_query: null, dns_rcode: null }, 2],
+      [{ source_workload: 'web-1', dns_query: 'b.example.', dns_rcode: 3 }, 1],
+      [{ source_workload: null, dns_query: null, dns_rcode: null }, 1],
+    ]);
+  });
+
   it('counts groups before the top-N cut', () => {
     expect(aggregateFlows(records, ['source_workload'], 'bytes', 1).groupCount).toBe(3);
   });

@@ -4,7 +4,8 @@
  * Contracts:
  * - Each record adds its packets, bytes, flows and 1 summary to the group of its key (one value per
  *   `groupBy` dimension; null when the record has no such value) and to the totals.
- * - Dimensions: `*_workload` is the first workload's name, else the pod name; `policy` is `name@generation`.
+ * - Dimensions: `*_workload` is the first workload's name, else the pod name; `policy` is `name@generation`;
+ *   `dns_query` / `dns_rcode` are those of `l7.dns` (null for L3/L4 summaries).
  * - Groups are sorted by `orderBy` descending, ties by the key's JSON ascending; `top` keeps the first N.
  *   `groupCount` is the number of groups before the cut.
  */
@@ -30,6 +31,8 @@ export const GROUP_DIMENSIONS: Record<FlowGroupKey, (r: FlowRecord) => GroupValu
   drop_reason_desc: (r) => r.flow.drop_reason_desc ?? null,
   traffic_direction: (r) => r.flow.traffic_direction,
   policy: (r) => (r.flow.policy ? `${r.flow.policy.name}@${r.flow.policy.revision}` : null),
+  dns_query: (r) => r.flow.l7?.dns.query ?? null,
+  dns_rcode: (r) => r.flow.l7?.dns.rcode ?? null,
 };
 
 export const emptySums = (): FlowSums => ({ packets: 0, bytes: 0, flows: 0, summaries: 0 });

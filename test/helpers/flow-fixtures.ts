@@ -74,9 +74,31 @@ const WORKLOADS = ['web', 'api', 'db', 'cache', 'worker', 'gateway'];
 const PORTS = [80, 443, 5432, 6379, 8080, 53];
 const POLICIES = [{ name: 'web-allow-api', revision: 3 }, { name: 'deny-egress', revision: 1 }, { name: 'default-deny', revision: 7 }];
 
-/** `count` varied summaries (namespaces, workloads, identities, ports, verdicts, policies, world peers). */
-export function generateSummaries(count: number, random: () => number): FlowSummary[] {
+const DNS_QUERIES = ['api.github.com.', 'login.microsoftonline.com.', 'db.payments.svc.cluster.local.', 'exfil.evil.example.', 'nope.example.'];
+
+/**
+ * `count` varied summaries (namespaces, workloads, identities, ports, verdicts, policies, world peers); with
+ * `dnsShare` > 0, about that share are L7 DNS summaries (queries to kube-dns: forwarded with rcode 0 or 3, or
+ * refused). Without it the sequence is the same as it always was.
+ */
+export function generateSummaries(count: number, random: () => number, options: { dnsShare?: number } = {}): FlowSummary[] {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const dnsShare = options.dnsShare ?? 0;
+  const dns = (): FlowSummary => {
+    const query = pick(DNS_QUERIES);
+    const refused = query.startsWith('exfil.');
+    const rcode = refused ? 5 : query.startsWith('nope.') ? 3 : 0;
+    const ns = pick(NAMESPACES);
+    const wl = pick(WORKLOADS);
+    return dnsSummary(
+      { query, rcode, qtypes: [pick(['A', 'AAAA'])], ips: rcode === 0 ? [`10.200.0.${Math.floor(random() * 250)}`] : [], ttl: rcode === 0 ? 30 : 0 },
+      {
+        source: endpoint(ns, wl, 1000 + NAMESPACES.indexOf(ns) * 10 + WORKLOADS.indexOf(wl)),
+        packets: 1 + Math.floor(random() * 50),
+        ...(refused ? { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined } : {}),
+      },
+    );
+  };
   const peer = (): FlowEndpoint => {
     if (random() < 0.05) return WORLD;
     const ns = pick(NAMESPACES);
@@ -84,6 +106,7 @@ export function generateSummaries(count: number, random: () => number): FlowSumm
     return endpoint(ns, wl, 1000 + NAMESPACES.indexOf(ns) * 10 + WORKLOADS.indexOf(wl));
   };
   return Array.from({ length: count }, () => {
+    if (dnsShare > 0 && random() < dnsShare) return JSON.parse(JSON.stringify(dns())) as FlowSummary;
     const verdict = pick(['FORWARDED', 'FORWARDED', 'FORWARDED', 'DROPPED', 'AUDIT'] as const);
     const protocol = random() < 0.8 ? 'TCP' : 'UDP';
     const s: FlowSummary = {

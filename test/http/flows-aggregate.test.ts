@@ -33,7 +33,7 @@ beforeAll(async () => {
   for (let i = 0; i < TOTAL / BATCH; i++) {
     const cluster = clusters[i % 2]!;
     const node = `node-${i % 3}`;
-    const summaries = generateSummaries(BATCH, random);
+    const summaries = generateSummaries(BATCH, random, { dnsShare: 0.1 });
     const key = `${cluster}/${node}`;
     const sequence = sequences.get(key) ?? 0;
     sequences.set(key, sequence + 1);
@@ -70,6 +70,8 @@ function keyOf(row: Row, dimension: FlowGroupKey): string | number | null {
     case 'drop_reason_desc': return s.drop_reason_desc ?? null;
     case 'traffic_direction': return s.traffic_direction;
     case 'policy': return s.policy ? `${s.policy.name}@${s.policy.revision}` : null;
+    case 'dns_query': return s.l7?.dns.query ?? null;
+    case 'dns_rcode': return s.l7?.dns.rcode ?? null;
   }
 }
 function reference(selected: Row[], groupBy: FlowGroupKey[]) {
@@ -111,6 +113,8 @@ describe(`aggregations over ${TOTAL} summaries`, () => {
     ['verdict'],
     ['policy'],
     ['traffic_direction', 'verdict'],
+    ['dns_query'],
+    ['source_workload', 'dns_query', 'dns_rcode'],
   ];
   it.each(groupings.map((g) => ({ groupBy: g, name: g.join('+') })))('group by $name', async ({ groupBy }) => {
     const response = await client.call('POST', '/flows/aggregations', { token: reader(), body: { ...WINDOW, groupBy } });
@@ -140,6 +144,17 @@ describe(`aggregations over ${TOTAL} summaries`, () => {
     const selected = rows.filter((r) => (r.s.source.namespace === 'shop' || r.s.l4.destination_port === 5432) && !(r.cluster === 'agg-west' && r.s.verdict === 'FORWARDED'));
     const response = await client.call('POST', '/flows/aggregations', { token: reader(), body });
     expect([...response.body.groups].sort(byKey)).toEqual(reference(selected, body.groupBy).sort(byKey));
+  });
+
+  it('DNS: the names each workload resolves, filtered by protocol dns and a dns_query regex', async () => {
+    const groupBy: FlowGroupKey[] = ['source_workload', 'dns_query'];
+    const body = { ...WINDOW, whitelist: [{ protocol: ['dns'], dns_query: ['\\.example\\.$', '^API\\.'] }], blacklist: [{ verdict: ['DROPPED'] as 'DROPPED'[] }], groupBy, orderBy: 'packets' };
+    const selected = rows.filter((r) => r.s.l7 !== undefined && /\.example\.$|^api\./i.test(r.s.l7.dns.query) && r.s.verdict !== 'DROPPED');
+    expect(selected.length).toBeGreaterThan(100);
+    const response = await client.call('POST', '/flows/aggregations', { token: reader(), body });
+    expect(response.status).toBe(200);
+    expect([...response.body.groups].sort(byKey)).toEqual(reference(selected, groupBy).sort(byKey));
+    expect(new Set(response.body.groups.map((g: { key: { dns_query: string } }) => g.key.dns_query))).toEqual(new Set(['api.github.com.', 'nope.example.']));
   });
 
   it('rejects an unknown dimension', async () => {

@@ -198,6 +198,11 @@ describe('fleetnet CLI against the API', () => {
     const answered = await run('flows', '--dns-query', '^api\\.github\\.com\\.$');
     expect(answered.out).toContain('dns api.github.com. A → NOERROR 140.82.121.5,140.82.121.6 ttl 60s');
     await expect(run('flows', '--dns-query', '(a')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/dns_query\/0/);
+    const top = JSON.parse((await run('flows', 'top', '--protocol', 'dns', '--by', 'source_workload,dns_query,dns_rcode', '--order', 'packets', '-o', 'json')).out);
+    expect(top.groups.map((g: { key: unknown; packets: number }) => [g.key, g.packets])).toEqual([
+      [{ source_workload: 'web', dns_query: 'api.github.com.', dns_rcode: 0 }, 3],
+      [{ source_workload: 'web', dns_query: 'exfil.evil.example.', dns_rcode: 5 }, 1],
+    ]);
   });
 
   it('flows -6 / --ip-version, and kernel losses in the coverage line', async () => {
