@@ -61,6 +61,7 @@ export function flowContextOf(compiled: CompiledState | undefined, clusterName: 
         ...(i.podNames ? { pods: i.podNames } : {}),
         ...(i.workloads ? { workloads: i.workloads } : {}),
         ...(i.ips ? { ips: i.ips } : {}),
+        ...(i.fqdnNames ? { names: i.fqdnNames } : {}),
       },
     ]),
   );
@@ -89,6 +90,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     this.spool = new FlowSpool(join(options.stateDir, 'flow-spool'), options.spoolLimits ?? DEFAULT_SPOOL_LIMITS);
     this.flows = new FlowLoop({
       readFlows: () => options.datapath.readAndResetFlowRecords(),
+      ...(options.dns ? { readDnsRecords: () => options.dns!.drainQueryRecords() } : {}),
       readLost: () => options.datapath.readCounters(),
       context: () => flowContextOf(this.compiled, options.clusterId),
       spool: this.spool,

@@ -10,6 +10,10 @@
  *   - DNS over TCP works
  *   - after the TTL, a new connection to the address is dropped while an open one continues
  *   - a restarted agent keeps the learned names and open connections
+ *   - while the agent is down, DNS of the pod fails (closed) and open connections continue; it
+ *     recovers when the agent is back, without anything done in the pod
+ *   - the flow history shows the queries (L7 DNS summaries: query, rcode, addresses, verdict, policy)
+ *     and names the flows to learned addresses; `dns_query` and `destination_fqdn` filters find them
  * Namespaces, links and pins are removed in afterAll, also when a test fails.
  */
 import { execFileSync } from 'node:child_process';
@@ -18,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { FlowSummary } from '../../openapi/types.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { AgentProcess } from '../helpers/agent-process.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
@@ -192,6 +197,50 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     expect(await pod!.ping(conn)).toBe(true);
     // no new answer since the restart: the name is known from the state directory
     expect(await connects(API_V4)).toBe(true);
+  });
+
+  it('while the agent is down DNS fails closed and open connections continue; it recovers when the agent is back', async () => {
+    expect(await pod!.resolve(dnsIp(), 'api.example.org')).toMatchObject({ rcode: 'NOERROR' });
+    const conn = await pod!.hold(API_V4, HTTPS);
+    await agent!.kill('SIGKILL');
+    const down = await pod!.resolve(dnsIp(), 'api.example.org', { timeoutMs: 1500 }).then(
+      (r) => r.rcode,
+      (e: Error) => e.message,
+    );
+    expect(down).not.toBe('NOERROR'); // nothing answers on the proxy's port: the query fails
+    expect(await pod!.ping(conn)).toBe(true);
+    await startAgent();
+    await untilTrue(async () => (await pod!.resolve(dnsIp(), 'api.example.org').catch(() => ({ rcode: 'down' }))).rcode === 'NOERROR', 10_000, 'DNS works again');
+    expect(await pod!.ping(conn)).toBe(true);
+  });
+
+  it('the flow history shows the queries and names the flows to learned addresses', async () => {
+    const since = new Date(Date.now() - 5_000).toISOString();
+    expect((await pod!.resolve(dnsIp(), 'blocked.example.net')).rcode).toBe('REFUSED');
+    expect((await pod!.resolveConnect(dnsIp(), ['api.example.org'], HTTPS)).connected).toBe(1);
+    const query = async (body: Record<string, unknown>): Promise<FlowSummary[]> => {
+      const r = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { since, maxPageSize: 1000, ...body } });
+      expect(r.status).toBe(200);
+      return (r.body.items as { flow: FlowSummary }[]).map((i) => i.flow);
+    };
+    let dns: FlowSummary[] = [];
+    await untilTrue(async () => {
+      dns = await query({ whitelist: [{ protocol: ['dns'] }] });
+      return dns.some((f) => f.l7?.dns?.query === 'api.example.org.') && dns.some((f) => f.l7?.dns?.query === 'blocked.example.net.');
+    }, 15_000, 'DNS summaries arrive');
+    const answered = dns.find((f) => f.l7?.dns?.query === 'api.example.org.' && f.verdict === 'FORWARDED');
+    expect(answered).toMatchObject({ source: { pod_name: 'client' }, destination: { pod_name: 'dns' }, policy: { name: 'client-fqdn' }, l7: { dns: { rcode: 0, ips: [API_V4] } } });
+    const refused = dns.find((f) => f.l7?.dns?.query === 'blocked.example.net.');
+    expect(refused).toMatchObject({ verdict: 'DROPPED', l7: { dns: { rcode: 5 } } });
+    expect((await query({ whitelist: [{ dns_query: ['^blocked\\.'] }] })).every((f) => f.l7?.dns?.query === 'blocked.example.net.')).toBe(true);
+    let named: FlowSummary[] = [];
+    await untilTrue(async () => {
+      named = await query({ whitelist: [{ destination_fqdn: ['api.example.org'] }] });
+      return named.some((f) => f.l4.destination_port === HTTPS);
+    }, 15_000, 'a flow to the learned address, named');
+    const toApi = named.find((f) => f.l4.destination_port === HTTPS && f.traffic_direction === 'EGRESS');
+    expect(toApi).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'client-fqdn' } });
+    expect(toApi?.destination_names).toContain('api.example.org');
   });
 
   /** A fresh TCP connection from the client pod (no DNS query before it). */

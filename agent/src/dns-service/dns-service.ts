@@ -21,7 +21,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import type { Server } from 'node:net';
+import { isIP, type Server } from 'node:net';
 import { join } from 'node:path';
 
 import { createDnsQueryVerdict, createFqdnLearner, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
@@ -29,6 +29,7 @@ import { DnsProxy } from '../dns/dns-proxy.js';
 import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamSocketFactory } from '../dns/types.js';
 import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
 import { FqdnLearner } from '../fqdn/fqdn-learner.js';
+import type { DnsQueryRecord } from '../flows/dns-summaries.js';
 import type { DnsProxyAddress, ProxyRedirect } from '../kernel/codecs.js';
 import { IpProto } from '../kernel/identities.js';
 import type { NativeBinding } from '../kernel/native-binding.js';
@@ -69,8 +70,12 @@ export interface DnsServiceOptions {
   limits?: FqdnCacheLimits;
   /** re-compile and apply the current bundle (compileInput() is read then) */
   program: () => Promise<void>;
-  /** every proxied query (endpoint undefined when it could not be attributed) */
+  /** every proxied query (endpoint undefined when it could not be attributed), besides the flow
+   *  history's records (drainQueryRecords) */
   onQuery?: (record: DnsRecord<DnsEndpoint>) => void;
+  /** query records held for the flow history between two drains (default 100,000; beyond: counted in
+   *  `recordsDropped` and logged at the next drain) */
+  maxQueryRecords?: number;
   /** destinations of live connections (liveConnectionDestinations over the conntrack): an expired IP
    *  one of them uses stays (zombie) until that connection is gone */
   liveDestinations?: () => ReadonlySet<string>;
@@ -102,6 +107,10 @@ export class DnsService {
   private verdict: (q: Parameters<ReturnType<typeof createDnsQueryVerdict>>[0]) => DnsQueryVerdict = () => ({ allowed: false, audit: false, ruleId: 0 });
   private identityOf: (address: string) => number = () => 0;
   private rules = new Map<number, { policy: string; generation: number }>();
+  private records: DnsQueryRecord[] = [];
+  /** records the flow history lost because the buffer was full (cumulative) */
+  recordsDropped = 0;
+  private recordsDroppedReported = 0;
   private saveTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private expiring = false;
@@ -135,7 +144,7 @@ export class DnsService {
       resolveClient: (client) => this.resolveClient(client),
       allowQuery: (endpoint, qname, _qtype, original) => this.allowQuery(endpoint, qname, original),
       learn: (endpoint, answer) => this.learn(endpoint, answer),
-      onRecord: (record) => this.options.onQuery?.(record),
+      onRecord: (record) => this.keepRecord(record),
     });
     this.listening = { port, ...(addresses.ipv4 ? { ipv4: addresses.ipv4 } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6 } : {}) };
     this.options.datapath.setDnsProxy(this.listening);
@@ -199,6 +208,42 @@ export class DnsService {
 
   stats() {
     return this.proxy?.stats();
+  }
+
+  /** The query records since the last call, for the window's L7 DNS summaries (flows/dns-summaries.ts). */
+  drainQueryRecords(): DnsQueryRecord[] {
+    const out = this.records;
+    this.records = [];
+    if (this.recordsDropped > this.recordsDroppedReported) {
+      this.log('warn', 'DNS query records dropped: the flow history lacks them (record buffer full)', { dropped: this.recordsDropped - this.recordsDroppedReported });
+      this.recordsDroppedReported = this.recordsDropped;
+    }
+    return out;
+  }
+
+  private keepRecord(record: DnsRecord<DnsEndpoint>): void {
+    this.options.onQuery?.(record);
+    if (this.records.length >= (this.options.maxQueryRecords ?? 100_000)) {
+      this.recordsDropped += 1;
+      return;
+    }
+    const original = record.original;
+    this.records.push({
+      time: record.time,
+      sourceIdentity: record.endpoint?.identity ?? 0,
+      resolverIdentity: record.endpoint?.resolverIdentity ?? 0,
+      transport: record.transport,
+      port: original?.port ?? 53,
+      ipVersion: original && isIP(original.address) === 6 ? 6 : 4,
+      qname: record.qname,
+      qtypes: record.qtypes,
+      rcode: record.rcode,
+      ips: record.ips,
+      ttl: record.ttl,
+      verdict: record.verdict,
+      ...(record.ruleId !== undefined ? { ruleId: record.ruleId } : {}),
+      latencyMs: record.latencyMs,
+    });
   }
 
   private resolveClient(client: DnsClient): ResolvedClient<DnsEndpoint> | undefined {
