@@ -364,7 +364,7 @@ class LazyDfa implements SafeRegex {
       state = next;
       if (state.matched) return true;
     }
-    return this.closure(state.pcs, false, true).includes(this.matchPc());
+    return this.closure(state.pcs, text.length === 0, true).includes(this.matchPc());
   }
 
   private matchPc(): number {
