@@ -84,11 +84,12 @@ describe('dnsSummaries', () => {
     expect(summarySchema(got)).toEqual([]);
   });
 
-  it('aggregates by (source, query, qtypes, rcode, verdict, transport, rule): counts, ip union, min ttl, max latency, first/last seen', () => {
+  it('aggregates by (source, query, qtypes, rcode, verdict, transport, rule): counts, ip union, min ttl of the answers, max latency, first/last seen', () => {
     const got = dnsSummaries(
       [
         rec({ time: T0 + 2000, qname: 'API.GitHub.com.', ips: ['140.82.121.6'], ttl: 60, latencyMs: 1 }),
         rec({ time: T0, ips: ['140.82.121.5', '140.82.121.6'], ttl: 30, latencyMs: 4 }),
+        rec({ time: T0 + 500, ips: [], ttl: 0, latencyMs: 2 }),
         rec({ time: T0 + 1000, qtypes: ['AAAA'], ips: ['2606:50c0::1'] }),
         rec({ rcode: 'NXDOMAIN', ips: [] }),
         rec({ transport: 'tcp' }),
@@ -99,12 +100,12 @@ describe('dnsSummaries', () => {
     );
     expect(got).toHaveLength(6);
     expect(got[0]).toMatchObject({
-      packets: 2,
+      packets: 3,
       first_seen: new Date(T0).toISOString(),
       last_seen: new Date(T0 + 2000).toISOString(),
       l7: { latency_ns: 4_000_000, dns: { query: 'api.github.com.', ips: ['140.82.121.5', '140.82.121.6'], ttl: 30 } },
     });
-    expect(got.reduce((n, s) => n + s.packets, 0)).toBe(7);
+    expect(got.reduce((n, s) => n + s.packets, 0)).toBe(8);
   });
 
   it('keeps at most maxQueriesPerEndpoint distinct queries per source; the rest are counted in overflow summaries', () => {

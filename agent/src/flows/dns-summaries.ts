@@ -18,7 +18,8 @@
  *                 window's records, dns: {query: qname lower case + trailing dot ('.' for no question),
  *                 qtypes (valid names, deduplicated, sorted, ≤ 8), rcode (numeric: NOERROR 0, FORMERR 1,
  *                 SERVFAIL 2, NXDOMAIN 3, NOTIMP 4, REFUSED 5, …; `RCODE_n` → n; unknown names → 2),
- *                 ips (union, sorted, ≤ 16), ttl (the minimum)}}
+ *                 ips (union, sorted, ≤ 16), ttl (the minimum over the records with
+ *                 addresses; 0 when none has any)}}
  *   packets     = the number of records (Hubble events); bytes = flows = 0 (the kernel counts the packets,
  *                 bytes and connection of the same traffic in the L4 summaries)
  *   first_seen / last_seen = the earliest / latest record time
@@ -107,6 +108,8 @@ interface Accumulator {
   summary: FlowSummary & { l7: { dns: { ips: string[] } } };
   ips: Set<string>;
   latencyMs: number;
+  /** minimum TTL of the records with answers */
+  ttl: number | undefined;
   firstMs: number;
   lastMs: number;
 }
@@ -130,20 +133,21 @@ export function dnsSummaries(records: readonly DnsQueryRecord[], ctx: DnsSummary
     const key = JSON.stringify([r.sourceIdentity, r.resolverIdentity, r.ipVersion, r.transport, r.port, query, qtypes, rcode, r.verdict, ruleId]);
     let acc = out.get(key);
     if (!acc) {
-      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), latencyMs: 0, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
+      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), latencyMs: 0, ttl: undefined, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
       out.set(key, acc);
     }
     acc.summary.packets += 1;
     for (const ip of r.ips) if (ip.length <= 45) acc.ips.add(ip);
-    acc.summary.l7.dns.ttl = Math.min(acc.summary.l7.dns.ttl, clampTtl(r.ttl));
+    if (r.ips.length > 0) acc.ttl = Math.min(acc.ttl ?? Number.POSITIVE_INFINITY, clampTtl(r.ttl));
     if (Number.isFinite(r.latencyMs)) acc.latencyMs = Math.max(acc.latencyMs, r.latencyMs);
     if (isValidTime(r.time)) {
       acc.firstMs = Math.min(acc.firstMs, r.time);
       acc.lastMs = Math.max(acc.lastMs, r.time);
     }
   }
-  return [...out.values()].map(({ summary, ips, latencyMs, firstMs, lastMs }) => {
+  return [...out.values()].map(({ summary, ips, latencyMs, ttl, firstMs, lastMs }) => {
     summary.l7.dns.ips = [...ips].sort().slice(0, MAX_IPS);
+    summary.l7.dns.ttl = ttl ?? 0;
     summary.l7.latency_ns = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(latencyMs * 1e6)));
     if (firstMs <= lastMs) {
       summary.first_seen = new Date(firstMs).toISOString();
@@ -176,7 +180,7 @@ function newSummary(r: DnsQueryRecord, query: string, qtypes: string[], rcode: n
     verdict: r.verdict === 'forwarded' ? 'FORWARDED' : 'DROPPED',
     ...(r.verdict === 'refused' ? { drop_reason_desc: 'POLICY_DENIED' } : r.verdict === 'error' ? { drop_reason_desc: 'DNS_PROXY_ERROR' } : {}),
     ...(rule ? { policy: { name: rule.policy, revision: rule.generation } } : {}),
-    l7: { type: 'RESPONSE', latency_ns: 0, dns: { query, qtypes, rcode, ips: [], ttl: clampTtl(r.ttl) } },
+    l7: { type: 'RESPONSE', latency_ns: 0, dns: { query, qtypes, rcode, ips: [], ttl: 0 } },
     packets: 0,
     bytes: 0,
     flows: 0,
