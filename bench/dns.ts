@@ -16,8 +16,10 @@
  * query; under a saturating closed loop latency is concurrency ÷ throughput and only restates the ratio
  * (the loaded p50/p99 are printed too). `dns learn p99` is the 99th percentile of learnMs over all
  * proxied queries.
+ * Then (root only) `dns answer-to-maps-programmed p99`: the agent's learn path on real maps
+ * (bench/dns-learn.ts) — what an answer with a new address waits for before its release.
  * Knobs: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (1500), BENCH_CONCURRENCY (32),
- * BENCH_LATENCY_QUERIES (2000), BENCH_NAMES (64).
+ * BENCH_LATENCY_QUERIES (2000), BENCH_NAMES (64), BENCH_LEARNS (500), BENCH_LEARN_PODS (200).
  */
 import * as dgram from 'node:dgram';
 import { cpus, loadavg } from 'node:os';
@@ -29,6 +31,7 @@ import { DnsProxy } from '../agent/src/dns/index.js';
 import { dnsQuery } from '../agent/src/dns/dns-test-clients.js';
 import { startTestDnsServer } from '../agent/src/dns/test-dns-server.js';
 import type { DnsDestination } from '../agent/src/dns/index.js';
+import { measureAnswerToMaps } from './dns-learn.js';
 
 const HOST = '127.0.0.1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -210,6 +213,14 @@ async function main(): Promise<void> {
   console.log(`dns p99 added: ${fmt(median(p99Added))} ms`);
   console.log(`dns learn p99: ${fmt(percentile(learnMs, 99), 4)} ms`);
   await Promise.all([server.worker.terminate(), proxy.worker.terminate()]);
+  const maps = await measureAnswerToMaps();
+  if (typeof maps === 'string') {
+    console.log(`dns answer-to-maps-programmed: ${maps}`);
+  } else {
+    const sorted = [...maps.samplesMs].sort((a, b) => a - b);
+    console.log(`dns answer-to-maps-programmed (${maps.learns} learns, each a new name and address; compile + apply on real maps): p50 ${fmt(percentile(sorted, 50))} ms, max ${fmt(sorted.at(-1) ?? 0)} ms`);
+    console.log(`dns answer-to-maps-programmed p99: ${fmt(percentile(sorted, 99))} ms`);
+  }
 }
 
 if (isMainThread) {
