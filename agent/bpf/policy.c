@@ -423,7 +423,16 @@ static __always_inline void decide(const struct fn_endpoint *ep, const struct fn
 		d->flow_verdict = (ep->flags & deny_bit) ? drop : FN_FLOW_FORWARDED;
 	if (rank == 0 || !best)
 		d->rule_id = 0;
-	d->proxy = best && rank == 1 && best->verdict == FN_VERDICT_ALLOW ? best->proxy : FN_PROXY_NONE;
+	/* A connection that goes through (allowed, or audited) is handed to a proxy when an ALLOW entry of
+	 * either lookup redirects it — also when an audit-deny outranks that allow (an audit-mode policy
+	 * never switches the enforce policy's DNS rules off). */
+	d->proxy = FN_PROXY_NONE;
+	if (d->flow_verdict != FN_FLOW_DROPPED) {
+		if (e && e->verdict == FN_VERDICT_ALLOW && e->proxy != FN_PROXY_NONE)
+			d->proxy = e->proxy;
+		else if (w && w->verdict == FN_VERDICT_ALLOW && w->proxy != FN_PROXY_NONE)
+			d->proxy = w->proxy;
+	}
 }
 
 /* Adds one packet to `flows`, or to fn_counters when that map is full (never silently lost). */

@@ -121,6 +121,25 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode
       expect((await peers[2]!.received(DNS)).datagrams - before).toBe(5);
     });
 
+    it('an audit-mode deny that outranks the redirecting allow does not switch the redirect off: the query still goes to the proxy, counted as audit', async () => {
+      const exact: PolicyEntry = { localId: ID.pod1, peerId: ID.pod2, direction: Direction.egress, proto: IpProto.udp, port: DNS, portPrefixLen: 16, verdict: PolicyVerdict.auditDeny, ruleId: 58 };
+      const anyPeer: PolicyEntry = { ...exact, peerId: 0, verdict: PolicyVerdict.allow, ruleId: 57, proxy: ProxyKind.dns };
+      dp!.upsertPolicy([anyPeer, exact]);
+      try {
+        dp!.readAndResetFlows();
+        const before = (await proxy!.received(PROXY_PORT)).datagrams;
+        const r = await peers[0]!.udp(pod(2).ip, DNS, { count: 5, size: 16, timeoutMs: 3000, expectReplies: true });
+        expect(r.replies).toBe(5);
+        expect((await proxy!.received(PROXY_PORT)).datagrams - before).toBe(5);
+        const audited = flowsOf((f) => f.localId === ID.pod1 && f.direction === Direction.egress && f.proto === IpProto.udp && f.dport === DNS);
+        expect(audited.reduce((n, f) => n + f.packets, 0)).toBe(5);
+        expect(audited.every((f) => f.verdict === FlowVerdict.audit && f.ruleId === 58)).toBe(true);
+      } finally {
+        dp!.upsertPolicy([{ ...exact, verdict: PolicyVerdict.allow, ruleId: 51, proxy: ProxyKind.dns }]);
+        dp!.deletePolicy([anyPeer]);
+      }
+    });
+
     it('without a proxy, redirected connections are dropped (fail closed) and counted as such; with it back they pass again', async () => {
       dp!.setDnsProxy(undefined);
       try {

@@ -70,7 +70,7 @@ describe.skipIf(!ROOT)('zombie addresses (FQDN TTL passed, connection open)', { 
     expect(await peers[0]!.send(c.conn!)).toBe(true);
     dp!.readAndResetFlows();
     expect((await peers[0]!.tcp(addr(2, family), PORT, 600)).ok).toBe(false);
-    const denied = dp!.readAndResetFlows().filter((f) => f.localId === CLIENT && f.direction === Direction.egress && f.verdict === FlowVerdict.dropped);
+    const denied = dp!.readAndResetFlows().filter((f) => f.localId === CLIENT && f.direction === Direction.egress && f.verdict === FlowVerdict.dropped && f.proto === IpProto.tcp && f.dport === PORT);
     expect(denied.length).toBeGreaterThan(0);
     expect(denied.every((f) => f.peerId === world(family))).toBe(true);
 
