@@ -159,6 +159,16 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     expect(r).toMatchObject({ resolved: ITERATIONS, connected: ITERATIONS });
   });
 
+  it('the node reports the policy programmed, nothing of it Degraded (toFQDNs and DNS rules are enforced)', async () => {
+    let conditions: { type: string; status: string; message?: string }[] = [];
+    await untilTrue(async () => {
+      const node = await client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: api.tokens.reader });
+      conditions = node.body?.status?.conditions ?? [];
+      return conditions.some((c) => c.type === 'Programmed' && c.status === 'True');
+    }, 15_000, 'the node reports Programmed');
+    expect(conditions.find((c) => c.type === 'Degraded')?.status ?? 'False').toBe('False');
+  });
+
   it('a CNAME chain to a selected name allows its address; names the DNS rules do not allow are REFUSED and never forwarded', async () => {
     const viaChain = await pod!.resolve(dnsIp(), 'www.example.com');
     expect(viaChain).toMatchObject({ rcode: 'NOERROR', ips: [API_V4] });
