@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { Direction, FlowDropReason, FlowVerdict, IpProto, PolicyVerdict, ProxyKind, ReservedIdentity } from '../../agent/src/kernel/identities.js';
-import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
+import { createTopology, ensureBpffs, isRoot, Peer, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
 if (!ROOT) console.warn('\n!!! test/datapath/dns-redirect.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
@@ -68,15 +68,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode
       await proxy.listen('tcp', PROXY_PORT, true);
     });
 
-    afterAll(() => {
-      proxy?.stop();
-      for (const p of peers) p.stop();
-      try {
-        dp?.destroy();
-      } finally {
-        topo?.destroy();
-      }
-    });
+    afterAll(() => tearDownDatapathTest({ helpers: [proxy, ...peers], datapath: dp, topology: topo }));
 
     it.each([4, 6] as const)('IPv%s UDP: queries to the resolver reach the proxy, and its answers come back from the resolver\'s address and port', async (family) => {
       dp!.readAndResetFlows();

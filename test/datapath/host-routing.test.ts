@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { Direction, FlowVerdict, IpProto, NodeNat, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
-import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, type Topology } from '../helpers/netns.js';
+import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
 if (!ROOT) console.warn('\n!!! test/datapath/host-routing.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
@@ -88,14 +88,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
       expect(pingFrom(pod(1).nsPath, pod(2).ip6, 2000)).toBe(true);
     });
 
-    afterAll(() => {
-      for (const p of peers) p.stop();
-      try {
-        dp?.destroy();
-      } finally {
-        topo?.destroy();
-      }
-    });
+    afterAll(() => tearDownDatapathTest({ helpers: peers, datapath: dp, topology: topo }));
 
     it.each([4, 6] as const)('IPv%s: allowed datagrams reach pod 2 — through the stack, or past it — counted at both ends', async (family) => {
       const to = family === 4 ? pod(2).ip : pod(2).ip6;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { Direction, FlowVerdict, IpProto, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
-import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
+import { createTopology, ensureBpffs, isRoot, Peer, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
 if (!ROOT) console.warn('\n!!! test/datapath/zombie.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
@@ -49,14 +49,7 @@ describe.skipIf(!ROOT)('zombie addresses (FQDN TTL passed, connection open)', { 
     await peers[1]!.listen('tcp', PORT);
   });
 
-  afterAll(() => {
-    for (const p of peers) p.stop();
-    try {
-      dp?.destroy();
-    } finally {
-      topo?.destroy();
-    }
-  });
+  afterAll(() => tearDownDatapathTest({ helpers: peers, datapath: dp, topology: topo }));
 
   it.each([4, 6] as const)('IPv%s: the open connection continues across expiry and a policy change; a new one is denied; without the entry the old one is cut', async (family) => {
     dp!.upsertIpcache([{ cidr: host(2, family), identity: LEARNED }]); // learned from an answer

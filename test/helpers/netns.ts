@@ -264,3 +264,14 @@ export function pingFrom(nsPath: string, host: string, timeoutMs: number): boole
     return false;
   }
 }
+
+/** The end of a datapath test: stops the traffic helpers, removes the datapath's pins and links, and
+ *  the namespaces — the namespaces also when removing the datapath fails. */
+export function tearDownDatapathTest(parts: { helpers: readonly ({ stop(): void } | undefined)[]; datapath: { destroy(): void } | undefined; topology: Topology | undefined }): void {
+  for (const h of parts.helpers) h?.stop();
+  try {
+    parts.datapath?.destroy();
+  } finally {
+    parts.topology?.destroy();
+  }
+}

@@ -26,15 +26,21 @@ function manualProgram() {
   };
 }
 
+/** A learner over a fresh cache whose programmings the test finishes by hand. */
+function manualLearner(selectors: Array<{ matchName?: string; matchPattern?: string }>) {
+  const cache = new FqdnCache();
+  const m = manualProgram();
+  m.bind(cache);
+  const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
+  learner.setSelection(selection(selectors));
+  return { learner, m };
+}
+
 const tick = () => new Promise((r) => setImmediate(r));
 
 describe('FqdnLearner', () => {
   it('resolves only after a programming that includes the answer', async () => {
-    const cache = new FqdnCache();
-    const m = manualProgram();
-    m.bind(cache);
-    const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setSelection(selection([{ matchPattern: '*.example.com' }]));
+    const { learner, m } = manualLearner([{ matchPattern: '*.example.com' }]);
     let released = false;
     const p = learner.learn(podA, { names: ['WWW.Example.com.'], ips: ['192.0.2.1'], ttl: 30 }).then(() => (released = true));
     await tick();
@@ -47,11 +53,7 @@ describe('FqdnLearner', () => {
   });
 
   it('keeps only names a selector matches; an answer with none, or nothing new, needs no programming', async () => {
-    const cache = new FqdnCache();
-    const m = manualProgram();
-    m.bind(cache);
-    const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setSelection(selection([{ matchName: 'cdn.example.net' }]));
+    const { learner, m } = manualLearner([{ matchName: 'cdn.example.net' }]);
     // a CNAME chain www.example.com → cdn.example.net: only the selected name is kept
     const first = learner.learn(podA, { names: ['www.example.com', 'cdn.example.net'], ips: ['192.0.2.1'], ttl: 30 });
     await tick();
@@ -64,11 +66,7 @@ describe('FqdnLearner', () => {
   });
 
   it('learns arriving while a programming is queued share it; later ones get their own', async () => {
-    const cache = new FqdnCache();
-    const m = manualProgram();
-    m.bind(cache);
-    const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setSelection(selection([{ matchPattern: '*' }]));
+    const { learner, m } = manualLearner([{ matchPattern: '*' }]);
     const a = learner.learn(podA, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 });
     await tick();
     expect(m.started).toHaveLength(1); // running: b and c must wait for the next one
@@ -85,11 +83,7 @@ describe('FqdnLearner', () => {
   });
 
   it('a failed programming rejects the learn (the proxy answers SERVFAIL); the next one starts afresh', async () => {
-    const cache = new FqdnCache();
-    const m = manualProgram();
-    m.bind(cache);
-    const learner = new FqdnLearner({ cache, program: m.program, now: () => 0 });
-    learner.setSelection(selection([{ matchPattern: '*' }]));
+    const { learner, m } = manualLearner([{ matchPattern: '*' }]);
     const a = learner.learn(podA, { names: ['a.example.com'], ips: ['192.0.2.1'], ttl: 30 });
     await tick();
     m.started[0]!.fail(new Error('apply failed'));
