@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { EndpointEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
-import { Direction, FlowDropReason, FlowVerdict, IpProto, PolicyVerdict, ProxyKind, ReservedIdentity } from '../../agent/src/kernel/identities.js';
-import { createTopology, ensureBpffs, isRoot, Peer, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
+import { Direction, FlowDropReason, FlowVerdict, IpProto, PolicyVerdict, ProxyKind } from '../../agent/src/kernel/identities.js';
+import { createTopology, ensureBpffs, isRoot, Peer, podIpcacheEntries, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
 if (!ROOT) console.warn('\n!!! test/datapath/dns-redirect.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
@@ -41,14 +41,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode
       topo = createTopology(tag, 3);
       dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', hostRouting: mode });
       dp.load();
-      dp.upsertIpcache(
-        ([1, 2, 3] as const).flatMap((i) => [
-          { cidr: `${pod(i).ip}/32`, identity: ID[`pod${i}`] },
-          { cidr: `${pod(i).ip6}/128`, identity: ID[`pod${i}`] },
-          { cidr: `${pod(i).gatewayIp}/32`, identity: ReservedIdentity.host },
-          { cidr: `${pod(i).gatewayIp6}/128`, identity: ReservedIdentity.host },
-        ]),
-      );
+      dp.upsertIpcache(podIpcacheEntries(topo.pods, (p) => ID[`pod${p.index as 1 | 2 | 3}`]));
       // pod 1 (egress default deny) may send DNS to pod 2 through the proxy, UDP and TCP, and UDP 53
       // to pod 3 directly (no DNS rules there); nothing else.
       const egress = (peerId: number, proto: number, ruleId: number, proxied: boolean): PolicyEntry => ({

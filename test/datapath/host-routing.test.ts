@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { EndpointEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
-import { Direction, FlowVerdict, IpProto, NodeNat, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
-import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
+import { Direction, FlowVerdict, IpProto, NodeNat, PolicyVerdict } from '../../agent/src/kernel/identities.js';
+import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, podIpcacheEntries, tearDownDatapathTest, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
 if (!ROOT) console.warn('\n!!! test/datapath/host-routing.test.ts SKIPPED: needs root (netns, bpf). CI runs as root. !!!\n');
@@ -57,15 +57,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hrstack' }, { mode:
       execFileSync('ip', ['netns', 'exec', nodeNs(), 'ip6tables', '-t', 'nat', '-A', 'PREROUTING', '-d', SERVICE[6].ip, '-p', 'udp', '--dport', String(SERVICE[6].port), '-j', 'DNAT', '--to-destination', `[${pod(2).ip6}]:${ECHO_PORT}`]);
       dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', hostRouting: mode });
       dp.load();
-      dp.upsertIpcache(
-        ([1, 2, 3] as const).flatMap((i) => [
-          { cidr: `${pod(i).ip}/32`, identity: ID[`pod${i}`] },
-          { cidr: `${pod(i).ip6}/128`, identity: ID[`pod${i}`] },
-          // the node's side of each veth is the node (identity host), as the agent writes it
-          { cidr: `${pod(i).gatewayIp}/32`, identity: ReservedIdentity.host },
-          { cidr: `${pod(i).gatewayIp6}/128`, identity: ReservedIdentity.host },
-        ]),
-      );
+      dp.upsertIpcache(podIpcacheEntries(topo.pods, (p) => ID[`pod${p.index as 1 | 2 | 3}`]));
       const allowUdp: PolicyEntry = { localId: ID.pod2, peerId: ID.pod1, direction: Direction.ingress, proto: IpProto.udp, port: PORT, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 41 };
       const allowPing = (v6: boolean): PolicyEntry => ({ localId: ID.pod2, peerId: ID.pod1, direction: Direction.ingress, proto: v6 ? IpProto.icmpv6 : IpProto.icmp, port: v6 ? 128 : 8, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 42 });
       const allowEcho: PolicyEntry = { ...allowUdp, port: ECHO_PORT, ruleId: 43 };

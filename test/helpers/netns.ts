@@ -14,6 +14,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 
+import { ReservedIdentity } from '../../agent/src/kernel/identities.js';
 import { findRepoRoot } from '../../agent/src/kernel/native-binding.js';
 import { NsChild } from './ns-child.js';
 
@@ -274,4 +275,15 @@ export function tearDownDatapathTest(parts: { helpers: readonly ({ stop(): void 
   } finally {
     parts.topology?.destroy();
   }
+}
+
+/** ipcache entries for pods of a topology as the agent writes them: each pod's two addresses with its
+ *  identity, the node's side of each veth (both families) as the host. */
+export function podIpcacheEntries(pods: readonly PodNs[], identityOf: (pod: PodNs) => number): { cidr: string; identity: number }[] {
+  return pods.flatMap((p) => [
+    { cidr: `${p.ip}/32`, identity: identityOf(p) },
+    { cidr: `${p.ip6}/128`, identity: identityOf(p) },
+    { cidr: `${p.gatewayIp}/32`, identity: ReservedIdentity.host },
+    { cidr: `${p.gatewayIp6}/128`, identity: ReservedIdentity.host },
+  ]);
 }
