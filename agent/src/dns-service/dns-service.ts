@@ -240,7 +240,7 @@ export class DnsService {
       rcode: record.rcode,
       ips: record.ips,
       ttl: record.ttl,
-      verdict: record.verdict,
+      verdict: record.verdict === 'forwarded' && record.audit ? 'audit' : record.verdict,
       ...(record.ruleId !== undefined ? { ruleId: record.ruleId } : {}),
       latencyMs: record.latencyMs,
     });
@@ -259,7 +259,12 @@ export class DnsService {
   private allowQuery(endpoint: DnsEndpoint, qname: string, original: DnsDestination): QueryDecision {
     const v = this.verdict({ localId: endpoint.identity, peerId: endpoint.resolverIdentity, proto: endpoint.proto, port: original.port, qname });
     const rule = v.ruleId !== 0 ? this.rules.get(v.ruleId) : undefined;
-    return { allowed: v.allowed, ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}), ...(rule ? { policy: { name: rule.policy, generation: rule.generation } } : {}) };
+    return {
+      allowed: v.allowed,
+      ...(v.audit ? { audit: true } : {}),
+      ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}),
+      ...(rule ? { policy: { name: rule.policy, generation: rule.generation } } : {}),
+    };
   }
 
   private async learn(endpoint: DnsEndpoint, answer: DnsAnswer): Promise<void> {

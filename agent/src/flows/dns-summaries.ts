@@ -8,7 +8,8 @@
  *                 (aggregate-flows.ts)
  *   l4          = {protocol: UDP | TCP, destination_port: port}; traffic_direction EGRESS (the proxy takes
  *                 the pod's egress DNS traffic)
- *   verdict     = forwarded → FORWARDED; refused → DROPPED + POLICY_DENIED (no DNS rule allowed the name;
+ *   verdict     = forwarded → FORWARDED; audit → AUDIT + POLICY_DENIED (forwarded only because the rules
+ *                 that would refuse the name are an audit-mode policy's); refused → DROPPED + POLICY_DENIED (no DNS rule allowed the name;
  *                 the pod got REFUSED, as Hubble shows Cilium's proxy denials); error → DROPPED +
  *                 DNS_PROXY_ERROR (the proxy answered SERVFAIL/FORMERR/NOTIMP itself: Hubble's verdict
  *                 ERROR, which FlowSummary's verdict has no value for)
@@ -59,7 +60,7 @@ export interface DnsQueryRecord {
   ips: string[];
   /** seconds */
   ttl: number;
-  verdict: 'forwarded' | 'refused' | 'error';
+  verdict: 'forwarded' | 'audit' | 'refused' | 'error';
   /** the rule that decided (0 / absent: none) */
   ruleId?: number;
   /** ms from the query's arrival to the answer */
@@ -177,8 +178,8 @@ function newSummary(r: DnsQueryRecord, query: string, qtypes: string[], rcode: n
     },
     l4: { protocol: r.transport === 'tcp' ? 'TCP' : 'UDP', ...(isPort(r.port) ? { destination_port: r.port } : {}) },
     traffic_direction: 'EGRESS',
-    verdict: r.verdict === 'forwarded' ? 'FORWARDED' : 'DROPPED',
-    ...(r.verdict === 'refused' ? { drop_reason_desc: 'POLICY_DENIED' } : r.verdict === 'error' ? { drop_reason_desc: 'DNS_PROXY_ERROR' } : {}),
+    verdict: r.verdict === 'forwarded' ? 'FORWARDED' : r.verdict === 'audit' ? 'AUDIT' : 'DROPPED',
+    ...(r.verdict === 'refused' || r.verdict === 'audit' ? { drop_reason_desc: 'POLICY_DENIED' } : r.verdict === 'error' ? { drop_reason_desc: 'DNS_PROXY_ERROR' } : {}),
     ...(rule ? { policy: { name: rule.policy, revision: rule.generation } } : {}),
     l7: { type: 'RESPONSE', latency_ns: 0, dns: { query, qtypes, rcode, ips: [], ttl: 0 } },
     packets: 0,
