@@ -64,7 +64,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 
 import { encodeAll, FlowRecordView, LAYOUTS, writeFlowKey, writeFlowValue, type IpcacheEntry, type PolicyEntry } from '../agent/src/kernel/codecs.js';
 import { Datapath } from '../agent/src/kernel/datapath.js';
-import { Direction, FlowVerdict, IpProto, MapName, PolicyVerdict, ProgramName } from '../agent/src/kernel/identities.js';
+import { Direction, FlowVerdict, IpProto, PolicyVerdict, ProgramName } from '../agent/src/kernel/identities.js';
 import { findRepoRoot, loadNativeBinding } from '../agent/src/kernel/native-binding.js';
 import { createTopology, ensureBpffs, isRoot, type PodNs, type Topology } from '../test/helpers/netns.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hashUuid, importHubbleFlows, SKIP_REASONS } from './hubble-import.js';
+import { hashUuid, importHubbleFlows } from './hubble-import.js';
 
 const flow = (over: Record<string, unknown> = {}) => ({
   time: '2026-11-24T10:00:30.5Z',

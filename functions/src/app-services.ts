@@ -6,7 +6,7 @@ import { ClusterService } from './domain/clusters.js';
 import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
 import { FlowService } from './domain/flows.js';
-import { createFleetStore, FLEET_ENCRYPTION_NAME, KIND, type FleetStore } from './domain/fleet-store.js';
+import { createFleetStore, KIND, type FleetStore } from './domain/fleet-store.js';
 import { NetworkPolicyService } from './domain/network-policies.js';
 import { NodeService } from './domain/nodes.js';
 import { RevisionLog } from './domain/revision-log.js';

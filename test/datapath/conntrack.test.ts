@@ -28,7 +28,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type Family = 'IPv4' | 'IPv6';
 const addr = (pod: PodNs, f: Family): string => (f === 'IPv4' ? pod.ip : pod.ip6);
-const gateway = (pod: PodNs, f: Family): string => (f === 'IPv4' ? pod.gatewayIp : pod.gatewayIp6);
 const hostPrefix = (a: string): string => `${a}/${a.includes(':') ? 128 : 32}`;
 
 function rule(localId: number, direction: Direction, peerId: number, proto: number, port: number, verdict: PolicyVerdict, ruleId: number): PolicyEntry {

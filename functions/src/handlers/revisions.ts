@@ -2,7 +2,7 @@ import type { HttpRequest } from '@azure/functions';
 import type { Revision } from '../../../openapi/types.js';
 import { requireReader } from '../auth/authorize.js';
 import type { AppServices } from '../app-services.js';
-import { notFound, validationFailed } from '../http/api-error.js';
+import { notFound } from '../http/api-error.js';
 import { buildNextLink, parseListQuery } from '../http/list-query.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { pathParam, positiveIntegerParam } from '../http/request-parts.js';
