@@ -239,6 +239,7 @@ export class DnsService {
       qtypes: record.qtypes,
       rcode: record.rcode,
       ips: record.ips,
+      ...(record.cnames ? { cnames: record.cnames } : {}),
       ttl: record.ttl,
       verdict: record.verdict === 'forwarded' && record.audit ? 'audit' : record.verdict,
       ...(record.ruleId !== undefined ? { ruleId: record.ruleId } : {}),

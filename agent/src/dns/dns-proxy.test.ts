@@ -242,6 +242,8 @@ describe('DnsProxy learning', () => {
       endpoint: 'pod-udp',
       answer: { qname: 'www.example.com', names: ['www.example.com', 'edge.example.net', 'origin.example.net'], ips: ['10.3.0.1', '10.3.0.2'], ttl: 30 },
     }]);
+    // the record names the chain's CNAME targets (Hubble's l7.dns.cnames)
+    expect(h.records[0]).toMatchObject({ verdict: 'forwarded', cnames: ['edge.example.net', 'origin.example.net'] });
   });
 
   it('releases the answer only after learn has resolved', async () => {

@@ -35,6 +35,8 @@ interface Outcome<Endpoint> {
   rcode: string;
   verdict: DnsRecord<Endpoint>['verdict'];
   ips?: string[];
+  /** the CNAME targets on the chain from the question to its addresses */
+  cnames?: string[];
   ttl?: number;
   ruleId?: number;
   policy?: PolicyRef;
@@ -150,7 +152,7 @@ export class DnsQueryHandler<Endpoint> {
       }
     }
     return {
-      reply, endpoint, rcode: answer.rcode ?? 'NOERROR', verdict: 'forwarded', ips: learned.ips, ttl: learned.ttl, ...deciding, learnMs,
+      reply, endpoint, rcode: answer.rcode ?? 'NOERROR', verdict: 'forwarded', ips: learned.ips, cnames: learned.names.slice(1), ttl: learned.ttl, ...deciding, learnMs,
     };
   }
 
@@ -179,6 +181,7 @@ export class DnsQueryHandler<Endpoint> {
     if (outcome.policy !== undefined) record.policy = outcome.policy;
     if (outcome.audit === true) record.audit = true;
     if (outcome.learnMs !== undefined) record.learnMs = outcome.learnMs;
+    if (outcome.cnames !== undefined && outcome.cnames.length > 0) record.cnames = outcome.cnames;
     try {
       onRecord(record);
     } catch {

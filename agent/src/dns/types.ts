@@ -71,6 +71,8 @@ export interface DnsRecord<Endpoint> {
   rcode: string;
   /** addresses the client received (and that learn programmed) */
   ips: string[];
+  /** the CNAME targets on the chain from the question to those addresses (canonical), when any */
+  cnames?: string[];
   ttl: number;
   verdict: DnsVerdict;
   /** the query was forwarded only because an audit-mode policy would have refused it */

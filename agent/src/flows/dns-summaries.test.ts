@@ -73,6 +73,7 @@ describe('dnsSummaries', () => {
     { name: 'refused without a rule: DROPPED, POLICY_DENIED, rcode 5, no policy', given: { verdict: 'refused', rcode: 'REFUSED', ips: [], ttl: 0, ruleId: undefined }, want: { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED' }, policy: undefined },
     { name: 'error: DROPPED, DNS_PROXY_ERROR, rcode 2, the rule that allowed the query', given: { verdict: 'error', rcode: 'SERVFAIL', ips: [] }, want: { verdict: 'DROPPED', drop_reason_desc: 'DNS_PROXY_ERROR' }, policy: WEB_DNS },
     { name: 'audit (an audit-mode policy would have refused it): AUDIT, POLICY_DENIED, the answer as received', given: { verdict: 'audit', ruleId: undefined }, want: { verdict: 'AUDIT', drop_reason_desc: 'POLICY_DENIED' }, policy: undefined },
+    { name: 'a CNAME chain: its targets as cnames (Hubble form)', given: { cnames: ['cdn.example.net', 'edge.cdn.example.net'] }, want: { l7: { dns: { cnames: ['cdn.example.net.', 'edge.cdn.example.net.'] } } } as Partial<FlowSummary>, policy: WEB_DNS },
     { name: 'NXDOMAIN is forwarded', given: { rcode: 'NXDOMAIN', ips: [] }, want: { verdict: 'FORWARDED' }, policy: WEB_DNS },
     { name: 'TCP on another port, IPv6', given: { transport: 'tcp', port: 5353, ipVersion: 6 }, want: { l4: { protocol: 'TCP', destination_port: 5353 }, IP: { source: 'fd00::5', ipVersion: 'IPv6' } }, policy: WEB_DNS },
     { name: 'unknown rule: no policy', given: { ruleId: 99 }, want: { verdict: 'FORWARDED' }, policy: undefined },

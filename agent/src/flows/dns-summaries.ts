@@ -20,7 +20,8 @@
  *                 qtypes (valid names, deduplicated, sorted, ≤ 8), rcode (numeric: NOERROR 0, FORMERR 1,
  *                 SERVFAIL 2, NXDOMAIN 3, NOTIMP 4, REFUSED 5, …; `RCODE_n` → n; unknown names → 2),
  *                 ips (union, sorted, ≤ 16), ttl (the minimum over the records with
- *                 addresses; 0 when none has any)}}
+ *                 addresses; 0 when none has any), cnames (the chains' CNAME targets: union, lower case +
+ *                 trailing dot, sorted, ≤ 16; absent when there are none)}}
  *   packets     = the number of records (Hubble events); bytes = flows = 0 (the kernel counts the packets,
  *                 bytes and connection of the same traffic in the L4 summaries)
  *   first_seen / last_seen = the earliest / latest record time
@@ -58,6 +59,8 @@ export interface DnsQueryRecord {
   rcode: string;
   /** addresses in the answer the pod received */
   ips: string[];
+  /** CNAME targets on the chain from the question to those addresses (canonical), when any */
+  cnames?: string[];
   /** seconds */
   ttl: number;
   verdict: 'forwarded' | 'audit' | 'refused' | 'error';
@@ -108,6 +111,7 @@ function cleanQtypes(qtypes: readonly string[]): string[] {
 interface Accumulator {
   summary: FlowSummary & { l7: { dns: { ips: string[] } } };
   ips: Set<string>;
+  cnames: Set<string>;
   latencyMs: number;
   /** minimum TTL of the records with answers */
   ttl: number | undefined;
@@ -134,11 +138,15 @@ export function dnsSummaries(records: readonly DnsQueryRecord[], ctx: DnsSummary
     const key = JSON.stringify([r.sourceIdentity, r.resolverIdentity, r.ipVersion, r.transport, r.port, query, qtypes, rcode, r.verdict, ruleId]);
     let acc = out.get(key);
     if (!acc) {
-      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), latencyMs: 0, ttl: undefined, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
+      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), cnames: new Set(), latencyMs: 0, ttl: undefined, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
       out.set(key, acc);
     }
     acc.summary.packets += 1;
     for (const ip of r.ips) if (ip.length <= 45) acc.ips.add(ip);
+    for (const c of r.cnames ?? []) {
+      const cname = hubbleQueryName(c);
+      if (cname !== undefined) acc.cnames.add(cname);
+    }
     if (r.ips.length > 0) acc.ttl = Math.min(acc.ttl ?? Number.POSITIVE_INFINITY, clampTtl(r.ttl));
     if (Number.isFinite(r.latencyMs)) acc.latencyMs = Math.max(acc.latencyMs, r.latencyMs);
     if (isValidTime(r.time)) {
@@ -146,8 +154,9 @@ export function dnsSummaries(records: readonly DnsQueryRecord[], ctx: DnsSummary
       acc.lastMs = Math.max(acc.lastMs, r.time);
     }
   }
-  return [...out.values()].map(({ summary, ips, latencyMs, ttl, firstMs, lastMs }) => {
+  return [...out.values()].map(({ summary, ips, cnames, latencyMs, ttl, firstMs, lastMs }) => {
     summary.l7.dns.ips = [...ips].sort().slice(0, MAX_IPS);
+    if (cnames.size > 0) summary.l7.dns.cnames = [...cnames].sort().slice(0, MAX_IPS);
     summary.l7.dns.ttl = ttl ?? 0;
     summary.l7.latency_ns = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(latencyMs * 1e6)));
     if (firstMs <= lastMs) {
