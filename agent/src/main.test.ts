@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentCommand, datapathOptionsOf, parseDuration, parseTimeoutSeconds } from './main.js';
+import { agentCommand, datapathOptionsOf, dnsProxyAddresses, parseDuration, parseTimeoutSeconds } from './main.js';
 
 describe('agent CLI', () => {
   it.each([
@@ -71,6 +71,31 @@ describe('agent CLI', () => {
   ])('rejects $args with a clear error', ({ args, err }) => {
     const cmd = agentCommand().exitOverride().configureOutput({ writeErr: () => undefined });
     expect(() => cmd.parse(['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', ...args], { from: 'user' })).toThrow(err);
+  });
+
+  it('DNS proxy flags: on by default on any free port with a 60 s minimum TTL; addresses, port, TTL and --no-dns-proxy parsed', () => {
+    const base = ['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', '--token-file', '/t'];
+    const defaults = agentCommand().exitOverride();
+    defaults.parse(base, { from: 'user' });
+    expect(defaults.opts()).toMatchObject({ dnsProxy: true, dnsProxyPort: 0, fqdnMinTtl: 60 });
+    expect(defaults.opts().dnsProxyAddress).toBeUndefined();
+    const given = agentCommand().exitOverride();
+    given.parse([...base, '--dns-proxy-address', '10.0.0.4', '--dns-proxy-address', 'fd00::4', '--dns-proxy-port', '10053', '--fqdn-min-ttl', '5'], { from: 'user' });
+    expect(given.opts()).toMatchObject({ dnsProxy: true, dnsProxyAddress: ['10.0.0.4', 'fd00::4'], dnsProxyPort: 10053, fqdnMinTtl: 5 });
+    const off = agentCommand().exitOverride();
+    off.parse([...base, '--no-dns-proxy'], { from: 'user' });
+    expect(off.opts().dnsProxy).toBe(false);
+    for (const bad of [['--dns-proxy-address', 'node-1'], ['--dns-proxy-port', '70000'], ['--fqdn-min-ttl', '0']]) {
+      const cmd = agentCommand().exitOverride().configureOutput({ writeErr: () => undefined });
+      expect(() => cmd.parse([...base, ...bad], { from: 'user' })).toThrow(/invalid/);
+    }
+  });
+
+  it('DNS proxy addresses: the ones given (first of each family), else the local node\'s', () => {
+    const nodes = [{ ips: ['10.0.0.9'] }, { ips: ['fd00::4', '10.0.0.4', '10.0.0.5'], local: true }];
+    expect(dnsProxyAddresses(undefined, nodes)).toEqual({ ipv4: '10.0.0.4', ipv6: 'fd00::4' });
+    expect(dnsProxyAddresses(['192.0.2.1'], nodes)).toEqual({ ipv4: '192.0.2.1' });
+    expect(dnsProxyAddresses([], [{ ips: ['10.0.0.9'] }])).toEqual({});
   });
 
   it('requires --api and --cluster', () => {
