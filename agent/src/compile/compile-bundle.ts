@@ -344,6 +344,7 @@ export function compileBundle(input: CompileInput): CompiledState {
   };
   const pending: PendingRule[] = [];
   const learnSelectors = new Map<number, FQDNSelector[]>(); // local identity → toFQDNs selectors (DNS proxy)
+  const toFqdnRules: Array<{ policy: string; pointer: string; localIds: number[] }> = []; // where toFQDNs is used
 
   const sortedPolicies = [...input.bundle.policies].sort((a, b) => cmp(a.name, b.name));
   for (const policy of sortedPolicies) {
@@ -381,6 +382,7 @@ export function compileBundle(input: CompileInput): CompiledState {
             }
             if (environment.dnsProxy && !deny && dirName === 'egress') {
               for (const id of localIds) learnSelectors.set(id, [...(learnSelectors.get(id) ?? []), ...((r as EgressRule).toFQDNs ?? [])]);
+              if (((r as EgressRule).toFQDNs ?? []).length > 0) toFqdnRules.push({ policy: policy.name, pointer: `${pointer}/toFQDNs`, localIds });
             }
             if (authenticationIssue(r, deny)) return; // mutual authentication: no allow (reported as degraded)
             const peers = resolvePeers(r, dirName, namespace, deny);
@@ -547,6 +549,8 @@ export function compileBundle(input: CompileInput): CompiledState {
 
   // What the entries above leave out, in the words the API uses for its write-time warnings.
   const degraded: DegradedRule[] = sortedPolicies.flatMap((p) => findUnenforcedParts(p, environment).map(({ pointer, reason }) => ({ policy: p.name, pointer, reason })));
+  degraded.push(...toFqdnWithoutDnsRules(toFqdnRules, dnsRules ?? []));
+  degraded.sort((a, b) => cmp(a.policy, b.policy) || cmp(a.pointer, b.pointer));
   return {
     endpoints,
     ipcache: ipcacheEntries,
@@ -557,3 +561,26 @@ export function compileBundle(input: CompileInput): CompiledState {
     ...(dnsRules ? { dnsRules, fqdnSelectors: buildFqdnLearnEntries(learnSelectors) } : {}),
   };
 }
+
+export const TO_FQDNS_WITHOUT_DNS_RULE =
+  'no DNS rule (toPorts[].rules.dns) applies to the endpoints this selects, so the DNS proxy never sees their own lookups: it allows only addresses other endpoints\' answers taught (their connections after their own lookups fail closed); add a DNS rule for their resolver, e.g. matchPattern "*" on port 53';
+
+/** toFQDNs needs the endpoint's DNS to pass through the proxy: for a toFQDNs rule of which no selected
+ *  local endpoint has a redirected DNS port (no `dnsRules` entry — no `toPorts[].rules.dns` of any
+ *  policy applies to it), the endpoints' own answers are never learned (learned names are node-wide,
+ *  so what other endpoints' answers taught still applies). Reported, as Cilium's docs require a DNS
+ *  rule for toFQDNs; the message says what to add. */
+function toFqdnWithoutDnsRules(rules: ReadonlyArray<{ policy: string; pointer: string; localIds: number[] }>, dnsRules: readonly { localId: number }[]): DegradedRule[] {
+  const redirected = new Set(dnsRules.map((e) => e.localId));
+  const out = new Map<string, DegradedRule>();
+  for (const r of rules) {
+    if (r.localIds.length === 0 || r.localIds.some((id) => redirected.has(id))) continue;
+    out.set(`${r.policy}\n${r.pointer}`, {
+      policy: r.policy,
+      pointer: r.pointer,
+      reason: TO_FQDNS_WITHOUT_DNS_RULE,
+    });
+  }
+  return [...out.values()];
+}
+
