@@ -95,3 +95,60 @@ describe('compileSafeRegex: matches as RE2 MatchString (unanchored, case-insensi
     expect('error' in compiled && compiled.error).toContain(message);
   });
 });
+
+describe('compileSafeRegex options: caseSensitive and fullMatch (RE2 FullMatch, as Envoy safe_regex)', () => {
+  function testWith(pattern: string, text: string, options: { caseSensitive?: boolean; fullMatch?: boolean }): boolean {
+    const compiled = compileSafeRegex(pattern, options);
+    if ('error' in compiled) throw new Error(compiled.error);
+    return compiled.test(text);
+  }
+
+  it.each<[string, string, { caseSensitive?: boolean; fullMatch?: boolean }, boolean]>([
+    ['GET', 'get', { caseSensitive: true }, false],
+    ['GET', 'xGETx', { caseSensitive: true }, true],
+    ['[A-Z]+', 'abc', { caseSensitive: true }, false],
+    ['\\-x', '-X', { caseSensitive: true }, false],
+    ['(?i)GET', 'get', { caseSensitive: true }, true],
+    ['(?i)[a-c]', 'B', { caseSensitive: true }, true],
+    ['GET', 'get', {}, true],
+    ['/public', '/public', { fullMatch: true }, true],
+    ['/public', '/public/x', { fullMatch: true }, false],
+    ['/public', '/x/public', { fullMatch: true }, false],
+    ['/a|/b', '/a/x', { fullMatch: true }, false],
+    ['/a|/b', 'x/b', { fullMatch: true }, false],
+    ['/a|/b', '/b', { fullMatch: true }, true],
+    ['', '', { fullMatch: true }, true],
+    ['', 'a', { fullMatch: true }, false],
+    ['a*', '', { fullMatch: true }, true],
+    ['^/v1/.*$', '/v1/x', { fullMatch: true }, true],
+    ['/v1/.*', '/V1/x', { fullMatch: true, caseSensitive: true }, false],
+    ['/v1/.*', '/V1/x', { fullMatch: true }, true],
+  ])('%s on %s with %j → %s', (pattern, text, options, want) => {
+    expect(testWith(pattern, text, options)).toBe(want);
+  });
+
+  it('fullMatch agrees with an anchored, case-sensitive RegExp on random patterns', () => {
+    const atoms = ['a', 'B', '.', '[aB]', '[^a]', '\\.', '(a|B)', '(?:aB|b)', '(a*)'];
+    const quantifiers = ['', '', '*', '+', '?', '{1,2}', '{2}'];
+    let seed = 11;
+    const pick = <T>(xs: T[]): T => xs[(seed = (seed * 1103515245 + 12345) % 2 ** 31) % xs.length]!;
+    for (let i = 0; i < 400; i++) {
+      const pattern = Array.from({ length: 1 + (i % 4) }, () => pick(atoms) + pick(quantifiers)).join('') + (i % 6 === 0 ? '|b' : '');
+      const text = Array.from({ length: i % 7 }, () => pick(['a', 'b', 'B', '.'])).join('');
+      expect(testWith(pattern, text, { caseSensitive: true, fullMatch: true }), `${pattern} on "${text}"`).toBe(new RegExp(`^(?:${pattern})$`).test(text));
+    }
+  });
+
+  it('a pattern cannot close the group fullMatch puts around it', () => {
+    expect(compileSafeRegex('a)|(b', { fullMatch: true })).toEqual({ error: expect.stringContaining('unexpected ")"') });
+  });
+
+  it('bounds its state cache within one long text and still answers', () => {
+    // (a|b)*a(a|b){12} has thousands of DFA states: a long random text visits more than the cache holds
+    let seed = 5;
+    const text = Array.from({ length: 100_000 }, () => (((seed = (seed * 1103515245 + 12345) % 2 ** 31) >> 16) % 2 === 0 ? 'a' : 'b')).join('');
+    const want = new RegExp('^(a|b)*a(a|b){12}$').test(text);
+    expect(testWith('(a|b)*a(a|b){12}', text, { fullMatch: true })).toBe(want);
+    expect(testWith('(a|b)*a(a|b){12}', `${text}c`, { fullMatch: true })).toBe(false);
+  });
+});

@@ -16,11 +16,23 @@
  *   is an error.
  * - Cost: the pattern compiles to at most MAX_INSTRUCTIONS instructions (else an error); matching simulates
  *   the NFA over the text (Thompson), O(text length × instructions) in the worst case, with the sets of states
- *   reached cached as a lazy DFA (bounded to MAX_CACHED_STATES, then flushed) so the usual cost is one map
- *   lookup per character.
+ *   reached cached as a lazy DFA (bounded to MAX_CACHED_STATES, then flushed — also in the middle of one long
+ *   text) so the usual cost is one map lookup per character.
+ * - Options (each off by default, which is the behaviour above):
+ *   - `caseSensitive`: letters match only their own case, as in RE2 by default; a leading `(?i)` then turns
+ *     case folding (ASCII letters) back on for the whole pattern.
+ *   - `fullMatch`: the pattern must match the whole text, as RE2's FullMatch and Envoy's `safe_regex` do — the
+ *     same as `^(?:pattern)$` but applied to the parsed pattern, so no text of the pattern can escape the group.
  */
 
 export type SafeRegex = { test(text: string): boolean };
+
+export interface SafeRegexOptions {
+  /** Letters match only their own case; a leading `(?i)` folds case again. Default false (case-insensitive). */
+  caseSensitive?: boolean;
+  /** The pattern must match the whole text (RE2 FullMatch). Default false (unanchored, RE2 MatchString). */
+  fullMatch?: boolean;
+}
 
 const MAX_REPEAT = 100;
 const MAX_INSTRUCTIONS = 2000;
@@ -46,11 +58,13 @@ type Instruction =
 
 class PatternError extends Error {}
 
-export function compileSafeRegex(pattern: string): SafeRegex | { error: string } {
+export function compileSafeRegex(pattern: string, options: SafeRegexOptions = {}): SafeRegex | { error: string } {
   try {
-    // `(?i)` is accepted as a prefix: matching is case-insensitive anyway.
-    const parser = new Parser(pattern.startsWith('(?i)') ? pattern.slice(4) : pattern);
-    const ast = parser.parseAll();
+    // `(?i)` is accepted as a prefix: without `caseSensitive` matching is case-insensitive anyway.
+    const foldCase = !options.caseSensitive || pattern.startsWith('(?i)');
+    const parser = new Parser(pattern.startsWith('(?i)') ? pattern.slice(4) : pattern, foldCase ? caseless : (test) => test);
+    const parsed = parser.parseAll();
+    const ast: Node = options.fullMatch ? { kind: 'concat', parts: [{ kind: 'begin' }, { kind: 'concat', parts: [parsed] }, { kind: 'end' }] } : parsed;
     const program = new Compiler().compile(ast);
     return new LazyDfa(program);
   } catch (error) {
@@ -68,7 +82,10 @@ const caseless = (test: CharTest): CharTest => (c) => test(c) || test(lower(c)) 
 
 class Parser {
   private pos = 0;
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly fold: (test: CharTest) => CharTest,
+  ) {}
 
   parseAll(): Node {
     const node = this.parseAlternation();
@@ -135,9 +152,9 @@ class Parser {
       case '$':
         return { kind: 'end' };
       case '[':
-        return { kind: 'char', test: caseless(this.parseClass(at)) };
+        return { kind: 'char', test: this.fold(this.parseClass(at)) };
       case '\\':
-        return { kind: 'char', test: caseless(this.parseEscape(at)) };
+        return { kind: 'char', test: this.fold(this.parseEscape(at)) };
       case '(': {
         if (this.peek() === '?') {
           if (this.text.slice(this.pos, this.pos + 2) !== '?:') throw new PatternError(`unsupported group syntax "(?" at offset ${at}`);
@@ -154,7 +171,7 @@ class Parser {
         throw new PatternError(`nothing to repeat at offset ${at}`);
       default: {
         const code = c.charCodeAt(0);
-        return { kind: 'char', test: caseless((x) => x === code) };
+        return { kind: 'char', test: this.fold((x) => x === code) };
       }
     }
   }
@@ -203,7 +220,7 @@ class Parser {
         tests.push(typeof low === 'number' ? (x) => x === low : low);
       }
     }
-    const member = caseless((x) => tests.some((t) => t(x)));
+    const member = this.fold((x) => tests.some((t) => t(x)));
     return negated ? (x) => !member(x) : member;
   }
 
@@ -358,8 +375,15 @@ class LazyDfa implements SafeRegex {
           if (instruction.op === 'char' && instruction.test(code)) stepped.push(instruction.next);
         }
         stepped.push(0); // unanchored: a match may start at every position
+        // Bounds memory within one long text too: a flush drops every cached state, and the old state (about to be
+        // left) does not link to the new generation, so nothing keeps the old one reachable.
+        const flush = this.cache.size > MAX_CACHED_STATES;
+        if (flush) {
+          this.cache = new Map();
+          this.initial = undefined;
+        }
         next = this.state(this.closure(stepped, false));
-        state.next.set(code, next);
+        if (!flush) state.next.set(code, next);
       }
       state = next;
       if (state.matched) return true;
