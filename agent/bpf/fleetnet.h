@@ -130,6 +130,8 @@ struct fn_policy_value {
 
 #define FN_PROXY_NONE 0
 #define FN_PROXY_DNS  1 /* the agent's DNS proxy: DNS rules (toPorts[].rules.dns) on the port */
+#define FN_PROXY_HTTP 2 /* the agent's HTTP proxy: HTTP rules (toPorts[].rules.http) on the port */
+#define FN_PROXY_MAX  FN_PROXY_HTTP
 
 /* ---- conntrack: BPF_MAP_TYPE_LRU_HASH --------------------------------------------------------
  * One entry per connection per (host veth, direction) that a policy let through (allow or audit).
@@ -221,7 +223,7 @@ struct fn_config {
 	__u16 dns_proxy_port; /* network order: the agent's DNS proxy listens on it at proxy_addr4 /
 			       * proxy_addr6; 0 = no proxy: a connection a policy entry redirects to it is
 			       * dropped (FN_DROP_NO_PROXY) */
-	__u16 pad;
+	__u16 http_proxy_port; /* network order: the same for the agent's HTTP proxy */
 	__u32 proxy_addr4;    /* network order: the node's IPv4 address the proxies listen on */
 	__u32 pad2;
 	__u8 proxy_addr6[16]; /* network order: the node's IPv6 address the proxies listen on */

@@ -731,7 +731,7 @@ static __noinline int node_translates(struct __sk_buff *skb, const struct fn_pkt
 #define FN_PASS_STACK     0x100 /* the node NATs the connection: leave the packet to its stack */
 #define FN_PASS_ASK_ORIG  0x101 /* not asked yet; the entry is the packet's own (original direction) */
 #define FN_PASS_ASK_REPLY 0x102 /* not asked yet; the entry is the one the packet replies to */
-#define FN_PASS_PROXY     0x103 /* a connection a policy hands to the DNS proxy: to_proxy */
+#define FN_PASS_PROXY     0x110 /* + FN_PROXY_*: a connection a policy hands to that proxy: to_proxy */
 
 static __always_inline int ct_pass(const struct fn_pkt *p, __u8 dir, const struct fn_config *cfg, __u8 node_nat, int reply)
 {
@@ -752,11 +752,17 @@ static __always_inline void proxy_addr(const struct fn_config *cfg, __u8 ip_vers
 		__builtin_memcpy(out, cfg->proxy_addr6, 16);
 }
 
-/* The DNS proxy can take this packet: it runs (a port and an address of the packet's family), and
- * the packet has ports to rewrite (TCP or UDP, not a fragment). */
-static __always_inline int proxy_ready(const struct fn_config *cfg, const struct fn_pkt *p)
+/* The port (network order) the agent's proxy of that kind listens on; 0 = it does not run. */
+static __always_inline __u16 proxy_port(const struct fn_config *cfg, __u8 kind)
 {
-	if (!cfg->dns_proxy_port || p->is_fragment || !p->l4_off || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+	return kind == FN_PROXY_DNS ? cfg->dns_proxy_port : kind == FN_PROXY_HTTP ? cfg->http_proxy_port : 0;
+}
+
+/* The proxy of that kind can take this packet: it runs (a port and an address of the packet's
+ * family), and the packet has ports to rewrite (TCP or UDP, not a fragment). */
+static __always_inline int proxy_ready(const struct fn_config *cfg, const struct fn_pkt *p, __u8 kind)
+{
+	if (!proxy_port(cfg, kind) || p->is_fragment || !p->l4_off || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
 		return 0;
 	if (p->ip_version == 4)
 		return cfg->proxy_addr4 != 0;
@@ -798,13 +804,14 @@ static __noinline int rewrite_endpoint(struct __sk_buff *skb, const struct fn_pk
 	return 0;
 }
 
-/* Hands a packet of a connection its pod's egress policy redirects (FN_PASS_PROXY) to the DNS
- * proxy: records the original destination for the proxy and for the answers (fn_proxy_nat), then
- * addresses the packet to the proxy; the node's stack delivers it to the proxy's socket. */
-static __always_inline int to_proxy(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
+/* Hands a packet of a connection its pod's egress policy redirects (FN_PASS_PROXY + kind) to the
+ * agent's proxy of that kind: records the original destination for the proxy and for the answers
+ * (fn_proxy_nat), then addresses the packet to the proxy; the node's stack delivers it to the proxy's
+ * socket. */
+static __always_inline int to_proxy(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg, __u8 kind)
 {
 	struct fn_proxy_key k = { .port = p->sport, .proto = p->proto };
-	struct fn_proxy_value v = { .port = p->dport, .proxy = FN_PROXY_DNS, .ifindex = skb->ifindex };
+	struct fn_proxy_value v = { .port = p->dport, .proxy = kind, .ifindex = skb->ifindex };
 	__u32 proxy[4];
 
 	__builtin_memcpy(k.addr, p->saddr, 16);
@@ -812,21 +819,21 @@ static __always_inline int to_proxy(struct __sk_buff *skb, const struct fn_pkt *
 	if (bpf_map_update_elem(&fn_proxy_nat, &k, &v, BPF_ANY) != 0)
 		return FN_DROP;
 	proxy_addr(cfg, p->ip_version, proxy);
-	if (rewrite_endpoint(skb, p, 0, proxy, cfg->dns_proxy_port) < 0)
+	if (rewrite_endpoint(skb, p, 0, proxy, proxy_port(cfg, kind)) < 0)
 		return FN_DROP;
 	return FN_PASS;
 }
 
-/* At the pod's ingress hook, before anything is decided: a packet from the DNS proxy's address and
- * port to a pod whose connection was handed to it gets the original destination back as its source
+/* At the pod's ingress hook, before anything is decided: a packet from a proxy's address and port to
+ * a pod whose connection was handed to that proxy gets the original destination back as its source
  * (and in p), so it is that connection's reply. Anything else is left alone. FN_DROP when a rewrite
  * failed halfway, else FN_PASS. */
 static __always_inline int from_proxy(struct __sk_buff *skb, struct fn_pkt *p, const struct fn_config *cfg)
 {
 	__u32 proxy[4];
 
-	if (!cfg->dns_proxy_port || p->sport != cfg->dns_proxy_port || !p->l4_off || p->is_fragment ||
-	    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+	if (!p->sport || (p->sport != cfg->dns_proxy_port && p->sport != cfg->http_proxy_port) || !p->l4_off ||
+	    p->is_fragment || (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
 		return FN_PASS;
 	proxy_addr(cfg, p->ip_version, proxy);
 	if (p->saddr[0] != proxy[0] || p->saddr[1] != proxy[1] || p->saddr[2] != proxy[2] || p->saddr[3] != proxy[3])
@@ -834,7 +841,7 @@ static __always_inline int from_proxy(struct __sk_buff *skb, struct fn_pkt *p, c
 	struct fn_proxy_key k = { .port = p->dport, .proto = p->proto };
 	__builtin_memcpy(k.addr, p->daddr, 16);
 	struct fn_proxy_value *v = bpf_map_lookup_elem(&fn_proxy_nat, &k);
-	if (!v)
+	if (!v || proxy_port(cfg, v->proxy) != p->sport) /* not handed to the proxy on this port */
 		return FN_PASS;
 	__u32 orig[4];
 	__u16 port = v->port;
@@ -888,7 +895,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 				fk.verdict = cv->verdict;
 				count_flow(cfg->flow_slot, &fk, len, 0, now);
 				if (cv->proxy != FN_PROXY_NONE)
-					return FN_PASS_PROXY;
+					return FN_PASS_PROXY + cv->proxy;
 				return ct_pass(p, dir, cfg, cv->node_nat, 0);
 			}
 		}
@@ -940,7 +947,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	fk.rule_id = d.rule_id;
 	fk.dport = bpf_ntohs(p->policy_port);
 	fk.verdict = d.flow_verdict;
-	if (d.proxy != FN_PROXY_NONE && (dir != FN_DIR_EGRESS || !has_ct || !proxy_ready(cfg, p))) {
+	if (d.proxy != FN_PROXY_NONE && (dir != FN_DIR_EGRESS || !has_ct || !proxy_ready(cfg, p, d.proxy))) {
 		/* handed to a proxy that cannot take it: never forwarded past the proxy */
 		fk.verdict = FN_FLOW_DROPPED;
 		fk.drop_reason = FN_DROP_NO_PROXY;
@@ -970,7 +977,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 		};
 		if (!created)
 			ct_touch(&nv, p, now, 0);
-		pass = d.proxy != FN_PROXY_NONE ? FN_PASS_PROXY : ct_pass(p, dir, cfg, nv.node_nat, 0);
+		pass = d.proxy != FN_PROXY_NONE ? FN_PASS_PROXY + d.proxy : ct_pass(p, dir, cfg, nv.node_nat, 0);
 		if (bpf_map_update_elem(&fn_ct, &ck, &nv, BPF_ANY) != 0) {
 			/* No state, so no replies: drop now rather than forward a half-connection. */
 			fk.verdict = FN_FLOW_DROPPED;
@@ -1098,8 +1105,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	int verdict = decide_at(skb, &p, dir, skb->ifindex, cfg);
 	if (verdict == FN_DROP)
 		return FN_DROP;
-	if (verdict == FN_PASS_PROXY)
-		return to_proxy(skb, &p, cfg);
+	if (verdict > FN_PASS_PROXY && verdict <= FN_PASS_PROXY + FN_PROXY_MAX)
+		return to_proxy(skb, &p, cfg, verdict - FN_PASS_PROXY);
 	if (verdict == FN_PASS_ASK_ORIG || verdict == FN_PASS_ASK_REPLY)
 		verdict = learn_node_nat(skb, &p, verdict == FN_PASS_ASK_REPLY) ? FN_PASS_STACK : FN_PASS;
 	/* FN_PASS_STACK: the node NATs the connection, its netfilter must see every packet */

@@ -20,6 +20,8 @@ if (!ROOT) console.warn('\n!!! test/datapath/dns-redirect.test.ts SKIPPED: needs
 const ID = { pod1: 3001, pod2: 3002, pod3: 3003 } as const;
 const DNS = 53;
 const PROXY_PORT = 10053;
+const HTTP = 8080;
+const HTTP_PROXY_PORT = 10080;
 const QUERIES = 20;
 
 describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode: 'bpf' as const, tag: 'dnsbpf' }])(
@@ -48,7 +50,13 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode
         localId: ID.pod1, peerId, direction: Direction.egress, proto, port: DNS, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId,
         ...(proxied ? { proxy: ProxyKind.dns } : {}),
       });
-      dp.upsertPolicy([egress(ID.pod2, IpProto.udp, 51, true), egress(ID.pod2, IpProto.tcp, 52, true), egress(ID.pod3, IpProto.udp, 53, false)]);
+      dp.upsertPolicy([
+        egress(ID.pod2, IpProto.udp, 51, true),
+        egress(ID.pod2, IpProto.tcp, 52, true),
+        egress(ID.pod3, IpProto.udp, 53, false),
+        // TCP 8080 to pod 2 goes to the HTTP proxy (issue 12's redirect, same mechanism)
+        { localId: ID.pod1, peerId: ID.pod2, direction: Direction.egress, proto: IpProto.tcp, port: HTTP, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 54, proxy: ProxyKind.http },
+      ]);
       const ep = (i: 1 | 2 | 3, denyEgress: boolean): EndpointEntry => ({ ifindex: pod(i).hostIfindex, identity: ID[`pod${i}`], defaultDenyIngress: false, defaultDenyEgress: denyEgress, auditIngress: false, auditEgress: false });
       dp.attachEndpoint(ep(1, true));
       dp.attachEndpoint(ep(2, false));
@@ -59,6 +67,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode
       proxy = await Peer.start(topo.node.nsPath);
       await proxy.listen('udp', PROXY_PORT, true);
       await proxy.listen('tcp', PROXY_PORT, true);
+      await proxy.listen('tcp', HTTP_PROXY_PORT, true);
     });
 
     afterAll(() => tearDownDatapathTest({ helpers: [proxy, ...peers], datapath: dp, topology: topo }));
@@ -123,6 +132,22 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'dnsstack' }, { mode
         dp!.upsertPolicy([{ ...exact, verdict: PolicyVerdict.allow, ruleId: 51, proxy: ProxyKind.dns }]);
         dp!.deletePolicy([anyPeer]);
       }
+    });
+
+    it.each([4, 6] as const)('IPv%s: an HTTP-kind redirect goes to the HTTP proxy\'s port (and fails closed without it)', async (family) => {
+      dp!.setHttpProxy({ ...proxyAddress(), port: HTTP_PROXY_PORT });
+      try {
+        // nothing listens on pod 2's TCP 8080: only the stand-in on the HTTP proxy's port can answer
+        expect(await peers[0]!.tcp(addr(2, family), HTTP, 3000)).toEqual({ ok: true });
+        expect(dp!.listProxyRedirects().some((x) => x.originalAddress === addr(2, family) && x.originalPort === HTTP && x.proxy === ProxyKind.http)).toBe(true);
+      } finally {
+        dp!.setHttpProxy(undefined);
+      }
+      dp!.readAndResetFlows();
+      expect((await peers[0]!.tcp(addr(2, family), HTTP, 600)).ok).toBe(false);
+      const dropped = flowsOf((f) => f.localId === ID.pod1 && f.direction === Direction.egress && f.proto === IpProto.tcp && f.dport === HTTP && f.verdict === FlowVerdict.dropped);
+      expect(dropped.length).toBeGreaterThan(0);
+      expect(dropped.every((f) => f.dropReason === FlowDropReason.noProxy)).toBe(true);
     });
 
     it('without a proxy, redirected connections are dropped (fail closed) and counted as such; with it back they pass again', async () => {

@@ -14,6 +14,8 @@ import {
   readIpcache,
   readPolicy,
   readEndpoint,
+  readConfig,
+  writeConfig,
   writeEndpointKey,
   writeEndpointValue,
   writeFlowKey,
@@ -186,6 +188,20 @@ describe('codecs', () => {
       { localId: -1, peerId: 0, direction: Direction.ingress, proto: 6, port: 80, portPrefixLen: 16 },
     ];
     for (const k of bad) expect(() => writePolicyKey(Buffer.alloc(16), 0, k)).toThrow(RangeError);
+  });
+
+  it('fn_config: the proxies\' ports (network order) and their one pair of node addresses round-trip; the two must agree on the addresses', () => {
+    const base = { generation: 7, flags: 2, ctSynMs: 0, ctEstablishedMs: 0, ctClosingMs: 500, ctOtherMs: 0, flowSlot: 1 as const };
+    const b = Buffer.alloc(LAYOUTS.config.size, 0xff);
+    writeConfig(b, 0, { ...base, dnsProxy: { port: 10053, ipv4: '10.0.0.4', ipv6: 'fd00::4' }, httpProxy: { port: 10080, ipv4: '10.0.0.4', ipv6: 'fd00::4' } });
+    expect(b.subarray(28, 40).toString('hex')).toBe('2745' + '2760' + '0a000004' + '00000000');
+    expect(readConfig(b, 0)).toEqual({ ...base, dnsProxy: { port: 10053, ipv4: '10.0.0.4', ipv6: 'fd00::4' }, httpProxy: { port: 10080, ipv4: '10.0.0.4', ipv6: 'fd00::4' } });
+    writeConfig(b, 0, { ...base, httpProxy: { port: 10080, ipv4: '10.0.0.4' } });
+    expect(readConfig(b, 0)).toEqual({ ...base, httpProxy: { port: 10080, ipv4: '10.0.0.4' } });
+    writeConfig(b, 0, base);
+    expect(readConfig(b, 0)).toEqual(base);
+    expect(() => writeConfig(b, 0, { ...base, dnsProxy: { port: 1, ipv4: '10.0.0.4' }, httpProxy: { port: 2, ipv4: '10.0.0.5' } })).toThrow(/same node addresses/);
+    expect(() => writeConfig(b, 0, { ...base, dnsProxy: { port: 0, ipv4: '10.0.0.4' } })).toThrow(/invalid DNS proxy port/);
   });
 
   it('round-trips entries of every map', () => {

@@ -97,7 +97,7 @@ export const LAYOUTS = {
       ct_other_ms: f(20, 4),
       flow_slot: f(24, 4),
       dns_proxy_port: f(28, 2),
-      pad: f(30, 2),
+      http_proxy_port: f(30, 2),
       proxy_addr4: f(32, 4),
       pad2: f(36, 4),
       proxy_addr6: f(40, 16),
@@ -243,17 +243,22 @@ export interface ConfigValue {
   ctOtherMs: number;
   /** 0: the programs count into fn_flows, 1: into fn_flows_alt */
   flowSlot: 0 | 1;
-  /** the DNS proxy (DnsProxyAddress); absent = none: connections a policy hands to it are dropped */
-  dnsProxy?: DnsProxyAddress;
+  /** the DNS proxy; absent = none: connections a policy hands to it are dropped */
+  dnsProxy?: ProxyAddress;
+  /** the HTTP proxy, the same way; it listens on the same node addresses as the DNS proxy */
+  httpProxy?: ProxyAddress;
 }
 
-/** Where the agent's DNS proxy listens: one port, on a node address per family (either may be
- *  absent: that family's redirected connections are then dropped). */
-export interface DnsProxyAddress {
+/** Where one of the agent's proxies listens: one port, on a node address per family (either may be
+ *  absent: that family's redirected connections are then dropped). All proxies share the addresses. */
+export interface ProxyAddress {
   port: number;
   ipv4?: string;
   ipv6?: string;
 }
+
+/** @deprecated name: ProxyAddress */
+export type DnsProxyAddress = ProxyAddress;
 
 /** A connection handed to a proxy, as the pod's egress hook recorded it (fn_proxy_nat). */
 export interface ProxyRedirect {
@@ -442,7 +447,7 @@ export function writePolicyValue(b: Buffer, o: number, v: PolicyValue): void {
     throw new RangeError(`invalid verdict ${String(v.verdict)}`);
   }
   const proxy = v.proxy ?? ProxyKind.none;
-  if (proxy !== ProxyKind.none && (proxy !== ProxyKind.dns || v.verdict !== PolicyVerdict.allow)) {
+  if (proxy !== ProxyKind.none && ((proxy !== ProxyKind.dns && proxy !== ProxyKind.http) || v.verdict !== PolicyVerdict.allow)) {
     throw new RangeError(`invalid proxy ${String(proxy)} for verdict ${v.verdict} (only allow entries redirect)`);
   }
   b.writeUInt32LE(checkU32('ruleId', v.ruleId), o + x.rule_id.offset);
@@ -519,15 +524,20 @@ export function writeConfig(b: Buffer, o: number, c: ConfigValue): void {
   b.writeUInt32LE(checkU32('ctOtherMs', c.ctOtherMs), o + x.ct_other_ms.offset);
   b.writeUInt32LE(c.flowSlot === 1 ? 1 : 0, o + x.flow_slot.offset);
   b.fill(0, o + x.dns_proxy_port.offset, o + L.config.size);
-  const proxy = c.dnsProxy;
-  if (!proxy) return;
-  if (!Number.isInteger(proxy.port) || proxy.port < 1 || proxy.port > 0xffff) throw new RangeError(`invalid DNS proxy port ${proxy.port}`);
-  b.writeUInt16BE(proxy.port, o + x.dns_proxy_port.offset);
-  if (proxy.ipv4 !== undefined) {
-    const a = parseHostAddress16(proxy.ipv4, 4);
-    a.copy(b, o + x.proxy_addr4.offset, 12, 16);
+  const proxies = [
+    [c.dnsProxy, x.dns_proxy_port.offset, 'DNS'],
+    [c.httpProxy, x.http_proxy_port.offset, 'HTTP'],
+  ] as const;
+  const present = proxies.filter(([p]) => p !== undefined);
+  const first = present[0]?.[0];
+  if (!first) return;
+  for (const [proxy, offset, name] of present) {
+    if (!Number.isInteger(proxy!.port) || proxy!.port < 1 || proxy!.port > 0xffff) throw new RangeError(`invalid ${name} proxy port ${proxy!.port}`);
+    if (proxy!.ipv4 !== first.ipv4 || proxy!.ipv6 !== first.ipv6) throw new RangeError('the DNS and HTTP proxies must listen on the same node addresses');
+    b.writeUInt16BE(proxy!.port, o + offset);
   }
-  if (proxy.ipv6 !== undefined) parseHostAddress16(proxy.ipv6, 6).copy(b, o + x.proxy_addr6.offset);
+  if (first.ipv4 !== undefined) parseHostAddress16(first.ipv4, 4).copy(b, o + x.proxy_addr4.offset, 12, 16);
+  if (first.ipv6 !== undefined) parseHostAddress16(first.ipv6, 6).copy(b, o + x.proxy_addr6.offset);
 }
 
 /** One address of the given family in the 16-byte form; RangeError for anything else. */
@@ -548,15 +558,17 @@ export function readConfig(b: Buffer, o: number): ConfigValue {
     ctOtherMs: b.readUInt32LE(o + x.ct_other_ms.offset),
     flowSlot: b.readUInt32LE(o + x.flow_slot.offset) === 1 ? 1 : 0,
   };
-  const port = b.readUInt16BE(o + x.dns_proxy_port.offset);
-  if (port === 0) return c;
   const v4 = b.readUInt32BE(o + x.proxy_addr4.offset);
   const v6 = b.subarray(o + x.proxy_addr6.offset, o + x.proxy_addr6.offset + 16);
-  c.dnsProxy = {
+  const at = (port: number): ProxyAddress => ({
     port,
     ...(v4 !== 0 ? { ipv4: `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}` } : {}),
     ...(v6.some((x) => x !== 0) ? { ipv6: formatAddress16(v6) } : {}),
-  };
+  });
+  const dns = b.readUInt16BE(o + x.dns_proxy_port.offset);
+  const http = b.readUInt16BE(o + x.http_proxy_port.offset);
+  if (dns !== 0) c.dnsProxy = at(dns);
+  if (http !== 0) c.httpProxy = at(http);
   return c;
 }
 

@@ -35,6 +35,7 @@ import {
   writeProxyKey,
   type ConntrackEntry,
   type DnsProxyAddress,
+  type ProxyAddress,
   type EndpointEntry,
   type FlowRecord,
   type ConfigValue,
@@ -294,6 +295,13 @@ export class Datapath {
     const d = this.bpf.dump(this.map(MapName.proxyNat));
     const ks = LAYOUTS.proxyKey.size;
     return decodeAll(d.keys, ks, (_b, o) => readProxyRedirect(d.keys, o, d.values, (o / ks) * LAYOUTS.proxyValue.size));
+  }
+
+  /** Where the agent's HTTP proxy listens (undefined: it does not run), as setDnsProxy; both proxies
+   *  listen on the same node addresses. */
+  setHttpProxy(proxy: ProxyAddress | undefined): void {
+    const current = this.config();
+    this.writeConfigValue({ ...current, httpProxy: proxy, generation: (current.generation + 1) >>> 0 });
   }
 
   config(): ConfigValue {

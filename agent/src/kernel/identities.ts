@@ -31,7 +31,7 @@ export const PolicyVerdict = { allow: 1, deny: 2, auditDeny: 3 } as const;
 export type PolicyVerdict = (typeof PolicyVerdict)[keyof typeof PolicyVerdict];
 
 /** The agent's proxy an allowed connection is handed to (fn_policy_value.proxy, FN_PROXY_*). */
-export const ProxyKind = { none: 0, dns: 1 } as const;
+export const ProxyKind = { none: 0, dns: 1, http: 2 } as const;
 export type ProxyKind = (typeof ProxyKind)[keyof typeof ProxyKind];
 
 /** Verdict of a counted flow (fn_flow_key.verdict). */
