@@ -16,8 +16,11 @@
  * query; under a saturating closed loop latency is concurrency ÷ throughput and only restates the ratio
  * (the loaded p50/p99 are printed too). `dns learn p99` is the 99th percentile of learnMs over all
  * proxied queries.
- * Then (root only) `dns answer-to-maps-programmed p99`: the agent's learn path on real maps
- * (bench/dns-learn.ts) — what an answer with a new address waits for before its release.
+ * Then (root only) the real path (bench/dns-redirect.ts): a client pod's queries to a resolver pod in
+ * network namespaces, redirected by the kernel to the proxy or allowed directly, alternating —
+ * `dns redirect ratio` and `dns redirect p99 added` the same way; and `dns answer-to-maps-programmed
+ * p99`: the agent's learn path on real maps (bench/dns-learn.ts) — what an answer with a new address
+ * waits for before its release.
  * Knobs: BENCH_ROUNDS (default 7), BENCH_ROUND_MS (1500), BENCH_CONCURRENCY (32),
  * BENCH_LATENCY_QUERIES (2000), BENCH_NAMES (64), BENCH_LEARNS (500), BENCH_LEARN_PODS (200).
  */
@@ -32,6 +35,7 @@ import { dnsQuery } from '../agent/src/dns/dns-test-clients.js';
 import { startTestDnsServer } from '../agent/src/dns/test-dns-server.js';
 import type { DnsDestination } from '../agent/src/dns/index.js';
 import { measureAnswerToMaps } from './dns-learn.js';
+import { measureThroughRedirect, type RedirectRound } from './dns-redirect.js';
 
 const HOST = '127.0.0.1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -39,6 +43,7 @@ const ROUND_MS = Number(process.env.BENCH_ROUND_MS ?? 1500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const LATENCY_QUERIES = Number(process.env.BENCH_LATENCY_QUERIES ?? 2000);
 const NAMES = Number(process.env.BENCH_NAMES ?? 64);
+const REDIRECT_ROUNDS = Number(process.env.BENCH_REDIRECT_ROUNDS ?? 6);
 const QUERY_TIMEOUT_MS = 1000;
 
 type Role = { role: 'server' } | { role: 'proxy'; upstream: DnsDestination };
@@ -213,6 +218,32 @@ async function main(): Promise<void> {
   console.log(`dns p99 added: ${fmt(median(p99Added))} ms`);
   console.log(`dns learn p99: ${fmt(percentile(learnMs, 99), 4)} ms`);
   await Promise.all([server.worker.terminate(), proxy.worker.terminate()]);
+  const redirect = await measureThroughRedirect({ rounds: REDIRECT_ROUNDS, roundMs: ROUND_MS, names: NAMES, lanes: [CONCURRENCY, 1] });
+  if (typeof redirect === 'string') {
+    console.log(`dns through the redirect: ${redirect}`);
+  } else {
+    const pairRatios = (rounds: readonly RedirectRound[], pick: (r: RedirectRound) => number, combine: (proxy: number, direct: number) => number): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i + 1 < rounds.length; i += 2) {
+        const a = rounds[i]!;
+        const b = rounds[i + 1]!;
+        const [direct, proxied] = a.mode === 'direct' ? [a, b] : [b, a];
+        out.push(combine(pick(proxied), pick(direct)));
+      }
+      return out;
+    };
+    for (const [lanes, rounds] of redirect) {
+      for (const r of rounds) console.log(`redirect round (concurrency ${lanes}) ${r.mode}: ${Math.round(r.qps)} q/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, lost ${r.lost}`);
+    }
+    const loaded = redirect.get(CONCURRENCY) ?? [];
+    const single = redirect.get(1) ?? [];
+    const ratios = pairRatios(loaded, (r) => r.qps, (p, d) => p / d);
+    const added = pairRatios(single, (r) => r.p99, (p, d) => p - d);
+    console.log(`dns redirect ratio range: ${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))} over ${ratios.length} pairs (client pod → resolver pod in namespaces, through the kernel redirect and the proxy vs allowed directly)`);
+    console.log(`dns redirect p99 added range: ${fmt(Math.min(...added))}–${fmt(Math.max(...added))} ms (concurrency 1)`);
+    console.log(`dns redirect ratio: ${fmt(median(ratios))}`);
+    console.log(`dns redirect p99 added: ${fmt(median(added))} ms`);
+  }
   const maps = await measureAnswerToMaps();
   if (typeof maps === 'string') {
     console.log(`dns answer-to-maps-programmed: ${maps}`);
