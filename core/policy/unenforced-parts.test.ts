@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import type { BundledPolicy, PortRule } from '../../openapi/types.js';
 import { findUnenforcedParts, planPortRule, policyWarnings, WRITE_TIME_ENVIRONMENT, type EnforcementEnvironment } from './unenforced-parts.js';
 
-const OFF: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: false };
-const ON: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: true };
+const OFF: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: false, httpProxy: false };
+const ON: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: true, httpProxy: false };
 const DNS = { dns: [{ matchName: 'api.github.com' }] };
 const egress = (spec: BundledPolicy['spec']): Pick<BundledPolicy, 'spec' | 'mode'> => ({ spec: { endpointSelector: {}, ...spec }, mode: 'enforce' });
 

@@ -16,9 +16,15 @@
  * - The environment decides what the node can enforce: without the DNS proxy (`dnsProxy: false`, the
  *   API's write-time view for now) `toFQDNs` peers and DNS rules other than `matchPattern: "*"` fail
  *   closed; with it both are enforced (DNS rules on egress ports with a number, TCP/UDP/ANY).
+ *   Without the HTTP proxy (`httpProxy: false`, the API's write-time view for now) HTTP rules other than
+ *   an allow-all rule `{}` fail closed; with it, HTTP rules on egress TCP ports with a number are
+ *   redirected to it, and only what `compileHttpRules` cannot enforce (`unsupported`: a
+ *   `headerMatches[].secret`, a pattern outside the linear-time subset) is reported, at
+ *   `…/rules/http/<i>/<field>` — that HTTP rule matches nothing (fail closed), the others apply.
  */
 import type { BundledPolicy, EgressRule, IngressRule, NetworkPolicy, PolicyWarning, PortProtocol, PortRule, Rule, components } from '../../openapi/types.js';
 import { appendPointer } from '../json/json-pointer.js';
+import { compileHttpRules, type UnsupportedHttpField } from './rules/http-match.js';
 import { resolveIcmpType } from './rules/icmp.js';
 import { containsPrefix, isV4Mapped, maskPrefix } from './rules/ip-prefix.js';
 import { parsePort } from './rules/ports.js';
@@ -40,12 +46,17 @@ export interface EnforcementEnvironment {
   /** The node runs the agent's DNS proxy: egress DNS rules (`toPorts[].rules.dns`) are redirected to it
    *  and enforced there, and `toFQDNs` peers are the IPs it learns from answers. */
   dnsProxy: boolean;
+  /** The node runs the agent's HTTP proxy: egress HTTP rules (`toPorts[].rules.http`) on numbered TCP
+   *  ports are redirected to it and enforced there, per request (core/policy/rules/http-match.ts). */
+  httpProxy: boolean;
 }
 
 /** The API's view when it warns at write time: any node may run without the API server's addresses;
  *  every agent runs the DNS proxy unless told not to (`--no-dns-proxy`, or no node address for it) —
- *  such a node reports DNS rules and toFQDNs in its Degraded condition. */
-export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: true };
+ *  such a node reports DNS rules and toFQDNs in its Degraded condition. `httpProxy: false` for now: the
+ *  compiler can redirect to the HTTP proxy (issue 12), but the agent does not run it yet; switch this
+ *  when it does (test/http/policy-warnings.test.ts then expects HTTP rules enforced). */
+export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: true, httpProxy: false };
 
 /** Entities whose addresses the agent's inputs never carry (no packet has their identity); kube-apiserver
  *  joins them when the node does not know the API server's addresses. */
@@ -215,12 +226,23 @@ export interface DnsProxyPort {
   port: number;
 }
 
+/** One TCP port (1–65535) of an HTTP rule redirected to the HTTP proxy. */
+export interface HttpProxyPort {
+  port: number;
+}
+
 /**
  * What one port rule contributes:
  * - `l4`: its ports as written (`planPort` per entry), allow or deny;
  * - `dns-proxy` (allow rules on egress, only when the node runs the DNS proxy): its ports become
  *   allows that hand the connection to the DNS proxy, which checks each query against `rules.dns`
  *   (any DNS rules, `matchPattern: "*"` included: the proxy sees the answers it learns from);
+ * - `http-proxy` (allow rules on egress whose L7 rules are `http` only, on TCP ports with a number, no
+ *   range; only when the node runs the HTTP proxy): its ports become allows that hand the connection to
+ *   the HTTP proxy, which checks each request against `rules.http` (`{}` and `[]` included: every
+ *   request passes, and the proxy sees them). `unsupported` (http-match) lists the HTTP rule fields that
+ *   cannot be enforced, each relative to the port rule (`rules/http/0/headerMatches/1/secret`): those
+ *   HTTP rules match nothing, the others apply;
  * - `unenforced`: no L4 allow at all (L7 the datapath cannot enforce, listener, TLS, SNI), `field`
  *   relative to the port rule.
  * Deny port rules have none of the L7 fields: always `l4`.
@@ -228,6 +250,7 @@ export interface DnsProxyPort {
 export type PortRulePlan =
   | { kind: 'l4' }
   | { kind: 'dns-proxy'; ports: DnsProxyPort[] }
+  | { kind: 'http-proxy'; ports: HttpProxyPort[]; unsupported: Array<{ field: string; reason: string }> }
   | { kind: 'unenforced'; field: string; reason: string };
 
 const DNS_PROXY_PROTOCOLS: Readonly<Record<string, number[]>> = { TCP: [TCP], UDP: [UDP], ANY: [TCP, UDP] };
@@ -248,6 +271,27 @@ function dnsProxyPorts(pr: PortRule): DnsProxyPort[] | undefined {
   return out;
 }
 
+/** The ports of an HTTP rule as the proxy redirect takes them (protocol TCP — Cilium requires it for
+ *  HTTP rules —, a number 1–65535, no range), or undefined when one of them is not such a port. */
+function httpProxyPorts(pr: PortRule): HttpProxyPort[] | undefined {
+  const ports = pr.ports ?? [];
+  if (ports.length === 0) return undefined;
+  const out: HttpProxyPort[] = [];
+  for (const pp of ports) {
+    const parsed = parsePort(pp.port);
+    if (pp.protocol !== 'TCP' || typeof parsed === 'string' || parsed.kind !== 'number' || parsed.value === 0) return undefined;
+    if (pp.endPort !== undefined && pp.endPort > parsed.value) return undefined;
+    out.push({ port: parsed.value });
+  }
+  return out;
+}
+
+const unsupportedHttp = (u: UnsupportedHttpField): { field: string; reason: string } => ({ field: `rules/http/${u.index}/${u.field}`, reason: u.reason });
+
+export const HTTP_INGRESS_REASON = 'HTTP rules on ingress need the ingress redirect to the HTTP proxy, not built yet; no L4 allow for these ports (fail closed)';
+export const HTTP_PORTS_REASON =
+  'HTTP rules are redirected to the HTTP proxy only on TCP ports with a number (protocol TCP, as Cilium requires for HTTP rules; no range, not 0); no L4 allow for these ports (fail closed)';
+
 export function planPortRule(portRule: AnyPortRule, kind: 'allow' | 'deny', context: PortRuleContext): PortRulePlan {
   if (kind !== 'allow') return { kind: 'l4' };
   const pr = portRule as PortRule;
@@ -266,6 +310,13 @@ export function planPortRule(portRule: AnyPortRule, kind: 'allow' | 'deny', cont
       field: 'rules/dns',
       reason: 'DNS rules are redirected to the DNS proxy only on egress ports with a number (TCP, UDP or ANY, no range); no L4 allow for these ports (fail closed)',
     };
+  }
+  const httpOnly = rules !== undefined && rules.http !== undefined && rules.dns === undefined && rules.kafka === undefined && rules.l7proto === undefined && rules.l7 === undefined;
+  if (context.environment.httpProxy && httpOnly) {
+    const ports = context.dir === 'egress' ? httpProxyPorts(pr) : undefined;
+    if (ports) return { kind: 'http-proxy', ports, unsupported: compileHttpRules(rules.http ?? []).unsupported.map(unsupportedHttp) };
+    // not redirectable: an allow-all rule `{}` is still the plain L4 allow (as without the proxy)
+    if (!l7AllowsEverything(rules)) return { kind: 'unenforced', field: 'rules/http', reason: context.dir === 'ingress' ? HTTP_INGRESS_REASON : HTTP_PORTS_REASON };
   }
   if (rules && !l7AllowsEverything(rules)) {
     const l7 = rules.http ? 'http' : rules.kafka ? 'kafka' : rules.dns ? 'dns' : 'l7';
@@ -350,6 +401,11 @@ export function l4Issues(
       return;
     }
     if (plan.kind === 'dns-proxy') return; // every port checked by planPortRule
+    if (plan.kind === 'http-proxy') {
+      // every port checked by planPortRule; the HTTP rules that match nothing
+      for (const u of plan.unsupported) out.push({ pointer: `${at}/${u.field}`, reason: u.reason, consequence: 'failsClosed' });
+      return;
+    }
     (pr.ports ?? []).forEach((pp, k) => {
       const plan = planPort(pp, kind);
       if (plan.kind === 'unenforced') out.push({ pointer: appendPointer(at, 'ports', k), reason: plan.reason, consequence: 'failsClosed' });

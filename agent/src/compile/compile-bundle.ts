@@ -30,10 +30,11 @@ import {
   type DirName,
 } from '../../../core/policy/unenforced-parts.js';
 import { compareAddressTexts, comparePrefixes, hostPrefix, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
-import { compileL4, type DnsBlock, type L4Block } from './l4.js';
+import { compileL4, type DnsBlock, type HttpBlock, type L4Block } from './l4.js';
 import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
-import { propagateRedirects } from './dns-redirects.js';
+import { propagateRedirects, resolveRedirectConflicts, type RedirectConflict } from './proxy-redirects.js';
 import { buildDnsRules } from './dns-rules.js';
+import { buildHttpRules } from './http-rules.js';
 import { buildFqdnLearnEntries } from './fqdn-learning.js';
 import {
   collectLearnedAddresses,
@@ -104,6 +105,8 @@ interface PendingRule {
   blocks: L4Block[];
   /** allows redirected to the DNS proxy (only with the DNS proxy) */
   dnsBlocks: DnsBlock[];
+  /** allows redirected to the HTTP proxy (only with the HTTP proxy) */
+  httpBlocks: HttpBlock[];
   verdict: PolicyVerdict;
   ruleId: number;
   auditAllow: boolean;
@@ -235,7 +238,7 @@ export function compileBundle(input: CompileInput): CompiledState {
     const prefix = maskPrefix(c.cidr);
     return prefix ? [{ prefix, identity: c.identity }] : [];
   });
-  const environment = { kubeApiserverAddressed: apiserverAddress.size > 0, dnsProxy: input.dnsProxy === true };
+  const environment = { kubeApiserverAddressed: apiserverAddress.size > 0, dnsProxy: input.dnsProxy === true, httpProxy: input.httpProxy === true };
 
   // ---- rule ids ------------------------------------------------------------------------------
   const ruleNames: string[] = [];
@@ -387,13 +390,14 @@ export function compileBundle(input: CompileInput): CompiledState {
             if (authenticationIssue(r, deny)) return; // mutual authentication: no allow (reported as degraded)
             const peers = resolvePeers(r, dirName, namespace, deny);
             const l4 = compileL4(r, pointer, deny ? 'deny' : 'allow', { dir: dirName, environment });
-            if (localIds.length === 0 || l4.blocks.length + l4.dnsBlocks.length === 0 || (!peers.any && peers.ids.size === 0)) return;
+            if (localIds.length === 0 || l4.blocks.length + l4.dnsBlocks.length + l4.httpBlocks.length === 0 || (!peers.any && peers.ids.size === 0)) return;
             pending.push({
               localIds,
               direction,
               peers,
               blocks: l4.blocks,
               dnsBlocks: l4.dnsBlocks,
+              httpBlocks: l4.httpBlocks,
               verdict: deny ? (audit ? PolicyVerdict.auditDeny : PolicyVerdict.deny) : PolicyVerdict.allow,
               ruleId,
               auditAllow: !deny && audit,
@@ -428,8 +432,11 @@ export function compileBundle(input: CompileInput): CompiledState {
       const out = p.verdict === PolicyVerdict.auditDeny && s.enforceDefaultDeny ? clipped : contributions;
       for (const peerId of targets) {
         for (const block of p.blocks) out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId, ...(p.auditAllow ? { auditAllow: true } : {}) });
-        for (const { block, dns } of p.dnsBlocks) {
-          out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId, proxy: ProxyKind.dns, dns, ...(p.auditAllow ? { auditAllow: true } : {}) });
+        for (const { block, dns, pointer } of p.dnsBlocks) {
+          out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId, proxy: ProxyKind.dns, dns, l7Pointer: pointer, ...(p.auditAllow ? { auditAllow: true } : {}) });
+        }
+        for (const { block, http, pointer } of p.httpBlocks) {
+          out.push({ localId, peerId, direction: p.direction, block, verdict: p.verdict, ruleId: p.ruleId, proxy: ProxyKind.http, http, l7Pointer: pointer, ...(p.auditAllow ? { auditAllow: true } : {}) });
         }
       }
     }
@@ -451,10 +458,14 @@ export function compileBundle(input: CompileInput): CompiledState {
       if (block) clippedOut.push({ ...a, peerId, block });
     }
   }
-  // DNS proxy: what it checks on each redirected port, and redirects the kernel's tie between the
-  // peer and any-peer lookups would lose (dns-redirects.ts). Without the proxy there are no redirects.
+  // Proxies: what each checks on its redirected ports; DNS and HTTP redirects on one port of the same
+  // peers denied (reported below), and redirects copied to where the kernel ranks the exact-peer
+  // entry first (proxy-redirects.ts). Without a proxy there are no redirects.
+  const proxied = environment.dnsProxy || environment.httpProxy;
   const dnsRules = environment.dnsProxy ? buildDnsRules(contributions) : undefined;
-  const policy: PolicyEntry[] = mergeContributions(environment.dnsProxy ? propagateRedirects([...contributions, ...clippedOut]) : [...contributions, ...clippedOut]);
+  const httpRules = environment.httpProxy ? buildHttpRules(contributions) : undefined;
+  const { denies: conflictDenies, conflicts } = proxied ? resolveRedirectConflicts(contributions) : { denies: [], conflicts: [] };
+  const policy: PolicyEntry[] = mergeContributions(proxied ? propagateRedirects([...contributions, ...clippedOut, ...conflictDenies]) : [...contributions, ...clippedOut]);
 
   // ---- endpoints -----------------------------------------------------------------------------
   const bits = (localId: number, dir: Direction): { deny: boolean; audit: boolean } => {
@@ -550,6 +561,7 @@ export function compileBundle(input: CompileInput): CompiledState {
   // What the entries above leave out, in the words the API uses for its write-time warnings.
   const degraded: DegradedRule[] = sortedPolicies.flatMap((p) => findUnenforcedParts(p, environment).map(({ pointer, reason }) => ({ policy: p.name, pointer, reason })));
   degraded.push(...toFqdnWithoutDnsRules(toFqdnRules, dnsRules ?? []));
+  degraded.push(...redirectConflictParts(conflicts, new Map(rules.map((r) => [r.ruleId, r.policy]))));
   degraded.sort((a, b) => cmp(a.policy, b.policy) || cmp(a.pointer, b.pointer));
   return {
     endpoints,
@@ -559,6 +571,7 @@ export function compileBundle(input: CompileInput): CompiledState {
     identities,
     degraded,
     ...(dnsRules ? { dnsRules, fqdnSelectors: buildFqdnLearnEntries(learnSelectors) } : {}),
+    ...(httpRules ? { httpRules } : {}),
   };
 }
 
@@ -584,3 +597,23 @@ function toFqdnWithoutDnsRules(rules: ReadonlyArray<{ policy: string; pointer: s
   return [...out.values()];
 }
 
+
+const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'TCP', 17: 'UDP' };
+const PROXY_NAMES: Readonly<Record<number, string>> = { [ProxyKind.dns]: 'DNS', [ProxyKind.http]: 'HTTP' };
+
+/** Redirects of different proxies on one port of the same peers (proxy-redirects.ts): each L7 rule
+ *  set involved, at its pointer (`…/toPorts/<j>/rules/dns|http`), with the port and the other kinds. */
+function redirectConflictParts(conflicts: readonly RedirectConflict[], policyOf: ReadonlyMap<number, string>): DegradedRule[] {
+  const out = new Map<string, DegradedRule>();
+  for (const c of conflicts) {
+    const port = `${PROTO_NAMES[c.block.proto] ?? c.block.proto}/${c.block.port}`;
+    const kinds = [...new Set(c.redirects.map((r) => PROXY_NAMES[r.proxy ?? 0] ?? String(r.proxy)))].sort().join(' and ');
+    for (const r of c.redirects) {
+      const policy = policyOf.get(r.ruleId);
+      if (policy === undefined || r.l7Pointer === undefined) continue;
+      const reason = `${kinds} rules apply to the same port (${port}) of the same peers, and a connection goes to one proxy only (Cilium rejects conflicting L7 parsers on a port); that port is denied to those peers (fail closed)`;
+      out.set(`${policy}\n${r.l7Pointer}\n${reason}`, { policy, pointer: r.l7Pointer, reason });
+    }
+  }
+  return [...out.values()];
+}

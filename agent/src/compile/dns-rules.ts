@@ -2,7 +2,8 @@
  * What the DNS proxy checks on the ports the kernel redirects to it (pure): `buildDnsRules` derives
  * CompiledState.dnsRules from the policy contributions, `dnsQueryVerdict` answers one query.
  *
- * Contract of buildDnsRules (run on the contributions before propagateRedirects):
+ * Contract of buildDnsRules (run on the contributions before propagateRedirects; the grouping is
+ * proxy-rule-entries.ts `groupProxyRules`, shared with the HTTP proxy's rules):
  * - A redirected port of local identity L is the block (proto, port) of any redirecting allow of L
  *   (egress; TCP or UDP, one port).
  * - For each such port and each peer family F of L (F = a peer identity, or the any-peer family) whose
@@ -27,8 +28,9 @@
  * An audit-mode allow never loosens an enforce-mode refusal.
  */
 import { canonicalDnsName, fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
-import { Direction, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
-import { blockContains, type Contribution } from './merge-entries.js';
+import { PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import type { Contribution } from './merge-entries.js';
+import { groupProxyRules } from './proxy-rule-entries.js';
 import type { DnsAllow, DnsRuleEntry } from './types.js';
 
 const cmp = (a: string | undefined, b: string | undefined): number => ((a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0);
@@ -53,47 +55,8 @@ function allowsOf(c: Contribution): DnsAllow[] {
 }
 
 export function buildDnsRules(contributions: readonly Contribution[]): DnsRuleEntry[] {
-  const egressAllows = contributions.filter((c) => c.direction === Direction.egress && c.verdict === PolicyVerdict.allow);
-  // redirected ports of each local identity, with the peer families (0 = any) that redirect them
-  const portsOf = new Map<number, Map<string, { proto: number; port: number; peers: Set<number> }>>();
-  for (const c of egressAllows) {
-    if (!isRedirect(c)) continue;
-    const ports = portsOf.get(c.localId) ?? new Map<string, { proto: number; port: number; peers: Set<number> }>();
-    const k = `${c.block.proto}/${c.block.port}`;
-    const hit = ports.get(k) ?? { proto: c.block.proto, port: c.block.port, peers: new Set<number>() };
-    hit.peers.add(c.peerId);
-    ports.set(k, hit);
-    portsOf.set(c.localId, ports);
-  }
-  // per (local, peer family, port): the allows
-  const families = new Map<string, { localId: number; peerId: number; proto: number; port: number; allow: DnsAllow[] }>();
-  for (const c of egressAllows) {
-    for (const { proto, port, peers } of portsOf.get(c.localId)?.values() ?? []) {
-      // only families whose queries can reach the proxy on this port: the any-peer family (it joins
-      // every peer's lookup), and a peer family that redirects itself or under an any-peer redirect
-      if (c.peerId !== 0 && !peers.has(c.peerId) && !peers.has(0)) continue;
-      if (!blockContains(c.block, { proto, port, prefixLen: 16 })) continue;
-      const k = `${c.localId}/${c.peerId}/${proto}/${port}`;
-      const family = families.get(k) ?? { localId: c.localId, peerId: c.peerId, proto, port, allow: [] };
-      family.allow.push(...allowsOf(c));
-      families.set(k, family);
-    }
-  }
-  // peer families with the same allows on one (local, port) share an entry
-  const entries = new Map<string, DnsRuleEntry>();
-  for (const f of families.values()) {
-    const unique = new Map(f.allow.map((a) => [JSON.stringify([a.ruleId, a.matchName, a.matchPattern, a.audit]), a]));
-    if (unique.size === 0) continue;
-    const allow = [...unique.values()].sort(compareDnsAllows);
-    const k = `${f.localId}/${f.proto}/${f.port}/${f.peerId === 0 ? 'any' : 'peers'}/${JSON.stringify(allow)}`;
-    const entry = entries.get(k);
-    if (entry && entry.peers !== 'any') entry.peers.push(f.peerId);
-    else entries.set(k, { localId: f.localId, proto: f.proto, port: f.port, peers: f.peerId === 0 ? 'any' : [f.peerId], allow });
-  }
-  const firstPeer = (e: DnsRuleEntry): number => (e.peers === 'any' ? -1 : (e.peers[0] ?? -1));
-  return [...entries.values()]
-    .map((e) => (e.peers === 'any' ? e : { ...e, peers: [...e.peers].sort((a, b) => a - b) }))
-    .sort((a, b) => a.localId - b.localId || a.proto - b.proto || a.port - b.port || firstPeer(a) - firstPeer(b));
+  const keyOf = (a: DnsAllow): string => JSON.stringify([a.ruleId, a.matchName, a.matchPattern, a.audit]);
+  return groupProxyRules(contributions, ProxyKind.dns, allowsOf, keyOf, compareDnsAllows);
 }
 
 export interface DnsQuery {

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { PortRule } from '../../../openapi/types.js';
 import { compileL4 } from './l4.js';
 
-const NO_PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: false } };
-const PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: true } };
+const NO_PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: false, httpProxy: false } };
+const PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: true, httpProxy: false } };
 
 type Rule = Parameters<typeof compileL4>[0];
 const show = (r: ReturnType<typeof compileL4>): { blocks: string[]; degraded: string[] } => ({

@@ -21,8 +21,14 @@
  *   (core's planPortRule `dns-proxy`) contributes `dnsBlocks` instead: one full-port block per port and
  *   protocol (ANY = TCP and UDP), each carrying the rule's DNS selectors; the caller writes them as
  *   allows that redirect to the proxy. Without it, exactly the behaviour above.
+ * - With the HTTP proxy (`context.environment.httpProxy`), likewise an egress allow port rule with HTTP
+ *   rules only, on numbered TCP ports (planPortRule `http-proxy`), contributes `httpBlocks`: one TCP
+ *   port block per port, each carrying the rule's HTTP rules as written (what cannot be enforced in
+ *   them is reported and matches nothing in the proxy: core/policy/rules/http-match.ts).
+ * - `pointer` of a DNS/HTTP block: the L7 rules it carries (`<rule>/toPorts/<j>/rules/dns|http`).
  */
 import type { PortRule, components } from '../../../openapi/types.js';
+import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import { l4Issues, planIcmp, planPort, planPortRule, type PortRuleContext } from '../../../core/policy/unenforced-parts.js';
 import { IpProto } from '../kernel/identities.js';
 import { splitPortRange } from '../kernel/port-range.js';
@@ -42,12 +48,24 @@ export type DnsSelector = NonNullable<NonNullable<PortRule['rules']>['dns']>[num
 export interface DnsBlock {
   block: L4Block;
   dns: readonly DnsSelector[];
+  /** the port rule's `rules/dns` (absolute pointer into the spec) */
+  pointer: string;
+}
+
+/** A TCP port whose allowed connections go to the HTTP proxy, with the HTTP rules it checks there. */
+export interface HttpBlock {
+  block: L4Block;
+  http: readonly PortRuleHTTP[];
+  /** the port rule's `rules/http` (absolute pointer into the spec) */
+  pointer: string;
 }
 
 export interface L4Result {
   blocks: L4Block[];
   /** allows redirected to the DNS proxy (only with the DNS proxy; always empty for deny rules) */
   dnsBlocks: DnsBlock[];
+  /** allows redirected to the HTTP proxy (only with the HTTP proxy; always empty for deny rules) */
+  httpBlocks: HttpBlock[];
   /** what cannot be enforced: core/policy/unenforced-parts.ts l4Issues, the API's warnings too */
   degraded: Array<{ pointer: string; reason: string }>;
 }
@@ -68,23 +86,30 @@ export function compileL4(
 ): L4Result {
   const toPorts = rule.toPorts ?? [];
   const icmps = rule.icmps ?? [];
-  const out: L4Result = { blocks: [], dnsBlocks: [], degraded: l4Issues(rule, pointer, kind, context).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
+  const out: L4Result = { blocks: [], dnsBlocks: [], httpBlocks: [], degraded: l4Issues(rule, pointer, kind, context).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
   if (toPorts.length === 0 && icmps.length === 0) {
     out.blocks.push(ANY_L4);
     return out;
   }
-  for (const pr of toPorts) {
+  toPorts.forEach((pr, j) => {
     const plan = planPortRule(pr, kind, context);
-    if (plan.kind === 'unenforced') continue; // contributes no L4 allow
+    if (plan.kind === 'unenforced') return; // contributes no L4 allow
     if (plan.kind === 'dns-proxy') {
       const dns = (pr as PortRule).rules?.dns ?? [];
-      for (const { protocols, port } of plan.ports) for (const proto of protocols) out.dnsBlocks.push({ block: { proto, port, prefixLen: 16 }, dns });
-      continue;
+      const at = `${pointer}/toPorts/${j}/rules/dns`;
+      for (const { protocols, port } of plan.ports) for (const proto of protocols) out.dnsBlocks.push({ block: { proto, port, prefixLen: 16 }, dns, pointer: at });
+      return;
+    }
+    if (plan.kind === 'http-proxy') {
+      const http = (pr as PortRule).rules?.http ?? [];
+      const at = `${pointer}/toPorts/${j}/rules/http`;
+      for (const { port } of plan.ports) out.httpBlocks.push({ block: { proto: IpProto.tcp, port, prefixLen: 16 }, http, pointer: at });
+      return;
     }
     const ports = pr.ports ?? [];
     if (ports.length === 0) {
       out.blocks.push(ANY_L4);
-      continue;
+      return;
     }
     for (const pp of ports) {
       const plan = planPort(pp, kind);
@@ -92,7 +117,7 @@ export function compileL4(
       else if (plan.kind === 'unenforced') out.blocks.push(...(plan.widenedTo === undefined ? [] : allPorts(plan.widenedTo)));
       else for (const proto of plan.protocols) for (const b of splitPortRange(plan.first, plan.last)) out.blocks.push({ proto, port: b.port, prefixLen: b.prefixLen });
     }
-  }
+  });
   for (const icmp of icmps) {
     for (const field of icmp.fields ?? []) {
       const { protocol, type } = planIcmp(field, kind);

@@ -10,10 +10,12 @@
  * whose block contains the key's block (DNS redirects are full-port blocks, so exactly their own key
  * carries it; a shorter key containing it does not, and the LPM picks the redirect's key). So within
  * a family a redirect is never lost to another allow of the same port; across families
- * (peer vs any-peer) see dns-redirects.ts. Deny and audit-deny keys never carry a proxy.
+ * (peer vs any-peer) see proxy-redirects.ts. Two redirects of different kinds on one key are a conflict
+resolved before the merge (proxy-redirects.ts: a deny there). Deny and audit-deny keys never carry a proxy.
  */
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyPrefix, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import type { DnsSelector, L4Block } from './l4.js';
 
 export interface Contribution {
@@ -28,6 +30,10 @@ export interface Contribution {
   proxy?: ProxyKind;
   /** with proxy: the DNS rules the proxy checks (dns-rules.ts) */
   dns?: readonly DnsSelector[];
+  /** with proxy http: the HTTP rules the proxy checks (http-rules.ts) */
+  http?: readonly PortRuleHTTP[];
+  /** with a proxy: the L7 rules' pointer into the policy spec (`…/toPorts/<j>/rules/dns|http`) */
+  l7Pointer?: string;
   /** an allow of an audit-mode policy */
   auditAllow?: boolean;
 }

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, IpProto, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
-import { propagateRedirects } from './dns-redirects.js';
+import { propagateRedirects } from './proxy-redirects.js';
 import { buildDnsRules, dnsQueryVerdict } from './dns-rules.js';
 import type { DnsSelector, L4Block } from './l4.js';
 import { blockBits, blockContains, mergeContributions, type Contribution } from './merge-entries.js';

@@ -1,6 +1,7 @@
 /**
  * Inputs and output of compileBundle (see docs/agent.md "Compile contract").
  */
+import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 
@@ -75,6 +76,11 @@ export interface CompileInput {
    *  connection the identity the address has without its names (IpcacheEntry.newConnectionIdentity).
    *  Only read when `dnsProxy` is true. */
   fqdnZombies?: readonly string[];
+  /** The node runs the agent's HTTP proxy (default false). When true, egress HTTP rules
+   *  (`toPorts[].rules.http`) on numbered TCP ports compile to allows redirected to the proxy
+   *  (`proxy: ProxyKind.http`) plus `CompiledState.httpRules`. When false the output is exactly what it
+   *  was before (HTTP rules other than `{}` fail closed, reported). */
+  httpProxy?: boolean;
 }
 
 /** A DNS name the proxy learned from an answer, with the answer's (still valid) addresses. */
@@ -111,6 +117,33 @@ export interface DnsRuleEntry {
   peers: number[] | 'any';
   /** sorted by ruleId, then matchName, then matchPattern; no duplicates */
   allow: DnsAllow[];
+}
+
+/** The HTTP rules of one allow on a redirected port: `http` as written in the policy (`rules.http`;
+ *  ORed, `{}` or `[]` allows every request), `[{}]` for an allow without HTTP rules covering the port
+ *  (Cilium's L7 wildcard). */
+export interface HttpRuleSet {
+  /** the rule that allows (flow attribution) */
+  ruleId: number;
+  /** from an audit-mode policy: what it alone would deny is forwarded and counted as audit */
+  audit?: true;
+  http: PortRuleHTTP[];
+}
+
+/** What the HTTP proxy allows for connections from `localId` to `peers` on TCP `port`. A connection to
+ *  a peer of identity P is checked against every entry of (localId, 6, port) whose peers are `'any'`
+ *  or contain P: see http-rules.ts createHttpRuleLookup. */
+export interface HttpRuleEntry {
+  localId: number;
+  /** 6 (TCP) */
+  proto: number;
+  /** 1–65535 */
+  port: number;
+  /** the peers' identities, sorted; `'any'` = every peer (the any-peer family). Within one
+   *  (localId, port) every identity is in at most one list. */
+  peers: number[] | 'any';
+  /** sorted by ruleId, then the rules' JSON; no duplicates */
+  rules: HttpRuleSet[];
 }
 
 /** The toFQDNs selectors of the policies selecting one local identity: answers for names they match
@@ -188,4 +221,7 @@ export interface CompiledState {
   /** which names the DNS proxy learns for which local identity, sorted by localId; present only when
    *  the input says `dnsProxy: true` */
   fqdnSelectors?: FqdnLearnEntry[];
+  /** what the HTTP proxy checks on redirected ports, sorted as dnsRules; present only when the input
+   *  says `httpProxy: true` */
+  httpRules?: HttpRuleEntry[];
 }
