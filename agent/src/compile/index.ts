@@ -10,10 +10,14 @@
  * With `dnsProxy: true`, dnsRules is what the DNS proxy checks; `createDnsQueryVerdict(dnsRules)` /
  * `dnsQueryVerdict(dnsRules, query)` decide one query (allowed, audit, ruleId), and
  * `createFqdnLearner(fqdnSelectors)(localId, name)` says whether an answer's addresses must be learned.
+ * With `httpProxy: true`, httpRules is what the HTTP proxy checks; `createHttpRuleLookup(httpRules)
+ * (localId, peerId, port)` gives a connection's rules (undefined: refuse) and `.match(request)` decides
+ * one request (allowed, audit, ruleId, header actions).
  */
 export { compileBundle } from './compile-bundle.js';
 export { createDnsQueryVerdict, dnsQueryVerdict, type DnsQuery, type DnsQueryVerdict } from './dns-rules.js';
 export { createFqdnLearner } from './fqdn-learning.js';
+export { createHttpRuleLookup, type HttpConnectionRules, type HttpRequestVerdict, type HttpRuleLookup } from './http-rules.js';
 export { allocateHashed, hashToU32, CIDR_ID_SPACE, RULE_ID_SPACE, WORKLOAD_ID_SPACE, type IdSpace } from './allocate-ids.js';
 export type {
   ClusterNode,
@@ -23,6 +27,8 @@ export type {
   DnsAllow,
   DnsRuleEntry,
   FqdnLearnEntry,
+  HttpRuleEntry,
+  HttpRuleSet,
   IdentityInfo,
   IdentityKind,
   LearnedName,

@@ -4,7 +4,7 @@
  * so given/want tables stay legible.
  */
 import type { BundledPolicy, NetworkPolicySpec } from '../../../openapi/types.js';
-import { Direction, IpProto, PolicyVerdict, ReservedIdentity } from '../kernel/identities.js';
+import { Direction, IpProto, PolicyVerdict, ProxyKind, ReservedIdentity } from '../kernel/identities.js';
 import type { CompiledState, CompileInput, LocalEndpoint, PeerEndpoint } from './types.js';
 
 export const LOCAL: LocalEndpoint[] = [
@@ -47,7 +47,11 @@ export interface Rendered {
   degraded: string[];
   /** only with the DNS proxy: `local peers proto/port: allows` (peers `*` or names joined by +; rule as policy+pointer) */
   dnsRules?: string[];
+  /** only with the HTTP proxy: `local peers tcp/port: set; set` (a set: its rules' JSON, ` (audit)`, the rule) */
+  httpRules?: string[];
 }
+
+const PROXY: Record<number, string> = { [ProxyKind.dns]: 'dns', [ProxyKind.http]: 'http' };
 
 /** Names: workload identity → `app@namespace` (from labels), reserved → its name, cidr → the prefix, 0 → `*`. */
 export function render(state: CompiledState): Rendered {
@@ -70,7 +74,7 @@ export function render(state: CompiledState): Rendered {
       const flags = [e.defaultDenyIngress && 'deny-in', e.defaultDenyEgress && 'deny-out', e.auditIngress && 'audit-in', e.auditEgress && 'audit-out'].filter(Boolean);
       return `${e.ifindex} ${n(e.identity)}${flags.length ? ' ' + flags.join(',') : ''}`;
     }),
-    policy: state.policy.map((p) => `${n(p.localId)} ${dir(p.direction)} ${n(p.peerId)} ${l4(p.proto, p.port, p.portPrefixLen)} ${VERDICT[p.verdict]} ${rule.get(p.ruleId) ?? p.ruleId}${p.proxy ? ' proxy:dns' : ''}`),
+    policy: state.policy.map((p) => `${n(p.localId)} ${dir(p.direction)} ${n(p.peerId)} ${l4(p.proto, p.port, p.portPrefixLen)} ${VERDICT[p.verdict]} ${rule.get(p.ruleId) ?? p.ruleId}${p.proxy ? ` proxy:${PROXY[p.proxy] ?? p.proxy}` : ''}`),
     ipcache: state.ipcache.map((e) => `${e.cidr} ${n(e.identity)}`),
     degraded: state.degraded.map((d) => `${d.policy}${d.pointer}: ${d.reason}`),
     ...(state.dnsRules
@@ -80,6 +84,16 @@ export function render(state: CompiledState): Rendered {
               `${n(e.localId)} ${e.peers === 'any' ? '*' : e.peers.map(n).join('+')} ${l4(e.proto, e.port, 16)}: ${e.allow
                 .map((a) => `${[a.matchName, a.matchPattern].filter((x) => x !== undefined).join('|')}${a.audit ? ' (audit)' : ''} ${rule.get(a.ruleId) ?? a.ruleId}`)
                 .join(', ')}`,
+          ),
+        }
+      : {}),
+    ...(state.httpRules
+      ? {
+          httpRules: state.httpRules.map(
+            (e) =>
+              `${n(e.localId)} ${e.peers === 'any' ? '*' : e.peers.map(n).join('+')} ${l4(e.proto, e.port, 16)}: ${e.rules
+                .map((r) => `${JSON.stringify(r.http)}${r.audit ? ' (audit)' : ''} ${rule.get(r.ruleId) ?? r.ruleId}`)
+                .join('; ')}`,
           ),
         }
       : {}),
