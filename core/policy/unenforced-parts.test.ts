@@ -1,12 +1,14 @@
 /**
  * findUnenforcedParts / planPortRule and the environment: without the DNS proxy, toFQDNs and DNS rules
  * (other than `*`) fail closed; with it, both are enforced — DNS rules only on egress ports with a
- * number (TCP, UDP, ANY, no range). The write-time view keeps the proxy off for now.
+ * number (TCP, UDP, ANY, no range). Likewise the HTTP proxy for HTTP rules on egress TCP ports with a
+ * number; its unsupported fields are reported at the field. The write-time view assumes the DNS proxy
+ * and not (yet) the HTTP proxy.
  */
 import { describe, expect, it } from 'vitest';
 
 import type { BundledPolicy, PortRule } from '../../openapi/types.js';
-import { findUnenforcedParts, planPortRule, policyWarnings, WRITE_TIME_ENVIRONMENT, type EnforcementEnvironment } from './unenforced-parts.js';
+import { findUnenforcedParts, HTTP_INGRESS_REASON, HTTP_PORTS_REASON, planPortRule, policyWarnings, WRITE_TIME_ENVIRONMENT, type EnforcementEnvironment } from './unenforced-parts.js';
 
 const OFF: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: false, httpProxy: false };
 const ON: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: true, httpProxy: false };
@@ -75,5 +77,92 @@ describe('unenforced parts and the DNS proxy', () => {
     expect(planPortRule(pr([{ port: '53', protocol: 'UDP' }]), 'allow', ctx)).toEqual({ kind: 'l4' });
     expect(planPortRule(pr([{ port: '53', protocol: 'UDP' }]), 'deny', ctx)).toEqual({ kind: 'l4' });
     expect(planPortRule({ ...pr([{ port: '53', protocol: 'UDP' }], DNS), serverNames: ['a.example'] }, 'allow', ctx)).toMatchObject({ kind: 'unenforced', field: 'serverNames' });
+  });
+});
+
+describe('unenforced parts and the HTTP proxy', () => {
+  const HTTP_ON: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: true, httpProxy: true };
+  const TCP_80 = [{ port: '80', protocol: 'TCP' as const }];
+  const cases: Array<{ name: string; given: Pick<BundledPolicy, 'spec' | 'mode'>; off: string[]; on: Array<[string, string?]> }> = [
+    {
+      name: 'HTTP rules on egress TCP/80: redirected',
+      given: egress({ egress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{ method: 'GET', path: '/a' }] } }] }] }),
+      off: ['/egress/0/toPorts/0/rules/http'],
+      on: [],
+    },
+    {
+      name: 'an allow-all rule {} stays unreported either way',
+      given: egress({ egress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{}] } }] }], ingress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{}] } }] }] }),
+      off: [],
+      on: [],
+    },
+    {
+      name: 'HTTP rules on ingress: the ingress redirect is not built',
+      given: egress({ ingress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{ path: '/a' }] } }] }] }),
+      off: ['/ingress/0/toPorts/0/rules/http'],
+      on: [['/ingress/0/toPorts/0/rules/http', HTTP_INGRESS_REASON]],
+    },
+    {
+      name: 'HTTP rules on ANY, a range, port 0 or a named port: not redirectable',
+      given: egress({
+        egress: [
+          { toPorts: [{ ports: [{ port: '80' }], rules: { http: [{ path: '/a' }] } }] },
+          { toPorts: [{ ports: [{ port: '80', endPort: 90, protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] },
+          { toPorts: [{ ports: [{ port: '0', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] },
+          { toPorts: [{ ports: [{ port: 'http', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] },
+        ],
+      }),
+      off: ['/egress/0/toPorts/0/rules/http', '/egress/1/toPorts/0/rules/http', '/egress/2/toPorts/0/rules/http', '/egress/3/toPorts/0/rules/http'],
+      on: [
+        ['/egress/0/toPorts/0/rules/http', HTTP_PORTS_REASON],
+        ['/egress/1/toPorts/0/rules/http', HTTP_PORTS_REASON],
+        ['/egress/2/toPorts/0/rules/http', HTTP_PORTS_REASON],
+        ['/egress/3/toPorts/0/rules/http', HTTP_PORTS_REASON],
+      ],
+    },
+    {
+      name: 'a secret in headerMatches: reported at the field (that HTTP rule matches nothing)',
+      given: egress({ egress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{ path: '/a' }, { headerMatches: [{ name: 'X-A', value: 'v' }, { name: 'X-Token', secret: { name: 's' } }] }] } }] }] }),
+      off: ['/egress/0/toPorts/0/rules/http'],
+      on: [['/egress/0/toPorts/0/rules/http/1/headerMatches/1/secret']],
+    },
+    {
+      name: 'HTTP rules together with other L7 kinds are not redirected',
+      given: egress({ egress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{ path: '/a' }], kafka: [{ topic: 't' }] } }] }] }),
+      off: ['/egress/0/toPorts/0/rules/http'],
+      on: [['/egress/0/toPorts/0/rules/http']],
+    },
+  ];
+  it.each(cases)('$name', ({ given, off, on }) => {
+    expect(findUnenforcedParts(given, ON).map((p) => p.pointer)).toEqual(off);
+    const got = findUnenforcedParts(given, HTTP_ON);
+    expect(got.map((p) => p.pointer)).toEqual(on.map(([pointer]) => pointer));
+    on.forEach(([, reason], i) => {
+      if (reason !== undefined) expect(got[i]?.reason).toBe(reason);
+      expect(got[i]?.consequence).toBe('failsClosed');
+    });
+  });
+
+  it('the write-time view does not assume the HTTP proxy yet', () => {
+    expect(WRITE_TIME_ENVIRONMENT.httpProxy).toBe(false);
+  });
+
+  it('planPortRule: HTTP ports with the proxy, with the unsupported fields relative to the port rule', () => {
+    const ctx = { dir: 'egress' as const, environment: HTTP_ON };
+    expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }, { port: '8080', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }, 'allow', ctx)).toEqual({
+      kind: 'http-proxy',
+      ports: [{ port: 80 }, { port: 8080 }],
+      unsupported: [],
+    });
+    expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '(?P<x>a)' }] } }, 'allow', ctx)).toMatchObject({
+      kind: 'http-proxy',
+      unsupported: [{ field: 'rules/http/0/path' }],
+    });
+    expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [] } }, 'allow', ctx)).toEqual({ kind: 'http-proxy', ports: [{ port: 80 }], unsupported: [] });
+    expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }, 'allow', { ...ctx, dir: 'ingress' })).toEqual({
+      kind: 'unenforced',
+      field: 'rules/http',
+      reason: HTTP_INGRESS_REASON,
+    });
   });
 });
