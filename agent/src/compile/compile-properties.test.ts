@@ -16,7 +16,7 @@ import { allocateHashed } from './allocate-ids.js';
 import { compileBundle } from './compile-bundle.js';
 import { containsPrefix, maskPrefix } from '../../../core/policy/rules/ip-prefix.js';
 import { input, LOCAL, PEERS, policy, render } from './test-cluster.js';
-import { PolicyVerdict } from '../kernel/identities.js';
+import { PolicyVerdict, ProxyKind } from '../kernel/identities.js';
 import type { CompileInput } from './types.js';
 
 const FIXTURES = upstream.CILIUM_POLICIES;
@@ -63,6 +63,18 @@ const LEARNED = [
   { name: 'api.github.com', ips: ['140.82.112.5', '140.82.112.6', '10.0.2.1'] },
 ];
 const PROXY: Partial<CompileInput> = { dnsProxy: true, fqdnNames: LEARNED };
+const HTTP_SAMPLE: BundledPolicy[] = [
+  policy('http', {
+    endpointSelector: {},
+    egress: [
+      { toEndpoints: [{ matchLabels: { app: 'db' } }], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }, { port: '8080', protocol: 'TCP' }], rules: { http: [{ method: 'GET', path: '/public/.*' }, { headers: ['X-Debug'] }] } }] },
+      { toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], rules: { http: [{ host: 'api\\.example\\.com', headerMatches: [{ name: 'X-Env', value: 'prod', mismatch: 'LOG' }] }] } }] },
+      { toEntities: ['cluster'], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] },
+    ],
+  }),
+  policy('http.audit', { namespace: 'shop', endpointSelector: { matchLabels: { app: 'web' } }, egress: [{ toEndpoints: [{}], toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ method: 'POST' }] } }] }] }, { mode: 'audit' }),
+];
+const BOTH_PROXIES: Partial<CompileInput> = { ...PROXY, httpProxy: true };
 
 function importFixtures(): BundledPolicy[] {
   const list = (dir: string): string[] =>
@@ -201,6 +213,11 @@ describe('compileBundle properties', () => {
       for (const p of e.peers === 'any' ? [] : e.peers) expect(ids.has(p)).toBe(true);
       for (const a of e.allow) expect(rules.has(a.ruleId)).toBe(true);
     }
+    for (const e of s.httpRules ?? []) {
+      expect([ids.has(e.localId), e.proto]).toEqual([true, 6]);
+      for (const p of e.peers === 'any' ? [] : e.peers) expect(ids.has(p)).toBe(true);
+      for (const r of e.rules) expect(rules.has(r.ruleId)).toBe(true);
+    }
     // the proxy bit only on allows of one TCP/UDP port
     for (const e of s.policy.filter((x) => x.proxy !== undefined)) expect([e.verdict, e.portPrefixLen, [6, 17].includes(e.proto)]).toEqual([PolicyVerdict.allow, 16, true]);
     return s;
@@ -229,6 +246,33 @@ describe('compileBundle properties', () => {
     expect(dnsRules).toEqual([]);
     expect(fqdnSelectors).toEqual([]);
     expect(got).toEqual(compileBundle(input(SAMPLE)));
+  });
+
+  it('every ruleId and identity is attributed with both proxies (sample + DNS + HTTP policies); HTTP redirects only on TCP', () => {
+    const s = expectAttributed([...SAMPLE, ...DNS_SAMPLE, ...HTTP_SAMPLE], BOTH_PROXIES);
+    expect(s.policy.some((e) => e.proxy === ProxyKind.http)).toBe(true);
+    for (const e of s.policy.filter((x) => x.proxy === ProxyKind.http)) expect(e.proto).toBe(6);
+    expect((s.httpRules ?? []).length).toBeGreaterThan(0);
+  });
+
+  it('is deterministic with both proxies: shuffled policies, pods and key orders', () => {
+    const policies = [...SAMPLE, ...DNS_SAMPLE, ...HTTP_SAMPLE];
+    const want = compileBundle(input(policies, BOTH_PROXIES));
+    for (let seed = 1; seed <= 10; seed++) {
+      const got = compileBundle(input(shuffle(policies, seed).map(reverseKeys), { ...BOTH_PROXIES, endpoints: shuffle(LOCAL, seed + 1), peers: shuffle(PEERS, seed + 2) }));
+      expect(JSON.stringify(got)).toBe(JSON.stringify(want));
+    }
+  });
+
+  it('the HTTP proxy changes nothing for policies without HTTP rules (but adds empty httpRules)', () => {
+    const { httpRules, ...got } = compileBundle(input([...SAMPLE, ...DNS_SAMPLE], BOTH_PROXIES));
+    expect(httpRules).toEqual([]);
+    expect(got).toEqual(compileBundle(input([...SAMPLE, ...DNS_SAMPLE], PROXY)));
+  });
+
+  it.skipIf(!upstream.present)(upstream.titled('with both proxies, the upstream examples compile, attributed'), () => {
+    const s = expectAttributed([...importFixtures(), ...DNS_SAMPLE, ...HTTP_SAMPLE], BOTH_PROXIES);
+    expect(s.policy.some((e) => e.proxy === ProxyKind.http)).toBe(true);
   });
 
   it.skipIf(!upstream.present)(upstream.titled('with the DNS proxy, the upstream examples compile, attributed, and no toFQDNs is reported'), () => {

@@ -5,7 +5,7 @@
  *
  * Contract of buildHttpRules: proxy-rule-entries.ts `groupProxyRules` for `ProxyKind.http` (TCP ports).
  * One allow (`HttpRuleSet`) per covering egress allow: a redirect's HTTP rules as written (`rules.http`
- * of its port rule), `[{}]` for a plain allow (Cilium: a rule without HTTP rules on a redirected port
+ * of its port rule, in order; each object's keys sorted), `[{}]` for a plain allow (Cilium: a rule without HTTP rules on a redirected port
  * allows every request); `audit` when the allow is an audit-mode policy's. Sets sorted by ruleId, then
  * their rules' JSON, then audit; duplicates dropped.
  *
@@ -23,7 +23,8 @@
  * An audit-mode allow never loosens an enforce-mode denial. Each set is compiled once per lookup
  * function (i.e. per httpRules revision); per-connection results are cached by (localId, peerId, port).
  */
-import { compileHttpRules, type CompiledHttpRules, type HeaderAction, type HttpRequestView } from '../../../core/policy/rules/http-match.js';
+import { canonicalJson } from '../../../core/policy/canonical-json.js';
+import { compileHttpRules, type CompiledHttpRules, type HeaderAction, type HttpRequestView, type PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import { IpProto, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
 import type { Contribution } from './merge-entries.js';
 import { groupProxyRules } from './proxy-rule-entries.js';
@@ -35,10 +36,13 @@ export function compareHttpRuleSets(a: HttpRuleSet, b: HttpRuleSet): number {
   return a.ruleId - b.ruleId || cmp(JSON.stringify(a.http), JSON.stringify(b.http)) || Number(Boolean(a.audit)) - Number(Boolean(b.audit));
 }
 
+/** The rules as written, with object keys sorted (the output does not depend on the spec's key order). */
+const canonicalRules = (rules: readonly PortRuleHTTP[]): PortRuleHTTP[] => JSON.parse(`[${rules.map((r) => canonicalJson(r)).join(',')}]`) as PortRuleHTTP[];
+
 function setsOf(c: Contribution): HttpRuleSet[] {
   const audit = c.auditAllow ? { audit: true as const } : {};
   const redirect = c.verdict === PolicyVerdict.allow && c.proxy === ProxyKind.http;
-  return [{ ruleId: c.ruleId, ...audit, http: redirect ? [...(c.http ?? [])] : [{}] }];
+  return [{ ruleId: c.ruleId, ...audit, http: redirect ? canonicalRules(c.http ?? []) : [{}] }];
 }
 
 export function buildHttpRules(contributions: readonly Contribution[]): HttpRuleEntry[] {
