@@ -445,9 +445,10 @@ export function compileBundle(input: CompileInput): CompiledState {
   // direction that would loosen enforcement for traffic no enforce rule allows, so there audit-deny
   // entries are clipped to what enforce allows: each is intersected with every allow of the same
   // endpoint and direction (peer ∩ peer, block ∩ block); outside, the default deny drops as before.
-  // Not with allows redirected to the DNS proxy: an audit-deny (rank 2) would win over the redirect in
-  // the kernel and forward the traffic past the proxy, so an audit policy would loosen the enforce
-  // DNS rules; there the audit deny's would-drops are not counted instead (dns-redirects.ts).
+  // Not with allows redirected to a proxy (DNS, HTTP): a clipped audit-deny (rank 2) would replace the
+  // redirect's key in its family and forward the traffic past the proxy, so an audit policy would
+  // loosen the enforce L7 rules; there the audit deny's would-drops are not counted instead
+  // (proxy-redirects.ts).
   for (const a of clipped) {
     for (const c of contributions) {
       if (c.verdict !== PolicyVerdict.allow || c.localId !== a.localId || c.direction !== a.direction) continue;
