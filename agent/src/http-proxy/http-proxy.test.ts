@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  ACCESS_DENIED_BODY, UPSTREAM_CONNECT_ERROR_BODY, UPSTREAM_PROTOCOL_ERROR_BODY, UPSTREAM_RESET_BODY, UPSTREAM_TIMEOUT_BODY,
+  ACCESS_DENIED_BODY, MAX_RECORD_PATH, UPSTREAM_CONNECT_ERROR_BODY, UPSTREAM_PROTOCOL_ERROR_BODY, UPSTREAM_RESET_BODY, UPSTREAM_TIMEOUT_BODY,
 } from './http-proxy.js';
 import {
   decideWith, exchangeRaw, header, listen, readUntil, request, startProxy, startUpstream, type Host, type ProxyHarness, type Upstream,
@@ -380,6 +380,29 @@ describe('HttpProxy failures', () => {
     await closed;
     expect(h.proxy.stats().openConnections).toBe(0);
     await expect(h.proxy.close()).resolves.toBeUndefined();
+  });
+
+  it('records a client that goes away before the response (client-aborted) and closes its upstream request', async () => {
+    let upstreamClosed = false;
+    const { h } = await setup('127.0.0.1', {}, (req) => req.socket.once('close', () => {
+      upstreamClosed = true;
+    }));
+    const socket = net.connect({ host: h.address.address, port: h.address.port });
+    socket.write('GET /gone HTTP/1.1\r\nHost: web\r\n\r\n');
+    await expect.poll(() => h.proxy.stats().inFlight).toBe(1);
+    socket.destroy();
+    await expect.poll(() => h.records.length).toBe(1);
+    expect(h.records[0]).toMatchObject({ path: '/gone', code: 0, verdict: 'error', reason: 'client-aborted' });
+    await expect.poll(() => upstreamClosed).toBe(true);
+    expect(h.proxy.stats()).toMatchObject({ clientAborts: 1, inFlight: 0 });
+  });
+
+  it('bounds the path in records (MAX_RECORD_PATH) but forwards the whole request target', async () => {
+    const { upstream, h } = await setup('127.0.0.1');
+    const path = `/${'p'.repeat(3000)}`;
+    expect((await request(h.address, { path })).statusCode).toBe(200);
+    expect(upstream.requests[0]!.url).toBe(path);
+    expect(h.records[0]!.path).toBe(path.slice(0, MAX_RECORD_PATH));
   });
 
   it('records an HTTP/1.0 request with its protocol', async () => {

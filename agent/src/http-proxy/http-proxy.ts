@@ -408,15 +408,19 @@ export class HttpProxy<Endpoint> {
         res.end();
         res.once('finish', () => finish(res.statusCode, 'forwarded'));
       });
-      upstreamRes.once('aborted', () => {
+      const onUpstreamBroken = (): void => {
+        if (done || upstreamRes.complete) return;
         this.counters.upstreamResets++;
-        res.destroy();
+        res.destroy(); // mid-response: the client sees the connection close (Envoy resets the stream)
         finish(res.statusCode, 'error', { reason: 'upstream-reset' });
-      });
+      };
+      upstreamRes.once('aborted', onUpstreamBroken);
+      upstreamRes.on('error', onUpstreamBroken);
     });
     res.once('close', () => {
       if (!upstream.destroyed && !res.writableFinished) upstream.destroy();
     });
+    req.on('error', () => upstream.destroy()); // the client went away mid-body: 'close' records it
     req.pipe(upstream);
   }
 
