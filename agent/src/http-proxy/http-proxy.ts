@@ -158,6 +158,7 @@ export class HttpProxy<Endpoint> {
   private readonly responseTimeoutMs: number;
   private readonly maxInFlight: number;
   private readonly maxUpstreamPerClient: number;
+  private readonly maxHeaderSize: number;
   private closing: Promise<void> | undefined;
 
   constructor(options: HttpProxyOptions<Endpoint>) {
@@ -167,9 +168,10 @@ export class HttpProxy<Endpoint> {
     this.responseTimeoutMs = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.maxUpstreamPerClient = options.maxUpstreamPerClient ?? DEFAULT_MAX_UPSTREAM_PER_CLIENT;
+    this.maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.http = http.createServer({
-      maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE,
+      maxHeaderSize: this.maxHeaderSize,
       keepAliveTimeout: idleTimeoutMs,
       requestTimeout: 0,
       noDelay: true,
@@ -361,6 +363,7 @@ export class HttpProxy<Endpoint> {
       path: req.url,
       headers: flatten(outgoing),
       setHost: false,
+      maxHeaderSize: this.maxHeaderSize,
     });
     let responseTimer: NodeJS.Timeout | undefined;
     const clearResponseTimer = (): void => {
@@ -478,6 +481,7 @@ export class HttpProxy<Endpoint> {
       path: req.url,
       headers: flatten(forwardedRequestHeaders(applyHeaderActions(headers, actions), true)),
       setHost: false,
+      maxHeaderSize: this.maxHeaderSize,
     });
     const timer = setTimeout(() => upstream.destroy(new UpstreamTimeoutError('response')), this.responseTimeoutMs);
     upstream.once('close', () => clearTimeout(timer));
