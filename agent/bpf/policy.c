@@ -814,6 +814,9 @@ static __always_inline int to_proxy(struct __sk_buff *skb, const struct fn_pkt *
 	struct fn_proxy_value v = { .port = p->dport, .proxy = kind, .ifindex = skb->ifindex };
 	__u32 proxy[4];
 
+	if (!proxy_ready(cfg, p, kind)) /* the proxy stopped since the connection was decided */
+		return FN_DROP;
+
 	__builtin_memcpy(k.addr, p->saddr, 16);
 	__builtin_memcpy(v.addr, p->daddr, 16);
 	if (bpf_map_update_elem(&fn_proxy_nat, &k, &v, BPF_ANY) != 0)

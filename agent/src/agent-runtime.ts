@@ -15,6 +15,7 @@ import { ApiError, type ApiClient } from './sync/api-client.js';
 import type { ProgramOutcome } from './sync/node-status.js';
 import { SyncLoop, type Logger } from './sync/sync-loop.js';
 import type { DnsService } from './dns-service/dns-service.js';
+import type { HttpService } from './http-service/http-service.js';
 import { join } from 'node:path';
 
 /** The part of Datapath the runtime uses (the real class satisfies it). */
@@ -40,6 +41,8 @@ export interface AgentRuntimeOptions<D extends RuntimeDatapath> {
   spoolLimits?: SpoolLimits;
   /** the DNS proxy and FQDN learning (absent: DNS rules and toFQDNs are reported Degraded, fail closed) */
   dns?: DnsService;
+  /** the HTTP proxy for egress HTTP rules (absent: HTTP rules are reported Degraded, fail closed) */
+  http?: HttpService;
   log?: Logger;
 }
 
@@ -117,6 +120,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
         nodes: snap.nodes,
         kubeApiserver: snap.kubeApiserver,
         ...(this.options.dns ? this.options.dns.compileInput() : {}),
+        ...(this.options.http ? this.options.http.compileInput() : {}),
       });
     } catch (e) {
       return { revision: bundle.revision, programmed: false, reason: 'CompileFailed', message: (e as Error).message, degraded: [] };
@@ -129,6 +133,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     }
     this.compiled = compiled;
     this.options.dns?.compiled(compiled, snap.endpoints);
+    this.options.http?.compiled(compiled, snap.endpoints);
     const t2 = performance.now();
     this.log('info', 'programmed', {
       revision: bundle.revision,
@@ -148,6 +153,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     await this.options.source.start();
     // before the first programming: it compiles with the proxy and the names learned before a restart
     await this.options.dns?.start();
+    await this.options.http?.start();
     await this.sync.loadLastKnownGood();
     const signal = this.controller.signal;
     this.loops = Promise.all([this.sync.run(signal), this.flows.run(signal)]);
@@ -163,6 +169,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     this.controller.abort();
     await this.loops;
     await this.options.dns?.stop();
+    await this.options.http?.stop();
     await this.options.source.stop();
     this.options.datapath.close();
   }

@@ -77,14 +77,17 @@ describe('agent CLI', () => {
     const base = ['--api', 'http://a/api', '--cluster', 'c1', '--node', 'n1', '--token-file', '/t'];
     const defaults = agentCommand().exitOverride();
     defaults.parse(base, { from: 'user' });
-    expect(defaults.opts()).toMatchObject({ dnsProxy: true, dnsProxyPort: 0, fqdnMinTtl: 60 });
+    expect(defaults.opts()).toMatchObject({ dnsProxy: true, dnsProxyPort: 0, fqdnMinTtl: 60, httpProxy: true, httpProxyPort: 0 });
     expect(defaults.opts().dnsProxyAddress).toBeUndefined();
     const given = agentCommand().exitOverride();
     given.parse([...base, '--dns-proxy-address', '10.0.0.4', '--dns-proxy-address', 'fd00::4', '--dns-proxy-port', '10053', '--fqdn-min-ttl', '5'], { from: 'user' });
     expect(given.opts()).toMatchObject({ dnsProxy: true, dnsProxyAddress: ['10.0.0.4', 'fd00::4'], dnsProxyPort: 10053, fqdnMinTtl: 5 });
     const off = agentCommand().exitOverride();
-    off.parse([...base, '--no-dns-proxy'], { from: 'user' });
-    expect(off.opts().dnsProxy).toBe(false);
+    off.parse([...base, '--no-dns-proxy', '--no-http-proxy'], { from: 'user' });
+    expect(off.opts()).toMatchObject({ dnsProxy: false, httpProxy: false });
+    const httpPort = agentCommand().exitOverride();
+    httpPort.parse([...base, '--http-proxy-port', '10080'], { from: 'user' });
+    expect(httpPort.opts().httpProxyPort).toBe(10080);
     for (const bad of [['--dns-proxy-address', 'node-1'], ['--dns-proxy-port', '70000'], ['--fqdn-min-ttl', '0']]) {
       const cmd = agentCommand().exitOverride().configureOutput({ writeErr: () => undefined });
       expect(() => cmd.parse([...base, ...bad], { from: 'user' })).toThrow(/invalid/);

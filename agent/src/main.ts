@@ -8,7 +8,8 @@
  *     [--netns /run/netns/<node-ns>] [--poll-interval 5s] [--flow-interval 10s] \
  *     [--allow-localhost always|policy] [--host-routing stack|bpf] [--ct-timeout-syn 60] [--ct-timeout-established 21600] \
  *     [--ct-timeout-closing 10] [--ct-timeout-other 60] \
- *     [--no-dns-proxy] [--dns-proxy-address <ip>]… [--dns-proxy-port 0] [--fqdn-min-ttl 60]
+ *     [--no-dns-proxy] [--dns-proxy-address <ip>]… [--dns-proxy-port 0] [--fqdn-min-ttl 60] \
+ *     [--no-http-proxy] [--http-proxy-port 0]
  *
  * Logs are JSON lines on stderr; tokens are never logged. SIGTERM/SIGINT stop the loops and exit,
  * leaving maps, programs and links pinned: enforcement continues until the next agent takes over.
@@ -31,6 +32,7 @@ import { DnsService, upstreamSockets } from './dns-service/dns-service.js';
 import { liveConnectionDestinations } from './dns-service/live-connections.js';
 import { DEFAULT_FQDN_LIMITS } from './fqdn/fqdn-cache.js';
 import { proxySockets } from './proxy-sockets.js';
+import { HttpService } from './http-service/http-service.js';
 import { createApiClient } from './sync/api-client.js';
 import type { Logger } from './sync/sync-loop.js';
 import { fileTokenProvider, workloadIdentityTokenProvider, type TokenProvider } from './sync/token-provider.js';
@@ -95,6 +97,9 @@ interface AgentCliOptions {
   dnsProxyPort: number;
   /** seconds */
   fqdnMinTtl: number;
+  /** false with --no-http-proxy */
+  httpProxy: boolean;
+  httpProxyPort: number;
 }
 
 /** The DNS proxy's node addresses: the ones given (one per family), else the first IPv4 and IPv6
@@ -175,11 +180,21 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     : new KubeEndpointSource({ kubeConfig: loadKubeConfig(o.inCluster ? undefined : o.kubeconfig), nodeName: o.node, resolveIfindex, onChange, log });
 
   const dns = o.dnsProxy ? dnsServiceOf(o, datapath, source, () => runtime?.sync.reprogram() ?? Promise.resolve(), log) : undefined;
+  const http = o.httpProxy
+    ? new HttpService({
+        datapath,
+        sockets: proxySockets(loadNativeBinding(), o.netns),
+        addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
+        port: o.httpProxyPort,
+        log,
+      })
+    : undefined;
   runtime = new AgentRuntime({
     client,
     datapath,
     source,
     ...(dns ? { dns } : {}),
+    ...(http ? { http } : {}),
     compile: compileBundle,
     apply: applyWithReattachOnce(),
     clusterId: o.cluster,
@@ -254,7 +269,9 @@ export function agentCommand(): Command {
     .option('--no-dns-proxy', "do not run the DNS proxy: DNS rules and toFQDNs are then reported Degraded and fail closed")
     .option('--dns-proxy-address <ip>', "node address the DNS proxy listens on, one per family (repeatable; default: the node's addresses from the endpoint source)", parseAddress)
     .option('--dns-proxy-port <port>', 'port of the DNS proxy on those addresses (0: any free port)', parsePort, 0)
-    .option('--fqdn-min-ttl <seconds>', 'an address learned from a DNS answer is kept at least this long, whatever its TTL', (v) => parseTimeoutSeconds(v) / 1000, 60);
+    .option('--fqdn-min-ttl <seconds>', 'an address learned from a DNS answer is kept at least this long, whatever its TTL', (v) => parseTimeoutSeconds(v) / 1000, 60)
+    .option('--no-http-proxy', 'do not run the HTTP proxy: egress HTTP rules are then reported Degraded and fail closed')
+    .option('--http-proxy-port <port>', "port of the HTTP proxy on the DNS proxy's node addresses (0: any free port)", parsePort, 0);
 }
 
 async function main(): Promise<void> {

@@ -66,3 +66,33 @@ export function proxySockets(binding: Pick<NativeBinding, 'openSocket'>, netnsPa
     },
   };
 }
+
+/**
+ * Opens one socket per address on ONE port — the kernel redirects every family to the same port
+ * (fn_config) — with `open(address, port)`: the first address takes `port` (0 = any free one) and the
+ * others the port it got. With port 0, a port taken on a later address is retried from scratch (a
+ * few times). Returns the sockets in address order and the port.
+ */
+export async function openOnOnePort<T>(
+  addresses: readonly string[],
+  port: number,
+  open: (address: string, port: number) => Promise<T>,
+  portOf: (socket: T) => number,
+  close: (socket: T) => void,
+): Promise<{ sockets: T[]; port: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const sockets: T[] = [];
+    let chosen = port;
+    try {
+      for (const address of addresses) {
+        const s = await open(address, chosen);
+        sockets.push(s);
+        chosen = portOf(s);
+      }
+      return { sockets, port: chosen };
+    } catch (e) {
+      for (const s of sockets) close(s);
+      if (port !== 0 || attempt >= 4) throw e;
+    }
+  }
+}

@@ -59,12 +59,11 @@ describe('unenforced parts and the DNS proxy', () => {
     expect(findUnenforcedParts(given, ON).map((p) => p.pointer)).toEqual(on);
   });
 
-  it('the write-time view assumes the DNS proxy every agent runs by default: no warning for toFQDNs or DNS rules, still for HTTP rules', () => {
+  it('the write-time view assumes the DNS proxy every agent runs by default: no warning for toFQDNs or DNS rules', () => {
     expect(WRITE_TIME_ENVIRONMENT.dnsProxy).toBe(true);
     const spec = (egress: object[]) => ({ spec: { targets: { clusterIds: ['c1'] }, endpointSelector: {}, egress } }) as Parameters<typeof policyWarnings>[0];
     expect(policyWarnings(spec([{ toFQDNs: [{ matchName: 'a.example' }] }]))).toEqual([]);
     expect(policyWarnings(spec([{ toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }], rules: { dns: [{ matchPattern: '*.example' }] } }] }]))).toEqual([]);
-    expect(policyWarnings(spec([{ toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] }])).map((w) => w.pointer)).toEqual(['/spec/egress/0/toPorts/0/rules/http']);
   });
 
   it('planPortRule: DNS ports with the proxy (ANY = TCP + UDP), L4 or unenforced otherwise', () => {
@@ -143,8 +142,12 @@ describe('unenforced parts and the HTTP proxy', () => {
     });
   });
 
-  it('the write-time view does not assume the HTTP proxy yet', () => {
-    expect(WRITE_TIME_ENVIRONMENT.httpProxy).toBe(false);
+  it('the write-time view assumes the HTTP proxy every agent runs by default: egress HTTP rules enforced, ingress ones reported', () => {
+    expect(WRITE_TIME_ENVIRONMENT.httpProxy).toBe(true);
+    const spec = (rule: object) => ({ spec: { targets: { clusterIds: ['c1'] }, endpointSelector: {}, ...rule } }) as Parameters<typeof policyWarnings>[0];
+    const http = { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] };
+    expect(policyWarnings(spec({ egress: [http] }))).toEqual([]);
+    expect(policyWarnings(spec({ ingress: [http] })).map((w) => w.pointer)).toEqual(['/spec/ingress/0/toPorts/0/rules/http']);
   });
 
   it('planPortRule: HTTP ports with the proxy, with the unsupported fields relative to the port rule', () => {

@@ -13,10 +13,10 @@
  * - Rules without an `endpointSelector` (host policies select with `nodeSelector`) are not walked further.
  * - The compiler decides what to emit with the same functions (`planPortRule`, `planPort`, `planIcmp`,
  *   `peerIssues`, `checkCidrSelector`), so what is reported is what the kernel entries leave out.
- * - The environment decides what the node can enforce: without the DNS proxy (`dnsProxy: false`, the
- *   API's write-time view for now) `toFQDNs` peers and DNS rules other than `matchPattern: "*"` fail
+ * - The environment decides what the node can enforce: without the DNS proxy (`dnsProxy: false`: a
+ *   node run with --no-dns-proxy) `toFQDNs` peers and DNS rules other than `matchPattern: "*"` fail
  *   closed; with it both are enforced (DNS rules on egress ports with a number, TCP/UDP/ANY).
- *   Without the HTTP proxy (`httpProxy: false`, the API's write-time view for now) HTTP rules other than
+ *   Without the HTTP proxy (`httpProxy: false`: --no-http-proxy) HTTP rules other than
  *   an allow-all rule `{}` fail closed; with it, HTTP rules on egress TCP ports with a number are
  *   redirected to it, and only what `compileHttpRules` cannot enforce (`unsupported`: a
  *   `headerMatches[].secret`, a pattern outside the linear-time subset) is reported, at
@@ -53,10 +53,9 @@ export interface EnforcementEnvironment {
 
 /** The API's view when it warns at write time: any node may run without the API server's addresses;
  *  every agent runs the DNS proxy unless told not to (`--no-dns-proxy`, or no node address for it) —
- *  such a node reports DNS rules and toFQDNs in its Degraded condition. `httpProxy: false` for now: the
- *  compiler can redirect to the HTTP proxy (issue 12), but the agent does not run it yet; switch this
- *  when it does (test/http/policy-warnings.test.ts then expects HTTP rules enforced). */
-export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: true, httpProxy: false };
+ *  such a node reports DNS rules and toFQDNs in its Degraded condition. The same for the HTTP proxy
+ *  (`--no-http-proxy`): egress HTTP rules are enforced by it; ingress ones are reported everywhere. */
+export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: true, httpProxy: true };
 
 /** Entities whose addresses the agent's inputs never carry (no packet has their identity); kube-apiserver
  *  joins them when the node does not know the API server's addresses. */

@@ -21,7 +21,8 @@ beforeAll(async () => {
 afterAll(async () => api?.close());
 
 /** The realistic policy of the issue: SaaS by name (enforced through the nodes' DNS proxy: no warning),
- *  an HTTP rule on the backend port, the API server. */
+ *  an HTTP rule on the backend port (egress: enforced through the nodes' HTTP proxy, no warning), the
+ *  API server. */
 const REALISTIC_CILIUM = `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata:
@@ -51,11 +52,6 @@ spec:
 `;
 
 const EXPECTED_REALISTIC: PolicyWarning[] = [
-  {
-    pointer: '/spec/egress/1/toPorts/0/rules/http',
-    message: 'L7 http rules need a proxy the datapath does not have; no L4 allow for these ports (fail closed)',
-    consequence: 'failsClosed',
-  },
   {
     pointer: '/spec/egress/2/toEntities/0',
     message: 'no addresses of the kube-apiserver entity are known to the agent; contributes no allow (fail closed)',
@@ -96,7 +92,7 @@ const CLEAN: NetworkPolicy = {
 /** What the agent's compiler reports as Degraded for this stored policy (a node with a static endpoints
  *  file: no API server addresses; running the DNS proxy, as agents do by default), in the warnings' shape. */
 function agentDegraded(policy: NetworkPolicy): Array<{ pointer: string; message: string }> {
-  const state = compileBundle(input([toBundledPolicy(policy)], { dnsProxy: true }));
+  const state = compileBundle(input([toBundledPolicy(policy)], { dnsProxy: true, httpProxy: true }));
   return state.degraded.filter((d) => d.policy === policy.metadata.name).map((d) => ({ pointer: `/spec${d.pointer}`, message: d.reason }));
 }
 const withoutConsequence = (warnings: readonly PolicyWarning[] | undefined) => (warnings ?? []).map(({ pointer, message }) => ({ pointer, message }));

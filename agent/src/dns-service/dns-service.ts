@@ -33,10 +33,10 @@ import type { DnsQueryRecord } from '../flows/dns-summaries.js';
 import type { DnsProxyAddress, ProxyRedirect } from '../kernel/codecs.js';
 import { IpProto } from '../kernel/identities.js';
 import type { NativeBinding } from '../kernel/native-binding.js';
-import type { ProxySockets } from '../proxy-sockets.js';
+import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
 import { writeFileAtomic } from '../sync/bundle-store.js';
 import type { Logger } from '../sync/sync-loop.js';
-import { ipcacheLookup } from './ipcache-lookup.js';
+import { ProxyContext } from '../proxy-context.js';
 
 export const FQDN_CACHE_FILE = 'fqdn-cache.json';
 
@@ -103,10 +103,9 @@ export class DnsService {
   readonly learner: FqdnLearner;
   private proxy: DnsProxy<DnsEndpoint> | undefined;
   private listening: DnsProxyAddress | undefined;
-  private endpoints = new Map<number, { key: string; identity: number }>();
+  /** endpoints, identities and rule attribution of the last compile applied */
+  readonly context = new ProxyContext();
   private verdict: (q: Parameters<ReturnType<typeof createDnsQueryVerdict>>[0]) => DnsQueryVerdict = () => ({ allowed: false, audit: false, ruleId: 0 });
-  private identityOf: (address: string) => number = () => 0;
-  private rules = new Map<number, { policy: string; generation: number }>();
   private records: DnsQueryRecord[] = [];
   /** records the flow history lost because the buffer was full (cumulative) */
   recordsDropped = 0;
@@ -178,16 +177,8 @@ export class DnsService {
   /** A compile was applied: its endpoints, ipcache, rules, DNS rules and FQDN selectors decide the
    *  next queries and what their answers teach. */
   compiled(compiled: CompiledState, endpoints: readonly LocalEndpoint[]): void {
-    const identityByIfindex = new Map(compiled.endpoints.map((e) => [e.ifindex, e.identity]));
-    this.endpoints = new Map(
-      endpoints.flatMap((e) => {
-        const identity = identityByIfindex.get(e.ifindex);
-        return identity === undefined ? [] : [[e.ifindex, { key: `${e.namespace}/${e.podName}`, identity }] as const];
-      }),
-    );
+    this.context.update(compiled, endpoints);
     this.verdict = createDnsQueryVerdict(compiled.dnsRules ?? []);
-    this.identityOf = ipcacheLookup(compiled.ipcache);
-    this.rules = new Map(compiled.rules.map((r) => [r.ruleId, { policy: r.policy, generation: r.generation }]));
     this.learner.setSelection(createFqdnLearner(compiled.fqdnSelectors ?? []));
   }
 
@@ -251,20 +242,20 @@ export class DnsService {
     const proto = client.transport === 'tcp' ? IpProto.tcp : IpProto.udp;
     const redirect = this.options.datapath.lookupProxyRedirect(client.address, client.port, proto);
     if (!redirect) return undefined;
-    const endpoint = this.endpoints.get(redirect.ifindex);
+    const endpoint = this.context.endpoint(redirect.ifindex);
     if (!endpoint) return undefined;
-    const resolverIdentity = this.identityOf(redirect.originalAddress);
+    const resolverIdentity = this.context.identityOf(redirect.originalAddress);
     return { endpoint: { ...endpoint, ifindex: redirect.ifindex, proto, resolverIdentity }, original: { address: redirect.originalAddress, port: redirect.originalPort } };
   }
 
   private allowQuery(endpoint: DnsEndpoint, qname: string, original: DnsDestination): QueryDecision {
     const v = this.verdict({ localId: endpoint.identity, peerId: endpoint.resolverIdentity, proto: endpoint.proto, port: original.port, qname });
-    const rule = v.ruleId !== 0 ? this.rules.get(v.ruleId) : undefined;
+    const policy = this.context.policy(v.ruleId);
     return {
       allowed: v.allowed,
       ...(v.audit ? { audit: true } : {}),
       ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}),
-      ...(rule ? { policy: { name: rule.policy, generation: rule.generation } } : {}),
+      ...(policy ? { policy } : {}),
     };
   }
 
@@ -276,26 +267,28 @@ export class DnsService {
 
   private async openSockets(addresses: { ipv4?: string | undefined; ipv6?: string | undefined }): Promise<{ udp: UdpSocket[]; tcp: Server[]; port: number }> {
     const addrs = [addresses.ipv4, addresses.ipv6].filter((a): a is string => a !== undefined);
-    for (let attempt = 0; ; attempt++) {
-      const udp: UdpSocket[] = [];
-      const tcp: Server[] = [];
-      let port = this.options.port;
-      try {
-        for (const a of addrs) {
-          const u = await this.options.sockets.udp(a, port);
-          udp.push(u);
-          port = u.address().port; // the first free port is the port for the rest
-          tcp.push(await this.options.sockets.tcpServer(a, port, () => undefined));
+    const sockets = this.options.sockets;
+    const pairs = await openOnOnePort(
+      addrs,
+      this.options.port,
+      async (address, port) => {
+        const udp = await sockets.udp(address, port);
+        try {
+          // the proxy serves the server itself: no listener of ours
+          return { udp, tcp: await sockets.tcpServer(address, udp.address().port, () => undefined) };
+        } catch (e) {
+          udp.close();
+          throw e;
         }
-        // the proxy serves the servers itself: drop the placeholder listeners
-        for (const s of tcp) s.removeAllListeners('connection');
-        return { udp, tcp, port };
-      } catch (e) {
-        for (const u of udp) u.close();
-        for (const s of tcp) s.close();
-        if (this.options.port !== 0 || attempt >= 4) throw e;
-      }
-    }
+      },
+      (pair) => pair.udp.address().port,
+      (pair) => {
+        pair.udp.close();
+        pair.tcp.close();
+      },
+    );
+    for (const { tcp } of pairs.sockets) tcp.removeAllListeners('connection');
+    return { udp: pairs.sockets.map((p) => p.udp), tcp: pairs.sockets.map((p) => p.tcp), port: pairs.port };
   }
 
   private scheduleSave(): void {

@@ -156,6 +156,9 @@ export class Datapath {
       ctEstablishedMs: this.conntrackTimeouts.establishedMs ?? 0,
       ctClosingMs: this.conntrackTimeouts.closingMs ?? 0,
       ctOtherMs: this.conntrackTimeouts.otherMs ?? 0,
+      // a proxy listens once this process's service says so (setDnsProxy / setHttpProxy)
+      dnsProxy: undefined,
+      httpProxy: undefined,
     });
     return { loadMs, reusedMaps };
   }

@@ -1,0 +1,52 @@
+/**
+ * What the agent's proxies (DNS, HTTP) know of the state last programmed: which endpoint sits behind a
+ * host veth, the identity the kernel gives an address (the compiled ipcache), and which policy a rule
+ * id stands for. Updated after every successful apply (update()); read per connection or query.
+ */
+import type { CompiledState, LocalEndpoint } from './compile/index.js';
+import { ipcacheLookup } from './dns-service/ipcache-lookup.js';
+
+/** An endpoint as the proxies carry it: the owner of learned names (`namespace/pod`) and its identity. */
+export interface ProxyEndpoint {
+  key: string;
+  identity: number;
+}
+
+export interface PolicyRef {
+  name: string;
+  generation: number;
+}
+
+export class ProxyContext {
+  private endpoints = new Map<number, ProxyEndpoint>();
+  private rules = new Map<number, PolicyRef>();
+  private lookup: (address: string) => number = () => 0;
+
+  /** A compile was applied: its endpoints, ipcache and rule attribution answer from now on. */
+  update(compiled: CompiledState, endpoints: readonly LocalEndpoint[]): void {
+    const identityByIfindex = new Map(compiled.endpoints.map((e) => [e.ifindex, e.identity]));
+    this.endpoints = new Map(
+      endpoints.flatMap((e) => {
+        const identity = identityByIfindex.get(e.ifindex);
+        return identity === undefined ? [] : [[e.ifindex, { key: `${e.namespace}/${e.podName}`, identity }] as const];
+      }),
+    );
+    this.lookup = ipcacheLookup(compiled.ipcache);
+    this.rules = new Map(compiled.rules.map((r) => [r.ruleId, { name: r.policy, generation: r.generation }]));
+  }
+
+  /** The endpoint behind host veth `ifindex`, if it is managed. */
+  endpoint(ifindex: number): ProxyEndpoint | undefined {
+    return this.endpoints.get(ifindex);
+  }
+
+  /** The identity the kernel gives `address` (longest ipcache prefix, else the family's world). */
+  identityOf(address: string): number {
+    return this.lookup(address);
+  }
+
+  /** The fleet policy a rule id stands for (undefined for 0 or an unknown id). */
+  policy(ruleId: number | undefined): PolicyRef | undefined {
+    return ruleId ? this.rules.get(ruleId) : undefined;
+  }
+}
