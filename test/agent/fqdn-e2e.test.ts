@@ -17,18 +17,14 @@
  * Namespaces, links and pins are removed in afterAll, also when a test fails.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FlowSummary } from '../../openapi/types.js';
-import { Datapath } from '../../agent/src/kernel/datapath.js';
-import { AgentProcess } from '../helpers/agent-process.js';
-import { startTestApi, type TestApi } from '../helpers/api-harness.js';
-import { createContractClient } from '../helpers/contract-client.js';
+import type { AgentProcess } from '../helpers/agent-process.js';
+import type { TestApi } from '../helpers/api-harness.js';
+import type { createContractClient } from '../helpers/contract-client.js';
+import { AgentScenario } from '../helpers/agent-scenario.js';
 import { DnsPeer } from '../helpers/dns-peer.js';
-import { clusterBody } from '../helpers/fixtures.js';
 import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
@@ -52,9 +48,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
   let dnsServer: DnsPeer | undefined;
   let pod: DnsPeer | undefined;
   let target: Peer | undefined;
-  let work = '';
-  let agentArgs: string[] = [];
-  const pinDir = `/sys/fs/bpf/fleetnet-test-fqdn-${process.pid}`;
+  let scenario: AgentScenario | undefined;
   const dnsIp = () => topo!.pods[1]!.ip;
 
   const untilTrue = async (cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string) => {
@@ -65,9 +59,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     }
   };
   const startAgent = async () => {
-    agent = AgentProcess.start(agentArgs);
-    await agent.waitFor((l) => l.msg === 'agent running');
-    await agent.waitFor((l) => l.msg === 'programmed' && Number(l['policyEntries']) > 0, 20_000);
+    agent = await scenario!.startAgent();
   };
 
   beforeAll(async () => {
@@ -78,17 +70,14 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     for (let k = 0; k < ITERATIONS + 10; k++) extra.push(`addr add ${DYN_PREFIX}${k.toString(16)}/128 dev eth0 nodad`);
     execFileSync('ip', ['-n', targetNs, '-batch', '-'], { input: `${extra.join('\n')}\n` });
 
-    api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' });
-    client = createContractClient(api.baseUrl);
-    await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: clusterBody(CLUSTER, { env: 'fqdn' }, ['agent-fqdn']) });
-    const put = await client.call('PUT', '/networkpolicies/client-fqdn', {
-      token: api.tokens.admin,
-      body: {
-        apiVersion: 'fleetnet.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: { name: 'client-fqdn' },
-        spec: {
-          targets: { clusterIds: [CLUSTER] },
+    scenario = await AgentScenario.start({
+      cluster: CLUSTER,
+      node: NODE,
+      agentId: 'agent-fqdn',
+      topology: topo,
+      names: ['client', 'dns', 'target'],
+      policies: {
+        'client-fqdn': {
           endpointSelector: { matchLabels: { app: 'client' } },
           egress: [
             {
@@ -102,22 +91,10 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
           ],
         },
       },
+      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1'],
     });
-    expect(put.status).toBeLessThan(300);
-
-    work = mkdtempSync(join(tmpdir(), 'fleetnet-fqdn-'));
-    writeFileSync(join(work, 'token'), await api.issuer.mintToken({ role: 'Fleet.Agent', objectId: 'agent-fqdn', expiresInSeconds: 3600 }));
-    const names = ['client', 'dns', 'target'];
-    writeFileSync(
-      join(work, 'endpoints.yaml'),
-      `endpoints:\n${topo.pods.map((p, i) => `  - {podName: ${names[i]}, namespace: fqdn, ips: [${p.ip}, "${p.ip6}"], labels: {app: ${names[i]}}}`).join('\n')}\n` +
-        `nodes:\n  - {name: ${NODE}, local: true, ips: [${topo.pods[0]!.gatewayIp}, "${topo.pods[0]!.gatewayIp6}"]}\n`,
-    );
-    agentArgs = [
-      '--api', api.baseUrl, '--cluster', CLUSTER, '--node', NODE, '--token-file', join(work, 'token'),
-      '--pin-dir', pinDir, '--state-dir', join(work, 'state'), '--endpoints-file', join(work, 'endpoints.yaml'),
-      '--netns', topo.node.nsPath, '--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1',
-    ];
+    api = scenario.api;
+    client = scenario.client;
     dnsServer = await DnsPeer.start(topo.pods[1]!.nsPath);
     await dnsServer.serve(
       53,
@@ -136,20 +113,11 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
   });
 
   afterAll(async () => {
-    try {
-      await agent?.kill('SIGKILL');
-      dnsServer?.stop();
-      pod?.stop();
-      target?.stop();
-      await api?.close();
-    } finally {
-      try {
-        if (existsSync(pinDir)) new Datapath({ pinDir, ...(topo ? { netnsPath: topo.node.nsPath } : {}) }).destroy();
-      } finally {
-        topo?.destroy();
-        if (work) rmSync(work, { recursive: true, force: true });
-      }
-    }
+    dnsServer?.stop();
+    pod?.stop();
+    target?.stop();
+    if (scenario) await scenario.stop();
+    else topo?.destroy();
   });
 
   it(`${ITERATIONS} resolve-then-connect iterations, a fresh address each: every first connection passes`, async () => {

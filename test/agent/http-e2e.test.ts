@@ -7,16 +7,9 @@
  *   - the node reports nothing of the policy Degraded
  * Namespaces, links and pins are removed in afterAll, also when a test fails.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { Datapath } from '../../agent/src/kernel/datapath.js';
-import { AgentProcess } from '../helpers/agent-process.js';
-import { startTestApi, type TestApi } from '../helpers/api-harness.js';
-import { createContractClient } from '../helpers/contract-client.js';
-import { clusterBody } from '../helpers/fixtures.js';
+import { AgentScenario } from '../helpers/agent-scenario.js';
 import { HttpPeer } from '../helpers/http-peer.js';
 import { createTopology, ensureBpffs, isRoot, type Topology } from '../helpers/netns.js';
 
@@ -30,30 +23,23 @@ const OTHER = 9090;
 const DENIED = { status: 403, body: 'Access denied\r\n' };
 
 describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real packets)', { timeout: 120_000 }, () => {
-  let api: TestApi;
-  let client: ReturnType<typeof createContractClient>;
+  let scenario: AgentScenario | undefined;
   let topo: Topology | undefined;
-  let agent: AgentProcess | undefined;
   let pod: HttpPeer | undefined;
   let server: HttpPeer | undefined;
-  let work = '';
-  const pinDir = `/sys/fs/bpf/fleetnet-test-http-${process.pid}`;
   const webIp = (family: 4 | 6) => (family === 4 ? topo!.pods[1]!.ip : topo!.pods[1]!.ip6);
 
   beforeAll(async () => {
     ensureBpffs();
     topo = createTopology('httpe', 2);
-    api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' });
-    client = createContractClient(api.baseUrl);
-    await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: clusterBody(CLUSTER, { env: 'http' }, ['agent-http']) });
-    const put = await client.call('PUT', '/networkpolicies/client-http', {
-      token: api.tokens.admin,
-      body: {
-        apiVersion: 'fleetnet.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: { name: 'client-http' },
-        spec: {
-          targets: { clusterIds: [CLUSTER] },
+    scenario = await AgentScenario.start({
+      cluster: CLUSTER,
+      node: NODE,
+      agentId: 'agent-http',
+      topology: topo,
+      names: ['client', 'web'],
+      policies: {
+        'client-http': {
           endpointSelector: { matchLabels: { app: 'client' } },
           egress: [
             {
@@ -63,43 +49,20 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
           ],
         },
       },
+      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s'],
     });
-    expect(put.status).toBeLessThan(300);
-    work = mkdtempSync(join(tmpdir(), 'fleetnet-http-'));
-    writeFileSync(join(work, 'token'), await api.issuer.mintToken({ role: 'Fleet.Agent', objectId: 'agent-http', expiresInSeconds: 3600 }));
-    const names = ['client', 'web'];
-    writeFileSync(
-      join(work, 'endpoints.yaml'),
-      `endpoints:\n${topo.pods.map((p, i) => `  - {podName: ${names[i]}, namespace: http, ips: [${p.ip}, "${p.ip6}"], labels: {app: ${names[i]}}}`).join('\n')}\n` +
-        `nodes:\n  - {name: ${NODE}, local: true, ips: [${topo.pods[0]!.gatewayIp}, "${topo.pods[0]!.gatewayIp6}"]}\n`,
-    );
     server = await HttpPeer.start(topo.pods[1]!.nsPath);
     await server.serve(WEB);
     await server.serve(OTHER);
     pod = await HttpPeer.start(topo.pods[0]!.nsPath);
-    agent = AgentProcess.start([
-      '--api', api.baseUrl, '--cluster', CLUSTER, '--node', NODE, '--token-file', join(work, 'token'),
-      '--pin-dir', pinDir, '--state-dir', join(work, 'state'), '--endpoints-file', join(work, 'endpoints.yaml'),
-      '--netns', topo.node.nsPath, '--poll-interval', '1s', '--flow-interval', '1s',
-    ]);
-    await agent.waitFor((l) => l.msg === 'agent running');
-    await agent.waitFor((l) => l.msg === 'programmed' && Number(l['policyEntries']) > 0, 20_000);
+    await scenario.startAgent();
   });
 
   afterAll(async () => {
-    try {
-      await agent?.kill('SIGKILL');
-      pod?.stop();
-      server?.stop();
-      await api?.close();
-    } finally {
-      try {
-        if (existsSync(pinDir)) new Datapath({ pinDir, ...(topo ? { netnsPath: topo.node.nsPath } : {}) }).destroy();
-      } finally {
-        topo?.destroy();
-        if (work) rmSync(work, { recursive: true, force: true });
-      }
-    }
+    pod?.stop();
+    server?.stop();
+    if (scenario) await scenario.stop();
+    else topo?.destroy();
   });
 
   it.each([4, 6] as const)('IPv%s: allowed requests reach the server; the others get 403 on a connection that stays usable, and never reach it', async (family) => {
@@ -130,7 +93,7 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
   });
 
   it('the node reports the policy programmed, nothing of it Degraded', async () => {
-    const node = await client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: api.tokens.reader });
+    const node = await scenario!.client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: scenario!.api.tokens.reader });
     const conditions = (node.body?.status?.conditions ?? []) as { type: string; status: string }[];
     expect(conditions.find((c) => c.type === 'Programmed')?.status).toBe('True');
     expect(conditions.find((c) => c.type === 'Degraded')?.status ?? 'False').toBe('False');

@@ -20,10 +20,11 @@
  */
 import { createSocket } from 'node:dgram';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
 import * as dnsPacket from 'dns-packet';
 
-type Req = { id: number; op: string; [k: string]: unknown };
+import { serveNsRequests, type NsRequest } from './ns-child-serve.js';
+
+type Req = NsRequest;
 interface Dynamic {
   suffix: string;
   prefix: string;
@@ -251,17 +252,7 @@ async function handle(r: Req): Promise<object> {
   }
 }
 
-createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    const r = JSON.parse(line) as Req;
-    handle(r).then(
-      (res) => process.stdout.write(`${JSON.stringify({ id: r.id, ...res })}\n`),
-      (e: unknown) => process.stdout.write(`${JSON.stringify({ id: r.id, failure: String(e) })}\n`),
-    );
-  })
-  .on('close', () => {
-    for (const c of closers) c();
-    for (const c of held.values()) c.destroy();
-    process.exit(0);
-  });
-process.stdout.write(`${JSON.stringify({ id: 0, ready: true })}\n`);
+serveNsRequests(handle, () => {
+  for (const c of closers) c();
+  for (const c of held.values()) c.destroy();
+});

@@ -11,9 +11,10 @@
  * Only addresses the test gives it are contacted.
  */
 import { Agent, createServer, request } from 'node:http';
-import { createInterface } from 'node:readline';
 
-type Req = { id: number; op: string; [k: string]: unknown };
+import { serveNsRequests, type NsRequest } from './ns-child-serve.js';
+
+type Req = NsRequest;
 let served = 0;
 const closers: Array<() => void> = [];
 
@@ -68,16 +69,6 @@ async function handle(r: Req): Promise<object> {
   }
 }
 
-createInterface({ input: process.stdin })
-  .on('line', (line) => {
-    const r = JSON.parse(line) as Req;
-    handle(r).then(
-      (res) => process.stdout.write(`${JSON.stringify({ id: r.id, ...res })}\n`),
-      (e: unknown) => process.stdout.write(`${JSON.stringify({ id: r.id, failure: String(e) })}\n`),
-    );
-  })
-  .on('close', () => {
-    for (const c of closers) c();
-    process.exit(0);
-  });
-process.stdout.write(`${JSON.stringify({ id: 0, ready: true })}\n`);
+serveNsRequests(handle, () => {
+  for (const c of closers) c();
+});

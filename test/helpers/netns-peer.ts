@@ -26,7 +26,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
+import { serveNsRequests } from './ns-child-serve.js';
 
 type Req = { id: number; op: string; [k: string]: unknown };
 
@@ -48,9 +48,6 @@ const tcpServers = new Map<number, { server: Server; accepted: Socket[] }>();
 const conns = new Map<number, { socket: Socket; received: number }>();
 let nextConn = 1;
 
-function reply(msg: object): void {
-  process.stdout.write(`${JSON.stringify(msg)}\n`);
-}
 
 async function listen(proto: string, port: number, echo: boolean): Promise<void> {
   if (proto === 'tcp') {
@@ -237,14 +234,6 @@ async function handle(r: Req): Promise<object> {
   }
 }
 
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const r = JSON.parse(line) as Req;
-  handle(r).then(
-    (res) => reply({ id: r.id, ...res }),
-    (e: unknown) => reply({ id: r.id, failure: String(e) }),
-  );
-}).on('close', () => {
+serveNsRequests(handle, () => {
   for (const s of servers) s.close();
-  process.exit(0);
 });
-reply({ id: 0, ready: true });
