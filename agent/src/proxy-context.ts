@@ -5,11 +5,17 @@
  */
 import type { CompiledState, LocalEndpoint } from './compile/index.js';
 import { ipcacheLookup } from './dns-service/ipcache-lookup.js';
+import type { ProxyRedirect } from './kernel/codecs.js';
 
 /** An endpoint as the proxies carry it: the owner of learned names (`namespace/pod`) and its identity. */
 export interface ProxyEndpoint {
   key: string;
   identity: number;
+}
+
+/** The kernel's records of the connections it handed to a proxy (Datapath.lookupProxyRedirect). */
+export interface RedirectRecords {
+  lookupProxyRedirect(podAddress: string, podPort: number, proto: number): ProxyRedirect | undefined;
 }
 
 export interface PolicyRef {

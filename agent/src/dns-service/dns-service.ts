@@ -30,13 +30,13 @@ import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, Re
 import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
 import { FqdnLearner } from '../fqdn/fqdn-learner.js';
 import type { DnsQueryRecord } from '../flows/dns-summaries.js';
-import type { DnsProxyAddress, ProxyRedirect } from '../kernel/codecs.js';
+import type { DnsProxyAddress } from '../kernel/codecs.js';
 import { IpProto } from '../kernel/identities.js';
 import type { NativeBinding } from '../kernel/native-binding.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
 import { writeFileAtomic } from '../sync/bundle-store.js';
 import type { Logger } from '../sync/sync-loop.js';
-import { ProxyContext } from '../proxy-context.js';
+import { ProxyContext, type RedirectRecords } from '../proxy-context.js';
 
 export const FQDN_CACHE_FILE = 'fqdn-cache.json';
 
@@ -54,10 +54,7 @@ export interface DnsEndpoint {
 
 
 export interface DnsServiceOptions {
-  datapath: {
-    setDnsProxy(proxy: DnsProxyAddress | undefined): void;
-    lookupProxyRedirect(podAddress: string, podPort: number, proto: number): ProxyRedirect | undefined;
-  };
+  datapath: RedirectRecords & { setDnsProxy(proxy: DnsProxyAddress | undefined): void };
   sockets: ProxySockets;
   /** upstream sockets in the pods' namespace (upstreamSockets()) */
   upstream: UpstreamSocketFactory;

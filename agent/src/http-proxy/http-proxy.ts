@@ -292,6 +292,37 @@ export class HttpProxy<Endpoint> {
     });
   }
 
+  /** What every request and upgrade passes before it is forwarded: the in-flight bound, then the
+   *  policy decision (kept on the exchange). Answers through `reply` and returns undefined when the
+   *  request goes no further (503 overloaded, 403 decide-failed, 403 denied — `onDenied` first);
+   *  else the allowing decision. */
+  private admit(
+    connection: Connection<Endpoint>,
+    req: http.IncomingMessage,
+    headers: [string, string][],
+    exchange: Exchange,
+    reply: (code: number, body: string, verdict: HttpRecord<Endpoint>['verdict'], reason?: HttpErrorReason) => void,
+    onDenied?: () => void,
+  ): HttpDecision | undefined {
+    if (this.counters.inFlight > this.maxInFlight) {
+      this.counters.overloaded++;
+      reply(503, OVERLOADED_BODY, 'error', 'overloaded');
+      return undefined;
+    }
+    const decision = this.decide(connection, req, headers);
+    if (decision === undefined) {
+      reply(403, ACCESS_DENIED_BODY, 'error', 'decide-failed');
+      return undefined;
+    }
+    exchange.decision = decision;
+    if (!decision.allowed) {
+      onDenied?.();
+      reply(403, ACCESS_DENIED_BODY, 'denied');
+      return undefined;
+    }
+    return decision;
+  }
+
   /** decide, fail closed: a throw is a denial with reason decide-failed */
   private decide(connection: Connection<Endpoint>, req: http.IncomingMessage, headers: [string, string][]): HttpDecision | undefined {
     const request: HttpRequestInfo = { method: req.method ?? '', path: req.url ?? '', headers };
@@ -336,22 +367,9 @@ export class HttpProxy<Endpoint> {
       finish(res.headersSent ? res.statusCode : 0, 'error', { reason: 'client-aborted' });
     });
 
-    if (this.counters.inFlight > this.maxInFlight) {
-      this.counters.overloaded++;
-      localReply(503, OVERLOADED_BODY, 'error', 'overloaded');
-      return;
-    }
     const headers = pairs(req.rawHeaders);
-    const decision = this.decide(connection, req, headers);
-    if (decision === undefined) {
-      localReply(403, ACCESS_DENIED_BODY, 'error', 'decide-failed');
-      return;
-    }
-    exchange.decision = decision;
-    if (!decision.allowed) {
-      localReply(403, ACCESS_DENIED_BODY, 'denied');
-      return;
-    }
+    const decision = this.admit(connection, req, headers, exchange, localReply);
+    if (!decision) return;
     const actions = decision.actions ?? [];
     this.counters.headerActions += actions.filter((a) => a.mismatch !== 'LOG').length;
     const outgoing = forwardedRequestHeaders(applyHeaderActions(headers, actions), false);
@@ -454,23 +472,9 @@ export class HttpProxy<Endpoint> {
       refuse(403, ACCESS_DENIED_BODY, 'denied', 'h2c-upgrade');
       return;
     }
-    if (this.counters.inFlight > this.maxInFlight) {
-      this.counters.overloaded++;
-      refuse(503, OVERLOADED_BODY, 'error', 'overloaded');
-      return;
-    }
     const headers = pairs(req.rawHeaders);
-    const decision = this.decide(connection, req, headers);
-    if (decision === undefined) {
-      refuse(403, ACCESS_DENIED_BODY, 'error', 'decide-failed');
-      return;
-    }
-    exchange.decision = decision;
-    if (!decision.allowed) {
-      this.counters.upgradesDenied++;
-      refuse(403, ACCESS_DENIED_BODY, 'denied');
-      return;
-    }
+    const decision = this.admit(connection, req, headers, exchange, refuse, () => this.counters.upgradesDenied++);
+    if (!decision) return;
     const actions = decision.actions ?? [];
     this.counters.headerActions += actions.filter((a) => a.mismatch !== 'LOG').length;
     const upstream = http.request({

@@ -22,9 +22,9 @@ import type { Server } from 'node:net';
 import { createHttpRuleLookup, type CompiledState, type HttpRuleLookup, type LocalEndpoint } from '../compile/index.js';
 import { HttpProxy } from '../http-proxy/index.js';
 import type { HttpClient, HttpDecision, HttpDestination, HttpRecord, HttpRequestInfo, ResolvedHttpClient } from '../http-proxy/index.js';
-import type { ProxyAddress, ProxyRedirect } from '../kernel/codecs.js';
+import type { ProxyAddress } from '../kernel/codecs.js';
 import { IpProto } from '../kernel/identities.js';
-import { ProxyContext, type ProxyEndpoint } from '../proxy-context.js';
+import { ProxyContext, type ProxyEndpoint, type RedirectRecords } from '../proxy-context.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
 import type { Logger } from '../sync/sync-loop.js';
 
@@ -35,10 +35,7 @@ export interface HttpEndpoint extends ProxyEndpoint {
 }
 
 export interface HttpServiceOptions {
-  datapath: {
-    setHttpProxy(proxy: ProxyAddress | undefined): void;
-    lookupProxyRedirect(podAddress: string, podPort: number, proto: number): ProxyRedirect | undefined;
-  };
+  datapath: RedirectRecords & { setHttpProxy(proxy: ProxyAddress | undefined): void };
   sockets: ProxySockets;
   /** node addresses, read at start() (the DNS proxy's: the kernel keeps one pair for all proxies) */
   addresses: () => { ipv4?: string | undefined; ipv6?: string | undefined };
