@@ -5,6 +5,8 @@
  *     connection that stays usable, and never reach the server
  *   - a port without HTTP rules is not allowed at all (the L3/L4 decision comes first)
  *   - the node reports nothing of the policy Degraded
+ *   - while the agent is down, connections to those ports fail (closed) — nothing reaches the server
+ *     unchecked — and they work again once the agent is back, with nothing done in the pod
  * Namespaces, links and pins are removed in afterAll, also when a test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -97,5 +99,16 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
     const conditions = (node.body?.status?.conditions ?? []) as { type: string; status: string }[];
     expect(conditions.find((c) => c.type === 'Programmed')?.status).toBe('True');
     expect(conditions.find((c) => c.type === 'Degraded')?.status ?? 'False').toBe('False');
+  });
+
+  it('while the agent is down those connections fail closed; they work again when it is back', async () => {
+    const before = await server!.served();
+    await scenario!.agent!.kill('SIGKILL');
+    const down = await pod!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public' }]);
+    expect(down.results[0]).toMatchObject({ error: expect.any(String) }); // nothing listens on the proxy's port
+    expect(await server!.served()).toBe(before); // the request never reached the server unchecked
+    await scenario!.startAgent();
+    const up = await pod!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public' }, { method: 'GET', path: '/private' }]);
+    expect(up.results).toEqual([{ status: 200, body: 'GET /public' }, DENIED]);
   });
 });
