@@ -1,7 +1,8 @@
 /**
  * `npm run bench:dns` — a benchmark, not a test: the agent's DNS proxy (agent/src/dns) against asking the
- * same DNS server directly, over UDP on loopback (127.0.0.1). The datapath redirect is not in this bench
- * yet: the client addresses the proxy's socket itself, and resolveClient answers from a constant.
+ * same DNS server directly, over UDP on loopback (127.0.0.1): in these rounds the client addresses the
+ * proxy's socket itself and resolveClient answers from a constant (the redirect rounds, below, go
+ * through the datapath).
  *
  * Three threads (worker_threads), so the proxy does not share an event loop with what it measures:
  * - the DNS server (agent/src/dns/test-dns-server.ts, dns-packet): A and AAAA records for BENCH_NAMES names;
@@ -26,16 +27,15 @@
  */
 import * as dgram from 'node:dgram';
 import { cpus, loadavg } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { Answer } from 'dns-packet';
 import { fqdnSelectorMatcher } from '../core/policy/rules/fqdn.js';
 import { DnsProxy } from '../agent/src/dns/index.js';
-import { dnsQuery } from '../agent/src/dns/dns-test-clients.js';
 import { startTestDnsServer } from '../agent/src/dns/test-dns-server.js';
 import type { DnsDestination } from '../agent/src/dns/index.js';
 import { measureAnswerToMaps } from './dns-learn.js';
 import { measureThroughRedirect, type RedirectRound } from './dns-redirect.js';
+import { benchName, runDnsLanes } from './dns-query-lanes.js';
 
 const HOST = '127.0.0.1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -48,10 +48,6 @@ const QUERY_TIMEOUT_MS = 1000;
 
 type Role = { role: 'server' } | { role: 'proxy'; upstream: DnsDestination };
 type ProxyMessage = { type: 'learn-samples' };
-
-function benchName(i: number): string {
-  return `host-${i}.bench.test`;
-}
 
 async function runServer(): Promise<void> {
   const zone: Answer[] = [];
@@ -112,46 +108,8 @@ interface RoundResult {
 
 /** A closed loop of `lanes` UDP clients against port for `durationMs` (or `maxQueries` in total). */
 async function runRound(port: number, lanes: number, limit: { durationMs?: number; maxQueries?: number }): Promise<RoundResult> {
-  const latenciesMs: number[] = [];
-  let lost = 0;
-  let issued = 0;
-  const started = performance.now();
-  const deadline = limit.durationMs === undefined ? Number.POSITIVE_INFINITY : started + limit.durationMs;
-  const more = (): boolean => performance.now() < deadline && (limit.maxQueries === undefined || issued < limit.maxQueries);
-  const lane = async (index: number): Promise<void> => {
-    const socket = dgram.createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(0, HOST, () => resolve()));
-    let id = index;
-    try {
-      while (more()) {
-        issued++;
-        id = (id + 1) & 0xffff;
-        const query = dnsQuery(id, benchName(id % NAMES), id % 2 === 0 ? 'A' : 'AAAA');
-        const sent = performance.now();
-        const answered = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => {
-            socket.off('message', onMessage);
-            resolve(false);
-          }, QUERY_TIMEOUT_MS);
-          const onMessage = (answer: Buffer): void => {
-            if (answer.readUInt16BE(0) !== id) return; // a late answer to an earlier, timed-out query
-            clearTimeout(timer);
-            socket.off('message', onMessage);
-            resolve(true);
-          };
-          socket.on('message', onMessage);
-          socket.send(query, port, HOST);
-        });
-        if (answered) latenciesMs.push(performance.now() - sent);
-        else lost++;
-      }
-    } finally {
-      await new Promise<void>((resolve) => socket.close(() => resolve()));
-    }
-  };
-  await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
-  const seconds = (performance.now() - started) / 1000;
-  return { qps: latenciesMs.length / seconds, latenciesMs: latenciesMs.sort((a, b) => a - b), lost };
+  const r = await runDnsLanes({ server: HOST, port, lanes, names: NAMES, bindAddress: HOST, timeoutMs: QUERY_TIMEOUT_MS, ...limit });
+  return { qps: r.latenciesMs.length / r.seconds, latenciesMs: r.latenciesMs, lost: r.lost };
 }
 
 function fmt(n: number, digits = 3): string {
@@ -161,7 +119,7 @@ function fmt(n: number, digits = 3): string {
 async function main(): Promise<void> {
   const server = await startWorker({ role: 'server' });
   const proxy = await startWorker({ role: 'proxy', upstream: { address: HOST, port: server.port } });
-  console.log(`dns bench: UDP over loopback ${HOST}; server, proxy and client in three threads; the datapath redirect is not in this bench yet (the client addresses the proxy directly)`);
+  console.log(`dns bench: UDP over loopback ${HOST}; server, proxy and client in three threads; in these rounds the client addresses the proxy directly; the datapath redirect comes in the 'redirect' rounds after them (root)`);
   const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
   console.log(`machine: ${cpus().length} CPUs, load average ${load()} at start (other work on the machine skews every round; the ratio is in-run)`);
   console.log(`throughput: ${ROUNDS} rounds × ${ROUND_MS} ms per mode, concurrency ${CONCURRENCY}, ABBA order; latency: ${ROUNDS} rounds × ${LATENCY_QUERIES} queries per mode at concurrency 1`);
