@@ -55,4 +55,40 @@ export class ProxyContext {
   policy(ruleId: number | undefined): PolicyRef | undefined {
     return ruleId ? this.rules.get(ruleId) : undefined;
   }
+
+  /** A connection a proxy accepted, through the kernel's record of the redirect: the managed
+   *  endpoint behind its host veth, where it was going and the identity of that destination; undefined
+   *  when the kernel has no record or the veth is not a managed endpoint (the proxy refuses it). */
+  redirected(records: RedirectRecords, client: { address: string; port: number }, proto: number): RedirectedConnection | undefined {
+    const redirect = records.lookupProxyRedirect(client.address, client.port, proto);
+    if (!redirect) return undefined;
+    const endpoint = this.endpoint(redirect.ifindex);
+    if (!endpoint) return undefined;
+    return {
+      endpoint,
+      ifindex: redirect.ifindex,
+      original: { address: redirect.originalAddress, port: redirect.originalPort },
+      peerIdentity: this.identityOf(redirect.originalAddress),
+    };
+  }
+
+  /** A proxy's decision in the proxies' common form: `ruleId` and the policy only when a rule decided,
+   *  `audit` only when set. */
+  decision(v: { allowed: boolean; audit: boolean; ruleId: number }): { allowed: boolean; audit?: true; ruleId?: number; policy?: PolicyRef } {
+    const policy = this.policy(v.ruleId);
+    return {
+      allowed: v.allowed,
+      ...(v.audit ? { audit: true as const } : {}),
+      ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}),
+      ...(policy ? { policy } : {}),
+    };
+  }
+}
+
+export interface RedirectedConnection {
+  endpoint: ProxyEndpoint;
+  ifindex: number;
+  original: { address: string; port: number };
+  /** identity of the original destination (the compiled ipcache's answer) */
+  peerIdentity: number;
 }

@@ -237,23 +237,12 @@ export class DnsService {
 
   private resolveClient(client: DnsClient): ResolvedClient<DnsEndpoint> | undefined {
     const proto = client.transport === 'tcp' ? IpProto.tcp : IpProto.udp;
-    const redirect = this.options.datapath.lookupProxyRedirect(client.address, client.port, proto);
-    if (!redirect) return undefined;
-    const endpoint = this.context.endpoint(redirect.ifindex);
-    if (!endpoint) return undefined;
-    const resolverIdentity = this.context.identityOf(redirect.originalAddress);
-    return { endpoint: { ...endpoint, ifindex: redirect.ifindex, proto, resolverIdentity }, original: { address: redirect.originalAddress, port: redirect.originalPort } };
+    const c = this.context.redirected(this.options.datapath, client, proto);
+    return c && { endpoint: { ...c.endpoint, ifindex: c.ifindex, proto, resolverIdentity: c.peerIdentity }, original: c.original };
   }
 
   private allowQuery(endpoint: DnsEndpoint, qname: string, original: DnsDestination): QueryDecision {
-    const v = this.verdict({ localId: endpoint.identity, peerId: endpoint.resolverIdentity, proto: endpoint.proto, port: original.port, qname });
-    const policy = this.context.policy(v.ruleId);
-    return {
-      allowed: v.allowed,
-      ...(v.audit ? { audit: true } : {}),
-      ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}),
-      ...(policy ? { policy } : {}),
-    };
+    return this.context.decision(this.verdict({ localId: endpoint.identity, peerId: endpoint.resolverIdentity, proto: endpoint.proto, port: original.port, qname }));
   }
 
   private async learn(endpoint: DnsEndpoint, answer: DnsAnswer): Promise<void> {

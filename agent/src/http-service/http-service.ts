@@ -114,27 +114,14 @@ export class HttpService {
   }
 
   private resolveClient(client: HttpClient): ResolvedHttpClient<HttpEndpoint> | undefined {
-    const redirect = this.options.datapath.lookupProxyRedirect(client.address, client.port, IpProto.tcp);
-    if (!redirect) return undefined;
-    const endpoint = this.context.endpoint(redirect.ifindex);
-    if (!endpoint) return undefined;
-    return {
-      endpoint: { ...endpoint, serverIdentity: this.context.identityOf(redirect.originalAddress) },
-      original: { address: redirect.originalAddress, port: redirect.originalPort },
-    };
+    const c = this.context.redirected(this.options.datapath, client, IpProto.tcp);
+    return c && { endpoint: { ...c.endpoint, serverIdentity: c.peerIdentity }, original: c.original };
   }
 
   private decide(endpoint: HttpEndpoint, original: HttpDestination, request: HttpRequestInfo): HttpDecision {
     const rules = this.lookup(endpoint.identity, endpoint.serverIdentity, original.port);
     if (!rules) return { allowed: false };
     const v = rules.match(request);
-    const policy = this.context.policy(v.ruleId);
-    return {
-      allowed: v.allowed,
-      ...(v.audit ? { audit: true } : {}),
-      ...(v.ruleId !== 0 ? { ruleId: v.ruleId } : {}),
-      ...(policy ? { policy } : {}),
-      ...(v.actions ? { actions: v.actions } : {}),
-    };
+    return { ...this.context.decision(v), ...(v.actions ? { actions: v.actions } : {}) };
   }
 }
