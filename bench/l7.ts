@@ -1,5 +1,5 @@
 /**
- * `npm run bench:http` — a benchmark, not a test: the agent's HTTP proxy (agent/src/http-proxy) against
+ * `npm run bench:l7` — a benchmark, not a test: the agent's HTTP proxy (agent/src/http-proxy) against
  * asking the same HTTP server directly, over loopback (127.0.0.1). The datapath redirect is not in this
  * bench: the client connects to the proxy's port itself and resolveClient answers from a constant.
  *
@@ -9,9 +9,9 @@
  *   the rule `{ method: GET, path: /bench/.* }`;
  * - the client (this process): node:http with a keep-alive agent, BENCH_CONCURRENCY lanes, each one request in
  *   flight (closed loop), the same client for both targets.
- * Throughput rounds alternate direct and proxied (ABBA order) for BENCH_ROUND_MS each; `http ratio` is the median
+ * Throughput rounds alternate direct and proxied (ABBA order) for BENCH_ROUND_MS each; `l7 ratio` is the median
  * of per-round ratios (proxy req/s ÷ direct req/s). Latency rounds run the same way at concurrency 1
- * (BENCH_LATENCY_REQUESTS each): `http p99 added` is the median over rounds of (proxy p99 − direct p99); under a
+ * (BENCH_LATENCY_REQUESTS each): `l7 p99 added` is the median over rounds of (proxy p99 − direct p99); under a
  * saturating closed loop latency only restates the ratio (those p50/p99 are printed too).
  * Idle memory: the client opens BENCH_IDLE connections to the proxy, sends one request on each (so the proxy also
  * holds one upstream keep-alive connection per client connection) and leaves them idle; `http idle N connections
@@ -159,8 +159,8 @@ async function main(): Promise<void> {
   }
   console.log(`http direct: ${Math.round(median(all.directRps))} req/s, p50 ${fmt(percentile(all.direct, 50))} ms, p99 ${fmt(percentile(all.direct, 99))} ms (concurrency ${CONCURRENCY})`);
   console.log(`http proxy: ${Math.round(median(all.proxyRps))} req/s, p50 ${fmt(percentile(all.proxy, 50))} ms, p99 ${fmt(percentile(all.proxy, 99))} ms (concurrency ${CONCURRENCY})`);
-  console.log(`http ratio: ${fmt(median(ratios))} (rounds ${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`);
-  console.log(`http p99 added: ${fmt(median(p99Added))} ms (concurrency 1, rounds ${fmt(Math.min(...p99Added))}–${fmt(Math.max(...p99Added))})`);
+  console.log(`l7 ratio: ${fmt(median(ratios))} (rounds ${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`);
+  console.log(`l7 p99 added: ${fmt(median(p99Added))} ms (concurrency 1, rounds ${fmt(Math.min(...p99Added))}–${fmt(Math.max(...p99Added))})`);
 
   // idle keep-alive connections: one request each, then left open
   const before = await ask<{ rss: number; heapUsed: number }>(proxy.child, 'memory');
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   const after = await ask<{ rss: number; heapUsed: number }>(proxy.child, 'memory');
   const stats = await ask<{ stats: { openConnections: number } }>(proxy.child, 'stats');
   const mb = (bytes: number): string => (bytes / (1 << 20)).toFixed(1);
-  console.log(`http idle ${IDLE} connections rss delta: ${mb(after.rss - before.rss)} MB (rss ${mb(before.rss)} → ${mb(after.rss)} MB, heap used ${mb(before.heapUsed)} → ${mb(after.heapUsed)} MB; proxy holds ${stats.stats.openConnections} client connections and one upstream connection each; ≈ ${((after.rss - before.rss) / IDLE / 1024).toFixed(1)} KB per connection pair)`);
+  console.log(`l7 idle ${IDLE} connections rss delta: ${mb(after.rss - before.rss)} MB (rss ${mb(before.rss)} → ${mb(after.rss)} MB, heap used ${mb(before.heapUsed)} → ${mb(after.heapUsed)} MB; proxy holds ${stats.stats.openConnections} client connections and one upstream connection each; ≈ ${((after.rss - before.rss) / IDLE / 1024).toFixed(1)} KB per connection pair)`);
   console.log(`load average at end ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   idleAgent.destroy();
   server.child.kill();
