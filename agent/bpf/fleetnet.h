@@ -48,6 +48,7 @@
 #define FN_MAX_POLICY    131072
 #define FN_MAX_CT        262144
 #define FN_MAX_PROXY_NAT 65536  /* connections handed to a proxy at once (LRU) */
+#define FN_MAX_PROXY_UPSTREAMS 65536 /* proxies' upstream connections open at once */
 #define FN_MAX_FLOWS     131072
 
 /* ---- endpoints: BPF_MAP_TYPE_HASH, key = __u32 ifindex (host order) of the HOST-side veth ------
@@ -198,9 +199,42 @@ struct fn_proxy_value {
 	__u8 addr[16];  /* the original destination address (16-byte form) */
 	__u16 port;     /* network order: the original destination port */
 	__u8 proxy;     /* FN_PROXY_* */
-	__u8 pad;
-	__u32 ifindex;  /* host order: the pod's host veth */
+	__u8 flags;     /* FN_PROXY_F_* */
+	__u32 ifindex;  /* host order: the pod's host veth (the client's for egress, the server's for ingress) */
 };                      /* size 24 */
+
+/* fn_proxy_value.flags */
+#define FN_PROXY_F_INGRESS 1 /* handed over at the server pod's ingress hook (key: the client's address
+			      * and port; addr/port: the server pod's): the packets are delivered unchanged
+			      * to the proxy's transparent socket (policy.c assign_to_proxy), not rewritten */
+
+/* skb->mark of a packet a pod's ingress hook hands to the proxy: it re-enters the node's stack at the
+ * host veth's ingress, where fn_from_pod assigns it to the proxy's socket; the agent's policy route
+ * (fwmark FN_MARK_TO_PROXY/FN_MARK_MASK → a table with `local default dev lo`) delivers it locally.
+ * A pod cannot set it: the mark is cleared when a packet crosses network namespaces. */
+#define FN_MARK_TO_PROXY 0x0e00u
+#define FN_MARK_MASK     0x0f00u
+
+/* ---- proxy upstreams: BPF_MAP_TYPE_HASH, (IP version, local TCP port) → whose connection it carries
+ * The agent's proxies connect to the original destination from the node's own address. Before
+ * connecting, a proxy binds its upstream socket (so its port is its own) and records here the identity
+ * of the pod it acts for. A pod's ingress hook deciding a connection from the node (identity host) on
+ * such a port decides it for that identity instead — so a proxied connection meets the destination's
+ * ingress policy as its client, not as the node — and, with FN_UPSTREAM_DECIDED, does not redirect it
+ * to the proxy again (the proxy already decided it at that ingress). The agent removes an entry when
+ * the socket closes and clears the map when it loads. */
+struct fn_upstream_key {
+	__u16 port;       /* network order: the upstream socket's local port */
+	__u8 ip_version;  /* 4 or 6 */
+	__u8 pad;
+};                        /* size 4 */
+
+struct fn_upstream_value {
+	__u32 identity;   /* host order: the client's identity */
+	__u32 flags;      /* host order: FN_UPSTREAM_* */
+};                        /* size 8 */
+
+#define FN_UPSTREAM_DECIDED 1 /* decided at the destination's ingress by the proxy: not redirected again */
 
 /* ---- config: BPF_MAP_TYPE_ARRAY, 1 entry, key __u32 0 -----------------------------------------
  * generation: bumped by the agent AFTER every batch of writes to endpoints / ipcache / policy;

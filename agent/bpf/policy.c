@@ -99,6 +99,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fn_proxy_nat SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct fn_upstream_key);
+	__type(value, struct fn_upstream_value);
+	__uint(max_entries, FN_MAX_PROXY_UPSTREAMS);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} fn_proxy_upstreams SEC(".maps");
+
 
 /* Clock of every timestamp the program writes: CLOCK_MONOTONIC at tick resolution (coarse: lags
  * the precise clock by at most one jiffy, 1–4 ms). Measured here: bpf_ktime_get_ns costs ~35 ns
@@ -856,6 +864,106 @@ static __always_inline int from_proxy(struct __sk_buff *skb, struct fn_pkt *p, c
 	return FN_PASS;
 }
 
+/* The proxy of that kind can take this connection in this direction: egress, any kind (the packet is
+ * rewritten to the proxy's address); ingress, the HTTP proxy and TCP (the packet goes unchanged to its
+ * transparent socket). */
+static __always_inline int proxy_takes(const struct fn_config *cfg, const struct fn_pkt *p, __u8 kind, __u8 dir)
+{
+	if (dir == FN_DIR_INGRESS && (kind != FN_PROXY_HTTP || p->proto != IPPROTO_TCP))
+		return 0;
+	return proxy_ready(cfg, p, kind);
+}
+
+/* A connection from the node to a pod on a port one of the agent's proxies registered for its upstream
+ * connection (fn_proxy_upstreams): *peer becomes the identity the proxy acts for; returns the entry's
+ * FN_UPSTREAM_* flags, or 0 (and *peer unchanged) for any other connection from the node. */
+static __always_inline __u32 proxy_upstream(const struct fn_pkt *p, __u32 *peer)
+{
+	struct fn_upstream_key k = { .port = p->sport, .ip_version = p->ip_version };
+	struct fn_upstream_value *v = bpf_map_lookup_elem(&fn_proxy_upstreams, &k);
+
+	if (!v)
+		return 0;
+	*peer = v->identity;
+	return v->flags;
+}
+
+/* Marks a packet for the agent's policy route to the proxy (FN_MARK_TO_PROXY), keeping the mark's
+ * other bits. */
+static __always_inline void mark_to_proxy(struct __sk_buff *skb)
+{
+	skb->mark = (skb->mark & ~FN_MARK_MASK) | FN_MARK_TO_PROXY;
+}
+
+/* Records a connection a server pod's ingress hands to the HTTP proxy (on its first packet, a SYN), for
+ * the proxy: fn_proxy_nat[(client address, client port, TCP)] = (the pod's address and port, HTTP,
+ * FN_PROXY_F_INGRESS, the pod's host veth `ifindex`). 0, or < 0 when the map refused it. */
+static __always_inline int record_ingress_redirect(const struct fn_pkt *p, __u32 ifindex)
+{
+	struct fn_proxy_key k = { .port = p->sport, .proto = p->proto };
+	struct fn_proxy_value v = { .port = p->dport, .proxy = FN_PROXY_HTTP, .flags = FN_PROXY_F_INGRESS, .ifindex = ifindex };
+
+	if (!is_pure_syn(p))
+		return 0;
+	__builtin_memcpy(k.addr, p->saddr, 16);
+	__builtin_memcpy(v.addr, p->daddr, 16);
+	return bpf_map_update_elem(&fn_proxy_nat, &k, &v, BPF_ANY) == 0 ? 0 : -1;
+}
+
+/* At a TC ingress hook: a packet of a connection handed to the HTTP proxy at its server pod's ingress
+ * goes, unchanged, to the proxy's transparent socket. A SYN is assigned to the proxy's listening socket
+ * (bpf_sk_assign; the listener is found at the proxy's address and port); later packets find the
+ * connection's own socket in the stack's lookup. All are marked for the agent's policy route, which
+ * delivers them locally although they are addressed to the pod. FN_PASS, or FN_DROP when the proxy
+ * does not listen (it stopped: fail closed). */
+static __noinline int assign_to_proxy(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+
+	mark_to_proxy(skb);
+	if (!is_pure_syn(p))
+		return FN_PASS;
+	if (p->ip_version == 4) {
+		t.ipv4.saddr = p->saddr[3];
+		t.ipv4.sport = p->sport;
+		t.ipv4.daddr = cfg->proxy_addr4;
+		t.ipv4.dport = cfg->http_proxy_port;
+		sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv4), FN_CURRENT_NETNS, 0);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, p->saddr, 16);
+		t.ipv6.sport = p->sport;
+		__builtin_memcpy(t.ipv6.daddr, cfg->proxy_addr6, 16);
+		t.ipv6.dport = cfg->http_proxy_port;
+		sk = bpf_sk_lookup_tcp(skb, &t, sizeof(t.ipv6), FN_CURRENT_NETNS, 0);
+	}
+	if (!sk)
+		return FN_DROP;
+	long err = bpf_sk_assign(skb, sk, 0);
+	bpf_sk_release(sk);
+	return err == 0 ? FN_PASS : FN_DROP;
+}
+
+#define FN_LOOPBACK_IFINDEX 1 /* `lo` is ifindex 1 in every network namespace */
+
+/* At a server pod's ingress hook (fn_to_pod), a packet of a connection its policy hands to the HTTP
+ * proxy (FN_PASS_PROXY + HTTP): recorded for the proxy, marked, and sent back unchanged into the node's
+ * stack at the ingress of `lo` — addressed to lo's all-zero MAC — where fn_to_proxy hands it to the
+ * proxy's socket (assign_to_proxy). Why lo: a packet from the node's own address (a proxy's upstream
+ * connection) re-entering elsewhere would be a martian; the agent sets accept_local on lo only, which
+ * no pod can send into. */
+static __always_inline int to_proxy_ingress(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
+{
+	const __u8 zero_mac[ETH_ALEN] = {};
+
+	if (!proxy_takes(cfg, p, FN_PROXY_HTTP, FN_DIR_INGRESS) || record_ingress_redirect(p, skb->ifindex) < 0)
+		return FN_DROP;
+	if (bpf_skb_store_bytes(skb, 0, zero_mac, ETH_ALEN, 0) < 0)
+		return FN_DROP;
+	mark_to_proxy(skb);
+	return bpf_redirect(FN_LOOPBACK_IFINDEX, BPF_F_INGRESS);
+}
+
 /* Conntrack, identity, policy and counting of a parsed packet as the hook of host veth `ifindex` in
  * direction `dir` would decide it: FN_DROP, or FN_PASS / FN_PASS_STACK / FN_PASS_ASK_* (see ct_pass). Called for the packet's own hook, and — for same-node delivery
  * (deliver_local) — once more as the destination's ingress hook. */
@@ -943,14 +1051,19 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	__u32 peer = peer_identity(&ik, p->ip_version, cv != NULL && !reopen);
 	if (p->is_ndp && peer == FN_ID_HOST)
 		return FN_PASS;
+	__u32 upstream = 0;
+	if (dir == FN_DIR_INGRESS && peer == FN_ID_HOST && p->proto == IPPROTO_TCP)
+		upstream = proxy_upstream(p, &peer);
 
 	struct fn_decision d = {};
 	decide(ep, p, peer, dir, cfg->flags, &d);
+	if (upstream & FN_UPSTREAM_DECIDED) /* the proxy's own connection for a request it let through */
+		d.proxy = FN_PROXY_NONE;
 	fk.peer_id = peer;
 	fk.rule_id = d.rule_id;
 	fk.dport = bpf_ntohs(p->policy_port);
 	fk.verdict = d.flow_verdict;
-	if (d.proxy != FN_PROXY_NONE && (dir != FN_DIR_EGRESS || !has_ct || !proxy_ready(cfg, p, d.proxy))) {
+	if (d.proxy != FN_PROXY_NONE && (!has_ct || !proxy_takes(cfg, p, d.proxy, dir))) {
 		/* handed to a proxy that cannot take it: never forwarded past the proxy */
 		fk.verdict = FN_FLOW_DROPPED;
 		fk.drop_reason = FN_DROP_NO_PROXY;
@@ -1059,8 +1172,11 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 	__u32 out = fib.ifindex;
 	if (out == skb->ifindex || !bpf_map_lookup_elem(&fn_endpoints, &out))
 		return FN_PASS;
-	if (decide_at(skb, p, FN_DIR_INGRESS, out, cfg) == FN_DROP)
+	int verdict = decide_at(skb, p, FN_DIR_INGRESS, out, cfg);
+	if (verdict == FN_DROP)
 		return FN_DROP;
+	if (verdict == FN_PASS_PROXY + FN_PROXY_HTTP) /* the destination's ingress hands it to the proxy */
+		return record_ingress_redirect(p, out) < 0 ? FN_DROP : assign_to_proxy(skb, p, cfg);
 	/* Forward as the stack would: one hop less, the FIB's MACs. */
 	__u8 ttl = p->ttl;
 	__u8 next = ttl - 1;
@@ -1109,13 +1225,31 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 	if (verdict == FN_DROP)
 		return FN_DROP;
 	if (verdict > FN_PASS_PROXY && verdict <= FN_PASS_PROXY + FN_PROXY_MAX)
-		return to_proxy(skb, &p, cfg, verdict - FN_PASS_PROXY);
+		return dir == FN_DIR_EGRESS ? to_proxy(skb, &p, cfg, verdict - FN_PASS_PROXY) : to_proxy_ingress(skb, &p, cfg);
 	if (verdict == FN_PASS_ASK_ORIG || verdict == FN_PASS_ASK_REPLY)
 		verdict = learn_node_nat(skb, &p, verdict == FN_PASS_ASK_REPLY) ? FN_PASS_STACK : FN_PASS;
 	/* FN_PASS_STACK: the node NATs the connection, its netfilter must see every packet */
 	if (verdict == FN_PASS && dir == FN_DIR_EGRESS && (cfg->flags & FN_CFG_HOST_ROUTING) && !p.is_ndp)
 		return deliver_local(skb, &p, cfg);
 	return FN_PASS;
+}
+
+/* TCX ingress of `lo` (attached while the HTTP proxy runs): packets a server pod's ingress hook sent
+ * here (to_proxy_ingress, FN_MARK_TO_PROXY) — decided and counted there — go to the proxy's socket;
+ * everything else passes untouched. */
+SEC("tc")
+int fn_to_proxy(struct __sk_buff *skb)
+{
+	struct fn_pkt p = {};
+	__u32 zero = 0;
+
+	if ((skb->mark & FN_MARK_MASK) != FN_MARK_TO_PROXY)
+		return FN_PASS;
+	int parsed = skb->protocol == bpf_htons(ETH_P_IP) ? parse_ipv4(skb, &p) : skb->protocol == bpf_htons(ETH_P_IPV6) ? parse_ipv6(skb, &p) : FN_PARSE_UNSUPPORTED;
+	const struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
+	if (parsed != FN_PARSE_OK || !cfg || p.proto != IPPROTO_TCP || !p.l4_off)
+		return FN_DROP;
+	return assign_to_proxy(skb, &p, cfg);
 }
 
 SEC("tc")

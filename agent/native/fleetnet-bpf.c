@@ -352,13 +352,15 @@ static napi_value pin_object(napi_env env, napi_callback_info info)
 	return r;
 }
 
-/* ---- openSocket(family 4|6, 'udp'|'tcp', address, port, netnsPath?) → fd ----------------------
+/* ---- openSocket(family 4|6, 'udp'|'tcp', address, port, netnsPath?, transparent?) → fd ---------
  * A non-blocking, close-on-exec socket created in netnsPath (else the caller's namespace), bound to
- * address:port (port 0: any free one); SO_REUSEADDR for TCP, IPV6_V6ONLY for IPv6. Not listening:
+ * address:port (port 0: any free one); SO_REUSEADDR for TCP, IPV6_V6ONLY for IPv6; with transparent
+ * true, IP_TRANSPARENT / IPV6_TRANSPARENT (a listener that accepts connections addressed elsewhere,
+ * handed to it by bpf_sk_assign, and answers from their address; needs CAP_NET_ADMIN). Not listening:
  * Node adopts the fd (dgram bind({fd}), net.Server listen({fd}), new net.Socket({fd})). */
 static napi_value open_socket(napi_env env, napi_callback_info info)
 {
-	ARGS(5);
+	ARGS(6);
 	int32_t family, port;
 	char *type = get_str(env, argv[1]);
 	char *address = get_str(env, argv[2]);
@@ -402,14 +404,34 @@ static napi_value open_socket(napi_env env, napi_callback_info info)
 	if (err)
 		return throw_errno(env, "openSocket socket", err, NULL);
 	int one = 1;
+	bool transparent = false;
+	if (argc > 5)
+		napi_get_value_bool(env, argv[5], &transparent);
 	if ((stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    (transparent && family == 4 && setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0) ||
+	    (transparent && family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) < 0) ||
 	    bind(fd, (struct sockaddr *)&sa, salen) < 0) {
 		err = -errno;
 		close(fd);
 		return throw_errno(env, "openSocket bind", err, NULL);
 	}
 	return mk_i32(env, fd);
+}
+
+/* ---- localPort(fd) → the port a socket is bound to (getsockname), host order ------------------- */
+static napi_value local_port(napi_env env, napi_callback_info info)
+{
+	ARGS(1);
+	int32_t fd;
+	if (get_i32(env, argv[0], &fd))
+		return throw_type(env, "localPort(fd)");
+	struct sockaddr_storage sa = {};
+	socklen_t len = sizeof(sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return throw_errno(env, "localPort getsockname", -errno, NULL);
+	uint16_t port = sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port : ((struct sockaddr_in6 *)&sa)->sin6_port;
+	return mk_i32(env, ntohs(port));
 }
 
 /* ---- closeFd(fd) ---------------------------------------------------------------------------- */
@@ -1040,6 +1062,7 @@ static napi_value init(napi_env env, napi_value exports)
 		{"pinObject", NULL, pin_object, NULL, NULL, NULL, napi_default, NULL},
 		{"closeFd", NULL, close_fd, NULL, NULL, NULL, napi_default, NULL},
 		{"openSocket", NULL, open_socket, NULL, NULL, NULL, napi_default, NULL},
+		{"localPort", NULL, local_port, NULL, NULL, NULL, napi_default, NULL},
 		{"mapInfo", NULL, map_info, NULL, NULL, NULL, napi_default, NULL},
 		{"possibleCpus", NULL, possible_cpus, NULL, NULL, NULL, napi_default, NULL},
 		{"synchronizeRcu", NULL, synchronize_rcu, NULL, NULL, NULL, napi_default, NULL},

@@ -38,6 +38,9 @@ import {
   PolicyPrefix,
   PolicyVerdict,
   ProxyKind,
+  ProxyMark,
+  ProxyRedirectFlag,
+  UpstreamFlag,
   ReservedIdentity,
 } from '../../agent/src/kernel/identities.js';
 import { V4_MAPPED_PREFIX } from '../../agent/src/kernel/ip-address.js';
@@ -104,6 +107,7 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     [MapName.config, 4, 'fn_config'],
     [MapName.counters, 4, 'fn_counters'],
     [MapName.proxyNat, 'fn_proxy_key', 'fn_proxy_value'],
+    [MapName.proxyUpstreams, 'fn_upstream_key', 'fn_upstream_value'],
   ];
   it.each(mapTypes)('map %s uses key %s and value %s', (map, key, value) => {
     const v = [...btf.values()].find((t) => t.kind === 'VAR' && t.name === map);
@@ -120,7 +124,7 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
   });
 
   const header = readFileSync(join(root, 'agent', 'bpf', 'fleetnet.h'), 'utf8');
-  const defines = new Map([...header.matchAll(/^#define\s+(FN_\w+)\s+\(?(\d+)u?\s*(?:<<\s*(\d+))?/gm)].map((m) => [m[1], m[3] ? Number(m[2]) << Number(m[3]) : Number(m[2])]));
+  const defines = new Map([...header.matchAll(/^#define\s+(FN_\w+)\s+\(?(0x[0-9a-f]+|\d+)u?\s*(?:<<\s*(\d+))?/gm)].map((m) => [m[1], m[3] ? Number(m[2]) << Number(m[3]) : Number(m[2])]));
   const constants: [string, number][] = [
     ['FN_ID_ANY', ReservedIdentity.any],
     ['FN_ID_HOST', ReservedIdentity.host],
@@ -159,6 +163,10 @@ describe('fleetnet.h layouts match the TypeScript codecs', () => {
     ['FN_CT_CLOSING', CtState.closing],
     ['FN_CFG_LOCALHOST_POLICY', ConfigFlag.localhostPolicy],
     ['FN_V4_MAPPED_PREFIX', V4_MAPPED_PREFIX],
+    ['FN_PROXY_F_INGRESS', ProxyRedirectFlag.ingress],
+    ['FN_UPSTREAM_DECIDED', UpstreamFlag.decided],
+    ['FN_MARK_TO_PROXY', ProxyMark.toProxy],
+    ['FN_MARK_MASK', ProxyMark.mask],
   ];
   it.each(constants)('%s = %i', (name, value) => {
     expect(defines.get(name)).toBe(value);

@@ -19,6 +19,7 @@ import {
   PolicyPrefix,
   PolicyVerdict,
   ProxyKind,
+  ProxyRedirectFlag,
 } from './identities.js';
 import { formatAddress16, formatPrefix16, parsePrefix16 } from './ip-address.js';
 
@@ -111,7 +112,17 @@ export const LAYOUTS = {
   proxyValue: {
     name: 'fn_proxy_value',
     size: 24,
-    fields: { addr: f(0, 16), port: f(16, 2), proxy: f(18, 1), pad: f(19, 1), ifindex: f(20, 4) },
+    fields: { addr: f(0, 16), port: f(16, 2), proxy: f(18, 1), flags: f(19, 1), ifindex: f(20, 4) },
+  },
+  upstreamKey: {
+    name: 'fn_upstream_key',
+    size: 4,
+    fields: { port: f(0, 2), ip_version: f(2, 1), pad: f(3, 1) },
+  },
+  upstreamValue: {
+    name: 'fn_upstream_value',
+    size: 8,
+    fields: { identity: f(0, 4), flags: f(4, 4) },
   },
   flowKey: {
     name: 'fn_flow_key',
@@ -260,17 +271,21 @@ export interface ProxyAddress {
 /** @deprecated name: ProxyAddress */
 export type DnsProxyAddress = ProxyAddress;
 
-/** A connection handed to a proxy, as the pod's egress hook recorded it (fn_proxy_nat). */
+/** A connection handed to a proxy, as the kernel recorded it (fn_proxy_nat): at the client pod's
+ *  egress hook (`ingress: false`), or at the server pod's ingress hook (`ingress: true`: the client may
+ *  be any peer, and the proxy accepted the connection on the original destination itself). */
 export interface ProxyRedirect {
-  /** the pod's address and source port */
+  /** the client's address and source port (a pod's, for egress) */
   podAddress: string;
   podPort: number;
   proto: number;
-  /** where the pod was going */
+  /** where the client was going (for ingress: the server pod's address and port) */
   originalAddress: string;
   originalPort: number;
   proxy: ProxyKind;
-  /** the pod's host veth */
+  /** handed over at the server pod's ingress hook (FN_PROXY_F_INGRESS) */
+  ingress: boolean;
+  /** the host veth of the pod whose policy redirected it (the client's for egress, the server's for ingress) */
   ifindex: number;
 }
 
@@ -592,8 +607,23 @@ export function readProxyRedirect(key: Buffer, ko: number, val: Buffer, vo: numb
     originalAddress: formatAddress16(val, vo + v.addr.offset),
     originalPort: val.readUInt16BE(vo + v.port.offset),
     proxy: val.readUInt8(vo + v.proxy.offset) as ProxyKind,
+    ingress: (val.readUInt8(vo + v.flags.offset) & ProxyRedirectFlag.ingress) !== 0,
     ifindex: val.readUInt32LE(vo + v.ifindex.offset),
   };
+}
+
+/** fn_upstream_key of a proxy's upstream socket (its local port, IP version 4 or 6). */
+export function writeUpstreamKey(b: Buffer, o: number, ipVersion: 4 | 6, port: number): void {
+  const x = L.upstreamKey.fields;
+  b.writeUInt16BE(port, o + x.port.offset);
+  b.writeUInt8(ipVersion, o + x.ip_version.offset);
+}
+
+/** fn_upstream_value: the identity the proxy acts for and FN_UPSTREAM_* flags. */
+export function writeUpstreamValue(b: Buffer, o: number, identity: number, flags: number): void {
+  const x = L.upstreamValue.fields;
+  b.writeUInt32LE(identity, o + x.identity.offset);
+  b.writeUInt32LE(flags, o + x.flags.offset);
 }
 
 // ---- counters -------------------------------------------------------------------------------

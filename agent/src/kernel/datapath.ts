@@ -24,6 +24,8 @@ import {
   readConfig,
   readPolicy,
   readProxyRedirect,
+  writeUpstreamKey,
+  writeUpstreamValue,
   sumCounters,
   writeConfig,
   writeEndpointKey,
@@ -45,7 +47,7 @@ import {
   type PolicyKey,
   type ProxyRedirect,
 } from './codecs.js';
-import { ConfigFlag, MapName, ProgramName } from './identities.js';
+import { ConfigFlag, MapName, ProgramName, UpstreamFlag } from './identities.js';
 import { findRepoRoot, loadNativeBinding, type Hook, type NativeBinding, type RawEntries } from './native-binding.js';
 
 export type AttachMode = 'auto' | 'tcx' | 'tc';
@@ -99,6 +101,8 @@ export interface LoadResult {
 }
 
 const MAP_NAMES = Object.values(MapName);
+const LOOPBACK_IFINDEX = 1;
+const TO_PROXY_LINK = 'to-proxy-lo';
 
 export class Datapath {
   readonly pinDir: string;
@@ -160,6 +164,8 @@ export class Datapath {
       dnsProxy: undefined,
       httpProxy: undefined,
     });
+    // upstream sockets of an earlier process are gone; a port they held must not speak for a pod
+    this.clearMap(MapName.proxyUpstreams);
     return { loadMs, reusedMaps };
   }
 
@@ -300,9 +306,28 @@ export class Datapath {
     return decodeAll(d.keys, ks, (_b, o) => readProxyRedirect(d.keys, o, d.values, (o / ks) * LAYOUTS.proxyValue.size));
   }
 
+  /** A proxy's upstream socket, bound to local `port` of IP version `ipVersion` and not connected yet,
+   *  carries a connection for a client of `identity`: a pod's ingress hook decides the connection it
+   *  makes from the node for that identity (and, `decided`, does not hand it to the proxy again). Call
+   *  unregisterProxyUpstream when the socket closes. */
+  registerProxyUpstream(ipVersion: 4 | 6, port: number, identity: number, decided: boolean): void {
+    const key = Buffer.alloc(LAYOUTS.upstreamKey.size);
+    const value = Buffer.alloc(LAYOUTS.upstreamValue.size);
+    writeUpstreamKey(key, 0, ipVersion, port);
+    writeUpstreamValue(value, 0, identity, decided ? UpstreamFlag.decided : 0);
+    this.bpf.updateBatch(this.map(MapName.proxyUpstreams), key, value);
+  }
+
+  unregisterProxyUpstream(ipVersion: 4 | 6, port: number): void {
+    const key = Buffer.alloc(LAYOUTS.upstreamKey.size);
+    writeUpstreamKey(key, 0, ipVersion, port);
+    this.bpf.deleteBatch(this.map(MapName.proxyUpstreams), key);
+  }
+
   /** Where the agent's HTTP proxy listens (undefined: it does not run), as setDnsProxy; both proxies
    *  listen on the same node addresses. */
   setHttpProxy(proxy: ProxyAddress | undefined): void {
+    if (proxy) this.attachToProxy();
     const current = this.config();
     this.writeConfigValue({ ...current, httpProxy: proxy, generation: (current.generation + 1) >>> 0 });
   }
@@ -323,7 +348,11 @@ export class Datapath {
   /** Deletes every conntrack entry: established connections are re-decided by policy on their
    *  next packet, and replies need a fresh allowed packet first. Returns entries deleted. */
   clearConntrack(): number {
-    const fd = this.map(MapName.conntrack);
+    return this.clearMap(MapName.conntrack);
+  }
+
+  private clearMap(name: MapName): number {
+    const fd = this.map(name);
     return this.bpf.deleteBatch(fd, this.bpf.dump(fd).keys);
   }
 
@@ -374,6 +403,7 @@ export class Datapath {
    *  then removes pinDir (maps go with their last user). Best effort per hook; never throws for a
    *  device or namespace that is already gone. */
   destroy(): void {
+    this.bpf.detachTcx(join(this.pinDir, TO_PROXY_LINK));
     for (const ifindex of this.listAttachedIfindexes()) {
       for (const hook of ['ingress', 'egress'] as const) this.bpf.detachTcx(this.linkPath(ifindex, hook));
     }
@@ -416,6 +446,17 @@ export class Datapath {
     }
     this.bpf.attachTc(progFd, ifindex, hook, this.netnsPath);
     return 'tc';
+  }
+
+  /** fn_to_proxy on the TCX ingress of `lo` (ifindex 1 in every namespace): hands packets a server
+   *  pod's ingress sent there to the HTTP proxy's socket. Its link is pinned apart from the endpoints'
+   *  (`<pinDir>/to-proxy-lo`), so endpoint reconciliation never sees it. Idempotent. */
+  private attachToProxy(): void {
+    if (this.attachMode === 'tc') {
+      this.bpf.attachTc(this.program(ProgramName.toProxy), LOOPBACK_IFINDEX, 'ingress', this.netnsPath);
+      return;
+    }
+    this.bpf.attachTcx(this.program(ProgramName.toProxy), LOOPBACK_IFINDEX, 'ingress', join(this.pinDir, TO_PROXY_LINK), this.netnsPath);
   }
 
   private linkPath(ifindex: number, hook: Hook): string {

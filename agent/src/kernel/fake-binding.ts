@@ -34,6 +34,7 @@ const MAP_SHAPES: Record<MapName, { type: number; keySize: number; valueSize: nu
   fn_config: { type: BPF_MAP_TYPE.array, keySize: 4, valueSize: LAYOUTS.config.size, maxEntries: 1, flags: 0 },
   fn_counters: { type: BPF_MAP_TYPE.percpuArray, keySize: 4, valueSize: LAYOUTS.counters.size, maxEntries: 1, flags: 0 },
   fn_proxy_nat: { type: BPF_MAP_TYPE.lruHash, keySize: LAYOUTS.proxyKey.size, valueSize: LAYOUTS.proxyValue.size, maxEntries: 65536, flags: 0 },
+  fn_proxy_upstreams: { type: BPF_MAP_TYPE.hash, keySize: LAYOUTS.upstreamKey.size, valueSize: LAYOUTS.upstreamValue.size, maxEntries: 65536, flags: 0 },
 };
 
 function errno(code: string, message: string): Error {
@@ -121,6 +122,9 @@ export function createFakeBinding(options: FakeBindingOptions = {}): NativeBindi
     },
     openSocket() {
       throw errno('EOPNOTSUPP', 'openSocket: the fake binding has no sockets (needs the real addon)');
+    },
+    localPort() {
+      throw errno('EOPNOTSUPP', 'localPort: the fake binding has no sockets (needs the real addon)');
     },
     mapInfo(fd) {
       return { ...mapOf(fd).info };

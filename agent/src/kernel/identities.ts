@@ -32,6 +32,13 @@ export type PolicyVerdict = (typeof PolicyVerdict)[keyof typeof PolicyVerdict];
 
 /** The agent's proxy an allowed connection is handed to (fn_policy_value.proxy, FN_PROXY_*). */
 export const ProxyKind = { none: 0, dns: 1, http: 2 } as const;
+/** fn_proxy_value.flags (FN_PROXY_F_*). */
+export const ProxyRedirectFlag = { ingress: 1 } as const;
+/** fn_upstream_value.flags (FN_UPSTREAM_*). */
+export const UpstreamFlag = { decided: 1 } as const;
+/** skb->mark of packets handed to the HTTP proxy at a server pod's ingress (FN_MARK_TO_PROXY under
+ *  FN_MARK_MASK): the agent's policy route delivers them locally (agent/src/kernel/proxy-route.ts). */
+export const ProxyMark = { toProxy: 0x0e00, mask: 0x0f00 } as const;
 export type ProxyKind = (typeof ProxyKind)[keyof typeof ProxyKind];
 
 /** Verdict of a counted flow (fn_flow_key.verdict). */
@@ -100,7 +107,9 @@ export const MapName = {
   counters: 'fn_counters',
   /** connections handed to a proxy: their original destinations (fleetnet.h "proxy redirect") */
   proxyNat: 'fn_proxy_nat',
+  /** the proxies' upstream sockets: the identity each acts for (fleetnet.h "proxy upstreams") */
+  proxyUpstreams: 'fn_proxy_upstreams',
 } as const;
 export type MapName = (typeof MapName)[keyof typeof MapName];
 
-export const ProgramName = { fromPod: 'fn_from_pod', toPod: 'fn_to_pod' } as const;
+export const ProgramName = { fromPod: 'fn_from_pod', toPod: 'fn_to_pod', toProxy: 'fn_to_proxy' } as const;

@@ -45,7 +45,9 @@ export interface NativeBinding {
   /** A non-blocking socket created in netnsPath (else this process's namespace), bound to
    *  address:port (0 = any free port), not listening, for Node to adopt: dgram `bind({fd})`,
    *  net.Server `listen({fd})`, `new net.Socket({fd})`. */
-  openSocket(family: 4 | 6, type: 'udp' | 'tcp', address: string, port: number, netnsPath?: string): number;
+  openSocket(family: 4 | 6, type: 'udp' | 'tcp', address: string, port: number, netnsPath?: string, transparent?: boolean): number;
+  /** the port a socket is bound to (getsockname) */
+  localPort(fd: number): number;
   mapInfo(fd: number): MapInfo;
   possibleCpus(): number;
   /** waits for an RCU grace period (membarrier MEMBARRIER_CMD_GLOBAL): every program run that
