@@ -32,6 +32,9 @@ const FILTER_FLAGS: Record<string, { white: string; black?: string }> = {
   policy: { white: '--policy' },
   ip_version: { white: '-4 / -6 / --ip-version' },
   dns_query: { white: '--dns-query' },
+  http_method: { white: '--http-method' },
+  http_status_code: { white: '--http-status' },
+  http_path: { white: '--http-path' },
 };
 
 const TOP_LEVEL: Record<string, string> = {

@@ -11,6 +11,8 @@
  *   for the filter that follows it.
  * - `--protocol dns` and `--dns-query <regex>` pass through as the FlowFilter's `protocol` / `dns_query` on
  *   every whitelist filter (the API validates the regex and answers 400 with the pointer).
+ * - `--http-method`, `--http-status` (`404`, `5+`) and `--http-path <regex>` pass through as Hubble's
+ *   `http_method`, `http_status_code` and `http_path` on every whitelist filter (the API validates them).
  * - `--ipv4` / `--ipv6` / `--ip-version 4|v4|ipv4|ip4|6|…` (hubble's spellings) add to `ip_version` on
  *   every whitelist filter; an unknown version is an error.
  */
@@ -24,6 +26,9 @@ export interface ObserveFlags {
   trafficDirection?: string[];
   protocol?: string[];
   dnsQuery?: string[];
+  httpMethod?: string[];
+  httpStatus?: string[];
+  httpPath?: string[];
   nodeName?: string[];
   cluster?: string[];
   policy?: string[];
@@ -100,6 +105,9 @@ export function compileObserveFlags(flags: ObserveFlags): Pick<FlowQuery, 'white
   if (nonEmpty(flags.trafficDirection)) common.traffic_direction = flags.trafficDirection.map((d) => d.toUpperCase()) as FlowFilter['traffic_direction'];
   if (nonEmpty(flags.protocol)) common.protocol = flags.protocol;
   if (nonEmpty(flags.dnsQuery)) common.dns_query = flags.dnsQuery;
+  if (nonEmpty(flags.httpMethod)) common.http_method = flags.httpMethod;
+  if (nonEmpty(flags.httpStatus)) common.http_status_code = flags.httpStatus;
+  if (nonEmpty(flags.httpPath)) common.http_path = flags.httpPath;
   if (nonEmpty(flags.nodeName)) common.node_name = flags.nodeName;
   if (nonEmpty(flags.cluster)) common.cluster = flags.cluster;
   if (nonEmpty(flags.policy)) common.policy = flags.policy;

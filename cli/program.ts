@@ -104,8 +104,11 @@ const FILTER_FLAGS: Array<[string, string]> = [
   ['--verdict <verdict>', 'FORWARDED, DROPPED or AUDIT'],
   ['--drop-reason <reason>', 'drop reason (POLICY_DENIED, POLICY_DENY, …)'],
   ['--traffic-direction <dir>', 'INGRESS or EGRESS'],
-  ['--protocol <proto>', 'tcp, udp, icmp, icmpv4, icmpv6, sctp, or dns (DNS queries seen by the node\'s DNS proxy)'],
+  ['--protocol <proto>', 'tcp, udp, icmp, icmpv4, icmpv6, sctp, dns (DNS queries seen by the node\'s DNS proxy) or http (requests seen by its HTTP proxy)'],
   ['--dns-query <regex>', 'DNS query name, a regular expression (RE2 subset, unanchored, case-insensitive; names end with a dot)'],
+  ['--http-method <method>', 'HTTP request method (GET, POST, …; case-insensitive)'],
+  ['--http-status <code>', 'HTTP status code (404) or class prefix (5+, 40+)'],
+  ['--http-path <regex>', 'HTTP path key (the first 2 path segments), a regular expression (RE2 subset, unanchored, case-sensitive)'],
   ['--node-name <name>', 'node name or cluster/node, * wildcards'],
   ['--cluster <id>', 'cluster id'],
   ['--policy <name>', 'deciding fleet policy (name or name@generation)'],
@@ -216,7 +219,7 @@ export function createProgram(io: CliIo): Command {
     });
 
   withFilterFlags(flows.command('top').description('Top talkers: sums grouped by dimensions, largest first.'))
-    .option('--by <dimensions>', 'comma-separated: cluster, node_name, source_namespace, destination_namespace, source_workload, destination_workload, source_identity, destination_identity, destination_port, protocol, verdict, drop_reason_desc, traffic_direction, policy, dns_query, dns_rcode', 'source_workload,destination_workload')
+    .option('--by <dimensions>', 'comma-separated: cluster, node_name, source_namespace, destination_namespace, source_workload, destination_workload, source_identity, destination_identity, destination_port, protocol, verdict, drop_reason_desc, traffic_direction, policy, dns_query, dns_rcode, http_method, http_status_code, http_path', 'source_workload,destination_workload')
     .addOption(new Option('--order <sum>', 'order by').choices(['packets', 'bytes', 'flows', 'summaries']).default('bytes'))
     .option('--top <n>', 'number of groups', positive, 10)
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))

@@ -50,10 +50,14 @@ export function rcodeName(rcode: number): string {
 }
 
 /**
- * A DNS summary for people: `dns <query> <qtypes> → <RCODE> <ips> ttl <n>s` (at most 3 addresses, then
- * `+n`); `''` for a summary without `l7.dns`. Packets of a DNS summary are its queries.
+ * An L7 summary for people. DNS: `dns <query> <qtypes> → <RCODE> <ips> ttl <n>s` (at most 3 addresses,
+ * then `+n`); packets of a DNS summary are its queries. HTTP: `http <METHOD> <path key> → <code> <protocol>`
+ * (`-` for an empty method or path, `no response` for code 0); packets are its requests. `''` for a summary
+ * without either.
  */
 export function describeLayer7(flow: FlowRecord['flow']): string {
+  const http = flow.l7?.http;
+  if (http) return ['http', http.method || '-', http.url || '-', '→', http.code === 0 ? 'no response' : String(http.code), ...(http.protocol ? [http.protocol] : [])].join(' ');
   const dns = flow.l7?.dns;
   if (!dns) return '';
   const ips = dns.ips.length === 0 ? [] : [dns.ips.slice(0, SHOWN_IPS).join(',') + (dns.ips.length > SHOWN_IPS ? ` +${dns.ips.length - SHOWN_IPS}` : '')];

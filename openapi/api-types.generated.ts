@@ -1172,7 +1172,7 @@ export interface components {
             traffic_direction: "INGRESS" | "EGRESS" | "TRAFFIC_DIRECTION_UNKNOWN";
             /** @enum {string} */
             verdict: "FORWARDED" | "DROPPED" | "AUDIT";
-            /** @description Hubble's drop reason name (flow.proto DropReason). The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched) — for AUDIT, the drop that would have happened — and, for drops that no policy decided, CT_MAP_INSERTION_FAILED (the conntrack table was full), INVALID_IPV6_EXTENSION_HEADER (an IPv6 header chain the datapath cannot walk), UNSUPPORTED_L3_PROTOCOL (neither IPv4, IPv6 nor ARP) or PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL (a policy hands the connection to the node's DNS proxy, which is not running, or the packet is a fragment it cannot take). L7 DNS summaries (`l7.dns`) carry POLICY_DENIED (the proxy refused the query) or DNS_PROXY_ERROR (the proxy answered an error itself). Imports from Hubble keep Hubble's other names. */
+            /** @description Hubble's drop reason name (flow.proto DropReason). The agent sends POLICY_DENIED (no rule allowed it, default deny) or POLICY_DENY (a deny rule matched) — for AUDIT, the drop that would have happened — and, for drops that no policy decided, CT_MAP_INSERTION_FAILED (the conntrack table was full), INVALID_IPV6_EXTENSION_HEADER (an IPv6 header chain the datapath cannot walk), UNSUPPORTED_L3_PROTOCOL (neither IPv4, IPv6 nor ARP) or PROXY_REDIRECTION_NOT_SUPPORTED_FOR_PROTOCOL (a policy hands the connection to the node's DNS proxy, which is not running, or the packet is a fragment it cannot take). L7 DNS summaries (`l7.dns`) carry POLICY_DENIED (the proxy refused the query) or DNS_PROXY_ERROR (the proxy answered an error itself); L7 HTTP summaries (`l7.http`) POLICY_DENIED (the proxy denied the request) or HTTP_PROXY_ERROR (the proxy answered or closed it itself). Imports from Hubble keep Hubble's other names. */
             drop_reason_desc?: string;
             /** @description DNS names of the source (Hubble `source_names`), when known. */
             source_names?: string[];
@@ -1182,7 +1182,7 @@ export interface components {
             l7?: components["schemas"]["FlowLayer7"];
             /**
              * Format: int64
-             * @description Packets counted; for an L7 (DNS) summary, the number of L7 records (queries answered or refused) it aggregates.
+             * @description Packets counted; for an L7 (DNS or HTTP) summary, the number of L7 records (queries or requests answered or refused) it aggregates.
              */
             packets: number;
             /**
@@ -1201,28 +1201,59 @@ export interface components {
             last_seen?: string;
         };
         /**
-         * @description Hubble's `l7` (flow.Layer7) for the DNS records of the node's DNS proxy, aggregated over the window
-         *     (one summary per source workload identity, query, qtypes, rcode, verdict, transport and deciding rule).
-         *     `l4` is the DNS transport (UDP or TCP and the port the pod addressed, usually 53). `verdict` is
-         *     FORWARDED (the resolver answered, whatever its rcode) or DROPPED with `drop_reason_desc`
+         * @description Hubble's `l7` (flow.Layer7): the records of the node's proxies, aggregated over the window. An agent's
+         *     L7 summary carries exactly one of `dns` and `http`.
+         *
+         *     DNS (`dns`): one summary per source workload identity, query, qtypes, rcode, verdict, transport and
+         *     deciding rule. `l4` is the DNS transport (UDP or TCP and the port the pod addressed, usually 53).
+         *     `verdict` is FORWARDED (the resolver answered, whatever its rcode) or DROPPED with `drop_reason_desc`
          *     `POLICY_DENIED` (the proxy refused the query: no DNS rule allows the name; the pod got REFUSED) or
          *     `DNS_PROXY_ERROR` (the proxy answered SERVFAIL/FORMERR/NOTIMP itself: upstream timeout or error,
          *     learning failed, malformed question — Hubble's verdict ERROR, which FlowSummary has no value for).
          *     `destination_names` is not set on DNS summaries (as in Hubble: names go on flows to the addresses
          *     learned from the answers, not on the query itself).
+         *
+         *     HTTP (`http`): one summary per workload pair (source and server identity), IP version, port, method,
+         *     status code, path key (`url`), protocol, verdict and deciding fleet policy. `l4` is TCP and the port
+         *     the pod connected to. `verdict` is FORWARDED, AUDIT with `POLICY_DENIED` (allowed only because the
+         *     denying policy is in audit mode), or DROPPED with `POLICY_DENIED` (no HTTP rule allows the request;
+         *     the pod got 403) or `HTTP_PROXY_ERROR` (the proxy answered or closed the request itself: upstream
+         *     connect error, reset or timeout, overload, unsupported protocol — Hubble's verdict ERROR).
          */
         FlowLayer7: {
             /**
-             * @description Hubble's L7FlowType. A query the proxy answered (forwarded, refused or errored) is a RESPONSE record.
+             * @description Hubble's L7FlowType. A query or request the proxy answered (forwarded, refused or errored) is a RESPONSE record.
              * @enum {string}
              */
             type: "REQUEST" | "RESPONSE";
             /**
              * Format: int64
-             * @description Nanoseconds from the query's arrival at the proxy to its answer; for an aggregated summary, the maximum over the window's records.
+             * @description Nanoseconds from the query's or request's arrival at the proxy to its answer; for an aggregated summary, the maximum over the window's records.
              */
             latency_ns?: number;
-            dns: components["schemas"]["FlowDNS"];
+            dns?: components["schemas"]["FlowDNS"];
+            http?: components["schemas"]["FlowHTTP"];
+        };
+        /**
+         * @description Hubble's `l7.http` (flow.HTTP) of one aggregated HTTP summary; headers are not recorded. Cardinality
+         *     bound: `url` is a path key, not the request target — the path without query string or fragment, cut
+         *     to its first 2 segments (`/v1/items/42?x=1` → `/v1/items`) and to 128 characters, with characters
+         *     outside RFC 3986's path characters percent-encoded. Per source identity and window the agent gives at
+         *     most 1,000 distinct path keys their own summaries; the requests to any further path are counted
+         *     (never dropped) in summaries whose `url` is `<other-paths>` (which no request path can produce).
+         */
+        FlowHTTP: {
+            /**
+             * Format: int32
+             * @description The status the client received (403 for a policy denial); 0 when it received none (the connection was closed).
+             */
+            code: number;
+            /** @description The request method, upper case (`GET`); empty for a connection-level record (a connection the proxy closed before any request). */
+            method: string;
+            /** @description The request's path key (see above), e.g. `/v1/items`; `*` for an asterisk-form target, empty for a connection-level record. */
+            url: string;
+            /** @description `HTTP/1.0`, `HTTP/1.1` or `HTTP/2.0`, as Hubble names them. */
+            protocol: string;
         };
         /** @description Hubble's `l7.dns` (flow.DNS) of one aggregated DNS summary. */
         FlowDNS: {
@@ -1316,7 +1347,11 @@ export interface components {
          *     v6) and `dns` (summaries with `l7.dns`, as `hubble observe --protocol dns`). `dns_query`: regular
          *     expressions (RE2 syntax subset, matched unanchored and case-insensitively against `l7.dns.query`,
          *     which carries the trailing dot, as Hubble's `dns_query`); matched in time linear in the query's length
-         *     (no backtracking), so any pattern is safe. Supported: literals, `.`, classes `[a-z0-9-]` and `[^…]`,
+         *     (no backtracking), so any pattern is safe. `protocol` `http` means summaries with `l7.http`.
+         *     `http_method`: methods, case-insensitive (Hubble's `http_method`). `http_status_code`: a code (`404`)
+         *     or a class prefix (`5+`: 500-599, `40+`: 400-409), as Hubble's `http_status_code`; summaries with code
+         *     0 (no response) never match. `http_path`: regular expressions (the same subset as `dns_query`, but
+         *     case-sensitive, as Hubble's `http_path`) over the path of `l7.http.url` (the agent's path key). Supported: literals, `.`, classes `[a-z0-9-]` and `[^…]`,
          *     `\d \w \s \D \W \S`, escaped metacharacters, `^ $`, groups `( )` `(?: )`, `|`, `* + ?` (and lazy forms),
          *     `{n}` `{n,}` `{n,m}` (n, m ≤ 100). Anything else (backreferences, lookaround, flags, `\b`) is a 400
          *     pointing at the pattern.
@@ -1345,6 +1380,9 @@ export interface components {
             policy?: components["schemas"]["FlowFilterStrings"];
             ip_version?: components["schemas"]["FlowIpVersion"][];
             dns_query?: components["schemas"]["FlowFilterStrings"];
+            http_method?: components["schemas"]["FlowFilterStrings"];
+            http_status_code?: components["schemas"]["FlowFilterStrings"];
+            http_path?: components["schemas"]["FlowFilterStrings"];
         };
         /**
          * @description Hubble's IPVersion names.
@@ -1452,10 +1490,10 @@ export interface components {
             clustersWithoutData: string[];
         };
         /**
-         * @description Aggregation dimensions. `dns_query` / `dns_rcode`: `l7.dns.query` / `l7.dns.rcode` of DNS summaries (null for others) — e.g. `groupBy: [source_workload, dns_query]` for the names each workload resolves.
+         * @description Aggregation dimensions. `dns_query` / `dns_rcode`: `l7.dns.query` / `l7.dns.rcode` of DNS summaries (null for others) — e.g. `groupBy: [source_workload, dns_query]` for the names each workload resolves. `http_method` / `http_status_code` / `http_path`: `l7.http.method` / `l7.http.code` / `l7.http.url` (the path key) of HTTP summaries (null for others).
          * @enum {string}
          */
-        FlowGroupKey: "cluster" | "node_name" | "source_namespace" | "destination_namespace" | "source_workload" | "destination_workload" | "source_identity" | "destination_identity" | "destination_port" | "protocol" | "verdict" | "drop_reason_desc" | "traffic_direction" | "policy" | "dns_query" | "dns_rcode";
+        FlowGroupKey: "cluster" | "node_name" | "source_namespace" | "destination_namespace" | "source_workload" | "destination_workload" | "source_identity" | "destination_identity" | "destination_port" | "protocol" | "verdict" | "drop_reason_desc" | "traffic_direction" | "policy" | "dns_query" | "dns_rcode" | "http_method" | "http_status_code" | "http_path";
         FlowSums: {
             packets: number;
             bytes: number;

@@ -94,6 +94,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     this.flows = new FlowLoop({
       readFlows: () => options.datapath.readAndResetFlowRecords(),
       ...(options.dns ? { readDnsRecords: () => options.dns!.drainQueryRecords() } : {}),
+      ...(options.http ? { readHttpRecords: () => options.http!.drainRequestRecords() } : {}),
       readLost: () => options.datapath.readCounters(),
       context: () => flowContextOf(this.compiled, options.clusterId),
       spool: this.spool,

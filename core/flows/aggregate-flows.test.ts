@@ -71,6 +71,18 @@ describe('aggregateFlows', () => {
     ]);
   });
 
+  it('http_method / http_status_code / http_path: the method, code and path key of HTTP summaries; null for others', () => {
+    const http = (method: string, code: number, url: string, packets: number): FlowRecord =>
+      rec('a', { packets, l4: { protocol: 'TCP', destination_port: 80 }, l7: { type: 'RESPONSE', latency_ns: 0, http: { method, code, url, protocol: 'HTTP/1.1' } } });
+    const result = aggregateFlows([...records, http('GET', 200, '/v1/items', 9), http('GET', 404, '/v1/items', 3), http('POST', 200, '/v1/items', 1)], ['http_method', 'http_status_code', 'http_path'], 'packets', undefined);
+    expect(result.groups.map((g) => [g.key, g.packets])).toEqual([
+      [{ http_method: 'GET', http_status_code: 200, http_path: '/v1/items' }, 9],
+      [{ http_method: null, http_status_code: null, http_path: null }, 7],
+      [{ http_method: 'GET', http_status_code: 404, http_path: '/v1/items' }, 3],
+      [{ http_method: 'POST', http_status_code: 200, http_path: '/v1/items' }, 1],
+    ]);
+  });
+
   it('counts groups before the top-N cut', () => {
     expect(aggregateFlows(records, ['source_workload'], 'bytes', 1).groupCount).toBe(3);
   });

@@ -5,7 +5,8 @@
  * - Each record adds its packets, bytes, flows and 1 summary to the group of its key (one value per
  *   `groupBy` dimension; null when the record has no such value) and to the totals.
  * - Dimensions: `*_workload` is the first workload's name, else the pod name; `policy` is `name@generation`;
- *   `dns_query` / `dns_rcode` are those of `l7.dns` (null for L3/L4 summaries).
+ *   `dns_query` / `dns_rcode` are those of `l7.dns`, `http_method` / `http_status_code` / `http_path` the
+ *   `method` / `code` / `url` (path key) of `l7.http` (null for summaries without them).
  * - Groups are sorted by `orderBy` descending, ties by the key's JSON ascending; `top` keeps the first N.
  *   `groupCount` is the number of groups before the cut.
  */
@@ -31,8 +32,11 @@ export const GROUP_DIMENSIONS: Record<FlowGroupKey, (r: FlowRecord) => GroupValu
   drop_reason_desc: (r) => r.flow.drop_reason_desc ?? null,
   traffic_direction: (r) => r.flow.traffic_direction,
   policy: (r) => (r.flow.policy ? `${r.flow.policy.name}@${r.flow.policy.revision}` : null),
-  dns_query: (r) => r.flow.l7?.dns.query ?? null,
-  dns_rcode: (r) => r.flow.l7?.dns.rcode ?? null,
+  dns_query: (r) => r.flow.l7?.dns?.query ?? null,
+  dns_rcode: (r) => r.flow.l7?.dns?.rcode ?? null,
+  http_method: (r) => r.flow.l7?.http?.method ?? null,
+  http_status_code: (r) => r.flow.l7?.http?.code ?? null,
+  http_path: (r) => r.flow.l7?.http?.url ?? null,
 };
 
 export const emptySums = (): FlowSums => ({ packets: 0, bytes: 0, flows: 0, summaries: 0 });

@@ -57,8 +57,8 @@ describe('CSV', () => {
       ip_version: 'IPv4',
     });
     expect(rows[0]!.indexOf('ip_version')).toBe(34);
-    expect(rows[0]!.slice(35)).toEqual(['l7_type', 'l7_latency_ns', 'dns_query', 'dns_qtypes', 'dns_rcode', 'dns_ips', 'dns_ttl', 'dns_cnames']);
-    expect(rows[1]!.slice(35)).toEqual(['', '', '', '', '', '', '', '']);
+    expect(rows[0]!.slice(35)).toEqual(['l7_type', 'l7_latency_ns', 'dns_query', 'dns_qtypes', 'dns_rcode', 'dns_ips', 'dns_ttl', 'dns_cnames', 'http_method', 'http_status_code', 'http_url', 'http_protocol']);
+    expect(rows[1]!.slice(35)).toEqual(['', '', '', '', '', '', '', '', '', '', '', '']);
   });
 
   it('appends the L7 DNS fields of a DNS summary', () => {
@@ -69,6 +69,17 @@ describe('CSV', () => {
     const rows = parseCsv(csvHeader() + toCsvRow(dns));
     const row = Object.fromEntries(rows[0]!.map((name, i) => [name, rows[1]![i]]));
     expect(row).toMatchObject({ l7_type: 'RESPONSE', l7_latency_ns: '1500', dns_query: 'one.one.one.one.', dns_qtypes: 'A;AAAA', dns_rcode: '3', dns_ips: '1.1.1.1;1.0.0.1', dns_ttl: '30', dns_cnames: 'x.example.' });
+    expect(row).toMatchObject({ http_method: '', http_status_code: '', http_url: '', http_protocol: '' });
+  });
+
+  it('appends the L7 HTTP fields of an HTTP summary (DNS fields empty)', () => {
+    const http: FlowRecord = {
+      ...record,
+      flow: { ...record.flow, l4: { protocol: 'TCP', destination_port: 8080 }, l7: { type: 'RESPONSE', latency_ns: 2500, http: { method: 'POST', code: 503, url: '/v1/items', protocol: 'HTTP/1.1' } } },
+    };
+    const rows = parseCsv(csvHeader() + toCsvRow(http));
+    const row = Object.fromEntries(rows[0]!.map((name, i) => [name, rows[1]![i]]));
+    expect(row).toMatchObject({ l7_type: 'RESPONSE', l7_latency_ns: '2500', dns_query: '', dns_rcode: '', http_method: 'POST', http_status_code: '503', http_url: '/v1/items', http_protocol: 'HTTP/1.1' });
   });
 });
 

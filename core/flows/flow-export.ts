@@ -7,7 +7,9 @@
  *   quote, CR or LF (quotes doubled). Lists (labels, names) are joined with `;`. Absent values are empty.
  *   New columns are appended (`ip_version`: IP.ipVersion, else the version of the addresses; then the L7
  *   DNS fields `l7_type`, `l7_latency_ns`, `dns_query`, `dns_qtypes`, `dns_rcode` (numeric), `dns_ips`,
- *   `dns_ttl`, `dns_cnames`, empty for L3/L4 summaries), so column positions stay stable.
+ *   `dns_ttl`, `dns_cnames`, empty for other summaries; then the L7 HTTP fields `http_method`,
+ *   `http_status_code`, `http_url` (the path key), `http_protocol`, empty for other summaries), so column
+ *   positions stay stable.
  */
 import type { FlowEndpoint, FlowRecord } from '../../openapi/types.js';
 import { ipVersionOf } from './flow-filter.js';
@@ -55,12 +57,16 @@ export const CSV_COLUMNS: ReadonlyArray<[string, (r: FlowRecord) => Cell]> = [
   ['ip_version', (r) => ipVersionOf(r.flow)],
   ['l7_type', (r) => r.flow.l7?.type],
   ['l7_latency_ns', (r) => r.flow.l7?.latency_ns],
-  ['dns_query', (r) => r.flow.l7?.dns.query],
-  ['dns_qtypes', (r) => r.flow.l7?.dns.qtypes.join(';')],
-  ['dns_rcode', (r) => r.flow.l7?.dns.rcode],
-  ['dns_ips', (r) => r.flow.l7?.dns.ips.join(';')],
-  ['dns_ttl', (r) => r.flow.l7?.dns.ttl],
-  ['dns_cnames', (r) => r.flow.l7?.dns.cnames?.join(';')],
+  ['dns_query', (r) => r.flow.l7?.dns?.query],
+  ['dns_qtypes', (r) => r.flow.l7?.dns?.qtypes.join(';')],
+  ['dns_rcode', (r) => r.flow.l7?.dns?.rcode],
+  ['dns_ips', (r) => r.flow.l7?.dns?.ips.join(';')],
+  ['dns_ttl', (r) => r.flow.l7?.dns?.ttl],
+  ['dns_cnames', (r) => r.flow.l7?.dns?.cnames?.join(';')],
+  ['http_method', (r) => r.flow.l7?.http?.method],
+  ['http_status_code', (r) => r.flow.l7?.http?.code],
+  ['http_url', (r) => r.flow.l7?.http?.url],
+  ['http_protocol', (r) => r.flow.l7?.http?.protocol],
 ];
 
 export function escapeCsvField(value: Cell): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowFilter, FlowRecord, FlowSummary } from '../../openapi/types.js';
-import { compileFlowFilters, normaliseLabel } from './flow-filter.js';
+import { compileFlowFilters, normaliseLabel, urlPath } from './flow-filter.js';
 
 function record(flow: Partial<FlowSummary> = {}, at: Partial<FlowRecord> = {}): FlowRecord {
   return {
@@ -31,6 +31,14 @@ const dnsRecord = record({
   l4: { protocol: 'UDP', destination_port: 53 },
   l7: { type: 'RESPONSE', latency_ns: 2_000_000, dns: { query: 'api.github.com.', qtypes: ['A'], rcode: 0, ips: ['140.82.121.6'], ttl: 60 } },
 });
+
+const httpRecord = (http: Partial<NonNullable<NonNullable<FlowSummary['l7']>['http']>> = {}) =>
+  record({
+    destination: { identity: 1003, namespace: 'shop', labels: ['k8s:app=api'] },
+    destination_names: undefined,
+    l4: { protocol: 'TCP', destination_port: 8080 },
+    l7: { type: 'RESPONSE', latency_ns: 3_000_000, http: { method: 'GET', code: 404, url: '/v1/items', protocol: 'HTTP/1.1', ...http } },
+  });
 
 function matches(filter: FlowFilter, r = record()): boolean {
   const compiled = compileFlowFilters({ whitelist: [filter] });
@@ -84,6 +92,32 @@ describe('field semantics', () => {
     { name: 'dns_query case-insensitive', filter: { dns_query: ['GITHUB'] }, r: dnsRecord, want: true },
     { name: 'dns_query never matches a summary without l7.dns', filter: { dns_query: [''] }, want: false },
     { name: 'dns_query ANDed with verdict', filter: { dns_query: ['github'], verdict: ['DROPPED'] }, r: dnsRecord, want: false },
+    { name: 'protocol http matches an HTTP summary', filter: { protocol: ['HTTP'] }, r: httpRecord(), want: true },
+    { name: 'protocol http does not match L4 traffic', filter: { protocol: ['http'] }, want: false },
+    { name: 'protocol dns does not match an HTTP summary', filter: { protocol: ['dns'] }, r: httpRecord(), want: false },
+    { name: 'protocol tcp still matches the HTTP summary by its transport', filter: { protocol: ['tcp'] }, r: httpRecord(), want: true },
+    { name: 'http_method case-insensitive', filter: { http_method: ['get'] }, r: httpRecord(), want: true },
+    { name: 'http_method values are ORed', filter: { http_method: ['POST', 'GET'] }, r: httpRecord(), want: true },
+    { name: 'http_method other method', filter: { http_method: ['POST'] }, r: httpRecord(), want: false },
+    { name: 'http_method never matches an empty method (connection-level record)', filter: { http_method: ['GET'] }, r: httpRecord({ method: '' }), want: false },
+    { name: 'http_method never matches a summary without l7.http', filter: { http_method: ['GET'] }, r: dnsRecord, want: false },
+    { name: 'http_status_code exact', filter: { http_status_code: ['404'] }, r: httpRecord(), want: true },
+    { name: 'http_status_code exact other', filter: { http_status_code: ['403'] }, r: httpRecord(), want: false },
+    { name: 'http_status_code class 4+', filter: { http_status_code: ['4+'] }, r: httpRecord(), want: true },
+    { name: 'http_status_code class 40+', filter: { http_status_code: ['40+'] }, r: httpRecord(), want: true },
+    { name: 'http_status_code class 41+', filter: { http_status_code: ['41+'] }, r: httpRecord(), want: false },
+    { name: 'http_status_code class 5+ for 503', filter: { http_status_code: ['2+', '5+'] }, r: httpRecord({ code: 503 }), want: true },
+    { name: 'http_status_code never matches code 0 (no response)', filter: { http_status_code: ['1+', '2+', '3+', '4+', '5+'] }, r: httpRecord({ code: 0 }), want: false },
+    { name: 'http_status_code never matches a summary without l7.http', filter: { http_status_code: ['2+'] }, want: false },
+    { name: 'http_path unanchored', filter: { http_path: ['items'] }, r: httpRecord(), want: true },
+    { name: 'http_path anchored', filter: { http_path: ['^/v1/items$'] }, r: httpRecord(), want: true },
+    { name: 'http_path is case-sensitive (as Hubble)', filter: { http_path: ['ITEMS'] }, r: httpRecord(), want: false },
+    { name: 'http_path (?i) folds case', filter: { http_path: ['(?i)ITEMS'] }, r: httpRecord(), want: true },
+    { name: 'http_path over the path of an absolute URL', filter: { http_path: ['^/v1/items$'] }, r: httpRecord({ url: 'http://api.shop:8080/v1/items?id=3' }), want: true },
+    { name: 'http_path: the query string is not the path', filter: { http_path: ['id=3'] }, r: httpRecord({ url: '/v1/items?id=3' }), want: false },
+    { name: 'http_path never matches an empty url', filter: { http_path: [''] }, r: httpRecord({ url: '' }), want: false },
+    { name: 'http filters ANDed', filter: { http_method: ['GET'], http_status_code: ['404'], http_path: ['^/v1/'] }, r: httpRecord(), want: true },
+    { name: 'http filters ANDed, one fails', filter: { http_method: ['GET'], http_status_code: ['5+'] }, r: httpRecord(), want: false },
   ])('$name', ({ filter, r, want }) => {
     expect(matches(filter, r)).toBe(want);
   });
@@ -118,6 +152,31 @@ describe('errors', () => {
   it('points at an invalid dns_query pattern without echoing it', () => {
     const compiled = compileFlowFilters({ whitelist: [{ dns_query: ['ok', '(a'] }], blacklist: [{ dns_query: ['(?=x)'] }] });
     expect('errors' in compiled && compiled.errors.map((e) => [e.pointer, e.rule])).toEqual([['/whitelist/0/dns_query/1', 'regex'], ['/blacklist/0/dns_query/0', 'regex']]);
+  });
+
+
+  it('points at an invalid http_status_code or http_path', () => {
+    const compiled = compileFlowFilters({ whitelist: [{ http_status_code: ['200', '2xx', '600', '5++', '+'], http_path: ['(a'] }] });
+    expect('errors' in compiled && compiled.errors.map((e) => [e.pointer, e.rule])).toEqual([
+      ['/whitelist/0/http_status_code/1', 'http_status'],
+      ['/whitelist/0/http_status_code/2', 'http_status'],
+      ['/whitelist/0/http_status_code/3', 'http_status'],
+      ['/whitelist/0/http_status_code/4', 'http_status'],
+      ['/whitelist/0/http_path/0', 'regex'],
+    ]);
+  });
+});
+
+describe('urlPath', () => {
+  it.each([
+    ['/v1/items', '/v1/items'],
+    ['/v1/items?id=3#top', '/v1/items'],
+    ['http://api.shop:8080/v1/items?id=3', '/v1/items'],
+    ['https://api.shop', '/'],
+    ['*', '*'],
+    ['', ''],
+  ])('%s → %s', (given, want) => {
+    expect(urlPath(given)).toBe(want);
   });
 });
 

@@ -15,11 +15,18 @@
  *   ignored, `*` within one label, a lone `*` any name, a leftmost `**.` one or more labels); matched
  *   against source_names / destination_names.
  * - `*_workload`: some workload of the endpoint has the name and kind given (absent = any).
- * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6; `dns` means summaries with `l7.dns` (Hubble's
- *   `--protocol dns`), whatever their transport.
+ * - `protocol`: case-insensitive; `icmp` means ICMPv4 or ICMPv6; `dns` / `http` mean summaries with `l7.dns` /
+ *   `l7.http` (Hubble's `--protocol dns` / `--protocol http`), whatever their transport.
  * - `dns_query`: regular expressions (core/flows/safe-regex.ts: an RE2 subset matched without backtracking,
  *   unanchored, case-insensitive) over `l7.dns.query` (lower case, trailing dot); summaries without
  *   `l7.dns` never match. An invalid pattern is a field error at `/…/dns_query/<i>`.
+ * - HTTP (Hubble's http filters; summaries without `l7.http` never match): `http_method` compares
+ *   `l7.http.method` case-insensitively (an empty method never matches); `http_status_code` is a code
+ *   (`404`) or a class prefix (`5+` = 500-599, `40+` = 400-409) over `l7.http.code` as three digits, code 0
+ *   (no response) never matching — anything else is a field error at `/…/http_status_code/<i>`;
+ *   `http_path` is a regular expression (safe-regex, unanchored, case-sensitive as Hubble's) over the path
+ *   of `l7.http.url` (an absolute URL's path; the query string and fragment cut), an invalid one a field
+ *   error at `/…/http_path/<i>`.
  * - `node_name`: `*` wildcards; with a `/` it is matched against `cluster/node`.
  * - `policy`: `name` or `name@generation` of the deciding fleet policy.
  * - `ip_version`: IPv4 / IPv6 of `IP.ipVersion`; a summary without it (stored before the agent set it, or
@@ -33,7 +40,7 @@ import { appendPointer } from '../json/json-pointer.js';
 import { indexLabels, matchesEndpointSelector, type IndexedLabels } from '../policy/endpoint-selector.js';
 import { parsePrefix, prefixContains, type ParsedPrefix } from '../policy/rules/cidr.js';
 import { fqdnSelectorMatcher } from '../policy/rules/fqdn.js';
-import { compileSafeRegex } from './safe-regex.js';
+import { compileSafeRegex, type SafeRegex, type SafeRegexOptions } from './safe-regex.js';
 
 export type FlowMatcher = (record: FlowRecord) => boolean;
 type Side = 'source' | 'destination';
@@ -86,9 +93,30 @@ function compileFilter(filter: FlowFilter, pointer: string, errors: FieldError[]
   });
   add(filter.protocol, () => {
     const set = new Set(filter.protocol!.flatMap((p) => (p.toLowerCase() === 'icmp' ? ['icmpv4', 'icmpv6'] : [p.toLowerCase()])));
-    return (r) => set.has(r.flow.l4.protocol.toLowerCase()) || (r.flow.l7?.dns !== undefined && set.has('dns'));
+    return (r) => set.has(r.flow.l4.protocol.toLowerCase()) || (r.flow.l7?.dns !== undefined && set.has('dns')) || (r.flow.l7?.http !== undefined && set.has('http'));
   });
-  add(filter.dns_query, () => dnsQueryMatcher(filter.dns_query!, appendPointer(pointer, 'dns_query'), errors));
+  add(filter.dns_query, () => {
+    const patterns = compilePatterns(filter.dns_query!, {}, appendPointer(pointer, 'dns_query'), errors);
+    return (r) => {
+      const query = r.flow.l7?.dns?.query;
+      return query !== undefined && patterns.some((p) => p.test(query));
+    };
+  });
+  add(filter.http_method, () => {
+    const set = new Set(filter.http_method!.map((m) => m.toUpperCase()));
+    return (r) => {
+      const method = r.flow.l7?.http?.method;
+      return method !== undefined && method !== '' && set.has(method.toUpperCase());
+    };
+  });
+  add(filter.http_status_code, () => httpStatusMatcher(filter.http_status_code!, appendPointer(pointer, 'http_status_code'), errors));
+  add(filter.http_path, () => {
+    const patterns = compilePatterns(filter.http_path!, { caseSensitive: true }, appendPointer(pointer, 'http_path'), errors);
+    return (r) => {
+      const url = r.flow.l7?.http?.url;
+      return url !== undefined && url !== '' && patterns.some((p) => p.test(urlPath(url)));
+    };
+  });
   add(filter.node_name, () => {
     const patterns = filter.node_name!.map((p) => ({ withCluster: p.includes('/'), re: globToRegExp(p, '.*') }));
     return (r) => patterns.some((p) => p.re.test(p.withCluster ? `${r.cluster}/${r.node_name}` : r.node_name));
@@ -188,19 +216,41 @@ function fqdnMatcher(side: Side, values: readonly string[]): FlowMatcher {
   return (r) => (namesOf(r) ?? []).some((name) => matchers.some((matches) => matches(name)));
 }
 
-function dnsQueryMatcher(values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
-  const patterns = values.flatMap((v, i) => {
-    const compiled = compileSafeRegex(v);
+/** Regular expressions (safe-regex); each invalid one is a field error at `pointer/<i>` (the pattern not echoed). */
+function compilePatterns(values: readonly string[], options: SafeRegexOptions, pointer: string, errors: FieldError[]): SafeRegex[] {
+  return values.flatMap((v, i) => {
+    const compiled = compileSafeRegex(v, options);
     if ('error' in compiled) {
       errors.push({ pointer: appendPointer(pointer, i), message: `invalid regular expression: ${compiled.error}`, rule: 'regex' });
       return [];
     }
     return [compiled];
   });
+}
+
+/** Hubble's status filter: a full code (`404`) or a class prefix of one or two digits and `+` (`5+`, `40+`). */
+function httpStatusMatcher(values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {
+  const full = new Set<string>();
+  const prefixes: string[] = [];
+  values.forEach((v, i) => {
+    if (/^[1-5][0-9]{2}$/.test(v)) full.add(v);
+    else if (/^[1-5][0-9]?\+$/.test(v)) prefixes.push(v.slice(0, -1));
+    else errors.push({ pointer: appendPointer(pointer, i), message: `"${v}" is not an HTTP status code (100-599) or class prefix ("5+", "40+")`, rule: 'http_status' });
+  });
   return (r) => {
-    const query = r.flow.l7?.dns?.query;
-    return query !== undefined && patterns.some((p) => p.test(query));
+    const code = r.flow.l7?.http?.code;
+    if (code === undefined || code === 0) return false;
+    const text = String(code).padStart(3, '0');
+    return full.has(text) || prefixes.some((p) => text.startsWith(p));
   };
+}
+
+/** The path of an `l7.http.url`: an absolute URL's path (`/` when it has none), any other text up to `?` or `#`. */
+export function urlPath(url: string): string {
+  const absolute = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/.exec(url);
+  const rest = absolute ? url.slice(absolute[0].length) : url;
+  const path = rest.replace(/[?#].*$/s, '');
+  return absolute && path === '' ? '/' : path;
 }
 
 function portMatcher(side: Side, values: readonly string[], pointer: string, errors: FieldError[]): FlowMatcher {

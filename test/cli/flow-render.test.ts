@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeLayer7, FLOW_HEADERS, flowRows, rcodeName } from '../../cli/render.js';
 import type { FlowRecord } from '../../openapi/types.js';
-import { dnsSummary, summary } from '../helpers/flow-fixtures.js';
+import { dnsSummary, httpSummary, summary } from '../helpers/flow-fixtures.js';
 
 const at = (flow: FlowRecord['flow']): FlowRecord => ({ time: '2026-11-30T10:01:00.000Z', cluster: 'east', node_name: 'n1', window: { start: '2026-11-30T10:00:00.000Z', end: '2026-11-30T10:01:00.000Z' }, flow });
 
@@ -18,6 +18,15 @@ describe('DNS summaries in the flows table', () => {
     const row = flowRows([at(flow)])[0]!;
     expect(row).toHaveLength(FLOW_HEADERS.length);
     expect(row.at(-1)).toBe(want);
+  });
+
+  it.each<{ name: string; flow: FlowRecord['flow']; want: string }>([
+    { name: 'HTTP: method, path key, code, protocol', flow: httpSummary(), want: 'http GET /v1/items → 404 HTTP/1.1' },
+    { name: 'HTTP without a response', flow: httpSummary({ code: 0 }), want: 'http GET /v1/items → no response HTTP/1.1' },
+    { name: 'HTTP connection-level record', flow: httpSummary({ method: '', url: '', code: 0 }), want: 'http - - → no response HTTP/1.1' },
+  ])('$name', ({ flow, want }) => {
+    expect(describeLayer7(flow)).toBe(want);
+    expect(flowRows([at(flow)])[0]!.at(-1)).toBe(want);
   });
 
   it('rcode names as Hubble prints them', () => {

@@ -46,6 +46,19 @@ export function dnsSummary(dns: Partial<NonNullable<FlowSummary['l7']>['dns']> =
   });
 }
 
+/** An L7 HTTP summary as the agent's httpSummaries makes it: GET requests from shop/web to shop/api on TCP/8080 answered 404. */
+export function httpSummary(http: Partial<NonNullable<NonNullable<FlowSummary['l7']>['http']>> = {}, overrides: Partial<FlowSummary> = {}): FlowSummary {
+  return summary({
+    traffic_direction: 'EGRESS',
+    policy: { name: 'web-api', revision: 2 },
+    l7: { type: 'RESPONSE', latency_ns: 3_400_000, http: { method: 'GET', code: 404, url: '/v1/items', protocol: 'HTTP/1.1', ...http } },
+    packets: 5,
+    bytes: 0,
+    flows: 0,
+    ...overrides,
+  });
+}
+
 export function batch(summaries: FlowSummary[], sequence: number, end: string, extra: Partial<FlowSummaryBatch> = {}): FlowSummaryBatch {
   const endMs = Date.parse(end);
   return {

@@ -70,8 +70,11 @@ function keyOf(row: Row, dimension: FlowGroupKey): string | number | null {
     case 'drop_reason_desc': return s.drop_reason_desc ?? null;
     case 'traffic_direction': return s.traffic_direction;
     case 'policy': return s.policy ? `${s.policy.name}@${s.policy.revision}` : null;
-    case 'dns_query': return s.l7?.dns.query ?? null;
-    case 'dns_rcode': return s.l7?.dns.rcode ?? null;
+    case 'dns_query': return s.l7?.dns?.query ?? null;
+    case 'dns_rcode': return s.l7?.dns?.rcode ?? null;
+    case 'http_method': return s.l7?.http?.method ?? null;
+    case 'http_status_code': return s.l7?.http?.code ?? null;
+    case 'http_path': return s.l7?.http?.url ?? null;
   }
 }
 function reference(selected: Row[], groupBy: FlowGroupKey[]) {
@@ -149,7 +152,7 @@ describe(`aggregations over ${TOTAL} summaries`, () => {
   it('DNS: the names each workload resolves, filtered by protocol dns and a dns_query regex', async () => {
     const groupBy: FlowGroupKey[] = ['source_workload', 'dns_query'];
     const body = { ...WINDOW, whitelist: [{ protocol: ['dns'], dns_query: ['\\.example\\.$', '^API\\.'] }], blacklist: [{ verdict: ['DROPPED'] as 'DROPPED'[] }], groupBy, orderBy: 'packets' };
-    const selected = rows.filter((r) => r.s.l7 !== undefined && /\.example\.$|^api\./i.test(r.s.l7.dns.query) && r.s.verdict !== 'DROPPED');
+    const selected = rows.filter((r) => r.s.l7?.dns !== undefined && /\.example\.$|^api\./i.test(r.s.l7.dns.query) && r.s.verdict !== 'DROPPED');
     expect(selected.length).toBeGreaterThan(100);
     const response = await client.call('POST', '/flows/aggregations', { token: reader(), body });
     expect(response.status).toBe(200);

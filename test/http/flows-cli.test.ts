@@ -8,7 +8,7 @@ import { describeCoverage } from '../../cli/render.js';
 import type { FlowCoverage, FlowNodeCoverage } from '../../openapi/types.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
-import { batch, createRandom, dnsSummary, endpoint, generateSummaries, summary } from '../helpers/flow-fixtures.js';
+import { batch, createRandom, dnsSummary, endpoint, generateSummaries, httpSummary, summary } from '../helpers/flow-fixtures.js';
 
 describe('hubble observe flags → FlowFilter', () => {
   it.each<{ name: string; flags: ObserveFlags; want: ReturnType<typeof compileObserveFlags> }>([
@@ -42,6 +42,16 @@ describe('hubble observe flags → FlowFilter', () => {
       name: '--dns-query on both either-side filters',
       flags: { dnsQuery: ['github'], namespace: ['shop'] },
       want: { whitelist: [{ dns_query: ['github'], source_pod: ['shop/'] }, { dns_query: ['github'], destination_pod: ['shop/'] }] },
+    },
+    {
+      name: '--protocol http, --http-method, --http-status and --http-path',
+      flags: { protocol: ['http'], httpMethod: ['GET', 'post'], httpStatus: ['404', '5+'], httpPath: ['^/v1/'] },
+      want: { whitelist: [{ protocol: ['http'], http_method: ['GET', 'post'], http_status_code: ['404', '5+'], http_path: ['^/v1/'] }] },
+    },
+    {
+      name: '--http-status on both either-side filters',
+      flags: { httpStatus: ['4+'], namespace: ['shop'] },
+      want: { whitelist: [{ http_status_code: ['4+'], source_pod: ['shop/'] }, { http_status_code: ['4+'], destination_pod: ['shop/'] }] },
     },
   ])('$name', ({ flags, want }) => {
     expect(compileObserveFlags(flags)).toEqual(want);
@@ -177,6 +187,24 @@ describe('fleetnet CLI against the API', () => {
 
   it('API errors carry the problem details', async () => {
     await expect(run('flows', '--from-ip', 'not-an-ip')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/source_ip\/0/);
+  });
+
+  it('flows --http-status / --http-method / --http-path: HTTP summaries, readable in the table; a bad status is the API\'s 400', async () => {
+    const agent = await api.agentToken('agent-east');
+    const denied = httpSummary({ method: 'DELETE', code: 403, url: '/admin/users' }, { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined, packets: 1 });
+    const response = await fetch(`${api.baseUrl}/clusters/east/nodes/n80/flows`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${agent}`, 'content-type': 'application/json' },
+      body: JSON.stringify(batch([httpSummary(), denied], 0, new Date(Date.now() - 2 * 60_000).toISOString())),
+    });
+    expect(response.status).toBe(200);
+    const table = await run('flows', '--protocol', 'http', '--http-status', '4+', '--http-method', 'delete');
+    const lines = table.out.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatch(/shop\/web-7d9f-\d+\s+shop\/api-7d9f-\d+\s+TCP\/8080\s+EGRESS\s+DROPPED\s+POLICY_DENIED\s+1\s+0 B\s+0\s+http DELETE \/admin\/users → 403 HTTP\/1\.1$/);
+    const notFound = JSON.parse((await run('flows', '-o', 'json', '--http-status', '404', '--http-path', '^/v1/')).out);
+    expect(notFound.items.map((r: { flow: { l7: { http: unknown } } }) => r.flow.l7.http)).toEqual([{ method: 'GET', code: 404, url: '/v1/items', protocol: 'HTTP/1.1' }]);
+    await expect(run('flows', '--http-status', '2xx')).rejects.toThrow(/400 ValidationFailed.*\n.*\/whitelist\/0\/http_status_code\/0/);
   });
 
   it('flows --protocol dns / --dns-query: DNS summaries, readable in the table; a bad regex is the API\'s 400', async () => {

@@ -5,7 +5,7 @@ import type { EncodedFlowChunk, FlowChunkStore } from '../../functions/src/store
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
-import { batch, createRandom, dnsSummary, generateSummaries, summary } from '../helpers/flow-fixtures.js';
+import { batch, createRandom, dnsSummary, generateSummaries, httpSummary, summary } from '../helpers/flow-fixtures.js';
 
 let api: TestApi;
 let client: ReturnType<typeof createContractClient>;
@@ -136,6 +136,18 @@ describe('ingest', () => {
     expect(answer.body.items.map((r: { flow: unknown }) => r.flow)).toEqual(JSON.parse(JSON.stringify(summaries)));
   });
 
+  it('stores L7 HTTP summaries next to L3/L4 and DNS ones and returns them unchanged', async () => {
+    const denied = httpSummary({ method: 'DELETE', code: 403 }, { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined, packets: 1 });
+    const failed = httpSummary({ code: 0, url: '<other-paths>', protocol: 'HTTP/1.0' }, { verdict: 'DROPPED', drop_reason_desc: 'HTTP_PROXY_ERROR', IP: { source: 'fd00::5', ipVersion: 'IPv6' } });
+    const summaries = [httpSummary(), denied, failed, dnsSummary(), summary()];
+    const body = batch(summaries, 0, minutesAgo(2));
+    const response = await client.call('POST', '/clusters/cluster-a/nodes/node-http/flows', { token: tokens.agentA, body });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    expect(response.body).toEqual({ batchId: body.batchId, accepted: 5, duplicates: 0 });
+    const answer = await client.call('POST', '/flows/query', { token: tokens.reader, body: { whitelist: [{ cluster: ['cluster-a'], node_name: ['node-http'] }] } });
+    expect(answer.body.items.map((r: { flow: unknown }) => r.flow)).toEqual(JSON.parse(JSON.stringify(summaries)));
+  });
+
   it('accepts a full batch of 5000 summaries (over the default 1 MiB body limit) and rejects 5001', async () => {
     const summaries = generateSummaries(5001, createRandom(3));
     const full = batch(summaries.slice(0, 5000), 1, minutesAgo(1));
@@ -162,7 +174,12 @@ describe('ingest', () => {
     { name: 'negative rcode', mutate: (b: any) => (b.summaries[0] = dnsSummary({ rcode: -1 })), pointer: '/summaries/0/l7/dns/rcode' },
     { name: 'DNS without its query', mutate: (b: any) => (b.summaries[0] = dnsSummary(), delete b.summaries[0].l7.dns.query), pointer: '/summaries/0/l7/dns/query' },
     { name: 'unknown L7 type', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.type = 'SAMPLE')), pointer: '/summaries/0/l7/type' },
-    { name: 'an L7 kind the contract does not know', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.http = { code: 200 })), pointer: '/summaries/0/l7/http' },
+    { name: 'an L7 kind the contract does not know', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.kafka = { topic: 'x' })), pointer: '/summaries/0/l7/kafka' },
+    { name: 'HTTP status over 999', mutate: (b: any) => (b.summaries[0] = httpSummary({ code: 1000 })), pointer: '/summaries/0/l7/http/code' },
+    { name: 'HTTP method that is no token', mutate: (b: any) => (b.summaries[0] = httpSummary({ method: 'GET /' })), pointer: '/summaries/0/l7/http/method' },
+    { name: 'HTTP url over 255 characters', mutate: (b: any) => (b.summaries[0] = httpSummary({ url: `/${'a'.repeat(255)}` })), pointer: '/summaries/0/l7/http/url' },
+    { name: 'HTTP without its url', mutate: (b: any) => (b.summaries[0] = httpSummary(), delete b.summaries[0].l7.http.url), pointer: '/summaries/0/l7/http/url' },
+    { name: 'HTTP headers (not recorded)', mutate: (b: any) => (b.summaries[0] = httpSummary(), (b.summaries[0].l7.http.headers = [])), pointer: '/summaries/0/l7/http/headers' },
     { name: 'negative latency', mutate: (b: any) => (b.summaries[0] = dnsSummary(), (b.summaries[0].l7.latency_ns = -5)), pointer: '/summaries/0/l7/latency_ns' },
   ])('rejects an invalid batch: $name', async ({ mutate, pointer }) => {
     const body = batch([summary()], 50, minutesAgo(1));

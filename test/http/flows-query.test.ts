@@ -4,7 +4,7 @@ import { parseCsv } from '../../core/flows/flow-export.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterBody } from '../helpers/fixtures.js';
-import { batch, createRandom, dnsSummary, endpoint, generateSummaries, KUBE_DNS, summary, WORLD } from '../helpers/flow-fixtures.js';
+import { batch, createRandom, dnsSummary, endpoint, generateSummaries, httpSummary, KUBE_DNS, summary, WORLD } from '../helpers/flow-fixtures.js';
 
 let api: TestApi;
 let client: ReturnType<typeof createContractClient>;
@@ -346,6 +346,13 @@ describe('IP versions', () => {
   });
 });
 
+/** The packets of the summaries a query selects, sorted (the L7 suites tag their summaries by packets). */
+async function packetsOf(body: Record<string, unknown>): Promise<number[]> {
+  const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
+  expect(response.status, JSON.stringify(response.body)).toBe(200);
+  return response.body.items.map((r: { flow: FlowSummary }) => r.flow.packets).sort();
+}
+
 describe('DNS visibility (L7 DNS summaries, names on flows to learned addresses)', () => {
   // Own cluster, posted after the suites above have run their unscoped time-window assertions. Tag: packets.
   const GITHUB_IP = { identity: 16_777_300, labels: ['fqdn:api.github.com', 'reserved:world'] };
@@ -362,11 +369,6 @@ describe('DNS visibility (L7 DNS summaries, names on flows to learned addresses)
     expect(response.status).toBe(200);
   });
 
-  async function packetsOf(body: Record<string, unknown>): Promise<number[]> {
-    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
-    expect(response.status, JSON.stringify(response.body)).toBe(200);
-    return response.body.items.map((r: { flow: FlowSummary }) => r.flow.packets).sort();
-  }
   const scoped = (filter: FlowFilter) => packetsOf({ whitelist: [{ cluster: ['c-dns'], ...filter }] });
 
   it.each<{ name: string; filter: FlowFilter; want: number[] }>([
@@ -427,5 +429,79 @@ describe('DNS visibility (L7 DNS summaries, names on flows to learned addresses)
     const started = Date.now();
     expect(await scoped({ dns_query: ['^(a+)+$', '(.*a){20}x'] })).toEqual([]);
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
+
+describe('HTTP visibility (L7 HTTP summaries)', () => {
+  // Own cluster, posted after the suites above have run their unscoped time-window assertions. Tag: packets.
+  const NOT_FOUND = httpSummary({}, { packets: 91 });
+  const OK_POST = httpSummary({ method: 'POST', code: 201, url: '/v1/orders' }, { packets: 92 });
+  const DENIED = httpSummary({ method: 'DELETE', code: 403, url: '/admin/users' }, { packets: 93, verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', policy: undefined });
+  const UPSTREAM_DOWN = httpSummary({ code: 503, url: '/v1/Items' }, { packets: 94, verdict: 'DROPPED', drop_reason_desc: 'HTTP_PROXY_ERROR' });
+  const NO_RESPONSE = httpSummary({ code: 0 }, { packets: 95, verdict: 'DROPPED', drop_reason_desc: 'HTTP_PROXY_ERROR' });
+  const DNS = dnsSummary({}, { packets: 96 });
+  const L4 = summary({ packets: 97 });
+
+  beforeAll(async () => {
+    await client.call('PUT', '/clusters/c-http', { token: api.tokens.admin, body: clusterBody('c-http', {}, ['agent-http']) });
+    const agent = await api.agentToken('agent-http');
+    const response = await client.call('POST', '/clusters/c-http/nodes/k1/flows', { token: agent, body: batch([NOT_FOUND, OK_POST, DENIED, UPSTREAM_DOWN, NO_RESPONSE, DNS, L4], 0, minutesAgo(3)) });
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+  });
+
+  const scoped = (filter: FlowFilter) => packetsOf({ whitelist: [{ cluster: ['c-http'], ...filter }] });
+
+  it.each<{ name: string; filter: FlowFilter; want: number[] }>([
+    { name: 'protocol http: the L7 HTTP summaries', filter: { protocol: ['http'] }, want: [91, 92, 93, 94, 95] },
+    { name: 'protocol HTTP with a verdict', filter: { protocol: ['HTTP'], verdict: ['DROPPED'] }, want: [93, 94, 95] },
+    { name: 'http_status_code exact', filter: { http_status_code: ['404'] }, want: [91] },
+    { name: 'http_status_code classes (Hubble `4+`, `5+`); code 0 never matches', filter: { http_status_code: ['4+', '5+'] }, want: [91, 93, 94] },
+    { name: 'http_status_code two-digit prefix', filter: { http_status_code: ['20+'] }, want: [92] },
+    { name: 'http_method case-insensitive', filter: { http_method: ['post', 'delete'] }, want: [92, 93] },
+    { name: 'http_path regex over the path key', filter: { http_path: ['^/v1/'] }, want: [91, 92, 94, 95] },
+    { name: 'http_path is case-sensitive', filter: { http_path: ['/v1/Items$'] }, want: [94] },
+    { name: 'http filters ANDed', filter: { http_method: ['GET'], http_status_code: ['5+'], http_path: ['items'] }, want: [] },
+    { name: 'the deciding policy of an HTTP summary', filter: { policy: ['web-api@2'], http_status_code: ['4+'] }, want: [91] },
+  ])('$name', async ({ filter, want }) => {
+    expect(await scoped(filter)).toEqual(want);
+  });
+
+  it('a query by HTTP status returns the records as stored: method, url, code, verdict, policy', async () => {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-http'], http_status_code: ['404'] }] } });
+    expect(response.body.items.map((r: { flow: FlowSummary }) => r.flow)).toEqual([NOT_FOUND]);
+    expect(response.body.items[0].flow).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'web-api', revision: 2 }, l7: { http: { method: 'GET', url: '/v1/items', code: 404 } } });
+    expect(await packetsOf({ whitelist: [{ cluster: ['c-http'] }], blacklist: [{ protocol: ['http'] }] })).toEqual([96, 97]);
+  });
+
+  it('aggregations by method, status and path; exports carry the HTTP columns', async () => {
+    const aggregated = await client.call('POST', '/flows/aggregations', {
+      token: api.tokens.reader,
+      body: { whitelist: [{ cluster: ['c-http'], protocol: ['http'] }], groupBy: ['http_method', 'http_status_code', 'http_path'], orderBy: 'packets' },
+    });
+    expect(aggregated.status).toBe(200);
+    expect(aggregated.body.groups.map((g: { key: Record<string, unknown>; packets: number }) => [g.key, g.packets])).toEqual([
+      [{ http_method: 'GET', http_status_code: 0, http_path: '/v1/items' }, 95],
+      [{ http_method: 'GET', http_status_code: 503, http_path: '/v1/Items' }, 94],
+      [{ http_method: 'DELETE', http_status_code: 403, http_path: '/admin/users' }, 93],
+      [{ http_method: 'POST', http_status_code: 201, http_path: '/v1/orders' }, 92],
+      [{ http_method: 'GET', http_status_code: 404, http_path: '/v1/items' }, 91],
+    ]);
+    const csv = await client.call('POST', '/flows/export?format=csv', { token: api.tokens.reader, body: { whitelist: [{ cluster: ['c-http'], http_status_code: ['404'] }] } });
+    const rows = parseCsv(csv.text);
+    const row = Object.fromEntries(rows[0]!.map((name, i) => [name, rows[1]![i]]));
+    expect(row).toMatchObject({ http_method: 'GET', http_status_code: '404', http_url: '/v1/items', http_protocol: 'HTTP/1.1', policy: 'web-api' });
+  });
+
+  it.each([
+    { body: { whitelist: [{ http_status_code: ['2xx'] }] }, pointer: '/whitelist/0/http_status_code/0' },
+    { body: { whitelist: [{ http_status_code: ['200', '600'] }] }, pointer: '/whitelist/0/http_status_code/1' },
+    { body: { blacklist: [{ http_path: ['(unclosed'] }] }, pointer: '/blacklist/0/http_path/0' },
+    { body: { whitelist: [{ http_method: [''] }] }, pointer: '/whitelist/0/http_method/0' },
+  ])('an invalid HTTP filter is a 400 pointing at $pointer', async ({ body, pointer }) => {
+    const response = await client.call('POST', '/flows/query', { token: api.tokens.reader, body });
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(response.body.code).toBe('ValidationFailed');
+    expect(response.body.errors.map((e: { pointer: string }) => e.pointer)).toContain(pointer);
   });
 });

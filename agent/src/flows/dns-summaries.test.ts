@@ -80,7 +80,7 @@ describe('dnsSummaries', () => {
   ])('$name', ({ given, want, policy }) => {
     const [got] = dnsSummaries([rec(given)], ctx);
     expect(got).toMatchObject(want);
-    expect(got!.l7!.dns.rcode).toBe(rcodeNumber(given.rcode ?? 'NOERROR'));
+    expect(got!.l7!.dns!.rcode).toBe(rcodeNumber(given.rcode ?? 'NOERROR'));
     expect(got!.policy).toEqual(policy);
     if (got!.verdict === 'FORWARDED') expect(got).not.toHaveProperty('drop_reason_desc');
     expect(summarySchema(got)).toEqual([]);
@@ -119,7 +119,7 @@ describe('dnsSummaries', () => {
       rec({ qname: 'x'.repeat(300) }),
     ];
     const got = dnsSummaries(records, ctx, { maxQueriesPerEndpoint: 3 });
-    const queries = got.filter((s) => s.source.identity === WEB).map((s) => [s.l7!.dns.query, s.verdict, s.packets]);
+    const queries = got.filter((s) => s.source.identity === WEB).map((s) => [s.l7!.dns!.query, s.verdict, s.packets]);
     expect(queries).toEqual([
       ['q0.example.com.', 'FORWARDED', 2],
       ['q1.example.com.', 'FORWARDED', 1],
@@ -127,7 +127,7 @@ describe('dnsSummaries', () => {
       [DNS_OVERFLOW_QUERY, 'FORWARDED', 3],
       [DNS_OVERFLOW_QUERY, 'DROPPED', 1],
     ]);
-    expect(got.find((s) => s.source.identity === 301)!.l7!.dns.query).toBe('q4.example.com.');
+    expect(got.find((s) => s.source.identity === 301)!.l7!.dns!.query).toBe('q4.example.com.');
     expect(got.reduce((n, s) => n + s.packets, 0)).toBe(records.length);
   });
 
@@ -136,9 +136,9 @@ describe('dnsSummaries', () => {
       [rec({ ips: Array.from({ length: 40 }, (_, i) => `10.1.0.${i}`), qtypes: ['aaaa', 'A', 'A', 'bad type', ...'BCDEFGHIJ'.split('')], ttl: 2 ** 40, latencyMs: -1 })],
       ctx,
     );
-    expect(got!.l7!.dns.ips).toHaveLength(16);
-    expect(got!.l7!.dns.qtypes).toEqual(['A', 'AAAA', 'B', 'C', 'D', 'E', 'F', 'G']);
-    expect(got!.l7!.dns.ttl).toBe(4294967295);
+    expect(got!.l7!.dns!.ips).toHaveLength(16);
+    expect(got!.l7!.dns!.qtypes).toEqual(['A', 'AAAA', 'B', 'C', 'D', 'E', 'F', 'G']);
+    expect(got!.l7!.dns!.ttl).toBe(4294967295);
     expect(got!.l7!.latency_ns).toBe(0);
     expect(summarySchema(got)).toEqual([]);
   });

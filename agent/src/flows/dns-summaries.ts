@@ -38,7 +38,8 @@
  * overflow keys) × the distinct (qtypes, rcode, verdict, rule, transport) seen.
  */
 import type { FlowSummary } from '../../../openapi/types.js';
-import { describeEndpoint, exactAddress, type AggregateContext } from './aggregate-flows.js';
+import type { AggregateContext } from './aggregate-flows.js';
+import { isPort, KeyCap, L7Window, l7Endpoints } from './l7-summary.js';
 
 /** One query the DNS proxy handled, as the agent runtime hands it over. */
 export interface DnsQueryRecord {
@@ -112,79 +113,48 @@ interface Accumulator {
   summary: FlowSummary & { l7: { dns: { ips: string[] } } };
   ips: Set<string>;
   cnames: Set<string>;
-  latencyMs: number;
   /** minimum TTL of the records with answers */
   ttl: number | undefined;
-  firstMs: number;
-  lastMs: number;
+  window: L7Window;
 }
 
 export function dnsSummaries(records: readonly DnsQueryRecord[], ctx: DnsSummaryContext, options: DnsSummaryOptions = {}): FlowSummary[] {
-  const cap = options.maxQueriesPerEndpoint ?? MAX_QUERIES_PER_ENDPOINT;
-  const queriesBySource = new Map<number, Set<string>>();
+  const cap = new KeyCap(options.maxQueriesPerEndpoint ?? MAX_QUERIES_PER_ENDPOINT);
   const out = new Map<string, Accumulator>();
   for (const r of records) {
-    const seen = queriesBySource.get(r.sourceIdentity) ?? new Set<string>();
-    queriesBySource.set(r.sourceIdentity, seen);
     const name = hubbleQueryName(r.qname);
-    let query = DNS_OVERFLOW_QUERY;
-    if (name !== undefined && (seen.has(name) || seen.size < cap)) {
-      seen.add(name);
-      query = name;
-    }
+    const query = name !== undefined && cap.admit(r.sourceIdentity, name) ? name : DNS_OVERFLOW_QUERY;
     const qtypes = cleanQtypes(r.qtypes);
     const rcode = rcodeNumber(r.rcode);
     const ruleId = r.ruleId ?? 0;
     const key = JSON.stringify([r.sourceIdentity, r.resolverIdentity, r.ipVersion, r.transport, r.port, query, qtypes, rcode, r.verdict, ruleId]);
     let acc = out.get(key);
     if (!acc) {
-      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), cnames: new Set(), latencyMs: 0, ttl: undefined, firstMs: Number.POSITIVE_INFINITY, lastMs: Number.NEGATIVE_INFINITY };
+      acc = { summary: newSummary(r, query, qtypes, rcode, ruleId, ctx), ips: new Set(), cnames: new Set(), ttl: undefined, window: new L7Window() };
       out.set(key, acc);
     }
-    acc.summary.packets += 1;
+    acc.window.add(r.time, r.latencyMs);
     for (const ip of r.ips) if (ip.length <= 45) acc.ips.add(ip);
     for (const c of r.cnames ?? []) {
       const cname = hubbleQueryName(c);
       if (cname !== undefined) acc.cnames.add(cname);
     }
     if (r.ips.length > 0) acc.ttl = Math.min(acc.ttl ?? Number.POSITIVE_INFINITY, clampTtl(r.ttl));
-    if (Number.isFinite(r.latencyMs)) acc.latencyMs = Math.max(acc.latencyMs, r.latencyMs);
-    if (isValidTime(r.time)) {
-      acc.firstMs = Math.min(acc.firstMs, r.time);
-      acc.lastMs = Math.max(acc.lastMs, r.time);
-    }
   }
-  return [...out.values()].map(({ summary, ips, cnames, latencyMs, ttl, firstMs, lastMs }) => {
+  return [...out.values()].map(({ summary, ips, cnames, ttl, window }) => {
     summary.l7.dns.ips = [...ips].sort().slice(0, MAX_IPS);
     if (cnames.size > 0) summary.l7.dns.cnames = [...cnames].sort().slice(0, MAX_IPS);
     summary.l7.dns.ttl = ttl ?? 0;
-    summary.l7.latency_ns = Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(latencyMs * 1e6)));
-    if (firstMs <= lastMs) {
-      summary.first_seen = new Date(firstMs).toISOString();
-      summary.last_seen = new Date(lastMs).toISOString();
-    }
-    return summary;
+    return window.finish(summary);
   });
 }
-
-/** A time `new Date(t).toISOString()` accepts (a record with another never breaks the batch: no first/last seen from it). */
-const isValidTime = (t: number): boolean => Number.isFinite(t) && Math.abs(t) <= 8.64e15;
-const isPort = (p: number): boolean => Number.isInteger(p) && p >= 0 && p <= 65535;
 
 const clampTtl = (ttl: number): number => (Number.isFinite(ttl) ? Math.min(MAX_TTL, Math.max(0, Math.floor(ttl))) : 0);
 
 function newSummary(r: DnsQueryRecord, query: string, qtypes: string[], rcode: number, ruleId: number, ctx: DnsSummaryContext): Accumulator['summary'] {
   const rule = ruleId === 0 ? undefined : ctx.rule(ruleId);
-  const source = exactAddress(ctx.identity(r.sourceIdentity), r.ipVersion);
-  const destination = exactAddress(ctx.identity(r.resolverIdentity), r.ipVersion);
   return {
-    source: describeEndpoint(r.sourceIdentity, ctx),
-    destination: describeEndpoint(r.resolverIdentity, ctx),
-    IP: {
-      ...(source !== undefined ? { source } : {}),
-      ...(destination !== undefined ? { destination } : {}),
-      ipVersion: r.ipVersion === 6 ? 'IPv6' : 'IPv4',
-    },
+    ...l7Endpoints(r.sourceIdentity, r.resolverIdentity, r.ipVersion, ctx),
     l4: { protocol: r.transport === 'tcp' ? 'TCP' : 'UDP', ...(isPort(r.port) ? { destination_port: r.port } : {}) },
     traffic_direction: 'EGRESS',
     verdict: r.verdict === 'forwarded' ? 'FORWARDED' : r.verdict === 'audit' ? 'AUDIT' : 'DROPPED',

@@ -1,7 +1,7 @@
 /**
  * The flow loop: every `intervalMs` read-and-reset the kernel counters, aggregate them into
- * FlowSummary records for the window (plus the L7 DNS summaries of the proxy's records, when
- * `readDnsRecords` is given), cut them into batches of at most `maxBatch` (5000, the API's
+ * FlowSummary records for the window (plus the L7 DNS and HTTP summaries of the proxies' records, when
+ * `readDnsRecords` / `readHttpRecords` are given), cut them into batches of at most `maxBatch` (5000, the API's
  * limit), spool each batch (uuid batchId, per-node sequence), then deliver the spool in order.
  * API errors only delay delivery; the spool is bounded (see flow-spool.ts).
  *
@@ -9,7 +9,8 @@
  * the `lost.packets/bytes/flows` of the window's FIRST batch — an empty batch when the window has no
  * summaries — together with the counters it accounts up to, so spool and counters are saved in one
  * state write. A failed read of the counters is logged and skipped (the next read reports what was
- * lost meanwhile); it never costs the records already read and reset.
+ * lost meanwhile); it never costs the records already read and reset. A failed read of a proxy's records
+ * is logged and that window goes without them.
  */
 import { randomUUID } from 'node:crypto';
 import type { FlowSummary, FlowSummaryBatch } from '../../../openapi/types.js';
@@ -18,6 +19,7 @@ import { sleep } from '../sync/sleep.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { aggregateFlows, monotonicToWallClock, type AggregateContext } from './aggregate-flows.js';
 import { dnsSummaries, type DnsQueryRecord } from './dns-summaries.js';
+import { httpSummaries, type HttpRequestRecord } from './http-summaries.js';
 import { wireLost, type DeliveryReport, type FlowSpool } from './flow-spool.js';
 import { isKernelLoss, kernelLossDelta, type KernelLoss, type KernelLossCounters } from './kernel-loss.js';
 
@@ -29,6 +31,9 @@ export interface FlowLoopOptions {
   /** the DNS proxy's query records since the last call (drained): their L7 DNS summaries
    *  (dns-summaries.ts) go out with the window's L4 summaries */
   readDnsRecords?: () => readonly DnsQueryRecord[];
+  /** the HTTP proxy's request records since the last call (drained): their L7 HTTP summaries
+   *  (http-summaries.ts) go out with the window's L4 summaries */
+  readHttpRecords?: () => readonly HttpRequestRecord[];
   /** the kernel's loss counters, cumulative since its maps were created (Datapath.readCounters) */
   readLost?: () => KernelLossCounters;
   /** identities and rules of the state currently enforced (without monotonicToWallMs) */
@@ -74,9 +79,11 @@ export class FlowLoop {
     const end = this.now();
     const window = { start: new Date(this.windowStart).toISOString(), end: new Date(end).toISOString() };
     this.windowStart = end;
-    const dnsRecords = this.readDnsRecords();
+    const dnsRecords = this.readProxyRecords('DNS', this.options.readDnsRecords);
+    const httpRecords = this.readProxyRecords('HTTP', this.options.readHttpRecords);
     const summaries: FlowSummary[] = records.length === 0 ? [] : aggregateFlows(records, { ...this.options.context(), monotonicToWallMs: monotonicToWallClock() });
     if (dnsRecords.length > 0) summaries.push(...dnsSummaries(dnsRecords, this.options.context()));
+    if (httpRecords.length > 0) summaries.push(...httpSummaries(httpRecords, this.options.context()));
     const chunks = chunk(summaries, this.options.maxBatch ?? MAX_BATCH_SUMMARIES);
     const spool = this.options.spool;
     const kernelLost = counters ? kernelLossDelta(spool.kernelCounters, counters) : { packets: 0, bytes: 0, flows: 0 };
@@ -97,14 +104,14 @@ export class FlowLoop {
     if (delivery.error) {
       this.options.log?.('warn', 'flow delivery failed; batches stay spooled', { error: delivery.error.message, pending: delivery.remaining, lost: spool.lost });
     }
-    return { ...delivery, records: records.length + dnsRecords.length, summaries: summaries.length, batches: chunks.length, kernelLost };
+    return { ...delivery, records: records.length + dnsRecords.length + httpRecords.length, summaries: summaries.length, batches: chunks.length, kernelLost };
   }
 
-  private readDnsRecords(): readonly DnsQueryRecord[] {
+  private readProxyRecords<T>(proxy: 'DNS' | 'HTTP', read: (() => readonly T[]) | undefined): readonly T[] {
     try {
-      return this.options.readDnsRecords?.() ?? [];
+      return read?.() ?? [];
     } catch (e) {
-      this.options.log?.('warn', 'reading the DNS proxy records failed', { error: (e as Error).message });
+      this.options.log?.('warn', `reading the ${proxy} proxy records failed`, { error: (e as Error).message });
       return [];
     }
   }

@@ -6,6 +6,7 @@ import type { FlowSummary, FlowSummaryBatch } from '../../../openapi/types.js';
 import { FlowSpool } from './flow-spool.js';
 import { FlowLoop, chunk } from './flow-loop.js';
 import type { DnsQueryRecord } from './dns-summaries.js';
+import type { HttpRequestRecord } from './http-summaries.js';
 import { Direction, FlowDropReason, FlowVerdict, IpProto } from '../kernel/identities.js';
 import type { FlowRecord } from '../kernel/codecs.js';
 
@@ -218,9 +219,31 @@ describe('FlowLoop', () => {
       intervalMs: 1000,
     });
     expect(await loop.tick()).toMatchObject({ records: 3, summaries: 2, batches: 1 });
-    expect(sent[0]!.summaries.map((s) => [s.l4.protocol, s.l7?.dns.query, s.packets])).toEqual([['TCP', undefined, 1], ['UDP', 'api.github.com.', 2]]);
+    expect(sent[0]!.summaries.map((s) => [s.l4.protocol, s.l7?.dns?.query, s.packets])).toEqual([['TCP', undefined, 1], ['UDP', 'api.github.com.', 2]]);
     pending = [];
     expect(await loop.tick()).toMatchObject({ summaries: 1 });
+  });
+
+  it('adds the L7 HTTP summaries of the records readHttpRecords drains to the window; a failed read costs only them', async () => {
+    const spool = new FlowSpool(await tmp(), { maxBytes: 1e8, maxFiles: 100 });
+    await spool.open();
+    const sent: FlowSummaryBatch[] = [];
+    const http: HttpRequestRecord = { time: Date.parse('2026-11-30T10:00:00Z'), sourceIdentity: 300, destinationIdentity: 500, direction: 'EGRESS', port: 8080, ipVersion: 4, method: 'GET', path: '/v1/items/3', code: 404, protocol: 'HTTP/1.1', verdict: 'forwarded', latencyMs: 1 };
+    let read = (): HttpRequestRecord[] => [http, { ...http, path: '/v1/items/4' }];
+    const loop = new FlowLoop({
+      readFlows: () => [rec(1, 8080)],
+      readHttpRecords: () => read(),
+      context: () => ({ rule: () => undefined, identity: () => undefined }),
+      spool,
+      send: async (b) => void sent.push(b),
+      intervalMs: 1000,
+    });
+    expect(await loop.tick()).toMatchObject({ records: 3, summaries: 2, batches: 1 });
+    expect(sent[0]!.summaries.map((s) => [s.l4.protocol, s.l7?.http?.url, s.l7?.http?.code, s.packets])).toEqual([['TCP', undefined, undefined, 1], ['TCP', '/v1/items', 404, 2]]);
+    read = () => {
+      throw new Error('boom');
+    };
+    expect(await loop.tick()).toMatchObject({ records: 1, summaries: 1 });
   });
 
   it('cuts summaries into batches of at most maxBatch, with uuid batchIds and consecutive sequences', async () => {

@@ -14,6 +14,8 @@
  *   identity, the server's identity — the compiled ipcache's answer for the original destination —,
  *   the original port); no rule set → denied (403). Attribution from the compile.
  * - compileInput(): `httpProxy: true` while it runs, so the compile redirects egress `rules.http`.
+ * - Every request's record is kept for the flow history (drainRequestRecords, http-records.ts; bounded by
+ *   `maxRequestRecords`, beyond: counted and logged at the next drain) and goes to `onRecord`.
  * - stop(): closes the proxies. The kernel keeps redirecting to the port, where nothing listens:
  *   those connections fail (reset) until an agent is back — fail closed.
  */
@@ -27,6 +29,9 @@ import { IpProto } from '../kernel/identities.js';
 import { ProxyContext, type ProxyEndpoint, type RedirectRecords } from '../proxy-context.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
 import type { Logger } from '../sync/sync-loop.js';
+import { RecordBuffer } from '../flows/record-buffer.js';
+import type { HttpRequestRecord } from '../flows/http-summaries.js';
+import { toHttpRequestRecord } from './http-records.js';
 
 /** The client side of a proxied connection: its endpoint and the server's identity. */
 export interface HttpEndpoint extends ProxyEndpoint {
@@ -41,7 +46,11 @@ export interface HttpServiceOptions {
   addresses: () => { ipv4?: string | undefined; ipv6?: string | undefined };
   /** 0 = a free port (the same on both families) */
   port: number;
+  /** every request's record, besides the flow history's (drainRequestRecords) */
   onRecord?: (record: HttpRecord<HttpEndpoint>) => void;
+  /** request records held for the flow history between two drains (default 100,000; beyond: counted in
+   *  `records.dropped` and logged at the next drain) */
+  maxRequestRecords?: number;
   log?: Logger;
 }
 
@@ -51,9 +60,14 @@ export class HttpService {
   private lookup: HttpRuleLookup = () => undefined;
   private listening: ProxyAddress | undefined;
   private readonly log: Logger;
+  /** request records for the flow history until the next drain */
+  readonly records: RecordBuffer<HttpRequestRecord>;
 
   constructor(private readonly options: HttpServiceOptions) {
     this.log = options.log ?? (() => undefined);
+    this.records = new RecordBuffer(options.maxRequestRecords ?? 100_000, (dropped) =>
+      this.log('warn', 'HTTP request records dropped: the flow history lacks them (record buffer full)', { dropped }),
+    );
   }
 
   /** Where the proxy listens (after start()). */
@@ -84,7 +98,7 @@ export class HttpService {
         resolveClient: (client) => this.resolveClient(client),
         decide: (endpoint, original, request) => this.decide(endpoint, original, request),
         connect: (original) => sockets.tcpConnect(original.address, original.port),
-        ...(this.options.onRecord ? { onRecord: this.options.onRecord } : {}),
+        onRecord: (record) => this.keepRecord(record),
       });
     });
     this.listening = { port, ...(addresses.ipv4 ? { ipv4: addresses.ipv4 } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6 } : {}) };
@@ -106,6 +120,16 @@ export class HttpService {
 
   stats() {
     return this.proxies.map((p) => p.stats());
+  }
+
+  /** The request records since the last call, for the window's L7 HTTP summaries (flows/http-summaries.ts). */
+  drainRequestRecords(): HttpRequestRecord[] {
+    return this.records.drain();
+  }
+
+  private keepRecord(record: HttpRecord<HttpEndpoint>): void {
+    this.records.keep(toHttpRequestRecord(record));
+    this.options.onRecord?.(record);
   }
 
   async stop(): Promise<void> {
