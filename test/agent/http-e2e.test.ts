@@ -111,4 +111,35 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
     const up = await pod!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public' }, { method: 'GET', path: '/private' }]);
     expect(up.results).toEqual([{ status: 200, body: 'GET /public' }, DENIED]);
   });
+
+  it('the flow history holds the requests as L7 HTTP summaries (method, path key, code, verdict, policy); a query by HTTP status finds them', async () => {
+    type Flow = import('../../openapi/types.js').FlowSummary;
+    const since = new Date(Date.now() - 5_000).toISOString();
+    const r = await pod!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public' }, { method: 'GET', path: '/private/a/b' }]);
+    expect(r.results).toEqual([{ status: 200, body: 'GET /public' }, DENIED]);
+    const query = async (filter: Record<string, unknown>): Promise<Flow[]> => {
+      const answer = await scenario!.client.call('POST', '/flows/query', { token: scenario!.api.tokens.reader, body: { since, maxPageSize: 1000, whitelist: [{ cluster: [CLUSTER], ...filter }] } });
+      expect(answer.status).toBe(200);
+      return (answer.body.items as { flow: Flow }[]).map((i) => i.flow);
+    };
+    // the agent ships a window every second (--flow-interval 1s); wait for the window with the denial
+    let denied: Flow[] = [];
+    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
+      denied = await query({ http_status_code: ['403'] });
+      if (denied.some((f) => f.l7?.http?.url === '/private/a')) break;
+    }
+    expect(denied.find((f) => f.l7?.http?.url === '/private/a')).toMatchObject({
+      source: { pod_name: 'client' },
+      destination: { pod_name: 'web' },
+      l4: { protocol: 'TCP', destination_port: WEB },
+      traffic_direction: 'EGRESS',
+      verdict: 'DROPPED',
+      drop_reason_desc: 'POLICY_DENIED',
+      l7: { type: 'RESPONSE', http: { method: 'GET', code: 403, url: '/private/a', protocol: 'HTTP/1.1' } },
+    });
+    expect(denied.every((f) => f.l7?.http?.code === 403)).toBe(true);
+    const allowed = await query({ protocol: ['http'], http_status_code: ['2+'], http_method: ['get'], http_path: ['^/public$'] });
+    expect(allowed.length).toBeGreaterThan(0);
+    expect(allowed[0]).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'client-http' }, l7: { http: { method: 'GET', code: 200, url: '/public' } } });
+  });
 });
