@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { BundledPolicy, PortRule } from '../../openapi/types.js';
-import { findUnenforcedParts, HTTP_INGRESS_REASON, HTTP_PORTS_REASON, planPortRule, policyWarnings, WRITE_TIME_ENVIRONMENT, type EnforcementEnvironment } from './unenforced-parts.js';
+import { findUnenforcedParts, HTTP_PORTS_REASON, planPortRule, policyWarnings, WRITE_TIME_ENVIRONMENT, type EnforcementEnvironment } from './unenforced-parts.js';
 
 const OFF: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: false, httpProxy: false };
 const ON: EnforcementEnvironment = { kubeApiserverAddressed: true, dnsProxy: true, httpProxy: false };
@@ -96,10 +96,10 @@ describe('unenforced parts and the HTTP proxy', () => {
       on: [],
     },
     {
-      name: 'HTTP rules on ingress: the ingress redirect is not built',
+      name: 'HTTP rules on ingress: redirected to the proxy like egress ones',
       given: egress({ ingress: [{ toPorts: [{ ports: TCP_80, rules: { http: [{ path: '/a' }] } }] }] }),
       off: ['/ingress/0/toPorts/0/rules/http'],
-      on: [['/ingress/0/toPorts/0/rules/http', HTTP_INGRESS_REASON]],
+      on: [],
     },
     {
       name: 'HTTP rules on ANY, a range, port 0 or a named port: not redirectable',
@@ -142,12 +142,12 @@ describe('unenforced parts and the HTTP proxy', () => {
     });
   });
 
-  it('the write-time view assumes the HTTP proxy every agent runs by default: egress HTTP rules enforced, ingress ones reported', () => {
+  it('the write-time view assumes the HTTP proxy every agent runs by default: HTTP rules of both directions enforced', () => {
     expect(WRITE_TIME_ENVIRONMENT.httpProxy).toBe(true);
     const spec = (rule: object) => ({ spec: { targets: { clusterIds: ['c1'] }, endpointSelector: {}, ...rule } }) as Parameters<typeof policyWarnings>[0];
     const http = { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] };
     expect(policyWarnings(spec({ egress: [http] }))).toEqual([]);
-    expect(policyWarnings(spec({ ingress: [http] })).map((w) => w.pointer)).toEqual(['/spec/ingress/0/toPorts/0/rules/http']);
+    expect(policyWarnings(spec({ ingress: [http] }))).toEqual([]);
   });
 
   it('planPortRule: HTTP ports with the proxy, with the unsupported fields relative to the port rule', () => {
@@ -162,10 +162,6 @@ describe('unenforced parts and the HTTP proxy', () => {
       unsupported: [{ field: 'rules/http/0/path' }],
     });
     expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [] } }, 'allow', ctx)).toEqual({ kind: 'http-proxy', ports: [{ port: 80 }], unsupported: [] });
-    expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }, 'allow', { ...ctx, dir: 'ingress' })).toEqual({
-      kind: 'unenforced',
-      field: 'rules/http',
-      reason: HTTP_INGRESS_REASON,
-    });
+    expect(planPortRule({ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }, 'allow', { ...ctx, dir: 'ingress' })).toEqual({ kind: 'http-proxy', ports: [{ port: 80 }], unsupported: [] });
   });
 });

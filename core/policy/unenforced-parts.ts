@@ -17,8 +17,8 @@
  *   node run with --no-dns-proxy) `toFQDNs` peers and DNS rules other than `matchPattern: "*"` fail
  *   closed; with it both are enforced (DNS rules on egress ports with a number, TCP/UDP/ANY).
  *   Without the HTTP proxy (`httpProxy: false`: --no-http-proxy) HTTP rules other than
- *   an allow-all rule `{}` fail closed; with it, HTTP rules on egress TCP ports with a number are
- *   redirected to it, and only what `compileHttpRules` cannot enforce (`unsupported`: a
+ *   an allow-all rule `{}` fail closed; with it, HTTP rules on TCP ports with a number — egress and
+ *   ingress — are redirected to it, and only what `compileHttpRules` cannot enforce (`unsupported`: a
  *   `headerMatches[].secret`, a pattern outside the linear-time subset) is reported, at
  *   `…/rules/http/<i>/<field>` — that HTTP rule matches nothing (fail closed), the others apply.
  */
@@ -46,15 +46,15 @@ export interface EnforcementEnvironment {
   /** The node runs the agent's DNS proxy: egress DNS rules (`toPorts[].rules.dns`) are redirected to it
    *  and enforced there, and `toFQDNs` peers are the IPs it learns from answers. */
   dnsProxy: boolean;
-  /** The node runs the agent's HTTP proxy: egress HTTP rules (`toPorts[].rules.http`) on numbered TCP
-   *  ports are redirected to it and enforced there, per request (core/policy/rules/http-match.ts). */
+  /** The node runs the agent's HTTP proxy: HTTP rules (`toPorts[].rules.http`, egress and ingress) on
+   *  numbered TCP ports are redirected to it and enforced there, per request (core/policy/rules/http-match.ts). */
   httpProxy: boolean;
 }
 
 /** The API's view when it warns at write time: any node may run without the API server's addresses;
  *  every agent runs the DNS proxy unless told not to (`--no-dns-proxy`, or no node address for it) —
  *  such a node reports DNS rules and toFQDNs in its Degraded condition. The same for the HTTP proxy
- *  (`--no-http-proxy`): egress HTTP rules are enforced by it; ingress ones are reported everywhere. */
+ *  (`--no-http-proxy`): HTTP rules of both directions are enforced by it. */
 export const WRITE_TIME_ENVIRONMENT: EnforcementEnvironment = { kubeApiserverAddressed: false, dnsProxy: true, httpProxy: true };
 
 /** Entities whose addresses the agent's inputs never carry (no packet has their identity); kube-apiserver
@@ -287,7 +287,6 @@ function httpProxyPorts(pr: PortRule): HttpProxyPort[] | undefined {
 
 const unsupportedHttp = (u: UnsupportedHttpField): { field: string; reason: string } => ({ field: `rules/http/${u.index}/${u.field}`, reason: u.reason });
 
-export const HTTP_INGRESS_REASON = 'HTTP rules on ingress need the ingress redirect to the HTTP proxy, not built yet; no L4 allow for these ports (fail closed)';
 export const HTTP_PORTS_REASON =
   'HTTP rules are redirected to the HTTP proxy only on TCP ports with a number (protocol TCP, as Cilium requires for HTTP rules; no range, not 0); no L4 allow for these ports (fail closed)';
 
@@ -312,10 +311,10 @@ export function planPortRule(portRule: AnyPortRule, kind: 'allow' | 'deny', cont
   }
   const httpOnly = rules !== undefined && rules.http !== undefined && rules.dns === undefined && rules.kafka === undefined && rules.l7proto === undefined && rules.l7 === undefined;
   if (context.environment.httpProxy && httpOnly) {
-    const ports = context.dir === 'egress' ? httpProxyPorts(pr) : undefined;
+    const ports = httpProxyPorts(pr);
     if (ports) return { kind: 'http-proxy', ports, unsupported: compileHttpRules(rules.http ?? []).unsupported.map(unsupportedHttp) };
     // not redirectable: an allow-all rule `{}` is still the plain L4 allow (as without the proxy)
-    if (!l7AllowsEverything(rules)) return { kind: 'unenforced', field: 'rules/http', reason: context.dir === 'ingress' ? HTTP_INGRESS_REASON : HTTP_PORTS_REASON };
+    if (!l7AllowsEverything(rules)) return { kind: 'unenforced', field: 'rules/http', reason: HTTP_PORTS_REASON };
   }
   if (rules && !l7AllowsEverything(rules)) {
     const l7 = rules.http ? 'http' : rules.kafka ? 'kafka' : rules.dns ? 'dns' : 'l7';

@@ -6,9 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { HTTP_INGRESS_REASON, HTTP_PORTS_REASON } from '../../../core/policy/unenforced-parts.js';
+import { HTTP_PORTS_REASON } from '../../../core/policy/unenforced-parts.js';
 import type { BundledPolicy } from '../../../openapi/types.js';
 import { compileBundle } from './compile-bundle.js';
+import { Direction } from '../kernel/identities.js';
 import { createHttpRuleLookup } from './http-rules.js';
 import { input, PEERS, policy, render, type Rendered } from './test-cluster.js';
 import type { CompileInput, HttpRuleEntry } from './types.js';
@@ -125,9 +126,9 @@ const cases: Case[] = [
     want: { policy: ['web@shop out * tcp/80 allow p/egress/0 proxy:http'] },
   },
   {
-    name: 'HTTP rules on ingress: reported, no L4 allow (fail closed)',
-    given: [policy('p', { endpointSelector: WEB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client', 'k8s:io.kubernetes.pod.namespace': 'other' } }], toPorts: [{ ...TCP_80, rules: { http: PUBLIC } }] }] })],
-    want: { policy: [], degraded: [`p/ingress/0/toPorts/0/rules/http: ${HTTP_INGRESS_REASON}`], endpoints: ['11 web@shop deny-in', '12 db@shop'] },
+    name: 'HTTP rules on ingress: the server pod\'s port is redirected for the allowed clients (the ingress redirect)',
+    given: [policy('p', { endpointSelector: WEB, ingress: [{ fromEndpoints: [{ matchLabels: { app: 'db' } }], toPorts: [{ ...TCP_80, rules: { http: PUBLIC } }] }] })],
+    want: { policy: ['web@shop in db@shop tcp/80 allow p/ingress/0 proxy:http'], httpRules: ['web@shop in db@shop tcp/80: [{"method":"GET","path":"/public/.*"}] p/ingress/0'], endpoints: ['11 web@shop deny-in', '12 db@shop'] },
   },
   {
     name: 'HTTP rules on a port without protocol TCP, or on a range: reported, no L4 allow',
@@ -140,9 +141,9 @@ const cases: Case[] = [
     want: { policy: [], degraded: [`p/egress/0/toPorts/0/rules/http: ${HTTP_PORTS_REASON}`, `p/egress/1/toPorts/0/rules/http: ${HTTP_PORTS_REASON}`] },
   },
   {
-    name: 'allow-all HTTP rule {}: redirected on egress (the proxy sees the requests); on ingress still the plain L4 allow',
+    name: 'allow-all HTTP rule {}: redirected in both directions (the proxy sees the requests)',
     given: [policy('p', { endpointSelector: WEB, egress: [{ toPorts: [{ ...TCP_80, rules: { http: [{}] } }] }], ingress: [{ toPorts: [{ ...TCP_80, rules: { http: [{}] } }] }] })],
-    want: { policy: ['web@shop in * tcp/80 allow p/ingress/0', 'web@shop out * tcp/80 allow p/egress/0 proxy:http'], degraded: [], httpRules: ['web@shop * tcp/80: [{}] p/egress/0'] },
+    want: { policy: ['web@shop in * tcp/80 allow p/ingress/0 proxy:http', 'web@shop out * tcp/80 allow p/egress/0 proxy:http'], degraded: [], httpRules: ['web@shop * tcp/80: [{}] p/egress/0', 'web@shop in * tcp/80: [{}] p/ingress/0'] },
   },
   {
     name: 'DNS and HTTP rules on TCP/53 of the same peer: denied there and reported at both rule sets',
@@ -233,12 +234,21 @@ describe('compileBundle with the HTTP proxy', () => {
     expect(lookup(id('web-1'), id('db-1'), 80)).toBe(toDb); // cached per connection key
   });
 
+  it('createHttpRuleLookup: ingress entries answer for (server, client) in the ingress direction only', () => {
+    const lookup = createHttpRuleLookup([{ direction: Direction.ingress, localId: 300, proto: 6, port: 80, peers: [7], rules: [{ ruleId: 5, http: [{ method: 'GET' }] }] }]);
+    const get = { method: 'GET', path: '/', headers: [] as Array<[string, string]> };
+    expect(lookup(300, 7, 80, Direction.ingress)?.match(get)).toEqual({ allowed: true, audit: false, ruleId: 5 });
+    expect(lookup(300, 7, 80, Direction.ingress)?.match({ ...get, method: 'POST' })).toEqual({ allowed: false, audit: false, ruleId: 0 });
+    expect(lookup(300, 7, 80)).toBeUndefined(); // egress: pod 300 as a client has no rules
+    expect(lookup(300, 8, 80, Direction.ingress)).toBeUndefined();
+  });
+
   it('createHttpRuleLookup: an audit-mode allow never loosens an enforce-mode denial; alone, a would-denial is forwarded as audit; header actions', () => {
     const rules: HttpRuleEntry[] = [
-      { localId: 300, proto: 6, port: 80, peers: 'any', rules: [{ ruleId: 1, http: [{ method: 'GET' }] }] },
-      { localId: 300, proto: 6, port: 80, peers: [7], rules: [{ ruleId: 2, audit: true, http: [{}] }] },
-      { localId: 301, proto: 6, port: 80, peers: 'any', rules: [{ ruleId: 3, audit: true, http: [{ method: 'GET' }] }] },
-      { localId: 302, proto: 6, port: 80, peers: 'any', rules: [{ ruleId: 4, http: [{ headerMatches: [{ name: 'X-Env', value: 'prod', mismatch: 'REPLACE' }] }] }] },
+      { direction: Direction.egress, localId: 300, proto: 6, port: 80, peers: 'any', rules: [{ ruleId: 1, http: [{ method: 'GET' }] }] },
+      { direction: Direction.egress, localId: 300, proto: 6, port: 80, peers: [7], rules: [{ ruleId: 2, audit: true, http: [{}] }] },
+      { direction: Direction.egress, localId: 301, proto: 6, port: 80, peers: 'any', rules: [{ ruleId: 3, audit: true, http: [{ method: 'GET' }] }] },
+      { direction: Direction.egress, localId: 302, proto: 6, port: 80, peers: 'any', rules: [{ ruleId: 4, http: [{ headerMatches: [{ name: 'X-Env', value: 'prod', mismatch: 'REPLACE' }] }] }] },
     ];
     const lookup = createHttpRuleLookup(rules);
     const req = (method: string) => ({ method, path: '/', headers: [] as Array<[string, string]> });

@@ -4,14 +4,17 @@
  * and then per request, over core's matcher (core/policy/rules/http-match.ts `compileHttpRules`).
  *
  * Contract of buildHttpRules: proxy-rule-entries.ts `groupProxyRules` for `ProxyKind.http` (TCP ports).
- * One allow (`HttpRuleSet`) per covering egress allow: a redirect's HTTP rules as written (`rules.http`
+ * Both directions, each entry tagged with it (egress first): the egress entries of a client pod's
+ * rules, the ingress entries of a server pod's (groupProxyRules with that direction).
+ * One allow (`HttpRuleSet`) per covering allow: a redirect's HTTP rules as written (`rules.http`
  * of its port rule, in order; each object's keys sorted), `[{}]` for a plain allow (Cilium: a rule without HTTP rules on a redirected port
  * allows every request); `audit` when the allow is an audit-mode policy's. Sets sorted by ruleId, then
  * their rules' JSON, then audit; duplicates dropped.
  *
- * Contract of createHttpRuleLookup(httpRules)(localId, peerId, port) — one call per connection the
- * kernel handed to the proxy (port = the original destination port, TCP): the connection's rule sets
- * are those of every entry of (localId, 6, port) whose peers are `'any'` or contain peerId (the union
+ * Contract of createHttpRuleLookup(httpRules)(localId, peerId, port, direction = egress) — one call per
+ * connection the kernel handed to the proxy (port = the original destination port, TCP; for ingress
+ * localId is the server pod, peerId the client): the connection's rule sets are those of every entry
+ * of (direction, localId, 6, port) whose peers are `'any'` or contain peerId (the union
  * the kernel's two lookups cover). None → undefined: refuse the connection (fail closed). Else
  * `match(request)`, among the sets of enforce-mode policies — or, when there are none, those of
  * audit-mode policies:
@@ -25,7 +28,7 @@
  */
 import { canonicalJson } from '../../../core/policy/canonical-json.js';
 import { compileHttpRules, type CompiledHttpRules, type HeaderAction, type HttpRequestView, type PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
-import { IpProto, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import { Direction, IpProto, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
 import type { Contribution } from './merge-entries.js';
 import { groupProxyRules } from './proxy-rule-entries.js';
 import type { HttpRuleEntry, HttpRuleSet } from './types.js';
@@ -47,7 +50,9 @@ function setsOf(c: Contribution): HttpRuleSet[] {
 
 export function buildHttpRules(contributions: readonly Contribution[]): HttpRuleEntry[] {
   const keyOf = (s: HttpRuleSet): string => JSON.stringify([s.ruleId, s.audit, s.http]);
-  return groupProxyRules(contributions, ProxyKind.http, setsOf, keyOf, compareHttpRuleSets).map(({ allow, ...e }) => ({ ...e, rules: allow }));
+  return [Direction.egress, Direction.ingress].flatMap((direction) =>
+    groupProxyRules(contributions, ProxyKind.http, setsOf, keyOf, compareHttpRuleSets, direction).map(({ allow, ...e }) => ({ ...e, direction, rules: allow })),
+  );
 }
 
 export interface HttpRequestVerdict {
@@ -66,7 +71,9 @@ export interface HttpConnectionRules {
   match(request: HttpRequestView): HttpRequestVerdict;
 }
 
-export type HttpRuleLookup = (localId: number, peerId: number, port: number) => HttpConnectionRules | undefined;
+/** `direction`: egress — localId is the client pod, peerId the server; ingress — localId is the server
+ *  pod, peerId its client. */
+export type HttpRuleLookup = (localId: number, peerId: number, port: number, direction?: Direction) => HttpConnectionRules | undefined;
 
 const allowsAll = (s: HttpRuleSet): boolean => s.http.some((r) => Object.keys(r).length === 0);
 
@@ -76,7 +83,7 @@ export function createHttpRuleLookup(httpRules: readonly HttpRuleEntry[]): HttpR
   const byPort = new Map<string, { any: Compiled[]; peers: Map<number, Compiled[]> }>();
   for (const e of httpRules) {
     if (e.proto !== IpProto.tcp) continue;
-    const k = `${e.localId}/${e.port}`;
+    const k = `${e.direction}/${e.localId}/${e.port}`;
     const slot = byPort.get(k) ?? { any: [], peers: new Map<number, Compiled[]>() };
     byPort.set(k, slot);
     const compiled = e.rules.map((set) => ({ set, rules: compileHttpRules(set.http) }));
@@ -98,10 +105,10 @@ export function createHttpRuleLookup(httpRules: readonly HttpRuleEntry[]): HttpR
       },
     };
   };
-  return (localId, peerId, port) => {
-    const k = `${localId}/${peerId}/${port}`;
+  return (localId, peerId, port, direction = Direction.egress) => {
+    const k = `${direction}/${localId}/${peerId}/${port}`;
     if (cache.has(k)) return cache.get(k);
-    const slot = byPort.get(`${localId}/${port}`);
+    const slot = byPort.get(`${direction}/${localId}/${port}`);
     const all = slot ? [...slot.any, ...(slot.peers.get(peerId) ?? [])] : [];
     const rules = all.length > 0 ? connectionRules(all) : undefined;
     cache.set(k, rules);

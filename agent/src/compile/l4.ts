@@ -21,7 +21,7 @@
  *   (core's planPortRule `dns-proxy`) contributes `dnsBlocks` instead: one full-port block per port and
  *   protocol (ANY = TCP and UDP), each carrying the rule's DNS selectors; the caller writes them as
  *   allows that redirect to the proxy. Without it, exactly the behaviour above.
- * - With the HTTP proxy (`context.environment.httpProxy`), likewise an egress allow port rule with HTTP
+ * - With the HTTP proxy (`context.environment.httpProxy`), likewise an allow port rule (egress or ingress) with HTTP
  *   rules only, on numbered TCP ports (planPortRule `http-proxy`), contributes `httpBlocks`: one TCP
  *   port block per port, each carrying the rule's HTTP rules as written (what cannot be enforced in
  *   them is reported and matches nothing in the proxy: core/policy/rules/http-match.ts).

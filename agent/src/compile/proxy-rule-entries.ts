@@ -3,8 +3,9 @@
  * of each peer family whose traffic can reach the proxy there, peers with identical allows grouped.
  * dns-rules.ts (`dnsRules`) and http-rules.ts (`httpRules`) each say what one allow is.
  *
- * Contract of `groupProxyRules(contributions, kind, allowsOf, keyOf, compare)` (run on the
- * contributions before propagateRedirects):
+ * Contract of `groupProxyRules(contributions, kind, allowsOf, keyOf, compare, direction = egress)` (run
+ * on the contributions before propagateRedirects; "egress" below reads as `direction` — the HTTP proxy
+ * takes ingress too, where L is the server and the peers its clients):
  * - A redirected port of local identity L is the block (proto, port) of any egress ALLOW of L with
  *   `proxy === kind` (one port).
  * - For each such port and each peer family F of L (a peer identity, or the any-peer family) whose
@@ -33,8 +34,9 @@ export function groupProxyRules<A>(
   allowsOf: (c: Contribution) => A[],
   keyOf: (a: A) => string,
   compare: (a: A, b: A) => number,
+  direction: Direction = Direction.egress,
 ): ProxyRuleEntry<A>[] {
-  const egressAllows = contributions.filter((c) => c.direction === Direction.egress && c.verdict === PolicyVerdict.allow);
+  const egressAllows = contributions.filter((c) => c.direction === direction && c.verdict === PolicyVerdict.allow);
   // redirected ports of each local identity, with the peer families (0 = any) that redirect them
   const portsOf = new Map<number, Map<string, { proto: number; port: number; peers: Set<number> }>>();
   for (const c of egressAllows) {

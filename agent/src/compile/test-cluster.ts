@@ -91,7 +91,7 @@ export function render(state: CompiledState): Rendered {
       ? {
           httpRules: state.httpRules.map(
             (e) =>
-              `${n(e.localId)} ${e.peers === 'any' ? '*' : e.peers.map(n).join('+')} ${l4(e.proto, e.port, 16)}: ${e.rules
+              `${n(e.localId)} ${e.direction === Direction.ingress ? 'in ' : ''}${e.peers === 'any' ? '*' : e.peers.map(n).join('+')} ${l4(e.proto, e.port, 16)}: ${e.rules
                 .map((r) => `${JSON.stringify(r.http)}${r.audit ? ' (audit)' : ''} ${rule.get(r.ruleId) ?? r.ruleId}`)
                 .join('; ')}`,
           ),

@@ -4,6 +4,7 @@
 import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
+import type { Direction } from '../kernel/identities.js';
 
 export interface Workload {
   name: string;
@@ -134,6 +135,8 @@ export interface HttpRuleSet {
  *  a peer of identity P is checked against every entry of (localId, 6, port) whose peers are `'any'`
  *  or contain P: see http-rules.ts createHttpRuleLookup. */
 export interface HttpRuleEntry {
+  /** Direction.egress: localId is the client pod; Direction.ingress: the server pod (peers: its clients) */
+  direction: Direction;
   localId: number;
   /** 6 (TCP) */
   proto: number;
