@@ -31,6 +31,7 @@ import { loadNativeBinding } from './kernel/native-binding.js';
 import { DnsService, upstreamSockets } from './dns-service/dns-service.js';
 import { liveConnectionDestinations } from './dns-service/live-connections.js';
 import { DEFAULT_FQDN_LIMITS } from './fqdn/fqdn-cache.js';
+import { installProxyRoute } from './kernel/proxy-route.js';
 import { proxySockets } from './proxy-sockets.js';
 import { HttpService } from './http-service/http-service.js';
 import { createApiClient } from './sync/api-client.js';
@@ -184,6 +185,7 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     ? new HttpService({
         datapath,
         sockets: proxySockets(loadNativeBinding(), o.netns),
+        proxyRoute: () => installProxyRoute(o.netns),
         addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
         port: o.httpProxyPort,
         log,

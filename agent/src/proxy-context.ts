@@ -56,19 +56,29 @@ export class ProxyContext {
     return ruleId ? this.rules.get(ruleId) : undefined;
   }
 
-  /** A connection a proxy accepted, through the kernel's record of the redirect: the managed
-   *  endpoint behind its host veth, where it was going and the identity of that destination; undefined
-   *  when the kernel has no record or the veth is not a managed endpoint (the proxy refuses it). */
-  redirected(records: RedirectRecords, client: { address: string; port: number }, proto: number): RedirectedConnection | undefined {
+  /** A connection a proxy accepted, through the kernel's record of the redirect: the managed endpoint
+   *  behind the host veth whose policy redirected it (the client pod for egress, the server pod for
+   *  ingress), where the client was going, and the identity of the peer — the destination for egress;
+   *  for ingress the client: `clientIdentity(client)` when given and known (a proxy's own upstream
+   *  connection acts for the client it registered), else the compiled ipcache's answer for its address.
+   *  Undefined when the kernel has no record or the veth is not a managed endpoint (the proxy refuses it). */
+  redirected(
+    records: RedirectRecords,
+    client: { address: string; port: number },
+    proto: number,
+    clientIdentity?: (client: { address: string; port: number }) => number | undefined,
+  ): RedirectedConnection | undefined {
     const redirect = records.lookupProxyRedirect(client.address, client.port, proto);
     if (!redirect) return undefined;
     const endpoint = this.endpoint(redirect.ifindex);
     if (!endpoint) return undefined;
+    const peerIdentity = redirect.ingress ? (clientIdentity?.(client) ?? this.identityOf(client.address)) : this.identityOf(redirect.originalAddress);
     return {
       endpoint,
       ifindex: redirect.ifindex,
       original: { address: redirect.originalAddress, port: redirect.originalPort },
-      peerIdentity: this.identityOf(redirect.originalAddress),
+      ingress: redirect.ingress,
+      peerIdentity,
     };
   }
 
@@ -89,6 +99,8 @@ export interface RedirectedConnection {
   endpoint: ProxyEndpoint;
   ifindex: number;
   original: { address: string; port: number };
-  /** identity of the original destination (the compiled ipcache's answer) */
+  /** redirected by the server pod's ingress (the endpoint is the server, the peer the client) */
+  ingress: boolean;
+  /** identity of the peer: the original destination for egress, the client for ingress */
   peerIdentity: number;
 }

@@ -17,10 +17,14 @@ import type { NativeBinding } from './kernel/native-binding.js';
 export interface ProxySockets {
   /** A UDP socket bound to address:port (0 = any free port), ready to receive. */
   udp(address: string, port: number): Promise<UdpSocket>;
-  /** A TCP server listening on address:port (0 = any free port). */
-  tcpServer(address: string, port: number, onConnection: (socket: Socket) => void): Promise<Server>;
-  /** A TCP connection to address:port (connecting; 'connect' / 'error' as for net.connect). */
-  tcpConnect(address: string, port: number): Socket;
+  /** A TCP server listening on address:port (0 = any free port); `transparent`: IP_TRANSPARENT, so it
+   *  also accepts connections the kernel assigns to it that are addressed elsewhere (the ingress
+   *  redirect) and answers from their address. */
+  tcpServer(address: string, port: number, onConnection: (socket: Socket) => void, options?: { transparent?: boolean }): Promise<Server>;
+  /** A TCP connection to address:port (connecting; 'connect' / 'error' as for net.connect), from
+   *  `from.address` (default: the wildcard address of the destination's family — the kernel picks the
+   *  source). `from.onBound` runs with the socket's local port after it is bound and before it connects. */
+  tcpConnect(address: string, port: number, from?: { address?: string | undefined; onBound?: (localPort: number) => void }): Socket;
 }
 
 function familyOf(address: string): 4 | 6 {
@@ -29,10 +33,10 @@ function familyOf(address: string): 4 | 6 {
   return f;
 }
 
-export function proxySockets(binding: Pick<NativeBinding, 'openSocket'>, netnsPath?: string): ProxySockets {
-  const open = (address: string, type: 'udp' | 'tcp', port: number): { fd: number; family: 4 | 6 } => {
+export function proxySockets(binding: Pick<NativeBinding, 'openSocket' | 'localPort' | 'closeFd'>, netnsPath?: string): ProxySockets {
+  const open = (address: string, type: 'udp' | 'tcp', port: number, transparent = false): { fd: number; family: 4 | 6 } => {
     const family = familyOf(address);
-    return { fd: binding.openSocket(family, type, address, port, netnsPath), family };
+    return { fd: binding.openSocket(family, type, address, port, netnsPath, transparent), family };
   };
   return {
     udp(address, port) {
@@ -46,8 +50,8 @@ export function proxySockets(binding: Pick<NativeBinding, 'openSocket'>, netnsPa
         });
       });
     },
-    tcpServer(address, port, onConnection) {
-      const { fd } = open(address, 'tcp', port);
+    tcpServer(address, port, onConnection, options = {}) {
+      const { fd } = open(address, 'tcp', port, options.transparent === true);
       const server = createServer(onConnection);
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -57,9 +61,16 @@ export function proxySockets(binding: Pick<NativeBinding, 'openSocket'>, netnsPa
         });
       });
     },
-    tcpConnect(address, port) {
-      // bound to the wildcard address of the destination's family: the kernel picks the source
-      const { fd } = open(familyOf(address) === 4 ? '0.0.0.0' : '::', 'tcp', 0);
+    tcpConnect(address, port, from = {}) {
+      const { fd } = open(from.address ?? (familyOf(address) === 4 ? '0.0.0.0' : '::'), 'tcp', 0);
+      if (from.onBound) {
+        try {
+          from.onBound(binding.localPort(fd));
+        } catch (e) {
+          binding.closeFd(fd);
+          throw e;
+        }
+      }
       const socket = new Socket({ fd, readable: true, writable: true });
       socket.connect(port, address);
       return socket;

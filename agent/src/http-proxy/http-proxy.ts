@@ -153,7 +153,7 @@ export class HttpProxy<Endpoint> {
   private readonly http: http.Server;
   private readonly connections = new WeakMap<net.Socket, Connection<Endpoint>>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly connect: (original: HttpDestination) => net.Socket;
+  private readonly connect: (original: HttpDestination, endpoint: Endpoint) => net.Socket;
   private readonly connectTimeoutMs: number;
   private readonly responseTimeoutMs: number;
   private readonly maxInFlight: number;
@@ -222,7 +222,7 @@ export class HttpProxy<Endpoint> {
     }
     const { original } = resolved;
     const agent = new http.Agent({ keepAlive: true, maxSockets: this.maxUpstreamPerClient });
-    Object.assign(agent, { createConnection: () => this.openUpstream(original) });
+    Object.assign(agent, { createConnection: () => this.openUpstream(original, resolved.endpoint) });
     this.connections.set(socket, { endpoint: resolved.endpoint, original, agent });
     this.counters.openConnections++;
     this.track(socket);
@@ -234,8 +234,8 @@ export class HttpProxy<Endpoint> {
   }
 
   /** An upstream connection, destroyed with UpstreamTimeoutError('connect') when not connected in time. */
-  private openUpstream(original: HttpDestination): net.Socket {
-    const socket = this.connect(original);
+  private openUpstream(original: HttpDestination, endpoint: Endpoint): net.Socket {
+    const socket = this.connect(original, endpoint);
     this.track(socket);
     socket.setNoDelay(true);
     if (socket.connecting) {
@@ -478,7 +478,7 @@ export class HttpProxy<Endpoint> {
     const actions = decision.actions ?? [];
     this.counters.headerActions += actions.filter((a) => a.mismatch !== 'LOG').length;
     const upstream = http.request({
-      createConnection: () => this.openUpstream(connection.original),
+      createConnection: () => this.openUpstream(connection.original, connection.endpoint),
       host: connection.original.address,
       port: connection.original.port,
       method: req.method,

@@ -112,7 +112,7 @@ export interface HttpProxyOptions<Endpoint> {
   /** once per request; a throw denies (403) */
   decide(endpoint: Endpoint, original: HttpDestination, request: HttpRequestInfo): HttpDecision;
   /** a TCP connection (connecting or connected) to `original`; the proxy owns it. Default: node:net */
-  connect?(original: HttpDestination): net.Socket;
+  connect?(original: HttpDestination, endpoint: Endpoint): net.Socket;
   /** every request's record; exceptions are counted, never propagated */
   onRecord?(record: HttpRecord<Endpoint>): void;
   /** ms to connect upstream before 503; default 5000 (Envoy's cluster connect_timeout default) */

@@ -5,7 +5,7 @@ import { toHttpRequestRecord } from './http-records.js';
 
 const record = (r: Partial<HttpRecord<HttpEndpoint>> = {}): HttpRecord<HttpEndpoint> => ({
   time: 1000,
-  endpoint: { key: 'shop/web-1', identity: 300, serverIdentity: 500 },
+  endpoint: { key: 'shop/web-1', identity: 300, ingress: false, peerIdentity: 500 },
   original: { address: '10.0.1.7', port: 8080 },
   method: 'GET',
   path: '/v1/items?id=3',
@@ -26,6 +26,11 @@ describe('toHttpRequestRecord', () => {
       method: 'GET', path: '/v1/items?id=3', code: 200, protocol: 'HTTP/1.1', verdict: 'forwarded', policy: { name: 'web-api', generation: 3 }, latencyMs: 1.5,
     });
     expect(toHttpRequestRecord(record({ original: { address: 'fd00::7', port: 80 } }))).toMatchObject({ port: 80, ipVersion: 6 });
+  });
+
+  it('ingress: the client (the peer) is the source, the server pod the destination', () => {
+    const got = toHttpRequestRecord(record({ endpoint: { key: 'shop/api-1', identity: 500, ingress: true, peerIdentity: 300 } }));
+    expect(got).toMatchObject({ sourceIdentity: 300, destinationIdentity: 500, direction: 'INGRESS', port: 8080 });
   });
 
   it.each<{ name: string; given: Partial<HttpRecord<HttpEndpoint>>; want: string }>([

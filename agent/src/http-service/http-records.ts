@@ -2,9 +2,10 @@
  * The HTTP proxy's records in the flow history's form (flows/http-summaries.ts HttpRequestRecord).
  *
  * Contract (toHttpRequestRecord): one proxy record (agent/src/http-proxy HttpRecord) → one request record.
- * - The egress proxy's endpoint is the client: source = the pod's identity, destination = the server's
- *   identity (the compiled ipcache's answer for the original destination), direction EGRESS; an unknown
- *   client (no endpoint) has identities 0.
+ * - Egress (the endpoint is the client pod): source = the pod's identity, destination = the peer's (the
+ *   server), direction EGRESS. Ingress (the endpoint is the server pod): source = the peer's identity
+ *   (the client), destination = the pod's, direction INGRESS. An unknown client (no endpoint) has
+ *   identities 0, direction EGRESS.
  * - port and IP version are those of the original destination (no port and IPv4 when it is unknown).
  * - verdict: forwarded + audit → 'audit'; denied with a reason (an unsupported request, e.g. an h2c
  *   upgrade, not a policy's denial) → 'error'; otherwise as recorded.
@@ -18,11 +19,12 @@ import type { HttpEndpoint } from './http-service.js';
 
 export function toHttpRequestRecord(record: HttpRecord<HttpEndpoint>): HttpRequestRecord {
   const original = record.original;
+  const ingress = record.endpoint?.ingress === true;
   return {
     time: record.time,
-    sourceIdentity: record.endpoint?.identity ?? 0,
-    destinationIdentity: record.endpoint?.serverIdentity ?? 0,
-    direction: 'EGRESS',
+    sourceIdentity: (ingress ? record.endpoint?.peerIdentity : record.endpoint?.identity) ?? 0,
+    destinationIdentity: (ingress ? record.endpoint?.identity : record.endpoint?.peerIdentity) ?? 0,
+    direction: ingress ? 'INGRESS' : 'EGRESS',
     ...(original ? { port: original.port } : {}),
     ipVersion: original && isIP(original.address) === 6 ? 6 : 4,
     method: record.method,

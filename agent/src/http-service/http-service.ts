@@ -1,31 +1,40 @@
 /**
- * The agent's HTTP service (issue 12, egress): the HTTP proxy (agent/src/http-proxy) on the node's
- * address, wired to the kernel redirect and the compiled HTTP rules.
+ * The agent's HTTP service (issue 12): the HTTP proxy (agent/src/http-proxy) on the node's address,
+ * wired to the kernel redirects (egress and ingress) and the compiled HTTP rules.
  *
  * Contract:
- * - start(): opens a TCP server on one port (`port`, 0 = a free one) at each node address — the same
+ * - start(): installs the proxy route (`proxyRoute`, agent/src/kernel/proxy-route.ts), opens a
+ *   transparent TCP server on one port (`port`, 0 = a free one) at each node address — the same
  *   addresses as the DNS proxy — in the pods' namespace (proxySockets), serves each with an
  *   HttpProxy, then tells the kernel where it listens (Datapath.setHttpProxy). Until then, connections
  *   a policy hands to it are dropped (fail closed). Without an address it does not run (false).
- * - A connection is attributed through the kernel's record of the redirect (pod address and port →
- *   original destination and host veth); the veth names the endpoint (last compile). Unknown →
- *   the proxy closes the connection.
- * - Each request is decided by the compiled `httpRules` (createHttpRuleLookup) for (the pod's
- *   identity, the server's identity — the compiled ipcache's answer for the original destination —,
- *   the original port); no rule set → denied (403). Attribution from the compile.
- * - compileInput(): `httpProxy: true` while it runs, so the compile redirects egress `rules.http`.
+ * - A connection is attributed through the kernel's record of the redirect (client address and port →
+ *   original destination, host veth, direction); the veth names the endpoint whose policy redirected it
+ *   (last compile): the client pod (egress; it arrives rewritten to the proxy's address) or the server
+ *   pod (ingress; it arrives on the server's own address and port). Unknown → the proxy closes it.
+ * - The peer's identity: for egress the compiled ipcache's answer for the original destination; for
+ *   ingress the client's — the identity a proxy upstream of this service registered for its port
+ *   when the client is such an upstream, else the ipcache's answer for the client's address.
+ * - Each request is decided by the compiled `httpRules` (createHttpRuleLookup) for (the endpoint's
+ *   identity, the peer's identity, the original port, the direction); no rule set → denied (403).
+ *   Attribution from the compile.
+ * - Upstream connections go from the proxy's node address to the original destination, each registered with the kernel
+ *   before it connects (registerProxyUpstream: its port, the client's identity, and `decided` for an
+ *   ingress connection, which the server's hook must not hand to the proxy again) and unregistered when
+ *   it closes — so the destination's ingress policy decides them as the client, not as the node.
+ * - compileInput(): `httpProxy: true` while it runs, so the compile redirects `rules.http`.
  * - Every request's record is kept for the flow history (drainRequestRecords, http-records.ts; bounded by
  *   `maxRequestRecords`, beyond: counted and logged at the next drain) and goes to `onRecord`.
  * - stop(): closes the proxies. The kernel keeps redirecting to the port, where nothing listens:
  *   those connections fail (reset) until an agent is back — fail closed.
  */
-import type { Server } from 'node:net';
+import { isIP, type Server, type Socket } from 'node:net';
 
 import { createHttpRuleLookup, type CompiledState, type HttpRuleLookup, type LocalEndpoint } from '../compile/index.js';
 import { HttpProxy } from '../http-proxy/index.js';
 import type { HttpClient, HttpDecision, HttpDestination, HttpRecord, HttpRequestInfo, ResolvedHttpClient } from '../http-proxy/index.js';
 import type { ProxyAddress } from '../kernel/codecs.js';
-import { IpProto } from '../kernel/identities.js';
+import { Direction, IpProto } from '../kernel/identities.js';
 import { ProxyContext, type ProxyEndpoint, type RedirectRecords } from '../proxy-context.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
 import type { Logger } from '../sync/sync-loop.js';
@@ -33,14 +42,25 @@ import { RecordBuffer } from '../flows/record-buffer.js';
 import type { HttpRequestRecord } from '../flows/http-summaries.js';
 import { toHttpRequestRecord } from './http-records.js';
 
-/** The client side of a proxied connection: its endpoint and the server's identity. */
+/** A proxied connection: the endpoint whose policy redirected it and the identity of its peer. */
 export interface HttpEndpoint extends ProxyEndpoint {
-  /** identity of the server the pod connected to (the compiled ipcache's answer) */
-  serverIdentity: number;
+  /** redirected by the server pod's ingress: the endpoint is the server, the peer the client */
+  ingress: boolean;
+  /** identity of the peer: the server the pod connected to (egress), or the client (ingress) */
+  peerIdentity: number;
+}
+
+/** What the service needs of the datapath (agent/src/kernel/datapath.ts). */
+export interface HttpServiceDatapath extends RedirectRecords {
+  setHttpProxy(proxy: ProxyAddress | undefined): void;
+  registerProxyUpstream(ipVersion: 4 | 6, port: number, identity: number, decided: boolean): void;
+  unregisterProxyUpstream(ipVersion: 4 | 6, port: number): void;
 }
 
 export interface HttpServiceOptions {
-  datapath: RedirectRecords & { setHttpProxy(proxy: ProxyAddress | undefined): void };
+  datapath: HttpServiceDatapath;
+  /** installs the policy route of the ingress redirect (proxy-route.ts installProxyRoute) */
+  proxyRoute?: () => Promise<void>;
   sockets: ProxySockets;
   /** node addresses, read at start() (the DNS proxy's: the kernel keeps one pair for all proxies) */
   addresses: () => { ipv4?: string | undefined; ipv6?: string | undefined };
@@ -54,10 +74,15 @@ export interface HttpServiceOptions {
   log?: Logger;
 }
 
+const ipVersionOf = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4);
+const upstreamKey = (ipVersion: 4 | 6, port: number): string => `${ipVersion}/${port}`;
+
 export class HttpService {
   readonly context = new ProxyContext();
   private proxies: HttpProxy<HttpEndpoint>[] = [];
   private lookup: HttpRuleLookup = () => undefined;
+  /** this service's upstream sockets: `ipVersion/port` → the client identity it registered */
+  private readonly upstreams = new Map<string, number>();
   private listening: ProxyAddress | undefined;
   private readonly log: Logger;
   /** request records for the flow history until the next drain */
@@ -84,10 +109,11 @@ export class HttpService {
       return false;
     }
     const sockets = this.options.sockets;
+    await this.options.proxyRoute?.();
     const { sockets: servers, port } = await openOnOnePort(
       addrs,
       this.options.port,
-      (address, p) => sockets.tcpServer(address, p, () => undefined),
+      (address, p) => sockets.tcpServer(address, p, () => undefined, { transparent: true }),
       (server: Server) => (server.address() as { port: number }).port,
       (server) => server.close(),
     );
@@ -97,7 +123,7 @@ export class HttpService {
         server,
         resolveClient: (client) => this.resolveClient(client),
         decide: (endpoint, original, request) => this.decide(endpoint, original, request),
-        connect: (original) => sockets.tcpConnect(original.address, original.port),
+        connect: (original, endpoint) => this.connectUpstream(original, endpoint),
         onRecord: (record) => this.keepRecord(record),
       });
     });
@@ -138,12 +164,40 @@ export class HttpService {
   }
 
   private resolveClient(client: HttpClient): ResolvedHttpClient<HttpEndpoint> | undefined {
-    const c = this.context.redirected(this.options.datapath, client, IpProto.tcp);
-    return c && { endpoint: { ...c.endpoint, serverIdentity: c.peerIdentity }, original: c.original };
+    const c = this.context.redirected(this.options.datapath, client, IpProto.tcp, (x) => this.upstreams.get(upstreamKey(ipVersionOf(x.address), x.port)));
+    return c && { endpoint: { ...c.endpoint, ingress: c.ingress, peerIdentity: c.peerIdentity }, original: c.original };
+  }
+
+  /** An upstream connection for `endpoint`'s connection, registered with the kernel while it lives. */
+  private connectUpstream(original: HttpDestination, endpoint: HttpEndpoint): Socket {
+    const ipVersion = ipVersionOf(original.address);
+    const client = endpoint.ingress ? endpoint.peerIdentity : endpoint.identity;
+    let port: number | undefined;
+    // from the proxy's own (node) address, which the kernel knows as the node's: a pod's ingress hook
+    // looks registered ports up only for connections from the node
+    const address = ipVersion === 4 ? this.listening?.ipv4 : this.listening?.ipv6;
+    const socket = this.options.sockets.tcpConnect(original.address, original.port, {
+      address,
+      onBound: (localPort) => {
+        port = localPort;
+        this.options.datapath.registerProxyUpstream(ipVersion, localPort, client, endpoint.ingress);
+        this.upstreams.set(upstreamKey(ipVersion, localPort), client);
+      },
+    });
+    socket.once('close', () => {
+      if (port === undefined) return;
+      this.upstreams.delete(upstreamKey(ipVersion, port));
+      try {
+        this.options.datapath.unregisterProxyUpstream(ipVersion, port);
+      } catch (e) {
+        this.log('warn', 'could not unregister a proxy upstream port', { port, error: (e as Error).message });
+      }
+    });
+    return socket;
   }
 
   private decide(endpoint: HttpEndpoint, original: HttpDestination, request: HttpRequestInfo): HttpDecision {
-    const rules = this.lookup(endpoint.identity, endpoint.serverIdentity, original.port);
+    const rules = this.lookup(endpoint.identity, endpoint.peerIdentity, original.port, endpoint.ingress ? Direction.ingress : Direction.egress);
     if (!rules) return { allowed: false };
     const v = rules.match(request);
     return { ...this.context.decision(v), ...(v.actions ? { actions: v.actions } : {}) };
