@@ -26,6 +26,7 @@ import { join } from 'node:path';
 
 import { createDnsQueryVerdict, createFqdnLearner, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
 import { DnsProxy } from '../dns/dns-proxy.js';
+import { ipLiteralLookup } from '../dns/udp-upstream.js';
 import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamSocketFactory } from '../dns/types.js';
 import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
 import { FqdnLearner } from '../fqdn/fqdn-learner.js';
@@ -87,7 +88,7 @@ export function upstreamSockets(binding: Pick<NativeBinding, 'openSocket'>, sock
   return {
     udp: (family) => {
       const fd = binding.openSocket(family, 'udp', family === 4 ? '0.0.0.0' : '::', 0, netnsPath);
-      const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
+      const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: ipLiteralLookup });
       socket.bind({ fd }); // sends before 'listening' are queued by node:dgram
       return socket;
     },

@@ -18,18 +18,20 @@ import type { DnsAnswer } from './types.js';
 export function followAnswerChain(qname: string, records: readonly Answer[]): DnsAnswer {
   const start = canonicalDnsName(qname);
   const names = [start];
-  const seen = new Set(names);
   let ttl = Number.POSITIVE_INFINITY;
   let current = start;
-  for (;;) {
-    const cname = records.find((r) => r.type === 'CNAME' && canonicalDnsName(r.name) === current);
-    if (cname === undefined || cname.type !== 'CNAME') break;
-    const target = canonicalDnsName(cname.data);
-    if (seen.has(target)) break;
-    ttl = Math.min(ttl, cname.ttl ?? 0);
-    names.push(target);
-    seen.add(target);
-    current = target;
+  if (records.some((r) => r.type === 'CNAME')) {
+    const seen = new Set(names);
+    for (;;) {
+      const cname = records.find((r) => r.type === 'CNAME' && canonicalDnsName(r.name) === current);
+      if (cname === undefined || cname.type !== 'CNAME') break;
+      const target = canonicalDnsName(cname.data);
+      if (seen.has(target)) break;
+      ttl = Math.min(ttl, cname.ttl ?? 0);
+      names.push(target);
+      seen.add(target);
+      current = target;
+    }
   }
   const ips: string[] = [];
   for (const r of records) {

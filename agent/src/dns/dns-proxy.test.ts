@@ -160,6 +160,36 @@ describe('DnsProxy forwarding', () => {
     expect(h.upstreamSockets.tcp).toBe(1);
   });
 
+  it('asks resolveClient for every query: a client port whose record changed (the port re-used towards another resolver) is forwarded to the new destination', async () => {
+    const other = await startTestDnsServer({ host: '127.0.0.1', zone: [{ type: 'A', name: 'api.example.com', ttl: 300, data: '10.9.9.9' }] });
+    cleanups.push(() => other.close());
+    let record = { address: '', port: 0 };
+    const asked: number[] = [];
+    const h = await startHarness({
+      proxy: {
+        resolveClient: (client) => {
+          asked.push(client.port);
+          return { endpoint: 'pod-udp', original: record };
+        },
+      },
+    });
+    record = { address: h.server.address, port: h.server.port };
+    const client = await bindUdp('127.0.0.1');
+    cleanups.push(() => new Promise<void>((resolve) => client.close(() => resolve())));
+    const ask = (id: number): Promise<Buffer> => new Promise((resolve) => {
+      client.once('message', (answer) => resolve(answer));
+      client.send(dnsQuery(id, 'api.example.com'), h.udpPort, '127.0.0.1');
+    });
+    expect(addresses(decoded(await ask(1)))).toEqual(['10.1.0.1', '10.1.0.2']);
+    record = { address: other.address, port: other.port }; // the kernel's record for the same address and port, rewritten
+    const second = decoded(await ask(2));
+    expect(addresses(second)).toEqual(['10.9.9.9']);
+    expect(other.queries).toHaveLength(1);
+    expect(h.server.queries).toHaveLength(1);
+    expect(asked).toEqual([client.address().port, client.address().port]);
+    expect(h.learned.map((l) => l.answer.ips)).toEqual([['10.1.0.1', '10.1.0.2'], ['10.9.9.9']]);
+  });
+
   it('passes a truncated UDP answer through unchanged', async () => {
     const h = await startHarness({
       server: { respond: (question) => ({ type: 'response', flags: dnsPacket.TRUNCATED_RESPONSE, questions: [question], answers: [] }) },
@@ -286,6 +316,14 @@ describe('DnsProxy failures', () => {
     expect(h.server.queries).toHaveLength(2);
     expect(h.proxy.stats().upstreamTimeouts).toBe(2);
     expect(h.learned).toEqual([]);
+  });
+
+  it('answers SERVFAIL, and counts an upstream error, when the original destination is not an IP literal (the send fails)', async () => {
+    const h = await startHarness({ proxy: { resolveClient: () => ({ endpoint: 'pod-udp', original: { address: 'resolver.invalid', port: 53 } }) } });
+    const answer = decoded(await queryUdp('127.0.0.1', h.udpPort, dnsQuery(21, 'api.example.com')));
+    expect(answer.rcode).toBe('SERVFAIL');
+    expect(h.server.queries).toHaveLength(0);
+    expect(h.proxy.stats().upstreamErrors).toBe(1);
   });
 
   it('answers SERVFAIL when the upstream answers a different question', async () => {

@@ -17,7 +17,7 @@ import * as net from 'node:net';
 import { DnsQueryHandler, emptyStats, type Forward } from './query-handler.js';
 import { TcpDnsSession } from './tcp-session.js';
 import { TcpUpstream } from './tcp-upstream.js';
-import { UdpUpstream } from './udp-upstream.js';
+import { ipLiteralLookup, UdpUpstream } from './udp-upstream.js';
 import type { DnsDestination, DnsProxyOptions, DnsProxyStats, UpstreamSocketFactory } from './types.js';
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5000;
@@ -27,7 +27,7 @@ export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 10_000;
 const MAX_IN_FLIGHT_LIMIT = 0x8000;
 
 export const defaultUpstreamSockets: UpstreamSocketFactory = {
-  udp: (family) => dgram.createSocket(family === 6 ? 'udp6' : 'udp4'),
+  udp: (family) => dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', lookup: ipLiteralLookup }),
   tcp: (destination) => net.connect({ host: destination.address, port: destination.port }),
 };
 

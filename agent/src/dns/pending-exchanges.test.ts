@@ -43,4 +43,46 @@ describe('PendingExchanges', () => {
     pending.failAll(new Error('done'));
     await expect(next!.answer).rejects.toThrow('done');
   });
+
+  it('times each query out after its own timeoutMs, the later ones still answerable after an earlier one failed', async () => {
+    const pending = new PendingExchanges(10, 80);
+    const first = pending.begin(dnsQuery(1, 'a.test'), upstream)!;
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    const secondQuery = dnsQuery(2, 'b.test');
+    const second = pending.begin(secondQuery, upstream)!;
+    let secondSettled = false;
+    void second.answer.then(() => { secondSettled = true; }, () => { secondSettled = true; });
+    await expect(first.answer).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    expect(secondSettled).toBe(false);
+    expect(pending.size).toBe(1);
+    expect(pending.settle(Buffer.from(secondQuery), upstream)).toBe(true);
+    expect((await second.answer).readUInt16BE(0)).toBe(2);
+    const third = pending.begin(dnsQuery(3, 'c.test'), upstream)!;
+    await expect(third.answer).rejects.toBeInstanceOf(UpstreamTimeoutError);
+    expect(pending.size).toBe(0);
+  });
+
+  it('keeps ids distinct over many rounds of begin and settle, and answers every answered query', async () => {
+    const pending = new PendingExchanges(64, 30);
+    const inFlight = new Map<number, Buffer>();
+    const answers: Promise<Buffer>[] = [];
+    for (let i = 0; i < 5000; i++) { // several blocks of random ids
+      const query = dnsQuery(i & 0xffff, 'a.test');
+      const started = pending.begin(query, upstream)!;
+      expect(inFlight.has(started.id)).toBe(false);
+      inFlight.set(started.id, query);
+      answers.push(started.answer);
+      if (inFlight.size === 64 || i === 4999) {
+        for (const [id, q] of [...inFlight]) {
+          expect(pending.settle(Buffer.from(q), upstream)).toBe(true);
+          inFlight.delete(id);
+        }
+      }
+    }
+    expect(pending.size).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 60)); // past every deadline
+    const outcomes = await Promise.allSettled(answers);
+    expect(outcomes.every((o) => o.status === 'fulfilled')).toBe(true);
+  });
 });
+

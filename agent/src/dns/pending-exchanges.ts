@@ -9,10 +9,13 @@
  * - `settle(answer, source)` hands an answer to the query with its id when the answer came from that
  *   query's destination (address and port); the answer gets the client's id back in place. Returns false
  *   (the answer matches nothing in flight) otherwise.
- * - Each query fails with `UpstreamTimeoutError` after `timeoutMs`; `failAll` fails every query in flight
- *   (the channel broke). After settling or failing an id is free again.
+ * - Each query fails with `UpstreamTimeoutError` after `timeoutMs` (measured with performance.now(); one
+ *   timer per channel, armed for the oldest query in flight: every query waits the same `timeoutMs`, so
+ *   begin order is deadline order); `failAll` fails every query in flight (the channel broke). After
+ *   settling or failing an id is free again.
  */
-import { randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { readMessageId, setMessageId } from './dns-message.js';
 import type { DnsDestination } from './types.js';
 
@@ -40,9 +43,23 @@ export class UpstreamClosedError extends Error {
 interface Exchange {
   clientId: number;
   destination: DnsDestination;
-  timer: NodeJS.Timeout;
+  /** performance.now() ms after which the query fails */
+  deadline: number;
   resolve(answer: Buffer): void;
   reject(error: Error): void;
+}
+
+/** 16-bit ids from the CSPRNG, drawn in blocks (one randomFillSync per RANDOM_IDS ids) */
+const RANDOM_IDS = 1024;
+const randomIds = new Uint16Array(RANDOM_IDS);
+let nextRandomId = RANDOM_IDS;
+
+function randomId(): number {
+  if (nextRandomId === RANDOM_IDS) {
+    randomFillSync(randomIds);
+    nextRandomId = 0;
+  }
+  return randomIds[nextRandomId++]!;
 }
 
 /** the first hextets of an IPv4-mapped IPv6 address, as dgram reports IPv4 peers on dual-stack sockets */
@@ -55,7 +72,9 @@ function sameAddress(a: string, b: string): boolean {
 }
 
 export class PendingExchanges {
+  /** in begin order, hence in deadline order (a re-used id is inserted anew, at the end) */
   private readonly byId = new Map<number, Exchange>();
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly capacity: number, private readonly timeoutMs: number) {}
 
@@ -65,17 +84,16 @@ export class PendingExchanges {
 
   begin(query: Buffer, destination: DnsDestination): { id: number; answer: Promise<Buffer> } | undefined {
     if (this.byId.size >= this.capacity) return undefined;
-    let id = randomInt(0x10000);
-    while (this.byId.has(id)) id = randomInt(0x10000);
+    let id = randomId();
+    while (this.byId.has(id)) id = randomId();
     const clientId = readMessageId(query);
     setMessageId(query, id);
+    const deadline = performance.now() + this.timeoutMs;
     const answer = new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.byId.delete(id);
-        reject(new UpstreamTimeoutError(this.timeoutMs));
-      }, this.timeoutMs);
-      this.byId.set(id, { clientId, destination, timer, resolve, reject });
+      this.byId.set(id, { clientId, destination, deadline, resolve, reject });
     });
+    if (this.timer === undefined) this.timer = setTimeout(this.expire, this.timeoutMs);
+    else if (this.byId.size === 1) this.timer.ref(); // it was idle (unref'd) with nothing in flight
     return { id, answer };
   }
 
@@ -85,7 +103,7 @@ export class PendingExchanges {
     const exchange = this.byId.get(id);
     if (exchange === undefined || exchange.destination.port !== source.port || !sameAddress(exchange.destination.address, source.address)) return false;
     this.byId.delete(id);
-    clearTimeout(exchange.timer);
+    if (this.byId.size === 0) this.timer?.unref();
     setMessageId(answer, exchange.clientId);
     exchange.resolve(answer);
     return true;
@@ -96,11 +114,31 @@ export class PendingExchanges {
     const exchange = this.byId.get(id);
     if (exchange === undefined) return;
     this.byId.delete(id);
-    clearTimeout(exchange.timer);
+    if (this.byId.size === 0) this.timer?.unref();
     exchange.reject(error);
   }
 
   failAll(error: Error): void {
     for (const id of [...this.byId.keys()]) this.fail(id, error);
+    this.disarm();
+  }
+
+  /** Fails the queries whose deadline has passed (the oldest first), then re-arms for the next one. */
+  private readonly expire = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    for (const [id, exchange] of this.byId) {
+      if (exchange.deadline > now) {
+        this.timer = setTimeout(this.expire, Math.ceil(exchange.deadline - now));
+        return;
+      }
+      this.byId.delete(id);
+      exchange.reject(new UpstreamTimeoutError(this.timeoutMs));
+    }
+  };
+
+  private disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }

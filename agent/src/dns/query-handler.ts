@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { followAnswerChain } from './dns-answer.js';
 import { canonicalDnsName, decodeDnsMessage, encodeRejection, sameQuestion, type DnsMessage, type ProxyRcode } from './dns-message.js';
 import { UpstreamTimeoutError } from './pending-exchanges.js';
-import type { DnsClient, DnsDestination, DnsProxyOptions, DnsProxyStats, DnsRecord, PolicyRef } from './types.js';
+import type { DnsClient, DnsDestination, DnsProxyOptions, DnsProxyStats, DnsRecord, PolicyRef, ResolvedClient } from './types.js';
 
 export type Forward = (query: Buffer, destination: DnsDestination) => Promise<Buffer>;
 
@@ -78,31 +78,24 @@ export class DnsQueryHandler<Endpoint> {
       outcome = this.reject(query, undefined, 'SERVFAIL', 'error');
     } else {
       this.stats.inFlight++;
+      let resolved: ResolvedClient<Endpoint> | undefined;
       try {
-        outcome = await this.decide(bytes, query, client, forward);
+        resolved = this.callbacks.resolveClient(client);
+        outcome = resolved === undefined
+          ? this.reject(query, undefined, 'REFUSED', 'refused')
+          : await this.decideFor(bytes, query, client, forward, resolved.endpoint, resolved.original);
       } catch {
-        outcome = this.reject(query, undefined, 'SERVFAIL', 'error');
+        outcome = this.reject(query, resolved?.endpoint, 'SERVFAIL', 'error'); // a callback threw: fail closed
       } finally {
         this.stats.inFlight--;
       }
+      if (resolved !== undefined) outcome.original = resolved.original;
     }
     if (outcome.verdict === 'forwarded') this.stats.forwarded++;
     else if (outcome.verdict === 'refused') this.stats.refused++;
     else this.stats.errors++;
     this.emit(query, client, time, arrived, outcome);
     return outcome.reply;
-  }
-
-  private async decide(bytes: Buffer, query: DnsMessage, client: DnsClient, forward: Forward): Promise<Outcome<Endpoint>> {
-    const resolved = this.callbacks.resolveClient(client);
-    if (resolved === undefined) return this.reject(query, undefined, 'REFUSED', 'refused');
-    let outcome: Outcome<Endpoint>;
-    try {
-      outcome = await this.decideFor(bytes, query, client, forward, resolved.endpoint, resolved.original);
-    } catch {
-      outcome = this.reject(query, resolved.endpoint, 'SERVFAIL', 'error'); // a callback threw: fail closed
-    }
-    return { ...outcome, original: resolved.original };
   }
 
   private async decideFor(
@@ -115,7 +108,7 @@ export class DnsQueryHandler<Endpoint> {
 
     const decision = this.callbacks.allowQuery(endpoint, canonicalDnsName(question.name), question.type, original, client.transport);
     const deciding = { ruleId: decision.ruleId, policy: decision.policy, audit: decision.allowed && decision.audit === true ? true : undefined };
-    if (!decision.allowed) return { ...this.reject(query, endpoint, 'REFUSED', 'refused'), ...deciding };
+    if (!decision.allowed) return this.decided(this.reject(query, endpoint, 'REFUSED', 'refused'), deciding);
 
     let reply: Buffer;
     try {
@@ -123,12 +116,12 @@ export class DnsQueryHandler<Endpoint> {
     } catch (error) {
       if (error instanceof UpstreamTimeoutError) this.stats.upstreamTimeouts++;
       else this.stats.upstreamErrors++;
-      return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding };
+      return this.decided(this.reject(query, endpoint, 'SERVFAIL', 'error'), deciding);
     }
     const answer = decodeDnsMessage(reply);
     if (answer === undefined) {
       this.stats.upstreamErrors++;
-      return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding };
+      return this.decided(this.reject(query, endpoint, 'SERVFAIL', 'error'), deciding);
     }
     const answered = answer.questions?.[0];
     // some servers omit the question section from error answers (FORMERR, REFUSED, …): such an answer
@@ -136,7 +129,7 @@ export class DnsQueryHandler<Endpoint> {
     const recordless = answered === undefined && (answer.answers ?? []).length === 0;
     if (answer.type !== 'response' || !(recordless || sameQuestion(question, answered))) {
       this.stats.mismatchedAnswers++;
-      return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding };
+      return this.decided(this.reject(query, endpoint, 'SERVFAIL', 'error'), deciding);
     }
 
     const learned = followAnswerChain(question.name, answer.answers ?? []);
@@ -148,12 +141,23 @@ export class DnsQueryHandler<Endpoint> {
         learnMs = performance.now() - learnStarted;
       } catch {
         this.stats.learnFailures++;
-        return { ...this.reject(query, endpoint, 'SERVFAIL', 'error'), ...deciding, learnMs: performance.now() - learnStarted };
+        const failed = this.decided(this.reject(query, endpoint, 'SERVFAIL', 'error'), deciding);
+        failed.learnMs = performance.now() - learnStarted;
+        return failed;
       }
     }
     return {
-      reply, endpoint, rcode: answer.rcode ?? 'NOERROR', verdict: 'forwarded', ips: learned.ips, cnames: learned.names.slice(1), ttl: learned.ttl, ...deciding, learnMs,
+      reply, endpoint, rcode: answer.rcode ?? 'NOERROR', verdict: 'forwarded', ips: learned.ips, cnames: learned.names.length > 1 ? learned.names.slice(1) : undefined, ttl: learned.ttl,
+      ruleId: deciding.ruleId, policy: deciding.policy, audit: deciding.audit, learnMs,
     };
+  }
+
+  /** The outcome with the policy decision that led to it. */
+  private decided(outcome: Outcome<Endpoint>, deciding: Pick<Outcome<Endpoint>, 'ruleId' | 'policy' | 'audit'>): Outcome<Endpoint> {
+    outcome.ruleId = deciding.ruleId;
+    outcome.policy = deciding.policy;
+    outcome.audit = deciding.audit;
+    return outcome;
   }
 
   private reject(query: DnsMessage, endpoint: Endpoint | undefined, rcode: ProxyRcode, verdict: Outcome<Endpoint>['verdict']): Outcome<Endpoint> {

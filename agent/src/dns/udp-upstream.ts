@@ -12,9 +12,17 @@
  * - `close()` fails what is in flight and resolves when the sockets are closed.
  */
 import type * as dgram from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { PendingExchanges, UpstreamBusyError, UpstreamClosedError } from './pending-exchanges.js';
 import type { DnsDestination, UpstreamSocketFactory } from './types.js';
+
+/**
+ * A dgram `lookup` for sockets that are only ever given IP literals (the kernel's record of where a pod
+ * was going): the address as it is, at once — no dns.lookup, no deferral to the next tick per send. A
+ * string that is not a literal fails in the send itself (EINVAL), reported to the send's callback.
+ */
+export const ipLiteralLookup: NonNullable<dgram.SocketOptions['lookup']> = (address, _options, callback) => {
+  callback(null, address, address.includes(':') ? 6 : 4);
+};
 
 interface FamilyChannel {
   socket: dgram.Socket;
@@ -34,7 +42,8 @@ export class UdpUpstream {
 
   exchange(query: Buffer, destination: DnsDestination): Promise<Buffer> {
     if (this.closed) return Promise.reject(new UpstreamClosedError());
-    const channel = this.channelFor(isIPv6(destination.address) ? 6 : 4);
+    // an IP literal (the kernel's record): IPv6 exactly when it holds a colon
+    const channel = this.channelFor(destination.address.includes(':') ? 6 : 4);
     const started = channel.pending.begin(query, destination);
     if (started === undefined) return Promise.reject(new UpstreamBusyError());
     channel.socket.send(query, destination.port, destination.address, (error) => {
