@@ -25,6 +25,8 @@ export interface DnsLanesResult {
   latenciesMs: number[];
   lost: number;
   seconds: number;
+  /** CPU time (user + system) this process spent over the lanes, ms */
+  cpuMs: number;
 }
 
 /** The name the benches' servers answer for index i. */
@@ -38,6 +40,7 @@ export async function runDnsLanes(o: DnsLanesOptions): Promise<DnsLanesResult> {
   let lost = 0;
   let issued = 0;
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const deadline = o.durationMs === undefined ? Number.POSITIVE_INFINITY : started + o.durationMs;
   const more = (): boolean => performance.now() < deadline && (o.maxQueries === undefined || issued < o.maxQueries);
   const lane = async (index: number): Promise<void> => {
@@ -72,5 +75,7 @@ export async function runDnsLanes(o: DnsLanesOptions): Promise<DnsLanesResult> {
     }
   };
   await Promise.all(Array.from({ length: o.lanes }, (_, i) => lane(i)));
-  return { latenciesMs: latenciesMs.sort((a, b) => a - b), lost, seconds: (performance.now() - started) / 1000 };
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuStarted);
+  return { latenciesMs: latenciesMs.sort((a, b) => a - b), lost, seconds, cpuMs: (cpu.user + cpu.system) / 1000 };
 }

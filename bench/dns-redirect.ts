@@ -3,8 +3,11 @@
  * path — a client pod's queries to a resolver pod in network namespaces, decided by the datapath, and
  * in the proxied rounds redirected by the kernel to the agent's DNS proxy (agent/src/dns) on the node's
  * address, its sockets in the node's namespace (proxy-sockets.ts) — against the same queries allowed
- * without the redirect. Rounds alternate (ABBA) by switching one policy entry's proxy bit; the load
- * client (bench/dns-load-client.ts) runs in the client pod's namespace, the proxy in this process.
+ * without the redirect. Rounds alternate (ABBA) by switching one policy entry's proxy bit, after one
+ * warm-up round per mode (WARMUP_MS, not measured; as the loopback rounds warm up); the load client
+ * (bench/dns-load-client.ts) runs in the client pod's namespace, the proxy in this process. Each round
+ * also reports CPU time per answered query: the client's process (its lanes only) and this process
+ * (the proxy; the bench's own work between rounds is in it too — a few µs, see the direct rounds).
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -26,11 +29,16 @@ export interface RedirectRound {
   p50: number;
   p99: number;
   lost: number;
+  /** CPU µs per answered query: the load client's process, and this process (the proxy; idle in direct rounds) */
+  clientCpuUs: number;
+  proxyCpuUs: number;
+  proxySysUs: number;
 }
 
 const execFileAsync = promisify(execFile);
 const CLIENT = 7001;
 const RESOLVER = 7002;
+const WARMUP_MS = 1000;
 
 function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -38,11 +46,17 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 /** One round of the load client in the client pod (asynchronous: the proxy in this process must keep serving). */
-async function loadRound(topo: Topology, lanes: number, durationMs: number, names: number): Promise<{ qps: number; p50: number; p99: number; lost: number }> {
+async function loadRound(topo: Topology, lanes: number, durationMs: number, names: number): Promise<Omit<RedirectRound, 'mode'>> {
   const root = findRepoRoot();
+  const cpuStarted = process.cpuUsage();
   const { stdout } = await execFileAsync('nsenter', [`--net=${topo.pods[0]!.nsPath}`, '--', process.execPath, '--import', 'tsx', `${root}/bench/dns-load-client.ts`, topo.pods[1]!.ip, '53', String(lanes), String(durationMs), String(names)], { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  const r = JSON.parse(stdout) as { answered: number; lost: number; seconds: number; latenciesMs: number[] };
-  return { qps: r.answered / r.seconds, p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), lost: r.lost };
+  const cpu = process.cpuUsage(cpuStarted);
+  const r = JSON.parse(stdout) as { answered: number; lost: number; seconds: number; cpuMs: number; latenciesMs: number[] };
+  const perQuery = (ms: number): number => (r.answered === 0 ? Number.NaN : (ms * 1000) / r.answered);
+  return {
+    qps: r.answered / r.seconds, p50: percentile(r.latenciesMs, 50), p99: percentile(r.latenciesMs, 99), lost: r.lost,
+    clientCpuUs: perQuery(r.cpuMs), proxyCpuUs: perQuery((cpu.user + cpu.system) / 1000), proxySysUs: perQuery(cpu.system / 1000),
+  };
 }
 
 /** Runs `rounds` ABBA pairs at each concurrency; returns the rounds (or why it did not run). */
@@ -90,6 +104,12 @@ export async function measureThroughRedirect(options: { rounds: number; roundMs:
       learn: () => Promise.resolve(),
     });
     dp.setDnsProxy({ port: udp.address().port, ipv4: address });
+
+    // warm-up, both modes (as the loopback rounds): JIT, sockets, the proxy's upstream socket, map entries
+    for (const mode of ['direct', 'proxy'] as const) {
+      dp.upsertPolicy([allow(mode === 'proxy')]);
+      await loadRound(topo, Math.max(...options.lanes), WARMUP_MS, options.names);
+    }
 
     const out = new Map<number, RedirectRound[]>();
     for (const lanes of options.lanes) {

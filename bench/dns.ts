@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       return out;
     };
     for (const [lanes, rounds] of redirect) {
-      for (const r of rounds) console.log(`redirect round (concurrency ${lanes}) ${r.mode}: ${Math.round(r.qps)} q/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, lost ${r.lost}`);
+      for (const r of rounds) console.log(`redirect round (concurrency ${lanes}) ${r.mode}: ${Math.round(r.qps)} q/s, p50 ${fmt(r.p50)} ms, p99 ${fmt(r.p99)} ms, lost ${r.lost}; CPU per query: client ${r.clientCpuUs.toFixed(0)} µs, this process (the proxy) ${r.proxyCpuUs.toFixed(0)} µs (system ${r.proxySysUs.toFixed(0)})`);
     }
     const loaded = redirect.get(CONCURRENCY) ?? [];
     const single = redirect.get(1) ?? [];
