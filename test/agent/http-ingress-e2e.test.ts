@@ -4,7 +4,7 @@
  * proxy in the node namespace, the kernel's ingress redirect to the proxy's transparent socket, the
  * proxy route it installs), HTTP servers and clients in pod namespaces.
  *   - api's allowed requests get the server's answer, the others 403 `Access denied` on the same
- *     keep-alive connection, and never reach the server; a header rule
+ *     keep-alive connection, and never reach the server; a header rule; 16 MiB bodies each way
  *   - a peer the policy does not allow at L3 is dropped before the proxy
  *   - the node reports nothing Degraded
  *   - the requests are in the flow history as INGRESS L7 HTTP summaries of web
@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FlowSummary } from '../../openapi/types.js';
 import { AgentScenario } from '../helpers/agent-scenario.js';
-import { HttpPeer } from '../helpers/http-peer.js';
+import { HttpPeer, patternBody } from '../helpers/http-peer.js';
 import { createTopology, ensureBpffs, isRoot, type Topology } from '../helpers/netns.js';
 
 const ROOT = isRoot();
@@ -90,6 +90,23 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
     ]);
     expect(r.sockets).toBe(1);
     expect((await web!.served()) - before).toBe(3);
+  });
+
+  it('a large chunked request body and a large response body pass through the proxy intact (16 MiB each way)', async () => {
+    const size = 16 * 1024 * 1024;
+    const pattern = patternBody(size);
+    const r = await api!.requests(webIp(4), WEB, [
+      { method: 'GET', path: '/public/upload', bodyBytes: size },
+      { method: 'GET', path: `/public/download?respond=${size}` },
+      { method: 'POST', path: '/public/upload', bodyBytes: size }, // denied: 403 before any of the body is forwarded
+      { method: 'GET', path: '/public/after' }, // the connection is still usable
+    ]);
+    expect(r.results).toEqual([
+      { status: 200, body: `GET /public/upload ${size} ${pattern.sha256}` },
+      { status: 200, body: `<${size} bytes sha256 ${pattern.sha256}>` },
+      DENIED,
+      { status: 200, body: 'GET /public/after' },
+    ]);
   });
 
   it.each([4, 6] as const)('IPv%s: a peer the policy does not allow at L3 is dropped before the proxy', async (family) => {
