@@ -88,6 +88,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
       nodeSpec: options.nodeSpec,
       pollIntervalMs: options.pollIntervalMs,
       program: (bundle) => this.program(bundle),
+      ...(options.http ? { extraDegraded: () => options.http!.degraded() } : {}),
       log: this.log,
     });
     this.spool = new FlowSpool(join(options.stateDir, 'flow-spool'), options.spoolLimits ?? DEFAULT_SPOOL_LIMITS);

@@ -186,6 +186,7 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
         datapath,
         sockets: proxySockets(loadNativeBinding(), o.netns),
         proxyRoute: () => installProxyRoute(o.netns),
+        onDegradedChange: () => runtime?.sync.statusChanged(),
         addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
         port: o.httpProxyPort,
         log,

@@ -8,6 +8,7 @@
  *   - a peer the policy does not allow at L3 is dropped before the proxy
  *   - the node reports nothing Degraded
  *   - the requests are in the flow history as INGRESS L7 HTTP summaries of web
+ *   - HTTP/2 cleartext is refused and the node reports the rule Degraded
  * Namespaces, links and pins are removed in afterAll, also when a test fails.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,7 +99,8 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
     const r = await api!.requests(webIp(4), WEB, [
       { method: 'GET', path: '/public/upload', bodyBytes: size },
       { method: 'GET', path: `/public/download?respond=${size}` },
-      { method: 'POST', path: '/public/upload', bodyBytes: size }, // denied: 403 before any of the body is forwarded
+      // denied: its body is read and dropped (none of it forwarded), 403 on the same connection
+      { method: 'POST', path: '/public/upload', bodyBytes: size },
       { method: 'GET', path: '/public/after' }, // the connection is still usable
     ]);
     expect(r.results).toEqual([
@@ -107,6 +109,7 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
       DENIED,
       { status: 200, body: 'GET /public/after' },
     ]);
+    expect(r.sockets).toBe(1);
   });
 
   it.each([4, 6] as const)('IPv%s: a peer the policy does not allow at L3 is dropped before the proxy', async (family) => {
@@ -146,6 +149,22 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
       l7: { http: { method: 'DELETE', code: 403, url: '/public/z' } },
     });
     const ok = await query({ http_status_code: ['2+'], http_path: ['^/public'] });
-    expect(ok.find((f) => f.l7?.http?.method === 'GET' && f.traffic_direction === 'INGRESS')).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'web-http' }, l7: { http: { code: 200, url: '/public/z' } } });
+    expect(ok.find((f) => f.l7?.http?.url === '/public/z' && f.traffic_direction === 'INGRESS')).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'web-http' }, l7: { http: { code: 200, url: '/public/z' } } });
+  });
+
+  it('HTTP/2 cleartext is refused, never passed unchecked, and the node reports the rule Degraded', async () => {
+    const before = await web!.served();
+    const h2c = { Connection: 'Upgrade, HTTP2-Settings', Upgrade: 'h2c', 'HTTP2-Settings': 'AAMAAABkAAQAAP__' };
+    const r = await api!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public/x', headers: h2c }]);
+    expect(r.results).toEqual([DENIED]);
+    expect(await web!.served()).toBe(before);
+    let degraded: { status?: string; reason?: string; message?: string } | undefined;
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
+      const node = await scenario!.client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: scenario!.api.tokens.reader });
+      degraded = ((node.body?.status?.conditions ?? []) as { type: string; status?: string; reason?: string; message?: string }[]).find((c) => c.type === 'Degraded');
+      if (degraded?.status === 'True') break;
+    }
+    expect(degraded).toMatchObject({ status: 'True', reason: 'UnsupportedRules' });
+    expect(degraded?.message).toMatch(/policy web-http \/ingress\/0: HTTP\/2 cleartext \(h2c\) to port 80 was refused/);
   });
 });

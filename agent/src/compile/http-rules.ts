@@ -69,6 +69,8 @@ export interface HttpRequestVerdict {
 /** The HTTP rules of one redirected connection. */
 export interface HttpConnectionRules {
   match(request: HttpRequestView): HttpRequestVerdict;
+  /** the rules whose sets decide this connection's requests (sorted, no duplicates) */
+  ruleIds: readonly number[];
 }
 
 /** `direction`: egress — localId is the client pod, peerId the server; ingress — localId is the server
@@ -96,6 +98,7 @@ export function createHttpRuleLookup(httpRules: readonly HttpRuleEntry[]): HttpR
     const deciding = (enforce.length > 0 ? enforce : all).sort((a, b) => Number(allowsAll(a.set)) - Number(allowsAll(b.set)) || compareHttpRuleSets(a.set, b.set));
     const refusal: HttpRequestVerdict = enforce.length > 0 ? { allowed: false, audit: false, ruleId: 0 } : { allowed: true, audit: true, ruleId: 0 };
     return {
+      ruleIds: [...new Set(deciding.map((x) => x.set.ruleId))].sort((a, b) => a - b),
       match(request) {
         for (const x of deciding) {
           const r = x.rules.match(request);

@@ -81,6 +81,24 @@ describe('HttpProxy forwarding', () => {
     expect(h.proxy.stats()).toMatchObject({ requests: 3, denied: 2, forwarded: 1, connections: 1, inFlight: 0 });
   });
 
+  it('a denied request\'s body still arriving: read and dropped, then 403 on the same connection; beyond maxDrainBytes, 403 at once with Connection: close', async () => {
+    const { upstream, h } = await setup('127.0.0.1', { decide: PUBLIC_GET, maxDrainBytes: 1024 });
+    const agent = keepAliveAgent();
+    const small = await request(h.address, { method: 'POST', path: '/public/x', agent, headers: { 'transfer-encoding': 'chunked' } }, 'x'.repeat(1000));
+    expect(small.statusCode).toBe(403);
+    expect(header(small.rawHeaders, 'connection')).not.toContain('close');
+    const next = await request(h.address, { method: 'GET', path: '/public/y', agent });
+    expect(next.reusedSocket).toBe(true);
+    // 2 KiB of a chunked body that never ends: the answer comes without waiting for the rest, and closes
+    const socket = net.connect({ host: h.address.address, port: h.address.port });
+    socket.write(`POST /public/z HTTP/1.1\r\nHost: web\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n${'y'.repeat(2048)}\r\n`);
+    const answer = await readUntil(socket, (t) => t.includes(ACCESS_DENIED_BODY));
+    expect(answer).toMatch(/^HTTP\/1\.1 403 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(upstream.requests.map((r) => r.url)).toEqual(['/public/y']);
+  });
+
   it('answers pipelined requests in order on one connection, denied ones in between', async () => {
     const { upstream, h } = await setup('127.0.0.1', { decide: PUBLIC_GET }, (req, res) => res.end(`body of ${req.url}`));
     const text = (await exchangeRaw(h.address,

@@ -2,8 +2,9 @@
  * The node agent's transparent HTTP/1.x proxy for ports with HTTP rules (issue 12; Cilium's Envoy
  * `cilium.l7policy` semantics). It serves the server it is given with node:http (llhttp): every request of an
  * attributed connection is decided by the caller; denied ones get Envoy/Cilium's 403 `Access denied\r\n` on a
- * connection that stays usable, allowed ones are forwarded to the destination the pod addressed, streamed both
- * ways. docs/http-proxy.md describes the whole.
+ * connection that stays usable (a denied request's body is read and dropped up to maxDrainBytes; a longer one
+ * gets the 403 at once with `Connection: close`, as Envoy's HTTP/1 local replies do), allowed ones are
+ * forwarded to the destination the pod addressed, streamed both ways. docs/http-proxy.md describes the whole.
  *
  * Contracts:
  * - The constructor starts serving at once. The proxy owns the injected server, the client connections it
@@ -25,6 +26,11 @@ import type {
 /** Cilium's `cilium.l7policy` default `denied_403_body` ("Access denied", CRLF appended), sent by Envoy's local reply
  *  with `content-type: text/plain` and `content-length`. */
 export const ACCESS_DENIED_BODY = 'Access denied\r\n';
+/** default bytes of a refused request's body read (and dropped) before the answer closes the connection instead */
+export const DEFAULT_MAX_DRAIN_BYTES = 64 * 1024 * 1024;
+
+/** The request declares a body (chunked, or a content-length above 0). */
+const hasBody = (req: http.IncomingMessage): boolean => req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 /** Envoy's local reply bodies for upstream failures (router: connection failure / reset before headers → 503,
  *  route timeout → 504, an upstream protocol error → 502). */
 export const UPSTREAM_CONNECT_ERROR_BODY = 'upstream connect error or disconnect/reset before headers. reset reason: connection failure';
@@ -159,6 +165,7 @@ export class HttpProxy<Endpoint> {
   private readonly maxInFlight: number;
   private readonly maxUpstreamPerClient: number;
   private readonly maxHeaderSize: number;
+  private readonly maxDrainBytes: number;
   private closing: Promise<void> | undefined;
 
   constructor(options: HttpProxyOptions<Endpoint>) {
@@ -169,6 +176,7 @@ export class HttpProxy<Endpoint> {
     this.maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     this.maxUpstreamPerClient = options.maxUpstreamPerClient ?? DEFAULT_MAX_UPSTREAM_PER_CLIENT;
     this.maxHeaderSize = options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE;
+    this.maxDrainBytes = options.maxDrainBytes ?? DEFAULT_MAX_DRAIN_BYTES;
     const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.http = http.createServer({
       maxHeaderSize: this.maxHeaderSize,
@@ -357,9 +365,26 @@ export class HttpProxy<Endpoint> {
         finish(res.statusCode, 'error', reason === undefined ? {} : { reason });
         return;
       }
-      res.writeHead(code, { 'content-length': Buffer.byteLength(body), 'content-type': 'text/plain' });
-      res.end(body);
-      res.once('finish', () => finish(code, verdict, reason === undefined ? {} : { reason }));
+      const send = (close: boolean): void => {
+        if (res.headersSent || res.destroyed) return;
+        res.writeHead(code, { 'content-length': Buffer.byteLength(body), 'content-type': 'text/plain', ...(close ? { connection: 'close' } : {}) });
+        res.end(body);
+        res.once('finish', () => finish(code, verdict, reason === undefined ? {} : { reason }));
+      };
+      // A request body still arriving is read and dropped (up to maxDrainBytes), then answered on a connection
+      // that stays usable — answering first and closing would reset a client still writing before it reads
+      // the answer. A longer body is answered at once with Connection: close (as Envoy's HTTP/1 local
+      // replies), so no denied body of any size is read.
+      if (!hasBody(req) || req.complete) return send(false);
+      let drained = 0;
+      const onData = (chunk: Buffer): void => {
+        drained += chunk.length;
+        if (drained <= this.maxDrainBytes) return;
+        req.off('data', onData);
+        send(true);
+      };
+      req.on('data', onData);
+      req.once('end', () => send(false));
     };
     res.once('close', () => {
       if (done) return;

@@ -129,6 +129,9 @@ export interface HttpProxyOptions<Endpoint> {
   maxInFlight?: number;
   /** upstream connections per client connection (pipelined requests); default 4 */
   maxUpstreamPerClient?: number;
+  /** bytes of a refused request's body read and dropped so the connection stays usable; a longer body
+   *  gets the answer at once with `Connection: close`; default 64 MiB */
+  maxDrainBytes?: number;
 }
 
 /** Cumulative counters since the proxy started (inFlight and connections: now). */

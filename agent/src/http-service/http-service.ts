@@ -23,6 +23,8 @@
  *   ingress connection, which the server's hook must not hand to the proxy again) and unregistered when
  *   it closes — so the destination's ingress policy decides them as the client, not as the node.
  * - compileInput(): `httpProxy: true` while it runs, so the compile redirects `rules.http`.
+ * - degraded(): the rules of connections refused for HTTP/2 cleartext (h2c-refusals.ts), for the node's
+ *   Degraded condition; `onDegradedChange` says when it changed.
  * - Every request's record is kept for the flow history (drainRequestRecords, http-records.ts; bounded by
  *   `maxRequestRecords`, beyond: counted and logged at the next drain) and goes to `onRecord`.
  * - stop(): closes the proxies. The kernel keeps redirecting to the port, where nothing listens:
@@ -30,7 +32,7 @@
  */
 import { isIP, type Server, type Socket } from 'node:net';
 
-import { createHttpRuleLookup, type CompiledState, type HttpRuleLookup, type LocalEndpoint } from '../compile/index.js';
+import { createHttpRuleLookup, type CompiledState, type HttpRuleLookup, type LocalEndpoint, type RuleAttribution } from '../compile/index.js';
 import { HttpProxy } from '../http-proxy/index.js';
 import type { HttpClient, HttpDecision, HttpDestination, HttpRecord, HttpRequestInfo, ResolvedHttpClient } from '../http-proxy/index.js';
 import type { ProxyAddress } from '../kernel/codecs.js';
@@ -40,6 +42,8 @@ import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { RecordBuffer } from '../flows/record-buffer.js';
 import type { HttpRequestRecord } from '../flows/http-summaries.js';
+import type { DegradedRule } from '../sync/node-status.js';
+import { H2cRefusals } from './h2c-refusals.js';
 import { toHttpRequestRecord } from './http-records.js';
 
 /** A proxied connection: the endpoint whose policy redirected it and the identity of its peer. */
@@ -66,6 +70,8 @@ export interface HttpServiceOptions {
   addresses: () => { ipv4?: string | undefined; ipv6?: string | undefined };
   /** 0 = a free port (the same on both families) */
   port: number;
+  /** degraded() changed (an h2c refusal added an entry, or a compile dropped some): report the status */
+  onDegradedChange?: () => void;
   /** every request's record, besides the flow history's (drainRequestRecords) */
   onRecord?: (record: HttpRecord<HttpEndpoint>) => void;
   /** request records held for the flow history between two drains (default 100,000; beyond: counted in
@@ -81,6 +87,8 @@ export class HttpService {
   readonly context = new ProxyContext();
   private proxies: HttpProxy<HttpEndpoint>[] = [];
   private lookup: HttpRuleLookup = () => undefined;
+  private attribution = new Map<number, RuleAttribution>();
+  private readonly h2c = new H2cRefusals();
   /** this service's upstream sockets: `ipVersion/port` → the client identity it registered */
   private readonly upstreams = new Map<string, number>();
   private listening: ProxyAddress | undefined;
@@ -142,6 +150,13 @@ export class HttpService {
   compiled(compiled: CompiledState, endpoints: readonly LocalEndpoint[]): void {
     this.context.update(compiled, endpoints);
     this.lookup = createHttpRuleLookup(compiled.httpRules ?? []);
+    this.attribution = new Map(compiled.rules.map((r) => [r.ruleId, r]));
+    if (this.h2c.retain(compiled.rules)) this.options.onDegradedChange?.();
+  }
+
+  /** Rules whose meaning an h2c client does not get (h2c-refusals.ts), for the node's Degraded condition. */
+  degraded(): DegradedRule[] {
+    return this.h2c.entries();
   }
 
   stats() {
@@ -155,7 +170,18 @@ export class HttpService {
 
   private keepRecord(record: HttpRecord<HttpEndpoint>): void {
     this.records.keep(toHttpRequestRecord(record));
+    if ((record.reason === 'h2c-prior-knowledge' || record.reason === 'h2c-upgrade') && record.endpoint && record.original) this.noteH2c(record.endpoint, record.original);
     this.options.onRecord?.(record);
+  }
+
+  /** An h2c connection was refused: the rules deciding that connection go into degraded(). */
+  private noteH2c(endpoint: HttpEndpoint, original: HttpDestination): void {
+    const rules = this.lookup(endpoint.identity, endpoint.peerIdentity, original.port, endpoint.ingress ? Direction.ingress : Direction.egress);
+    const attributed = (rules?.ruleIds ?? []).flatMap((id) => this.attribution.get(id) ?? []);
+    if (this.h2c.note(attributed, original.port)) {
+      this.log('warn', 'HTTP/2 cleartext refused on an HTTP-rule port: reported Degraded', { port: original.port, rules: attributed.map((r) => `${r.policy}${r.pointer}`) });
+      this.options.onDegradedChange?.();
+    }
   }
 
   async stop(): Promise<void> {

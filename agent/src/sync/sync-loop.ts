@@ -22,7 +22,7 @@ import type { BundledPolicy, NodeCondition, NodeSpec } from '../../../openapi/ty
 import { ApiError, SyncErrorCode, type ApiClient } from './api-client.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { loadBundle, saveBundle } from './bundle-store.js';
-import { buildNodeStatus, type ProgramOutcome, type SyncProblem } from './node-status.js';
+import { buildNodeStatus, type DegradedRule, type ProgramOutcome, type SyncProblem } from './node-status.js';
 import { DEFAULT_RESOLVE_CONCURRENCY, resolveManifest } from './resolve-manifest.js';
 import { sleep } from './sleep.js';
 
@@ -40,6 +40,9 @@ export interface SyncLoopOptions {
   fetchConcurrency?: number;
   backoff?: BackoffPolicy;
   random?: () => number;
+  /** rules the agent found unenforceable while running (e.g. the HTTP proxy's h2c refusals), reported in
+   *  the Degraded condition after the last program outcome's; call statusChanged() when it changes */
+  extraDegraded?: () => readonly DegradedRule[];
   log?: Logger;
 }
 
@@ -214,11 +217,19 @@ export class SyncLoop {
     return next;
   }
 
+  /** extraDegraded() changed: the status is reported on the next loop turn, which starts now. */
+  statusChanged(): void {
+    this.statusPending = true;
+    this.wake.dispatchEvent(new Event('wake'));
+  }
+
   private async reportStatus(): Promise<void> {
     const outcome = this.state.lastOutcome;
     const problem = this.state.problem;
     if (!outcome && !problem) return;
-    const status = buildNodeStatus(outcome, this.state.observedRevision, this.conditions, new Date(), problem);
+    const extra = this.options.extraDegraded?.() ?? [];
+    const reported = outcome && extra.length > 0 ? { ...outcome, degraded: [...outcome.degraded, ...extra] } : outcome;
+    const status = buildNodeStatus(reported, this.state.observedRevision, this.conditions, new Date(), problem);
     this.statusPending = true;
     await this.options.client.putNodeStatus(status);
     this.conditions = status.conditions ?? [];
