@@ -157,8 +157,8 @@ async function main(): Promise<void> {
     for (const target of order) results[target] = percentile((await load(target === 'direct' ? server.port : proxy.port, 1, { requests: LATENCY_REQUESTS })).latenciesMs, 99);
     p99Added.push(results.proxy! - results.direct!);
   }
-  console.log(`http direct: ${Math.round(median(all.directRps))} req/s, p50 ${fmt(percentile(all.direct, 50))} ms, p99 ${fmt(percentile(all.direct, 99))} ms (concurrency ${CONCURRENCY})`);
-  console.log(`http proxy: ${Math.round(median(all.proxyRps))} req/s, p50 ${fmt(percentile(all.proxy, 50))} ms, p99 ${fmt(percentile(all.proxy, 99))} ms (concurrency ${CONCURRENCY})`);
+  console.log(`l7 direct: ${Math.round(median(all.directRps))} req/s, p50 ${fmt(percentile(all.direct, 50))} ms, p99 ${fmt(percentile(all.direct, 99))} ms (concurrency ${CONCURRENCY})`);
+  console.log(`l7 proxy: ${Math.round(median(all.proxyRps))} req/s, p50 ${fmt(percentile(all.proxy, 50))} ms, p99 ${fmt(percentile(all.proxy, 99))} ms (concurrency ${CONCURRENCY})`);
   console.log(`l7 ratio: ${fmt(median(ratios))} (rounds ${fmt(Math.min(...ratios))}–${fmt(Math.max(...ratios))})`);
   console.log(`l7 p99 added: ${fmt(median(p99Added))} ms (concurrency 1, rounds ${fmt(Math.min(...p99Added))}–${fmt(Math.max(...p99Added))})`);
 

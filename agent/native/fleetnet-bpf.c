@@ -215,6 +215,8 @@ static void netns_leave(int saved)
 	close(saved);
 }
 
+static void forget_fd(int fd); /* map I/O below: the map-size cache */
+
 /* ---- loadObject(objectPath, pinDir, maxEntries?: {name: n}) → {maps, programs} ------------------
  * Opens the object with pin_root_path = pinDir: maps already pinned there are REUSED as they are
  * (their contents survive, never flushed; their max_entries is adopted); missing ones are created
@@ -288,6 +290,7 @@ static napi_value load_object(napi_env env, napi_callback_info info)
 		if (!bpf_map__pin_path(map)) /* .bss/.rodata etc.: not part of the contract */
 			continue;
 		int fd = dup(bpf_map__fd(map));
+		forget_fd(fd);
 		if (fd < 0) {
 			throw_errno(env, "loadObject dup map", errno, NULL);
 			result = NULL;
@@ -331,6 +334,7 @@ static napi_value get_object(napi_env env, napi_callback_info info)
 		return throw_type(env, "getObject(path: string)");
 	int fd = bpf_obj_get(path);
 	int e = errno;
+	forget_fd(fd);
 	napi_value r = fd < 0 ? throw_errno(env, "getObject", e, path) : mk_i32(env, fd);
 	free(path);
 	return r;
@@ -441,6 +445,7 @@ static napi_value close_fd(napi_env env, napi_callback_info info)
 	int32_t fd;
 	if (get_i32(env, argv[0], &fd))
 		return throw_type(env, "closeFd(fd: number)");
+	forget_fd(fd);
 	if (close(fd) < 0)
 		return throw_errno(env, "closeFd", errno, NULL);
 	return mk_bool(env, true);
@@ -680,8 +685,29 @@ static napi_value detach_tc(napi_env env, napi_callback_info info)
 }
 
 /* ---- map I/O -------------------------------------------------------------------------------- */
+/* The sizes and type of the map behind each fd, asked once (a lookup per DNS query would otherwise
+ * cost a second syscall). Valid because every map fd this addon uses it created itself (loadObject,
+ * getObject: forget_fd on creation) and closes itself (closeFd: forget_fd). */
+#define SIZE_CACHE_FDS 4096
+static struct {
+	bool known;
+	__u32 ks, vs, type;
+} size_cache[SIZE_CACHE_FDS];
+
+static void forget_fd(int fd)
+{
+	if (fd >= 0 && fd < SIZE_CACHE_FDS)
+		size_cache[fd].known = false;
+}
+
 static int map_sizes(int fd, __u32 *ks, __u32 *vs, __u32 *type)
 {
+	if (fd >= 0 && fd < SIZE_CACHE_FDS && size_cache[fd].known) {
+		*ks = size_cache[fd].ks;
+		*vs = size_cache[fd].vs;
+		*type = size_cache[fd].type;
+		return 0;
+	}
 	struct bpf_map_info mi = {};
 	__u32 len = sizeof(mi);
 	if (bpf_obj_get_info_by_fd(fd, &mi, &len))
@@ -689,6 +715,12 @@ static int map_sizes(int fd, __u32 *ks, __u32 *vs, __u32 *type)
 	*ks = mi.key_size;
 	*vs = mi.value_size;
 	*type = mi.type;
+	if (fd >= 0 && fd < SIZE_CACHE_FDS) {
+		size_cache[fd].ks = mi.key_size;
+		size_cache[fd].vs = mi.value_size;
+		size_cache[fd].type = mi.type;
+		size_cache[fd].known = true;
+	}
 	return 0;
 }
 
