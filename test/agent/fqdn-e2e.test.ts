@@ -23,7 +23,7 @@ import type { FlowSummary } from '../../openapi/types.js';
 import type { AgentProcess } from '../helpers/agent-process.js';
 import type { TestApi } from '../helpers/api-harness.js';
 import type { createContractClient } from '../helpers/contract-client.js';
-import { AgentScenario } from '../helpers/agent-scenario.js';
+import { AgentScenario, eventually } from '../helpers/agent-scenario.js';
 import { DnsPeer } from '../helpers/dns-peer.js';
 import { createTopology, ensureBpffs, isRoot, Peer, type Topology } from '../helpers/netns.js';
 
@@ -51,13 +51,6 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
   let scenario: AgentScenario | undefined;
   const dnsIp = () => topo!.pods[1]!.ip;
 
-  const untilTrue = async (cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string) => {
-    const end = Date.now() + timeoutMs;
-    while (!(await cond())) {
-      if (Date.now() > end) throw new Error(`timed out: ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
   const startAgent = async () => {
     agent = await scenario!.startAgent();
   };
@@ -130,25 +123,11 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     // A connection succeeds even when its first SYN is dropped (the retransmit a second later passes), so
     // "the first SYN passes" is read from the kernel's counts in the flow history: every connection to
     // port 443 counted as forwarded, not one packet to it dropped.
-    const queryAll = async (filter: Record<string, unknown>): Promise<FlowSummary[]> => {
-      const out: FlowSummary[] = [];
-      let continuationToken: string | undefined;
-      do {
-        const q = await client.call('POST', '/flows/query', {
-          token: api.tokens.reader,
-          body: { since, maxPageSize: 1000, whitelist: [{ cluster: [CLUSTER], ...filter }], ...(continuationToken ? { continuationToken } : {}) },
-        });
-        expect(q.status).toBe(200);
-        out.push(...(q.body.items as { flow: FlowSummary }[]).map((i) => i.flow));
-        continuationToken = q.body.continuationToken as string | undefined;
-      } while (continuationToken);
-      return out;
-    };
     const toHttps = async (): Promise<FlowSummary[]> =>
-      (await queryAll({ source_pod: [`${CLUSTER}/client`], destination_port: [String(HTTPS)] })).filter((f) => f.traffic_direction === 'EGRESS');
+      (await scenario!.flows(since, { source_pod: [`${CLUSTER}/client`], destination_port: [String(HTTPS)] })).filter((f) => f.traffic_direction === 'EGRESS');
     let flows: FlowSummary[] = [];
     const forwarded = () => flows.filter((f) => f.verdict === 'FORWARDED').reduce((n, f) => n + f.flows, 0);
-    await untilTrue(async () => {
+    await eventually(async () => {
       flows = await toHttps();
       return forwarded() >= ITERATIONS;
     }, 20_000, 'the connections reach the flow history');
@@ -158,7 +137,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
 
   it('the node reports the policy programmed, nothing of it Degraded (toFQDNs and DNS rules are enforced)', async () => {
     let conditions: { type: string; status: string; message?: string }[] = [];
-    await untilTrue(async () => {
+    await eventually(async () => {
       const node = await client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: api.tokens.reader });
       conditions = node.body?.status?.conditions ?? [];
       return conditions.some((c) => c.type === 'Programmed' && c.status === 'True');
@@ -192,7 +171,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     const conn = await pod!.hold(SHORT_V4, HTTPS);
     expect(await pod!.ping(conn)).toBe(true);
     // TTL 1 s (and --fqdn-min-ttl 1): the agent's expiry pass (every second) turns it into a zombie
-    await untilTrue(async () => !(await connects(SHORT_V4)), 10_000, 'a new connection to the expired address is dropped');
+    await eventually(async () => !(await connects(SHORT_V4)), 10_000, 'a new connection to the expired address is dropped');
     expect(await pod!.ping(conn)).toBe(true);
   });
 
@@ -217,7 +196,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     expect(down).not.toBe('NOERROR'); // nothing answers on the proxy's port: the query fails
     expect(await pod!.ping(conn)).toBe(true);
     await startAgent();
-    await untilTrue(async () => (await pod!.resolve(dnsIp(), 'api.example.org').catch(() => ({ rcode: 'down' }))).rcode === 'NOERROR', 10_000, 'DNS works again');
+    await eventually(async () => (await pod!.resolve(dnsIp(), 'api.example.org').catch(() => ({ rcode: 'down' }))).rcode === 'NOERROR', 10_000, 'DNS works again');
     expect(await pod!.ping(conn)).toBe(true);
   });
 
@@ -231,7 +210,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
       return (r.body.items as { flow: FlowSummary }[]).map((i) => i.flow);
     };
     let dns: FlowSummary[] = [];
-    await untilTrue(async () => {
+    await eventually(async () => {
       dns = await query({ whitelist: [{ protocol: ['dns'] }] });
       return dns.some((f) => f.l7?.dns?.query === 'api.example.org.') && dns.some((f) => f.l7?.dns?.query === 'blocked.example.net.');
     }, 15_000, 'DNS summaries arrive');
@@ -241,7 +220,7 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
     expect(refused).toMatchObject({ verdict: 'DROPPED', l7: { dns: { rcode: 5 } } });
     expect((await query({ whitelist: [{ dns_query: ['^blocked\\.'] }] })).every((f) => f.l7?.dns?.query === 'blocked.example.net.')).toBe(true);
     let named: FlowSummary[] = [];
-    await untilTrue(async () => {
+    await eventually(async () => {
       named = await query({ whitelist: [{ destination_fqdn: ['api.example.org'] }] });
       return named.some((f) => f.l4.destination_port === HTTPS);
     }, 15_000, 'a flow to the learned address, named');

@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { AgentScenario } from '../helpers/agent-scenario.js';
+import { AgentScenario, eventually } from '../helpers/agent-scenario.js';
 import { HttpPeer } from '../helpers/http-peer.js';
 import { createTopology, ensureBpffs, isRoot, type Topology } from '../helpers/netns.js';
 
@@ -117,17 +117,12 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
     const since = new Date(Date.now() - 5_000).toISOString();
     const r = await pod!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public' }, { method: 'GET', path: '/private/a/b' }]);
     expect(r.results).toEqual([{ status: 200, body: 'GET /public' }, DENIED]);
-    const query = async (filter: Record<string, unknown>): Promise<Flow[]> => {
-      const answer = await scenario!.client.call('POST', '/flows/query', { token: scenario!.api.tokens.reader, body: { since, maxPageSize: 1000, whitelist: [{ cluster: [CLUSTER], ...filter }] } });
-      expect(answer.status).toBe(200);
-      return (answer.body.items as { flow: Flow }[]).map((i) => i.flow);
-    };
     // the agent ships a window every second (--flow-interval 1s); wait for the window with the denial
     let denied: Flow[] = [];
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
-      denied = await query({ http_status_code: ['403'] });
-      if (denied.some((f) => f.l7?.http?.url === '/private/a')) break;
-    }
+    await eventually(async () => {
+      denied = await scenario!.flows(since, { http_status_code: ['403'] });
+      return denied.some((f) => f.l7?.http?.url === '/private/a');
+    }, 20_000, 'the denial reaches the flow history');
     expect(denied.find((f) => f.l7?.http?.url === '/private/a')).toMatchObject({
       source: { pod_name: 'client' },
       destination: { pod_name: 'web' },
@@ -138,7 +133,7 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
       l7: { type: 'RESPONSE', http: { method: 'GET', code: 403, url: '/private/a', protocol: 'HTTP/1.1' } },
     });
     expect(denied.every((f) => f.l7?.http?.code === 403)).toBe(true);
-    const allowed = await query({ protocol: ['http'], http_status_code: ['2+'], http_method: ['get'], http_path: ['^/public$'] });
+    const allowed = await scenario!.flows(since, { protocol: ['http'], http_status_code: ['2+'], http_method: ['get'], http_path: ['^/public$'] });
     expect(allowed.length).toBeGreaterThan(0);
     expect(allowed[0]).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'client-http' }, l7: { http: { method: 'GET', code: 200, url: '/public' } } });
   });

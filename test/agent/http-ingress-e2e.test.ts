@@ -14,7 +14,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FlowSummary } from '../../openapi/types.js';
-import { AgentScenario } from '../helpers/agent-scenario.js';
+import { AgentScenario, eventually } from '../helpers/agent-scenario.js';
 import { HttpPeer, patternBody } from '../helpers/http-peer.js';
 import { createTopology, ensureBpffs, isRoot, type Topology } from '../helpers/netns.js';
 
@@ -130,16 +130,11 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
     const since = new Date(Date.now() - 5_000).toISOString();
     const r = await api!.requests(webIp(4), WEB, [{ method: 'GET', path: '/public/z' }, { method: 'DELETE', path: '/public/z' }]);
     expect(r.results).toEqual([{ status: 200, body: 'GET /public/z' }, DENIED]);
-    const query = async (filter: Record<string, unknown>): Promise<FlowSummary[]> => {
-      const answer = await scenario!.client.call('POST', '/flows/query', { token: scenario!.api.tokens.reader, body: { since, maxPageSize: 1000, whitelist: [{ cluster: [CLUSTER], ...filter }] } });
-      expect(answer.status).toBe(200);
-      return (answer.body.items as { flow: FlowSummary }[]).map((i) => i.flow);
-    };
     let denied: FlowSummary[] = [];
-    for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
-      denied = await query({ http_status_code: ['403'], http_method: ['DELETE'] });
-      if (denied.length > 0) break;
-    }
+    await eventually(async () => {
+      denied = await scenario!.flows(since, { http_status_code: ['403'], http_method: ['DELETE'] });
+      return denied.length > 0;
+    }, 20_000, 'the denial reaches the flow history');
     expect(denied[0]).toMatchObject({
       source: { pod_name: 'api' },
       destination: { pod_name: 'web' },
@@ -148,7 +143,7 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
       verdict: 'DROPPED',
       l7: { http: { method: 'DELETE', code: 403, url: '/public/z' } },
     });
-    const ok = await query({ http_status_code: ['2+'], http_path: ['^/public'] });
+    const ok = await scenario!.flows(since, { http_status_code: ['2+'], http_path: ['^/public'] });
     expect(ok.find((f) => f.l7?.http?.url === '/public/z' && f.traffic_direction === 'INGRESS')).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'web-http' }, l7: { http: { code: 200, url: '/public/z' } } });
   });
 
@@ -159,11 +154,11 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
     expect(r.results).toEqual([DENIED]);
     expect(await web!.served()).toBe(before);
     let degraded: { status?: string; reason?: string; message?: string } | undefined;
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 250))) {
+    await eventually(async () => {
       const node = await scenario!.client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: scenario!.api.tokens.reader });
       degraded = ((node.body?.status?.conditions ?? []) as { type: string; status?: string; reason?: string; message?: string }[]).find((c) => c.type === 'Degraded');
-      if (degraded?.status === 'True') break;
-    }
+      return degraded?.status === 'True';
+    }, 15_000, 'the node reports Degraded');
     expect(degraded).toMatchObject({ status: 'True', reason: 'UnsupportedRules' });
     expect(degraded?.message).toMatch(/policy web-http \/ingress\/0: HTTP\/2 cleartext \(h2c\) to port 80 was refused/);
   });

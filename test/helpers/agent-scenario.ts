@@ -16,6 +16,7 @@ import { startTestApi, type TestApi } from './api-harness.js';
 import { createContractClient } from './contract-client.js';
 import { clusterBody } from './fixtures.js';
 import type { Topology } from './netns.js';
+import type { FlowSummary } from '../../openapi/types.js';
 
 export interface AgentScenarioOptions {
   cluster: string;
@@ -31,6 +32,13 @@ export interface AgentScenarioOptions {
   agentArgs?: readonly string[];
 }
 
+/** Polls `cond` every 250 ms until it holds; throws `timed out: <what>` after `timeoutMs`. */
+export async function eventually(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  for (const end = Date.now() + timeoutMs; !(await cond()); await new Promise((resolve) => setTimeout(resolve, 250))) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+  }
+}
+
 export class AgentScenario {
   agent: AgentProcess | undefined;
   private constructor(
@@ -40,6 +48,7 @@ export class AgentScenario {
     readonly pinDir: string,
     readonly args: string[],
     private readonly topology: Topology,
+    readonly cluster: string,
   ) {}
 
   static async start(o: AgentScenarioOptions): Promise<AgentScenario> {
@@ -59,7 +68,7 @@ export class AgentScenario {
       '--pin-dir', pinDir, '--state-dir', join(work, 'state'), '--endpoints-file', join(work, 'endpoints.yaml'),
       '--netns', topo.node.nsPath, ...(o.agentArgs ?? []),
     ];
-    const scenario = new AgentScenario(api, client, work, pinDir, args, topo);
+    const scenario = new AgentScenario(api, client, work, pinDir, args, topo, o.cluster);
     await client.call('PUT', `/clusters/${o.cluster}`, { token: api.tokens.admin, body: clusterBody(o.cluster, { env: o.cluster }, [o.agentId]) });
     for (const [name, spec] of Object.entries(o.policies)) {
       const put = await client.call('PUT', `/networkpolicies/${name}`, {
@@ -77,6 +86,23 @@ export class AgentScenario {
     await this.agent.waitFor((l) => l.msg === 'agent running');
     await this.agent.waitFor((l) => l.msg === 'programmed' && Number(l['policyEntries']) > 0, 20_000);
     return this.agent;
+  }
+
+  /** Every flow summary of this scenario's cluster since `since` matching `filter` (a FlowFilter's fields),
+   *  all pages, through the real API as a reader. */
+  async flows(since: string, filter: Record<string, unknown> = {}): Promise<FlowSummary[]> {
+    const out: FlowSummary[] = [];
+    let continuationToken: string | undefined;
+    do {
+      const q = await this.client.call('POST', '/flows/query', {
+        token: this.api.tokens.reader,
+        body: { since, maxPageSize: 1000, whitelist: [{ cluster: [this.cluster], ...filter }], ...(continuationToken ? { continuationToken } : {}) },
+      });
+      expect(q.status).toBe(200);
+      out.push(...(q.body.items as { flow: FlowSummary }[]).map((i) => i.flow));
+      continuationToken = q.body.continuationToken as string | undefined;
+    } while (continuationToken);
+    return out;
   }
 
   /** Kills the agent, closes the API, removes the pins, the namespaces and the temp dir. */
