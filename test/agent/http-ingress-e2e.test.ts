@@ -8,6 +8,7 @@
  *   - a peer the policy does not allow at L3 is dropped before the proxy
  *   - the node reports nothing Degraded
  *   - the requests are in the flow history as INGRESS L7 HTTP summaries of web
+ *   - an open connection ends with the agent (the proxy held it); new ones fail closed until it is back
  *   - HTTP/2 cleartext is refused and the node reports the rule Degraded
  * Namespaces, links and pins are removed in afterAll, also when a test fails.
  */
@@ -145,6 +146,20 @@ describe.skipIf(!ROOT)('ingress HTTP rules through the agent\'s HTTP proxy (real
     });
     const ok = await scenario!.flows(since, { http_status_code: ['2+'], http_path: ['^/public'] });
     expect(ok.find((f) => f.l7?.http?.url === '/public/z' && f.traffic_direction === 'INGRESS')).toMatchObject({ verdict: 'FORWARDED', policy: { name: 'web-http' }, l7: { http: { code: 200, url: '/public/z' } } });
+  });
+
+  it('an open keep-alive connection ends when the agent stops (the proxy held it); new connections fail closed while it is down and work once it is back', async () => {
+    const client = await api!.open(webIp(4), WEB);
+    expect(await api!.send(client, 'GET', '/public/1')).toEqual({ status: 200, body: 'GET /public/1', reused: false });
+    expect(await api!.send(client, 'GET', '/public/2')).toEqual({ status: 200, body: 'GET /public/2', reused: true });
+    const before = await web!.served();
+    await scenario!.agent!.kill('SIGKILL');
+    // the held connection was the proxy's: the next request cannot go on it, and a new one finds no proxy
+    expect(await api!.send(client, 'GET', '/public/3')).toMatchObject({ error: expect.any(String) });
+    expect(await web!.served()).toBe(before);
+    await scenario!.startAgent();
+    expect(await api!.send(client, 'GET', '/public/4')).toEqual({ status: 200, body: 'GET /public/4', reused: false });
+    expect(await api!.send(client, 'GET', '/private')).toEqual({ ...DENIED, reused: true });
   });
 
   it('HTTP/2 cleartext is refused, never passed unchecked, and the node reports the rule Degraded', async () => {

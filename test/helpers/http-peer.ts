@@ -48,6 +48,16 @@ export class HttpPeer {
     return (await this.child.request('requests', { host, port, requests })) as unknown as { results: HttpResult[]; sockets: number };
   }
 
+  /** A held keep-alive client for host:port (one connection at a time, reused between send() calls). */
+  async open(host: string, port: number): Promise<number> {
+    return Number((await this.child.request('open', { host, port })).client);
+  }
+
+  /** One request on a held client; `reused`: on the connection an earlier request of it used. */
+  async send(client: number, method: string, path: string): Promise<HttpResult & { reused?: boolean }> {
+    return (await this.child.request('send', { client, method, path })) as unknown as HttpResult & { reused?: boolean };
+  }
+
   stop(): void {
     this.child.stop();
   }

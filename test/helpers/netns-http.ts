@@ -13,6 +13,9 @@
  *                                       a body of that many pattern bytes, chunked, in 64 KiB writes) →
  *                                       {results: [{status, body} | {error}], sockets: connections used};
  *                                       a body over 4 KiB is given as `<N bytes sha256 HEX>`
+ *   open     {host, port}               a held keep-alive client (one connection at a time) → {client}
+ *   send     {client, method, path}     one request on it → {status, body, reused} | {error}; `reused`:
+ *                                       it went on the connection an earlier request used
  * Only addresses the test gives it are contacted.
  */
 import { createHash } from 'node:crypto';
@@ -93,6 +96,31 @@ async function requests(host: string, port: number, list: { method: string; path
   return { results, sockets: sockets.size };
 }
 
+const held = new Map<number, { host: string; port: number; agent: Agent }>();
+
+function open(host: string, port: number): { client: number } {
+  const client = held.size + 1;
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  held.set(client, { host, port, agent });
+  closers.push(() => agent.destroy());
+  return { client };
+}
+
+function send(client: number, method: string, path: string): Promise<object> {
+  const h = held.get(client);
+  if (!h) throw new Error(`no held client ${client}`);
+  return new Promise((resolve) => {
+    const req = request({ host: h.host, port: h.port, method, path, agent: h.agent, timeout: 3000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (d: Buffer) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: describeBody(chunks), reused: req.reusedSocket }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ error: e.message }));
+    req.end();
+  });
+}
+
 async function handle(r: Req): Promise<object> {
   switch (r.op) {
     case 'serve':
@@ -102,6 +130,10 @@ async function handle(r: Req): Promise<object> {
       return { requests: served };
     case 'requests':
       return requests(String(r.host), Number(r.port), r.requests as { method: string; path: string; headers?: Record<string, string>; bodyBytes?: number }[]);
+    case 'open':
+      return open(String(r.host), Number(r.port));
+    case 'send':
+      return send(Number(r.client), String(r.method), String(r.path));
     default:
       throw new Error(`unknown op ${r.op}`);
   }
