@@ -215,18 +215,18 @@ struct fn_proxy_value {
 #define FN_MARK_TO_PROXY 0x0e00u
 #define FN_MARK_MASK     0x0f00u
 
-/* ---- proxy upstreams: BPF_MAP_TYPE_HASH, (IP version, local TCP port) → whose connection it carries
+/* ---- proxy upstreams: BPF_MAP_TYPE_HASH, (IP version, protocol, local port) → whose traffic it carries
  * The agent's proxies connect to the original destination from the node's own address. Before
  * connecting, a proxy binds its upstream socket (so its port is its own) and records here the identity
- * of the pod it acts for. A pod's ingress hook deciding a connection from the node (identity host) on
- * such a port decides it for that identity instead — so a proxied connection meets the destination's
+ * of the pod it acts for (the DNS proxy: one UDP socket per client identity). A pod's ingress hook
+ * deciding a connection from the node (identity host) on such a port decides it for that identity instead — so a proxied connection meets the destination's
  * ingress policy as its client, not as the node — and, with FN_UPSTREAM_DECIDED, does not redirect it
  * to the proxy again (the proxy already decided it at that ingress). The agent removes an entry when
  * the socket closes and clears the map when it loads. */
 struct fn_upstream_key {
 	__u16 port;       /* network order: the upstream socket's local port */
 	__u8 ip_version;  /* 4 or 6 */
-	__u8 pad;
+	__u8 proto;       /* IPPROTO_TCP (HTTP, DNS over TCP) or IPPROTO_UDP (DNS) */
 };                        /* size 4 */
 
 struct fn_upstream_value {

@@ -879,7 +879,7 @@ static __always_inline int proxy_takes(const struct fn_config *cfg, const struct
  * FN_UPSTREAM_* flags, or 0 (and *peer unchanged) for any other connection from the node. */
 static __always_inline __u32 proxy_upstream(const struct fn_pkt *p, __u32 *peer)
 {
-	struct fn_upstream_key k = { .port = p->sport, .ip_version = p->ip_version };
+	struct fn_upstream_key k = { .port = p->sport, .ip_version = p->ip_version, .proto = p->proto };
 	struct fn_upstream_value *v = bpf_map_lookup_elem(&fn_proxy_upstreams, &k);
 
 	if (!v)
@@ -1052,7 +1052,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	if (p->is_ndp && peer == FN_ID_HOST)
 		return FN_PASS;
 	__u32 upstream = 0;
-	if (dir == FN_DIR_INGRESS && peer == FN_ID_HOST && p->proto == IPPROTO_TCP)
+	if (dir == FN_DIR_INGRESS && peer == FN_ID_HOST && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP))
 		upstream = proxy_upstream(p, &peer);
 
 	struct fn_decision d = {};

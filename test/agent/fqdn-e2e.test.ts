@@ -83,8 +83,15 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
             },
           ],
         },
+        // The resolver takes DNS from the client only, and the node itself is no exception
+        // (--allow-localhost policy): the proxy's forwarded queries reach it only because they are
+        // decided as the client they carry (its upstream sockets are registered, proxy-upstreams.ts).
+        'dns-from-client': {
+          endpointSelector: { matchLabels: { app: 'dns' } },
+          ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }] }] }],
+        },
       },
-      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1'],
+      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1', '--allow-localhost', 'policy'],
     });
     api = scenario.api;
     client = scenario.client;

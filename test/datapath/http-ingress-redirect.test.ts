@@ -8,6 +8,7 @@
  * decision comes first. The proxy's own upstream connections, registered in fn_proxy_upstreams, meet the
  * server's ingress policy as the client they act for. Root only (CI runs as root).
  */
+import { createSocket } from 'node:dgram';
 import { createServer, Socket, type Server } from 'node:net';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +25,7 @@ if (!ROOT) console.warn('\n!!! test/datapath/http-ingress-redirect.test.ts SKIPP
 
 const ID = { pod1: 3101, pod2: 3102, pod3: 3103 } as const;
 const WEB = 80;
+const DNS = 53;
 const PROXY_PORT = 10080;
 
 /** What the stand-in proxy saw of one accepted connection. */
@@ -56,7 +58,8 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
     const fromNode = async (family: 4 | 6, to: string, register?: { identity: number; decided: boolean }): Promise<boolean> => {
       const fd = binding.openSocket(family, 'tcp', nodeAddr(family), 0, topo!.node.nsPath);
       const port = binding.localPort(fd);
-      if (register) dp!.registerProxyUpstream(family, port, register.identity, register.decided);
+      const upstream = { ipVersion: family, proto: IpProto.tcp, port };
+      if (register) dp!.registerProxyUpstream(upstream, register.identity, register.decided);
       const socket = new Socket({ fd, readable: true, writable: true });
       try {
         return await new Promise<boolean>((resolve) => {
@@ -70,7 +73,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
         });
       } finally {
         socket.destroy();
-        if (register) dp!.unregisterProxyUpstream(family, port);
+        if (register) dp!.unregisterProxyUpstream(upstream);
       }
     };
 
@@ -80,9 +83,11 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       dp = new Datapath({ pinDir, netnsPath: topo.node.nsPath, attachMode: 'tcx', hostRouting: mode, allowLocalhost: 'policy' });
       dp.load();
       dp.upsertIpcache(podIpcacheEntries(topo.pods, (p) => ID[`pod${p.index as 1 | 2 | 3}`]));
-      // pod 2 (ingress default deny): TCP 80 from pod 1 goes to the HTTP proxy; nothing else comes in
+      // pod 2 (ingress default deny): TCP 80 from pod 1 goes to the HTTP proxy, UDP 53 from pod 1 is
+      // allowed (a resolver); nothing else comes in
       dp.upsertPolicy([
         { localId: ID.pod2, peerId: ID.pod1, direction: Direction.ingress, proto: IpProto.tcp, port: WEB, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 71, proxy: ProxyKind.http },
+        { localId: ID.pod2, peerId: ID.pod1, direction: Direction.ingress, proto: IpProto.udp, port: DNS, portPrefixLen: 16, verdict: PolicyVerdict.allow, ruleId: 72 },
       ] satisfies PolicyEntry[]);
       const ep = (i: 1 | 2 | 3, denyIngress: boolean): EndpointEntry => ({ ifindex: pod(i).hostIfindex, identity: ID[`pod${i}`], defaultDenyIngress: denyIngress, defaultDenyEgress: false, auditIngress: false, auditEgress: false });
       dp.attachEndpoint(ep(1, false));
@@ -102,6 +107,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       dp.setHttpProxy(proxyAddress());
       for (const i of [1, 2, 3] as const) peers.push(await Peer.start(pod(i).nsPath));
       await peers[1]!.listen('tcp', WEB, true); // pod 2's own server: only what the policy lets past the proxy reaches it
+      await peers[1]!.listen('udp', DNS, false); // counts datagrams
     });
 
     afterAll(() => {
@@ -147,6 +153,29 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       expect(await fromNode(family, addr(2, family), { identity: ID.pod3, decided: true })).toBe(false);
       // unregistered: the node itself (allow-localhost=policy here, and no policy allows it)
       expect(await fromNode(family, addr(2, family))).toBe(false);
+    });
+
+    it.each([4, 6] as const)('IPv%s: UDP from a registered upstream port (the DNS proxy\'s) is decided as the client it carries', async (family) => {
+      /** 5 datagrams from the node to pod 2:53, from a UDP socket registered for `identity` (or not); how many arrive */
+      const fromNodeUdp = async (identity?: number): Promise<number> => {
+        const fd = binding.openSocket(family, 'udp', nodeAddr(family), 0, topo!.node.nsPath);
+        const upstream = { ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) };
+        if (identity !== undefined) dp!.registerProxyUpstream(upstream, identity, false);
+        const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
+        try {
+          await new Promise<void>((resolve) => socket.bind({ fd }, resolve));
+          const before = (await peers[1]!.received(DNS)).datagrams;
+          for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => socket.send(Buffer.from('query'), DNS, addr(2, family), () => resolve()));
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return (await peers[1]!.received(DNS)).datagrams - before;
+        } finally {
+          socket.close();
+          if (identity !== undefined) dp!.unregisterProxyUpstream(upstream);
+        }
+      };
+      expect(await fromNodeUdp(ID.pod1)).toBe(5);
+      expect(await fromNodeUdp(ID.pod3)).toBe(0);
+      expect(await fromNodeUdp()).toBe(0); // the node itself: allow-localhost=policy here, no policy allows it
     });
 
     it.each([4, 6] as const)('IPv%s: without the HTTP proxy the connection fails closed (dropped, no proxy)', async (family) => {

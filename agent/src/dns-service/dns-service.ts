@@ -35,6 +35,7 @@ import type { DnsProxyAddress } from '../kernel/codecs.js';
 import { IpProto } from '../kernel/identities.js';
 import type { NativeBinding } from '../kernel/native-binding.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
+import { registerUpstream, type UpstreamRegistry } from '../proxy-upstreams.js';
 import { writeFileAtomic } from '../sync/bundle-store.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { ProxyContext, type RedirectRecords } from '../proxy-context.js';
@@ -83,16 +84,42 @@ export interface DnsServiceOptions {
   upstreamTimeoutMs?: number;
 }
 
-/** Upstream sockets the proxy forwards through, created in the pods' namespace. */
-export function upstreamSockets(binding: Pick<NativeBinding, 'openSocket'>, sockets: ProxySockets, netnsPath?: string): UpstreamSocketFactory {
+/** Upstream sockets the proxy forwards through, created in the pods' namespace. With `registered`, each
+ *  socket for an owner (the client's identity) is bound to the node's address of its family (`from`, the
+ *  proxy's: the kernel knows it as the node's) and registered with the kernel while it is open
+ *  (proxy-upstreams.ts): the resolver's ingress policy decides the forwarded queries as that client, not
+ *  as the node. */
+export function upstreamSockets(
+  binding: Pick<NativeBinding, 'openSocket' | 'localPort'>,
+  sockets: ProxySockets,
+  netnsPath?: string,
+  registered?: { registry: UpstreamRegistry; from: () => { ipv4?: string | undefined; ipv6?: string | undefined }; log?: Logger },
+): UpstreamSocketFactory {
+  const source = (family: 4 | 6): string | undefined => (family === 4 ? registered?.from().ipv4 : registered?.from().ipv6);
+  const registry = registered?.registry;
+  const log = registered?.log;
   return {
-    udp: (family) => {
-      const fd = binding.openSocket(family, 'udp', family === 4 ? '0.0.0.0' : '::', 0, netnsPath);
+    udp: (family, owner) => {
+      const fd = binding.openSocket(family, 'udp', source(family) ?? (family === 4 ? '0.0.0.0' : '::'), 0, netnsPath);
       const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: ipLiteralLookup });
+      if (registry && owner !== undefined) {
+        const release = registerUpstream(registry, { ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) }, owner, false, log);
+        socket.once('close', release);
+      }
       socket.bind({ fd }); // sends before 'listening' are queued by node:dgram
       return socket;
     },
-    tcp: (destination) => sockets.tcpConnect(destination.address, destination.port),
+    tcp: (destination, owner) => {
+      let release = (): void => undefined;
+      const onBound = registry && owner !== undefined
+        ? (port: number) => {
+            release = registerUpstream(registry, { ipVersion: isIP(destination.address) === 6 ? 6 : 4, proto: IpProto.tcp, port }, owner, false, log);
+          }
+        : undefined;
+      const socket = sockets.tcpConnect(destination.address, destination.port, { address: source(isIP(destination.address) === 6 ? 6 : 4), ...(onBound ? { onBound } : {}) });
+      socket.once('close', () => release());
+      return socket;
+    },
   };
 }
 
@@ -142,6 +169,7 @@ export class DnsService {
       allowQuery: (endpoint, qname, _qtype, original) => this.allowQuery(endpoint, qname, original),
       learn: (endpoint, answer) => this.learn(endpoint, answer),
       onRecord: (record) => this.keepRecord(record),
+      upstreamOwner: (endpoint) => endpoint.identity,
     });
     this.listening = { port, ...(addresses.ipv4 ? { ipv4: addresses.ipv4 } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6 } : {}) };
     this.options.datapath.setDnsProxy(this.listening);

@@ -88,7 +88,7 @@ export class DnsProxy<Endpoint> {
     });
   }
 
-  private readonly forwardUdp: Forward = (query, destination) => this.udpUpstream.exchange(query, destination);
+  private readonly forwardUdp: Forward = (query, destination, owner) => this.udpUpstream.exchange(query, destination, owner);
 
   private serveTcp(server: net.Server): void {
     server.on('connection', (socket) => {
@@ -98,7 +98,7 @@ export class DnsProxy<Endpoint> {
       }
       const session = new TcpDnsSession(socket, {
         handle: (query, client, forward) => this.handler.handle(query, client, forward),
-        openUpstream: (destination) => this.openTcpUpstream(destination),
+        openUpstream: (destination, owner) => this.openTcpUpstream(destination, owner),
         idleTimeoutMs: this.tcpIdleTimeoutMs,
         onReplyLost: () => this.handler.stats.repliesLost++,
         onSlowClient: () => this.handler.stats.slowClientsClosed++,
@@ -111,8 +111,8 @@ export class DnsProxy<Endpoint> {
     });
   }
 
-  private openTcpUpstream(destination: DnsDestination): TcpUpstream {
-    return new TcpUpstream(this.upstreamSockets.tcp(destination), destination, this.maxInFlight, this.timeoutMs, () => {
+  private openTcpUpstream(destination: DnsDestination, owner: number | undefined): TcpUpstream {
+    return new TcpUpstream(this.upstreamSockets.tcp(destination, owner), destination, this.maxInFlight, this.timeoutMs, () => {
       this.handler.stats.unmatchedUpstream++;
     });
   }

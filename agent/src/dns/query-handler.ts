@@ -24,9 +24,10 @@ import { canonicalDnsName, decodeDnsMessage, encodeRejection, sameQuestion, type
 import { UpstreamTimeoutError } from './pending-exchanges.js';
 import type { DnsClient, DnsDestination, DnsProxyOptions, DnsProxyStats, DnsRecord, PolicyRef, ResolvedClient } from './types.js';
 
-export type Forward = (query: Buffer, destination: DnsDestination) => Promise<Buffer>;
+/** `owner`: the upstreamOwner of the query's endpoint (undefined: none given) */
+export type Forward = (query: Buffer, destination: DnsDestination, owner?: number) => Promise<Buffer>;
 
-type Callbacks<Endpoint> = Pick<DnsProxyOptions<Endpoint>, 'resolveClient' | 'allowQuery' | 'learn' | 'onRecord'>;
+type Callbacks<Endpoint> = Pick<DnsProxyOptions<Endpoint>, 'resolveClient' | 'allowQuery' | 'learn' | 'onRecord' | 'upstreamOwner'>;
 
 interface Outcome<Endpoint> {
   reply: Buffer;
@@ -112,7 +113,7 @@ export class DnsQueryHandler<Endpoint> {
 
     let reply: Buffer;
     try {
-      reply = await forward(bytes, original);
+      reply = await forward(bytes, original, this.callbacks.upstreamOwner?.(endpoint));
     } catch (error) {
       if (error instanceof UpstreamTimeoutError) this.stats.upstreamTimeouts++;
       else this.stats.upstreamErrors++;

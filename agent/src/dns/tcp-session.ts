@@ -30,7 +30,8 @@ export const MAX_UNREAD_BYTES = 1 << 20;
 
 export interface TcpSessionOptions {
   handle(query: Buffer, client: DnsClient, forward: Forward): Promise<Buffer | undefined>;
-  openUpstream(destination: DnsDestination): TcpUpstream;
+  /** `owner`: the upstreamOwner of the connection's endpoint */
+  openUpstream(destination: DnsDestination, owner: number | undefined): TcpUpstream;
   idleTimeoutMs: number;
   /** an answer was decided after the client's connection had gone */
   onReplyLost(): void;
@@ -95,14 +96,14 @@ export class TcpDnsSession {
     });
   }
 
-  private readonly forward: Forward = (query, destination) => {
+  private readonly forward: Forward = (query, destination, owner) => {
     if (this.socket.destroyed) return Promise.reject(new UpstreamClosedError()); // nobody to answer
     const key = `${destination.address}|${destination.port}`;
     let upstream = this.upstreams.get(key);
     if (upstream === undefined || !upstream.usable) {
       if (upstream === undefined && this.upstreams.size >= MAX_UPSTREAMS) return Promise.reject(new UpstreamBusyError());
       if (upstream !== undefined) void upstream.close();
-      upstream = this.options.openUpstream(destination);
+      upstream = this.options.openUpstream(destination, owner);
       this.upstreams.set(key, upstream);
     }
     return upstream.exchange(query);

@@ -87,10 +87,11 @@ export interface DnsRecord<Endpoint> {
 
 /** Creates upstream sockets (in production in the node's network namespace). */
 export interface UpstreamSocketFactory {
-  /** an unbound or bound UDP socket of the family; the proxy owns it and closes it */
-  udp(family: 4 | 6): dgram.Socket;
-  /** a TCP connection (connecting or connected) to the destination; the proxy owns it */
-  tcp(destination: DnsDestination): net.Socket;
+  /** an unbound or bound UDP socket of the family, for the queries of clients of `owner` (upstreamOwner;
+   *  undefined: any client); the proxy owns it and closes it */
+  udp(family: 4 | 6, owner?: number): dgram.Socket;
+  /** a TCP connection (connecting or connected) to the destination, for a client of `owner`; the proxy owns it */
+  tcp(destination: DnsDestination, owner?: number): net.Socket;
 }
 
 export interface DnsProxyOptions<Endpoint> {
@@ -108,6 +109,9 @@ export interface DnsProxyOptions<Endpoint> {
   learn(endpoint: Endpoint, answer: DnsAnswer): Promise<void>;
   /** every decoded query's record; exceptions are counted, never propagated */
   onRecord?(record: DnsRecord<Endpoint>): void;
+  /** whose traffic an upstream socket carries (the agent: the client's identity): queries of endpoints with
+   *  different owners never share an upstream socket, and the factory gets the owner. Default: one owner. */
+  upstreamOwner?(endpoint: Endpoint): number | undefined;
   /** default: node:dgram / node:net in the current network namespace */
   upstream?: UpstreamSocketFactory;
   /** ms to wait for the upstream answer before answering SERVFAIL; default 5000 */

@@ -31,7 +31,8 @@ interface FamilyChannel {
 
 export class UdpUpstream {
   unmatched = 0;
-  private readonly channels = new Map<4 | 6, FamilyChannel>();
+  /** by `family/owner`: queries of different owners never share a socket */
+  private readonly channels = new Map<string, FamilyChannel>();
   private closed = false;
 
   constructor(
@@ -40,10 +41,10 @@ export class UdpUpstream {
     private readonly timeoutMs: number,
   ) {}
 
-  exchange(query: Buffer, destination: DnsDestination): Promise<Buffer> {
+  exchange(query: Buffer, destination: DnsDestination, owner?: number): Promise<Buffer> {
     if (this.closed) return Promise.reject(new UpstreamClosedError());
     // an IP literal (the kernel's record): IPv6 exactly when it holds a colon
-    const channel = this.channelFor(destination.address.includes(':') ? 6 : 4);
+    const channel = this.channelFor(destination.address.includes(':') ? 6 : 4, owner);
     const started = channel.pending.begin(query, destination);
     if (started === undefined) return Promise.reject(new UpstreamBusyError());
     channel.socket.send(query, destination.port, destination.address, (error) => {
@@ -70,20 +71,21 @@ export class UdpUpstream {
     });
   }
 
-  private channelFor(family: 4 | 6): FamilyChannel {
-    const existing = this.channels.get(family);
+  private channelFor(family: 4 | 6, owner: number | undefined): FamilyChannel {
+    const key = `${family}/${owner ?? ''}`;
+    const existing = this.channels.get(key);
     if (existing !== undefined) return existing;
-    const socket = this.factory.udp(family);
+    const socket = this.factory.udp(family, owner);
     const channel: FamilyChannel = { socket, pending: new PendingExchanges(this.capacity, this.timeoutMs) };
     socket.on('message', (answer, remote) => {
       if (!channel.pending.settle(answer, remote)) this.unmatched++;
     });
     socket.on('error', (error) => {
-      if (this.channels.get(family) === channel) this.channels.delete(family);
+      if (this.channels.get(key) === channel) this.channels.delete(key);
       channel.pending.failAll(error);
       void this.closeChannel(channel);
     });
-    this.channels.set(family, channel);
+    this.channels.set(key, channel);
     return channel;
   }
 }

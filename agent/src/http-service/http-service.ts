@@ -39,6 +39,7 @@ import type { ProxyAddress } from '../kernel/codecs.js';
 import { Direction, IpProto } from '../kernel/identities.js';
 import { ProxyContext, type ProxyEndpoint, type RedirectRecords } from '../proxy-context.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
+import { registerUpstream, type UpstreamRegistry } from '../proxy-upstreams.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { RecordBuffer } from '../flows/record-buffer.js';
 import type { HttpRequestRecord } from '../flows/http-summaries.js';
@@ -55,10 +56,8 @@ export interface HttpEndpoint extends ProxyEndpoint {
 }
 
 /** What the service needs of the datapath (agent/src/kernel/datapath.ts). */
-export interface HttpServiceDatapath extends RedirectRecords {
+export interface HttpServiceDatapath extends RedirectRecords, UpstreamRegistry {
   setHttpProxy(proxy: ProxyAddress | undefined): void;
-  registerProxyUpstream(ipVersion: 4 | 6, port: number, identity: number, decided: boolean): void;
-  unregisterProxyUpstream(ipVersion: 4 | 6, port: number): void;
 }
 
 export interface HttpServiceOptions {
@@ -198,27 +197,23 @@ export class HttpService {
   private connectUpstream(original: HttpDestination, endpoint: HttpEndpoint): Socket {
     const ipVersion = ipVersionOf(original.address);
     const client = endpoint.ingress ? endpoint.peerIdentity : endpoint.identity;
-    let port: number | undefined;
+    let release = (): void => undefined;
     // from the proxy's own (node) address, which the kernel knows as the node's: a pod's ingress hook
     // looks registered ports up only for connections from the node
     const address = ipVersion === 4 ? this.listening?.ipv4 : this.listening?.ipv6;
     const socket = this.options.sockets.tcpConnect(original.address, original.port, {
       address,
-      onBound: (localPort) => {
-        port = localPort;
-        this.options.datapath.registerProxyUpstream(ipVersion, localPort, client, endpoint.ingress);
-        this.upstreams.set(upstreamKey(ipVersion, localPort), client);
+      onBound: (port) => {
+        const key = upstreamKey(ipVersion, port);
+        const unregister = registerUpstream(this.options.datapath, { ipVersion, proto: IpProto.tcp, port }, client, endpoint.ingress, this.log);
+        this.upstreams.set(key, client);
+        release = () => {
+          this.upstreams.delete(key);
+          unregister();
+        };
       },
     });
-    socket.once('close', () => {
-      if (port === undefined) return;
-      this.upstreams.delete(upstreamKey(ipVersion, port));
-      try {
-        this.options.datapath.unregisterProxyUpstream(ipVersion, port);
-      } catch (e) {
-        this.log('warn', 'could not unregister a proxy upstream port', { port, error: (e as Error).message });
-      }
-    });
+    socket.once('close', () => release());
     return socket;
   }
 

@@ -117,7 +117,7 @@ export const LAYOUTS = {
   upstreamKey: {
     name: 'fn_upstream_key',
     size: 4,
-    fields: { port: f(0, 2), ip_version: f(2, 1), pad: f(3, 1) },
+    fields: { port: f(0, 2), ip_version: f(2, 1), proto: f(3, 1) },
   },
   upstreamValue: {
     name: 'fn_upstream_value',
@@ -287,6 +287,15 @@ export interface ProxyRedirect {
   ingress: boolean;
   /** the host veth of the pod whose policy redirected it (the client's for egress, the server's for ingress) */
   ifindex: number;
+}
+
+/** A proxy's upstream socket as fn_proxy_upstreams keys it. */
+export interface ProxyUpstream {
+  ipVersion: 4 | 6;
+  /** IpProto.tcp or IpProto.udp */
+  proto: number;
+  /** its bound local port */
+  port: number;
 }
 
 /** fn_counters summed over CPUs: cumulative since the map was created (never reset). */
@@ -612,11 +621,12 @@ export function readProxyRedirect(key: Buffer, ko: number, val: Buffer, vo: numb
   };
 }
 
-/** fn_upstream_key of a proxy's upstream socket (its local port, IP version 4 or 6). */
-export function writeUpstreamKey(b: Buffer, o: number, ipVersion: 4 | 6, port: number): void {
+/** fn_upstream_key of a proxy's upstream socket (IP version 4 or 6, protocol, its local port). */
+export function writeUpstreamKey(b: Buffer, o: number, ipVersion: 4 | 6, proto: number, port: number): void {
   const x = L.upstreamKey.fields;
   b.writeUInt16BE(port, o + x.port.offset);
   b.writeUInt8(ipVersion, o + x.ip_version.offset);
+  b.writeUInt8(proto, o + x.proto.offset);
 }
 
 /** fn_upstream_value: the identity the proxy acts for and FN_UPSTREAM_* flags. */

@@ -24,6 +24,7 @@ import {
   readConfig,
   readPolicy,
   readProxyRedirect,
+  type ProxyUpstream,
   writeUpstreamKey,
   writeUpstreamValue,
   sumCounters,
@@ -306,21 +307,21 @@ export class Datapath {
     return decodeAll(d.keys, ks, (_b, o) => readProxyRedirect(d.keys, o, d.values, (o / ks) * LAYOUTS.proxyValue.size));
   }
 
-  /** A proxy's upstream socket, bound to local `port` of IP version `ipVersion` and not connected yet,
-   *  carries a connection for a client of `identity`: a pod's ingress hook decides the connection it
-   *  makes from the node for that identity (and, `decided`, does not hand it to the proxy again). Call
-   *  unregisterProxyUpstream when the socket closes. */
-  registerProxyUpstream(ipVersion: 4 | 6, port: number, identity: number, decided: boolean): void {
+  /** A proxy's upstream socket — `upstream`: its IP version, protocol (TCP or UDP) and bound local port,
+   *  not connected or sending yet — carries traffic for a client of `identity`: a pod's ingress hook
+   *  decides what comes from the node on it for that identity (and, `decided`, does not hand it to the
+   *  proxy again). Call unregisterProxyUpstream when the socket closes. */
+  registerProxyUpstream(upstream: ProxyUpstream, identity: number, decided: boolean): void {
     const key = Buffer.alloc(LAYOUTS.upstreamKey.size);
     const value = Buffer.alloc(LAYOUTS.upstreamValue.size);
-    writeUpstreamKey(key, 0, ipVersion, port);
+    writeUpstreamKey(key, 0, upstream.ipVersion, upstream.proto, upstream.port);
     writeUpstreamValue(value, 0, identity, decided ? UpstreamFlag.decided : 0);
     this.bpf.updateBatch(this.map(MapName.proxyUpstreams), key, value);
   }
 
-  unregisterProxyUpstream(ipVersion: 4 | 6, port: number): void {
+  unregisterProxyUpstream(upstream: ProxyUpstream): void {
     const key = Buffer.alloc(LAYOUTS.upstreamKey.size);
-    writeUpstreamKey(key, 0, ipVersion, port);
+    writeUpstreamKey(key, 0, upstream.ipVersion, upstream.proto, upstream.port);
     this.bpf.deleteBatch(this.map(MapName.proxyUpstreams), key);
   }
 
