@@ -358,7 +358,7 @@ static napi_value pin_object(napi_env env, napi_callback_info info)
 
 /* ---- openSocket(family 4|6, 'udp'|'tcp', address, port, netnsPath?, transparent?) → fd ---------
  * A non-blocking, close-on-exec socket created in netnsPath (else the caller's namespace), bound to
- * address:port (port 0: any free one); SO_REUSEADDR for TCP, IPV6_V6ONLY for IPv6; with transparent
+ * address:port (port 0: any free one); SO_REUSEADDR for TCP on a fixed port, IPV6_V6ONLY for IPv6; with transparent
  * true, IP_TRANSPARENT / IPV6_TRANSPARENT (a listener that accepts connections addressed elsewhere,
  * handed to it by bpf_sk_assign, and answers from their address; needs CAP_NET_ADMIN). Not listening:
  * Node adopts the fd (dgram bind({fd}), net.Server listen({fd}), new net.Socket({fd})). */
@@ -411,7 +411,10 @@ static napi_value open_socket(napi_env env, napi_callback_info info)
 	bool transparent = false;
 	if (argc > 5)
 		napi_get_value_bool(env, argv[5], &transparent);
-	if ((stream && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	/* SO_REUSEADDR only for a fixed TCP port (a listener that restarts): an ephemeral port (0) stays
+	 * exclusively the socket's, which the proxies' upstream registry relies on (fn_proxy_upstreams: no
+	 * other socket may bind the same port and speak for the client) */
+	if ((stream && port != 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
 	    (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
 	    (transparent && family == 4 && setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) < 0) ||
 	    (transparent && family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) < 0) ||

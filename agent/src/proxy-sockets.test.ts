@@ -37,6 +37,24 @@ async function exercise(sockets: ReturnType<typeof proxySockets>, loopback: stri
 }
 
 describe('proxySockets', () => {
+  it('an upstream connection is bound before it connects (onBound gets its port) and its port is its own: no other socket can bind it, even with SO_REUSEADDR', async () => {
+    const binding = loadNativeBinding();
+    const sockets = proxySockets(binding);
+    const server = await sockets.tcpServer('127.0.0.1', 0, (c) => c.end());
+    try {
+      let bound = 0;
+      const conn = sockets.tcpConnect('127.0.0.1', (server.address() as { port: number }).port, { address: '127.0.0.1', onBound: (port) => (bound = port) });
+      await once(conn, 'connect');
+      expect(bound).toBeGreaterThan(0);
+      expect(conn.localPort).toBe(bound);
+      // a fixed port makes the addon set SO_REUSEADDR on the second socket: the first's lack of it still refuses
+      expect(() => binding.openSocket(4, 'tcp', '127.0.0.1', bound)).toThrow(/Address already in use/);
+      conn.destroy();
+    } finally {
+      server.close();
+    }
+  });
+
   it("without a namespace: UDP and TCP in the agent's own namespace, IPv4 and IPv6", async () => {
     const sockets = proxySockets(loadNativeBinding());
     for (const lo of ['127.0.0.1', '::1']) {
