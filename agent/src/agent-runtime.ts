@@ -41,7 +41,7 @@ export interface AgentRuntimeOptions<D extends RuntimeDatapath> {
   spoolLimits?: SpoolLimits;
   /** the DNS proxy and FQDN learning (absent: DNS rules and toFQDNs are reported Degraded, fail closed) */
   dns?: DnsService;
-  /** the HTTP proxy for egress HTTP rules (absent: HTTP rules are reported Degraded, fail closed) */
+  /** the HTTP proxy for HTTP rules of both directions (absent: HTTP rules are reported Degraded, fail closed) */
   http?: HttpService;
   log?: Logger;
 }

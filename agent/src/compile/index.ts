@@ -11,7 +11,7 @@
  * `dnsQueryVerdict(dnsRules, query)` decide one query (allowed, audit, ruleId), and
  * `createFqdnLearner(fqdnSelectors)(localId, name)` says whether an answer's addresses must be learned.
  * With `httpProxy: true`, httpRules is what the HTTP proxy checks; `createHttpRuleLookup(httpRules)
- * (localId, peerId, port)` gives a connection's rules (undefined: refuse) and `.match(request)` decides
+ * (localId, peerId, port, direction)` gives a connection's rules (undefined: refuse) and `.match(request)` decides
  * one request (allowed, audit, ruleId, header actions).
  */
 export { compileBundle } from './compile-bundle.js';

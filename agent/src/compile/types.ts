@@ -77,7 +77,7 @@ export interface CompileInput {
    *  connection the identity the address has without its names (IpcacheEntry.newConnectionIdentity).
    *  Only read when `dnsProxy` is true. */
   fqdnZombies?: readonly string[];
-  /** The node runs the agent's HTTP proxy (default false). When true, egress HTTP rules
+  /** The node runs the agent's HTTP proxy (default false). When true, HTTP rules (egress and ingress)
    *  (`toPorts[].rules.http`) on numbered TCP ports compile to allows redirected to the proxy
    *  (`proxy: ProxyKind.http`) plus `CompiledState.httpRules`. When false the output is exactly what it
    *  was before (HTTP rules other than `{}` fail closed, reported). */
