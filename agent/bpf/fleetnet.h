@@ -173,7 +173,9 @@ struct fn_ct_value {
 	__u8 node_nat;      /* FN_NODE_NAT_*: whether the node's own conntrack translates the connection;
 			     * asked once per entry, only when host routing needs it (policy.c) */
 	__u8 proxy;         /* FN_PROXY_*: the connection goes to that proxy of the agent (to_proxy) */
-	__u8 pad[4];
+	__u8 upstream;      /* 1: a proxy's upstream connection (fn_proxy_upstreams): its replies go back to
+			     * the proxy's socket (marked FN_MARK_TO_PROXY), not to the pod it speaks for */
+	__u8 pad[3];
 };                          /* size 32 */
 
 #define FN_NODE_NAT_UNKNOWN 0 /* not asked yet */
@@ -215,19 +217,25 @@ struct fn_proxy_value {
 #define FN_MARK_TO_PROXY 0x0e00u
 #define FN_MARK_MASK     0x0f00u
 
-/* ---- proxy upstreams: BPF_MAP_TYPE_HASH, (IP version, protocol, local port) → whose traffic it carries
- * The agent's proxies connect to the original destination from the node's own address. Before
- * connecting, a proxy binds its upstream socket (so its port is its own) and records here the identity
- * of the pod it acts for (the DNS proxy: one UDP socket per client identity). A pod's ingress hook
- * deciding a connection from the node (identity host) on such a port decides it for that identity instead — so a proxied connection meets the destination's
- * ingress policy as its client, not as the node — and, with FN_UPSTREAM_DECIDED, does not redirect it
- * to the proxy again (the proxy already decided it at that ingress). The agent removes an entry when
- * the socket closes and clears the map when it loads. */
+/* ---- proxy upstreams: BPF_MAP_TYPE_HASH, (local address, port, IP version, protocol) → whose traffic it carries
+ * The agent's proxies send to the original destination from a socket bound before use: the DNS proxy
+ * from the node's address (one UDP socket per client identity), the HTTP proxy transparently from its
+ * client's own address (IP_TRANSPARENT). Each socket is recorded here with the identity of the client it
+ * carries. A pod's ingress hook deciding a new connection from a recorded (address, port) decides it for
+ * that identity (the node's address alone would be `host`), and with FN_UPSTREAM_DECIDED does not hand
+ * it to the proxy again (the proxy decided it at that ingress); its conntrack entry is marked `upstream`,
+ * so the pod's replies go back to the proxy's socket (marked FN_MARK_TO_PROXY at the pod's egress hook)
+ * instead of to the client's address. A reply that arrives at the client pod's ingress hook instead (the
+ * server is not a managed pod of this node) is found here by its destination and sent to the proxy's
+ * socket the same way. The agent removes an entry when the socket closes and clears the map when it
+ * loads. */
 struct fn_upstream_key {
+	__u8 addr[16];    /* the upstream socket's local address (16-byte form): the node's, or — the
+			   * HTTP proxy, transparently — its client's */
 	__u16 port;       /* network order: the upstream socket's local port */
 	__u8 ip_version;  /* 4 or 6 */
 	__u8 proto;       /* IPPROTO_TCP (HTTP, DNS over TCP) or IPPROTO_UDP (DNS) */
-};                        /* size 4 */
+};                        /* size 20 */
 
 struct fn_upstream_value {
 	__u32 identity;   /* host order: the client's identity */

@@ -740,6 +740,7 @@ static __noinline int node_translates(struct __sk_buff *skb, const struct fn_pkt
 #define FN_PASS_ASK_ORIG  0x101 /* not asked yet; the entry is the packet's own (original direction) */
 #define FN_PASS_ASK_REPLY 0x102 /* not asked yet; the entry is the one the packet replies to */
 #define FN_PASS_PROXY     0x110 /* + FN_PROXY_*: a connection a policy hands to that proxy: to_proxy */
+#define FN_PASS_UPSTREAM  0x120 /* a reply to a proxy's upstream socket: back to the proxy (back_to_proxy) */
 
 static __always_inline int ct_pass(const struct fn_pkt *p, __u8 dir, const struct fn_config *cfg, __u8 node_nat, int reply)
 {
@@ -874,18 +875,15 @@ static __always_inline int proxy_takes(const struct fn_config *cfg, const struct
 	return proxy_ready(cfg, p, kind);
 }
 
-/* A connection from the node to a pod on a port one of the agent's proxies registered for its upstream
- * connection (fn_proxy_upstreams): *peer becomes the identity the proxy acts for; returns the entry's
- * FN_UPSTREAM_* flags, or 0 (and *peer unchanged) for any other connection from the node. */
-static __always_inline __u32 proxy_upstream(const struct fn_pkt *p, __u32 *peer)
+/* The proxy upstream socket bound to (addr, port) for the packet's protocol (fn_proxy_upstreams), or NULL. */
+static __always_inline struct fn_upstream_value *proxy_upstream(const struct fn_pkt *p, const __u32 *addr, __u16 port)
 {
-	struct fn_upstream_key k = { .port = p->sport, .ip_version = p->ip_version, .proto = p->proto };
-	struct fn_upstream_value *v = bpf_map_lookup_elem(&fn_proxy_upstreams, &k);
+	struct fn_upstream_key k = { .port = port, .ip_version = p->ip_version, .proto = p->proto };
 
-	if (!v)
-		return 0;
-	*peer = v->identity;
-	return v->flags;
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return NULL;
+	__builtin_memcpy(k.addr, addr, 16);
+	return bpf_map_lookup_elem(&fn_proxy_upstreams, &k);
 }
 
 /* Marks a packet for the agent's policy route to the proxy (FN_MARK_TO_PROXY), keeping the mark's
@@ -946,6 +944,23 @@ static __noinline int assign_to_proxy(struct __sk_buff *skb, const struct fn_pkt
 
 #define FN_LOOPBACK_IFINDEX 1 /* `lo` is ifindex 1 in every network namespace */
 
+/* Sends a packet for one of the proxy's sockets (its transparent listener, or an upstream socket that
+ * speaks with a client's address) into the node's stack, marked for the proxy route, which delivers it
+ * locally although it is addressed elsewhere. At a TC ingress hook (dir EGRESS: the pod's egress) the
+ * mark is enough: the stack takes the packet next. At a TC egress hook it re-enters at the ingress of
+ * `lo`, addressed to lo's all-zero MAC (fn_to_proxy). */
+static __always_inline int back_to_proxy(struct __sk_buff *skb, __u8 dir)
+{
+	const __u8 zero_mac[ETH_ALEN] = {};
+
+	mark_to_proxy(skb);
+	if (dir == FN_DIR_EGRESS)
+		return FN_PASS;
+	if (bpf_skb_store_bytes(skb, 0, zero_mac, ETH_ALEN, 0) < 0)
+		return FN_DROP;
+	return bpf_redirect(FN_LOOPBACK_IFINDEX, BPF_F_INGRESS);
+}
+
 /* At a server pod's ingress hook (fn_to_pod), a packet of a connection its policy hands to the HTTP
  * proxy (FN_PASS_PROXY + HTTP): recorded for the proxy, marked, and sent back unchanged into the node's
  * stack at the ingress of `lo` — addressed to lo's all-zero MAC — where fn_to_proxy hands it to the
@@ -954,14 +969,9 @@ static __noinline int assign_to_proxy(struct __sk_buff *skb, const struct fn_pkt
  * no pod can send into. */
 static __always_inline int to_proxy_ingress(struct __sk_buff *skb, const struct fn_pkt *p, const struct fn_config *cfg)
 {
-	const __u8 zero_mac[ETH_ALEN] = {};
-
 	if (!proxy_takes(cfg, p, FN_PROXY_HTTP, FN_DIR_INGRESS) || record_ingress_redirect(p, skb->ifindex) < 0)
 		return FN_DROP;
-	if (bpf_skb_store_bytes(skb, 0, zero_mac, ETH_ALEN, 0) < 0)
-		return FN_DROP;
-	mark_to_proxy(skb);
-	return bpf_redirect(FN_LOOPBACK_IFINDEX, BPF_F_INGRESS);
+	return back_to_proxy(skb, FN_DIR_INGRESS);
 }
 
 /* Conntrack, identity, policy and counting of a parsed packet as the hook of host veth `ifindex` in
@@ -1028,6 +1038,8 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 				if (p->is_echo_reply)
 					fk.dport = p->proto == IPPROTO_ICMP ? FN_ICMP_ECHO : FN_ICMP6_ECHO;
 				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				if (rv->upstream && dir == FN_DIR_EGRESS) /* the server answers a proxy's socket */
+					return FN_PASS_UPSTREAM;
 				return ct_pass(p, dir, cfg, rv->node_nat, 1);
 			}
 		}
@@ -1040,6 +1052,11 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 		return FN_PASS;
 	}
 
+	/* 3b. Addressed to a proxy's upstream socket that speaks with this pod's address (a server that is
+	 *     no managed pod of this node answers it): the proxy's, not the pod's — not the pod's traffic. */
+	if (dir == FN_DIR_INGRESS && has_ct && proxy_upstream(p, p->daddr, p->dport))
+		return FN_PASS_UPSTREAM;
+
 	struct fn_endpoint *ep = bpf_map_lookup_elem(&fn_endpoints, &ifindex);
 	if (!ep) /* unmanaged veth: untouched, uncounted */
 		return FN_PASS;
@@ -1051,13 +1068,21 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 	__u32 peer = peer_identity(&ik, p->ip_version, cv != NULL && !reopen);
 	if (p->is_ndp && peer == FN_ID_HOST)
 		return FN_PASS;
-	__u32 upstream = 0;
-	if (dir == FN_DIR_INGRESS && peer == FN_ID_HOST && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP))
-		upstream = proxy_upstream(p, &peer);
+	/* A proxy's upstream socket speaks for the client it registered (the node's own address would be
+	 * `host`); its connection's replies go back to it (the entry's `upstream`). */
+	__u8 upstream = 0, decided = 0;
+	if (dir == FN_DIR_INGRESS && has_ct) {
+		struct fn_upstream_value *uv = proxy_upstream(p, p->saddr, p->sport);
+		if (uv) {
+			peer = uv->identity;
+			upstream = 1;
+			decided = (uv->flags & FN_UPSTREAM_DECIDED) != 0;
+		}
+	}
 
 	struct fn_decision d = {};
 	decide(ep, p, peer, dir, cfg->flags, &d);
-	if (upstream & FN_UPSTREAM_DECIDED) /* the proxy's own connection for a request it let through */
+	if (decided) /* the proxy's own connection for a request it let through */
 		d.proxy = FN_PROXY_NONE;
 	fk.peer_id = peer;
 	fk.rule_id = d.rule_id;
@@ -1090,6 +1115,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 			.state = created ? ct_initial_state(p) : cv->state,
 			.node_nat = created ? FN_NODE_NAT_UNKNOWN : cv->node_nat,
 			.proxy = d.proxy,
+			.upstream = upstream,
 		};
 		if (!created)
 			ct_touch(&nv, p, now, 0);
@@ -1177,6 +1203,8 @@ static __always_inline int deliver_local(struct __sk_buff *skb, const struct fn_
 		return FN_DROP;
 	if (verdict == FN_PASS_PROXY + FN_PROXY_HTTP) /* the destination's ingress hands it to the proxy */
 		return record_ingress_redirect(p, out) < 0 ? FN_DROP : assign_to_proxy(skb, p, cfg);
+	if (verdict == FN_PASS_UPSTREAM) /* addressed to a proxy's socket with the destination's address */
+		return back_to_proxy(skb, FN_DIR_EGRESS);
 	/* Forward as the stack would: one hop less, the FIB's MACs. */
 	__u8 ttl = p->ttl;
 	__u8 next = ttl - 1;
@@ -1226,6 +1254,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 dir)
 		return FN_DROP;
 	if (verdict > FN_PASS_PROXY && verdict <= FN_PASS_PROXY + FN_PROXY_MAX)
 		return dir == FN_DIR_EGRESS ? to_proxy(skb, &p, cfg, verdict - FN_PASS_PROXY) : to_proxy_ingress(skb, &p, cfg);
+	if (verdict == FN_PASS_UPSTREAM)
+		return back_to_proxy(skb, dir);
 	if (verdict == FN_PASS_ASK_ORIG || verdict == FN_PASS_ASK_REPLY)
 		verdict = learn_node_nat(skb, &p, verdict == FN_PASS_ASK_REPLY) ? FN_PASS_STACK : FN_PASS;
 	/* FN_PASS_STACK: the node NATs the connection, its netfilter must see every packet */

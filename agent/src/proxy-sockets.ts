@@ -23,8 +23,10 @@ export interface ProxySockets {
   tcpServer(address: string, port: number, onConnection: (socket: Socket) => void, options?: { transparent?: boolean }): Promise<Server>;
   /** A TCP connection to address:port (connecting; 'connect' / 'error' as for net.connect), from
    *  `from.address` (default: the wildcard address of the destination's family — the kernel picks the
-   *  source). `from.onBound` runs with the socket's local port after it is bound and before it connects. */
-  tcpConnect(address: string, port: number, from?: { address?: string | undefined; onBound?: (localPort: number) => void }): Socket;
+   *  source); `from.transparent`: IP_TRANSPARENT, so the address may be another host's (a proxy speaking
+   *  with its client's address). `from.onBound` runs with the socket's local port after it is bound and
+   *  before it connects. */
+  tcpConnect(address: string, port: number, from?: { address?: string | undefined; transparent?: boolean; onBound?: (localPort: number) => void }): Socket;
 }
 
 function familyOf(address: string): 4 | 6 {
@@ -62,7 +64,7 @@ export function proxySockets(binding: Pick<NativeBinding, 'openSocket' | 'localP
       });
     },
     tcpConnect(address, port, from = {}) {
-      const { fd } = open(from.address ?? (familyOf(address) === 4 ? '0.0.0.0' : '::'), 'tcp', 0);
+      const { fd } = open(from.address ?? (familyOf(address) === 4 ? '0.0.0.0' : '::'), 'tcp', 0, from.transparent === true);
       if (from.onBound) {
         try {
           from.onBound(binding.localPort(fd));

@@ -4,7 +4,7 @@ import type { ProxyUpstream } from './kernel/codecs.js';
 import { registerUpstream } from './proxy-upstreams.js';
 
 describe('registerUpstream', () => {
-  const upstream: ProxyUpstream = { ipVersion: 4, proto: 17, port: 40001 };
+  const upstream: ProxyUpstream = { address: '10.0.0.4', ipVersion: 4, proto: 17, port: 40001 };
 
   it('registers at once and unregisters once, however often it is released', () => {
     const calls: string[] = [];

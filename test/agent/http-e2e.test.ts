@@ -50,8 +50,15 @@ describe.skipIf(!ROOT)('egress HTTP rules through the agent\'s HTTP proxy (real 
             },
           ],
         },
+        // The server admits the client only, and the node itself is no exception (--allow-localhost
+        // policy): the proxy's upstream connections reach it only because they speak as the client
+        // (its address, registered: agent/src/proxy-upstreams.ts).
+        'web-from-client': {
+          endpointSelector: { matchLabels: { app: 'web' } },
+          ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: String(WEB), protocol: 'TCP' }] }] }],
+        },
       },
-      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s'],
+      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s', '--allow-localhost', 'policy'],
     });
     server = await HttpPeer.start(topo.pods[1]!.nsPath);
     await server.serve(WEB);

@@ -53,12 +53,14 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
     const nodeAddr = (family: 4 | 6) => (family === 4 ? pod(1).gatewayIp : pod(1).gatewayIp6);
     const proxyAddress = () => ({ port: PROXY_PORT, ipv4: nodeAddr(4), ipv6: nodeAddr(6) });
 
-    /** A TCP connection from the node's namespace (this process, the addon's socket), bound first so its
-     *  port can be registered as a proxy upstream; resolves true when "ping" is echoed. */
-    const fromNode = async (family: 4 | 6, to: string, register?: { identity: number; decided: boolean }): Promise<boolean> => {
-      const fd = binding.openSocket(family, 'tcp', nodeAddr(family), 0, topo!.node.nsPath);
+    /** A TCP connection from the node's namespace (this process, the addon's socket) to `to`:80, bound first
+     *  — to the node's address, or transparently to `from` (as the HTTP proxy speaks with its client's
+     *  address) — so its port can be registered as a proxy upstream; resolves true when "ping" is echoed. */
+    const fromNode = async (family: 4 | 6, to: string, register?: { identity: number; decided: boolean }, from?: string): Promise<boolean> => {
+      const address = from ?? nodeAddr(family);
+      const fd = binding.openSocket(family, 'tcp', address, 0, topo!.node.nsPath, from !== undefined);
       const port = binding.localPort(fd);
-      const upstream = { ipVersion: family, proto: IpProto.tcp, port };
+      const upstream = { address, ipVersion: family, proto: IpProto.tcp, port };
       if (register) dp!.registerProxyUpstream(upstream, register.identity, register.decided);
       const socket = new Socket({ fd, readable: true, writable: true });
       try {
@@ -108,6 +110,7 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       for (const i of [1, 2, 3] as const) peers.push(await Peer.start(pod(i).nsPath));
       await peers[1]!.listen('tcp', WEB, true); // pod 2's own server: only what the policy lets past the proxy reaches it
       await peers[1]!.listen('udp', DNS, false); // counts datagrams
+      await peers[2]!.listen('tcp', WEB, true); // pod 3: an echo server (no policy)
     });
 
     afterAll(() => {
@@ -155,11 +158,30 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       expect(await fromNode(family, addr(2, family))).toBe(false);
     });
 
+    it.each([4, 6] as const)('IPv%s: an upstream connection speaking with its client\'s address (transparent) is decided as the client, and the replies come back to it — from a managed server and from one the node does not manage', async (family) => {
+      accepted.length = 0;
+      // registered for pod 1 and decided: pod 2's own server answers, its replies go back to this socket
+      // (pod 2's egress hook: the connection's conntrack entry is an upstream's), not to pod 1
+      expect(await fromNode(family, addr(2, family), { identity: ID.pod1, decided: true }, addr(1, family))).toBe(true);
+      expect(accepted).toEqual([]);
+      // not registered: pod 2's ingress takes it for pod 1's own connection and hands it to the proxy,
+      // whose answer goes to pod 1 — which never opened it: no echo here
+      expect(await fromNode(family, addr(2, family), undefined, addr(1, family))).toBe(false);
+      // pod 3 unmanaged (no hook decides there): its replies reach pod 1's ingress hook, which sends them
+      // back to the proxy's socket by their destination
+      dp!.deleteEndpoints([pod(3).hostIfindex]);
+      try {
+        expect(await fromNode(family, addr(3, family), { identity: ID.pod1, decided: false }, addr(1, family))).toBe(true);
+      } finally {
+        dp!.upsertEndpoints([{ ifindex: pod(3).hostIfindex, identity: ID.pod3, defaultDenyIngress: false, defaultDenyEgress: false, auditIngress: false, auditEgress: false }]);
+      }
+    });
+
     it.each([4, 6] as const)('IPv%s: UDP from a registered upstream port (the DNS proxy\'s) is decided as the client it carries', async (family) => {
       /** 5 datagrams from the node to pod 2:53, from a UDP socket registered for `identity` (or not); how many arrive */
       const fromNodeUdp = async (identity?: number): Promise<number> => {
         const fd = binding.openSocket(family, 'udp', nodeAddr(family), 0, topo!.node.nsPath);
-        const upstream = { ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) };
+        const upstream = { address: nodeAddr(family), ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) };
         if (identity !== undefined) dp!.registerProxyUpstream(upstream, identity, false);
         const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
         try {

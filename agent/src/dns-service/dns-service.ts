@@ -96,27 +96,28 @@ export function upstreamSockets(
   registered?: { registry: UpstreamRegistry; from: () => { ipv4?: string | undefined; ipv6?: string | undefined }; log?: Logger },
 ): UpstreamSocketFactory {
   const source = (family: 4 | 6): string | undefined => (family === 4 ? registered?.from().ipv4 : registered?.from().ipv6);
-  const registry = registered?.registry;
-  const log = registered?.log;
+  /** registers a socket bound to `address` (the node's) for `owner`; a release for its close */
+  const register = (address: string | undefined, ipVersion: 4 | 6, proto: number, port: number, owner: number | undefined): (() => void) =>
+    registered && address !== undefined && owner !== undefined
+      ? registerUpstream(registered.registry, { address, ipVersion, proto, port }, owner, false, registered.log)
+      : () => undefined;
   return {
     udp: (family, owner) => {
-      const fd = binding.openSocket(family, 'udp', source(family) ?? (family === 4 ? '0.0.0.0' : '::'), 0, netnsPath);
+      const address = source(family);
+      const fd = binding.openSocket(family, 'udp', address ?? (family === 4 ? '0.0.0.0' : '::'), 0, netnsPath);
       const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: ipLiteralLookup });
-      if (registry && owner !== undefined) {
-        const release = registerUpstream(registry, { ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) }, owner, false, log);
-        socket.once('close', release);
-      }
+      socket.once('close', register(address, family, IpProto.udp, binding.localPort(fd), owner));
       socket.bind({ fd }); // sends before 'listening' are queued by node:dgram
       return socket;
     },
     tcp: (destination, owner) => {
+      const family = isIP(destination.address) === 6 ? 6 : 4;
+      const address = source(family);
       let release = (): void => undefined;
-      const onBound = registry && owner !== undefined
-        ? (port: number) => {
-            release = registerUpstream(registry, { ipVersion: isIP(destination.address) === 6 ? 6 : 4, proto: IpProto.tcp, port }, owner, false, log);
-          }
-        : undefined;
-      const socket = sockets.tcpConnect(destination.address, destination.port, { address: source(isIP(destination.address) === 6 ? 6 : 4), ...(onBound ? { onBound } : {}) });
+      const socket = sockets.tcpConnect(destination.address, destination.port, {
+        address,
+        onBound: (port) => (release = register(address, family, IpProto.tcp, port, owner)),
+      });
       socket.once('close', () => release());
       return socket;
     },

@@ -5,7 +5,7 @@ import { toHttpRequestRecord } from './http-records.js';
 
 const record = (r: Partial<HttpRecord<HttpEndpoint>> = {}): HttpRecord<HttpEndpoint> => ({
   time: 1000,
-  endpoint: { key: 'shop/web-1', identity: 300, ingress: false, peerIdentity: 500 },
+  endpoint: { key: 'shop/web-1', identity: 300, ingress: false, peerIdentity: 500, clientAddress: '10.0.0.3' },
   original: { address: '10.0.1.7', port: 8080 },
   method: 'GET',
   path: '/v1/items?id=3',
@@ -29,7 +29,7 @@ describe('toHttpRequestRecord', () => {
   });
 
   it('ingress: the client (the peer) is the source, the server pod the destination', () => {
-    const got = toHttpRequestRecord(record({ endpoint: { key: 'shop/api-1', identity: 500, ingress: true, peerIdentity: 300 } }));
+    const got = toHttpRequestRecord(record({ endpoint: { key: 'shop/api-1', identity: 500, ingress: true, peerIdentity: 300, clientAddress: '10.0.0.3' } }));
     expect(got).toMatchObject({ sourceIdentity: 300, destinationIdentity: 500, direction: 'INGRESS', port: 8080 });
   });
 

@@ -53,6 +53,8 @@ export interface HttpEndpoint extends ProxyEndpoint {
   ingress: boolean;
   /** identity of the peer: the server the pod connected to (egress), or the client (ingress) */
   peerIdentity: number;
+  /** the client's address (the pod's for egress): the proxy's upstream connection speaks with it */
+  clientAddress: string;
 }
 
 /** What the service needs of the datapath (agent/src/kernel/datapath.ts). */
@@ -80,7 +82,6 @@ export interface HttpServiceOptions {
 }
 
 const ipVersionOf = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4);
-const upstreamKey = (ipVersion: 4 | 6, port: number): string => `${ipVersion}/${port}`;
 
 export class HttpService {
   readonly context = new ProxyContext();
@@ -88,8 +89,6 @@ export class HttpService {
   private lookup: HttpRuleLookup = () => undefined;
   private attribution = new Map<number, RuleAttribution>();
   private readonly h2c = new H2cRefusals();
-  /** this service's upstream sockets: `ipVersion/port` → the client identity it registered */
-  private readonly upstreams = new Map<string, number>();
   private listening: ProxyAddress | undefined;
   private readonly log: Logger;
   /** request records for the flow history until the next drain */
@@ -189,29 +188,23 @@ export class HttpService {
   }
 
   private resolveClient(client: HttpClient): ResolvedHttpClient<HttpEndpoint> | undefined {
-    const c = this.context.redirected(this.options.datapath, client, IpProto.tcp, (x) => this.upstreams.get(upstreamKey(ipVersionOf(x.address), x.port)));
-    return c && { endpoint: { ...c.endpoint, ingress: c.ingress, peerIdentity: c.peerIdentity }, original: c.original };
+    const c = this.context.redirected(this.options.datapath, client, IpProto.tcp);
+    return c && { endpoint: { ...c.endpoint, ingress: c.ingress, peerIdentity: c.peerIdentity, clientAddress: client.address }, original: c.original };
   }
 
-  /** An upstream connection for `endpoint`'s connection, registered with the kernel while it lives. */
+  /** An upstream connection for `endpoint`'s connection: from the client's own address and a port of its
+   *  own (transparent), registered with the kernel while it lives — the destination's ingress decides it
+   *  as the client (and, for an ingress connection, does not hand it to the proxy again), and its replies
+   *  come back to this socket. */
   private connectUpstream(original: HttpDestination, endpoint: HttpEndpoint): Socket {
-    const ipVersion = ipVersionOf(original.address);
+    const address = endpoint.clientAddress;
+    const ipVersion = ipVersionOf(address);
     const client = endpoint.ingress ? endpoint.peerIdentity : endpoint.identity;
     let release = (): void => undefined;
-    // from the proxy's own (node) address, which the kernel knows as the node's: a pod's ingress hook
-    // looks registered ports up only for connections from the node
-    const address = ipVersion === 4 ? this.listening?.ipv4 : this.listening?.ipv6;
     const socket = this.options.sockets.tcpConnect(original.address, original.port, {
       address,
-      onBound: (port) => {
-        const key = upstreamKey(ipVersion, port);
-        const unregister = registerUpstream(this.options.datapath, { ipVersion, proto: IpProto.tcp, port }, client, endpoint.ingress, this.log);
-        this.upstreams.set(key, client);
-        release = () => {
-          this.upstreams.delete(key);
-          unregister();
-        };
-      },
+      transparent: true,
+      onBound: (port) => (release = registerUpstream(this.options.datapath, { address, ipVersion, proto: IpProto.tcp, port }, client, endpoint.ingress, this.log)),
     });
     socket.once('close', () => release());
     return socket;

@@ -84,7 +84,7 @@ export const LAYOUTS = {
   ctValue: {
     name: 'fn_ct_value',
     size: 32,
-    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), node_nat: f(26, 1), proxy: f(27, 1), pad: f(28, 4) },
+    fields: { last_seen_ns: f(0, 8), rule_id: f(8, 4), peer_id: f(12, 4), local_id: f(16, 4), generation: f(20, 4), verdict: f(24, 1), state: f(25, 1), node_nat: f(26, 1), proxy: f(27, 1), upstream: f(28, 1), pad: f(29, 3) },
   },
   config: {
     name: 'fn_config',
@@ -116,8 +116,8 @@ export const LAYOUTS = {
   },
   upstreamKey: {
     name: 'fn_upstream_key',
-    size: 4,
-    fields: { port: f(0, 2), ip_version: f(2, 1), proto: f(3, 1) },
+    size: 20,
+    fields: { addr: f(0, 16), port: f(16, 2), ip_version: f(18, 1), proto: f(19, 1) },
   },
   upstreamValue: {
     name: 'fn_upstream_value',
@@ -291,6 +291,8 @@ export interface ProxyRedirect {
 
 /** A proxy's upstream socket as fn_proxy_upstreams keys it. */
 export interface ProxyUpstream {
+  /** the address it is bound to: the node's, or (the HTTP proxy, transparently) its client's */
+  address: string;
   ipVersion: 4 | 6;
   /** IpProto.tcp or IpProto.udp */
   proto: number;
@@ -621,9 +623,11 @@ export function readProxyRedirect(key: Buffer, ko: number, val: Buffer, vo: numb
   };
 }
 
-/** fn_upstream_key of a proxy's upstream socket (IP version 4 or 6, protocol, its local port). */
-export function writeUpstreamKey(b: Buffer, o: number, ipVersion: 4 | 6, proto: number, port: number): void {
+/** fn_upstream_key of a proxy's upstream socket (its local address and port, IP version, protocol). */
+export function writeUpstreamKey(b: Buffer, o: number, u: ProxyUpstream): void {
   const x = L.upstreamKey.fields;
+  const { address, ipVersion, proto, port } = u;
+  parsePrefix16(address).bytes.copy(b, o + x.addr.offset);
   b.writeUInt16BE(port, o + x.port.offset);
   b.writeUInt8(ipVersion, o + x.ip_version.offset);
   b.writeUInt8(proto, o + x.proto.offset);

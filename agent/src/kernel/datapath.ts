@@ -314,14 +314,14 @@ export class Datapath {
   registerProxyUpstream(upstream: ProxyUpstream, identity: number, decided: boolean): void {
     const key = Buffer.alloc(LAYOUTS.upstreamKey.size);
     const value = Buffer.alloc(LAYOUTS.upstreamValue.size);
-    writeUpstreamKey(key, 0, upstream.ipVersion, upstream.proto, upstream.port);
+    writeUpstreamKey(key, 0, upstream);
     writeUpstreamValue(value, 0, identity, decided ? UpstreamFlag.decided : 0);
     this.bpf.updateBatch(this.map(MapName.proxyUpstreams), key, value);
   }
 
   unregisterProxyUpstream(upstream: ProxyUpstream): void {
     const key = Buffer.alloc(LAYOUTS.upstreamKey.size);
-    writeUpstreamKey(key, 0, upstream.ipVersion, upstream.proto, upstream.port);
+    writeUpstreamKey(key, 0, upstream);
     this.bpf.deleteBatch(this.map(MapName.proxyUpstreams), key);
   }
 
