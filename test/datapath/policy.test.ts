@@ -12,6 +12,8 @@ import type { EndpointEntry, FlowRecord, IpcacheEntry, PolicyEntry } from '../..
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { Direction, FlowVerdict, IpProto, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
 import { splitPortRange } from '../../agent/src/kernel/port-range.js';
+import { kernelDecide } from '../../agent/src/compile/kernel-decide.js';
+import { ipcacheLookup } from '../../agent/src/dns-service/ipcache-lookup.js';
 import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, type Topology } from '../helpers/netns.js';
 import { waitForQuietFlows } from '../helpers/quiet-flows.js';
 
@@ -316,6 +318,17 @@ describe.skipIf(!ROOT).each(HOST_ROUTING)('datapath policy with real packets, ho
     ]),
   ];
 
+  /** What kernelDecide predicts for a probe: it passes when the source's egress and the destination's
+   *  ingress both let it through (replies pass by conntrack); peers resolved through the case's ipcache. */
+  const modelVerdict = (c: Case, f: Family, p: Probe): 'pass' | 'drop' => {
+    const identityOf = ipcacheLookup(c.ipcache ?? baseIpcache());
+    const endpoints = Object.entries(c.endpoints).map(([name, o]) => ep(name as PodName, ifindex(name as PodName), o));
+    const proto = p.proto === 'icmp' ? f.icmp.proto : p.proto === 'tcp' ? IpProto.tcp : IpProto.udp;
+    const through = (local: PodName, direction: Direction, peer: PodName): boolean =>
+      kernelDecide({ endpoints, policy: c.policy }, { localId: ID[local], peerId: identityOf(f.ip[peer]), direction, proto, port: p.port })?.verdict !== 'dropped';
+    return through(p.from, egress, p.to) && through(p.to, ingress, p.from) ? 'pass' : 'drop';
+  };
+
   /** Resets maps to the case's state: endpoints, ipcache, policy replaced; conntrack and flows cleared. */
   const apply = (c: Omit<Case, 'probes' | 'name'>): void => {
     const dpx = d();
@@ -380,6 +393,8 @@ describe.skipIf(!ROOT).each(HOST_ROUTING)('datapath policy with real packets, ho
       const got: string[] = [];
       for (const p of c.probes) got.push(`${p.from}->${p.to} ${p.proto}/${p.port} ${await probe(f, p)}`);
       expect(got).toEqual(c.probes.map((p) => `${p.from}->${p.to} ${p.proto}/${p.port} ${p.want}`));
+      // the TypeScript model of the kernel's decision (agent/src/compile/kernel-decide.ts) predicts the same
+      expect(c.probes.map((p) => `${p.from}->${p.to} ${p.proto}/${p.port} ${modelVerdict(c, f, p)}`)).toEqual(got);
       const flows = d().readAndResetFlows();
       // Every probe was of this family (ARP and NDP pass uncounted): so is every count.
       expect([...new Set(flows.map((x) => x.ipVersion))]).toEqual([f.version]);
