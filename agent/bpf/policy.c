@@ -1277,7 +1277,11 @@ int fn_to_proxy(struct __sk_buff *skb)
 		return FN_PASS;
 	int parsed = skb->protocol == bpf_htons(ETH_P_IP) ? parse_ipv4(skb, &p) : skb->protocol == bpf_htons(ETH_P_IPV6) ? parse_ipv6(skb, &p) : FN_PARSE_UNSUPPORTED;
 	const struct fn_config *cfg = bpf_map_lookup_elem(&fn_config, &zero);
-	if (parsed != FN_PARSE_OK || !cfg || p.proto != IPPROTO_TCP || !p.l4_off)
+	if (parsed != FN_PARSE_OK || !cfg || !p.l4_off)
+		return FN_DROP;
+	if (p.proto == IPPROTO_UDP) /* an answer to a proxy's upstream socket: the mark is all it needs */
+		return FN_PASS;
+	if (p.proto != IPPROTO_TCP)
 		return FN_DROP;
 	return assign_to_proxy(skb, &p, cfg);
 }

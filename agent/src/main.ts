@@ -224,7 +224,7 @@ function dnsServiceOf(o: AgentCliOptions, datapath: Datapath, source: EndpointSo
   return new DnsService({
     datapath,
     sockets,
-    upstream: upstreamSockets(binding, sockets, o.netns, { registry: datapath, from: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes), log }),
+    upstream: upstreamSockets(binding, sockets, o.netns, { registry: datapath, log }),
     addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
     port: o.dnsProxyPort,
     stateDir: o.stateDir,

@@ -110,7 +110,8 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       for (const i of [1, 2, 3] as const) peers.push(await Peer.start(pod(i).nsPath));
       await peers[1]!.listen('tcp', WEB, true); // pod 2's own server: only what the policy lets past the proxy reaches it
       await peers[1]!.listen('udp', DNS, false); // counts datagrams
-      await peers[2]!.listen('tcp', WEB, true); // pod 3: an echo server (no policy)
+      await peers[2]!.listen('tcp', WEB, true); // pod 3: echo servers (no policy)
+      await peers[2]!.listen('udp', DNS, true);
     });
 
     afterAll(() => {
@@ -198,6 +199,38 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
       expect(await fromNodeUdp(ID.pod1)).toBe(5);
       expect(await fromNodeUdp(ID.pod3)).toBe(0);
       expect(await fromNodeUdp()).toBe(0); // the node itself: allow-localhost=policy here, no policy allows it
+    });
+
+    it.each([4, 6] as const)('IPv%s: UDP answers to a socket speaking with a pod\'s address come back to it, also from a server the node does not manage', async (family) => {
+      /** one datagram to pod 3's echo server on 53 from a transparent socket bound to pod 1's address,
+       *  registered for pod 1 (as the DNS proxy's); true when the echo arrives */
+      const echo = async (): Promise<boolean> => {
+        const fd = binding.openSocket(family, 'udp', addr(1, family), 0, topo!.node.nsPath, true);
+        const upstream = { address: addr(1, family), ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) };
+        dp!.registerProxyUpstream(upstream, ID.pod1, false);
+        const socket = createSocket(family === 4 ? 'udp4' : 'udp6');
+        try {
+          await new Promise<void>((resolve) => socket.bind({ fd }, resolve));
+          return await new Promise<boolean>((resolve) => {
+            const timer = setTimeout(() => resolve(false), 1500);
+            socket.once('message', () => {
+              clearTimeout(timer);
+              resolve(true);
+            });
+            socket.send(Buffer.from('query'), DNS, addr(3, family));
+          });
+        } finally {
+          socket.close();
+          dp!.unregisterProxyUpstream(upstream);
+        }
+      };
+      expect(await echo()).toBe(true); // pod 3 managed: its egress hook sends the answer back (conntrack)
+      dp!.deleteEndpoints([pod(3).hostIfindex]);
+      try {
+        expect(await echo()).toBe(true); // unmanaged: pod 1's ingress hook finds the socket by destination
+      } finally {
+        dp!.upsertEndpoints([{ ifindex: pod(3).hostIfindex, identity: ID.pod3, defaultDenyIngress: false, defaultDenyEgress: false, auditIngress: false, auditEgress: false }]);
+      }
     });
 
     it.each([4, 6] as const)('IPv%s: without the HTTP proxy the connection fails closed (dropped, no proxy)', async (family) => {

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { createDnsQueryVerdict, createFqdnLearner, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
 import { DnsProxy } from '../dns/dns-proxy.js';
 import { ipLiteralLookup } from '../dns/udp-upstream.js';
-import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamSocketFactory } from '../dns/types.js';
+import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamOwner, UpstreamSocketFactory } from '../dns/types.js';
 import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
 import { FqdnLearner } from '../fqdn/fqdn-learner.js';
 import type { DnsQueryRecord } from '../flows/dns-summaries.js';
@@ -52,6 +52,8 @@ export interface DnsEndpoint {
   proto: number;
   /** identity of the resolver the pod addressed (the compiled ipcache's answer) */
   resolverIdentity: number;
+  /** the pod's address the query came from: the proxy's upstream socket speaks with it */
+  clientAddress: string;
 }
 
 
@@ -84,39 +86,39 @@ export interface DnsServiceOptions {
   upstreamTimeoutMs?: number;
 }
 
-/** Upstream sockets the proxy forwards through, created in the pods' namespace. With `registered`, each
- *  socket for an owner (the client's identity) is bound to the node's address of its family (`from`, the
- *  proxy's: the kernel knows it as the node's) and registered with the kernel while it is open
- *  (proxy-upstreams.ts): the resolver's ingress policy decides the forwarded queries as that client, not
- *  as the node. */
+/** Upstream sockets the proxy forwards through, created in the pods' namespace. With `registry`, a socket
+ *  for an owner (the client's identity and address) speaks with the client's own address (transparent,
+ *  as the HTTP proxy's) and is registered with the kernel while it is open (proxy-upstreams.ts): the
+ *  resolver — on this node or another — sees the client, its ingress policy decides the queries as the
+ *  client, and the kernel steers the answers back to the socket. Without (or without an owner): the
+ *  wildcard address of the family. */
 export function upstreamSockets(
   binding: Pick<NativeBinding, 'openSocket' | 'localPort'>,
   sockets: ProxySockets,
   netnsPath?: string,
-  registered?: { registry: UpstreamRegistry; from: () => { ipv4?: string | undefined; ipv6?: string | undefined }; log?: Logger },
+  registered?: { registry: UpstreamRegistry; log?: Logger },
 ): UpstreamSocketFactory {
-  const source = (family: 4 | 6): string | undefined => (family === 4 ? registered?.from().ipv4 : registered?.from().ipv6);
-  /** registers a socket bound to `address` (the node's) for `owner`; a release for its close */
-  const register = (address: string | undefined, ipVersion: 4 | 6, proto: number, port: number, owner: number | undefined): (() => void) =>
-    registered && address !== undefined && owner !== undefined
-      ? registerUpstream(registered.registry, { address, ipVersion, proto, port }, owner, false, registered.log)
-      : () => undefined;
+  const wildcard = (family: 4 | 6): string => (family === 4 ? '0.0.0.0' : '::');
+  /** registers a socket bound to the owner's address; a release for its close */
+  const register = (owner: UpstreamOwner, ipVersion: 4 | 6, proto: number, port: number): (() => void) =>
+    registered ? registerUpstream(registered.registry, { address: owner.address, ipVersion, proto, port }, owner.identity, false, registered.log) : () => undefined;
   return {
     udp: (family, owner) => {
-      const address = source(family);
-      const fd = binding.openSocket(family, 'udp', address ?? (family === 4 ? '0.0.0.0' : '::'), 0, netnsPath);
+      const from = registered && owner ? owner : undefined;
+      const fd = binding.openSocket(family, 'udp', from?.address ?? wildcard(family), 0, netnsPath, from !== undefined);
       const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: ipLiteralLookup });
-      socket.once('close', register(address, family, IpProto.udp, binding.localPort(fd), owner));
+      if (from) socket.once('close', register(from, family, IpProto.udp, binding.localPort(fd)));
       socket.bind({ fd }); // sends before 'listening' are queued by node:dgram
       return socket;
     },
     tcp: (destination, owner) => {
-      const family = isIP(destination.address) === 6 ? 6 : 4;
-      const address = source(family);
+      const from = registered && owner ? owner : undefined;
+      if (!from) return sockets.tcpConnect(destination.address, destination.port);
       let release = (): void => undefined;
       const socket = sockets.tcpConnect(destination.address, destination.port, {
-        address,
-        onBound: (port) => (release = register(address, family, IpProto.tcp, port, owner)),
+        address: from.address,
+        transparent: true,
+        onBound: (port) => (release = register(from, isIP(destination.address) === 6 ? 6 : 4, IpProto.tcp, port)),
       });
       socket.once('close', () => release());
       return socket;
@@ -170,7 +172,7 @@ export class DnsService {
       allowQuery: (endpoint, qname, _qtype, original) => this.allowQuery(endpoint, qname, original),
       learn: (endpoint, answer) => this.learn(endpoint, answer),
       onRecord: (record) => this.keepRecord(record),
-      upstreamOwner: (endpoint) => endpoint.identity,
+      upstreamOwner: (endpoint) => ({ identity: endpoint.identity, address: endpoint.clientAddress }),
     });
     this.listening = { port, ...(addresses.ipv4 ? { ipv4: addresses.ipv4 } : {}), ...(addresses.ipv6 ? { ipv6: addresses.ipv6 } : {}) };
     this.options.datapath.setDnsProxy(this.listening);
@@ -268,7 +270,7 @@ export class DnsService {
   private resolveClient(client: DnsClient): ResolvedClient<DnsEndpoint> | undefined {
     const proto = client.transport === 'tcp' ? IpProto.tcp : IpProto.udp;
     const c = this.context.redirected(this.options.datapath, client, proto);
-    return c && { endpoint: { ...c.endpoint, ifindex: c.ifindex, proto, resolverIdentity: c.peerIdentity }, original: c.original };
+    return c && { endpoint: { ...c.endpoint, ifindex: c.ifindex, proto, resolverIdentity: c.peerIdentity, clientAddress: client.address }, original: c.original };
   }
 
   private allowQuery(endpoint: DnsEndpoint, qname: string, original: DnsDestination): QueryDecision {

@@ -115,16 +115,16 @@ function decoded(bytes: Buffer): dnsPacket.DecodedPacket & { rcode?: string } {
 
 describe('DnsProxy forwarding', () => {
   it('queries of endpoints with different upstream owners never share an upstream socket; the factory gets the owner', async () => {
-    const owners: (number | undefined)[] = [];
+    const owners: (string | undefined)[] = [];
     let n = 0;
     const h = await startHarness({
       proxy: {
         // queries alternate between two endpoints, `pod-even` (owner 2) and `pod-odd` (owner 3)
         resolveClient: () => ({ endpoint: n++ % 2 === 0 ? 'pod-even' : 'pod-odd', original: { address: '127.0.0.1', port: h.server.port } }),
-        upstreamOwner: (endpoint) => (endpoint === 'pod-even' ? 2 : 3),
+        upstreamOwner: (endpoint) => (endpoint === 'pod-even' ? { identity: 2, address: '10.0.0.2' } : { identity: 3, address: '10.0.0.3' }),
         upstream: {
           udp: (family, owner) => {
-            owners.push(owner);
+            owners.push(owner && `${owner.identity}@${owner.address}`);
             return defaultUpstreamSockets.udp(family);
           },
           tcp: (destination) => defaultUpstreamSockets.tcp(destination),
@@ -133,7 +133,7 @@ describe('DnsProxy forwarding', () => {
     });
     for (let i = 0; i < 6; i++) await queryUdp('127.0.0.1', h.udpPort, dnsQuery(0x100 + i, 'api.example.com'));
     expect(h.server.queries).toHaveLength(6);
-    expect([...owners].sort()).toEqual([2, 3]); // one socket per owner, each made once
+    expect([...owners].sort()).toEqual(['2@10.0.0.2', '3@10.0.0.3']); // one socket per owner, each made once
   });
 
   for (const host of ['127.0.0.1', '::1'] as const) {

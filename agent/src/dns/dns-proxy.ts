@@ -18,7 +18,7 @@ import { DnsQueryHandler, emptyStats, type Forward } from './query-handler.js';
 import { TcpDnsSession } from './tcp-session.js';
 import { TcpUpstream } from './tcp-upstream.js';
 import { ipLiteralLookup, UdpUpstream } from './udp-upstream.js';
-import type { DnsDestination, DnsProxyOptions, DnsProxyStats, UpstreamSocketFactory } from './types.js';
+import type { DnsDestination, DnsProxyOptions, DnsProxyStats, UpstreamOwner, UpstreamSocketFactory } from './types.js';
 
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 5000;
 export const DEFAULT_MAX_IN_FLIGHT = 4096;
@@ -111,7 +111,7 @@ export class DnsProxy<Endpoint> {
     });
   }
 
-  private openTcpUpstream(destination: DnsDestination, owner: number | undefined): TcpUpstream {
+  private openTcpUpstream(destination: DnsDestination, owner: UpstreamOwner | undefined): TcpUpstream {
     return new TcpUpstream(this.upstreamSockets.tcp(destination, owner), destination, this.maxInFlight, this.timeoutMs, () => {
       this.handler.stats.unmatchedUpstream++;
     });

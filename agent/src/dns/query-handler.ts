@@ -22,10 +22,10 @@ import { performance } from 'node:perf_hooks';
 import { followAnswerChain } from './dns-answer.js';
 import { canonicalDnsName, decodeDnsMessage, encodeRejection, sameQuestion, type DnsMessage, type ProxyRcode } from './dns-message.js';
 import { UpstreamTimeoutError } from './pending-exchanges.js';
-import type { DnsClient, DnsDestination, DnsProxyOptions, DnsProxyStats, DnsRecord, PolicyRef, ResolvedClient } from './types.js';
+import type { DnsClient, DnsDestination, DnsProxyOptions, DnsProxyStats, DnsRecord, PolicyRef, ResolvedClient, UpstreamOwner } from './types.js';
 
 /** `owner`: the upstreamOwner of the query's endpoint (undefined: none given) */
-export type Forward = (query: Buffer, destination: DnsDestination, owner?: number) => Promise<Buffer>;
+export type Forward = (query: Buffer, destination: DnsDestination, owner?: UpstreamOwner) => Promise<Buffer>;
 
 type Callbacks<Endpoint> = Pick<DnsProxyOptions<Endpoint>, 'resolveClient' | 'allowQuery' | 'learn' | 'onRecord' | 'upstreamOwner'>;
 

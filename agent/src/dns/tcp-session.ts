@@ -20,7 +20,7 @@ import { DnsFrameReader, frameDnsMessage } from './dns-tcp-framing.js';
 import { UpstreamBusyError, UpstreamClosedError } from './pending-exchanges.js';
 import type { Forward } from './query-handler.js';
 import type { TcpUpstream } from './tcp-upstream.js';
-import type { DnsClient, DnsDestination } from './types.js';
+import type { DnsClient, DnsDestination, UpstreamOwner } from './types.js';
 
 const MAX_UPSTREAMS = 4;
 /** queries of one connection handled at once; reading pauses beyond (TCP flow control holds the rest) */
@@ -31,7 +31,7 @@ export const MAX_UNREAD_BYTES = 1 << 20;
 export interface TcpSessionOptions {
   handle(query: Buffer, client: DnsClient, forward: Forward): Promise<Buffer | undefined>;
   /** `owner`: the upstreamOwner of the connection's endpoint */
-  openUpstream(destination: DnsDestination, owner: number | undefined): TcpUpstream;
+  openUpstream(destination: DnsDestination, owner: UpstreamOwner | undefined): TcpUpstream;
   idleTimeoutMs: number;
   /** an answer was decided after the client's connection had gone */
   onReplyLost(): void;

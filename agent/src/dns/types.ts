@@ -86,12 +86,20 @@ export interface DnsRecord<Endpoint> {
 }
 
 /** Creates upstream sockets (in production in the node's network namespace). */
+/** Whose queries an upstream socket carries (DnsProxyOptions.upstreamOwner). */
+export interface UpstreamOwner {
+  /** the client's identity */
+  identity: number;
+  /** the client's address: the agent's sockets speak with it (transparent) */
+  address: string;
+}
+
 export interface UpstreamSocketFactory {
-  /** an unbound or bound UDP socket of the family, for the queries of clients of `owner` (upstreamOwner;
+  /** an unbound or bound UDP socket of the family, for the queries of `owner`'s client (upstreamOwner;
    *  undefined: any client); the proxy owns it and closes it */
-  udp(family: 4 | 6, owner?: number): dgram.Socket;
-  /** a TCP connection (connecting or connected) to the destination, for a client of `owner`; the proxy owns it */
-  tcp(destination: DnsDestination, owner?: number): net.Socket;
+  udp(family: 4 | 6, owner?: UpstreamOwner): dgram.Socket;
+  /** a TCP connection (connecting or connected) to the destination, for `owner`'s client; the proxy owns it */
+  tcp(destination: DnsDestination, owner?: UpstreamOwner): net.Socket;
 }
 
 export interface DnsProxyOptions<Endpoint> {
@@ -109,9 +117,10 @@ export interface DnsProxyOptions<Endpoint> {
   learn(endpoint: Endpoint, answer: DnsAnswer): Promise<void>;
   /** every decoded query's record; exceptions are counted, never propagated */
   onRecord?(record: DnsRecord<Endpoint>): void;
-  /** whose traffic an upstream socket carries (the agent: the client's identity): queries of endpoints with
-   *  different owners never share an upstream socket, and the factory gets the owner. Default: one owner. */
-  upstreamOwner?(endpoint: Endpoint): number | undefined;
+  /** whose traffic an upstream socket carries (the agent: the client's identity and address): queries of
+   *  clients with different addresses never share an upstream socket, and the factory gets the owner.
+   *  Default: one owner. */
+  upstreamOwner?(endpoint: Endpoint): UpstreamOwner | undefined;
   /** default: node:dgram / node:net in the current network namespace */
   upstream?: UpstreamSocketFactory;
   /** ms to wait for the upstream answer before answering SERVFAIL; default 5000 */

@@ -13,7 +13,7 @@
  */
 import type * as dgram from 'node:dgram';
 import { PendingExchanges, UpstreamBusyError, UpstreamClosedError } from './pending-exchanges.js';
-import type { DnsDestination, UpstreamSocketFactory } from './types.js';
+import type { DnsDestination, UpstreamOwner, UpstreamSocketFactory } from './types.js';
 
 /**
  * A dgram `lookup` for sockets that are only ever given IP literals (the kernel's record of where a pod
@@ -31,7 +31,7 @@ interface FamilyChannel {
 
 export class UdpUpstream {
   unmatched = 0;
-  /** by `family/owner`: queries of different owners never share a socket */
+  /** by `family/owner address/owner identity`: queries of different owners never share a socket */
   private readonly channels = new Map<string, FamilyChannel>();
   private closed = false;
 
@@ -41,7 +41,7 @@ export class UdpUpstream {
     private readonly timeoutMs: number,
   ) {}
 
-  exchange(query: Buffer, destination: DnsDestination, owner?: number): Promise<Buffer> {
+  exchange(query: Buffer, destination: DnsDestination, owner?: UpstreamOwner): Promise<Buffer> {
     if (this.closed) return Promise.reject(new UpstreamClosedError());
     // an IP literal (the kernel's record): IPv6 exactly when it holds a colon
     const channel = this.channelFor(destination.address.includes(':') ? 6 : 4, owner);
@@ -71,8 +71,8 @@ export class UdpUpstream {
     });
   }
 
-  private channelFor(family: 4 | 6, owner: number | undefined): FamilyChannel {
-    const key = `${family}/${owner ?? ''}`;
+  private channelFor(family: 4 | 6, owner: UpstreamOwner | undefined): FamilyChannel {
+    const key = `${family}/${owner ? `${owner.address}/${owner.identity}` : ''}`;
     const existing = this.channels.get(key);
     if (existing !== undefined) return existing;
     const socket = this.factory.udp(family, owner);
