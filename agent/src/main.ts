@@ -225,6 +225,7 @@ function dnsServiceOf(o: AgentCliOptions, datapath: Datapath, source: EndpointSo
     datapath,
     sockets,
     upstream: upstreamSockets(binding, sockets, o.netns, { registry: datapath, log }),
+    proxyRoute: () => installProxyRoute(o.netns),
     addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
     port: o.dnsProxyPort,
     stateDir: o.stateDir,

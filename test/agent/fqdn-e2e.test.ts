@@ -91,7 +91,8 @@ describe.skipIf(!ROOT)('FQDN policy through the agent\'s DNS proxy (real packets
           ingress: [{ fromEndpoints: [{ matchLabels: { app: 'client' } }], toPorts: [{ ports: [{ port: '53', protocol: 'ANY' }] }] }],
         },
       },
-      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1', '--allow-localhost', 'policy'],
+      // the HTTP proxy off: the DNS service alone installs the proxy route its upstream answers need
+      agentArgs: ['--poll-interval', '1s', '--flow-interval', '1s', '--fqdn-min-ttl', '1', '--allow-localhost', 'policy', '--no-http-proxy'],
     });
     api = scenario.api;
     client = scenario.client;

@@ -6,7 +6,8 @@
  * - start(): restores the learned names (stateDir/fqdn-cache.json), opens the proxy's UDP and TCP
  *   sockets on one port (`port`, 0 = a free one) at each configured node address — in the pods'
  *   namespace (proxySockets) — starts the proxy, then tells the kernel where it listens
- *   (Datapath.setDnsProxy). Until then, connections a policy redirects are dropped (fail closed).
+ *   (Datapath.setDnsProxy). Until then, connections a policy redirects are dropped (fail closed). It
+ *   installs the proxy route first (`proxyRoute`): answers to its transparent upstream sockets need it.
  * - A query is attributed through the kernel's record of the redirect (Datapath.lookupProxyRedirect:
  *   the pod's address and port → the original destination and the pod's host veth); the veth names
  *   the endpoint (namespace/pod and identity, from the last compile). Unknown → REFUSED.
@@ -62,6 +63,8 @@ export interface DnsServiceOptions {
   sockets: ProxySockets;
   /** upstream sockets in the pods' namespace (upstreamSockets()) */
   upstream: UpstreamSocketFactory;
+  /** installs the proxy route the answers to transparent upstream sockets need (kernel/proxy-route.ts) */
+  proxyRoute?: () => Promise<void>;
   /** node addresses the proxy listens on, read at start() (after the endpoint source started); with
    *  neither, the proxy does not run: DNS rules and toFQDNs stay Degraded (fail closed) */
   addresses: () => { ipv4?: string | undefined; ipv6?: string | undefined };
@@ -162,6 +165,7 @@ export class DnsService {
       return false;
     }
     await this.restore();
+    await this.options.proxyRoute?.();
     const { udp, tcp, port } = await this.openSockets(addresses);
     this.proxy = new DnsProxy<DnsEndpoint>({
       udp,
