@@ -173,10 +173,15 @@ struct fn_ct_value {
 	__u8 node_nat;      /* FN_NODE_NAT_*: whether the node's own conntrack translates the connection;
 			     * asked once per entry, only when host routing needs it (policy.c) */
 	__u8 proxy;         /* FN_PROXY_*: the connection goes to that proxy of the agent (to_proxy) */
-	__u8 upstream;      /* 1: a proxy's upstream connection (fn_proxy_upstreams): its replies go back to
-			     * the proxy's socket (marked FN_MARK_TO_PROXY), not to the pod it speaks for */
+	__u8 upstream;      /* FN_CT_UPSTREAM*: a proxy's upstream connection (fn_proxy_upstreams): its replies
+			     * go back to the proxy's socket (marked FN_MARK_TO_PROXY), not to the pod it
+			     * speaks for */
 	__u8 pad[3];
 };                          /* size 32 */
+
+#define FN_CT_UPSTREAM         1 /* fn_ct_value.upstream: a proxy's upstream connection */
+#define FN_CT_UPSTREAM_DECIDED 2 /* … the ingress proxy's, for a connection it took at this hook: its
+				  * packets into the pod are not counted again (the client's were) */
 
 #define FN_NODE_NAT_UNKNOWN 0 /* not asked yet */
 #define FN_NODE_NAT_NO      1

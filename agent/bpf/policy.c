@@ -1014,7 +1014,8 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 				fk.rule_id = cv->rule_id;
 				fk.dport = bpf_ntohs(p->policy_port);
 				fk.verdict = cv->verdict;
-				count_flow(cfg->flow_slot, &fk, len, 0, now);
+				if (cv->upstream != FN_CT_UPSTREAM_DECIDED) /* else counted as the client's own connection */
+					count_flow(cfg->flow_slot, &fk, len, 0, now);
 				if (cv->proxy != FN_PROXY_NONE)
 					return FN_PASS_PROXY + cv->proxy;
 				return ct_pass(p, dir, cfg, cv->node_nat, 0);
@@ -1115,7 +1116,7 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 			.state = created ? ct_initial_state(p) : cv->state,
 			.node_nat = created ? FN_NODE_NAT_UNKNOWN : cv->node_nat,
 			.proxy = d.proxy,
-			.upstream = upstream,
+			.upstream = decided ? FN_CT_UPSTREAM_DECIDED : upstream ? FN_CT_UPSTREAM : 0,
 		};
 		if (!created)
 			ct_touch(&nv, p, now, 0);
@@ -1128,7 +1129,11 @@ static __noinline int decide_at(struct __sk_buff *skb, const struct fn_pkt *p, _
 			return FN_DROP;
 		}
 	}
-	count_flow(cfg->flow_slot, &fk, len, created, now);
+	/* The ingress proxy's own upstream connection is the client's connection, already counted at this hook
+	 * when it was handed to the proxy: its packets into the pod are not counted twice (its replies are,
+	 * as the connection's replies). */
+	if (!decided)
+		count_flow(cfg->flow_slot, &fk, len, created, now);
 	return pass;
 }
 

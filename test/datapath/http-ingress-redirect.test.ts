@@ -161,10 +161,16 @@ describe.skipIf(!ROOT).each([{ mode: 'stack' as const, tag: 'hinstack' }, { mode
 
     it.each([4, 6] as const)('IPv%s: an upstream connection speaking with its client\'s address (transparent) is decided as the client, and the replies come back to it — from a managed server and from one the node does not manage', async (family) => {
       accepted.length = 0;
+      dp!.readAndResetFlows();
       // registered for pod 1 and decided: pod 2's own server answers, its replies go back to this socket
       // (pod 2's egress hook: the connection's conntrack entry is an upstream's), not to pod 1
       expect(await fromNode(family, addr(2, family), { identity: ID.pod1, decided: true }, addr(1, family))).toBe(true);
       expect(accepted).toEqual([]);
+      // the ingress proxy's own connection is not counted into pod 2 again (the client's was, when it was
+      // handed to the proxy); pod 2's answers are counted as replies
+      const atPod2 = dp!.readAndResetFlows().filter((f) => f.localId === ID.pod2 && f.ipVersion === family);
+      expect(atPod2.filter((f) => f.direction === Direction.ingress)).toEqual([]);
+      expect(atPod2.some((f) => f.direction === Direction.egress && f.verdict === FlowVerdict.reply && f.peerId === ID.pod1)).toBe(true);
       // not registered: pod 2's ingress takes it for pod 1's own connection and hands it to the proxy,
       // whose answer goes to pod 1 — which never opened it: no echo here
       expect(await fromNode(family, addr(2, family), undefined, addr(1, family))).toBe(false);
