@@ -58,21 +58,16 @@ export class ProxyContext {
 
   /** A connection a proxy accepted, through the kernel's record of the redirect: the managed endpoint
    *  behind the host veth whose policy redirected it (the client pod for egress, the server pod for
-   *  ingress), where the client was going, and the identity of the peer — the destination for egress;
-   *  for ingress the client: `clientIdentity(client)` when given and known (a proxy's own upstream
-   *  connection acts for the client it registered), else the compiled ipcache's answer for its address.
-   *  Undefined when the kernel has no record or the veth is not a managed endpoint (the proxy refuses it). */
-  redirected(
-    records: RedirectRecords,
-    client: { address: string; port: number },
-    proto: number,
-    clientIdentity?: (client: { address: string; port: number }) => number | undefined,
-  ): RedirectedConnection | undefined {
+   *  ingress), where the client was going, and the identity of the peer (the compiled ipcache's answer):
+   *  the destination's for egress, the client's for ingress — a proxy's upstream connection speaks with
+   *  its client's own address, so this is its client too. Undefined when the kernel has no record or the
+   *  veth is not a managed endpoint (the proxy refuses it). */
+  redirected(records: RedirectRecords, client: { address: string; port: number }, proto: number): RedirectedConnection | undefined {
     const redirect = records.lookupProxyRedirect(client.address, client.port, proto);
     if (!redirect) return undefined;
     const endpoint = this.endpoint(redirect.ifindex);
     if (!endpoint) return undefined;
-    const peerIdentity = redirect.ingress ? (clientIdentity?.(client) ?? this.identityOf(client.address)) : this.identityOf(redirect.originalAddress);
+    const peerIdentity = this.identityOf(redirect.ingress ? client.address : redirect.originalAddress);
     return {
       endpoint,
       ifindex: redirect.ifindex,

@@ -12,16 +12,16 @@
  *   original destination, host veth, direction); the veth names the endpoint whose policy redirected it
  *   (last compile): the client pod (egress; it arrives rewritten to the proxy's address) or the server
  *   pod (ingress; it arrives on the server's own address and port). Unknown → the proxy closes it.
- * - The peer's identity: for egress the compiled ipcache's answer for the original destination; for
- *   ingress the client's — the identity a proxy upstream of this service registered for its port
- *   when the client is such an upstream, else the ipcache's answer for the client's address.
+ * - The peer's identity (the compiled ipcache's answer): for egress the original destination's; for
+ *   ingress the client's address's.
  * - Each request is decided by the compiled `httpRules` (createHttpRuleLookup) for (the endpoint's
  *   identity, the peer's identity, the original port, the direction); no rule set → denied (403).
  *   Attribution from the compile.
- * - Upstream connections go from the proxy's node address to the original destination, each registered with the kernel
- *   before it connects (registerProxyUpstream: its port, the client's identity, and `decided` for an
- *   ingress connection, which the server's hook must not hand to the proxy again) and unregistered when
- *   it closes — so the destination's ingress policy decides them as the client, not as the node.
+ * - Upstream connections speak with the client's own address (transparent) to the original
+ *   destination, each registered with the kernel before it connects (registerProxyUpstream: its address
+ *   and port, the client's identity, and `decided` for an ingress connection, which the server's hook
+ *   must not hand to the proxy again) and unregistered when it closes — so the destination decides them
+ *   as the client, and the kernel steers their replies back here.
  * - compileInput(): `httpProxy: true` while it runs, so the compile redirects `rules.http`.
  * - degraded(): the rules of connections refused for HTTP/2 cleartext (h2c-refusals.ts), for the node's
  *   Degraded condition; `onDegradedChange` says when it changed.
