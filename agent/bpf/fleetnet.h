@@ -223,11 +223,11 @@ struct fn_proxy_value {
 #define FN_MARK_MASK     0x0f00u
 
 /* ---- proxy upstreams: BPF_MAP_TYPE_HASH, (local address, port, IP version, protocol) → whose traffic it carries
- * The agent's proxies send to the original destination from a socket bound before use: the DNS proxy
- * from the node's address (one UDP socket per client identity), the HTTP proxy transparently from its
- * client's own address (IP_TRANSPARENT). Each socket is recorded here with the identity of the client it
- * carries. A pod's ingress hook deciding a new connection from a recorded (address, port) decides it for
- * that identity (the node's address alone would be `host`), and with FN_UPSTREAM_DECIDED does not hand
+ * The agent's proxies send to the original destination from a socket bound before use, transparently
+ * to their client's own address (IP_TRANSPARENT; the DNS proxy: one UDP socket per client address; a
+ * registration may also name the node's address). Each socket is recorded here with the identity of the
+ * client it carries. A pod's ingress hook deciding a new connection from a recorded (address, port)
+ * decides it for that identity (the node's address alone would be `host`), and with FN_UPSTREAM_DECIDED does not hand
  * it to the proxy again (the proxy decided it at that ingress); its conntrack entry is marked `upstream`,
  * so the pod's replies go back to the proxy's socket (marked FN_MARK_TO_PROXY at the pod's egress hook)
  * instead of to the client's address. A reply that arrives at the client pod's ingress hook instead (the
