@@ -131,7 +131,7 @@ async function main(): Promise<void> {
   const load0 = loadavg().map((l) => l.toFixed(2)).join(' ');
   const server = await start(['server']);
   const proxy = await start(['proxy', String(server.port)]);
-  console.log(`http bench: loopback ${HOST}, 3 processes (server, proxy, client), concurrency ${CONCURRENCY}, ${ROUNDS} rounds × ${ROUND_MS} ms, load average at start ${load0}`);
+  console.log(`l7 bench: loopback ${HOST}, 3 processes (server, proxy, client), concurrency ${CONCURRENCY}, ${ROUNDS} rounds × ${ROUND_MS} ms, load average at start ${load0}`);
   await load(server.port, CONCURRENCY, { ms: 300 });
   await load(proxy.port, CONCURRENCY, { ms: 300 });
 
