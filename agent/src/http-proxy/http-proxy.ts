@@ -264,6 +264,29 @@ export class HttpProxy<Endpoint> {
     }
   }
 
+  /** Counts a request in and returns its exchange, its one-shot `finish` (counts it out and records it;
+   *  later calls do nothing) and whether it has finished. */
+  private start(connection: Connection<Endpoint>, req: http.IncomingMessage): {
+    exchange: Exchange;
+    finish: (code: number, verdict: HttpRecord<Endpoint>['verdict'], extra?: Partial<HttpRecord<Endpoint>>) => void;
+    done: () => boolean;
+  } {
+    this.counters.requests++;
+    this.counters.inFlight++;
+    const exchange = this.begin(req);
+    let finished = false;
+    return {
+      exchange,
+      finish: (code, verdict, extra) => {
+        if (finished) return;
+        finished = true;
+        this.counters.inFlight--;
+        this.finish(connection, exchange, code, verdict, extra);
+      },
+      done: () => finished,
+    };
+  }
+
   private begin(req: http.IncomingMessage): Exchange {
     return {
       time: Date.now(),
@@ -349,16 +372,7 @@ export class HttpProxy<Endpoint> {
       req.socket.destroy();
       return;
     }
-    this.counters.requests++;
-    this.counters.inFlight++;
-    const exchange = this.begin(req);
-    let done = false;
-    const finish = (code: number, verdict: HttpRecord<Endpoint>['verdict'], extra?: Partial<HttpRecord<Endpoint>>): void => {
-      if (done) return;
-      done = true;
-      this.counters.inFlight--;
-      this.finish(connection, exchange, code, verdict, extra);
-    };
+    const { exchange, finish, done } = this.start(connection, req);
     const localReply = (code: number, body: string, verdict: HttpRecord<Endpoint>['verdict'], reason?: HttpErrorReason): void => {
       if (res.headersSent) {
         res.destroy(); // mid-response failure: the client sees the connection close (as Envoy resets the stream)
@@ -387,7 +401,7 @@ export class HttpProxy<Endpoint> {
       req.once('end', () => send(false));
     };
     res.once('close', () => {
-      if (done) return;
+      if (done()) return;
       this.counters.clientAborts++;
       finish(res.headersSent ? res.statusCode : 0, 'error', { reason: 'client-aborted' });
     });
@@ -418,7 +432,7 @@ export class HttpProxy<Endpoint> {
     upstream.once('close', clearResponseTimer);
     upstream.on('error', (error: NodeJS.ErrnoException) => {
       clearResponseTimer();
-      if (done) return;
+      if (done()) return;
       const socket = upstream.socket;
       const neverConnected = socket === null || socket === undefined || socket.bytesRead === 0 && !upstream.reusedSocket && (socket as net.Socket & { connecting: boolean }).connecting;
       if (error instanceof UpstreamTimeoutError) {
@@ -442,7 +456,7 @@ export class HttpProxy<Endpoint> {
     });
     upstream.once('response', (upstreamRes: http.IncomingMessage) => {
       clearResponseTimer();
-      if (done) {
+      if (done()) {
         upstreamRes.resume();
         return;
       }
@@ -455,7 +469,7 @@ export class HttpProxy<Endpoint> {
         res.once('finish', () => finish(res.statusCode, 'forwarded'));
       });
       const onUpstreamBroken = (): void => {
-        if (done || upstreamRes.complete) return;
+        if (done() || upstreamRes.complete) return;
         this.counters.upstreamResets++;
         res.destroy(); // mid-response: the client sees the connection close (Envoy resets the stream)
         finish(res.statusCode, 'error', { reason: 'upstream-reset' });
@@ -477,16 +491,7 @@ export class HttpProxy<Endpoint> {
       return;
     }
     socket.setTimeout(0);
-    this.counters.requests++;
-    this.counters.inFlight++;
-    const exchange = this.begin(req);
-    let done = false;
-    const finish = (code: number, verdict: HttpRecord<Endpoint>['verdict'], extra?: Partial<HttpRecord<Endpoint>>): void => {
-      if (done) return;
-      done = true;
-      this.counters.inFlight--;
-      this.finish(connection, exchange, code, verdict, extra);
-    };
+    const { exchange, finish, done } = this.start(connection, req);
     const refuse = (code: number, body: string, verdict: HttpRecord<Endpoint>['verdict'], reason?: HttpErrorReason): void => {
       socket.end(localHead(code, body));
       finish(code, verdict, reason === undefined ? {} : { reason });
@@ -516,7 +521,7 @@ export class HttpProxy<Endpoint> {
     upstream.once('close', () => clearTimeout(timer));
     socket.once('close', () => upstream.destroy());
     upstream.on('error', (error: NodeJS.ErrnoException) => {
-      if (done) return;
+      if (done()) return;
       if (error instanceof UpstreamTimeoutError) {
         this.counters.upstreamTimeouts++;
         refuse(504, UPSTREAM_TIMEOUT_BODY, 'error', 'upstream-timeout');
