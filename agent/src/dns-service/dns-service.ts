@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { createDnsQueryVerdict, createFqdnLearner, type CompiledState, type DnsQueryVerdict, type LocalEndpoint } from '../compile/index.js';
 import { DnsProxy } from '../dns/dns-proxy.js';
 import { ipLiteralLookup } from '../dns/udp-upstream.js';
-import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamOwner, UpstreamSocketFactory } from '../dns/types.js';
+import type { DnsAnswer, DnsClient, DnsDestination, DnsRecord, QueryDecision, ResolvedClient, UpstreamSocketFactory } from '../dns/types.js';
 import { DEFAULT_FQDN_LIMITS, FqdnCache, type FqdnCacheLimits } from '../fqdn/fqdn-cache.js';
 import { FqdnLearner } from '../fqdn/fqdn-learner.js';
 import type { DnsQueryRecord } from '../flows/dns-summaries.js';
@@ -36,7 +36,7 @@ import type { DnsProxyAddress } from '../kernel/codecs.js';
 import { IpProto } from '../kernel/identities.js';
 import type { NativeBinding } from '../kernel/native-binding.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
-import { registerUpstream, type UpstreamRegistry } from '../proxy-upstreams.js';
+import { connectAsClient, registerUpstream, type UpstreamRegistry } from '../proxy-upstreams.js';
 import { writeFileAtomic } from '../sync/bundle-store.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { ProxyContext, type RedirectRecords } from '../proxy-context.js';
@@ -102,30 +102,22 @@ export function upstreamSockets(
   registered?: { registry: UpstreamRegistry; log?: Logger },
 ): UpstreamSocketFactory {
   const wildcard = (family: 4 | 6): string => (family === 4 ? '0.0.0.0' : '::');
-  /** registers a socket bound to the owner's address; a release for its close */
-  const register = (owner: UpstreamOwner, ipVersion: 4 | 6, proto: number, port: number): (() => void) =>
-    registered ? registerUpstream(registered.registry, { address: owner.address, ipVersion, proto, port }, owner.identity, false, registered.log) : () => undefined;
   return {
     udp: (family, owner) => {
       const from = registered && owner ? owner : undefined;
       const fd = binding.openSocket(family, 'udp', from?.address ?? wildcard(family), 0, netnsPath, from !== undefined);
       const socket = createSocket({ type: family === 4 ? 'udp4' : 'udp6', lookup: ipLiteralLookup });
-      if (from) socket.once('close', register(from, family, IpProto.udp, binding.localPort(fd)));
+      if (from && registered) {
+        const upstream = { address: from.address, ipVersion: family, proto: IpProto.udp, port: binding.localPort(fd) };
+        socket.once('close', registerUpstream(registered.registry, upstream, from.identity, false, registered.log));
+      }
       socket.bind({ fd }); // sends before 'listening' are queued by node:dgram
       return socket;
     },
-    tcp: (destination, owner) => {
-      const from = registered && owner ? owner : undefined;
-      if (!from) return sockets.tcpConnect(destination.address, destination.port);
-      let release = (): void => undefined;
-      const socket = sockets.tcpConnect(destination.address, destination.port, {
-        address: from.address,
-        transparent: true,
-        onBound: (port) => (release = register(from, isIP(destination.address) === 6 ? 6 : 4, IpProto.tcp, port)),
-      });
-      socket.once('close', () => release());
-      return socket;
-    },
+    tcp: (destination, owner) =>
+      registered && owner
+        ? connectAsClient(sockets, registered.registry, destination, { ...owner, decided: false }, registered.log)
+        : sockets.tcpConnect(destination.address, destination.port),
   };
 }
 

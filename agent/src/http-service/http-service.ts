@@ -30,7 +30,7 @@
  * - stop(): closes the proxies. The kernel keeps redirecting to the port, where nothing listens:
  *   those connections fail (reset) until an agent is back — fail closed.
  */
-import { isIP, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 import { createHttpRuleLookup, type CompiledState, type HttpRuleLookup, type LocalEndpoint, type RuleAttribution } from '../compile/index.js';
 import { HttpProxy } from '../http-proxy/index.js';
@@ -39,7 +39,7 @@ import type { ProxyAddress } from '../kernel/codecs.js';
 import { Direction, IpProto } from '../kernel/identities.js';
 import { ProxyContext, type ProxyEndpoint, type RedirectRecords } from '../proxy-context.js';
 import { openOnOnePort, type ProxySockets } from '../proxy-sockets.js';
-import { registerUpstream, type UpstreamRegistry } from '../proxy-upstreams.js';
+import { connectAsClient, type UpstreamRegistry } from '../proxy-upstreams.js';
 import type { Logger } from '../sync/sync-loop.js';
 import { RecordBuffer } from '../flows/record-buffer.js';
 import type { HttpRequestRecord } from '../flows/http-summaries.js';
@@ -81,7 +81,6 @@ export interface HttpServiceOptions {
   log?: Logger;
 }
 
-const ipVersionOf = (address: string): 4 | 6 => (isIP(address) === 6 ? 6 : 4);
 
 export class HttpService {
   readonly context = new ProxyContext();
@@ -197,17 +196,8 @@ export class HttpService {
    *  as the client (and, for an ingress connection, does not hand it to the proxy again), and its replies
    *  come back to this socket. */
   private connectUpstream(original: HttpDestination, endpoint: HttpEndpoint): Socket {
-    const address = endpoint.clientAddress;
-    const ipVersion = ipVersionOf(address);
-    const client = endpoint.ingress ? endpoint.peerIdentity : endpoint.identity;
-    let release = (): void => undefined;
-    const socket = this.options.sockets.tcpConnect(original.address, original.port, {
-      address,
-      transparent: true,
-      onBound: (port) => (release = registerUpstream(this.options.datapath, { address, ipVersion, proto: IpProto.tcp, port }, client, endpoint.ingress, this.log)),
-    });
-    socket.once('close', () => release());
-    return socket;
+    const identity = endpoint.ingress ? endpoint.peerIdentity : endpoint.identity;
+    return connectAsClient(this.options.sockets, this.options.datapath, original, { address: endpoint.clientAddress, identity, decided: endpoint.ingress }, this.log);
   }
 
   private decide(endpoint: HttpEndpoint, original: HttpDestination, request: HttpRequestInfo): HttpDecision {
