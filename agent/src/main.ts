@@ -180,12 +180,15 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     ? new StaticEndpointSource({ path: o.endpointsFile, resolveIfindex, onChange, log })
     : new KubeEndpointSource({ kubeConfig: loadKubeConfig(o.inCluster ? undefined : o.kubeconfig), nodeName: o.node, resolveIfindex, onChange, log });
 
-  const dns = o.dnsProxy ? dnsServiceOf(o, datapath, source, () => runtime?.sync.reprogram() ?? Promise.resolve(), log) : undefined;
+  // installed once, by whichever proxy service starts first (both need it)
+  let routeInstalled: Promise<void> | undefined;
+  const proxyRoute = (): Promise<void> => (routeInstalled ??= installProxyRoute(o.netns));
+  const dns = o.dnsProxy ? dnsServiceOf(o, datapath, source, () => runtime?.sync.reprogram() ?? Promise.resolve(), proxyRoute, log) : undefined;
   const http = o.httpProxy
     ? new HttpService({
         datapath,
         sockets: proxySockets(loadNativeBinding(), o.netns),
-        proxyRoute: () => installProxyRoute(o.netns),
+        proxyRoute,
         onDegradedChange: () => runtime?.sync.statusChanged(),
         addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
         port: o.httpProxyPort,
@@ -218,14 +221,14 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
 }
 
 /** The DNS proxy and FQDN learning of the agent (issue 11), its sockets in the pods' namespace. */
-function dnsServiceOf(o: AgentCliOptions, datapath: Datapath, source: EndpointSource, program: () => Promise<void>, log: Logger): DnsService {
+function dnsServiceOf(o: AgentCliOptions, datapath: Datapath, source: EndpointSource, program: () => Promise<void>, proxyRoute: () => Promise<void>, log: Logger): DnsService {
   const binding = loadNativeBinding();
   const sockets = proxySockets(binding, o.netns);
   return new DnsService({
     datapath,
     sockets,
     upstream: upstreamSockets(binding, sockets, o.netns, { registry: datapath, log }),
-    proxyRoute: () => installProxyRoute(o.netns),
+    proxyRoute,
     addresses: () => dnsProxyAddresses(o.dnsProxyAddress, source.snapshot().nodes),
     port: o.dnsProxyPort,
     stateDir: o.stateDir,
