@@ -15,7 +15,7 @@ import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { createFakeBinding } from '../../agent/src/kernel/fake-binding.js';
 import { Direction, FlowDropReason, FlowVerdict, IpProto, MapName, PolicyVerdict } from '../../agent/src/kernel/identities.js';
 import { loadNativeBinding, type NativeBinding } from '../../agent/src/kernel/native-binding.js';
-import { splitPortRange } from '../../agent/src/kernel/port-range.js';
+import { splitPortRange } from '../../core/policy/resolve/port-blocks.js';
 import { ensureBpffs, isRoot } from '../helpers/netns.js';
 
 interface Impl {

@@ -45,7 +45,7 @@ import {
 } from '../../agent/src/kernel/identities.js';
 import { V4_MAPPED_PREFIX } from '../../agent/src/kernel/ip-address.js';
 import { findRepoRoot } from '../../agent/src/kernel/native-binding.js';
-import { splitPortRange } from '../../agent/src/kernel/port-range.js';
+import { splitPortRange } from '../../core/policy/resolve/port-blocks.js';
 
 const root = findRepoRoot();
 const objectPath = join(root, 'agent', 'bpf', 'build', 'fleetnet.bpf.o');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EndpointEntry, FlowRecord, IpcacheEntry, PolicyEntry } from '../../agent/src/kernel/codecs.js';
 import { Datapath } from '../../agent/src/kernel/datapath.js';
 import { Direction, FlowVerdict, IpProto, PolicyVerdict, ReservedIdentity } from '../../agent/src/kernel/identities.js';
-import { splitPortRange } from '../../agent/src/kernel/port-range.js';
+import { splitPortRange } from '../../core/policy/resolve/port-blocks.js';
 import { kernelDecide } from '../../agent/src/compile/kernel-decide.js';
 import { ipcacheLookup } from '../../agent/src/dns-service/ipcache-lookup.js';
 import { createTopology, ensureBpffs, isRoot, Peer, pingFrom, type Topology } from '../helpers/netns.js';

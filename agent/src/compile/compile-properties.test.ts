@@ -12,7 +12,7 @@ import * as upstream from '../../../test/helpers/upstream-fixtures.js';
 
 import { collectImportedPolicies, importPolicyDocuments } from '../../../core/policy/import/import-policy-documents.js';
 import type { BundledPolicy } from '../../../openapi/types.js';
-import { allocateHashed } from './allocate-ids.js';
+import { allocateHashed } from '../../../core/policy/resolve/allocate-ids.js';
 import { compileBundle } from './compile-bundle.js';
 import { containsPrefix, maskPrefix } from '../../../core/policy/rules/ip-prefix.js';
 import { input, LOCAL, PEERS, policy, render } from './test-cluster.js';

@@ -18,7 +18,7 @@ export { compileBundle } from './compile-bundle.js';
 export { createDnsQueryVerdict, dnsQueryVerdict, type DnsQuery, type DnsQueryVerdict } from './dns-rules.js';
 export { createFqdnLearner } from './fqdn-learning.js';
 export { createHttpRuleLookup, type HttpConnectionRules, type HttpRequestVerdict, type HttpRuleLookup } from './http-rules.js';
-export { allocateHashed, hashToU32, CIDR_ID_SPACE, RULE_ID_SPACE, WORKLOAD_ID_SPACE, type IdSpace } from './allocate-ids.js';
+export { allocateHashed, hashToU32, CIDR_ID_SPACE, RULE_ID_SPACE, WORKLOAD_ID_SPACE, type IdSpace } from '../../../core/policy/resolve/allocate-ids.js';
 export type {
   ClusterNode,
   CompiledState,

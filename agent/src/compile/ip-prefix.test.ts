@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { cidrLabelKey, selectsPrefix } from './cidr-identities.js';
+import { cidrLabelKey, selectsPrefix } from '../../../core/policy/resolve/cidr-identities.js';
 import { compareAddressTexts, hostPrefix, isV4Mapped, maskPrefix } from '../../../core/policy/rules/ip-prefix.js';
 
 describe('maskPrefix: canonical text of both families (Go netip / RFC 5952)', () => {

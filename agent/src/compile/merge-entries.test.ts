@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, IpProto, PolicyVerdict } from '../kernel/identities.js';
-import type { L4Block } from './l4.js';
+import type { PortBlock as L4Block } from '../../../core/policy/resolve/port-blocks.js';
 import { blockBits, blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 
 const { allow, deny, auditDeny } = PolicyVerdict;

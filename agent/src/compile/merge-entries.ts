@@ -16,14 +16,17 @@ resolved before the merge (proxy-redirects.ts: a deny there). Deny and audit-den
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyPrefix, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
 import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
-import type { DnsSelector, L4Block } from './l4.js';
+import { blockContains, blockKey, type PortBlock } from '../../../core/policy/resolve/port-blocks.js';
+import type { DnsSelector } from '../../../core/policy/resolve/resolve-port-blocks.js';
+
+export { blockContains };
 
 export interface Contribution {
   localId: number;
   /** 0 = any peer */
   peerId: number;
   direction: Direction;
-  block: L4Block;
+  block: PortBlock;
   verdict: PolicyVerdict;
   ruleId: number;
   /** allow contributions only: the proxy the allowed connection is handed to */
@@ -41,22 +44,11 @@ export interface Contribution {
 const RANK: Record<PolicyVerdict, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
 
 /** LPM prefix length of a block (72 any protocol, 80 protocol, 80+n port prefix). */
-export function blockBits(b: L4Block): number {
+export function blockBits(b: PortBlock): number {
   if (b.proto === 0) return PolicyPrefix.anyProto;
   return PolicyPrefix.anyPort + b.prefixLen;
 }
 
-/** Does block `outer` contain block `inner`? */
-export function blockContains(outer: L4Block, inner: L4Block): boolean {
-  if (outer.proto === 0) return true;
-  if (outer.proto !== inner.proto) return false;
-  if (outer.prefixLen > inner.prefixLen) return false;
-  if (outer.prefixLen === 0) return true;
-  const shift = 16 - outer.prefixLen;
-  return outer.port >>> shift === inner.port >>> shift;
-}
-
-const blockKey = (b: L4Block): string => `${b.proto}/${b.port}/${b.prefixLen}`;
 
 export function comparePolicyEntries(a: PolicyEntry, b: PolicyEntry): number {
   return a.localId - b.localId || a.peerId - b.peerId || a.direction - b.direction || a.proto - b.proto || a.port - b.port || a.portPrefixLen - b.portPrefixLen;
@@ -74,7 +66,7 @@ export function mergeContributions(contributions: readonly Contribution[]): Poli
   for (const list of families.values()) {
     const first = list[0];
     if (!first) continue;
-    const blocks = new Map<string, L4Block>();
+    const blocks = new Map<string, PortBlock>();
     for (const c of list) blocks.set(blockKey(c.block), c.block);
     for (const block of blocks.values()) {
       let best: Contribution | undefined;

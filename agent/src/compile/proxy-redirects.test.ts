@@ -2,7 +2,7 @@
  * Property: for random allows (plain and redirecting to the DNS or the HTTP proxy) and denies over the
  * peer and any-peer families, a kernel-style decision (agent/bpf/policy.c `decide`: LPM in each
  * family, the higher rank, ties to the exact peer; the proxy of E's ALLOW entry, else of W's) over
- * mergeContributions(propagateRedirects(… + resolveRedirectConflicts(…).denies)) redirects exactly the
+ * encodePolicyEntries(rows + resolveRedirectConflicts(…).denies + propagateRedirects(…)) redirects exactly the
  * allowed packets some redirecting allow covers, to that proxy — and the entry ranked first carries it
  * too —; packets that redirects of both kinds cover are denied; dnsQueryVerdict over buildDnsRules(…)
  * allows exactly the names, createHttpRuleLookup over buildHttpRules(…) exactly the requests, one
@@ -15,11 +15,14 @@ import { fqdnSelectorMatcher } from '../../../core/policy/rules/fqdn.js';
 import { compileHttpRules, type PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, IpProto, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
-import { propagateRedirects, resolveRedirectConflicts } from './proxy-redirects.js';
+import { propagateRedirects, resolveRedirectConflicts } from '../../../core/policy/resolve/proxy-redirects.js';
+import type { VerdictRow } from '../../../core/policy/resolve/verdict-table.js';
 import { buildDnsRules, dnsQueryVerdict } from './dns-rules.js';
 import { buildHttpRules, createHttpRuleLookup } from './http-rules.js';
-import type { DnsSelector, L4Block } from './l4.js';
-import { blockBits, blockContains, mergeContributions, type Contribution } from './merge-entries.js';
+import type { PortBlock as L4Block } from '../../../core/policy/resolve/port-blocks.js';
+import type { DnsSelector } from '../../../core/policy/resolve/resolve-port-blocks.js';
+import { encodePolicyEntries } from './encode-verdict-table.js';
+import { blockBits, blockContains, type Contribution } from './merge-entries.js';
 
 const RANK: Record<number, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
 const LOCAL = 300;
@@ -36,6 +39,20 @@ const REQUESTS = [
   { method: 'DELETE', path: '/z', headers: [['x-ok', '1']] as Array<[string, string]> },
   { method: 'PATCH', path: '/z', headers: [] },
 ];
+
+/** core's row for one of these egress contributions */
+const asRow = (c: Contribution): VerdictRow => ({
+  subject: c.localId,
+  peer: c.peerId,
+  direction: 'egress',
+  block: c.block,
+  verdict: c.verdict === PolicyVerdict.deny ? 'deny' : 'allow',
+  ruleId: c.ruleId,
+  origin: 'rule',
+  ...(c.proxy !== undefined ? { proxy: c.proxy === ProxyKind.dns ? ('dns' as const) : ('http' as const) } : {}),
+  ...(c.dns !== undefined ? { dns: c.dns } : {}),
+  ...(c.http !== undefined ? { http: c.http } : {}),
+});
 
 const entryBlock = (e: PolicyEntry): L4Block => ({ proto: e.proto, port: e.port, prefixLen: e.portPrefixLen });
 
@@ -73,8 +90,9 @@ describe('proxy redirects, dnsRules and httpRules against a kernel-style decisio
           contributions.push({ localId: LOCAL, peerId, direction: Direction.egress, block, verdict: kind === 7 ? PolicyVerdict.deny : PolicyVerdict.allow, ruleId });
         }
       }
-      const { denies } = resolveRedirectConflicts(contributions);
-      const entries = mergeContributions(propagateRedirects([...contributions, ...denies]));
+      const rows = contributions.map(asRow);
+      const withDenies = [...rows, ...resolveRedirectConflicts(rows).denies];
+      const entries = encodePolicyEntries([...withDenies, ...propagateRedirects(withDenies)]);
       const dnsRules = buildDnsRules(contributions);
       const httpLookup = createHttpRuleLookup(buildHttpRules(contributions));
       for (const peerId of [7, 8, 9]) {
@@ -128,8 +146,8 @@ describe('proxy redirects, dnsRules and httpRules against a kernel-style decisio
   it('propagateRedirects adds nothing without any-peer redirects, and only where an exact-peer allow covers the port', () => {
     const c = (peerId: number, block: L4Block, extra: Partial<Contribution> = {}): Contribution => ({ localId: LOCAL, peerId, direction: Direction.egress, block, verdict: PolicyVerdict.allow, ruleId: 1, ...extra });
     const plain = [c(7, b(IpProto.udp)), c(8, b(IpProto.tcp, 53, 16))];
-    expect(propagateRedirects(plain)).toEqual(plain);
-    const redirect = c(0, b(IpProto.udp, 53, 16), { proxy: ProxyKind.dns, dns: [], ruleId: 2 });
-    expect(propagateRedirects([...plain, redirect]).slice(3)).toEqual([{ ...redirect, peerId: 7 }]);
+    expect(propagateRedirects(plain.map(asRow))).toEqual([]);
+    const redirect = asRow(c(0, b(IpProto.udp, 53, 16), { proxy: ProxyKind.dns, dns: [], ruleId: 2 }));
+    expect(propagateRedirects([...plain.map(asRow), redirect])).toEqual([{ ...redirect, peer: 7, origin: 'redirect-copy' }]);
   });
 });

@@ -3,6 +3,7 @@
  */
 import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
+import type { RuleRef, RuleVerdict } from '../../../core/policy/resolve/verdict-table.js';
 import type { EndpointEntry, IpcacheEntry, PolicyEntry } from '../kernel/codecs.js';
 import type { Direction } from '../kernel/identities.js';
 
@@ -157,21 +158,10 @@ export interface FqdnLearnEntry {
   selectors: Array<{ matchName?: string; matchPattern?: string }>;
 }
 
-export type RuleVerdictKind = 'allow' | 'deny' | 'audit-deny';
+export type RuleVerdictKind = RuleVerdict;
 
-/** What a policy entry's ruleId stands for (flow attribution). */
-export interface RuleAttribution {
-  /** u32, never 0; deterministic per (policy name, generation, pointer) */
-  ruleId: number;
-  policy: string;
-  /** the policy's generation (revision of the policy resource) */
-  generation: number;
-  /** RFC 6901 pointer into the policy's spec: `/ingress/0`, `/specs/1/egressDeny/0` */
-  pointer: string;
-  direction: 'ingress' | 'egress';
-  verdict: RuleVerdictKind;
-  mode: 'enforce' | 'audit';
-}
+/** What a policy entry's ruleId stands for (flow attribution): core's RuleRef. */
+export type RuleAttribution = RuleRef;
 
 export type IdentityKind = 'reserved' | 'workload' | 'cidr';
 

@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
 import type { PortRule } from '../../../openapi/types.js';
-import { compileL4 } from './l4.js';
+import { resolvePortBlocks } from './resolve-port-blocks.js';
 
 const NO_PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: false, httpProxy: false } };
 const PROXY = { dir: 'egress' as const, environment: { kubeApiserverAddressed: false, dnsProxy: true, httpProxy: false } };
 
-type Rule = Parameters<typeof compileL4>[0];
-const show = (r: ReturnType<typeof compileL4>): { blocks: string[]; degraded: string[] } => ({
+type Rule = Parameters<typeof resolvePortBlocks>[0];
+const show = (r: ReturnType<typeof resolvePortBlocks>): { blocks: string[]; degraded: string[] } => ({
   blocks: r.blocks.map((b) => (b.proto === 0 ? 'any' : b.prefixLen === 0 ? `${b.proto}` : `${b.proto}/${b.port}/${b.prefixLen}`)),
   degraded: r.degraded.map((d) => d.pointer),
 });
 
-describe('compileL4', () => {
+describe('resolvePortBlocks', () => {
   const cases: Array<{ name: string; given: Rule; kind?: 'allow' | 'deny'; want: { blocks: string[]; degraded: string[] } }> = [
     { name: 'no ports: any', given: {}, want: { blocks: ['any'], degraded: [] } },
     { name: 'TCP port', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }] }] }, want: { blocks: ['6/80/16'], degraded: [] } },
@@ -39,8 +39,8 @@ describe('compileL4', () => {
     { name: 'serverNames: no allow', given: { toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }], serverNames: ['a.example'] }] }, want: { blocks: [], degraded: ['/r/toPorts/0/serverNames'] } },
   ];
   it.each(cases)('$name', ({ given, kind, want }) => {
-    expect(show(compileL4(given, '/r', kind ?? 'allow', NO_PROXY))).toEqual(want);
-    expect(compileL4(given, '/r', kind ?? 'allow', NO_PROXY).dnsBlocks).toEqual([]);
+    expect(show(resolvePortBlocks(given, '/r', kind ?? 'allow', NO_PROXY))).toEqual(want);
+    expect(resolvePortBlocks(given, '/r', kind ?? 'allow', NO_PROXY).dnsBlocks).toEqual([]);
   });
 
   const dns = [{ matchName: 'api.github.com' }, { matchPattern: '*.example.com' }];
@@ -55,7 +55,7 @@ describe('compileL4', () => {
     { name: 'http rules still fail closed', given: { toPorts: [{ ports: [{ port: '80', protocol: 'TCP' }], rules: { http: [{ path: '/a' }] } }] }, want: { blocks: [], dnsBlocks: [], degraded: ['/r/toPorts/0/rules/http'] } },
   ];
   it.each(proxyCases)('with the DNS proxy: $name', ({ given, dir, want }) => {
-    const got = compileL4(given, '/r', 'allow', { ...PROXY, dir: dir ?? 'egress' });
+    const got = resolvePortBlocks(given, '/r', 'allow', { ...PROXY, dir: dir ?? 'egress' });
     expect({ ...show(got), dnsBlocks: got.dnsBlocks.map((d) => `${d.block.proto}/${d.block.port}/${d.block.prefixLen}`) }).toEqual(want);
     for (const d of got.dnsBlocks) expect(d.dns).toBe((given.toPorts?.[0] as PortRule | undefined)?.rules?.dns);
   });

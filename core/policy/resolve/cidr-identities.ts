@@ -16,9 +16,11 @@
  * - Pod and node addresses (/32 and /128 entries of the ipcache) win over any CIDR prefix: as in
  *   Cilium, CIDR rules never select cluster endpoints.
  */
-import { ReservedIdentity } from '../kernel/identities.js';
 import { allocateHashed, CIDR_ID_SPACE } from './allocate-ids.js';
-import { comparePrefixes, containsPrefix, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
+import { comparePrefixes, containsPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
+import { worldOf } from './reserved-identities.js';
+
+export { worldOf };
 
 export interface CidrSelector {
   cidr: string;
@@ -30,11 +32,6 @@ export interface CidrIdentity {
   cidr: string;
   family: 4 | 6;
   identity: number;
-}
-
-/** The world identity a packet of this family gets when its peer misses the ipcache. */
-export function worldOf(family: 4 | 6): number {
-  return family === 4 ? ReservedIdentity.world : ReservedIdentity.worldIpv6;
 }
 
 /** A predicate "does the selector select prefix q?" with the selector's prefixes parsed once; an

@@ -1,5 +1,6 @@
 /**
- * The L4 part of one rule (`toPorts`, `icmps`) → prefix blocks of the policy LPM key.
+ * The L4 part of one rule (`toPorts`, `icmps`) → port blocks (port-blocks.ts), the shape the kernel's
+ * policy map matches.
  *
  * Contract (see docs/agent.md "What is enforced"):
  * - No toPorts and no icmps: one block "any protocol, any port" (an L3-only rule).
@@ -28,25 +29,16 @@
  * - `pointer` of a DNS/HTTP block: the L7 rules it carries (`<rule>/toPorts/<j>/rules/dns|http`).
  */
 import type { PortRule, components } from '../../../openapi/types.js';
-import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
-import { l4Issues, planIcmp, planPort, planPortRule, type PortRuleContext } from '../../../core/policy/unenforced-parts.js';
-import { IpProto } from '../kernel/identities.js';
-import { splitPortRange } from '../kernel/port-range.js';
-
-
-/** proto 0 = any protocol (then port = prefixLen = 0); prefixLen 0 = any port of proto. */
-export interface L4Block {
-  proto: number;
-  port: number;
-  prefixLen: number;
-}
+import type { PortRuleHTTP } from '../rules/http-match.js';
+import { l4Issues, planIcmp, planPort, planPortRule, PROTOCOL_NUMBERS, type PortRuleContext } from '../unenforced-parts.js';
+import { ANY_BLOCK, splitPortRange, type PortBlock } from './port-blocks.js';
 
 /** A DNS selector of a DNS rule (`rules.dns[]`): matchName and/or matchPattern. */
 export type DnsSelector = NonNullable<NonNullable<PortRule['rules']>['dns']>[number];
 
 /** A port whose allowed connections go to the DNS proxy, with the DNS rules it checks there. */
 export interface DnsBlock {
-  block: L4Block;
+  block: PortBlock;
   dns: readonly DnsSelector[];
   /** the port rule's `rules/dns` (absolute pointer into the spec) */
   pointer: string;
@@ -54,14 +46,14 @@ export interface DnsBlock {
 
 /** A TCP port whose allowed connections go to the HTTP proxy, with the HTTP rules it checks there. */
 export interface HttpBlock {
-  block: L4Block;
+  block: PortBlock;
   http: readonly PortRuleHTTP[];
   /** the port rule's `rules/http` (absolute pointer into the spec) */
   pointer: string;
 }
 
-export interface L4Result {
-  blocks: L4Block[];
+export interface PortBlocks {
+  blocks: PortBlock[];
   /** allows redirected to the DNS proxy (only with the DNS proxy; always empty for deny rules) */
   dnsBlocks: DnsBlock[];
   /** allows redirected to the HTTP proxy (only with the HTTP proxy; always empty for deny rules) */
@@ -73,22 +65,22 @@ export interface L4Result {
 type AnyPortRule = PortRule | components['schemas']['PortDenyRule'];
 type IcmpRule = components['schemas']['ICMPRule'];
 
-export const ANY_L4: L4Block = { proto: IpProto.any, port: 0, prefixLen: 0 };
+const TCP = PROTOCOL_NUMBERS.TCP as number;
 
 /** Every port of each protocol ('any': every protocol). */
-const allPorts = (protocols: number[] | 'any'): L4Block[] => (protocols === 'any' ? [ANY_L4] : protocols.map((proto) => ({ proto, port: 0, prefixLen: 0 })));
+const allPorts = (protocols: number[] | 'any'): PortBlock[] => (protocols === 'any' ? [ANY_BLOCK] : protocols.map((proto) => ({ proto, port: 0, prefixLen: 0 })));
 
-export function compileL4(
+export function resolvePortBlocks(
   rule: { toPorts?: AnyPortRule[]; icmps?: IcmpRule[] },
   pointer: string,
   kind: 'allow' | 'deny',
   context: PortRuleContext,
-): L4Result {
+): PortBlocks {
   const toPorts = rule.toPorts ?? [];
   const icmps = rule.icmps ?? [];
-  const out: L4Result = { blocks: [], dnsBlocks: [], httpBlocks: [], degraded: l4Issues(rule, pointer, kind, context).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
+  const out: PortBlocks = { blocks: [], dnsBlocks: [], httpBlocks: [], degraded: l4Issues(rule, pointer, kind, context).map(({ pointer: at, reason }) => ({ pointer: at, reason })) };
   if (toPorts.length === 0 && icmps.length === 0) {
-    out.blocks.push(ANY_L4);
+    out.blocks.push(ANY_BLOCK);
     return out;
   }
   toPorts.forEach((pr, j) => {
@@ -103,12 +95,12 @@ export function compileL4(
     if (plan.kind === 'http-proxy') {
       const http = (pr as PortRule).rules?.http ?? [];
       const at = `${pointer}/toPorts/${j}/rules/http`;
-      for (const { port } of plan.ports) out.httpBlocks.push({ block: { proto: IpProto.tcp, port, prefixLen: 16 }, http, pointer: at });
+      for (const { port } of plan.ports) out.httpBlocks.push({ block: { proto: TCP, port, prefixLen: 16 }, http, pointer: at });
       return;
     }
     const ports = pr.ports ?? [];
     if (ports.length === 0) {
-      out.blocks.push(ANY_L4);
+      out.blocks.push(ANY_BLOCK);
       return;
     }
     for (const pp of ports) {
