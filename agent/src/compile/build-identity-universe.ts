@@ -11,14 +11,13 @@
  *   the addresses the DNS proxy learned (only with the DNS proxy; cluster addresses win).
  * - Subjects: the identities of this node's endpoints.
  */
-import type { EgressRule, IngressRule } from '../../../openapi/types.js';
 import { buildPodLabelSet, type LabelSet } from '../../../core/labels/cilium-labels.js';
 import { allocateHashed, WORKLOAD_ID_SPACE } from '../../../core/policy/resolve/allocate-ids.js';
-import { allocateCidrIdentities, type CidrIdentity, type CidrSelector } from '../../../core/policy/resolve/cidr-identities.js';
-import { RESERVED_IDENTITIES, ReservedId, reservedLabel } from '../../../core/policy/resolve/reserved-identities.js';
+import { allocateCidrIdentities, policyCidrSelectors, type CidrIdentity, type CidrSelector } from '../../../core/policy/resolve/cidr-identities.js';
+import { ReservedId, reservedIdentities } from '../../../core/policy/resolve/reserved-identities.js';
 import type { CidrIdentityRef, LabelledIdentity } from '../../../core/policy/resolve/verdict-table.js';
 import { hostPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
-import { checkCidrSelector, cidrSelectorsOf, rulesOf, type EnforcementEnvironment } from '../../../core/policy/unenforced-parts.js';
+import type { EnforcementEnvironment } from '../../../core/policy/unenforced-parts.js';
 import { collectLearnedAddresses, type LearnedAddress } from './fqdn-identities.js';
 import type { CompileInput, LocalEndpoint, PeerEndpoint } from './types.js';
 
@@ -73,21 +72,6 @@ export function addressesOf(p: PeerEndpoint | LocalEndpoint): Prefix[] {
   return [...out.values()];
 }
 
-/** Every CIDR selector of the bundle's rules that parses (allow and deny, both directions). */
-function cidrSelectorsOfBundle(policies: CompileInput['bundle']['policies']): CidrSelector[] {
-  const out: CidrSelector[] = [];
-  for (const policy of policies) {
-    for (const { rule } of rulesOf(policy.spec)) {
-      for (const [list, dir] of [[rule.ingress, 'ingress'], [rule.ingressDeny, 'ingress'], [rule.egress, 'egress'], [rule.egressDeny, 'egress']] as const) {
-        for (const r of list ?? []) {
-          for (const c of cidrSelectorsOf(r as IngressRule | EgressRule, dir)) if ('sel' in c && !checkCidrSelector(c.sel)) out.push(c.sel);
-        }
-      }
-    }
-  }
-  return out;
-}
-
 export function buildIdentityUniverse(input: CompileInput): IdentityUniverse {
   const pods: Pod[] = [];
   for (const [list, local] of [[input.peers, false], [input.endpoints, true]] as const) {
@@ -124,17 +108,11 @@ export function buildIdentityUniverse(input: CompileInput): IdentityUniverse {
     if (h) apiserverAddress.set(h.text, h);
   }
   const apiserverOnHost = [...apiserverAddress.keys()].some((k) => nodeAddress.get(k)?.local === true);
-  for (const [name, id] of RESERVED_IDENTITIES) {
-    const labels = [reservedLabel(name)];
-    if (id === ReservedId.kubeApiserver) labels.push(reservedLabel('remote-node'));
-    if (id === ReservedId.host && apiserverOnHost) labels.push(reservedLabel('kube-apiserver'));
-    labels.sort(cmp);
-    identities.push({ id, labels, kind: 'reserved' });
-  }
+  identities.push(...reservedIdentities(apiserverOnHost));
   const known = new Set(identities.map((u) => u.id));
   const subjects = [...new Set(pods.filter((x) => x.local).map((x) => idOf(x.key)))].filter((id) => known.has(id)).sort((a, b) => a - b);
 
-  const cidrSelectors = cidrSelectorsOfBundle(input.bundle.policies);
+  const cidrSelectors = policyCidrSelectors(input.bundle.policies);
   const claimed = [...nodeAddress.keys(), ...apiserverAddress.keys(), ...pods.flatMap((x) => addressesOf(x.p).map((h) => h.text))];
   const learned = input.dnsProxy === true && input.fqdnNames ? collectLearnedAddresses(input.fqdnNames, new Set(claimed)) : [];
   const cidrIdentities = allocateCidrIdentities(cidrSelectors, learned.map((a) => a.prefix));

@@ -16,6 +16,8 @@
  * - Pod and node addresses (/32 and /128 entries of the ipcache) win over any CIDR prefix: as in
  *   Cilium, CIDR rules never select cluster endpoints.
  */
+import type { BundledPolicy, EgressRule, IngressRule } from '../../../openapi/types.js';
+import { checkCidrSelector, cidrSelectorsOf, rulesOf } from '../unenforced-parts.js';
 import { allocateHashed, CIDR_ID_SPACE } from './allocate-ids.js';
 import { comparePrefixes, containsPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
 import { worldOf } from './reserved-identities.js';
@@ -85,4 +87,20 @@ export function cidrLabelKey(cidr: string): string {
   if (key.startsWith('-')) key = `0${key}`;
   if (key.endsWith('-')) key = `${key}0`;
   return `${key}${cidr.slice(slash)}`;
+}
+
+/** Every CIDR selector of the policies' rules that parses (allows and denies, both directions): the
+ *  prefixes of the policies' CIDR identities. */
+export function policyCidrSelectors(policies: ReadonlyArray<Pick<BundledPolicy, 'spec'>>): CidrSelector[] {
+  const out: CidrSelector[] = [];
+  for (const policy of policies) {
+    for (const { rule } of rulesOf(policy.spec)) {
+      for (const [list, dir] of [[rule.ingress, 'ingress'], [rule.ingressDeny, 'ingress'], [rule.egress, 'egress'], [rule.egressDeny, 'egress']] as const) {
+        for (const r of list ?? []) {
+          for (const c of cidrSelectorsOf(r as IngressRule | EgressRule, dir)) if ('sel' in c && !checkCidrSelector(c.sel)) out.push(c.sel);
+        }
+      }
+    }
+  }
+  return out;
 }

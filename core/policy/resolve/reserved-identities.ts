@@ -46,3 +46,14 @@ export const reservedLabel = (name: string): string => `reserved:${name}=`;
 export function worldOf(family: 4 | 6): number {
   return family === 4 ? ReservedId.world : ReservedId.worldIpv6;
 }
+
+/** The reserved identities with Cilium's labels: kube-apiserver also carries `reserved:remote-node`,
+ *  and the host `reserved:kube-apiserver` while the apiserver listens on that node. */
+export function reservedIdentities(apiserverOnHost: boolean): Array<{ id: number; kind: 'reserved'; labels: string[] }> {
+  return RESERVED_IDENTITIES.map(([name, id]) => {
+    const labels = [reservedLabel(name)];
+    if (id === ReservedId.kubeApiserver) labels.push(reservedLabel('remote-node'));
+    if (id === ReservedId.host && apiserverOnHost) labels.push(reservedLabel('kube-apiserver'));
+    return { id, kind: 'reserved' as const, labels: labels.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) };
+  });
+}
