@@ -33,11 +33,20 @@ import { blockRange } from '../resolve/port-blocks.js';
 import { RESERVED_IDENTITIES, ReservedId, reservedIdentities, worldOf } from '../resolve/reserved-identities.js';
 import { resolveVerdictTable } from '../resolve/resolve-verdict-table.js';
 import type { CidrIdentityRef, LabelledIdentity, ProxyName, RuleRef, VerdictTable } from '../resolve/verdict-table.js';
+import { canonicalDnsName } from '../rules/fqdn.js';
 import { containsPrefix, hostPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
 import { WRITE_TIME_ENVIRONMENT, type EnforcementEnvironment } from '../unenforced-parts.js';
 
-/** One side of a flow, as a caller names it. */
-export type FlowSide = { workload: LabelSet } | { address: string } | { entity: string };
+/** One side of a flow, as a caller names it:
+ * - `workload`: a Cilium label set;
+ * - `address`: an IP address outside the cluster; with `names`, the DNS names the DNS proxy learned
+ *   for it (then it is a learned address: selected by toFQDNs selectors matching a name);
+ * - `prefix`: an address whose longest match among some policies' CIDR prefixes was this prefix, known
+ *   no better (a flow summary's `cidr:` label): resolved to the longest of THESE policies' prefixes
+ *   containing the whole prefix — exact when no prefix of these policies lies strictly inside it that
+ *   the other policies lacked (the caller checks: replay's ambiguity rule);
+ * - `entity`: a reserved entity (`host`, `world`, `remote-node`, …). */
+export type FlowSide = { workload: LabelSet } | { address: string; names?: readonly string[] } | { prefix: string } | { entity: string };
 
 /** A side as resolved: its identity and what the identity is. */
 export interface ResolvedSide {
@@ -80,6 +89,8 @@ export interface ClusterEvaluatorInput {
 export interface ClusterEvaluator {
   resolve(side: FlowSide): ResolvedSide;
   evaluate(source: FlowSide, destination: FlowSide, protocol: number, port: number): FlowEvaluation;
+  /** One hook only: `subject`'s (a workload) decision in `direction` for `peer`. */
+  decide(subject: FlowSide, direction: 'egress' | 'ingress', peer: FlowSide, protocol: number, port: number): HookDecision;
   readonly table: VerdictTable;
 }
 
@@ -96,8 +107,22 @@ export function createClusterEvaluator(input: ClusterEvaluatorInput): ClusterEva
     ...reservedIdentities(false),
   ];
   const reservedById = new Map(identities.filter((u) => u.kind === 'reserved').map((u) => [u.id, u]));
-  const cidrs = allocateCidrIdentities(policyCidrSelectors(input.policies));
-  const cidrRefs: CidrIdentityRef[] = cidrs.filter((c) => c.identity !== ReservedId.world && c.identity !== ReservedId.worldIpv6).map((c) => ({ id: c.identity, cidr: c.cidr, family: c.family }));
+  const learnedNames = new Map<string, Set<string>>();
+  for (const side of input.sides) {
+    if (!('address' in side) || !side.names || side.names.length === 0) continue;
+    const host = hostPrefix(side.address);
+    if (!host) continue;
+    const names = learnedNames.get(host.text) ?? new Set<string>();
+    for (const n of side.names) if (canonicalDnsName(n) !== '') names.add(canonicalDnsName(n));
+    learnedNames.set(host.text, names);
+  }
+  const cidrs = allocateCidrIdentities(policyCidrSelectors(input.policies), [...learnedNames.keys()].flatMap((t) => maskPrefix(t) ?? []));
+  const cidrRefs: CidrIdentityRef[] = cidrs
+    .filter((c) => c.identity !== ReservedId.world && c.identity !== ReservedId.worldIpv6)
+    .map((c) => {
+      const names = learnedNames.get(c.cidr);
+      return { id: c.identity, cidr: c.cidr, family: c.family, ...(names ? { fqdnNames: [...names].sort() } : {}) };
+    });
   const prefixes: Array<{ prefix: Prefix; identity: number }> = cidrs.flatMap((c) => {
     const prefix = maskPrefix(c.cidr);
     return prefix ? [{ prefix, identity: c.identity }] : [];
@@ -123,8 +148,8 @@ export function createClusterEvaluator(input: ClusterEvaluatorInput): ClusterEva
       if (!hit) throw new UnknownSideError(`unknown entity "${side.entity}"`);
       return { identity: hit[1], kind: 'reserved', labels: [...(reservedById.get(hit[1])?.labels ?? [])] };
     }
-    const host = hostPrefix(side.address);
-    if (!host) throw new UnknownSideError(`"${side.address}" is not an IP address`);
+    const host = 'address' in side ? hostPrefix(side.address) : maskPrefix(side.prefix);
+    if (!host) throw new UnknownSideError(`"${'address' in side ? side.address : side.prefix}" is not an IP ${'address' in side ? 'address' : 'prefix'}`);
     let best: { prefix: Prefix; identity: number } | undefined;
     for (const p of prefixes) if (p.prefix.family === host.family && containsPrefix(p.prefix, host) && (!best || p.prefix.bits > best.prefix.bits)) best = p;
     const identity = best?.identity ?? worldOf(host.family);
@@ -147,6 +172,11 @@ export function createClusterEvaluator(input: ClusterEvaluatorInput): ClusterEva
   return {
     table,
     resolve,
+    decide(subject, direction, peer, protocol, port) {
+      const s = resolve(subject);
+      if (s.kind !== 'workload') throw new UnknownSideError('only a workload has a hook');
+      return hook(s, resolve(peer), direction, protocol, port);
+    },
     evaluate(source, destination, protocol, port) {
       const src = resolve(source);
       const dst = resolve(destination);

@@ -1,0 +1,254 @@
+/**
+ * Replay, pass 1 (pure, policy-free, runs where summaries are decoded): stored flow summaries → groups
+ * of summaries a policy decides alike, plus the summaries replay cannot judge and why.
+ *
+ * A summary is judged at the hook that recorded it (`traffic_direction`): EGRESS at its source,
+ * INGRESS at its destination. That hook's endpoint (the subject) must be a workload; the other side
+ * (the peer) is a workload (its label set), a reserved entity, an address (with learned names), a CIDR
+ * prefix (the summary's `cidr:` label when no single address is known) or the family's world. The
+ * group key is (cluster, direction, subject labels, peer, protocol, policy port, recorded verdict):
+ * everything core's evaluateFlow reads, so every summary of a group gets one verdict under any policy
+ * set, and replay evaluates each group once (pass 2, replay-changes.ts).
+ *
+ * Not judged (counted by reason, with examples):
+ * - `l7`: L7 summaries (the proxies' DNS/HTTP decisions are not replayed; the L3/L4 summary of the same
+ *   traffic is);
+ * - `direction-unknown`: imported Hubble flows without a direction;
+ * - `subject-not-workload`: the recording hook's endpoint carries no workload labels (e.g. imported
+ *   flows without labels);
+ * - `peer-labels-missing`: a workload peer (identity ≥ 256 below the CIDR range) without labels;
+ * - `protocol-other`: not TCP, UDP, SCTP, ICMPv4 or ICMPv6;
+ * - `not-policy-drop`: drops no policy decided (conntrack full, unsupported L3, proxy missing, …):
+ *   another policy would not change them.
+ */
+import type { FlowEndpoint, FlowRecord } from '../../../openapi/types.js';
+import { canonicalLabelSet } from '../../labels/cilium-labels.js';
+import { RESERVED_IDENTITIES } from '../resolve/reserved-identities.js';
+
+export type RecordedVerdict = 'FORWARDED' | 'DROPPED' | 'AUDIT';
+
+/** The peer as replay knows it. */
+export type ReplayPeer =
+  | { kind: 'workload'; labels: string[] }
+  | { kind: 'entity'; entity: string }
+  | { kind: 'address'; address: string; names?: string[] }
+  | { kind: 'prefix'; cidr: string }
+  | { kind: 'world'; family: 4 | 6 };
+
+export interface ReplayGroupKey {
+  cluster: string;
+  direction: 'ingress' | 'egress';
+  subjectLabels: string[];
+  peer: ReplayPeer;
+  protocol: number;
+  port: number;
+  recorded: RecordedVerdict;
+}
+
+export interface ReplaySums {
+  summaries: number;
+  packets: number;
+  bytes: number;
+  flows: number;
+  /** window ends of the first and last summary (RFC 3339) */
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface ReplayGroup {
+  key: ReplayGroupKey;
+  sums: ReplaySums;
+  /** the subject's and the peer's display names (namespace/pod or workload, address, entity) */
+  subjectName: string;
+  peerName: string;
+  /** the first few summaries (by order of arrival) */
+  examples: FlowRecord[];
+}
+
+export type UnjudgedReason = 'l7' | 'direction-unknown' | 'subject-not-workload' | 'peer-labels-missing' | 'protocol-other' | 'not-policy-drop';
+
+export interface UnjudgedPart {
+  reason: UnjudgedReason;
+  sums: ReplaySums;
+  examples: FlowRecord[];
+}
+
+/** What pass 1 produces; parts from several folds merge (mergeReplayParts). Plain data (structured-clone safe). */
+export interface ReplayPart {
+  groups: Array<[string, ReplayGroup]>;
+  unjudged: Array<[UnjudgedReason, UnjudgedPart]>;
+}
+
+export const MAX_EXAMPLES = 3;
+const PROTOCOLS: Readonly<Record<string, number>> = { TCP: 6, UDP: 17, SCTP: 132, ICMPv4: 1, ICMPv6: 58 };
+const POLICY_DROPS = new Set(['POLICY_DENIED', 'POLICY_DENY']);
+const RESERVED_NAMES = new Map(RESERVED_IDENTITIES.map(([name, id]) => [id, name]));
+const WORKLOAD_FIRST = 256;
+const CIDR_FIRST = 2 ** 24;
+
+/** `cidr:<key>=` label → the prefix text (IPv6 dashes back to colons). */
+function cidrOfLabels(labels: readonly string[] | undefined): string | undefined {
+  const label = labels?.find((l) => l.startsWith('cidr:'));
+  if (!label) return undefined;
+  const key = label.slice(5, label.endsWith('=') ? -1 : undefined);
+  return key.includes('-') ? key.replace(/-/g, ':') : key;
+}
+
+function familyOf(record: FlowRecord, address: string | undefined): 4 | 6 {
+  if (record.flow.IP?.ipVersion) return record.flow.IP.ipVersion === 'IPv6' ? 6 : 4;
+  return address?.includes(':') ? 6 : 4;
+}
+
+const isWorkload = (e: FlowEndpoint): boolean => e.identity >= WORKLOAD_FIRST && e.identity < CIDR_FIRST;
+
+/** The peer side of a summary, or why it cannot be judged. */
+function peerOf(record: FlowRecord, e: FlowEndpoint, address: string | undefined, names: readonly string[] | undefined): ReplayPeer | UnjudgedReason {
+  if (isWorkload(e)) return e.labels && e.labels.length > 0 ? { kind: 'workload', labels: [...canonicalLabelSet(e.labels)] } : 'peer-labels-missing';
+  const reserved = RESERVED_NAMES.get(e.identity);
+  if (reserved && reserved !== 'world' && reserved !== 'world-ipv4' && reserved !== 'world-ipv6') return { kind: 'entity', entity: reserved };
+  if (address) return { kind: 'address', address, ...(names && names.length > 0 ? { names: [...names].sort() } : {}) };
+  const cidr = cidrOfLabels(e.labels);
+  if (cidr && e.identity >= CIDR_FIRST) return { kind: 'prefix', cidr };
+  return { kind: 'world', family: familyOf(record, address) };
+}
+
+const peerKey = (p: ReplayPeer): string => {
+  switch (p.kind) {
+    case 'workload':
+      return `w\u0001${p.labels.join('\u0002')}`;
+    case 'entity':
+      return `e\u0001${p.entity}`;
+    case 'address':
+      return `a\u0001${p.address}\u0001${(p.names ?? []).join(',')}`;
+    case 'prefix':
+      return `p\u0001${p.cidr}`;
+    case 'world':
+      return `x\u0001${p.family}`;
+  }
+};
+
+/** A short name for an endpoint: namespace/pod, else namespace/workload, else identity labels. */
+export function endpointName(e: FlowEndpoint, address?: string): string {
+  if (e.namespace && e.workloads?.[0]) return `${e.namespace}/${e.workloads[0].name}`;
+  if (e.namespace && e.pod_name) return `${e.namespace}/${e.pod_name}`;
+  const reserved = RESERVED_NAMES.get(e.identity);
+  if (address) return address;
+  if (reserved) return reserved;
+  return cidrOfLabels(e.labels) ?? `identity ${e.identity}`;
+}
+
+/** No summaries yet: the times are empty until the first one is added. */
+const emptySums = (): ReplaySums => ({ summaries: 0, packets: 0, bytes: 0, flows: 0, firstSeen: '', lastSeen: '' });
+
+function addRecord(sums: ReplaySums, r: FlowRecord): void {
+  if (sums.summaries === 0) sums.firstSeen = sums.lastSeen = r.time;
+  sums.summaries++;
+  sums.packets += r.flow.packets;
+  sums.bytes += r.flow.bytes;
+  sums.flows += r.flow.flows;
+  if (r.time < sums.firstSeen) sums.firstSeen = r.time;
+  if (r.time > sums.lastSeen) sums.lastSeen = r.time;
+}
+
+function addSums(sums: ReplaySums, more: ReplaySums): void {
+  if (more.summaries === 0) return;
+  if (sums.summaries === 0) {
+    sums.firstSeen = more.firstSeen;
+    sums.lastSeen = more.lastSeen;
+  }
+  sums.summaries += more.summaries;
+  sums.packets += more.packets;
+  sums.bytes += more.bytes;
+  sums.flows += more.flows;
+  if (more.firstSeen < sums.firstSeen) sums.firstSeen = more.firstSeen;
+  if (more.lastSeen > sums.lastSeen) sums.lastSeen = more.lastSeen;
+}
+
+/** Groups summaries as they are scanned. */
+export class ReplayGrouper {
+  private readonly groups = new Map<string, ReplayGroup>();
+  private readonly unjudged = new Map<UnjudgedReason, UnjudgedPart>();
+  /** label arrays already canonicalized, by their raw join (summaries repeat the same few sets) */
+  private readonly labelCache = new Map<string, string[]>();
+
+  add(record: FlowRecord): void {
+    const reason = this.judge(record);
+    if (typeof reason !== 'string') return;
+    let part = this.unjudged.get(reason);
+    if (!part) this.unjudged.set(reason, (part = { reason, sums: emptySums(), examples: [] }));
+    addRecord(part.sums, record);
+    if (part.examples.length < MAX_EXAMPLES) part.examples.push(record);
+  }
+
+  /** Adds the record to its group; returns the reason when it cannot be judged. */
+  private judge(record: FlowRecord): UnjudgedReason | true {
+    const f = record.flow;
+    if (f.l7) return 'l7';
+    if (f.traffic_direction !== 'INGRESS' && f.traffic_direction !== 'EGRESS') return 'direction-unknown';
+    const protocol = PROTOCOLS[f.l4.protocol];
+    if (protocol === undefined) return 'protocol-other';
+    if (f.verdict === 'DROPPED' && f.drop_reason_desc !== undefined && !POLICY_DROPS.has(f.drop_reason_desc)) return 'not-policy-drop';
+    const egress = f.traffic_direction === 'EGRESS';
+    const subject = egress ? f.source : f.destination;
+    const other = egress ? f.destination : f.source;
+    if (!isWorkload(subject) || !subject.labels || subject.labels.length === 0) return 'subject-not-workload';
+    const peerAddress = egress ? f.IP?.destination : f.IP?.source;
+    const peer = peerOf(record, other, peerAddress, egress ? f.destination_names : f.source_names);
+    if (typeof peer === 'string') return peer;
+    const subjectLabels = this.canonical(subject.labels);
+    const port = f.l4.destination_port ?? 0;
+    const k = `${record.cluster}\u0000${f.traffic_direction}\u0000${subjectLabels.join('\u0002')}\u0000${peerKey(peer)}\u0000${protocol}\u0000${port}\u0000${f.verdict}`;
+    let g = this.groups.get(k);
+    if (!g) {
+      g = {
+        key: { cluster: record.cluster, direction: egress ? 'egress' : 'ingress', subjectLabels, peer, protocol, port, recorded: f.verdict },
+        sums: emptySums(),
+        subjectName: endpointName(subject),
+        peerName: endpointName(other, peerAddress),
+        examples: [],
+      };
+      this.groups.set(k, g);
+    }
+    addRecord(g.sums, record);
+    if (g.examples.length < MAX_EXAMPLES) g.examples.push(record);
+    return true;
+  }
+
+  private canonical(labels: readonly string[]): string[] {
+    const raw = labels.join('\u0002');
+    let hit = this.labelCache.get(raw);
+    if (!hit) this.labelCache.set(raw, (hit = [...canonicalLabelSet(labels)]));
+    return hit;
+  }
+
+  part(): ReplayPart {
+    return { groups: [...this.groups.entries()], unjudged: [...this.unjudged.entries()] };
+  }
+}
+
+/** Merges pass-1 parts (from several folds) into one. */
+export function mergeReplayParts(parts: Iterable<ReplayPart>): ReplayPart {
+  const groups = new Map<string, ReplayGroup>();
+  const unjudged = new Map<UnjudgedReason, UnjudgedPart>();
+  for (const part of parts) {
+    for (const [k, g] of part.groups) {
+      const hit = groups.get(k);
+      if (!hit) groups.set(k, { ...g, sums: { ...g.sums }, examples: [...g.examples] });
+      else {
+        addSums(hit.sums, g.sums);
+        for (const e of g.examples) if (hit.examples.length < MAX_EXAMPLES) hit.examples.push(e);
+      }
+    }
+    for (const [reason, u] of part.unjudged) {
+      const hit = unjudged.get(reason);
+      if (!hit) unjudged.set(reason, { ...u, sums: { ...u.sums }, examples: [...u.examples] });
+      else {
+        addSums(hit.sums, u.sums);
+        for (const e of u.examples) if (hit.examples.length < MAX_EXAMPLES) hit.examples.push(e);
+      }
+    }
+  }
+  return { groups: [...groups.entries()], unjudged: [...unjudged.entries()] };
+}
+
+export { addSums as addReplaySums, emptySums as emptyReplaySums };
