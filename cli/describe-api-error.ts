@@ -46,6 +46,10 @@ const TOP_LEVEL: Record<string, string> = {
   '/maxPageSize': '--last',
   '/query/labelSelector': '--selector',
   '/query/windowSeconds': '--window',
+  '/source': '--from',
+  '/destination': '--to',
+  '/port': '--port',
+  '/protocol': '--protocol',
 };
 
 /** The flag (or field path) a pointer of a CLI request names. */

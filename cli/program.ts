@@ -15,6 +15,7 @@ import { createApiClient, DEFAULT_TIMEOUT_MS, text as textBody, type ApiClient }
 import { applyPolicies, readInputFile } from './apply-policies.js';
 import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { addExplainCommand } from './explain-command.js';
 import { addResourceCommands, listAll, pageQuery } from './resource-commands.js';
 import { compileObserveFlags, parseIpVersion, type ObserveFlags } from './flow-flags.js';
 import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
@@ -311,6 +312,7 @@ export function createProgram(io: CliIo): Command {
       else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
     });
   addResourceCommands(program, { client, io });
+  addExplainCommand(program, { client, io });
   addHiddenGlobalOptions(program);
   return program;
 }

@@ -327,6 +327,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/clusters/{clusterId}/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Explain why the cluster's policies forward or drop one flow.
+         * @description Evaluates one flow (source, destination, protocol, port) against the policies of the cluster's current
+         *     desired state, with the same precedence the node agents encode into their datapath: egress at the
+         *     source (when it is a workload) and ingress at the destination (when it is a workload) both decide;
+         *     dropped at either hook → `dropped`, else audit at either → `audit`, else `forwarded`. The answer names
+         *     the deciding rule of each hook (policy, generation, JSON pointer, mode) or the default that decided,
+         *     the policies whose rules select each side, the parts of those policies the datapath does not enforce,
+         *     the nodes whose `Degraded` condition names one of them, and the assumptions the answer rests on.
+         *
+         *     A side is exactly one of: `pod` (`namespace/name`, whose labels are taken from the most recent flow
+         *     summary of the last 24 hours naming that pod; 422 `PodNotFound` pointing at `/<side>/pod` when there
+         *     is none), `workload` (namespace and labels as given), `ip` (an address, resolved as an address outside
+         *     the cluster: the longest CIDR prefix of the policies containing it, else `world`; the API has no pod
+         *     inventory, so name a pod by `pod` or `workload` instead) or `entity` (a Cilium reserved entity).
+         *     Nothing is changed. Requires Fleet.Reader or Fleet.Admin; an unknown cluster is a 404, a cluster whose
+         *     desired state is still being compiled a 404 `DesiredStatePending` with `Retry-After`.
+         */
+        post: operations["explainFlow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/clusters/{clusterId}/nodes": {
         parameters: {
             query?: never;
@@ -635,7 +672,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "ServiceUnavailable" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "PodNotFound" | "ServiceUnavailable" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];
@@ -1584,6 +1621,178 @@ export interface components {
                 reason: string;
             }[];
         };
+        /**
+         * @description A Cilium reserved entity (its reserved identity).
+         * @enum {string}
+         */
+        ExplainEntity: "host" | "world" | "unmanaged" | "health" | "init" | "remote-node" | "kube-apiserver" | "ingress" | "world-ipv4" | "world-ipv6";
+        /** @description A workload named by its pod labels, as Kubernetes has them (the Cilium label set is built from them as the agents build it). */
+        ExplainWorkload: {
+            /** @description The pod's namespace. */
+            namespace: string;
+            /** @description The pod's labels (`app: web`); per-replica keys such as `pod-template-hash` are left out as Cilium does. */
+            labels?: components["schemas"]["Labels"];
+            /** @description The pod's service account (`io.cilium.k8s.policy.serviceaccount`). */
+            serviceAccount?: string;
+            /** @description The labels of the pod's namespace (`io.cilium.k8s.namespace.labels.<key>`). */
+            namespaceLabels?: components["schemas"]["Labels"];
+        };
+        /** @description One side of the flow, exactly one of `pod`, `workload`, `ip` or `entity` (400 pointing at the side otherwise). */
+        ExplainEndpoint: {
+            /** @description `namespace/name` of a pod; its labels come from the most recent flow summary of the last 24 hours in which it is the source or the destination. */
+            pod?: string;
+            workload?: components["schemas"]["ExplainWorkload"];
+            /** @description An IPv4 or IPv6 address (text form), resolved as an address outside the cluster. */
+            ip?: string;
+            entity?: components["schemas"]["ExplainEntity"];
+        };
+        FlowExplainRequest: {
+            source: components["schemas"]["ExplainEndpoint"];
+            destination: components["schemas"]["ExplainEndpoint"];
+            /**
+             * @description The IP protocol (`ICMP` is ICMP for IPv4).
+             * @default TCP
+             * @enum {string}
+             */
+            protocol: "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6";
+            /**
+             * Format: int32
+             * @description The destination port; for ICMP and ICMPv6 the message type (at most 255, 400 pointing at `/port` otherwise).
+             */
+            port: number;
+            /**
+             * @description Evaluate as Cilium's `allow-localhost=policy` (policies also decide ingress from the node); by default the node reaches its pods (`allow-localhost=always`).
+             * @default false
+             */
+            localhostPolicy: boolean;
+        };
+        /** @description One side of the flow as resolved. */
+        ExplainedSide: {
+            /** @description The security identity the side has in this evaluation: a workload gets the number the agents allocate for its label set (unless hashes collide), an entity or world its reserved number, an address inside a policy prefix that prefix's CIDR identity. */
+            identity: number;
+            /**
+             * @description What the identity is.
+             * @enum {string}
+             */
+            kind: "workload" | "reserved" | "cidr";
+            /** @description The identity's Cilium labels (`k8s:app=web`, `reserved:world=`, `cidr:10.0.0.0/8=`), sorted. */
+            labels: string[];
+            /** @description For `kind: cidr`: the policy prefix that gave the identity. */
+            cidr?: string;
+            /**
+             * @description Where the labels came from: `pod-history` (a flow summary of the pod), `request` (the workload given), `address` (the IP given), `entity` (the entity given).
+             * @enum {string}
+             */
+            resolvedFrom: "pod-history" | "request" | "address" | "entity";
+            /** @description For `pod-history`: the pod, `namespace/name`. */
+            pod?: string;
+            /**
+             * Format: date-time
+             * @description For `pod-history`: the time of the flow summary the labels came from (the end of its window).
+             */
+            observedAt?: string;
+        };
+        /** @description The rule that decided a hook. */
+        ExplainRule: {
+            /** @description The fleet policy. */
+            policy: string;
+            /** @description The policy's generation in the explained desired state. */
+            generation: number;
+            /** @description JSON pointer (RFC 6901) to the rule in the policy's spec, e.g. `/ingress/0` or `/specs/1/egressDeny/0`. */
+            pointer: string;
+            /**
+             * @description What the rule says.
+             * @enum {string}
+             */
+            verdict: "allow" | "deny";
+            mode: components["schemas"]["PolicyMode"];
+        };
+        /** @description The decision at one hook of the datapath. */
+        ExplainHook: {
+            /**
+             * @description egress at the source, ingress at the destination.
+             * @enum {string}
+             */
+            direction: "egress" | "ingress";
+            /**
+             * @description What the hook does with the flow (`audit`: forwarded, counted as a would-be drop).
+             * @enum {string}
+             */
+            verdict: "forwarded" | "dropped" | "audit";
+            /**
+             * @description `rule`: a rule (named in `rule`; absent only for a deny made of conflicting rules); `default-deny`: the endpoint is selected by a policy in this direction and no rule allows the flow; `no-policy`: no policy selects the endpoint in this direction; `host`: ingress from the node, allowed unless `localhostPolicy`.
+             * @enum {string}
+             */
+            decidedBy: "rule" | "default-deny" | "no-policy" | "host";
+            rule?: components["schemas"]["ExplainRule"];
+            /** @description The port range (or ICMP type range) of the deciding rule's entry. */
+            ports?: {
+                /** @description The protocol (`TCP`, `UDP`, `SCTP`, `ICMP`, `ICMPv6`), or `ANY` for an entry of every protocol. */
+                protocol: string;
+                first: number;
+                last: number;
+            };
+            /**
+             * @description The node proxy an allowed flow is handed to (its L7 rules decide further).
+             * @enum {string}
+             */
+            proxy?: "dns" | "http";
+        };
+        /** @description A policy with rules whose endpointSelector selects the side. */
+        ExplainSelectingPolicy: {
+            policy: string;
+            generation: number;
+            mode: components["schemas"]["PolicyMode"];
+            /** @description The selecting rules: `""` for the policy's inline rule, `/specs/<i>` for an entry of `specs`. */
+            rules: string[];
+        };
+        /** @description A part of a selecting policy the datapath does not enforce under the assumed node environment (it fails closed or has no effect; nodes report it in their `Degraded` condition). */
+        ExplainUnenforcedPart: {
+            policy: string;
+            generation: number;
+            /** @description JSON pointer into the policy's spec. */
+            pointer: string;
+            reason: string;
+        };
+        /** @description A node of the cluster whose `Degraded` condition is True and whose message names one of the selecting policies. */
+        ExplainDegradedNode: {
+            /** @description The node's name. */
+            node: string;
+            /** @description The condition's message. */
+            message: string;
+        };
+        FlowExplanation: {
+            clusterId: components["schemas"]["ClusterIdValue"];
+            /** @description The revision of the cluster's desired state whose policies were explained. */
+            revision: number;
+            /**
+             * @description dropped at either hook → `dropped`; else audit at either → `audit`; else `forwarded`.
+             * @enum {string}
+             */
+            verdict: "forwarded" | "dropped" | "audit";
+            /**
+             * @description The protocol explained.
+             * @enum {string}
+             */
+            protocol: "TCP" | "UDP" | "SCTP" | "ICMP" | "ICMPv6";
+            /** @description The port (or ICMP type) explained. */
+            port: number;
+            source: components["schemas"]["ExplainedSide"];
+            destination: components["schemas"]["ExplainedSide"];
+            /** @description The hooks that decide, egress (at a workload source) first, then ingress (at a workload destination); none when neither side is a workload. */
+            hooks: components["schemas"]["ExplainHook"][];
+            /** @description The policies whose rules select each side, by name (none for a side that is not a workload). */
+            selecting: {
+                source: components["schemas"]["ExplainSelectingPolicy"][];
+                destination: components["schemas"]["ExplainSelectingPolicy"][];
+            };
+            /** @description The parts of the selecting policies the datapath does not enforce. */
+            unenforced: components["schemas"]["ExplainUnenforcedPart"][];
+            /** @description The cluster's nodes whose `Degraded` condition names one of the selecting policies. */
+            degradedNodes: components["schemas"]["ExplainDegradedNode"][];
+            /** @description What the answer assumes, in plain sentences (the nodes' environment, how an address or a pod was resolved). */
+            assumptions: string[];
+        };
     };
     responses: {
         /** @description The request is malformed or invalid; nothing was changed. */
@@ -1655,6 +1864,15 @@ export interface components {
         };
         /** @description The representation asked for in `Accept` is not served (e.g. a desired-state format this API does not speak). */
         NotAcceptable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request is well-formed but names something the API cannot resolve (e.g. a pod with no recent flow history); nothing was changed. */
+        UnprocessableContent: {
             headers: {
                 [name: string]: unknown;
             };
@@ -2469,6 +2687,42 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    explainFlow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FlowExplainRequest"];
+            };
+        };
+        responses: {
+            /** @description The explanation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlowExplanation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

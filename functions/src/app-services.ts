@@ -5,6 +5,7 @@ import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
 import { ClusterService } from './domain/clusters.js';
 import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
+import { ExplainService } from './domain/explain.js';
 import { FlowService } from './domain/flows.js';
 import { createFleetStore, KIND, type FleetStore } from './domain/fleet-store.js';
 import { NetworkPolicyService } from './domain/network-policies.js';
@@ -26,6 +27,7 @@ export interface AppServices {
   clusters: ClusterService;
   nodes: NodeService;
   flows: FlowService;
+  explain: ExplainService;
   flowDecoder: FlowDecoder;
   close(): Promise<void>;
 }
@@ -77,6 +79,8 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     log: (message) => console.error(message),
   });
   observeResources = desiredState.observeWrite;
+  const chunks = new FlowChunkStore(cosmos.containers.flows);
+  const coverage = new FlowCoverageStore(cosmos.containers.flowCoverage);
   const flowDecoder = createFlowDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
@@ -89,13 +93,14 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, now }),
     nodes: new NodeService({ nodes: store.nodes, now }),
     flows: new FlowService({
-      chunks: new FlowChunkStore(cosmos.containers.flows),
-      coverage: new FlowCoverageStore(cosmos.containers.flowCoverage),
+      chunks,
+      coverage,
       listClusterIds: async () => (await store.clusters.all(KIND.cluster)).map((entry) => entry.value.metadata.name),
       retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
       folds: flowDecoder,
       now,
     }),
+    explain: new ExplainService({ reader: desiredState.reader, nodes: store.nodes, chunks, coverage, now }),
     flowDecoder,
     close: async () => {
       await desiredState.close();

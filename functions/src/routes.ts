@@ -2,6 +2,7 @@ import { apiReferenceOperations } from './handlers/api-reference.js';
 import { clusterOperations } from './handlers/clusters.js';
 import { desiredStateOperations } from './handlers/desired-state.js';
 import { encryptionOperations } from './handlers/encryption-settings.js';
+import { explainOperations } from './handlers/explain.js';
 import { flowOperations } from './handlers/flows.js';
 import { healthOperations } from './handlers/health.js';
 import { networkPolicyImportOperations } from './handlers/network-policy-imports.js';
@@ -28,5 +29,6 @@ export function createOperations(services: ServicesProvider): Operation[] {
     ...nodeOperations(services),
     ...desiredStateOperations(services),
     ...flowOperations(services),
+    ...explainOperations(services),
   ];
 }

@@ -26,6 +26,9 @@ export const validationFailed = (errors: FieldError[], message = 'The request is
 
 export const notFound = (what: string): ApiError => new ApiError(404, 'NotFound', `${what} was not found.`);
 
+/** Well-formed, but it names something the API cannot resolve (422): `errors` point at what to change. */
+export const unprocessable = (code: ProblemCode, message: string, errors: FieldError[]): ApiError => new ApiError(422, code, message, errors);
+
 export const preconditionFailed = (message: string): ApiError => new ApiError(412, 'PreconditionFailed', message);
 
 export const unauthorized = (message: string): ApiError =>

@@ -137,6 +137,23 @@ export class FlowChunkStore {
     return resources.map(stripSystemFields);
   }
 
+  /**
+   * Chunks of one partition with lower ≤ sk < upper, newest first (descending sk), at most `limit`; with
+   * `before`, only those with sk < before (the next page of a newest-first read).
+   */
+  async latest(pk: string, lower: string, upper: string, limit: number, before?: string): Promise<FlowChunk[]> {
+    const parameters: SqlParameter[] = [
+      { name: '@pk', value: pk },
+      { name: '@lower', value: lower },
+      { name: '@upper', value: before !== undefined && before < upper ? before : upper },
+      { name: '@limit', value: limit },
+    ];
+    const { resources } = await this.container.items
+      .query<EncodedFlowChunk>({ query: 'SELECT TOP @limit * FROM c WHERE c.pk = @pk AND c.sk >= @lower AND c.sk < @upper ORDER BY c.sk DESC', parameters }, { partitionKey: pk })
+      .fetchAll();
+    return Promise.all(resources.map(stripSystemFields).map(decodeChunk));
+  }
+
   /** A chunk as stored (tests check ttl and layout). */
   async read(pk: string, id: string): Promise<FlowChunk | undefined> {
     const response = await this.container.item(id, pk).read<EncodedFlowChunk>();
