@@ -9,9 +9,10 @@
  *   (`/port`), an `ip` that is not an address (`/<side>/ip`): 400 ValidationFailed.
  * - Unknown cluster: 404 NotFound; a cluster the compiler has not placed yet: 404 DesiredStatePending +
  *   Retry-After (as the agents' poll).
- * - Policy bodies come from the reader's immutable per-(name, generation, hash) cache; the list of a
- *   member view is kept per view ETag, so a repeated explain of an unchanged cluster reads nothing but
- *   the (cached) manifest, the nodes and, for a `pod` side, flow history.
+ * - Policy bodies come from the reader's immutable per-(name, generation, hash) cache; a member view's
+ *   policies (their CIDR selectors parsed: explain-scope.ts) are kept per view ETag, so a repeated explain
+ *   of an unchanged cluster reads nothing but the (cached) manifest, the nodes and, for a `pod` side,
+ *   flow history. core evaluates only the policies the two sides need (narrowPolicies: same answer).
  * - A `pod` side: the most recent summary of the last 24 h (newest hour first, newest chunk first) in
  *   which the pod (namespace and pod_name) is the source or the destination gives its labels; none →
  *   422 PodNotFound pointing at `/<side>/pod`.
@@ -29,6 +30,7 @@ import { ApiError, notFound, serviceUnavailable, unprocessable, validationFailed
 import type { DocumentCollection } from '../store/document-collection.js';
 import type { FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
 import type { DesiredStateReader } from './desired-state/desired-state-reader.js';
+import { narrowPolicies, prepareExplainScope, type ExplainScope } from './explain-scope.js';
 
 export interface ExplainServiceDeps {
   reader: Pick<DesiredStateReader, 'lookup' | 'bundledPolicy'>;
@@ -55,7 +57,7 @@ const VIEW_CACHE_LIMIT = 256;
 const PENDING_RETRY_SECONDS = 1;
 
 export class ExplainService {
-  private readonly views = new Map<string, BundledPolicy[]>();
+  private readonly views = new Map<string, ExplainScope>();
 
   constructor(private readonly deps: ExplainServiceDeps) {}
 
@@ -68,11 +70,12 @@ export class ExplainService {
       throw new ApiError(404, 'DesiredStatePending', `The desired state of cluster "${clusterId}" is being compiled; retry in ${PENDING_RETRY_SECONDS} s.`, [], {}, { 'Retry-After': String(PENDING_RETRY_SECONDS) });
     }
     const view = state.view();
-    const [policies, source, destination] = await Promise.all([
-      this.policiesOf(state.etag, view.policies),
+    const [scope, source, destination] = await Promise.all([
+      this.scopeOf(state.etag, view.policies),
       this.side(clusterId, request.source, 'source'),
       this.side(clusterId, request.destination, 'destination'),
     ]);
+    const policies = narrowPolicies(scope, [source.flow, destination.flow]);
     const explanation = explainFlow({ clusterId, policies, source: source.flow, destination: destination.flow, protocol: PROTOCOL_NUMBERS[protocol], port: request.port, localhostPolicy: request.localhostPolicy === true });
     const selecting = new Set([...explanation.selecting.source, ...explanation.selecting.destination].map((p) => p.policy));
     return {
@@ -91,8 +94,8 @@ export class ExplainService {
     };
   }
 
-  /** The bodies of a member view's policies (cached per view ETag; bodies per hash in the reader). */
-  private async policiesOf(etag: string, references: readonly PolicyReference[]): Promise<BundledPolicy[]> {
+  /** A member view's policies, prepared for narrowing (cached per view ETag; bodies per hash in the reader). */
+  private async scopeOf(etag: string, references: readonly PolicyReference[]): Promise<ExplainScope> {
     const cached = this.views.get(etag);
     if (cached) return cached;
     const bodies: BundledPolicy[] = [];
@@ -103,9 +106,10 @@ export class ExplainService {
       if (read.some((body) => body === undefined)) throw serviceUnavailable(1);
       bodies.push(...(read as BundledPolicy[]));
     }
+    const scope = prepareExplainScope(bodies);
     if (this.views.size >= VIEW_CACHE_LIMIT) this.views.delete(this.views.keys().next().value!);
-    this.views.set(etag, bodies);
-    return bodies;
+    this.views.set(etag, scope);
+    return scope;
   }
 
   private async side(clusterId: string, endpoint: ExplainEndpoint, name: SideName): Promise<Side> {
