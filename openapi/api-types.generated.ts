@@ -1642,7 +1642,7 @@ export interface components {
             /** @description `namespace/name` of a pod; its labels come from the most recent flow summary of the last 24 hours in which it is the source or the destination. */
             pod?: string;
             workload?: components["schemas"]["ExplainWorkload"];
-            /** @description An IPv4 or IPv6 address (text form), resolved as an address outside the cluster. */
+            /** @description An IPv4 or IPv6 address (text form), resolved as an address outside the cluster. Two `ip` sides must be of one family, and `ICMP` needs IPv4, `ICMPv6` IPv6 (400 otherwise). */
             ip?: string;
             entity?: components["schemas"]["ExplainEntity"];
         };

@@ -148,6 +148,13 @@ describe('explainFlow', () => {
     expect(outside.body.assumptions.some((a: string) => a.includes('8.8.8.8') && a.includes('outside the cluster'))).toBe(true);
   });
 
+  it('an entity without addresses in the nodes\' environment: the answer says rules naming it fail closed', async () => {
+    const r = await explain({ source: workload('api'), destination: { entity: 'kube-apiserver' }, port: 443 });
+    expect(r.body.destination).toMatchObject({ kind: 'reserved', identity: 7, resolvedFrom: 'entity' });
+    expect(r.body.unenforced).toEqual([expect.objectContaining({ policy: 'api-egress', pointer: '/egress/2/toEntities/0' })]);
+    expect(r.body.assumptions.some((a: string) => a.includes('kube-apiserver') && a.includes('fail closed'))).toBe(true);
+  });
+
   it('an entity: host side: the node reaches its pods unless localhostPolicy', async () => {
     const r = await explain({ source: { entity: 'host' }, destination: workload('db'), port: 5432 });
     expect(r.body.verdict).toBe('forwarded');
@@ -183,6 +190,8 @@ describe('explainFlow', () => {
     { name: 'an ICMP type above 255', body: { source: workload('api'), destination: workload('db'), protocol: 'ICMP', port: 300 }, pointer: '/port' },
     { name: 'an unknown entity', body: { source: workload('api'), destination: { entity: 'cluster-mesh' }, port: 80 }, pointer: '/destination/entity' },
     { name: 'an ip that is not an address', body: { source: { ip: '10.0.0.300' }, destination: workload('db'), port: 80 }, pointer: '/source/ip' },
+    { name: 'ip sides of two families', body: { source: { ip: '10.0.0.1' }, destination: { ip: '2001:db8::1' }, port: 80 }, pointer: '/destination/ip' },
+    { name: 'ICMPv6 to an IPv4 address', body: { source: workload('api'), destination: { ip: '10.0.0.1' }, protocol: 'ICMPv6', port: 128 }, pointer: '/protocol' },
     { name: 'an unknown field', body: { source: workload('api'), destination: workload('db'), port: 80, direction: 'egress' }, pointer: '/direction' },
     { name: 'a port out of range', body: { source: workload('api'), destination: workload('db'), port: 70000 }, pointer: '/port' },
   ])('bad input: $name → 400 problem+json pointing at $pointer, nothing changed', async ({ body, pointer }) => {

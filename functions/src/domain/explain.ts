@@ -6,7 +6,8 @@
  *
  * Contract:
  * - Input checks the schema cannot state come first, before any read: an ICMP/ICMPv6 type above 255
- *   (`/port`), an `ip` that is not an address (`/<side>/ip`): 400 ValidationFailed.
+ *   (`/port`), an `ip` that is not an address (`/<side>/ip`), two `ip` sides of different families
+ *   (`/destination/ip`), ICMP with an IPv6 or ICMPv6 with an IPv4 `ip` (`/protocol`): 400 ValidationFailed.
  * - Unknown cluster: 404 NotFound; a cluster the compiler has not placed yet: 404 DesiredStatePending +
  *   Retry-After (as the agents' poll).
  * - Policy bodies come from the reader's immutable per-(name, generation, hash) cache; a member view's
@@ -25,7 +26,7 @@ import { hourBucket, hourBuckets } from '../../../core/flows/flow-time.js';
 import { buildPodLabelSet, CLUSTER_LABEL, POD_NAMESPACE_LABEL } from '../../../core/labels/cilium-labels.js';
 import type { FlowSide, ResolvedSide } from '../../../core/policy/explain/cluster-evaluator.js';
 import { explainFlow, type Explanation } from '../../../core/policy/explain/explain-flow.js';
-import { WRITE_TIME_ENVIRONMENT } from '../../../core/policy/unenforced-parts.js';
+import { unaddressedEntities, WRITE_TIME_ENVIRONMENT } from '../../../core/policy/unenforced-parts.js';
 import { ApiError, notFound, serviceUnavailable, unprocessable, validationFailed } from '../http/api-error.js';
 import type { DocumentCollection } from '../store/document-collection.js';
 import type { FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
@@ -169,10 +170,16 @@ export class ExplainService {
 function checkInput(request: FlowExplainRequest, protocol: Protocol): void {
   const errors = [];
   if ((protocol === 'ICMP' || protocol === 'ICMPv6') && request.port > 255) errors.push({ pointer: '/port', message: `is the ${protocol} message type for protocol ${protocol}: at most 255`, rule: 'maximum' });
+  const families: number[] = [];
   for (const name of ['source', 'destination'] as const) {
     const ip = request[name].ip;
-    if (ip !== undefined && isIP(ip) === 0) errors.push({ pointer: `/${name}/ip`, message: 'must be an IPv4 or IPv6 address', rule: 'format' });
+    if (ip === undefined) continue;
+    if (isIP(ip) === 0) errors.push({ pointer: `/${name}/ip`, message: 'must be an IPv4 or IPv6 address', rule: 'format' });
+    else families.push(isIP(ip));
   }
+  if (families.length === 2 && families[0] !== families[1]) errors.push({ pointer: '/destination/ip', message: 'must be of the same IP family as the source', rule: 'ipFamily' });
+  const icmpFamily = protocol === 'ICMP' ? 4 : protocol === 'ICMPv6' ? 6 : undefined;
+  if (icmpFamily !== undefined && families.some((f) => f !== icmpFamily)) errors.push({ pointer: '/protocol', message: `${protocol} is IPv${icmpFamily} only; an ip side is IPv${icmpFamily === 4 ? 6 : 4}`, rule: 'ipFamily' });
   if (errors.length > 0) throw validationFailed(errors);
 }
 
@@ -214,6 +221,7 @@ function assumptions(request: FlowExplainRequest, source: Side, destination: Sid
   ];
   for (const [name, side, endpoint] of [['source', source, request.source], ['destination', destination, request.destination]] as const) {
     if (side.from === 'address') out.push(`The ${name} ${endpoint.ip} is resolved as an address outside the cluster (the longest CIDR prefix of the policies containing it, else world): the API has no pod or node inventory, so name a pod by \`pod\` or \`workload\` instead.`);
+    if (side.from === 'entity' && unaddressedEntities(env).has(endpoint.entity!)) out.push(`No address of the ${name} entity ${endpoint.entity} is known to the agents in this environment, so no packet carries its identity: rules naming it fail closed (see unenforced), and a real flow to or from it is decided by its address.`);
     if (side.from === 'pod-history') out.push(`The labels of the ${name} pod ${side.pod} are those of its most recent flow summary, at ${side.observedAt}; labels changed since then are not seen.`);
   }
   if (request.localhostPolicy !== true) out.push('The node reaches its own pods regardless of policy (allow-localhost=always, Cilium\'s default).');
