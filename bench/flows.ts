@@ -21,12 +21,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { deflateRaw, constants as zlibConstants } from 'node:zlib';
-import { FlowChunkStore, FlowCoverageStore, type EncodedFlowChunk } from '../functions/src/store/flow-store.js';
-import { chunkSummaries } from '../core/flows/chunk-summaries.js';
-import { hourBucket, normaliseTime } from '../core/flows/flow-time.js';
-import { chunkDocuments } from '../functions/src/domain/flows.js';
+import { FlowChunkStore, FlowCoverageStore } from '../functions/src/store/flow-store.js';
+import { encodedChunkDocuments, inParallel as inParallelWith, recordBatchCoverage } from './flow-seeding.js';
 import { connectToStore } from './flows-store-connection.js';
 import { createRandom, generateSummaries } from '../test/helpers/flow-fixtures.js';
 import type { FlowSummaryBatch } from '../openapi/types.js';
@@ -65,29 +61,7 @@ function nextBatch(): { node: string; batch: FlowSummaryBatch } {
   };
 }
 
-const deflate = promisify(deflateRaw);
-
-/**
- * The documents ingest would write for a batch (same layout and bytes, so the SDK path stores exactly the
- * same). Compression runs on libuv's pool, concurrently with the next batch: the strongest single-process client.
- */
-async function encodedChunkDocuments(cluster: string, node: string, batch: FlowSummaryBatch): Promise<EncodedFlowChunk[]> {
-  const chunks = await Promise.all(chunkSummaries(batch.summaries).map(async ({ index, first, count, json }) => ({
-    index,
-    first,
-    count,
-    z: (await deflate(Buffer.from(json), { level: zlibConstants.Z_BEST_SPEED })).toString('base64'),
-  })));
-  const { summaries, ...header } = batch;
-  return chunkDocuments(cluster, node, { ...header, summaryCount: summaries.length, chunks }, 'agent', RETENTION);
-}
-
-async function inParallel<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item);
-  }));
-}
+const inParallel = <T>(items: T[], work: (item: T) => Promise<void>): Promise<void> => inParallelWith(items, CONCURRENCY, work);
 
 async function viaApi(): Promise<number> {
   const bodies = Array.from({ length: PER_ROUND }, () => {
@@ -109,7 +83,7 @@ async function viaSdk(): Promise<number> {
   const batches = Array.from({ length: PER_ROUND }, nextBatch);
   const started = performance.now();
   await inParallel(batches, async ({ node, batch }) => {
-    const outcomes = await chunks.createAll(await encodedChunkDocuments('bench-sdk', node, batch));
+    const outcomes = await chunks.createAll(await encodedChunkDocuments('bench-sdk', node, batch, RETENTION));
     if (outcomes.some((o) => o !== 'created')) throw new Error('SDK bulk write did not create every chunk');
   });
   sdkBatches.push(...batches.map(({ node, batch }) => ({ node, sequence: batch.sequence, end: batch.window.end })));
@@ -168,12 +142,7 @@ const perBatch = (spent: Map<string, number>) => [...spent].map(([name, ms]) => 
 console.log(`        CPU ms per batch (batch generation included): API rounds — ${perBatch(cpuSpent.api)}; SDK rounds — ${perBatch(cpuSpent.sdk)}`);
 
 // Coverage for the SDK-written batches (what ingest records after its writes), so queries see them too.
-for (const { node, sequence, end } of sdkBatches) {
-  const hour = hourBucket(normaliseTime(end));
-  const current = await coverage.read('bench-sdk', hour, node);
-  const base = current?.value ?? { clusterId: 'bench-sdk', node, hour, ranges: [], batches: 0, summaries: 0, imported: 0, lost: { batches: 0, summaries: 0 } };
-  await coverage.write({ ...base, ranges: [...base.ranges, [sequence, sequence]].sort((x, y) => x[0]! - y[0]!) as Array<[number, number]>, batches: base.batches + 1, summaries: base.summaries + BATCH }, RETENTION, current?.version);
-}
+for (const { node, sequence, end } of sdkBatches) await recordBatchCoverage(coverage, 'bench-sdk', { node, sequence, end, summaries: BATCH }, RETENTION);
 
 const reader = server.info.reader;
 const total = (await (await fetch(`${baseUrl}/flows/aggregations`, { method: 'POST', headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/json' }, body: JSON.stringify({ since: '7h' }) })).json()) as { totals: { summaries: number } };

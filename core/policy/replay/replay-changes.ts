@@ -21,13 +21,13 @@
  *   current's deciding rule or default), with clusters, ports, sums and examples; sorted by change
  *   (allowed-to-dropped first), then packets (descending).
  */
-import type { BundledPolicy, FlowRecord } from '../../../openapi/types.js';
+import type { BundledPolicy } from '../../../openapi/types.js';
 import { createClusterEvaluator, type ClusterEvaluator, type FlowSide, type HookDecision } from '../explain/cluster-evaluator.js';
 import { policyCidrSelectors } from '../resolve/cidr-identities.js';
 import type { RuleRef } from '../resolve/verdict-table.js';
 import { containsPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
 import type { EnforcementEnvironment } from '../unenforced-parts.js';
-import { addReplaySums, emptyReplaySums, MAX_EXAMPLES, type ReplayGroup, type ReplayPart, type ReplayPeer, type ReplaySums, type UnjudgedReason } from './replay-groups.js';
+import { addReplaySums, emptyReplaySums, MAX_EXAMPLES, parseReplayKey, type ReplayGroup, type ReplayGroupKey, type ReplayPart, type ReplayPeer, type ReplaySums, type UnjudgedReason } from './replay-groups.js';
 
 export type ChangeKind = 'allowed-to-dropped' | 'dropped-to-allowed';
 export type ReplayUnjudgedReason = UnjudgedReason | 'peer-address-unknown' | 'cluster-not-in-scope';
@@ -38,7 +38,7 @@ export interface ReplayDecision {
   rule?: RuleRef;
 }
 
-export interface ReplayChangeGroup {
+export interface ReplayChangeGroup<E> {
   change: ChangeKind;
   direction: 'ingress' | 'egress';
   subject: string;
@@ -49,15 +49,16 @@ export interface ReplayChangeGroup {
   /** `TCP/5432`, `ICMPv4/8`, sorted */
   ports: string[];
   sums: ReplaySums;
-  examples: FlowRecord[];
+  examples: E[];
 }
 
-export interface ReplayResult {
-  changes: ReplayChangeGroup[];
+/** `E`: what an example is (pass 1's choice: records, or references to stored ones). */
+export interface ReplayResult<E> {
+  changes: Array<ReplayChangeGroup<E>>;
   totals: { judged: ReplaySums; allowedToDropped: ReplaySums; droppedToAllowed: ReplaySums };
-  unjudged: Array<{ reason: ReplayUnjudgedReason; sums: ReplaySums; examples: FlowRecord[] }>;
+  unjudged: Array<{ reason: ReplayUnjudgedReason; sums: ReplaySums; examples: E[] }>;
   /** groups whose recorded verdict is not what the current policies decide */
-  disagreements: { sums: ReplaySums; examples: FlowRecord[] };
+  disagreements: { sums: ReplaySums; examples: E[] };
 }
 
 export interface ClusterPolicySets {
@@ -101,30 +102,36 @@ function cidrFacts(policies: readonly BundledPolicy[]): { prefixes: Prefix[]; te
   return { prefixes: [...prefixes.values()], texts: new Set(prefixes.keys()), selectors: [...new Set(canonical)].join(' ') };
 }
 
+const FIELD = '\u0000';
+/** A group key without its cluster and recorded verdict: what a decision depends on. */
+const decisionKeyOf = (key: string): string => key.slice(key.indexOf(FIELD) + 1, key.lastIndexOf(FIELD));
+
 const passes = (v: HookDecision['verdict'] | string): boolean => v !== 'dropped' && v !== 'DROPPED';
 
 const decisionOf = (d: HookDecision): ReplayDecision => ({ verdict: d.verdict, decidedBy: d.by, ...(d.rule ? { rule: d.rule } : {}) });
 
-export function replayChanges(part: ReplayPart, clusters: ReadonlyMap<string, ClusterPolicySets>, options: ReplayOptions = {}): ReplayResult {
-  const byCluster = new Map<string, ReplayGroup[]>();
-  for (const [, g] of part.groups) {
-    const list = byCluster.get(g.key.cluster);
-    if (list) list.push(g);
-    else byCluster.set(g.key.cluster, [g]);
+export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<string, ClusterPolicySets>, options: ReplayOptions = {}): ReplayResult<E> {
+  type Group = ReplayGroup<E> & { fields: ReplayGroupKey };
+  const byCluster = new Map<string, Group[]>();
+  for (const g of part.groups) {
+    const fields = parseReplayKey(g.key);
+    const list = byCluster.get(fields.cluster);
+    if (list) list.push({ ...g, fields });
+    else byCluster.set(fields.cluster, [{ ...g, fields }]);
   }
-  const unjudged = new Map<ReplayUnjudgedReason, { reason: ReplayUnjudgedReason; sums: ReplaySums; examples: FlowRecord[] }>();
-  const addUnjudged = (reason: ReplayUnjudgedReason, sums: ReplaySums, examples: readonly FlowRecord[]): void => {
+  const unjudged = new Map<ReplayUnjudgedReason, { reason: ReplayUnjudgedReason; sums: ReplaySums; examples: E[] }>();
+  const addUnjudged = (reason: ReplayUnjudgedReason, sums: ReplaySums, examples: readonly E[]): void => {
     let u = unjudged.get(reason);
     if (!u) unjudged.set(reason, (u = { reason, sums: emptyReplaySums(), examples: [] }));
     addReplaySums(u.sums, sums);
     for (const e of examples) if (u.examples.length < MAX_EXAMPLES) u.examples.push(e);
   };
-  for (const [reason, u] of part.unjudged) addUnjudged(reason, u.sums, u.examples);
+  for (const u of part.unjudged) addUnjudged(u.reason, u.sums, u.examples);
 
   const judged = emptyReplaySums();
   const totals = { allowedToDropped: emptyReplaySums(), droppedToAllowed: emptyReplaySums() };
-  const disagreements = { sums: emptyReplaySums(), examples: [] as FlowRecord[] };
-  const changes = new Map<string, ReplayChangeGroup & { portSet: Set<string>; clusterSet: Set<string> }>();
+  const disagreements = { sums: emptyReplaySums(), examples: [] as E[] };
+  const changes = new Map<string, ReplayChangeGroup<E> & { portSet: Set<string>; clusterSet: Set<string> }>();
 
   for (const [cluster, groups] of [...byCluster.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const sets = clusters.get(cluster);
@@ -142,21 +149,33 @@ export function replayChanges(part: ReplayPart, clusters: ReadonlyMap<string, Cl
       return !candidate.prefixes.some((q) => q.family === p.family && q.bits > p.bits && containsPrefix(p, q) && !current.texts.has(q.text));
     };
     const judgeable = groups.filter((g) => {
-      if (exact(g.key.peer)) return true;
+      if (exact(g.fields.peer)) return true;
       addUnjudged('peer-address-unknown', g.sums, g.examples);
       return false;
     });
-    const sides: FlowSide[] = judgeable.flatMap((g) => [{ workload: g.key.subjectLabels }, sideOf(g.key.peer)]);
+    // Evaluators over every distinct side; one decision per distinct (direction, subject, peer, protocol,
+    // port) — the group key without cluster and recorded verdict.
+    const sides = new Map<string, FlowSide>();
+    for (const g of judgeable) {
+      sides.set(`s${g.fields.subjectLabels.join(',')}`, { workload: g.fields.subjectLabels });
+      sides.set(decisionKeyOf(g.key).split(FIELD).at(2) as string, sideOf(g.fields.peer));
+    }
     const build = (policies: readonly BundledPolicy[]): ClusterEvaluator =>
-      createClusterEvaluator({ clusterId: cluster, policies, sides, ...(options.environment ? { environment: options.environment } : {}), localhostPolicy: options.localhostPolicy === true });
+      createClusterEvaluator({ clusterId: cluster, policies, sides: [...sides.values()], ...(options.environment ? { environment: options.environment } : {}), localhostPolicy: options.localhostPolicy === true });
     const now = build(sets.current);
     const next = build(sets.candidate);
+    const decisions = new Map<string, { before: HookDecision; after: HookDecision }>();
     for (const g of judgeable) {
-      const { key } = g;
-      const subject: FlowSide = { workload: key.subjectLabels };
-      const peer = sideOf(key.peer);
-      const before = now.decide(subject, key.direction, peer, key.protocol, key.port);
-      const after = next.decide(subject, key.direction, peer, key.protocol, key.port);
+      const key = g.fields;
+      const dk = decisionKeyOf(g.key);
+      let d = decisions.get(dk);
+      if (!d) {
+        const subject: FlowSide = { workload: key.subjectLabels };
+        const peer = sideOf(key.peer);
+        d = { before: now.decide(subject, key.direction, peer, key.protocol, key.port), after: next.decide(subject, key.direction, peer, key.protocol, key.port) };
+        decisions.set(dk, d);
+      }
+      const { before, after } = d;
       addReplaySums(judged, g.sums);
       if (before.verdict.toUpperCase() !== key.recorded) {
         addReplaySums(disagreements.sums, g.sums);

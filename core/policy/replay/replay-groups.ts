@@ -50,33 +50,36 @@ export interface ReplaySums {
   packets: number;
   bytes: number;
   flows: number;
-  /** window ends of the first and last summary (RFC 3339) */
+  /** window ends of the first and last summary (RFC 3339); empty while there is none */
   firstSeen: string;
   lastSeen: string;
 }
 
-export interface ReplayGroup {
-  key: ReplayGroupKey;
+/** A group as pass 1 keeps it: strings and numbers only, so parts cross threads cheaply. `E` is what
+ *  an example is: the record itself, or a reference the caller resolves later (a stored position). */
+export interface ReplayGroup<E> {
+  /** the group key, encoded (parseReplayKey) */
+  key: string;
   sums: ReplaySums;
-  /** the subject's and the peer's display names (namespace/pod or workload, address, entity) */
+  /** the subject's and the peer's display names (namespace/workload, namespace/pod, address, entity) */
   subjectName: string;
   peerName: string;
   /** the first few summaries (by order of arrival) */
-  examples: FlowRecord[];
+  examples: E[];
 }
 
 export type UnjudgedReason = 'l7' | 'direction-unknown' | 'subject-not-workload' | 'peer-labels-missing' | 'protocol-other' | 'not-policy-drop';
 
-export interface UnjudgedPart {
+export interface UnjudgedPart<E> {
   reason: UnjudgedReason;
   sums: ReplaySums;
-  examples: FlowRecord[];
+  examples: E[];
 }
 
 /** What pass 1 produces; parts from several folds merge (mergeReplayParts). Plain data (structured-clone safe). */
-export interface ReplayPart {
-  groups: Array<[string, ReplayGroup]>;
-  unjudged: Array<[UnjudgedReason, UnjudgedPart]>;
+export interface ReplayPart<E> {
+  groups: Array<ReplayGroup<E>>;
+  unjudged: Array<UnjudgedPart<E>>;
 }
 
 export const MAX_EXAMPLES = 3;
@@ -101,9 +104,8 @@ function familyOf(record: FlowRecord, address: string | undefined): 4 | 6 {
 
 const isWorkload = (e: FlowEndpoint): boolean => e.identity >= WORKLOAD_FIRST && e.identity < CIDR_FIRST;
 
-/** The peer side of a summary, or why it cannot be judged. */
-function peerOf(record: FlowRecord, e: FlowEndpoint, address: string | undefined, names: readonly string[] | undefined): ReplayPeer | UnjudgedReason {
-  if (isWorkload(e)) return e.labels && e.labels.length > 0 ? { kind: 'workload', labels: [...canonicalLabelSet(e.labels)] } : 'peer-labels-missing';
+/** The peer side of a summary whose peer is not a workload. */
+function otherPeerOf(record: FlowRecord, e: FlowEndpoint, address: string | undefined, names: readonly string[] | undefined): ReplayPeer {
   const reserved = RESERVED_NAMES.get(e.identity);
   if (reserved && reserved !== 'world' && reserved !== 'world-ipv4' && reserved !== 'world-ipv6') return { kind: 'entity', entity: reserved };
   if (address) return { kind: 'address', address, ...(names && names.length > 0 ? { names: [...names].sort() } : {}) };
@@ -112,20 +114,48 @@ function peerOf(record: FlowRecord, e: FlowEndpoint, address: string | undefined
   return { kind: 'world', family: familyOf(record, address) };
 }
 
-const peerKey = (p: ReplayPeer): string => {
+// Key encoding: fields joined by FS; a label set's labels by LS (labels never contain control characters).
+const FS = '\u0000';
+const LS = '\u0001';
+
+function encodePeer(p: ReplayPeer): string {
   switch (p.kind) {
     case 'workload':
-      return `w\u0001${p.labels.join('\u0002')}`;
+      return `w${p.labels.join(LS)}`;
     case 'entity':
-      return `e\u0001${p.entity}`;
+      return `e${p.entity}`;
     case 'address':
-      return `a\u0001${p.address}\u0001${(p.names ?? []).join(',')}`;
+      return `a${p.address}${p.names && p.names.length > 0 ? LS + p.names.join(LS) : ''}`;
     case 'prefix':
-      return `p\u0001${p.cidr}`;
+      return `p${p.cidr}`;
     case 'world':
-      return `x\u0001${p.family}`;
+      return `x${p.family}`;
   }
-};
+}
+
+function decodePeer(text: string): ReplayPeer {
+  const body = text.slice(1);
+  switch (text[0]) {
+    case 'w':
+      return { kind: 'workload', labels: body.split(LS) };
+    case 'e':
+      return { kind: 'entity', entity: body };
+    case 'a': {
+      const [address, ...names] = body.split(LS);
+      return names.length > 0 ? { kind: 'address', address: address as string, names } : { kind: 'address', address: address as string };
+    }
+    case 'p':
+      return { kind: 'prefix', cidr: body };
+    default:
+      return { kind: 'world', family: body === '6' ? 6 : 4 };
+  }
+}
+
+/** The key of a group (ReplayGroup.key) as fields. */
+export function parseReplayKey(key: string): ReplayGroupKey {
+  const [cluster, direction, subject, peer, protocol, port, recorded] = key.split(FS) as [string, string, string, string, string, string, RecordedVerdict];
+  return { cluster, direction: direction === 'E' ? 'egress' : 'ingress', subjectLabels: subject.split(LS), peer: decodePeer(peer), protocol: Number(protocol), port: Number(port), recorded };
+}
 
 /** A short name for an endpoint: namespace/pod, else namespace/workload, else identity labels. */
 export function endpointName(e: FlowEndpoint, address?: string): string {
@@ -165,23 +195,23 @@ function addSums(sums: ReplaySums, more: ReplaySums): void {
 }
 
 /** Groups summaries as they are scanned. */
-export class ReplayGrouper {
-  private readonly groups = new Map<string, ReplayGroup>();
-  private readonly unjudged = new Map<UnjudgedReason, UnjudgedPart>();
-  /** label arrays already canonicalized, by their raw join (summaries repeat the same few sets) */
-  private readonly labelCache = new Map<string, string[]>();
+export class ReplayGrouper<E> {
+  private readonly groups = new Map<string, ReplayGroup<E>>();
+  private readonly unjudged = new Map<UnjudgedReason, UnjudgedPart<E>>();
+  /** canonical label sets (joined by LS), by the raw join: summaries repeat the same few sets */
+  private readonly canonical = new Map<string, string>();
 
-  add(record: FlowRecord): void {
-    const reason = this.judge(record);
-    if (typeof reason !== 'string') return;
+  add(record: FlowRecord, example: E): void {
+    const reason = this.group(record, example);
+    if (reason === undefined) return;
     let part = this.unjudged.get(reason);
     if (!part) this.unjudged.set(reason, (part = { reason, sums: emptySums(), examples: [] }));
     addRecord(part.sums, record);
-    if (part.examples.length < MAX_EXAMPLES) part.examples.push(record);
+    if (part.examples.length < MAX_EXAMPLES) part.examples.push(example);
   }
 
   /** Adds the record to its group; returns the reason when it cannot be judged. */
-  private judge(record: FlowRecord): UnjudgedReason | true {
+  private group(record: FlowRecord, example: E): UnjudgedReason | undefined {
     const f = record.flow;
     if (f.l7) return 'l7';
     if (f.traffic_direction !== 'INGRESS' && f.traffic_direction !== 'EGRESS') return 'direction-unknown';
@@ -193,62 +223,56 @@ export class ReplayGrouper {
     const other = egress ? f.destination : f.source;
     if (!isWorkload(subject) || !subject.labels || subject.labels.length === 0) return 'subject-not-workload';
     const peerAddress = egress ? f.IP?.destination : f.IP?.source;
-    const peer = peerOf(record, other, peerAddress, egress ? f.destination_names : f.source_names);
-    if (typeof peer === 'string') return peer;
-    const subjectLabels = this.canonical(subject.labels);
-    const port = f.l4.destination_port ?? 0;
-    const k = `${record.cluster}\u0000${f.traffic_direction}\u0000${subjectLabels.join('\u0002')}\u0000${peerKey(peer)}\u0000${protocol}\u0000${port}\u0000${f.verdict}`;
-    let g = this.groups.get(k);
-    if (!g) {
-      g = {
-        key: { cluster: record.cluster, direction: egress ? 'egress' : 'ingress', subjectLabels, peer, protocol, port, recorded: f.verdict },
-        sums: emptySums(),
-        subjectName: endpointName(subject),
-        peerName: endpointName(other, peerAddress),
-        examples: [],
-      };
-      this.groups.set(k, g);
+    let peerText: string;
+    if (isWorkload(other)) {
+      if (!other.labels || other.labels.length === 0) return 'peer-labels-missing';
+      peerText = `w${this.labelKey(other.labels)}`;
+    } else {
+      peerText = encodePeer(otherPeerOf(record, other, peerAddress, egress ? f.destination_names : f.source_names));
     }
+    const k = `${record.cluster}${FS}${egress ? 'E' : 'I'}${FS}${this.labelKey(subject.labels)}${FS}${peerText}${FS}${protocol}${FS}${f.l4.destination_port ?? 0}${FS}${f.verdict}`;
+    let g = this.groups.get(k);
+    if (!g) this.groups.set(k, (g = { key: k, sums: emptySums(), subjectName: endpointName(subject), peerName: endpointName(other, peerAddress), examples: [] }));
     addRecord(g.sums, record);
-    if (g.examples.length < MAX_EXAMPLES) g.examples.push(record);
-    return true;
+    if (g.examples.length < MAX_EXAMPLES) g.examples.push(example);
+    return undefined;
   }
 
-  private canonical(labels: readonly string[]): string[] {
-    const raw = labels.join('\u0002');
-    let hit = this.labelCache.get(raw);
-    if (!hit) this.labelCache.set(raw, (hit = [...canonicalLabelSet(labels)]));
+  private labelKey(labels: readonly string[]): string {
+    const raw = labels.join(LS);
+    let hit = this.canonical.get(raw);
+    if (hit === undefined) this.canonical.set(raw, (hit = canonicalLabelSet(labels).join(LS)));
     return hit;
   }
 
-  part(): ReplayPart {
-    return { groups: [...this.groups.entries()], unjudged: [...this.unjudged.entries()] };
+  part(): ReplayPart<E> {
+    return { groups: [...this.groups.values()], unjudged: [...this.unjudged.values()] };
   }
 }
 
 /** Merges pass-1 parts (from several folds) into one. */
-export function mergeReplayParts(parts: Iterable<ReplayPart>): ReplayPart {
-  const groups = new Map<string, ReplayGroup>();
-  const unjudged = new Map<UnjudgedReason, UnjudgedPart>();
+export function mergeReplayParts<E>(parts: Iterable<ReplayPart<E>>): ReplayPart<E> {
+  const groups = new Map<string, ReplayGroup<E>>();
+  const unjudged = new Map<UnjudgedReason, UnjudgedPart<E>>();
   for (const part of parts) {
-    for (const [k, g] of part.groups) {
-      const hit = groups.get(k);
-      if (!hit) groups.set(k, { ...g, sums: { ...g.sums }, examples: [...g.examples] });
+    for (const g of part.groups) {
+      const hit = groups.get(g.key);
+      if (!hit) groups.set(g.key, { ...g, sums: { ...g.sums }, examples: [...g.examples] });
       else {
         addSums(hit.sums, g.sums);
         for (const e of g.examples) if (hit.examples.length < MAX_EXAMPLES) hit.examples.push(e);
       }
     }
-    for (const [reason, u] of part.unjudged) {
-      const hit = unjudged.get(reason);
-      if (!hit) unjudged.set(reason, { ...u, sums: { ...u.sums }, examples: [...u.examples] });
+    for (const u of part.unjudged) {
+      const hit = unjudged.get(u.reason);
+      if (!hit) unjudged.set(u.reason, { ...u, sums: { ...u.sums }, examples: [...u.examples] });
       else {
         addSums(hit.sums, u.sums);
         for (const e of u.examples) if (hit.examples.length < MAX_EXAMPLES) hit.examples.push(e);
       }
     }
   }
-  return { groups: [...groups.entries()], unjudged: [...unjudged.entries()] };
+  return { groups: [...groups.values()], unjudged: [...unjudged.values()] };
 }
 
 export { addSums as addReplaySums, emptySums as emptyReplaySums };

@@ -87,7 +87,7 @@ describe('replay on generated history', () => {
     const want = new Map<string, number>(); // change|subject|peer → packets
     const wantUnjudged = { l7: 0, 'direction-unknown': 0, 'cluster-not-in-scope': 0 };
     let recordedDisagree = 0;
-    const groupers = [new ReplayGrouper(), new ReplayGrouper()];
+    const groupers = [new ReplayGrouper<FlowRecord>(), new ReplayGrouper<FlowRecord>()];
     const N = 120_000;
     for (let i = 0; i < N; i++) {
       const cluster = clusters[rnd(3)] as string;
@@ -123,7 +123,7 @@ describe('replay on generated history', () => {
           flows: 1,
         } as FlowRecord['flow'],
       };
-      (groupers[i % 2] as ReplayGrouper).add(record);
+      (groupers[i % 2] as ReplayGrouper<FlowRecord>).add(record, record);
       if (l7) wantUnjudged.l7++;
       else if (direction === 'TRAFFIC_DIRECTION_UNKNOWN') wantUnjudged['direction-unknown']++;
       else if (cluster === 'c3') wantUnjudged['cluster-not-in-scope']++;

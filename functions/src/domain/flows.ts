@@ -16,13 +16,15 @@ import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-f
 import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWindow } from '../../../core/flows/flow-time.js';
 import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.js';
 import { ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
+import { mergeReplayParts, type ReplayPart } from '../../../core/policy/replay/replay-groups.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
 import { retryOnWriteConflict } from './retry-on-conflict.js';
 import type { DecodedHubbleImport } from '../ingest/decode-hubble-import.js';
 import type { EncodedSummaryChunk } from '../store/flow-chunk-codec.js';
 import type { EncodedFlowChunk, FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
 import type { FlowDecoder } from '../ingest/flow-decoder.js';
-import { scanEncodedChunks, scanFlows, type ScanPosition } from './flow-scan.js';
+import { flowRecordOf, scanEncodedChunks, scanFlows, type ScanPosition } from './flow-scan.js';
+import { parseExampleRef } from '../ingest/fold-flow-chunks.js';
 
 export interface FlowServiceDeps {
   chunks: FlowChunkStore;
@@ -32,7 +34,7 @@ export interface FlowServiceDeps {
   /** Retention of flow documents in seconds (per-document Cosmos ttl). */
   retentionSeconds: number;
   /** Folds pages of stored chunks, on decoder threads (aggregations and the service graph). */
-  folds: Pick<FlowDecoder, 'aggregateChunks' | 'graphChunks'>;
+  folds: Pick<FlowDecoder, 'aggregateChunks' | 'graphChunks' | 'replayChunks' | 'countChunks'>;
   now: () => Date;
 }
 
@@ -151,6 +153,54 @@ export class FlowService {
     const filters = { whitelist: query.whitelist, blacklist: query.blacklist };
     await this.foldWindow(window, records, async (chunks) => builder.merge(await this.deps.folds.graphChunks(filters, chunks)));
     return { ...builder.result(), coverage };
+  }
+
+  /** Replay's pass 1 over the window's stored summaries the filters match, and the window's coverage. */
+  async replayGroups(query: FlowWindowQuery): Promise<{ part: ReplayPart<string>; coverage: FlowCoverage; window: FlowWindow }> {
+    const { window, coverage, records } = await this.prepare(query);
+    const parts: ReplayPart<string>[] = [];
+    const filters = { whitelist: query.whitelist, blacklist: query.blacklist };
+    await this.foldWindow(window, records, async (chunks) => void parts.push(await this.deps.folds.replayChunks(filters, chunks)));
+    return { part: mergeReplayParts(parts), coverage, window };
+  }
+
+  /** The stored summaries at replay example positions (fold-flow-chunks.ts exampleRef), by position;
+   *  positions whose chunk expired in between are left out. */
+  async recordsAt(refs: Iterable<string>): Promise<Map<string, FlowRecord>> {
+    const byChunk = new Map<string, { pk: string; id: string; refs: Array<[string, number]> }>();
+    for (const ref of refs) {
+      const { pk, id, index } = parseExampleRef(ref);
+      const k = `${pk}\u0000${id}`;
+      const hit = byChunk.get(k) ?? { pk, id, refs: [] };
+      hit.refs.push([ref, index]);
+      byChunk.set(k, hit);
+    }
+    const out = new Map<string, FlowRecord>();
+    const pending = [...byChunk.values()];
+    await Promise.all(Array.from({ length: Math.min(8, pending.length) }, async () => {
+      for (let c = pending.shift(); c !== undefined; c = pending.shift()) {
+        const chunk = await this.deps.chunks.read(c.pk, c.id);
+        if (!chunk) continue;
+        for (const [ref, index] of c.refs) {
+          const summary = chunk.summaries[index];
+          if (summary) out.set(ref, flowRecordOf(chunk, summary));
+        }
+      }
+    }));
+    return out;
+  }
+
+  /** Reads and decodes every stored summary of the window the filters match, and counts them: the same
+   *  work as replayGroups without replay (what replay's cost is measured against). */
+  async countWindow(query: FlowWindowQuery): Promise<number> {
+    const { window, records } = await this.prepare(query);
+    const filters = { whitelist: query.whitelist, blacklist: query.blacklist };
+    let n = 0;
+    await this.foldWindow(window, records, async (chunks) => {
+      const counted = await this.deps.folds.countChunks(filters, chunks); // read n only after the await: folds run concurrently
+      n += counted;
+    });
+    return n;
   }
 
   /**

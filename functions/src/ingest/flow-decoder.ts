@@ -8,7 +8,8 @@ import type { EncodedFlowChunk } from '../store/flow-store.js';
 import { ApiError } from '../http/api-error.js';
 import { decodeFlowBatch, type DecodedFlowBatch, type PlainApiError } from './decode-flow-batch.js';
 import { decodeHubbleImport, type DecodedHubbleImport, type DecodedHubbleResult } from './decode-hubble-import.js';
-import { aggregateFlowChunks, graphFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
+import { aggregateFlowChunks, countFlowChunks, graphFlowChunks, replayFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
+import type { ReplayPart } from '../../../core/policy/replay/replay-groups.js';
 
 /**
  * Decodes flow data on worker threads: agent batches (decode-flow-batch.ts), Hubble imports
@@ -28,6 +29,10 @@ export interface FlowDecoder {
   decodeHubbleImport(bytes: Uint8Array, clusterId: string, windowSeconds: number): Promise<DecodedHubbleImport>;
   aggregateChunks(filters: FlowFilters, groupBy: FlowGroupKey[], chunks: EncodedFlowChunk[]): Promise<AggregationPart>;
   graphChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<ServiceGraphPart>;
+  /** Replay's pass 1 over a page of chunks (core/policy/replay/replay-groups.ts). */
+  replayChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<ReplayPart<string>>;
+  /** Decodes a page of chunks and counts the matching summaries (the scan replay is measured against). */
+  countChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -41,6 +46,8 @@ export function createFlowDecoder(options: { threads: number }): FlowDecoder {
       decodeHubbleImport: async (bytes, clusterId, windowSeconds) => unwrap(decodeHubbleImport(bytes, clusterId, windowSeconds)).decoded,
       aggregateChunks: async (filters, groupBy, chunks) => aggregateFlowChunks(filters, groupBy, chunks),
       graphChunks: async (filters, chunks) => graphFlowChunks(filters, chunks),
+      replayChunks: async (filters, chunks) => replayFlowChunks(filters, chunks),
+      countChunks: async (filters, chunks) => countFlowChunks(filters, chunks),
       close: async () => undefined,
     };
   }
@@ -64,6 +71,8 @@ export function createFlowDecoder(options: { threads: number }): FlowDecoder {
     },
     aggregateChunks: async (filters, groupBy, chunks) => (await pool.run({ filters, groupBy, chunks }, { name: 'aggregateChunks' })) as AggregationPart,
     graphChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'graphChunks' })) as ServiceGraphPart,
+    replayChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'replayChunks' })) as ReplayPart<string>,
+    countChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'countChunks' })) as number,
     close: () => pool.destroy(),
   };
 }

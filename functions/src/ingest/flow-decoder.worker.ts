@@ -1,12 +1,13 @@
 /**
  * Entry of a flow decoder thread (flow-decoder.ts). The default task decodes an agent batch's bytes; named
- * tasks decode a Hubble import or fold a page of stored chunks for an aggregation or the service graph.
+ * tasks decode a Hubble import or fold a page of stored chunks for an aggregation, the service graph, replay's
+ * pass 1 or a bare count (the scan replay is measured against).
  */
 import type { FlowGroupKey } from '../../../openapi/types.js';
 import type { EncodedFlowChunk } from '../store/flow-store.js';
 import { decodeFlowBatch } from './decode-flow-batch.js';
 import { decodeHubbleImport } from './decode-hubble-import.js';
-import { aggregateFlowChunks, graphFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
+import { aggregateFlowChunks, countFlowChunks, graphFlowChunks, replayFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
 
 export default decodeFlowBatch;
 
@@ -20,4 +21,12 @@ export function aggregateChunks({ filters, groupBy, chunks }: { filters: FlowFil
 
 export function graphChunks({ filters, chunks }: { filters: FlowFilters; chunks: EncodedFlowChunk[] }) {
   return graphFlowChunks(filters, chunks);
+}
+
+export function replayChunks({ filters, chunks }: { filters: FlowFilters; chunks: EncodedFlowChunk[] }) {
+  return replayFlowChunks(filters, chunks);
+}
+
+export function countChunks({ filters, chunks }: { filters: FlowFilters; chunks: EncodedFlowChunk[] }) {
+  return countFlowChunks(filters, chunks);
 }
