@@ -251,4 +251,18 @@ describe('fleetnet explain', () => {
     expect(await runCli(['explain', ...args, '--from', 'shop:app=api', '--to', '10.20.1.5', '--port', '443', '--json'], io)).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ verdict: 'forwarded', destination: { kind: 'cidr' } });
   });
+
+  it('errors: a pod without history exits 4 naming --to; a side it cannot parse is a usage error (2)', async () => {
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t), env: {} };
+    const args = ['--api-url', api.baseUrl, '--token', api.tokens.reader, '--cluster', CLUSTER, '--port', '80'];
+    expect(await runCli(['explain', ...args, '--from', 'shop:app=api', '--to', 'shop/ghost'], io)).toBe(4);
+    expect(err).toMatch(/422 PodNotFound/);
+    expect(err).toMatch(/--to: .*workload/);
+    err = '';
+    expect(await runCli(['explain', ...args, '--from', 'not a side', '--to', 'shop/db-0'], io)).toBe(2);
+    expect(err).toMatch(/--from/);
+    expect(out).toBe('');
+  });
 });
