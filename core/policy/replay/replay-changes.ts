@@ -27,7 +27,7 @@ import { policyCidrSelectors } from '../resolve/cidr-identities.js';
 import type { RuleRef } from '../resolve/verdict-table.js';
 import { containsPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
 import type { EnforcementEnvironment } from '../unenforced-parts.js';
-import { addReplaySums, emptyReplaySums, MAX_EXAMPLES, parseReplayKey, type ReplayGroup, type ReplayGroupKey, type ReplayPart, type ReplayPeer, type ReplaySums, type UnjudgedReason } from './replay-groups.js';
+import { addReplaySums, clusterOfReplayKey, emptyReplaySums, MAX_EXAMPLES, parseReplayKey, type RecordedPart, type RecordedVerdict, type ReplayGroup, type ReplayPart, type ReplayPeer, type ReplaySums, type UnjudgedReason } from './replay-groups.js';
 
 export type ChangeKind = 'allowed-to-dropped' | 'dropped-to-allowed';
 export type ReplayUnjudgedReason = UnjudgedReason | 'peer-address-unknown' | 'cluster-not-in-scope';
@@ -102,23 +102,22 @@ function cidrFacts(policies: readonly BundledPolicy[]): { prefixes: Prefix[]; te
   return { prefixes: [...prefixes.values()], texts: new Set(prefixes.keys()), selectors: [...new Set(canonical)].join(' ') };
 }
 
+/** The group key's field separator (replay-groups.ts). */
 const FIELD = '\u0000';
-/** A group key without its cluster and recorded verdict: what a decision depends on. */
-const decisionKeyOf = (key: string): string => key.slice(key.indexOf(FIELD) + 1, key.lastIndexOf(FIELD));
 
 const passes = (v: HookDecision['verdict'] | string): boolean => v !== 'dropped' && v !== 'DROPPED';
 
 const decisionOf = (d: HookDecision): ReplayDecision => ({ verdict: d.verdict, decidedBy: d.by, ...(d.rule ? { rule: d.rule } : {}) });
 
 export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<string, ClusterPolicySets>, options: ReplayOptions = {}): ReplayResult<E> {
-  type Group = ReplayGroup<E> & { fields: ReplayGroupKey };
-  const byCluster = new Map<string, Group[]>();
+  const byCluster = new Map<string, Array<ReplayGroup<E>>>();
   for (const g of part.groups) {
-    const fields = parseReplayKey(g.key);
-    const list = byCluster.get(fields.cluster);
-    if (list) list.push({ ...g, fields });
-    else byCluster.set(fields.cluster, [{ ...g, fields }]);
+    const cluster = clusterOfReplayKey(g.key);
+    const list = byCluster.get(cluster);
+    if (list) list.push(g);
+    else byCluster.set(cluster, [g]);
   }
+  const partsOf = (g: ReplayGroup<E>): Array<[RecordedVerdict, RecordedPart<E>]> => Object.entries(g.recorded) as Array<[RecordedVerdict, RecordedPart<E>]>;
   const unjudged = new Map<ReplayUnjudgedReason, { reason: ReplayUnjudgedReason; sums: ReplaySums; examples: E[] }>();
   const addUnjudged = (reason: ReplayUnjudgedReason, sums: ReplaySums, examples: readonly E[]): void => {
     let u = unjudged.get(reason);
@@ -136,7 +135,7 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
   for (const [cluster, groups] of [...byCluster.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const sets = clusters.get(cluster);
     if (!sets) {
-      for (const g of groups) addUnjudged('cluster-not-in-scope', g.sums, g.examples);
+      for (const g of groups) for (const [, r] of partsOf(g)) addUnjudged('cluster-not-in-scope', r.sums, r.examples);
       continue;
     }
     const current = cidrFacts(sets.current);
@@ -148,53 +147,55 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
       if (!p) return false;
       return !candidate.prefixes.some((q) => q.family === p.family && q.bits > p.bits && containsPrefix(p, q) && !current.texts.has(q.text));
     };
-    const judgeable = groups.filter((g) => {
-      if (exact(g.fields.peer)) return true;
-      addUnjudged('peer-address-unknown', g.sums, g.examples);
-      return false;
-    });
-    // Evaluators over every distinct side; one decision per distinct (direction, subject, peer, protocol,
-    // port) — the group key without cluster and recorded verdict.
+    const judgeable: Array<{ g: ReplayGroup<E>; fields: ReturnType<typeof parseReplayKey>; decisionKey: string; peerKey: string }> = [];
+    for (const g of groups) {
+      const fields = parseReplayKey(g.key);
+      if (!exact(fields.peer)) {
+        for (const [, r] of partsOf(g)) addUnjudged('peer-address-unknown', r.sums, r.examples);
+        continue;
+      }
+      const decisionKey = g.key.slice(g.key.indexOf(FIELD) + 1);
+      judgeable.push({ g, fields, decisionKey, peerKey: decisionKey.split(FIELD)[2] as string });
+    }
+    // Evaluators over every distinct side; one decision per distinct group key (groups of one cluster
+    // differ in the key's other fields).
     const sides = new Map<string, FlowSide>();
-    for (const g of judgeable) {
-      sides.set(`s${g.fields.subjectLabels.join(',')}`, { workload: g.fields.subjectLabels });
-      sides.set(decisionKeyOf(g.key).split(FIELD).at(2) as string, sideOf(g.fields.peer));
+    for (const { fields, decisionKey, peerKey } of judgeable) {
+      sides.set(`s${decisionKey.split(FIELD)[1]}`, { workload: fields.subjectLabels });
+      sides.set(`p${peerKey}`, sideOf(fields.peer));
     }
     const build = (policies: readonly BundledPolicy[]): ClusterEvaluator =>
       createClusterEvaluator({ clusterId: cluster, policies, sides: [...sides.values()], ...(options.environment ? { environment: options.environment } : {}), localhostPolicy: options.localhostPolicy === true });
     const now = build(sets.current);
     const next = build(sets.candidate);
-    const decisions = new Map<string, { before: HookDecision; after: HookDecision }>();
-    for (const g of judgeable) {
-      const key = g.fields;
-      const dk = decisionKeyOf(g.key);
-      let d = decisions.get(dk);
-      if (!d) {
-        const subject: FlowSide = { workload: key.subjectLabels };
-        const peer = sideOf(key.peer);
-        d = { before: now.decide(subject, key.direction, peer, key.protocol, key.port), after: next.decide(subject, key.direction, peer, key.protocol, key.port) };
-        decisions.set(dk, d);
-      }
-      const { before, after } = d;
-      addReplaySums(judged, g.sums);
-      if (before.verdict.toUpperCase() !== key.recorded) {
-        addReplaySums(disagreements.sums, g.sums);
-        for (const e of g.examples) if (disagreements.examples.length < MAX_EXAMPLES) disagreements.examples.push(e);
+    for (const { g, fields: key } of judgeable) {
+      const subject: FlowSide = { workload: key.subjectLabels };
+      const peer = sideOf(key.peer);
+      const before = now.decide(subject, key.direction, peer, key.protocol, key.port);
+      const after = next.decide(subject, key.direction, peer, key.protocol, key.port);
+      const parts = partsOf(g);
+      for (const [recorded, r] of parts) {
+        addReplaySums(judged, r.sums);
+        if (before.verdict.toUpperCase() === recorded) continue;
+        addReplaySums(disagreements.sums, r.sums);
+        for (const e of r.examples) if (disagreements.examples.length < MAX_EXAMPLES) disagreements.examples.push(e);
       }
       if (passes(before.verdict) === passes(after.verdict)) continue;
       const change: ChangeKind = passes(before.verdict) ? 'allowed-to-dropped' : 'dropped-to-allowed';
       const total = change === 'allowed-to-dropped' ? totals.allowedToDropped : totals.droppedToAllowed;
-      addReplaySums(total, g.sums);
-      const ck = [change, key.direction, g.subjectName, g.peerName, after.by, after.rule?.ruleId ?? 0, before.by, before.rule?.ruleId ?? 0].join('\u0000');
+      const ck = [change, key.direction, g.subjectName, g.peerName, after.by, after.rule?.ruleId ?? 0, before.by, before.rule?.ruleId ?? 0].join(FIELD);
       let c = changes.get(ck);
       if (!c) {
         c = { change, direction: key.direction, subject: g.subjectName, peer: g.peerName, candidate: decisionOf(after), current: decisionOf(before), clusters: [], ports: [], sums: emptyReplaySums(), examples: [], portSet: new Set(), clusterSet: new Set() };
         changes.set(ck, c);
       }
-      addReplaySums(c.sums, g.sums);
+      for (const [, r] of parts) {
+        addReplaySums(total, r.sums);
+        addReplaySums(c.sums, r.sums);
+        for (const e of r.examples) if (c.examples.length < MAX_EXAMPLES) c.examples.push(e);
+      }
       c.portSet.add(`${PROTOCOL_NAMES[key.protocol] ?? key.protocol}/${key.port}`);
       c.clusterSet.add(cluster);
-      for (const e of g.examples) if (c.examples.length < MAX_EXAMPLES) c.examples.push(e);
     }
   }
   const sorted = [...changes.values()]

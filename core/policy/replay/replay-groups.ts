@@ -6,9 +6,10 @@
  * INGRESS at its destination. That hook's endpoint (the subject) must be a workload; the other side
  * (the peer) is a workload (its label set), a reserved entity, an address (with learned names), a CIDR
  * prefix (the summary's `cidr:` label when no single address is known) or the family's world. The
- * group key is (cluster, direction, subject labels, peer, protocol, policy port, recorded verdict):
- * everything core's evaluateFlow reads, so every summary of a group gets one verdict under any policy
- * set, and replay evaluates each group once (pass 2, replay-changes.ts).
+ * group key is (cluster, direction, subject labels, peer, protocol, policy port): everything core's
+ * evaluateFlow reads, so every summary of a group gets one verdict under any policy set, and replay
+ * evaluates each group once (pass 2, replay-changes.ts); within a group, sums and examples are kept per
+ * recorded verdict.
  *
  * Not judged (counted by reason, with examples):
  * - `l7`: L7 summaries (the proxies' DNS/HTTP decisions are not replayed; the L3/L4 summary of the same
@@ -42,7 +43,6 @@ export interface ReplayGroupKey {
   peer: ReplayPeer;
   protocol: number;
   port: number;
-  recorded: RecordedVerdict;
 }
 
 export interface ReplaySums {
@@ -55,17 +55,23 @@ export interface ReplaySums {
   lastSeen: string;
 }
 
+/** Summaries of one recorded verdict in a group. */
+export interface RecordedPart<E> {
+  sums: ReplaySums;
+  /** the first few summaries (by order of arrival) */
+  examples: E[];
+}
+
 /** A group as pass 1 keeps it: strings and numbers only, so parts cross threads cheaply. `E` is what
  *  an example is: the record itself, or a reference the caller resolves later (a stored position). */
 export interface ReplayGroup<E> {
   /** the group key, encoded (parseReplayKey) */
   key: string;
-  sums: ReplaySums;
   /** the subject's and the peer's display names (namespace/workload, namespace/pod, address, entity) */
   subjectName: string;
   peerName: string;
-  /** the first few summaries (by order of arrival) */
-  examples: E[];
+  /** the group's summaries by the verdict they were recorded with */
+  recorded: Partial<Record<RecordedVerdict, RecordedPart<E>>>;
 }
 
 export type UnjudgedReason = 'l7' | 'direction-unknown' | 'subject-not-workload' | 'peer-labels-missing' | 'protocol-other' | 'not-policy-drop';
@@ -76,10 +82,13 @@ export interface UnjudgedPart<E> {
   examples: E[];
 }
 
-/** What pass 1 produces; parts from several folds merge (mergeReplayParts). Plain data (structured-clone safe). */
+/** What pass 1 produces; parts from several folds merge (mergeReplayParts). Plain data (structured-clone
+ *  safe). A grouper's part is compact: its keys name the subject's label set and the encoded peer by
+ *  index into `labelSets`; merged parts carry full keys (parseReplayKey) and no table. */
 export interface ReplayPart<E> {
   groups: Array<ReplayGroup<E>>;
   unjudged: Array<UnjudgedPart<E>>;
+  labelSets?: string[];
 }
 
 export const MAX_EXAMPLES = 3;
@@ -153,9 +162,12 @@ function decodePeer(text: string): ReplayPeer {
 
 /** The key of a group (ReplayGroup.key) as fields. */
 export function parseReplayKey(key: string): ReplayGroupKey {
-  const [cluster, direction, subject, peer, protocol, port, recorded] = key.split(FS) as [string, string, string, string, string, string, RecordedVerdict];
-  return { cluster, direction: direction === 'E' ? 'egress' : 'ingress', subjectLabels: subject.split(LS), peer: decodePeer(peer), protocol: Number(protocol), port: Number(port), recorded };
+  const [cluster, direction, subject, peer, protocol, port] = key.split(FS) as [string, string, string, string, string, string];
+  return { cluster, direction: direction === 'E' ? 'egress' : 'ingress', subjectLabels: subject.split(LS), peer: decodePeer(peer), protocol: Number(protocol), port: Number(port) };
 }
+
+/** The cluster of a group key (its first field). */
+export const clusterOfReplayKey = (key: string): string => key.slice(0, key.indexOf(FS));
 
 /** A short name for an endpoint: namespace/pod, else namespace/workload, else identity labels. */
 export function endpointName(e: FlowEndpoint, address?: string): string {
@@ -194,24 +206,36 @@ function addSums(sums: ReplaySums, more: ReplaySums): void {
   if (more.lastSeen > sums.lastSeen) sums.lastSeen = more.lastSeen;
 }
 
-/** Groups summaries as they are scanned. */
+/** Groups summaries as they are scanned. Per summary it does little: label sets are interned (by the
+ *  endpoint's identity, checked label by label), groups are found through numeric keys, and an example
+ *  is made only while a group still wants one. */
 export class ReplayGrouper<E> {
-  private readonly groups = new Map<string, ReplayGroup<E>>();
+  /** cluster → (subject, peer, direction) → (protocol, port) → group */
+  private readonly groups = new Map<string, Map<number, Map<number, ReplayGroup<E>>>>();
+  private readonly all: Array<ReplayGroup<E>> = [];
   private readonly unjudged = new Map<UnjudgedReason, UnjudgedPart<E>>();
-  /** canonical label sets (joined by LS), by the raw join: summaries repeat the same few sets */
-  private readonly canonical = new Map<string, string>();
+  /** interned texts: canonical label sets (subjects) and encoded peers; ReplayPart.labelSets */
+  private readonly texts: string[] = [];
+  private readonly textIds = new Map<string, number>();
+  /** identity → label arrays seen with it and their subject and peer text ids */
+  private readonly byIdentity = new Map<number, Array<{ labels: readonly string[]; subject: number; peer: number }>>();
 
-  add(record: FlowRecord, example: E): void {
+  /** @param examplesPerGroup examples kept per group and recorded verdict (parts that will be merged
+   *  with many others can keep fewer) */
+  constructor(private readonly examplesPerGroup = MAX_EXAMPLES) {}
+
+  /** `example` is called only when the summary becomes one of its group's examples. */
+  add(record: FlowRecord, example: () => E): void {
     const reason = this.group(record, example);
     if (reason === undefined) return;
     let part = this.unjudged.get(reason);
     if (!part) this.unjudged.set(reason, (part = { reason, sums: emptySums(), examples: [] }));
     addRecord(part.sums, record);
-    if (part.examples.length < MAX_EXAMPLES) part.examples.push(example);
+    if (part.examples.length < MAX_EXAMPLES) part.examples.push(example());
   }
 
   /** Adds the record to its group; returns the reason when it cannot be judged. */
-  private group(record: FlowRecord, example: E): UnjudgedReason | undefined {
+  private group(record: FlowRecord, example: () => E): UnjudgedReason | undefined {
     const f = record.flow;
     if (f.l7) return 'l7';
     if (f.traffic_direction !== 'INGRESS' && f.traffic_direction !== 'EGRESS') return 'direction-unknown';
@@ -223,44 +247,94 @@ export class ReplayGrouper<E> {
     const other = egress ? f.destination : f.source;
     if (!isWorkload(subject) || !subject.labels || subject.labels.length === 0) return 'subject-not-workload';
     const peerAddress = egress ? f.IP?.destination : f.IP?.source;
-    let peerText: string;
+    let peer: number;
     if (isWorkload(other)) {
       if (!other.labels || other.labels.length === 0) return 'peer-labels-missing';
-      peerText = `w${this.labelKey(other.labels)}`;
+      peer = this.labelIds(other.identity, other.labels).peer;
     } else {
-      peerText = encodePeer(otherPeerOf(record, other, peerAddress, egress ? f.destination_names : f.source_names));
+      peer = this.intern(encodePeer(otherPeerOf(record, other, peerAddress, egress ? f.destination_names : f.source_names)));
     }
-    const k = `${record.cluster}${FS}${egress ? 'E' : 'I'}${FS}${this.labelKey(subject.labels)}${FS}${peerText}${FS}${protocol}${FS}${f.l4.destination_port ?? 0}${FS}${f.verdict}`;
-    let g = this.groups.get(k);
-    if (!g) this.groups.set(k, (g = { key: k, sums: emptySums(), subjectName: endpointName(subject), peerName: endpointName(other, peerAddress), examples: [] }));
-    addRecord(g.sums, record);
-    if (g.examples.length < MAX_EXAMPLES) g.examples.push(example);
+    const subjectId = this.labelIds(subject.identity, subject.labels).subject;
+    const port = f.l4.destination_port ?? 0;
+    let byPair = this.groups.get(record.cluster);
+    if (!byPair) this.groups.set(record.cluster, (byPair = new Map()));
+    const pair = subjectId * 2 ** 22 + peer * 2 + (egress ? 1 : 0);
+    let byPort = byPair.get(pair);
+    if (!byPort) byPair.set(pair, (byPort = new Map()));
+    let g = byPort.get(protocol * 65536 + port);
+    if (!g) {
+      g = { key: `${record.cluster}${FS}${egress ? 'E' : 'I'}${FS}${subjectId}${FS}${peer}${FS}${protocol}${FS}${port}`, subjectName: endpointName(subject), peerName: endpointName(other, peerAddress), recorded: {} };
+      byPort.set(protocol * 65536 + port, g);
+      this.all.push(g);
+    }
+    let r = g.recorded[f.verdict];
+    if (!r) g.recorded[f.verdict] = r = { sums: emptySums(), examples: [] };
+    addRecord(r.sums, record);
+    if (r.examples.length < this.examplesPerGroup) r.examples.push(example());
     return undefined;
   }
 
-  private labelKey(labels: readonly string[]): string {
-    const raw = labels.join(LS);
-    let hit = this.canonical.get(raw);
-    if (hit === undefined) this.canonical.set(raw, (hit = canonicalLabelSet(labels).join(LS)));
-    return hit;
+  private intern(text: string): number {
+    let id = this.textIds.get(text);
+    if (id === undefined) {
+      id = this.texts.length;
+      this.textIds.set(text, id);
+      this.texts.push(text);
+    }
+    return id;
+  }
+
+  /** The interned ids of a workload's label set as a subject (the canonical set) and as a peer (`w` + it). */
+  private labelIds(identity: number, labels: readonly string[]): { subject: number; peer: number } {
+    const seen = this.byIdentity.get(identity);
+    if (seen) {
+      for (const s of seen) {
+        if (s.labels.length !== labels.length) continue;
+        let same = true;
+        for (let i = 0; i < labels.length && same; i++) same = s.labels[i] === labels[i];
+        if (same) return s;
+      }
+    }
+    const canonical = canonicalLabelSet(labels).join(LS);
+    const entry = { labels: [...labels], subject: this.intern(canonical), peer: this.intern(`w${canonical}`) };
+    if (seen) seen.push(entry);
+    else this.byIdentity.set(identity, [entry]);
+    return entry;
   }
 
   part(): ReplayPart<E> {
-    return { groups: [...this.groups.values()], unjudged: [...this.unjudged.values()] };
+    return { groups: this.all, unjudged: [...this.unjudged.values()], labelSets: this.texts };
   }
 }
 
-/** Merges pass-1 parts (from several folds) into one. */
+/** A compact key (ReplayPart.labelSets) with its subject and peer written out. */
+function expandKey(key: string, texts: readonly string[]): string {
+  const fields = key.split(FS);
+  fields[2] = texts[Number(fields[2])] ?? '';
+  fields[3] = texts[Number(fields[3])] ?? '';
+  return fields.join(FS);
+}
+
+/** Merges pass-1 parts (from several folds) into one, with full keys. */
 export function mergeReplayParts<E>(parts: Iterable<ReplayPart<E>>): ReplayPart<E> {
   const groups = new Map<string, ReplayGroup<E>>();
   const unjudged = new Map<UnjudgedReason, UnjudgedPart<E>>();
   for (const part of parts) {
-    for (const g of part.groups) {
+    for (const compact of part.groups) {
+      const g = part.labelSets ? { ...compact, key: expandKey(compact.key, part.labelSets) } : compact;
       const hit = groups.get(g.key);
-      if (!hit) groups.set(g.key, { ...g, sums: { ...g.sums }, examples: [...g.examples] });
-      else {
-        addSums(hit.sums, g.sums);
-        for (const e of g.examples) if (hit.examples.length < MAX_EXAMPLES) hit.examples.push(e);
+      if (!hit) {
+        groups.set(g.key, { ...g, recorded: Object.fromEntries(Object.entries(g.recorded).map(([v, r]) => [v, { sums: { ...r.sums }, examples: [...r.examples] }])) });
+        continue;
+      }
+      for (const [verdict, r] of Object.entries(g.recorded) as Array<[RecordedVerdict, RecordedPart<E>]>) {
+        const mine = hit.recorded[verdict];
+        if (!mine) {
+          hit.recorded[verdict] = { sums: { ...r.sums }, examples: [...r.examples] };
+          continue;
+        }
+        addSums(mine.sums, r.sums);
+        for (const e of r.examples) if (mine.examples.length < MAX_EXAMPLES) mine.examples.push(e);
       }
     }
     for (const u of part.unjudged) {

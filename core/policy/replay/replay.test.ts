@@ -123,7 +123,7 @@ describe('replay on generated history', () => {
           flows: 1,
         } as FlowRecord['flow'],
       };
-      (groupers[i % 2] as ReplayGrouper<FlowRecord>).add(record, record);
+      (groupers[i % 2] as ReplayGrouper<FlowRecord>).add(record, () => record);
       if (l7) wantUnjudged.l7++;
       else if (direction === 'TRAFFIC_DIRECTION_UNKNOWN') wantUnjudged['direction-unknown']++;
       else if (cluster === 'c3') wantUnjudged['cluster-not-in-scope']++;

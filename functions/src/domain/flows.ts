@@ -16,6 +16,7 @@ import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-f
 import { hourBucket, hourBuckets, normaliseTime, resolveFlowWindow, type FlowWindow } from '../../../core/flows/flow-time.js';
 import { addToRanges, rangesContain } from '../../../core/flows/sequence-ranges.js';
 import { ServiceGraphBuilder } from '../../../core/flows/service-graph.js';
+import { unpackReplayPart } from '../../../core/policy/replay/packed-replay-part.js';
 import { mergeReplayParts, type ReplayPart } from '../../../core/policy/replay/replay-groups.js';
 import { ApiError, validationFailed } from '../http/api-error.js';
 import { retryOnWriteConflict } from './retry-on-conflict.js';
@@ -56,6 +57,25 @@ export const PAGE_LIMITS = { query: { default: 100, max: 1000 }, export: { defau
 const IMPORT_CONCURRENCY = 8;
 /** Pages of chunks being folded at once (each up to 32 chunks ≈ 16,000 summaries). */
 const FOLDS_IN_FLIGHT = 4;
+/** Chunks per replay fold (≈ 64,000 summaries). */
+const REPLAY_CHUNKS_PER_FOLD = 256;
+
+/** Pages joined until each holds at least `min` chunks (the last may hold fewer); as they come when `min` ≤ 0. */
+async function* batchedPages(pages: AsyncIterable<EncodedFlowChunk[]>, min: number): AsyncGenerator<EncodedFlowChunk[]> {
+  let pending: EncodedFlowChunk[] = [];
+  for await (const page of pages) {
+    if (min <= 0) {
+      yield page;
+      continue;
+    }
+    pending.push(...page);
+    if (pending.length >= min) {
+      yield pending;
+      pending = [];
+    }
+  }
+  if (pending.length > 0) yield pending;
+}
 
 /** Flow history: idempotent ingest, Hubble-filter queries, aggregations, service graph, coverage. */
 export class FlowService {
@@ -160,7 +180,8 @@ export class FlowService {
     const { window, coverage, records } = await this.prepare(query);
     const parts: ReplayPart<string>[] = [];
     const filters = { whitelist: query.whitelist, blacklist: query.blacklist };
-    await this.foldWindow(window, records, async (chunks) => void parts.push(await this.deps.folds.replayChunks(filters, chunks)));
+    // Larger folds: a part holds a group per distinct key, so fewer, larger parts cost less to pass back and merge.
+    await this.foldWindow(window, records, async (chunks) => void parts.push(unpackReplayPart(await this.deps.folds.replayChunks(filters, chunks))), REPLAY_CHUNKS_PER_FOLD);
     return { part: mergeReplayParts(parts), coverage, window };
   }
 
@@ -204,14 +225,15 @@ export class FlowService {
   }
 
   /**
-   * Runs `fold` on every page of the window's chunks, at most FOLDS_IN_FLIGHT at a time, so reading the
-   * next pages overlaps folding (on decoder threads) the previous ones. Resolves when every fold has;
+   * Runs `fold` on every page of the window's chunks (pages joined up to `chunksPerFold` chunks, when
+   * given), at most FOLDS_IN_FLIGHT at a time, so reading the next pages overlaps folding (on decoder
+   * threads) the previous ones. Resolves when every fold has;
    * rejects with the first failure, after the others have settled.
    */
-  private async foldWindow(window: FlowWindow, coverage: readonly NodeHourCoverage[], fold: (chunks: EncodedFlowChunk[]) => Promise<void>): Promise<void> {
+  private async foldWindow(window: FlowWindow, coverage: readonly NodeHourCoverage[], fold: (chunks: EncodedFlowChunk[]) => Promise<void>, chunksPerFold = 0): Promise<void> {
     const inFlight = new Set<Promise<void>>();
     let failure: { error: unknown } | undefined;
-    for await (const page of scanEncodedChunks(this.deps.chunks, window, coverage)) {
+    for await (const page of batchedPages(scanEncodedChunks(this.deps.chunks, window, coverage), chunksPerFold)) {
       const task: Promise<void> = fold(page)
         .catch((error: unknown) => void (failure ??= { error }))
         .finally(() => inFlight.delete(task));

@@ -9,7 +9,7 @@ import { ApiError } from '../http/api-error.js';
 import { decodeFlowBatch, type DecodedFlowBatch, type PlainApiError } from './decode-flow-batch.js';
 import { decodeHubbleImport, type DecodedHubbleImport, type DecodedHubbleResult } from './decode-hubble-import.js';
 import { aggregateFlowChunks, countFlowChunks, graphFlowChunks, replayFlowChunks, type FlowFilters } from './fold-flow-chunks.js';
-import type { ReplayPart } from '../../../core/policy/replay/replay-groups.js';
+import type { PackedReplayPart } from '../../../core/policy/replay/packed-replay-part.js';
 
 /**
  * Decodes flow data on worker threads: agent batches (decode-flow-batch.ts), Hubble imports
@@ -30,7 +30,7 @@ export interface FlowDecoder {
   aggregateChunks(filters: FlowFilters, groupBy: FlowGroupKey[], chunks: EncodedFlowChunk[]): Promise<AggregationPart>;
   graphChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<ServiceGraphPart>;
   /** Replay's pass 1 over a page of chunks (core/policy/replay/replay-groups.ts). */
-  replayChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<ReplayPart<string>>;
+  replayChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<PackedReplayPart>;
   /** Decodes a page of chunks and counts the matching summaries (the scan replay is measured against). */
   countChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): Promise<number>;
   close(): Promise<void>;
@@ -71,7 +71,7 @@ export function createFlowDecoder(options: { threads: number }): FlowDecoder {
     },
     aggregateChunks: async (filters, groupBy, chunks) => (await pool.run({ filters, groupBy, chunks }, { name: 'aggregateChunks' })) as AggregationPart,
     graphChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'graphChunks' })) as ServiceGraphPart,
-    replayChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'replayChunks' })) as ReplayPart<string>,
+    replayChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'replayChunks' })) as PackedReplayPart,
     countChunks: async (filters, chunks) => (await pool.run({ filters, chunks }, { name: 'countChunks' })) as number,
     close: () => pool.destroy(),
   };

@@ -2,7 +2,8 @@ import type { FlowFilter, FlowGroupKey, FlowRecord } from '../../../openapi/type
 import { FlowAggregator, type AggregationPart } from '../../../core/flows/aggregate-flows.js';
 import { compileFlowFilters } from '../../../core/flows/flow-filter.js';
 import { ServiceGraphBuilder, type ServiceGraphPart } from '../../../core/flows/service-graph.js';
-import { ReplayGrouper, type ReplayPart } from '../../../core/policy/replay/replay-groups.js';
+import { packReplayPart, type PackedReplayPart } from '../../../core/policy/replay/packed-replay-part.js';
+import { ReplayGrouper } from '../../../core/policy/replay/replay-groups.js';
 import { flowRecordOf } from '../domain/flow-scan.js';
 import { decompressSummariesSync } from '../store/flow-chunk-codec.js';
 import type { EncodedFlowChunk } from '../store/flow-store.js';
@@ -24,12 +25,13 @@ export function aggregateFlowChunks(filters: FlowFilters, groupBy: FlowGroupKey[
   return aggregator.part();
 }
 
-/** Replay's pass 1 over a page of chunks (core/policy/replay/replay-groups.ts); examples are stored
- *  positions (exampleRef), resolved by the caller for the few groups it reports. */
-export function replayFlowChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): ReplayPart<string> {
-  const grouper = new ReplayGrouper<string>();
-  foldMatching(filters, chunks, (record, chunk, index) => grouper.add(record, exampleRef(chunk, index)));
-  return grouper.part();
+/** Replay's pass 1 over a page of chunks (core/policy/replay/replay-groups.ts), packed for the trip back
+ *  to the main thread; examples are stored positions (exampleRef), resolved by the caller for the few
+ *  groups it reports. */
+export function replayFlowChunks(filters: FlowFilters, chunks: EncodedFlowChunk[]): PackedReplayPart {
+  const grouper = new ReplayGrouper<string>(1); // one example per group in a part: the merge of many parts keeps up to three
+  foldMatching(filters, chunks, (record, chunk, index) => grouper.add(record, () => exampleRef(chunk, index)));
+  return packReplayPart(grouper.part());
 }
 
 /** A stored summary's position: its chunk's partition key and id, and its index in the chunk. */
