@@ -16,6 +16,7 @@ resolved before the merge (proxy-redirects.ts: a deny there). Deny and audit-den
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, PolicyPrefix, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
 import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
+import { decidesOver } from '../../../core/policy/resolve/evaluate-flow.js';
 import { blockContains, blockKey, type PortBlock } from '../../../core/policy/resolve/port-blocks.js';
 import type { DnsSelector } from '../../../core/policy/resolve/resolve-port-blocks.js';
 
@@ -72,14 +73,7 @@ export function mergeContributions(contributions: readonly Contribution[]): Poli
       let best: Contribution | undefined;
       for (const c of list) {
         if (!blockContains(c.block, block)) continue;
-        if (
-          !best ||
-          RANK[c.verdict] > RANK[best.verdict] ||
-          (RANK[c.verdict] === RANK[best.verdict] &&
-            (blockBits(c.block) > blockBits(best.block) || (blockBits(c.block) === blockBits(best.block) && c.ruleId < best.ruleId)))
-        ) {
-          best = c;
-        }
+        if (!best || decidesOver({ rank: RANK[c.verdict], block: c.block, ruleId: c.ruleId }, { rank: RANK[best.verdict], block: best.block, ruleId: best.ruleId })) best = c;
       }
       if (!best) continue;
       const entry: PolicyEntry = {

@@ -17,7 +17,7 @@
  * 5. A flow not dropped goes to the proxy of E's deciding row when that is an allow with a redirect
  *    (any redirecting allow of E holding the flow), else likewise W's.
  */
-import { blockHolds, blockSpecificity } from './port-blocks.js';
+import { blockHolds, blockSpecificity, type PortBlock } from './port-blocks.js';
 import { ReservedId } from './reserved-identities.js';
 import type { FlowDirection, ProxyName, RuleRef, SubjectDefaults, VerdictRow, VerdictTable } from './verdict-table.js';
 
@@ -52,7 +52,18 @@ export interface FlowDecision {
   proxy?: ProxyName;
 }
 
-const RANK: Record<VerdictRow['verdict'], number> = { allow: 1, 'audit-deny': 2, deny: 3 };
+/** deny 3 > audit-deny 2 > allow 1 (0: no row). */
+export const VERDICT_RANK: Readonly<Record<VerdictRow['verdict'], number>> = { allow: 1, 'audit-deny': 2, deny: 3 };
+const RANK = VERDICT_RANK;
+
+/** Within one family, does `a` decide over `b` (both holding the flow)? The higher rank, then the more
+ *  specific block, then the smallest ruleId. The agent's encoding attributes kernel keys with this too. */
+export function decidesOver(a: { rank: number; block: PortBlock; ruleId: number }, b: { rank: number; block: PortBlock; ruleId: number }): boolean {
+  if (a.rank !== b.rank) return a.rank > b.rank;
+  const sa = blockSpecificity(a.block);
+  const sb = blockSpecificity(b.block);
+  return sa !== sb ? sa > sb : a.ruleId < b.ruleId;
+}
 
 /** The deciding row of one family and its first redirecting allow holding the flow. */
 function decideFamily(rows: readonly VerdictRow[] | undefined, proto: number, port: number): { best: VerdictRow | undefined; redirect: VerdictRow | undefined } {
@@ -61,14 +72,7 @@ function decideFamily(rows: readonly VerdictRow[] | undefined, proto: number, po
   for (const r of rows ?? []) {
     if (!blockHolds(r.block, proto, port)) continue;
     if (redirect === undefined && r.verdict === 'allow' && r.proxy !== undefined) redirect = r;
-    if (
-      !best ||
-      RANK[r.verdict] > RANK[best.verdict] ||
-      (RANK[r.verdict] === RANK[best.verdict] &&
-        (blockSpecificity(r.block) > blockSpecificity(best.block) || (blockSpecificity(r.block) === blockSpecificity(best.block) && r.ruleId < best.ruleId)))
-    ) {
-      best = r;
-    }
+    if (!best || decidesOver({ rank: RANK[r.verdict], block: r.block, ruleId: r.ruleId }, { rank: RANK[best.verdict], block: best.block, ruleId: best.ruleId })) best = r;
   }
   return { best, redirect };
 }
