@@ -78,7 +78,7 @@ async function untilListed(name: string, generation: number): Promise<DesiredSta
 const names = (b: ResolvedDesiredState | undefined) => b?.policies.map((p) => p.name) ?? [];
 const bodyFetches = (from: number) => proxy.requests.slice(from).filter((r) => r.path.includes('/desiredstate/policies/'));
 
-function makeLoop(node: string, dir: string, opts: { baseUrl?: string; degradedFor?: string } = {}) {
+function makeLoop(node: string, dir: string, opts: { baseUrl?: string; degradedFor?: string; random?: () => number } = {}) {
   const programmed: ResolvedDesiredState[] = [];
   const apiClient = createApiClient({ baseUrl: opts.baseUrl ?? proxy.baseUrl, clusterId: CLUSTER, nodeName: node, token: async () => agentToken });
   const loop = new SyncLoop({
@@ -87,6 +87,7 @@ function makeLoop(node: string, dir: string, opts: { baseUrl?: string; degradedF
     nodeSpec: { agentVersion: 'test', kernelVersion: '6.18.0', capabilities: { tcx: true, btf: true } },
     pollIntervalMs: 100,
     backoff: { baseMs: 50, maxMs: 400 },
+    ...(opts.random ? { random: opts.random } : {}),
     program: async (bundle): Promise<ProgramOutcome> => {
       programmed.push(bundle);
       const degraded = bundle.policies
@@ -206,7 +207,9 @@ describe('sync against the local API', () => {
 
   it('backs off with jitter during an outage, keeps the bundle, then recovers', async () => {
     const dir = await stateDir();
-    const { loop, programmed } = makeLoop('node-d', dir);
+    // The jitter's draw fixed at its middle: the attempt count then depends on the backoff alone, not on
+    // luck (full jitter can draw near-zero delays several times in a row: 17 attempts were seen once).
+    const { loop, programmed } = makeLoop('node-d', dir, { random: () => 0.5 });
     const ac = new AbortController();
     const running = loop.run(ac.signal);
     await until(() => programmed.length === 1);
