@@ -9,9 +9,11 @@
  *    the time to merely read and decode the same summaries (FlowService.countWindow: the same reads and
  *    decoder threads, counting). Prints the median of per-pair ratios with its spread, and the line
  *    `replay/scan: X` (target ≤ 2.0).
- * 3. Explain at 2,000 policies: core explainFlow (what the API's explain runs once the cluster's policy
- *    bodies are cached) for random workload pairs, BENCH_EXPLAIN_RUNS (default 300) after 30 warm-up;
- *    prints `explain p99 at 2000 policies: X ms`.
+ * 3. Explain at 2,000 policies, for random workload pairs, BENCH_EXPLAIN_RUNS (default 300) after 30
+ *    warm-up: what the API's explain computes once the cluster's policy bodies are cached — the policies
+ *    the two sides need (core explain-scope.ts, prepared once per desired-state view) then core
+ *    explainFlow — printed as `explain p99 at 2000 policies: X ms`; and, for scale, explainFlow over all
+ *    2,000 policies.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -19,6 +21,7 @@ import { createInterface } from 'node:readline';
 import type { BundledPolicy, NetworkPolicySpec } from '../openapi/types.js';
 import { buildPodLabelSet } from '../core/labels/cilium-labels.js';
 import { explainFlow } from '../core/policy/explain/explain-flow.js';
+import { narrowPolicies, prepareExplainScope } from '../core/policy/explain/explain-scope.js';
 import type { CandidateChange } from '../core/policy/replay/candidate-policies.js';
 import { FlowService } from '../functions/src/domain/flows.js';
 import { runPolicyReplay } from '../functions/src/domain/policy-replay.js';
@@ -130,15 +133,22 @@ for (let i = many.length; i < 2000; i++) {
   many.push({ name: `${ns}.svc-${i}`, generation: 1 + (i % 5), mode: i % 10 === 0 ? 'audit' : 'enforce', spec: workloadPolicy(ns, `svc-${i % 150}`, [`svc-${(i * 7) % 150}`, pick(WORKLOADS)], [pick(PORTS)]) });
 }
 const side = (ns: string, wl: string) => ({ workload: buildPodLabelSet({ labels: { app: wl }, namespace: ns, clusterId: CLUSTER }) });
-const explainOnce = (): number => {
+const scope = prepareExplainScope(many);
+const explainOnce = (narrow: boolean) => (): number => {
+  const source = side(pick(NAMESPACES), pick(WORKLOADS));
+  const destination = side(pick(NAMESPACES), pick(WORKLOADS));
   const started = performance.now();
-  explainFlow({ clusterId: CLUSTER, policies: many, source: side(pick(NAMESPACES), pick(WORKLOADS)), destination: side(pick(NAMESPACES), pick(WORKLOADS)), protocol: 6, port: Number(pick(PORTS)) });
+  const policies = narrow ? narrowPolicies(scope, [source, destination]) : many;
+  explainFlow({ clusterId: CLUSTER, policies, source, destination, protocol: 6, port: Number(pick(PORTS)) });
   return performance.now() - started;
 };
-for (let i = 0; i < 30; i++) explainOnce();
-const explains = Array.from({ length: EXPLAIN_RUNS }, explainOnce).sort((a, b) => a - b);
-console.log(`explain over ${many.length} policies, ${EXPLAIN_RUNS} runs: median ${median(explains).toFixed(2)} ms`);
-console.log(`explain p99 at 2000 policies: ${explains[Math.floor(explains.length * 0.99) - 1]!.toFixed(2)} ms`);
+const p99 = (sorted: number[]): number => sorted[Math.ceil(sorted.length * 0.99) - 1]!;
+for (let i = 0; i < 30; i++) explainOnce(true)();
+const narrowed = Array.from({ length: EXPLAIN_RUNS }, explainOnce(true)).sort((a, b) => a - b);
+for (let i = 0; i < 10; i++) explainOnce(false)();
+const full = Array.from({ length: EXPLAIN_RUNS }, explainOnce(false)).sort((a, b) => a - b);
+console.log(`explain over ${many.length} policies, ${EXPLAIN_RUNS} runs: as the API runs it (the sides' policies) median ${median(narrowed).toFixed(2)} ms; over all ${many.length} policies median ${median(full).toFixed(2)} ms, p99 ${p99(full).toFixed(2)} ms`);
+console.log(`explain p99 at 2000 policies: ${p99(narrowed).toFixed(2)} ms`);
 
 await decoder.close();
 cosmosClient.dispose();

@@ -31,7 +31,7 @@ import { ApiError, notFound, serviceUnavailable, unprocessable, validationFailed
 import type { DocumentCollection } from '../store/document-collection.js';
 import type { FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
 import type { DesiredStateReader } from './desired-state/desired-state-reader.js';
-import { narrowPolicies, prepareExplainScope, type ExplainScope } from './explain-scope.js';
+import { narrowPolicies, prepareExplainScope, type ExplainScope } from '../../../core/policy/explain/explain-scope.js';
 
 export interface ExplainServiceDeps {
   reader: Pick<DesiredStateReader, 'lookup' | 'bundledPolicy'>;

@@ -1,5 +1,6 @@
 /**
- * The policies an explanation needs out of a cluster's desired state (pure). core's explainFlow resolves a
+ * The policies an explanation needs out of a cluster's desired state (pure; the API's explain and
+ * bench:replay use it). core's explainFlow resolves a
  * verdict table over every policy it is given; at thousands of policies that is most of an explain's cost,
  * while the answer depends only on:
  * - the policies with a rule selecting either side (core's policiesSelecting): they make every row and
@@ -12,10 +13,10 @@
  * Contract (explain-scope.test.ts): explainFlow over narrowPolicies(…) equals explainFlow over all policies.
  */
 import type { BundledPolicy } from '../../../openapi/types.js';
-import type { FlowSide } from '../../../core/policy/explain/cluster-evaluator.js';
-import { policiesSelecting } from '../../../core/policy/explain/explain-flow.js';
-import { policyCidrSelectors, prefixSelector } from '../../../core/policy/resolve/cidr-identities.js';
-import { containsPrefix, hostPrefix, maskPrefix, type Prefix } from '../../../core/policy/rules/ip-prefix.js';
+import type { FlowSide } from './cluster-evaluator.js';
+import { policiesSelecting } from './explain-flow.js';
+import { policyCidrSelectors, prefixSelector } from '../resolve/cidr-identities.js';
+import { containsPrefix, hostPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
 
 /** A desired state's policies with their CIDR selectors parsed once (kept per view). */
 export interface ExplainScope {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { BundledPolicy } from '../../../openapi/types.js';
-import { buildPodLabelSet } from '../../../core/labels/cilium-labels.js';
-import type { FlowSide } from '../../../core/policy/explain/cluster-evaluator.js';
-import { explainFlow } from '../../../core/policy/explain/explain-flow.js';
+import { buildPodLabelSet } from '../../labels/cilium-labels.js';
+import type { FlowSide } from './cluster-evaluator.js';
+import { explainFlow } from './explain-flow.js';
 import { narrowPolicies, prepareExplainScope } from './explain-scope.js';
 
 const tcp = (port: string) => [{ ports: [{ port, protocol: 'TCP' as const }] }];
