@@ -229,6 +229,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/policyreplays": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start a replay of a candidate policy change against the stored flow history.
+         * @description Evaluates a candidate change — policies added or replaced (`policies`), removed (`remove`), or switched
+         *     between audit and enforce (`modes`) — against the flow summaries stored in a window (`since`, `until`, as
+         *     flow queries take them; default the 7 days before now) of a set of clusters (`clusters`; default every
+         *     cluster a changed policy targets now or would target after the change), and returns which flows would
+         *     change fate (allowed → dropped, dropped → allowed) and what the answer could not judge. Nothing is
+         *     changed: requires Fleet.Reader or Fleet.Admin.
+         *
+         *     Checked before anything is stored (400 `ValidationFailed` with pointers): at least one change; a policy
+         *     name at most once across `policies`, `remove` and `modes` (rule `uniqueName`); every name in `remove`
+         *     and `modes` an existing policy (rule `exists`); every spec valid as `putNetworkPolicy` validates it
+         *     (pointers `/policies/<i>/spec/...`); the window (`/since`, `/until`, rule `flow-time`).
+         *
+         *     Long-running (202): the operation is stored (`NotStarted`) and the replay runs in the instance that
+         *     accepted it, which writes `Running`, then `Succeeded` with `result` or `Failed` with `error`. Poll
+         *     `Operation-Location` (any instance answers) after `Retry-After`. Operations are kept 7 days.
+         */
+        post: operations["startPolicyReplay"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/policyreplays/{operationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The operation's id (the last segment of `Operation-Location`). */
+                operationId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a policy replay operation (its status, then its result).
+         * @description `NotStarted` and `Running` are answered with `Retry-After`. The instance running a replay refreshes the
+         *     operation's `lastUpdatedAt` at least every 10 seconds (heartbeat); an operation still `NotStarted` or
+         *     `Running` whose `lastUpdatedAt` is more than 60 seconds old is reported `Failed` with the problem
+         *     `OperationInterrupted` (the instance running it stopped): start the replay again. Operations are
+         *     kept 7 days after they were last written (Cosmos TTL), then 404. Requires Fleet.Reader or Fleet.Admin.
+         */
+        get: operations["getPolicyReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/encryptionsettings": {
         parameters: {
             query?: never;
@@ -672,7 +733,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "PodNotFound" | "ServiceUnavailable" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "PodNotFound" | "OperationInterrupted" | "ServiceUnavailable" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];
@@ -1793,6 +1854,158 @@ export interface components {
             /** @description What the answer assumes, in plain sentences (the nodes' environment, how an address or a pod was resolved). */
             assumptions: string[];
         };
+        /** @description A candidate change (at least one of `policies`, `remove`, `modes` non-empty), the window and the clusters. */
+        PolicyReplayRequest: {
+            /** @description Policies added or replacing the stored policy of that name (generation + 1), as `putNetworkPolicy` would store them. */
+            policies?: components["schemas"]["PolicyReplayUpsert"][];
+            /** @description Existing policies removed. */
+            remove?: components["schemas"]["ResourceName"][];
+            /** @description Existing policies switched to another mode (e.g. audit → enforce), spec otherwise unchanged. */
+            modes?: components["schemas"]["PolicyReplayModeChange"][];
+            since?: components["schemas"]["FlowTime"];
+            until?: components["schemas"]["FlowTime"];
+            /** @description Clusters to replay; default every cluster a changed policy targets now or would target after the change. */
+            clusters?: components["schemas"]["ClusterIdValue"][];
+        };
+        /** @description A policy as a NetworkPolicy document carries it (`apiVersion` and `kind` may be sent; they are not needed). */
+        PolicyReplayUpsert: {
+            /** @enum {string} */
+            apiVersion?: "fleetnet.io/v1";
+            /** @enum {string} */
+            kind?: "NetworkPolicy";
+            metadata: {
+                name: components["schemas"]["ResourceName"];
+            };
+            spec: components["schemas"]["NetworkPolicySpec"];
+        };
+        PolicyReplayModeChange: {
+            name: components["schemas"]["ResourceName"];
+            mode: components["schemas"]["PolicyMode"];
+        };
+        /** @description A replay as a long-running operation. */
+        PolicyReplayOperation: {
+            /** @description The operation's id. */
+            id: string;
+            /**
+             * @description `Succeeded` carries `result`, `Failed` carries `error`.
+             * @enum {string}
+             */
+            status: "NotStarted" | "Running" | "Succeeded" | "Failed";
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * Format: date-time
+             * @description The last write of the operation (the running instance's heartbeat while `Running`).
+             */
+            lastUpdatedAt: string;
+            request: components["schemas"]["PolicyReplayRequestSummary"];
+            result?: components["schemas"]["PolicyReplayResult"];
+            error?: components["schemas"]["Problem"];
+        };
+        /** @description What the replay was asked, the window resolved when it was accepted. */
+        PolicyReplayRequestSummary: {
+            /** @description Names of the policies added or replaced. */
+            policies: string[];
+            /** @description Names of the policies removed. */
+            remove: string[];
+            /** @description Mode switches. */
+            modes: components["schemas"]["PolicyReplayModeChange"][];
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+            /** @description The clusters as asked (absent → the clusters the change touches). */
+            clusters?: string[];
+        };
+        /** @description Sums over summaries; `firstSeen` / `lastSeen` are the window ends of the first and last of them (absent when there is none). */
+        PolicyReplaySums: {
+            packets: number;
+            bytes: number;
+            flows: number;
+            summaries: number;
+            /** Format: date-time */
+            firstSeen?: string;
+            /** Format: date-time */
+            lastSeen?: string;
+        };
+        /** @description What a policy set decides at the hook that recorded the summaries. */
+        PolicyReplayDecision: {
+            /** @enum {string} */
+            verdict: "forwarded" | "dropped" | "audit";
+            /**
+             * @description `rule` (see `rule`), the subject's default deny, no policy selecting the subject in that direction, or the node's access to its pods.
+             * @enum {string}
+             */
+            decidedBy: "rule" | "default-deny" | "no-policy" | "host";
+            rule?: components["schemas"]["ExplainRule"];
+        };
+        /** @description Summaries whose fate would change, grouped by change, direction, subject and peer workload and the two deciding rules. */
+        PolicyReplayChange: {
+            /** @enum {string} */
+            change: "allowed-to-dropped" | "dropped-to-allowed";
+            /**
+             * @description The hook: egress at the source, ingress at the destination.
+             * @enum {string}
+             */
+            direction: "ingress" | "egress";
+            /** @description The endpoint whose policy decides at that hook (`namespace/workload`). */
+            subject: string;
+            /** @description The other side (`namespace/workload`, an entity, an address or prefix). */
+            peer: string;
+            candidate: components["schemas"]["PolicyReplayDecision"];
+            current: components["schemas"]["PolicyReplayDecision"];
+            clusters: string[];
+            /** @description `TCP/5432`, `ICMPv4/8`, sorted. */
+            ports: string[];
+            sums: components["schemas"]["PolicyReplaySums"];
+            /** @description Up to 3 of the stored summaries (empty for groups past the first 200). */
+            examples: components["schemas"]["FlowRecord"][];
+        };
+        PolicyReplayUnjudged: {
+            /** @enum {string} */
+            reason: "l7" | "direction-unknown" | "subject-not-workload" | "peer-labels-missing" | "protocol-other" | "not-policy-drop" | "peer-address-unknown" | "cluster-not-in-scope";
+            /** @description The reason in words. */
+            description: string;
+            sums: components["schemas"]["PolicyReplaySums"];
+            examples: components["schemas"]["FlowRecord"][];
+        };
+        /** @description What the candidate change would change in the window, and how complete that answer is. */
+        PolicyReplayResult: {
+            window: {
+                /** Format: date-time */
+                since: string;
+                /** Format: date-time */
+                until: string;
+            };
+            /** @description The clusters replayed. */
+            clusters: string[];
+            /** @description Change groups, allowed → dropped first, then by packets (descending); at most 200 (see `truncated`). */
+            changes: components["schemas"]["PolicyReplayChange"][];
+            /** @description `truncated` when change groups were left out of `changes` (an operation is one document of at most 2 MB); `totals` count them all. */
+            truncated: {
+                truncated: boolean;
+                groupsLeftOut: number;
+            };
+            totals: {
+                judged: components["schemas"]["PolicyReplaySums"];
+                allowedToDropped: components["schemas"]["PolicyReplaySums"];
+                droppedToAllowed: components["schemas"]["PolicyReplaySums"];
+            };
+            /** @description Summaries not judged, by reason. */
+            unjudged: components["schemas"]["PolicyReplayUnjudged"][];
+            /** @description Summaries recorded with another verdict than the current policies give (history under other generations, a node behind, a node without a proxy); changes are computed against the current policies. */
+            disagreements: {
+                sums: components["schemas"]["PolicyReplaySums"];
+                examples: components["schemas"]["FlowRecord"][];
+            };
+            coverage: components["schemas"]["FlowCoverage"];
+            completeness: {
+                /** @description True only when the coverage has no gap or loss and every summary was judged. */
+                complete: boolean;
+                /** @description What the answer covers, in plain sentences (clusters without data, batch gaps per node, losses, unjudged summaries, disagreements). */
+                statements: string[];
+            };
+        };
     };
     responses: {
         /** @description The request is malformed or invalid; nothing was changed. */
@@ -2379,6 +2592,72 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    startPolicyReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyReplayRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted; the replay runs. Poll `Operation-Location`. */
+            202: {
+                headers: {
+                    /** @description Absolute URL of the operation (`getPolicyReplay`). */
+                    "Operation-Location"?: string;
+                    /** @description Seconds to wait before the first poll. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyReplayOperation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPolicyReplay: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The operation's id (the last segment of `Operation-Location`). */
+                operationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operation. */
+            200: {
+                headers: {
+                    /** @description Sent while the operation is `NotStarted` or `Running`; seconds to wait before polling again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyReplayOperation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

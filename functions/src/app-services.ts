@@ -1,3 +1,4 @@
+import type { PolicyReplayOperation } from '../../openapi/types.js';
 import { cacheVerifiedTokens } from './auth/cache-verified-tokens.js';
 import { loadAuthConfig, type AuthEnv } from './auth/auth-config.js';
 import { createAuthenticator, type Authenticator } from './auth/create-authenticator.js';
@@ -5,13 +6,16 @@ import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
 import { ClusterService } from './domain/clusters.js';
 import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
+import { createCurrentPolicies } from './domain/cluster-policies.js';
 import { ExplainService } from './domain/explain.js';
 import { FlowService } from './domain/flows.js';
 import { createFleetStore, KIND, type FleetStore } from './domain/fleet-store.js';
 import { NetworkPolicyService } from './domain/network-policies.js';
 import { NodeService } from './domain/nodes.js';
+import { PolicyReplayOperations } from './domain/policy-replay-operations.js';
 import { RevisionLog } from './domain/revision-log.js';
 import { createFlowDecoder, defaultDecoderThreads, type FlowDecoder } from './ingest/flow-decoder.js';
+import { DocumentCollection } from './store/document-collection.js';
 import { FlowChunkStore, FlowCoverageStore } from './store/flow-store.js';
 import { cosmosTuningFromEnv, openCosmos, type CosmosConnection } from './store/open-cosmos.js';
 
@@ -28,6 +32,7 @@ export interface AppServices {
   nodes: NodeService;
   flows: FlowService;
   explain: ExplainService;
+  policyReplays: PolicyReplayOperations;
   flowDecoder: FlowDecoder;
   close(): Promise<void>;
 }
@@ -82,6 +87,25 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
   const chunks = new FlowChunkStore(cosmos.containers.flows);
   const coverage = new FlowCoverageStore(cosmos.containers.flowCoverage);
   const flowDecoder = createFlowDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
+  const flows = new FlowService({
+    chunks,
+    coverage,
+    listClusterIds: async () => (await store.clusters.all(KIND.cluster)).map((entry) => entry.value.metadata.name),
+    retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
+    folds: flowDecoder,
+    now,
+  });
+  const policyReplays = new PolicyReplayOperations({
+    operations: new DocumentCollection<PolicyReplayOperation>(cosmos.containers.operations, 'id'),
+    policy: async (name) => (await store.policies.read(KIND.policy, name))?.value,
+    replay: {
+      flows,
+      clusters: async () => (await store.clusters.all(KIND.cluster)).map(({ value }) => ({ id: value.metadata.name, labels: value.metadata.labels ?? {} })),
+      currentPolicies: createCurrentPolicies(desiredState.reader),
+    },
+    now,
+    log: (message) => console.error(message),
+  });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
     authenticator,
@@ -92,17 +116,12 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     encryption: new EncryptionSettingsService({ encryption: store.encryption, revisions, now }),
     clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, now }),
     nodes: new NodeService({ nodes: store.nodes, now }),
-    flows: new FlowService({
-      chunks,
-      coverage,
-      listClusterIds: async () => (await store.clusters.all(KIND.cluster)).map((entry) => entry.value.metadata.name),
-      retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
-      folds: flowDecoder,
-      now,
-    }),
+    flows,
     explain: new ExplainService({ reader: desiredState.reader, nodes: store.nodes, chunks, coverage, now }),
+    policyReplays,
     flowDecoder,
     close: async () => {
+      await policyReplays.settled();
       await desiredState.close();
       await flowDecoder.close();
       if (!options.cosmos) await cosmos.close();

@@ -8,6 +8,7 @@ import { healthOperations } from './handlers/health.js';
 import { networkPolicyImportOperations } from './handlers/network-policy-imports.js';
 import { networkPolicyOperations } from './handlers/network-policies.js';
 import { nodeOperations } from './handlers/nodes.js';
+import { policyReplayOperations } from './handlers/policy-replays.js';
 import { openApiDocumentOperations } from './handlers/openapi-document.js';
 import { revisionOperations } from './handlers/revisions.js';
 import type { Operation, ServicesProvider } from './http/operation.js';
@@ -30,5 +31,6 @@ export function createOperations(services: ServicesProvider): Operation[] {
     ...desiredStateOperations(services),
     ...flowOperations(services),
     ...explainOperations(services),
+    ...policyReplayOperations(services),
   ];
 }

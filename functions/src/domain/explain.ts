@@ -21,16 +21,17 @@
  *   for a policy selecting either side (agent/src/sync/node-status.ts describeDegraded).
  */
 import { isIP } from 'node:net';
-import type { BundledPolicy, ExplainedSide, ExplainEndpoint, ExplainHook, FlowEndpoint, FlowExplainRequest, FlowExplanation, Node, PolicyReference } from '../../../openapi/types.js';
+import type { ExplainedSide, ExplainEndpoint, ExplainHook, FlowEndpoint, FlowExplainRequest, FlowExplanation, Node, PolicyReference } from '../../../openapi/types.js';
 import { hourBucket, hourBuckets } from '../../../core/flows/flow-time.js';
 import { buildPodLabelSet, CLUSTER_LABEL, POD_NAMESPACE_LABEL } from '../../../core/labels/cilium-labels.js';
 import type { FlowSide, ResolvedSide } from '../../../core/policy/explain/cluster-evaluator.js';
 import { explainFlow, type Explanation } from '../../../core/policy/explain/explain-flow.js';
 import { unaddressedEntities, WRITE_TIME_ENVIRONMENT } from '../../../core/policy/unenforced-parts.js';
-import { ApiError, notFound, serviceUnavailable, unprocessable, validationFailed } from '../http/api-error.js';
+import { ApiError, notFound, unprocessable, validationFailed } from '../http/api-error.js';
 import type { DocumentCollection } from '../store/document-collection.js';
 import type { FlowChunkStore, FlowCoverageStore } from '../store/flow-store.js';
 import type { DesiredStateReader } from './desired-state/desired-state-reader.js';
+import { readPolicyBodies, ViewCache } from './cluster-policies.js';
 import { narrowPolicies, prepareExplainScope, type ExplainScope } from '../../../core/policy/explain/explain-scope.js';
 
 export interface ExplainServiceDeps {
@@ -51,14 +52,10 @@ const PROTOCOL_NAMES = new Map<number, string>(Object.entries(PROTOCOL_NUMBERS).
 /** How far back a pod's labels are looked for. */
 const POD_HISTORY_MS = 24 * 3_600_000;
 const CHUNKS_PER_READ = 8;
-/** Policy bodies read at once on a cold cache. */
-const BODY_READS_IN_FLIGHT = 32;
-/** Member views whose policy lists are kept (a view is immutable per ETag). */
-const VIEW_CACHE_LIMIT = 256;
 const PENDING_RETRY_SECONDS = 1;
 
 export class ExplainService {
-  private readonly views = new Map<string, ExplainScope>();
+  private readonly views = new ViewCache<ExplainScope>();
 
   constructor(private readonly deps: ExplainServiceDeps) {}
 
@@ -96,21 +93,8 @@ export class ExplainService {
   }
 
   /** A member view's policies, prepared for narrowing (cached per view ETag; bodies per hash in the reader). */
-  private async scopeOf(etag: string, references: readonly PolicyReference[]): Promise<ExplainScope> {
-    const cached = this.views.get(etag);
-    if (cached) return cached;
-    const bodies: BundledPolicy[] = [];
-    for (let i = 0; i < references.length; i += BODY_READS_IN_FLIGHT) {
-      const slice = references.slice(i, i + BODY_READS_IN_FLIGHT);
-      const read = await Promise.all(slice.map((r) => this.deps.reader.bundledPolicy(r.contentHash, r.name, r.generation)));
-      // A body the manifest lists but the store does not hold (yet): the desired state is moving; ask again.
-      if (read.some((body) => body === undefined)) throw serviceUnavailable(1);
-      bodies.push(...(read as BundledPolicy[]));
-    }
-    const scope = prepareExplainScope(bodies);
-    if (this.views.size >= VIEW_CACHE_LIMIT) this.views.delete(this.views.keys().next().value!);
-    this.views.set(etag, scope);
-    return scope;
+  private scopeOf(etag: string, references: readonly PolicyReference[]): Promise<ExplainScope> {
+    return this.views.get(etag, async () => prepareExplainScope(await readPolicyBodies(this.deps.reader, references)));
   }
 
   private async side(clusterId: string, endpoint: ExplainEndpoint, name: SideName): Promise<Side> {

@@ -17,12 +17,18 @@ import type { ContainerDefinition } from '@azure/cosmos';
  *   ("<time>|<cluster>|<node>|<batchId>|<chunk>"). Retention by TTL (container default + per-document ttl).
  * - flowCoverage: per cluster (`/clusterId`), id = "<hour>|<node>": batch sequences, counts and reported
  *   losses of one node in one hour (completeness of flow answers; also tells which flow partitions hold data).
+ * - operations: long-running operations (policy replays; `/id`, id = the operation id): one document each, point
+ *   reads and writes only (no index). Kept OPERATION_TTL_SECONDS after their last write (container default
+ *   and per-document ttl); a result is capped so the document stays far below 2 MB.
  * RU arithmetic and the reasoning are in docs/storage.md and docs/flows.md.
  */
 export const DATABASE_ID = 'fleetnet';
 
 /** Default retention of flow history (30 days), in seconds. */
 export const FLOW_DEFAULT_TTL_SECONDS = 30 * 86_400;
+
+/** How long an operation is kept after its last write (7 days), in seconds. */
+export const OPERATION_TTL_SECONDS = 7 * 86_400;
 
 export const CONTAINERS = {
   resources: {
@@ -82,6 +88,12 @@ export const CONTAINERS = {
       includedPaths: [{ path: '/clusterId/?' }, { path: '/hour/?' }],
       excludedPaths: [{ path: '/*' }],
     },
+  },
+  operations: {
+    id: 'operations',
+    partitionKey: { paths: ['/id'] },
+    defaultTtl: OPERATION_TTL_SECONDS,
+    indexingPolicy: { indexingMode: 'consistent', includedPaths: [], excludedPaths: [{ path: '/*' }] },
   },
 } as const satisfies Record<string, ContainerDefinition>;
 

@@ -1,0 +1,221 @@
+/**
+ * Policy replays as long-running operations: the request checked, the operation stored, the replay
+ * (policy-replay.ts) run in this process, its outcome written back; any instance answers a read.
+ *
+ * Contract:
+ * - start(): every check runs before anything is stored (400 ValidationFailed, pointers into the request):
+ *   at least one change (`/`, rule `minChanges`); a name once across `policies`, `remove`, `modes` (rule
+ *   `uniqueName`, at the later occurrence); `remove` / `modes` name existing policies (rule `exists`); every
+ *   spec as putNetworkPolicy validates it (`/policies/<i>/spec/...`); the window (`/since`, `/until`; default
+ *   since = 7 d before now), resolved to absolute times at acceptance. Then the operation is created
+ *   (NotStarted) and the replay started without being awaited.
+ * - The run writes Running, refreshes `lastUpdatedAt` every HEARTBEAT_MS while it runs, then Succeeded (with
+ *   the result) or Failed (with the problem the error boundary would have answered). Writes of one run are
+ *   serialised; a final write the store refuses is retried (FINAL_WRITE_ATTEMPTS, backoff) — should every
+ *   attempt fail, the heartbeat stops and readers see the operation Failed (stale) within STALE_MS.
+ * - get(): 404 NotFound for an unknown id. An operation NotStarted or Running whose `lastUpdatedAt` is older
+ *   than STALE_MS is reported Failed with problem `OperationInterrupted` (the instance running it stopped);
+ *   the stored document is left as it is (its TTL removes it).
+ * - Every document carries `ttl` = OPERATION_TTL_SECONDS (kept 7 days after its last write).
+ * - The stored result keeps at most MAX_STORED_GROUPS change groups (all with examples); `truncated` says how
+ *   many were left out (`totals` count them all). A result still over MAX_RESULT_BYTES of JSON loses the
+ *   examples of its last groups first.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FieldError, FlowRecord, NetworkPolicy, PolicyReplayDecision, PolicyReplayOperation, PolicyReplayRequest, PolicyReplayResult, PolicyReplaySums, Problem } from '../../../openapi/types.js';
+import { resolveFlowWindow } from '../../../core/flows/flow-time.js';
+import { validatePolicySpec } from '../../../core/policy/validate-policy-spec.js';
+import type { CandidateChange } from '../../../core/policy/replay/candidate-policies.js';
+import type { ReplayDecision } from '../../../core/policy/replay/replay-changes.js';
+import type { ReplaySums } from '../../../core/policy/replay/replay-groups.js';
+import { notFound, validationFailed } from '../http/api-error.js';
+import { renderProblem } from '../http/render-problem.js';
+import type { DocumentCollection, Versioned } from '../store/document-collection.js';
+import { OPERATION_TTL_SECONDS } from '../store/cosmos-layout.js';
+import { runPolicyReplay, type PolicyReplayDeps, type PolicyReplayReport } from './policy-replay.js';
+
+export const HEARTBEAT_MS = 10_000;
+export const STALE_MS = 60_000;
+export const MAX_STORED_GROUPS = 200;
+const MAX_RESULT_BYTES = 1_500_000;
+const FINAL_WRITE_ATTEMPTS = 5;
+const DEFAULT_SINCE = '7d';
+
+export interface PolicyReplayOperationDeps {
+  operations: DocumentCollection<PolicyReplayOperation>;
+  /** the stored policy of that name, if any */
+  policy: (name: string) => Promise<NetworkPolicy | undefined>;
+  replay: PolicyReplayDeps;
+  now: () => Date;
+  log: (message: string) => void;
+}
+
+export class PolicyReplayOperations {
+  private readonly running = new Set<Promise<void>>();
+
+  constructor(private readonly deps: PolicyReplayOperationDeps) {}
+
+  async start(request: PolicyReplayRequest): Promise<PolicyReplayOperation> {
+    const { change, window } = await this.check(request);
+    const at = this.deps.now().toISOString();
+    const operation: PolicyReplayOperation = {
+      id: randomUUID(),
+      status: 'NotStarted',
+      createdAt: at,
+      lastUpdatedAt: at,
+      request: {
+        policies: (change.upsert ?? []).map((u) => u.name),
+        remove: [...(change.remove ?? [])],
+        modes: (change.modes ?? []).map((m) => ({ ...m })),
+        ...window,
+        ...(request.clusters ? { clusters: [...request.clusters] } : {}),
+      },
+    };
+    const stored = await this.deps.operations.create(operation.id, operation.id, operation, { ttl: OPERATION_TTL_SECONDS });
+    const run = this.run(stored, { change, ...window, ...(request.clusters ? { clusters: request.clusters } : {}) }).catch((error) =>
+      this.deps.log(`policy replay ${operation.id}: ${error instanceof Error ? error.message : String(error)}`),
+    );
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+    return stored.value;
+  }
+
+  async get(id: string): Promise<PolicyReplayOperation> {
+    const stored = await this.deps.operations.read(id, id);
+    if (!stored) throw notFound(`Policy replay "${id}"`);
+    const op = stored.value;
+    const terminal = op.status === 'Succeeded' || op.status === 'Failed';
+    if (terminal || this.deps.now().getTime() - Date.parse(op.lastUpdatedAt) <= STALE_MS) return op;
+    const error: Problem = {
+      type: 'https://fleetnet.dev/problems/OperationInterrupted',
+      title: 'Internal Server Error',
+      status: 500,
+      code: 'OperationInterrupted',
+      detail: `The instance running this replay stopped: no heartbeat since ${op.lastUpdatedAt} (more than ${STALE_MS / 1000} s). Start the replay again.`,
+    };
+    return { ...op, status: 'Failed', error };
+  }
+
+  /** Resolves when every replay this process started has written its outcome (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running]);
+  }
+
+  private async check(request: PolicyReplayRequest): Promise<{ change: CandidateChange; window: { since: string; until: string } }> {
+    const errors: FieldError[] = [];
+    const policies = request.policies ?? [];
+    const remove = request.remove ?? [];
+    const modes = request.modes ?? [];
+    if (policies.length + remove.length + modes.length === 0) errors.push({ pointer: '', message: 'name at least one change: policies, remove or modes', rule: 'minChanges' });
+    const seen = new Map<string, string>();
+    const named: Array<[string, string]> = [...policies.map((p, i): [string, string] => [p.metadata.name, `/policies/${i}/metadata/name`]), ...remove.map((n, i): [string, string] => [n, `/remove/${i}`]), ...modes.map((m, i): [string, string] => [m.name, `/modes/${i}/name`])];
+    for (const [name, pointer] of named) {
+      const first = seen.get(name);
+      if (first) errors.push({ pointer, message: `policy "${name}" is already changed at ${first}: name each policy once`, rule: 'uniqueName' });
+      else seen.set(name, pointer);
+    }
+    policies.forEach((p, i) => errors.push(...validatePolicySpec(p.spec, `/policies/${i}/spec`)));
+    const window = resolveFlowWindow({ since: request.since ?? DEFAULT_SINCE, until: request.until }, this.deps.now());
+    if ('errors' in window) errors.push(...window.errors);
+    const mustExist = named.filter(([, pointer]) => !pointer.startsWith('/policies/'));
+    const exists = await Promise.all(mustExist.map(async ([name]) => (await this.deps.policy(name)) !== undefined));
+    mustExist.forEach(([name, pointer], i) => {
+      if (!exists[i]) errors.push({ pointer, message: `no policy "${name}" exists`, rule: 'exists' });
+    });
+    if (errors.length > 0 || 'errors' in window) throw validationFailed(errors, 'The policy replay request is invalid; nothing was started.');
+    return { change: { upsert: policies.map((p) => ({ name: p.metadata.name, spec: p.spec })), remove, modes }, window };
+  }
+
+  private async run(initial: Versioned<PolicyReplayOperation>, request: Parameters<typeof runPolicyReplay>[1]): Promise<void> {
+    let current = initial;
+    let chain: Promise<unknown> = Promise.resolve();
+    const write = (next: (op: PolicyReplayOperation) => PolicyReplayOperation): Promise<void> => {
+      const step = chain.then(async () => {
+        const value = { ...next(current.value), lastUpdatedAt: this.deps.now().toISOString() };
+        current = await this.deps.operations.replace(value.id, value.id, value, current.version, { ttl: OPERATION_TTL_SECONDS });
+      });
+      chain = step.catch(() => undefined);
+      return step;
+    };
+    await write((op) => ({ ...op, status: 'Running' }));
+    const heartbeat = setInterval(() => void write((op) => op).catch((error) => this.deps.log(`policy replay ${current.value.id}: heartbeat not written: ${String(error)}`)), HEARTBEAT_MS);
+    heartbeat.unref();
+    let outcome: (op: PolicyReplayOperation) => PolicyReplayOperation;
+    try {
+      const report = await runPolicyReplay(this.deps.replay, request);
+      const result = toWireResult(report);
+      outcome = (op) => ({ ...op, status: 'Succeeded', result });
+    } catch (error) {
+      const problem = JSON.parse(String(renderProblem(error, `/api/policyreplays/${current.value.id}`).body)) as Problem;
+      outcome = (op) => ({ ...op, status: 'Failed', error: problem });
+    } finally {
+      clearInterval(heartbeat);
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await write(outcome);
+        return;
+      } catch (error) {
+        if (attempt >= FINAL_WRITE_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
+      }
+    }
+  }
+}
+
+/** The unjudged reasons in words (the completeness statements word them the same way). */
+const UNJUDGED: Readonly<Record<string, string>> = {
+  l7: 'L7 (DNS/HTTP) summaries: the proxies\' decisions are not replayed (the L3/L4 summaries of the same traffic are)',
+  'direction-unknown': 'imported flows without a traffic direction',
+  'subject-not-workload': 'summaries whose deciding endpoint carries no workload labels',
+  'peer-labels-missing': 'summaries whose peer workload carries no labels',
+  'protocol-other': 'summaries of protocols policies cannot name',
+  'not-policy-drop': 'drops no policy decided (e.g. conntrack table full): another policy would not change them',
+  'peer-address-unknown': 'summaries whose peer is known only by a prefix or as world while the change adds CIDR prefixes that could split it',
+  'cluster-not-in-scope': 'summaries of clusters outside the replay\'s scope',
+};
+
+const sumsOf = (s: ReplaySums): PolicyReplaySums => ({
+  packets: s.packets,
+  bytes: s.bytes,
+  flows: s.flows,
+  summaries: s.summaries,
+  ...(s.firstSeen ? { firstSeen: s.firstSeen } : {}),
+  ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
+});
+
+const decisionOf = (d: ReplayDecision): PolicyReplayDecision => ({
+  verdict: d.verdict,
+  decidedBy: d.decidedBy === 'row' ? 'rule' : d.decidedBy,
+  ...(d.rule ? { rule: { policy: d.rule.policy, generation: d.rule.generation, pointer: d.rule.pointer, verdict: d.rule.verdict === 'deny' ? 'deny' : 'allow', mode: d.rule.mode } } : {}),
+});
+
+/** The engine's report on the wire, capped for one document (module contract). */
+export function toWireResult(report: PolicyReplayReport): PolicyReplayResult {
+  const changes = report.changes.slice(0, MAX_STORED_GROUPS).map((c) => ({
+    change: c.change,
+    direction: c.direction,
+    subject: c.subject,
+    peer: c.peer,
+    candidate: decisionOf(c.candidate),
+    current: decisionOf(c.current),
+    clusters: c.clusters,
+    ports: c.ports,
+    sums: sumsOf(c.sums),
+    examples: c.examples as FlowRecord[],
+  }));
+  const result: PolicyReplayResult = {
+    window: report.window,
+    clusters: report.clusters,
+    changes,
+    truncated: { truncated: report.changes.length > changes.length, groupsLeftOut: report.changes.length - changes.length },
+    totals: { judged: sumsOf(report.totals.judged), allowedToDropped: sumsOf(report.totals.allowedToDropped), droppedToAllowed: sumsOf(report.totals.droppedToAllowed) },
+    unjudged: report.unjudged.map((u) => ({ reason: u.reason, description: UNJUDGED[u.reason] ?? u.reason, sums: sumsOf(u.sums), examples: u.examples })),
+    disagreements: { sums: sumsOf(report.disagreements.sums), examples: report.disagreements.examples },
+    coverage: report.coverage,
+    completeness: report.completeness,
+  };
+  for (let i = changes.length - 1; i >= 0 && JSON.stringify(result).length > MAX_RESULT_BYTES; i--) changes[i]!.examples = [];
+  return result;
+}
+
