@@ -12,6 +12,7 @@
  * | 5    | NOT_FOUND   | the API answered 404                                                                  |
  * | 6    | CONFLICT    | the API answered 409 or 412 (precondition failed)                                     |
  * | 7    | UNAVAILABLE | the API is unreachable, did not answer within `--timeout`, or answered 429 or 5xx     |
+ * | 8    | WOULD_DROP  | `policy apply --replay-only`: the replay found flows allowed now that would be dropped |
  *
  * Documented for users in docs/cli.md; keep both in step.
  */
@@ -27,6 +28,7 @@ export const EXIT = {
   NOT_FOUND: 5,
   CONFLICT: 6,
   UNAVAILABLE: 7,
+  WOULD_DROP: 8,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -13,6 +13,7 @@ import { stringify as toYaml } from 'yaml';
 import type { FlowAggregationQuery, FlowAggregationResult, FlowImportResult, FlowQuery, FlowQueryResult, FlowRecord, ServiceGraph } from '../openapi/types.js';
 import { createApiClient, DEFAULT_TIMEOUT_MS, text as textBody, type ApiClient } from './api-client.js';
 import { applyPolicies, readInputFile } from './apply-policies.js';
+import { applyWithReplay } from './replay-policies.js';
 import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addExplainCommand } from './explain-command.js';
@@ -31,6 +32,10 @@ export interface CliIo {
   stdoutTty?: boolean;
   /** The whole of standard input (read for `-f -`). */
   stdin?: () => Promise<string>;
+  /** Whether standard input is a terminal (questions may be asked there). */
+  stdinTty?: boolean;
+  /** Asks a yes/no question on the terminal; true for yes. */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -276,8 +281,18 @@ export function createProgram(io: CliIo): Command {
     .option('--cluster-selector <selector>', 'targets of imported Cilium/Kubernetes policies (label selector over clusters)')
     .addOption(new Option('--mode <mode>', 'mode of imported Cilium/Kubernetes policies').choices(['enforce', 'audit']))
     .option('--all-clusters', 'mean it: enforce documents that name no clusters (no --cluster-selector, no spec.targets) on every cluster of the fleet')
-    .action(async (options: { file: string; dryRun?: boolean; clusterSelector?: string; mode?: string; allClusters?: boolean }) => {
-      await applyPolicies(client(), io, options);
+    .option('--replay <window>', 'first replay the fleet policies of FILE against the flow history of this window (e.g. 7d), print what would change and ask before applying')
+    .option('--replay-only', 'with --replay: print the diff and never apply; exit 8 when a flow allowed now would be dropped (CI)')
+    .option('-y, --yes', 'with --replay: apply without asking')
+    .option('--json', 'with --replay: print the replay result as JSON')
+    .action(async (options: { file: string; dryRun?: boolean; clusterSelector?: string; mode?: string; allClusters?: boolean; replay?: string; replayOnly?: boolean; yes?: boolean; json?: boolean }) => {
+      const { replay, replayOnly, yes, json, ...apply } = options;
+      if (replay === undefined) {
+        if (replayOnly || yes || json) throw new CliError('--replay-only, --yes and --json go with --replay <window>', EXIT.USAGE);
+        await applyPolicies(client(), io, apply);
+        return;
+      }
+      await applyWithReplay(client(), io, { ...apply, replay, ...(replayOnly ? { replayOnly } : {}), ...(yes ? { yes } : {}), ...(json ? { json } : {}) });
     });
   policy
     .command('get <name>')
