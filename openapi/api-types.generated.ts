@@ -1990,6 +1990,8 @@ export interface components {
                 judged: components["schemas"]["PolicyReplaySums"];
                 allowedToDropped: components["schemas"]["PolicyReplaySums"];
                 droppedToAllowed: components["schemas"]["PolicyReplaySums"];
+                /** @description Of allowedToDropped, the summaries recorded AUDIT — the would-be drops the datapath counted (a connection's first packet). The rest of allowedToDropped was recorded FORWARDED, e.g. the established packets of those same connections, which the drop of their first packet would also stop. */
+                auditedToDropped: components["schemas"]["PolicyReplaySums"];
             };
             /** @description Summaries not judged, by reason. */
             unjudged: components["schemas"]["PolicyReplayUnjudged"][];

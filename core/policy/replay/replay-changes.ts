@@ -12,6 +12,7 @@
  *   candidate's effect. Groups whose recorded verdict differs from the current evaluation (history
  *   recorded under other generations, a node behind, a node without a proxy) are counted in
  *   `disagreements` with examples: the answer states how far history and the current policies agree.
+ *   FORWARDED agrees with an audit decision too (the established packets of an audited connection).
  * - Peers known only by prefix or as world are judged only when exact (`peer-address-unknown`
  *   otherwise): a prefix P is exact unless the candidate has a CIDR prefix strictly inside P that the
  *   current policies lack; a world peer without address only when the candidate's CIDR selectors are
@@ -55,7 +56,11 @@ export interface ReplayChangeGroup<E> {
 /** `E`: what an example is (pass 1's choice: records, or references to stored ones). */
 export interface ReplayResult<E> {
   changes: Array<ReplayChangeGroup<E>>;
-  totals: { judged: ReplaySums; allowedToDropped: ReplaySums; droppedToAllowed: ReplaySums };
+  /** `auditedToDropped`: of allowedToDropped, the summaries recorded AUDIT — the would-be drops the
+   *  datapath counted (a connection's first packet); the rest of allowedToDropped is traffic recorded
+   *  FORWARDED (e.g. the established packets of those same connections, which an enforced drop of the
+   *  first packet would also stop). */
+  totals: { judged: ReplaySums; allowedToDropped: ReplaySums; droppedToAllowed: ReplaySums; auditedToDropped: ReplaySums };
   unjudged: Array<{ reason: ReplayUnjudgedReason; sums: ReplaySums; examples: E[] }>;
   /** groups whose recorded verdict is not what the current policies decide */
   disagreements: { sums: ReplaySums; examples: E[] };
@@ -105,6 +110,11 @@ function cidrFacts(policies: readonly BundledPolicy[]): { prefixes: Prefix[]; te
 /** The group key's field separator (replay-groups.ts). */
 const FIELD = '\u0000';
 
+/** Does a recorded verdict agree with what the current policies decide? FORWARDED also agrees with
+ *  audit: after an audited first packet, the connection's established packets are forwarded. */
+const agrees = (current: HookDecision['verdict'], recorded: RecordedVerdict): boolean =>
+  recorded === 'FORWARDED' ? current !== 'dropped' : current.toUpperCase() === recorded;
+
 const passes = (v: HookDecision['verdict'] | string): boolean => v !== 'dropped' && v !== 'DROPPED';
 
 const decisionOf = (d: HookDecision): ReplayDecision => ({ verdict: d.verdict, decidedBy: d.by, ...(d.rule ? { rule: d.rule } : {}) });
@@ -128,7 +138,7 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
   for (const u of part.unjudged) addUnjudged(u.reason, u.sums, u.examples);
 
   const judged = emptyReplaySums();
-  const totals = { allowedToDropped: emptyReplaySums(), droppedToAllowed: emptyReplaySums() };
+  const totals = { allowedToDropped: emptyReplaySums(), droppedToAllowed: emptyReplaySums(), auditedToDropped: emptyReplaySums() };
   const disagreements = { sums: emptyReplaySums(), examples: [] as E[] };
   const changes = new Map<string, ReplayChangeGroup<E> & { portSet: Set<string>; clusterSet: Set<string> }>();
 
@@ -176,7 +186,7 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
       const parts = partsOf(g);
       for (const [recorded, r] of parts) {
         addReplaySums(judged, r.sums);
-        if (before.verdict.toUpperCase() === recorded) continue;
+        if (agrees(before.verdict, recorded)) continue;
         addReplaySums(disagreements.sums, r.sums);
         for (const e of r.examples) if (disagreements.examples.length < MAX_EXAMPLES) disagreements.examples.push(e);
       }
@@ -189,8 +199,9 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
         c = { change, direction: key.direction, subject: g.subjectName, peer: g.peerName, candidate: decisionOf(after), current: decisionOf(before), clusters: [], ports: [], sums: emptyReplaySums(), examples: [], portSet: new Set(), clusterSet: new Set() };
         changes.set(ck, c);
       }
-      for (const [, r] of parts) {
+      for (const [recorded, r] of parts) {
         addReplaySums(total, r.sums);
+        if (change === 'allowed-to-dropped' && recorded === 'AUDIT') addReplaySums(totals.auditedToDropped, r.sums);
         addReplaySums(c.sums, r.sums);
         for (const e of r.examples) if (c.examples.length < MAX_EXAMPLES) c.examples.push(e);
       }

@@ -209,7 +209,7 @@ export function toWireResult(report: PolicyReplayReport): PolicyReplayResult {
     clusters: report.clusters,
     changes,
     truncated: { truncated: report.changes.length > changes.length, groupsLeftOut: report.changes.length - changes.length },
-    totals: { judged: sumsOf(report.totals.judged), allowedToDropped: sumsOf(report.totals.allowedToDropped), droppedToAllowed: sumsOf(report.totals.droppedToAllowed) },
+    totals: { judged: sumsOf(report.totals.judged), allowedToDropped: sumsOf(report.totals.allowedToDropped), droppedToAllowed: sumsOf(report.totals.droppedToAllowed), auditedToDropped: sumsOf(report.totals.auditedToDropped) },
     unjudged: report.unjudged.map((u) => ({ reason: u.reason, description: UNJUDGED[u.reason] ?? u.reason, sums: sumsOf(u.sums), examples: u.examples })),
     disagreements: { sums: sumsOf(report.disagreements.sums), examples: report.disagreements.examples },
     coverage: report.coverage,
