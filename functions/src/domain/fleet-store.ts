@@ -2,6 +2,7 @@ import type { Cluster, EncryptionSettings, NetworkPolicy, Node, Revision } from 
 import type { GroupManifest } from '../../../core/bundle/group-manifest.js';
 import { DocumentCollection, type WriteObserver } from '../store/document-collection.js';
 import type { CosmosContainers } from '../store/open-cosmos.js';
+import { ManifestLedger, type LedgerEntry } from './desired-state/manifest-ledger.js';
 import { ManifestStore } from './desired-state/manifest-store.js';
 
 /** Partition keys of the `resources` container (partitioned by kind). */
@@ -27,7 +28,7 @@ export function createFleetStore(containers: CosmosContainers, observeResources?
     encryption: new DocumentCollection<EncryptionSettings>(containers.resources, 'kind', observeResources),
     clusters: new DocumentCollection<Cluster>(containers.resources, 'kind', observeResources),
     nodes: new DocumentCollection<Node>(containers.nodes, 'clusterId'),
-    manifests: new ManifestStore(new DocumentCollection<GroupManifest>(containers.desiredStates, 'groupKey')),
+    manifests: new ManifestStore(new DocumentCollection<GroupManifest>(containers.desiredStates, 'groupKey'), new ManifestLedger(new DocumentCollection<LedgerEntry>(containers.manifestLedger, 'groupKey'))),
     revisions: new DocumentCollection<Revision>(containers.revisions, 'resourceKey'),
   };
 }

@@ -20,9 +20,15 @@ import type { ContainerDefinition } from '@azure/cosmos';
  * - operations: long-running operations (policy replays; `/id`, id = the operation id): one document each, point
  *   reads and writes only (no index). Kept OPERATION_TTL_SECONDS after their last write (container default
  *   and per-document ttl); a result is capped so the document stays far below 2 MB.
+ * - manifestLedger: every group manifest as it was sealed, per group (`/groupKey`), id =
+ *   "<revision, 12 digits>.<contentHash[0..16]>", kept LEDGER_TTL_SECONDS: maps a node's observedRevision to
+ *   the policy generations it enforces (realization ledger, docs/policy-resolution.md).
  * RU arithmetic and the reasoning are in docs/storage.md and docs/flows.md.
  */
 export const DATABASE_ID = 'fleetnet';
+
+/** Retention of the realization ledger's sealed manifests (30 days), in seconds. */
+export const LEDGER_TTL_SECONDS = 30 * 86_400;
 
 /** Default retention of flow history (30 days), in seconds. */
 export const FLOW_DEFAULT_TTL_SECONDS = 30 * 86_400;
@@ -86,6 +92,16 @@ export const CONTAINERS = {
     indexingPolicy: {
       indexingMode: 'consistent',
       includedPaths: [{ path: '/clusterId/?' }, { path: '/hour/?' }],
+      excludedPaths: [{ path: '/*' }],
+    },
+  },
+  manifestLedger: {
+    id: 'manifestLedger',
+    partitionKey: { paths: ['/groupKey'] },
+    defaultTtl: LEDGER_TTL_SECONDS,
+    indexingPolicy: {
+      indexingMode: 'consistent',
+      includedPaths: [{ path: '/id/?' }, { path: '/groupKey/?' }],
       excludedPaths: [{ path: '/*' }],
     },
   },
