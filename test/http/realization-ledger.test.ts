@@ -9,8 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { Node } from '../../openapi/types.js';
 import { policyRealization, type ClusterLedger } from '../../core/policy/realization/policy-realization.js';
+import { RealizationService } from '../../functions/src/domain/realization.js';
 import { LEDGER_TTL_SECONDS } from '../../functions/src/store/cosmos-layout.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
@@ -34,19 +34,8 @@ const groupKeyOf = async (cluster: string): Promise<string> => {
   return manifest.value.groupKey;
 };
 const currentRevision = async (cluster: string): Promise<number> => (await api.services.store.manifests.read(await groupKeyOf(cluster)))!.value.revision;
-const ledgerOf = async (cluster: string): Promise<ClusterLedger> => {
-  const groupKey = await groupKeyOf(cluster);
-  const nodes = (await api.services.store.nodes.all(cluster)).map((n) => n.value as Node);
-  return {
-    id: cluster,
-    currentRevision: await currentRevision(cluster),
-    views: await api.services.store.manifests.ledger!.viewsFor(groupKey, cluster),
-    nodes: nodes.map((n) => {
-      const degraded = n.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
-      return { name: n.metadata.name, ...(n.status?.observedRevision !== undefined ? { observedRevision: n.status.observedRevision } : {}), ...(n.status?.lastSeen ? { lastSeen: n.status.lastSeen } : {}), ...(degraded?.message ? { degradedMessage: degraded.message } : {}) };
-    }),
-  };
-};
+const realization = (now = new Date()) => new RealizationService({ manifests: api.services.store.manifests, nodes: api.services.store.nodes, now: () => now });
+const ledgerOf = async (cluster: string): Promise<ClusterLedger> => (await realization().ledgers()).find((c) => c.id === cluster)!;
 
 describe('realization ledger (storage)', () => {
   it('the container keeps entries for the retention', async () => {
@@ -90,8 +79,9 @@ describe('realization ledger (storage)', () => {
     // both revisions are in the ledger, each with the generation it held
     const views = await api.services.store.manifests.ledger!.viewsFor(await groupKeyOf(CLUSTER), CLUSTER);
     expect([views.get(first)?.policies, views.get(second)?.policies]).toEqual([[{ name: 'db-in', generation: 1 }], [{ name: 'db-in', generation: 2 }]]);
+    // the fleet summary: intended revision vs nodes at it
+    expect(await realization().fleet(60_000)).toEqual([{ cluster: CLUSTER, revision: second, nodes: 3, atRevision: 2, behind: 1, unknown: 0, silent: 0, degraded: 1 }]);
     // a node that stopped reporting is silent
-    const later = policyRealization('db-in', [await ledgerOf(CLUSTER)], { now: new Date(Date.now() + 120_000), silentAfterMs: 60_000 });
-    expect(later.summary.silent).toBe(3);
+    expect((await realization(new Date(Date.now() + 120_000)).policy('db-in', 60_000)).summary.silent).toBe(3);
   });
 });
