@@ -249,7 +249,7 @@ export interface paths {
          *
          *     Checked before anything is stored (400 `ValidationFailed` with pointers): at least one change; a policy
          *     name at most once across `policies`, `remove` and `modes` (rule `uniqueName`); every name in `remove`
-         *     and `modes` an existing policy (rule `exists`); every spec valid as `putNetworkPolicy` validates it
+         *     and `modes` an existing policy and every id in `clusters` a registered cluster (rule `exists`); every spec valid as `putNetworkPolicy` validates it
          *     (pointers `/policies/<i>/spec/...`); the window (`/since`, `/until`, rule `flow-time`).
          *
          *     Long-running (202): the operation is stored (`NotStarted`) and the replay runs in the instance that

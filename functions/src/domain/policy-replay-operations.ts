@@ -6,7 +6,8 @@
  * - start(): every check runs before anything is stored (400 ValidationFailed, pointers into the request):
  *   at least one change (`/`, rule `minChanges`); a name once across `policies`, `remove`, `modes` (rule
  *   `uniqueName`, at the later occurrence); `remove` / `modes` name existing policies (rule `exists`); every
- *   spec as putNetworkPolicy validates it (`/policies/<i>/spec/...`); the window (`/since`, `/until`; default
+ *   spec as putNetworkPolicy validates it (`/policies/<i>/spec/...`); `clusters` name registered clusters
+ *   (`/clusters/<i>`, rule `exists`); the window (`/since`, `/until`; default
  *   since = 7 d before now), resolved to absolute times at acceptance. Then the operation is created
  *   (NotStarted) and the replay started without being awaited.
  * - The run writes Running, refreshes `lastUpdatedAt` every HEARTBEAT_MS while it runs, then Succeeded (with
@@ -48,6 +49,8 @@ export interface PolicyReplayOperationDeps {
   replay: PolicyReplayDeps;
   now: () => Date;
   log: (message: string) => void;
+  /** ms between heartbeats (default HEARTBEAT_MS; tests shorten it) */
+  heartbeatMs?: number;
 }
 
 export class PolicyReplayOperations {
@@ -117,6 +120,12 @@ export class PolicyReplayOperations {
     policies.forEach((p, i) => errors.push(...validatePolicySpec(p.spec, `/policies/${i}/spec`)));
     const window = resolveFlowWindow({ since: request.since ?? DEFAULT_SINCE, until: request.until }, this.deps.now());
     if ('errors' in window) errors.push(...window.errors);
+    if (request.clusters && request.clusters.length > 0) {
+      const registered = new Set((await this.deps.replay.clusters()).map((c) => c.id));
+      request.clusters.forEach((id, i) => {
+        if (!registered.has(id)) errors.push({ pointer: `/clusters/${i}`, message: `no cluster "${id}" is registered`, rule: 'exists' });
+      });
+    }
     const mustExist = named.filter(([, pointer]) => !pointer.startsWith('/policies/'));
     const exists = await Promise.all(mustExist.map(async ([name]) => (await this.deps.policy(name)) !== undefined));
     mustExist.forEach(([name, pointer], i) => {
@@ -138,7 +147,10 @@ export class PolicyReplayOperations {
       return step;
     };
     await write((op) => ({ ...op, status: 'Running' }));
-    const heartbeat = setInterval(() => void write((op) => op).catch((error) => this.deps.log(`policy replay ${current.value.id}: heartbeat not written: ${String(error)}`)), HEARTBEAT_MS);
+    const heartbeat = setInterval(
+      () => void write((op) => op).catch((error) => this.deps.log(`policy replay ${current.value.id}: heartbeat not written: ${String(error)}`)),
+      this.deps.heartbeatMs ?? HEARTBEAT_MS,
+    );
     heartbeat.unref();
     let outcome: (op: PolicyReplayOperation) => PolicyReplayOperation;
     try {
