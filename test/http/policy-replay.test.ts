@@ -207,6 +207,7 @@ describe('startPolicyReplay / getPolicyReplay', () => {
       }),
     ]);
     expect(done.result!.disagreements.sums.summaries).toBe(0);
+    expect(done.result!.totals.auditedToDropped).toMatchObject({ summaries: audited.length, packets: audited.reduce((n, { s }) => n + s.packets, 0) });
     expect(done.request.modes).toEqual([{ name: 'web-egress', mode: 'enforce' }]);
   }, 60_000);
 
