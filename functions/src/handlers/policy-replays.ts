@@ -17,8 +17,11 @@ export const policyReplayOperations = (services: ServicesProvider): Operation[] 
     requireReader(principal);
     const body = await readValidBody<PolicyReplayRequest>(request, 'PolicyReplayRequest');
     const operation = await services.policyReplays.start(body);
-    // relative to the route prefix: …/api/policyreplays → …/api/policyreplays/<id>
-    const location = new URL(`policyreplays/${operation.id}`, new URL(request.url)).toString();
+    // under the route prefix this request came through: …/api/policyreplays[/] → …/api/policyreplays/<id>
+    const url = new URL(request.url);
+    url.pathname = `${url.pathname.replace(/\/policyreplays\/?$/, '')}/policyreplays/${operation.id}`;
+    url.search = '';
+    const location = url.toString();
     return jsonResponse(202, operation, { 'Operation-Location': location, 'Retry-After': String(POLL_SECONDS) });
   }),
   defineOperation(services, { operationId: 'getPolicyReplay', method: 'GET', route: 'policyreplays/{operationId}' }, async ({ request, services, principal }) => {
