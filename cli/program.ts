@@ -17,6 +17,7 @@ import { applyWithReplay } from './replay-policies.js';
 import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
 import { addExplainCommand } from './explain-command.js';
+import { addRealizationCommands } from './realization-commands.js';
 import { addResourceCommands, listAll, pageQuery } from './resource-commands.js';
 import { compileObserveFlags, parseIpVersion, type ObserveFlags } from './flow-flags.js';
 import { describeCoverage, describeEndpoint, flowRows, FLOW_HEADERS, humanBytes, renderTable } from './render.js';
@@ -328,6 +329,7 @@ export function createProgram(io: CliIo): Command {
     });
   addResourceCommands(program, { client, io });
   addExplainCommand(program, { client, io });
+  addRealizationCommands(program, policy, { client, io });
   addHiddenGlobalOptions(program);
   return program;
 }

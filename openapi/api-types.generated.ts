@@ -202,6 +202,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/networkpolicies/{name}/realization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Policy name (DNS-1123 subdomain). */
+                name: components["parameters"]["PolicyName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Which clusters and nodes enforce each generation of a policy.
+         * @description From the realization ledger (every sealed desired-state manifest, kept 30 days) and the nodes' reported
+         *     status: per generation, the clusters whose current desired state lists it, and every node that enforces it
+         *     (`enforcing`: its observedRevision's manifest lists the current generation), is `behind` (an older
+         *     generation, or none: listed under `generation: null`) or `unknown` (a revision the ledger no longer holds,
+         *     or none reported), flagged `silent` (no report for longer than `silentAfterSeconds`) and `degraded` (its
+         *     Degraded condition names the policy). A node held at an old revision is behind as soon as the new
+         *     revision is compiled. Requires Fleet.Reader or Fleet.Admin. 404 when the policy does not exist and no node
+         *     enforces any generation of it.
+         */
+        get: operations["getPolicyRealization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/realization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per cluster, the intended desired-state revision and the nodes that enforce it.
+         * @description For every cluster with a compiled desired state: its revision, its nodes, how many report that revision,
+         *     how many are behind (an older revision the ledger holds), unknown, silent (no report for longer than
+         *     `silentAfterSeconds`) and Degraded. Requires Fleet.Reader or Fleet.Admin.
+         */
+        get: operations["getFleetRealization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/networkpolicyimports": {
         parameters: {
             query?: never;
@@ -1109,6 +1161,63 @@ export interface components {
         ClusterList: {
             items: components["schemas"]["Cluster"][];
             nextLink: components["schemas"]["ListNextLink"];
+        };
+        NodeRealization: {
+            cluster: string;
+            node: string;
+            /**
+             * @description `enforcing` the current generation, `behind` (listed under the generation it does enforce), or `unknown` (a revision the ledger does not hold, or none reported).
+             * @enum {string}
+             */
+            state: "enforcing" | "behind" | "unknown";
+            /** @description The desired-state revision the node reports it enforces. */
+            observedRevision?: number;
+            /** @description No report for longer than silentAfterSeconds (its last known state is kept). */
+            silent: boolean;
+            /** @description Its Degraded condition is True and names this policy. */
+            degraded: boolean;
+            /** Format: date-time */
+            lastSeen?: string;
+        };
+        GenerationRealization: {
+            /** @description The policy's generation; null for nodes that enforce no generation of it (behind a revision that added it). */
+            generation: number | null;
+            /** @description Clusters whose current desired state lists this generation. */
+            clustersTargeted: string[];
+            nodes: components["schemas"]["NodeRealization"][];
+        };
+        PolicyRealization: {
+            policy: string;
+            /** @description The newest generation a cluster's current desired state lists (absent when no cluster is targeted). */
+            currentGeneration?: number;
+            /** @description Newest first. */
+            generations: components["schemas"]["GenerationRealization"][];
+            summary: {
+                enforcing: number;
+                behind: number;
+                unknown: number;
+                silent: number;
+                degraded: number;
+            };
+            silentAfterSeconds: number;
+        };
+        ClusterRealization: {
+            cluster: string;
+            /** @description The cluster's current desired-state revision. */
+            revision?: number;
+            nodes: number;
+            /** @description Nodes reporting the current revision. */
+            atRevision: number;
+            /** @description Nodes at an older revision the ledger holds. */
+            behind: number;
+            unknown: number;
+            silent: number;
+            /** @description Nodes whose Degraded condition is True. */
+            degraded: number;
+        };
+        FleetRealization: {
+            clusters: components["schemas"]["ClusterRealization"][];
+            silentAfterSeconds: number;
         };
         NodeSpec: {
             agentVersion: string;
@@ -2127,6 +2236,8 @@ export interface components {
         Generation: number;
         /** @description Kubernetes label selector syntax, e.g. `env=prod,tier in (web,api),!legacy`. */
         LabelSelector: string;
+        /** @description A node is silent after this long without a report (default 90 s, three 30 s polls; the API does not know the agents' intervals). */
+        SilentAfterSeconds: number;
         /** @description Upper bound of items per page. */
         MaxPageSize: number;
         /** @description Opaque token taken from a previous page's `nextLink`. */
@@ -2553,6 +2664,66 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getPolicyRealization: {
+        parameters: {
+            query?: {
+                /** @description A node is silent after this long without a report (default 90 s, three 30 s polls; the API does not know the agents' intervals). */
+                silentAfterSeconds?: components["parameters"]["SilentAfterSeconds"];
+            };
+            header?: never;
+            path: {
+                /** @description Policy name (DNS-1123 subdomain). */
+                name: components["parameters"]["PolicyName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy's realization. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRealization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getFleetRealization: {
+        parameters: {
+            query?: {
+                /** @description A node is silent after this long without a report (default 90 s, three 30 s polls; the API does not know the agents' intervals). */
+                silentAfterSeconds?: components["parameters"]["SilentAfterSeconds"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The fleet's realization. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FleetRealization"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -8,6 +8,7 @@ import { createDesiredStateService, type DesiredStateService } from './domain/de
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
 import { createCurrentPolicies } from './domain/cluster-policies.js';
 import { ExplainService } from './domain/explain.js';
+import { RealizationService } from './domain/realization.js';
 import { FlowService } from './domain/flows.js';
 import { createFleetStore, KIND, type FleetStore } from './domain/fleet-store.js';
 import { NetworkPolicyService } from './domain/network-policies.js';
@@ -32,6 +33,7 @@ export interface AppServices {
   nodes: NodeService;
   flows: FlowService;
   explain: ExplainService;
+  realization: RealizationService;
   policyReplays: PolicyReplayOperations;
   flowDecoder: FlowDecoder;
   close(): Promise<void>;
@@ -118,6 +120,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     nodes: new NodeService({ nodes: store.nodes, now }),
     flows,
     explain: new ExplainService({ reader: desiredState.reader, nodes: store.nodes, chunks, coverage, now }),
+    realization: new RealizationService({ manifests: store.manifests, nodes: store.nodes, now }),
     policyReplays,
     flowDecoder,
     close: async () => {

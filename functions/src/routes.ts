@@ -10,6 +10,7 @@ import { networkPolicyOperations } from './handlers/network-policies.js';
 import { nodeOperations } from './handlers/nodes.js';
 import { policyReplayOperations } from './handlers/policy-replays.js';
 import { openApiDocumentOperations } from './handlers/openapi-document.js';
+import { realizationOperations } from './handlers/realization.js';
 import { revisionOperations } from './handlers/revisions.js';
 import type { Operation, ServicesProvider } from './http/operation.js';
 
@@ -27,6 +28,7 @@ export function createOperations(services: ServicesProvider): Operation[] {
     ...networkPolicyImportOperations(services),
     ...encryptionOperations(services),
     ...clusterOperations(services),
+    ...realizationOperations(services),
     ...nodeOperations(services),
     ...desiredStateOperations(services),
     ...flowOperations(services),

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/principal.js';
 import { forbidden, notFound, validationFailed } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { readBodyBytes } from '../http/read-body.js';
-import { pathParam, readValidBody } from '../http/request-parts.js';
+import { integerQueryParam, pathParam, readValidBody } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 
 /** A full batch (5000 summaries) with long label lists stays well below this. */
@@ -24,15 +24,6 @@ async function requireAgentOf(request: HttpRequest, services: AppServices, princ
   }
   requireClusterAgent(principal, { id: clusterId, agentIdentities });
   return clusterId;
-}
-
-function integerQuery(request: HttpRequest, name: string, fallback: number, min: number, max: number): number {
-  const raw = request.query.get(name);
-  if (raw === null) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw validationFailed([{ pointer: `/query/${name}`, message: `must be an integer from ${min} to ${max}`, rule: 'range' }], 'The query parameters are invalid.');
-  }
-  return Number(raw);
 }
 
 function summarizeCoverage(coverage: FlowCoverage): string {
@@ -60,7 +51,7 @@ export const flowOperations = (services: ServicesProvider): Operation[] => [
     async ({ request, services, principal }) => {
       requireAdmin(principal);
       const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
-      const windowSeconds = integerQuery(request, 'windowSeconds', 60, 1, 3600);
+      const windowSeconds = integerQueryParam(request, 'windowSeconds', 60, 1, 3600);
       await services.clusters.get(clusterId);
       const { bytes } = await readBodyBytes(request, ['ndjson'], IMPORT_MAX_BYTES);
       return jsonResponse(200, await services.flows.importHubble(clusterId, await services.flowDecoder.decodeHubbleImport(bytes, clusterId, windowSeconds)));

@@ -36,6 +36,16 @@ export function positiveIntegerParam(request: HttpRequest, name: string): number
   return value;
 }
 
+/** An integer query parameter from `min` to `max`: absent → `fallback`; else a 400 pointing at `/query/<name>`. */
+export function integerQueryParam(request: HttpRequest, name: string, fallback: number, min: number, max: number): number {
+  const raw = request.query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw validationFailed([{ pointer: `/query/${name}`, message: `must be an integer from ${min} to ${max}`, rule: 'range' }], 'The query parameters are invalid.');
+  }
+  return Number(raw);
+}
+
 /** A boolean query parameter: absent → false; `true`/`false` only, else a 400 pointing at `/query/<name>`. */
 export function booleanQueryParam(request: HttpRequest, name: string): boolean {
   const text = request.query.get(name);
