@@ -177,7 +177,7 @@ describe('startPolicyReplay / getPolicyReplay', () => {
 
     // completeness names the gap
     expect(result.completeness.complete).toBe(false);
-    expect(result.completeness.statements).toContain(`cluster ${GAP.cluster} node ${GAP.node}: batches ${GAP.sequence} never arrived: their flows are not in this answer`);
+    expect(result.completeness.statements).toContain(`cluster ${GAP.cluster} node ${GAP.node}: batch ${GAP.sequence} never arrived: their flows are not in this answer`);
     expect(result.coverage.complete).toBe(false);
   }, 60_000);
 
@@ -285,7 +285,7 @@ describe('fleetnet policy apply --replay', () => {
     expect(lines[0]).toMatch(/^Allowed now, dropped after the change: \d+ flows, \d+ packets/);
     expect(lines[1]).toMatch(/^ {2}shop\/batch → shop\/db {2}TCP\/5432 {2}\d+ flows, \d+ packets {2}\S+…\S+ {2}by default deny \(ingress at shop\/db; clusters c-rp-1, c-rp-2, c-rp-3\)$/);
     expect(text).toMatch(/Dropped now, allowed after the change: none/);
-    expect(text).toContain(`cluster ${GAP.cluster} node ${GAP.node}: batches ${GAP.sequence} never arrived`);
+    expect(text).toContain(`cluster ${GAP.cluster} node ${GAP.node}: batch ${GAP.sequence} never arrived`);
     expect(run.err.join('')).toMatch(/would be dropped/);
     expect(await storedGeneration('db-ingress')).toBe(1);
   }, 60_000);

@@ -45,12 +45,13 @@ export class ViewCache<T> {
   }
 }
 
-/** `currentPolicies` for replay (domain/policy-replay.ts), cached per member view like explain's. */
-export function createCurrentPolicies(reader: Pick<DesiredStateReader, 'lookup' | 'bundledPolicy'>): (clusterId: string) => Promise<BundledPolicy[]> {
+/** `currentPolicies` for replay (domain/policy-replay.ts), cached per member view like explain's;
+ *  undefined for a cluster whose desired state is not compiled (yet). */
+export function createCurrentPolicies(reader: Pick<DesiredStateReader, 'lookup' | 'bundledPolicy'>): (clusterId: string) => Promise<BundledPolicy[] | undefined> {
   const cache = new ViewCache<BundledPolicy[]>();
   return async (clusterId) => {
     const state = await reader.lookup(clusterId, null);
-    if (state.found !== 'manifest') return [];
+    if (state.found !== 'manifest') return undefined;
     return cache.get(state.etag, () => readPolicyBodies(reader, state.view().policies));
   };
 }

@@ -33,7 +33,7 @@ import { notFound, validationFailed } from '../http/api-error.js';
 import { renderProblem } from '../http/render-problem.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { OPERATION_TTL_SECONDS } from '../store/cosmos-layout.js';
-import { runPolicyReplay, type PolicyReplayDeps, type PolicyReplayReport } from './policy-replay.js';
+import { runPolicyReplay, type PolicyReplayDeps, type PolicyReplayReport, UNJUDGED_REASONS } from './policy-replay.js';
 
 export const HEARTBEAT_MS = 10_000;
 export const STALE_MS = 60_000;
@@ -175,17 +175,6 @@ export class PolicyReplayOperations {
   }
 }
 
-/** The unjudged reasons in words (the completeness statements word them the same way). */
-const UNJUDGED: Readonly<Record<string, string>> = {
-  l7: 'L7 (DNS/HTTP) summaries: the proxies\' decisions are not replayed (the L3/L4 summaries of the same traffic are)',
-  'direction-unknown': 'imported flows without a traffic direction',
-  'subject-not-workload': 'summaries whose deciding endpoint carries no workload labels',
-  'peer-labels-missing': 'summaries whose peer workload carries no labels',
-  'protocol-other': 'summaries of protocols policies cannot name',
-  'not-policy-drop': 'drops no policy decided (e.g. conntrack table full): another policy would not change them',
-  'peer-address-unknown': 'summaries whose peer is known only by a prefix or as world while the change adds CIDR prefixes that could split it',
-  'cluster-not-in-scope': 'summaries of clusters outside the replay\'s scope',
-};
 
 const sumsOf = (s: ReplaySums): PolicyReplaySums => ({
   packets: s.packets,
@@ -222,7 +211,7 @@ export function toWireResult(report: PolicyReplayReport): PolicyReplayResult {
     changes,
     truncated: { truncated: report.changes.length > changes.length, groupsLeftOut: report.changes.length - changes.length },
     totals: { judged: sumsOf(report.totals.judged), allowedToDropped: sumsOf(report.totals.allowedToDropped), droppedToAllowed: sumsOf(report.totals.droppedToAllowed), auditedToDropped: sumsOf(report.totals.auditedToDropped) },
-    unjudged: report.unjudged.map((u) => ({ reason: u.reason, description: UNJUDGED[u.reason] ?? u.reason, sums: sumsOf(u.sums), examples: u.examples })),
+    unjudged: report.unjudged.map((u) => ({ reason: u.reason, description: UNJUDGED_REASONS[u.reason] ?? u.reason, sums: sumsOf(u.sums), examples: u.examples })),
     disagreements: { sums: sumsOf(report.disagreements.sums), examples: report.disagreements.examples },
     coverage: report.coverage,
     completeness: report.completeness,

@@ -19,6 +19,7 @@ import type { BundledPolicy, FlowCoverage, FlowRecord } from '../../../openapi/t
 import { applyCandidate, changedPolicyNames, type CandidateChange } from '../../../core/policy/replay/candidate-policies.js';
 import { replayChanges, type ClusterPolicySets, type ReplayResult } from '../../../core/policy/replay/replay-changes.js';
 import { targetsCluster, type ClusterIdentity } from '../../../core/policy/select-clusters.js';
+import { resolveFlowWindow } from '../../../core/flows/flow-time.js';
 import type { FlowService } from './flows.js';
 
 export interface PolicyReplayRequest {
@@ -41,11 +42,14 @@ export interface PolicyReplayDeps {
   flows: Pick<FlowService, 'replayGroups' | 'recordsAt'>;
   /** every registered cluster with its labels */
   clusters: () => Promise<ClusterIdentity[]>;
-  /** the policies of a cluster's current desired state (empty when it has none yet) */
-  currentPolicies: (clusterId: string) => Promise<BundledPolicy[]>;
+  /** the clock (the window of an empty scope is resolved against it) */
+  now?: () => Date;
+  /** the policies of a cluster's current desired state; undefined when it is not compiled (yet) */
+  currentPolicies: (clusterId: string) => Promise<BundledPolicy[] | undefined>;
 }
 
-const REASONS: Readonly<Record<string, string>> = {
+/** The reasons replay leaves summaries unjudged, in words (completeness statements and the wire). */
+export const UNJUDGED_REASONS: Readonly<Record<string, string>> = {
   l7: 'L7 (DNS/HTTP) summaries: the proxies\' decisions are not replayed (the L3/L4 summaries of the same traffic are)',
   'direction-unknown': 'imported flows without a traffic direction',
   'subject-not-workload': 'summaries whose deciding endpoint carries no workload labels',
@@ -60,7 +64,14 @@ export async function runPolicyReplay(deps: PolicyReplayDeps, request: PolicyRep
   const all = await deps.clusters();
   const names = new Set(changedPolicyNames(request.change));
   const current = new Map<string, BundledPolicy[]>();
-  await Promise.all(all.map(async (c) => current.set(c.id, await deps.currentPolicies(c.id))));
+  const uncompiled = new Set<string>();
+  await Promise.all(
+    all.map(async (c) => {
+      const policies = await deps.currentPolicies(c.id);
+      if (!policies) uncompiled.add(c.id);
+      current.set(c.id, policies ?? []);
+    }),
+  );
   const upserts = request.change.upsert ?? [];
   const inScope = request.clusters
     ? all.filter((c) => request.clusters?.includes(c.id))
@@ -74,12 +85,16 @@ export async function runPolicyReplay(deps: PolicyReplayDeps, request: PolicyRep
   const scope = inScope.map((c) => c.id).sort();
   if (scope.length === 0) {
     const empty = replayChanges<FlowRecord>({ groups: [], unjudged: [] }, sets);
-    const window = { since: request.since ?? '', until: request.until ?? '' };
+    const resolved = resolveFlowWindow(request, (deps.now ?? (() => new Date()))());
+    const window = 'errors' in resolved ? { since: request.since ?? '', until: request.until ?? '' } : resolved;
     return { ...empty, window, clusters: [], coverage: { since: window.since, until: window.until, complete: true, clusters: [], clustersWithoutData: [] }, completeness: { complete: true, statements: ['the change touches no registered cluster: nothing to replay'] } };
   }
   const { part, coverage, window } = await deps.flows.replayGroups({ since: request.since, until: request.until, whitelist: [{ cluster: scope }] });
   const result = await withExampleRecords(replayChanges(part, sets), deps.flows);
-  return { ...result, window, clusters: scope, coverage, completeness: statementsOf(result, coverage) };
+  const completeness = statementsOf(result, coverage);
+  const pending = scope.filter((id) => uncompiled.has(id));
+  for (const id of pending) completeness.statements.unshift(`cluster ${id} has no compiled desired state yet: its history was replayed against no current policies`);
+  return { ...result, window, clusters: scope, coverage, completeness: pending.length > 0 ? { complete: false, statements: completeness.statements } : completeness };
 }
 
 /** Changed groups reported with examples (the rest keep their counts). */
@@ -104,13 +119,13 @@ function statementsOf(result: ReplayResult<FlowRecord>, coverage: FlowCoverage):
   for (const c of coverage.clustersWithoutData) out.push(`cluster ${c} stored no flow summaries in the window: none of its traffic is in this answer`);
   for (const c of coverage.clusters) {
     for (const n of c.nodes) {
-      for (const g of n.gaps) out.push(`cluster ${c.cluster} node ${n.node_name}: batches ${g.from}${g.to !== g.from ? `–${g.to}` : ''} never arrived: their flows are not in this answer`);
+      for (const g of n.gaps) out.push(`cluster ${c.cluster} node ${n.node_name}: ${g.to !== g.from ? `batches ${g.from}–${g.to}` : `batch ${g.from}`} never arrived: their flows are not in this answer`);
       const lost = n.lost;
       if (lost.batches + lost.summaries > 0) out.push(`cluster ${c.cluster} node ${n.node_name}: its agent dropped ${lost.summaries} summaries (${lost.batches} batches) before sending them`);
       if (lost.packets + lost.flows > 0) out.push(`cluster ${c.cluster} node ${n.node_name}: its kernel could not count ${lost.packets} packets (${lost.flows} connections): their flows are not in this answer`);
     }
   }
-  for (const u of result.unjudged) out.push(`${u.sums.summaries} summaries not judged: ${REASONS[u.reason] ?? u.reason}`);
+  for (const u of result.unjudged) out.push(`${u.sums.summaries} summaries not judged: ${UNJUDGED_REASONS[u.reason] ?? u.reason}`);
   if (result.disagreements.sums.summaries > 0) {
     out.push(`${result.disagreements.sums.summaries} summaries were recorded with another verdict than the current policies give (recorded under other generations, a node behind, or a node without a proxy): changes are computed against the current policies`);
   }
