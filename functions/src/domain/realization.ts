@@ -12,7 +12,7 @@
  * - Degraded: a node's Degraded condition with status True (its message names the policies, as agents
  *   write it: `policy <name> <pointer>: reason`).
  */
-import type { Node } from '../../../openapi/types.js';
+import type { components, Node } from '../../../openapi/types.js';
 import type { GroupManifest } from '../../../core/bundle/group-manifest.js';
 import { policyRealization, type ClusterLedger, type LedgerView, type NodeStatusView, type PolicyRealization } from '../../../core/policy/realization/policy-realization.js';
 import type { DocumentCollection } from '../store/document-collection.js';
@@ -24,17 +24,8 @@ export interface RealizationDeps {
   now: () => Date;
 }
 
-export interface ClusterRealization {
-  cluster: string;
-  /** the revision the cluster's desired state is at (undefined: not compiled yet) */
-  revision?: number;
-  nodes: number;
-  atRevision: number;
-  behind: number;
-  unknown: number;
-  silent: number;
-  degraded: number;
-}
+/** Per cluster: the intended revision and how many nodes enforce it (the wire's ClusterRealization). */
+export type ClusterRealization = components['schemas']['ClusterRealization'];
 
 const nodeView = (n: Node): NodeStatusView => {
   const degraded = n.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
