@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { PolicyEntry } from '../kernel/codecs.js';
 import { Direction, IpProto, PolicyVerdict } from '../kernel/identities.js';
 import type { PortBlock as L4Block } from '../../../core/policy/resolve/port-blocks.js';
-import { blockBits, blockContains, mergeContributions, type Contribution } from './merge-entries.js';
+import { policyPrefixLen } from '../kernel/codecs.js';
+import { blockContains, mergeContributions, type Contribution } from './merge-entries.js';
 
 const { allow, deny, auditDeny } = PolicyVerdict;
 const c = (block: L4Block, verdict: PolicyVerdict, ruleId: number, peerId = 7): Contribution => ({ localId: 300, peerId, direction: Direction.ingress, block, verdict, ruleId });
@@ -52,7 +53,7 @@ describe('mergeContributions (LPM contract)', () => {
         const pkt = b(protos[rnd(2)] ?? 6, (rnd(64) << 10) | rnd(1024), 16);
         const want = Math.max(0, ...contributions.filter((x) => blockContains(x.block, pkt)).map((x) => RANK[x.verdict] ?? 0));
         const matching = entries.filter((e) => blockContains({ proto: e.proto, port: e.port, prefixLen: e.portPrefixLen }, pkt));
-        const longest = matching.sort((x, y) => blockBits({ proto: y.proto, port: y.port, prefixLen: y.portPrefixLen }) - blockBits({ proto: x.proto, port: x.port, prefixLen: x.portPrefixLen }))[0];
+        const longest = matching.sort((x, y) => policyPrefixLen(y) - policyPrefixLen(x))[0];
         expect(longest ? RANK[longest.verdict] : 0).toBe(want);
       }
     }

@@ -14,7 +14,7 @@
 resolved before the merge (proxy-redirects.ts: a deny there). Deny and audit-deny keys never carry a proxy.
  */
 import type { PolicyEntry } from '../kernel/codecs.js';
-import { Direction, PolicyPrefix, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
+import { Direction, PolicyVerdict, ProxyKind } from '../kernel/identities.js';
 import type { PortRuleHTTP } from '../../../core/policy/rules/http-match.js';
 import { decidesOver } from '../../../core/policy/resolve/evaluate-flow.js';
 import { blockContains, blockKey, type PortBlock } from '../../../core/policy/resolve/port-blocks.js';
@@ -43,12 +43,6 @@ export interface Contribution {
 }
 
 const RANK: Record<PolicyVerdict, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
-
-/** LPM prefix length of a block (72 any protocol, 80 protocol, 80+n port prefix). */
-export function blockBits(b: PortBlock): number {
-  if (b.proto === 0) return PolicyPrefix.anyProto;
-  return PolicyPrefix.anyPort + b.prefixLen;
-}
 
 
 export function comparePolicyEntries(a: PolicyEntry, b: PolicyEntry): number {

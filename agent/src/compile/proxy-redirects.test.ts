@@ -22,7 +22,8 @@ import { buildHttpRules, createHttpRuleLookup } from './http-rules.js';
 import type { PortBlock as L4Block } from '../../../core/policy/resolve/port-blocks.js';
 import type { DnsSelector } from '../../../core/policy/resolve/resolve-port-blocks.js';
 import { encodePolicyEntries } from './encode-verdict-table.js';
-import { blockBits, blockContains, type Contribution } from './merge-entries.js';
+import { policyPrefixLen } from '../kernel/codecs.js';
+import { blockContains, type Contribution } from './merge-entries.js';
 
 const RANK: Record<number, number> = { [PolicyVerdict.allow]: 1, [PolicyVerdict.auditDeny]: 2, [PolicyVerdict.deny]: 3 };
 const LOCAL = 300;
@@ -59,7 +60,7 @@ const entryBlock = (e: PolicyEntry): L4Block => ({ proto: e.proto, port: e.port,
 function lookup(entries: readonly PolicyEntry[], peerId: number, pkt: L4Block): PolicyEntry | undefined {
   return entries
     .filter((e) => e.peerId === peerId && blockContains(entryBlock(e), pkt))
-    .sort((x, y) => blockBits(entryBlock(y)) - blockBits(entryBlock(x)))[0];
+    .sort((x, y) => policyPrefixLen(y) - policyPrefixLen(x))[0];
 }
 
 describe('proxy redirects, dnsRules and httpRules against a kernel-style decision', () => {

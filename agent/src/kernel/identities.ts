@@ -3,22 +3,12 @@
  * test/datapath/layout.test.ts checks the struct layouts; these constants are checked against the
  * header's #defines by the same suite.
  */
+import { ReservedId } from '../../../core/policy/resolve/reserved-identities.js';
 
-/** Reserved security identities (same numbers as Cilium). 0 is never a packet's identity: in the
- *  policy map it is the "any peer" wildcard. Workload identities start at FIRST_USER. */
-export const ReservedIdentity = {
-  any: 0,
-  host: 1,
-  world: 2,
-  unmanaged: 3,
-  health: 4,
-  init: 5,
-  remoteNode: 6,
-  kubeApiserver: 7,
-  ingress: 8,
-  worldIpv4: 9,
-  worldIpv6: 10,
-} as const;
+/** Reserved security identities (same numbers as Cilium), declared once in core (policy resolution
+ *  resolves against them too). 0 is never a packet's identity: in the policy map it is the "any peer"
+ *  wildcard. Workload identities start at FIRST_USER. */
+export const ReservedIdentity = ReservedId;
 export const FIRST_USER_IDENTITY = 256;
 
 /** Direction from the POD's point of view. ingress = into the pod (host veth TC egress hook),

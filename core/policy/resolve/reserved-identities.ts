@@ -1,7 +1,8 @@
 /**
  * Cilium's reserved numeric identities (pkg/identity/numericidentity.go), as the API and the agent
- * both resolve policies against them. The agent's kernel layer declares the same numbers for its map
- * layouts (agent/src/kernel/identities.ts); a test keeps the two equal.
+ * both resolve policies against them. The agent's kernel layer uses these numbers for its map layouts
+ * (agent/src/kernel/identities.ts ReservedIdentity; test/datapath/layout.test.ts checks them against
+ * fleetnet.h).
  *
  * `any` (0) is not an identity: in a verdict row it stands for "every peer" (the any-peer family).
  */
