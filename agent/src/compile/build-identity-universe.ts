@@ -109,8 +109,7 @@ export function buildIdentityUniverse(input: CompileInput): IdentityUniverse {
   }
   const apiserverOnHost = [...apiserverAddress.keys()].some((k) => nodeAddress.get(k)?.local === true);
   identities.push(...reservedIdentities(apiserverOnHost));
-  const known = new Set(identities.map((u) => u.id));
-  const subjects = [...new Set(pods.filter((x) => x.local).map((x) => idOf(x.key)))].filter((id) => known.has(id)).sort((a, b) => a - b);
+  const subjects = [...new Set(pods.filter((x) => x.local).map((x) => idOf(x.key)))].sort((a, b) => a - b);
 
   const cidrSelectors = policyCidrSelectors(input.bundle.policies);
   const claimed = [...nodeAddress.keys(), ...apiserverAddress.keys(), ...pods.flatMap((x) => addressesOf(x.p).map((h) => h.text))];

@@ -14,7 +14,7 @@
  *   6. degraded     what the entries leave out (collect-degraded.ts)
  */
 import { resolveVerdictTable } from '../../../core/policy/resolve/resolve-verdict-table.js';
-import { buildIdentityUniverse, labelSetOf } from './build-identity-universe.js';
+import { buildIdentityUniverse } from './build-identity-universe.js';
 import { buildIpcache } from './build-ipcache.js';
 import { collectDegraded } from './collect-degraded.js';
 import { describeIdentities } from './describe-identities.js';
@@ -22,7 +22,7 @@ import { buildDnsRules } from './dns-rules.js';
 import { encodeEndpoints, encodePolicyEntries, toContribution } from './encode-verdict-table.js';
 import { buildFqdnLearnEntries } from './fqdn-learning.js';
 import { buildHttpRules } from './http-rules.js';
-import type { CompiledState, CompileInput } from './types.js';
+import type { CompiledState, CompileInput, LocalEndpoint } from './types.js';
 
 export { TO_FQDNS_WITHOUT_DNS_RULE } from './collect-degraded.js';
 
@@ -42,7 +42,7 @@ export function compileBundle(input: CompileInput): CompiledState {
   const dnsRules = environment.dnsProxy ? buildDnsRules(ruleContributions) : undefined;
   const httpRules = environment.httpProxy ? buildHttpRules(ruleContributions) : undefined;
   const endpoints = encodeEndpoints(
-    input.endpoints.map((e) => ({ ifindex: e.ifindex, identity: universe.idOf(labelSetOf(e, input).join('\n')) })),
+    universe.pods.filter((x) => x.local).map((x) => ({ ifindex: (x.p as LocalEndpoint).ifindex, identity: universe.idOf(x.key) })),
     table.defaults,
   );
   return {

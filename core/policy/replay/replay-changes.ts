@@ -28,7 +28,7 @@ import { policyCidrSelectors } from '../resolve/cidr-identities.js';
 import type { RuleRef } from '../resolve/verdict-table.js';
 import { containsPrefix, maskPrefix, type Prefix } from '../rules/ip-prefix.js';
 import type { EnforcementEnvironment } from '../unenforced-parts.js';
-import { addReplaySums, clusterOfReplayKey, emptyReplaySums, MAX_EXAMPLES, parseReplayKey, type RecordedPart, type RecordedVerdict, type ReplayGroup, type ReplayPart, type ReplayPeer, type ReplaySums, type UnjudgedReason } from './replay-groups.js';
+import { addReplaySums, clusterOfReplayKey, emptyReplaySums, MAX_EXAMPLES, parseReplayKey, type RecordedPart, type RecordedVerdict, type ReplayGroup, type ReplayGroupKey, type ReplayPart, type ReplayPeer, type ReplaySums, type UnjudgedReason } from './replay-groups.js';
 
 export type ChangeKind = 'allowed-to-dropped' | 'dropped-to-allowed';
 export type ReplayUnjudgedReason = UnjudgedReason | 'peer-address-unknown' | 'cluster-not-in-scope';
@@ -107,7 +107,7 @@ function cidrFacts(policies: readonly BundledPolicy[]): { prefixes: Prefix[]; te
   return { prefixes: [...prefixes.values()], texts: new Set(prefixes.keys()), selectors: [...new Set(canonical)].join(' ') };
 }
 
-/** The group key's field separator (replay-groups.ts). */
+/** Separator of the change-group key's fields (control characters never occur in names or labels). */
 const FIELD = '\u0000';
 
 /** Does a recorded verdict agree with what the current policies decide? FORWARDED also agrees with
@@ -115,7 +115,7 @@ const FIELD = '\u0000';
 const agrees = (current: HookDecision['verdict'], recorded: RecordedVerdict): boolean =>
   recorded === 'FORWARDED' ? current !== 'dropped' : current.toUpperCase() === recorded;
 
-const passes = (v: HookDecision['verdict'] | string): boolean => v !== 'dropped' && v !== 'DROPPED';
+const passes = (v: HookDecision['verdict']): boolean => v !== 'dropped';
 
 const decisionOf = (d: HookDecision): ReplayDecision => ({ verdict: d.verdict, decidedBy: d.by, ...(d.rule ? { rule: d.rule } : {}) });
 
@@ -157,22 +157,17 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
       if (!p) return false;
       return !candidate.prefixes.some((q) => q.family === p.family && q.bits > p.bits && containsPrefix(p, q) && !current.texts.has(q.text));
     };
-    const judgeable: Array<{ g: ReplayGroup<E>; fields: ReturnType<typeof parseReplayKey>; decisionKey: string; peerKey: string }> = [];
+    const judgeable: Array<{ g: ReplayGroup<E>; fields: ReplayGroupKey }> = [];
     for (const g of groups) {
       const fields = parseReplayKey(g.key);
-      if (!exact(fields.peer)) {
-        for (const [, r] of partsOf(g)) addUnjudged('peer-address-unknown', r.sums, r.examples);
-        continue;
-      }
-      const decisionKey = g.key.slice(g.key.indexOf(FIELD) + 1);
-      judgeable.push({ g, fields, decisionKey, peerKey: decisionKey.split(FIELD)[2] as string });
+      if (exact(fields.peer)) judgeable.push({ g, fields });
+      else for (const [, r] of partsOf(g)) addUnjudged('peer-address-unknown', r.sums, r.examples);
     }
-    // Evaluators over every distinct side; one decision per distinct group key (groups of one cluster
-    // differ in the key's other fields).
+    // Evaluators over every distinct side; each group (a distinct key) is decided once under each.
     const sides = new Map<string, FlowSide>();
-    for (const { fields, decisionKey, peerKey } of judgeable) {
-      sides.set(`s${decisionKey.split(FIELD)[1]}`, { workload: fields.subjectLabels });
-      sides.set(`p${peerKey}`, sideOf(fields.peer));
+    for (const { fields } of judgeable) {
+      sides.set(`s${fields.subjectText}`, { workload: fields.subjectLabels });
+      sides.set(`p${fields.peerText}`, sideOf(fields.peer));
     }
     const build = (policies: readonly BundledPolicy[]): ClusterEvaluator =>
       createClusterEvaluator({ clusterId: cluster, policies, sides: [...sides.values()], ...(options.environment ? { environment: options.environment } : {}), localhostPolicy: options.localhostPolicy === true });

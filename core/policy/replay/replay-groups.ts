@@ -43,6 +43,9 @@ export interface ReplayGroupKey {
   peer: ReplayPeer;
   protocol: number;
   port: number;
+  /** the subject's and the peer's fields as encoded in the key (equal texts: equal sides) */
+  subjectText: string;
+  peerText: string;
 }
 
 export interface ReplaySums {
@@ -163,7 +166,7 @@ function decodePeer(text: string): ReplayPeer {
 /** The key of a group (ReplayGroup.key) as fields. */
 export function parseReplayKey(key: string): ReplayGroupKey {
   const [cluster, direction, subject, peer, protocol, port] = key.split(FS) as [string, string, string, string, string, string];
-  return { cluster, direction: direction === 'E' ? 'egress' : 'ingress', subjectLabels: subject.split(LS), peer: decodePeer(peer), protocol: Number(protocol), port: Number(port) };
+  return { cluster, direction: direction === 'E' ? 'egress' : 'ingress', subjectLabels: subject.split(LS), peer: decodePeer(peer), protocol: Number(protocol), port: Number(port), subjectText: subject, peerText: peer };
 }
 
 /** The cluster of a group key (its first field). */

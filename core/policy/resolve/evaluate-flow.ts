@@ -53,8 +53,7 @@ export interface FlowDecision {
 }
 
 /** deny 3 > audit-deny 2 > allow 1 (0: no row). */
-export const VERDICT_RANK: Readonly<Record<VerdictRow['verdict'], number>> = { allow: 1, 'audit-deny': 2, deny: 3 };
-const RANK = VERDICT_RANK;
+const RANK: Readonly<Record<VerdictRow['verdict'], number>> = { allow: 1, 'audit-deny': 2, deny: 3 };
 
 /** Within one family, does `a` decide over `b` (both holding the flow)? The higher rank, then the more
  *  specific block, then the smallest ruleId. The agent's encoding attributes kernel keys with this too. */
