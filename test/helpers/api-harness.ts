@@ -60,3 +60,16 @@ export async function startTestApi(
     },
   };
 }
+
+/**
+ * The real API with a cosmos-fault-proxy before the store and a short throttling budget (3 retries, 2 s
+ * of waiting, 1 s per request), so a throttled store outlasts the SDK's retries quickly: for suites that
+ * check 503 + Retry-After. The desired state is not cached.
+ */
+export function startThrottlableTestApi(): Promise<TestApi> {
+  return startTestApi(
+    { FLEETNET_DESIRED_STATE_CACHE_MS: '0', FLEETNET_COSMOS_MAX_THROTTLE_RETRIES: '3', FLEETNET_COSMOS_MAX_THROTTLE_WAIT_SECONDS: '2', FLEETNET_COSMOS_REQUEST_TIMEOUT_MS: '1000' },
+    {},
+    { cosmosFaults: true },
+  );
+}

@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createContractClient, type ApiResponse } from '../helpers/contract-client.js';
-import { startTestApi, type TestApi } from '../helpers/api-harness.js';
+import { startThrottlableTestApi, type TestApi } from '../helpers/api-harness.js';
 import { cosmosMatch, type CosmosFaultProxy, type CosmosRequestMatcher } from '../helpers/cosmos-fault-proxy.js';
 import { clusterBody, policyBody } from '../helpers/fixtures.js';
 import { batch, summary } from '../helpers/flow-fixtures.js';
@@ -17,11 +17,7 @@ let proxy: CosmosFaultProxy;
 let client: ReturnType<typeof createContractClient>;
 
 beforeAll(async () => {
-  api = await startTestApi(
-    { FLEETNET_DESIRED_STATE_CACHE_MS: '0', FLEETNET_COSMOS_MAX_THROTTLE_RETRIES: '3', FLEETNET_COSMOS_MAX_THROTTLE_WAIT_SECONDS: '2', FLEETNET_COSMOS_REQUEST_TIMEOUT_MS: '1000' },
-    {},
-    { cosmosFaults: true },
-  );
+  api = await startThrottlableTestApi();
   proxy = api.cosmosFaults!;
   client = createContractClient(api.baseUrl);
   const admin = api.tokens.admin;
