@@ -161,6 +161,6 @@ export function podSide(p: PodName): FlowSide {
  *  `apiserver`: the pod whose addresses are the kube-apiserver's (explained as that entity). */
 export function explainProbe(policies: readonly BundledPolicy[], probe: Probe, o: { apiserver?: PodName } = {}): 'pass' | 'drop' {
   const side = (p: PodName): FlowSide => (p === o.apiserver ? { entity: 'kube-apiserver' } : podSide(p));
-  const e = explainFlow({ clusterId: CLUSTER_ID, policies, source: side(probe.from), destination: side(probe.to), protocol: 6, port: probe.port });
+  const e = explainFlow({ policies, source: side(probe.from), destination: side(probe.to), protocol: 6, port: probe.port });
   return e.verdict === 'dropped' ? 'drop' : 'pass';
 }

@@ -77,7 +77,6 @@ export interface FlowEvaluation {
 }
 
 export interface ClusterEvaluatorInput {
-  clusterId: string;
   policies: readonly BundledPolicy[];
   /** every side that will be evaluated */
   sides: readonly FlowSide[];

@@ -16,7 +16,7 @@ describe('explainFlow on the real-packet suite\'s table (test/helpers/policy-flo
 });
 
 describe('explainFlow: what it says about a flow', () => {
-  const base = { clusterId: 'test', protocol: 6 };
+  const base = { protocol: 6 };
 
   it('names the deciding rule at each hook, the policies selecting each side, and the port range', () => {
     const e = explainFlow({ ...base, policies: V3, source: podSide('web3'), destination: podSide('db'), port: 81 });

@@ -12,7 +12,6 @@ import { findUnenforcedParts, rulesOf, WRITE_TIME_ENVIRONMENT, type EnforcementE
 import { createClusterEvaluator, type FlowEvaluation, type FlowSide, type ResolvedSide } from './cluster-evaluator.js';
 
 export interface ExplainInput {
-  clusterId: string;
   /** the cluster's desired state: every policy that applies to it, at its current generation */
   policies: readonly BundledPolicy[];
   source: FlowSide;
@@ -61,7 +60,7 @@ export function policiesSelecting(policies: readonly BundledPolicy[], side: Reso
 
 export function explainFlow(input: ExplainInput): Explanation {
   const environment = input.environment ?? WRITE_TIME_ENVIRONMENT;
-  const evaluator = createClusterEvaluator({ clusterId: input.clusterId, policies: input.policies, sides: [input.source, input.destination], environment, localhostPolicy: input.localhostPolicy === true });
+  const evaluator = createClusterEvaluator({ policies: input.policies, sides: [input.source, input.destination], environment, localhostPolicy: input.localhostPolicy === true });
   const evaluation = evaluator.evaluate(input.source, input.destination, input.protocol, input.port);
   const selecting = { source: policiesSelecting(input.policies, evaluation.source), destination: policiesSelecting(input.policies, evaluation.destination) };
   const involved = new Set([...selecting.source, ...selecting.destination].map((p) => p.policy));

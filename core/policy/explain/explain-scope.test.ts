@@ -54,7 +54,7 @@ describe('narrowPolicies', () => {
         const policies = narrowPolicies(scope, [source, destination]);
         if (policies.length < POLICIES.length) narrowed++;
         for (const [protocol, port] of PROBES) {
-          const input = { clusterId: 'c1', source, destination, protocol, port };
+          const input = { source, destination, protocol, port };
           expect(explainFlow({ ...input, policies }), JSON.stringify({ source, destination, protocol, port })).toEqual(explainFlow({ ...input, policies: POLICIES }));
           compared++;
         }

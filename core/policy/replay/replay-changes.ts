@@ -170,7 +170,7 @@ export function replayChanges<E>(part: ReplayPart<E>, clusters: ReadonlyMap<stri
       sides.set(`p${fields.peerText}`, sideOf(fields.peer));
     }
     const build = (policies: readonly BundledPolicy[]): ClusterEvaluator =>
-      createClusterEvaluator({ clusterId: cluster, policies, sides: [...sides.values()], ...(options.environment ? { environment: options.environment } : {}), localhostPolicy: options.localhostPolicy === true });
+      createClusterEvaluator({ policies, sides: [...sides.values()], ...(options.environment ? { environment: options.environment } : {}), localhostPolicy: options.localhostPolicy === true });
     const now = build(sets.current);
     const next = build(sets.candidate);
     for (const { g, fields: key } of judgeable) {

@@ -74,7 +74,7 @@ export class ExplainService {
       this.side(clusterId, request.destination, 'destination'),
     ]);
     const policies = narrowPolicies(scope, [source.flow, destination.flow]);
-    const explanation = explainFlow({ clusterId, policies, source: source.flow, destination: destination.flow, protocol: PROTOCOL_NUMBERS[protocol], port: request.port, localhostPolicy: request.localhostPolicy === true });
+    const explanation = explainFlow({ policies, source: source.flow, destination: destination.flow, protocol: PROTOCOL_NUMBERS[protocol], port: request.port, localhostPolicy: request.localhostPolicy === true });
     const selecting = new Set([...explanation.selecting.source, ...explanation.selecting.destination].map((p) => p.policy));
     return {
       clusterId,

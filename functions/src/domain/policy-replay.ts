@@ -61,7 +61,9 @@ export const UNJUDGED_REASONS: Readonly<Record<string, string>> = {
 };
 
 export async function runPolicyReplay(deps: PolicyReplayDeps, request: PolicyReplayRequest): Promise<PolicyReplayReport> {
-  const all = await deps.clusters();
+  const registered = await deps.clusters();
+  // Named clusters: only theirs are read; otherwise every cluster's, to find those the change touches.
+  const all = request.clusters ? registered.filter((c) => request.clusters?.includes(c.id)) : registered;
   const names = new Set(changedPolicyNames(request.change));
   const current = new Map<string, BundledPolicy[]>();
   const uncompiled = new Set<string>();
@@ -73,9 +75,7 @@ export async function runPolicyReplay(deps: PolicyReplayDeps, request: PolicyRep
     }),
   );
   const upserts = request.change.upsert ?? [];
-  const inScope = request.clusters
-    ? all.filter((c) => request.clusters?.includes(c.id))
-    : all.filter((c) => (current.get(c.id) ?? []).some((p) => names.has(p.name)) || upserts.some((u) => targetsCluster(u.spec.targets, c)));
+  const inScope = request.clusters ? all : all.filter((c) => (current.get(c.id) ?? []).some((p) => names.has(p.name)) || upserts.some((u) => targetsCluster(u.spec.targets, c)));
   const sets = new Map<string, ClusterPolicySets>(
     inScope.map((c) => {
       const now = current.get(c.id) ?? [];
