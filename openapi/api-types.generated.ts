@@ -430,10 +430,146 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** The effective encryption settings of one cluster. */
+        /** The effective encryption settings of one cluster, what ARM reports, their compliance and the nodes' evidence. */
         get: operations["getEffectiveEncryption"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clusters/{clusterId}/encryption/remediations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bring the cluster's AKS transit encryption to what the encryption settings say (guarded; dry run first).
+         * @description Reads the managed cluster from Azure Resource Manager now (never from the inventory's copy), computes its
+         *     compliance, and — when it is `Drifted` and the cluster opted in (`spec.encryptionRemediation.enabled`) —
+         *     the exact ARM change: a `PUT` of the managed cluster as read, with only the drifted fields changed,
+         *     sent with `If-Match` on the ARM `eTag`.
+         *
+         *     `dryRun=true` answers 200 with that plan (method, ARM path and api-version, `If-Match`, the body, the
+         *     field changes and AKS's documented consequences) and sends nothing. Without it the same plan is sent
+         *     (with `armEtag` from the body, when given, as `If-Match`: apply exactly what a dry run showed); once ARM
+         *     accepts it the answer is 202 + `Operation-Location` (`getEncryptionRemediation`), ARM's long-running
+         *     operation (`Azure-AsyncOperation`) is polled to its end by the instance that sent it, and a revision of
+         *     kind `ClusterEncryption` records who sent what (`listClusterEncryptionRevisions`).
+         *
+         *     Refused with nothing sent: 409 `RemediationNotEnabled` (no opt-in, or the remediation setting is off),
+         *     409 `NothingToRemediate` (Compliant), 409 `RemediationUnsupported` (Unsupported or Unknown, with the
+         *     reasons), 404 when the cluster or its managed cluster does not exist, 412 `ArmPreconditionFailed` when
+         *     ARM's `eTag` moved (re-run the dry run), 409 `ArmConflict` when ARM refuses because another operation
+         *     runs, 503 + Retry-After when ARM throttles or is unavailable, 502 `ArmRequestFailed` when ARM refuses
+         *     fleetnet's own identity (RBAC, docs/encryption.md). Requires Fleet.Admin.
+         */
+        post: operations["remediateClusterEncryption"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/encryptionremediations/{operationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The operation's id (the last segment of `Operation-Location`). */
+                operationId: string;
+            };
+            cookie?: never;
+        };
+        /**
+         * Read an encryption remediation (ARM's long-running operation behind it, then its outcome).
+         * @description `Running` is answered with `Retry-After`; the instance polling ARM refreshes `lastUpdatedAt` at least every
+         *     10 seconds, and a `Running` operation not written for 60 seconds is reported `Failed` with the problem
+         *     `OperationInterrupted` (ARM's operation may still finish: its URL is in `arm.asyncOperation`; the next
+         *     inventory run reads the outcome). Kept 7 days. Requires Fleet.Reader or Fleet.Admin.
+         */
+        get: operations["getEncryptionRemediation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/clusters/{clusterId}/encryption/revisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        /** The remediations sent to this cluster's managed cluster, newest first (who, when, what). */
+        get: operations["listClusterEncryptionRevisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/encryptioncompliance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fleet's encryption compliance — counts and the clusters in each state, with node evidence.
+         * @description Every registered cluster's effective encryption settings against what the last inventory read from ARM
+         *     (`Cluster.status.inventory`), computed when asked (settings changed since the inventory count at once),
+         *     and what the cluster's nodes report (`Node.status.encryption`): `nodeEvidence.mismatch` flags ARM
+         *     saying WireGuard while reporting nodes show no tunnel, and the reverse. `state` filters the listed
+         *     clusters (counts always cover the fleet). Requires Fleet.Reader or Fleet.Admin.
+         */
+        get: operations["getEncryptionCompliance"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/inventoryruns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the fleet inventory now (what the timer runs every 15 minutes) and return its result.
+         * @description Lists the managed clusters of the configured subscriptions (`FLEETNET_ARM_SUBSCRIPTIONS`) and reads those
+         *     registered clusters name by `spec.armResourceId` in other subscriptions, then writes each registered
+         *     cluster's `status.inventory` and `ArmResourceFound` condition. A subscription ARM refuses is reported
+         *     in `subscriptions[].error` and the rest go on; a managed cluster ARM answers 404 for keeps its last
+         *     facts with `ArmResourceFound` False (reason `NotFound`). With discovery on
+         *     (`FLEETNET_INVENTORY_DISCOVER=true`) managed clusters no cluster names are registered (labels from ARM
+         *     tags, docs/encryption.md). Never changes anything in ARM. Requires Fleet.Admin.
+         */
+        post: operations["runInventory"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1142,11 +1278,263 @@ export interface components {
             appliedOverrides: string[];
             /** @description Generation of the EncryptionSettings used, null when none exist. */
             settingsGeneration?: number | null;
+            /** @description What ARM reported at the last inventory read; null when never read (no ARM id, or not read yet). */
+            actual?: components["schemas"]["EncryptionActual"] | null;
+            compliance?: components["schemas"]["EncryptionCompliance"];
+            nodeEvidence?: components["schemas"]["ClusterNodeEvidence"];
+        };
+        /** @description The cluster's opt-in to guarded encryption remediation (docs/encryption.md). Absent = not opted in. */
+        ClusterEncryptionRemediationSpec: {
+            /** @description Fleet.Admin may send encryption remediations to this cluster's managed cluster. */
+            enabled?: boolean;
+            /** @description Remediation may turn on Advanced Container Networking Services (a billed AKS add-on) when transit encryption needs it. */
+            allowEnablingAdvancedNetworking?: boolean;
+        };
+        /** @description Written by fleet inventory (never by a PUT of the cluster); `EncryptionCompliant` is computed when the cluster is read. */
+        ClusterStatus: {
+            inventory?: components["schemas"]["ClusterInventory"];
+            conditions?: components["schemas"]["ClusterCondition"][];
+        };
+        ClusterCondition: {
+            /** @enum {string} */
+            type: "ArmResourceFound" | "EncryptionCompliant";
+            /** @enum {string} */
+            status: "True" | "False" | "Unknown";
+            reason?: string;
+            message?: string;
+            /** Format: date-time */
+            lastTransitionTime?: string;
+        };
+        /** @description What Azure Resource Manager last reported for the cluster's managed cluster (field names follow ARM's). */
+        ClusterInventory: {
+            /**
+             * Format: date-time
+             * @description When ARM was last read successfully for this cluster.
+             */
+            observedAt: string;
+            armResourceId: string;
+            /** @description The managed cluster's ARM `eTag`. */
+            etag?: string;
+            location?: string;
+            /** @description `currentKubernetesVersion` (else `kubernetesVersion`). */
+            kubernetesVersion?: string;
+            provisioningState?: string;
+            /** @description `powerState.code` (Running, Stopped). */
+            powerState?: string;
+            network?: components["schemas"]["ClusterNetworkFacts"];
+            nodePools?: components["schemas"]["NodePoolFacts"][];
+        };
+        ClusterNetworkFacts: {
+            networkPlugin?: string;
+            networkPluginMode?: string;
+            networkDataplane?: string;
+            networkPolicy?: string;
+            advancedNetworking?: {
+                enabled?: boolean;
+                observabilityEnabled?: boolean;
+                securityEnabled?: boolean;
+                /** @description `security.transitEncryption.type` (WireGuard, None); absent when ARM sends none. */
+                transitEncryption?: string;
+            };
+        };
+        NodePoolFacts: {
+            name: string;
+            count?: number;
+            osType?: string;
+            osSku?: string;
+            mode?: string;
+            nodeImageVersion?: string;
+            orchestratorVersion?: string;
+        };
+        /** @enum {string} */
+        ComplianceState: "Compliant" | "Drifted" | "Unsupported" | "Unknown";
+        ComplianceDifference: {
+            /** @description ARM field path under the managed cluster's `properties`. */
+            field: string;
+            desired: string | boolean;
+            actual: string | boolean | null;
+        };
+        EncryptionCompliance: {
+            state: components["schemas"]["ComplianceState"];
+            /** @description Drifted — what an ARM update would change. */
+            differences: components["schemas"]["ComplianceDifference"][];
+            /** @description Unsupported and Unknown — why. */
+            reasons: string[];
+        };
+        /** @description What ARM reported at the last inventory read. */
+        EncryptionActual: {
+            /** Format: date-time */
+            observedAt: string;
+            /** @description False when ARM answered 404 at the last read (the facts are the last known ones). */
+            armResourceFound: boolean;
+            networkDataplane?: string;
+            advancedNetworkingEnabled?: boolean;
+            transitEncryption?: string;
+        };
+        /** @description What the node itself shows about transparent encryption, read by its agent. */
+        NodeEncryptionEvidence: {
+            /** Format: date-time */
+            observedAt: string;
+            /** @description How it was read, e.g. `ip -j -d link show type wireguard` and `wg show all dump`. */
+            source: string;
+            wireguardInterfaces: components["schemas"]["WireGuardInterfaceEvidence"][];
+            /** @description Set when the evidence could not be read (then `wireguardInterfaces` is empty and means nothing). */
+            error?: string;
+        };
+        WireGuardInterfaceEvidence: {
+            name: string;
+            /** @description The link is administratively and operationally up. */
+            up?: boolean;
+            /** Format: int32 */
+            listenPort?: number;
+            /**
+             * Format: int32
+             * @description Peer count (from `wg show all dump`); absent when `wg` is not available.
+             */
+            peers?: number;
+            /**
+             * Format: int32
+             * @description Peers with a handshake in the last 3 minutes.
+             */
+            peersWithHandshake?: number;
+        };
+        ClusterNodeEvidence: {
+            /** @description Nodes heard within silentAfterSeconds that sent encryption evidence. */
+            nodesReporting: number;
+            nodesWithTunnel: number;
+            nodesWithoutTunnel: number;
+            /** @description Nodes whose evidence carries an error. */
+            nodesUnreadable: number;
+            /**
+             * @description ARM says WireGuard but reporting nodes show no tunnel, the reverse, or no node evidence to compare.
+             * @enum {string}
+             */
+            mismatch: "None" | "ArmWireGuardNodesWithoutTunnel" | "NodesTunnelArmWithoutWireGuard" | "NoEvidence";
+            /** @description Up to 20 of the nodes behind the mismatch. */
+            nodesDisagreeing?: string[];
+        };
+        ClusterEncryptionCompliance: {
+            clusterId: components["schemas"]["ClusterIdValue"];
+            state: components["schemas"]["ComplianceState"];
+            differences: components["schemas"]["ComplianceDifference"][];
+            reasons: string[];
+            /**
+             * Format: date-time
+             * @description When ARM was last read for it.
+             */
+            observedAt?: string;
+            remediationEnabled?: boolean;
+            nodeEvidence: components["schemas"]["ClusterNodeEvidence"];
+        };
+        EncryptionComplianceReport: {
+            /** Format: date-time */
+            generatedAt: string;
+            settingsGeneration: number | null;
+            counts: {
+                Compliant: number;
+                Drifted: number;
+                Unsupported: number;
+                Unknown: number;
+                total: number;
+            };
+            /** @description Clusters whose node evidence contradicts ARM. */
+            nodeEvidenceMismatches: number;
+            /** @description The clusters (all, or those in `state`), by id. */
+            clusters: components["schemas"]["ClusterEncryptionCompliance"][];
+            /** @description What the answer rests on. */
+            completeness: {
+                clustersRegistered: number;
+                /** @description Clusters ARM facts exist for (the others are Unknown). */
+                clustersWithInventory: number;
+                /**
+                 * Format: date-time
+                 * @description The oldest inventory read behind a state.
+                 */
+                oldestObservation: string | null;
+            };
+        };
+        InventoryRunResult: {
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            finishedAt: string;
+            subscriptions: {
+                subscriptionId: string;
+                /** @description Managed clusters listed. */
+                managedClusters: number;
+                pages?: number;
+                error?: components["schemas"]["InventoryError"];
+            }[];
+            clusters: {
+                registered: number;
+                /** @description Clusters whose status was written from a fresh read. */
+                updated: string[];
+                /** @description Clusters whose managed cluster ARM answered 404 for. */
+                notFound: string[];
+                failed: {
+                    clusterId: string;
+                    error: components["schemas"]["InventoryError"];
+                }[];
+                withoutArmId: string[];
+                /** @description Clusters registered by discovery in this run. */
+                discovered: string[];
+            };
+        };
+        InventoryError: {
+            /** @description ARM's HTTP status (0 when no answer came). */
+            status: number;
+            code: string;
+            message: string;
+        };
+        EncryptionRemediationRequest: {
+            /** @description The ARM `eTag` a dry run showed: sent as `If-Match`, so a managed cluster changed since is refused (412). */
+            armEtag?: string;
+        };
+        ArmChange: {
+            /** @enum {string} */
+            method: "PUT";
+            /** @description The managed cluster's ARM resource id. */
+            path: string;
+            apiVersion: string;
+            ifMatch: string;
+            /** @description The managed cluster as sent (the one read, with the drifted fields changed). */
+            body: Record<string, never>;
+        };
+        EncryptionRemediationPlan: {
+            clusterId: components["schemas"]["ClusterIdValue"];
+            armResourceId: string;
+            compliance: components["schemas"]["EncryptionCompliance"];
+            change: components["schemas"]["ArmChange"];
+            /** @description What AKS documents the change does. */
+            consequences: string[];
+        };
+        EncryptionRemediationOperation: {
+            id: string;
+            /** @enum {string} */
+            status: "Running" | "Succeeded" | "Failed";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastUpdatedAt: string;
+            clusterId: components["schemas"]["ClusterIdValue"];
+            actor: string;
+            plan: components["schemas"]["EncryptionRemediationPlan"];
+            arm?: {
+                /** @description ARM's `Azure-AsyncOperation` URL. */
+                asyncOperation?: string;
+                /** @description ARM's operation status as last polled (InProgress, Succeeded, Failed, Canceled). */
+                status?: string;
+                provisioningState?: string;
+                /** @description The managed cluster's eTag after the change. */
+                etag?: string;
+            };
+            error?: components["schemas"]["Problem"];
         };
         ClusterSpec: {
             armResourceId?: string;
             /** @description Entra object ids (`oid`) or application ids (`appid`/`azp`) allowed to act as this cluster's agents. */
             agentIdentities?: string[];
+            encryptionRemediation?: components["schemas"]["ClusterEncryptionRemediationSpec"];
         };
         Cluster: {
             /** @constant */
@@ -1155,8 +1543,7 @@ export interface components {
             kind: "Cluster";
             metadata: components["schemas"]["ObjectMeta"];
             spec: components["schemas"]["ClusterSpec"];
-            /** @description Filled by fleet inventory. */
-            readonly status?: Record<string, never>;
+            status?: components["schemas"]["ClusterStatus"];
         };
         ClusterList: {
             items: components["schemas"]["Cluster"][];
@@ -1250,6 +1637,7 @@ export interface components {
             conditions?: components["schemas"]["NodeCondition"][];
             /** Format: date-time */
             readonly lastSeen?: string;
+            encryption?: components["schemas"]["NodeEncryptionEvidence"];
         };
         Node: {
             /** @constant */
@@ -1298,11 +1686,11 @@ export interface components {
         };
         Revision: {
             /** @enum {string} */
-            resourceKind: "NetworkPolicy" | "EncryptionSettings";
+            resourceKind: "NetworkPolicy" | "EncryptionSettings" | "ClusterEncryption";
             resourceName: string;
             generation: number;
             /** @enum {string} */
-            operation: "create" | "replace" | "delete";
+            operation: "create" | "replace" | "delete" | "remediate";
             /** @description The token subject that made the change. */
             actor: string;
             /** Format: date-time */
@@ -2213,6 +2601,24 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description The request conflicts with the resource's current state (e.g. no opt-in, nothing to change); nothing was changed. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description An upstream service (Azure Resource Manager) refused fleetnet's own request (e.g. its identity lacks a role); nothing was changed. */
+        BadGateway: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The store is throttling or unavailable and its retries ran out; nothing was changed unless stated. Retry after `Retry-After`. */
         ServiceUnavailable: {
             headers: {
@@ -3116,7 +3522,10 @@ export interface operations {
     };
     getEffectiveEncryption: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description A node is silent after this long without a report (default 90 s, three 30 s polls; the API does not know the agents' intervals). */
+                silentAfterSeconds?: components["parameters"]["SilentAfterSeconds"];
+            };
             header?: never;
             path: {
                 /** @description Cluster id (DNS-1123 label). */
@@ -3139,6 +3548,180 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    remediateClusterEncryption: {
+        parameters: {
+            query?: {
+                /** @description Return the plan without sending it. */
+                dryRun?: boolean;
+            };
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EncryptionRemediationRequest"];
+            };
+        };
+        responses: {
+            /** @description Dry run; the plan that would be sent. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncryptionRemediationPlan"];
+                };
+            };
+            /** @description ARM accepted the change; poll `Operation-Location`. */
+            202: {
+                headers: {
+                    /** @description Absolute URL of the operation (`getEncryptionRemediation`). */
+                    "Operation-Location"?: string;
+                    /** @description Seconds to wait before the first poll. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncryptionRemediationOperation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["InternalError"];
+            502: components["responses"]["BadGateway"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEncryptionRemediation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The operation's id (the last segment of `Operation-Location`). */
+                operationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operation. */
+            200: {
+                headers: {
+                    /** @description Sent while the operation is `Running`. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncryptionRemediationOperation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listClusterEncryptionRevisions: {
+        parameters: {
+            query?: {
+                /** @description Upper bound of items per page. */
+                maxPageSize?: components["parameters"]["MaxPageSize"];
+                /** @description Opaque token taken from a previous page's `nextLink`. */
+                continuationToken?: components["parameters"]["ContinuationToken"];
+            };
+            header?: never;
+            path: {
+                /** @description Cluster id (DNS-1123 label). */
+                clusterId: components["parameters"]["ClusterId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions (`resourceKind` ClusterEncryption, `operation` remediate). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevisionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEncryptionCompliance: {
+        parameters: {
+            query?: {
+                /** @description List only clusters in this state. */
+                state?: components["schemas"]["ComplianceState"];
+                /** @description A node is silent after this long without a report (default 90 s, three 30 s polls; the API does not know the agents' intervals). */
+                silentAfterSeconds?: components["parameters"]["SilentAfterSeconds"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EncryptionComplianceReport"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    runInventory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run's result. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryRunResult"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };
