@@ -63,6 +63,14 @@ export const APP_ENV = {
   flowRetentionDays: 'FLEETNET_FLOW_RETENTION_DAYS',
   /** Flow decoder threads: agent batches, Hubble imports, whole-window folds (default: one per core; 0 = on the event loop). */
   flowDecoderThreads: 'FLEETNET_FLOW_DECODER_THREADS',
+  /** Subscription ids (comma-separated) whose managed clusters inventory lists; empty = only clusters' own armResourceIds. */
+  armSubscriptions: 'FLEETNET_ARM_SUBSCRIPTIONS',
+  /** Azure Resource Manager endpoint (default https://management.azure.com; sovereign clouds differ). */
+  armEndpoint: 'FLEETNET_ARM_ENDPOINT',
+  /** `true`: inventory registers managed clusters of the listed subscriptions that no cluster names (default off). */
+  inventoryDiscover: 'FLEETNET_INVENTORY_DISCOVER',
+  /** `enabled`: encryption remediation may be sent to opted-in clusters (fleet-wide switch; default disabled). */
+  encryptionRemediation: 'FLEETNET_ENCRYPTION_REMEDIATION',
 } as const;
 
 export async function createAppServices(options: AppServiceOptions): Promise<AppServices> {
