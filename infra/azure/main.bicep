@@ -87,6 +87,25 @@ param corsAllowedOrigins array = []
 @description('Create a Log Analytics workspace and an Application Insights component (Entra-authenticated ingestion, local auth disabled).')
 param enableApplicationInsights bool = true
 
+// Fleet inventory and guarded encryption remediation (README.md, "Fleet inventory and encryption remediation:
+// identity and roles"). Nothing below grants anything in Azure Resource Manager unless these parameters name
+// subscriptions: the defaults create no role definition and no role assignment outside this resource group.
+
+@description('Subscription ids whose AKS managed clusters the fleet inventory lists (FLEETNET_ARM_SUBSCRIPTIONS). Each gets a custom read-only role (managedClusters/read) assigned to the app\'s identity at subscription scope. Empty (default): nothing is listed and nothing is granted; the inventory only reads the managed clusters that registered clusters name by spec.armResourceId, and those reads need a grant made outside this template.')
+param inventorySubscriptionIds array = []
+
+@description('Register managed clusters of the listed subscriptions that no registered cluster names (FLEETNET_INVENTORY_DISCOVER).')
+param inventoryDiscover bool = false
+
+@description('Azure Resource Manager endpoint the inventory and remediation call (FLEETNET_ARM_ENDPOINT). The default is the deployment cloud\'s, so sovereign clouds need no change.')
+param armEndpoint string = environment().resourceManager
+
+@description('Fleet-wide switch of guarded encryption remediation (FLEETNET_ENCRYPTION_REMEDIATION). true: a custom role that may PUT (not delete) managed clusters is created and assigned in every subscription of remediationSubscriptionIds. false (default): no such role exists anywhere, whatever remediationSubscriptionIds says.')
+param enableEncryptionRemediation bool = false
+
+@description('Subscriptions where remediation may change managed clusters; only used when enableEncryptionRemediation is true, and then required: non-empty and a subset of inventorySubscriptionIds (the deployment fails otherwise).')
+param remediationSubscriptionIds array = []
+
 // ---------------------------------------------------------------------------------------------------------
 // Names and shared values
 // ---------------------------------------------------------------------------------------------------------
@@ -106,6 +125,13 @@ var deploymentContainerName = 'app-package'
 var cosmosDataContributorRoleId = '00000000-0000-0000-0000-000000000002' // Cosmos DB Built-in Data Contributor (data plane)
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // Storage Blob Data Owner
 var monitoringMetricsPublisherRoleId = '3913510d-42f4-4e42-8a64-420c390055eb' // Monitoring Metrics Publisher
+
+// Subscription ids as ARM compares them in guid() names: trimmed, lower case, each once.
+var inventorySubscriptions = union(map(inventorySubscriptionIds, id => toLower(trim(string(id)))), [])
+var remediationSubscriptions = union(map(remediationSubscriptionIds, id => toLower(trim(string(id)))), [])
+var remediationSubscriptionsOutsideInventory = filter(remediationSubscriptions, id => !contains(inventorySubscriptions, id))
+// FLEETNET_ARM_ENDPOINT without the trailing slash environment().resourceManager carries (the app's default has none).
+var armEndpointNormalized = endsWith(armEndpoint, '/') ? substring(armEndpoint, 0, length(armEndpoint) - 1) : armEndpoint
 
 // ---------------------------------------------------------------------------------------------------------
 // Cosmos DB
@@ -328,6 +354,28 @@ var baseAppSettings = [
   }
 ]
 
+// Fleet inventory and guarded remediation (functions/src/app-services.ts APP_ENV). Each value comes from a parameter;
+// remediation is `enabled` only when asked for AND granted somewhere: an enabled switch with no subscription, or with
+// one the inventory does not list, fails the deployment (fail()) instead of deploying a switch nothing backs.
+var fleetInventoryAppSettings = [
+  {
+    name: 'FLEETNET_ARM_SUBSCRIPTIONS'
+    value: join(inventorySubscriptions, ',')
+  }
+  {
+    name: 'FLEETNET_ARM_ENDPOINT'
+    value: armEndpointNormalized
+  }
+  {
+    name: 'FLEETNET_INVENTORY_DISCOVER'
+    value: inventoryDiscover ? 'true' : 'false'
+  }
+  {
+    name: 'FLEETNET_ENCRYPTION_REMEDIATION'
+    value: enableEncryptionRemediation ? (empty(remediationSubscriptions) ? fail('enableEncryptionRemediation=true needs remediationSubscriptionIds (the subscriptions whose managed clusters fleetnet may change).') : (empty(remediationSubscriptionsOutsideInventory) ? 'enabled' : fail('remediationSubscriptionIds must be a subset of inventorySubscriptionIds.'))) : 'disabled'
+  }
+]
+
 // The Application Insights connection string carries no credential once the component has local auth disabled;
 // APPLICATIONINSIGHTS_AUTHENTICATION_STRING makes the host authenticate with its managed identity.
 var monitoringAppSettings = enableApplicationInsights
@@ -360,7 +408,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       cors: {
         allowedOrigins: corsAllowedOrigins
       }
-      appSettings: concat(baseAppSettings, monitoringAppSettings)
+      appSettings: concat(baseAppSettings, fleetInventoryAppSettings, monitoringAppSettings)
     }
     functionAppConfig: {
       deployment: {
@@ -431,6 +479,39 @@ resource appInsightsMetricsPublisher 'Microsoft.Authorization/roleAssignments@20
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Azure RBAC in other subscriptions: fleet inventory (read) and guarded encryption remediation (write, opt-in)
+// ---------------------------------------------------------------------------------------------------------
+
+// A resource-group deployment may deploy modules to any subscription of the tenant (`scope: subscription(id)`);
+// the deploying principal needs Microsoft.Authorization/roleDefinitions/write, roleAssignments/write and
+// Microsoft.Resources/deployments/write there (README.md). Deployment names carry the app name so two fleetnet
+// instances deploying to one subscription do not overwrite each other's deployment records.
+module inventoryAccess 'modules/inventory-reader.bicep' = [
+  for subscriptionId in inventorySubscriptions: {
+    name: take('${functionAppName}-inventory-${uniqueString(subscriptionId)}', 64)
+    scope: subscription(subscriptionId)
+    params: {
+      principalId: functionApp.identity.principalId
+      functionAppId: functionApp.id
+      functionAppName: functionAppName
+    }
+  }
+]
+
+// Write access to managed clusters exists only when remediation was asked for, and only in the subscriptions named.
+module remediationAccess 'modules/encryption-remediator.bicep' = [
+  for subscriptionId in remediationSubscriptions: if (enableEncryptionRemediation) {
+    name: take('${functionAppName}-remediation-${uniqueString(subscriptionId)}', 64)
+    scope: subscription(subscriptionId)
+    params: {
+      principalId: functionApp.identity.principalId
+      functionAppId: functionApp.id
+      functionAppName: functionAppName
+    }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------------------
 // Outputs
 // ---------------------------------------------------------------------------------------------------------
 
@@ -451,3 +532,10 @@ output cosmosDatabase string = cosmosLayout.databaseId
 
 @description('Storage account holding the deployment package and the Functions host state.')
 output storageAccountName string = storageAccount.name
+
+@description('The inventory role definition id created in each subscription of inventorySubscriptionIds (same order).')
+output inventoryRoleDefinitionIds array = [for (subscriptionId, i) in inventorySubscriptions: inventoryAccess[i].outputs.roleDefinitionId]
+
+@description('Subscriptions where the app\'s identity may PUT managed clusters (empty unless enableEncryptionRemediation).')
+output remediationGrantedSubscriptionIds array = enableEncryptionRemediation ? remediationSubscriptions : []
+

@@ -135,6 +135,80 @@ describe('infra/azure/main.bicep', () => {
   });
 });
 
+describe('infra/azure: fleet inventory and encryption remediation RBAC', () => {
+  const inventoryModule = read('infra/azure/modules/inventory-reader.bicep');
+  const remediationModule = read('infra/azure/modules/encryption-remediator.bicep');
+  const destructive = /\/(write|delete)$|\/action$|\*/i;
+
+  it('wires every inventory and remediation app setting from a parameter with a safe default', () => {
+    const wiring: Record<string, string> = {
+      [APP_ENV.armSubscriptions]: 'inventorySubscriptionIds',
+      [APP_ENV.armEndpoint]: 'armEndpoint',
+      [APP_ENV.inventoryDiscover]: 'inventoryDiscover',
+      [APP_ENV.encryptionRemediation]: 'enableEncryptionRemediation',
+    };
+    for (const [setting, param] of Object.entries(wiring)) {
+      const value = new RegExp(`name: '${setting}'\\s*value: (.+)$`, 'm').exec(mainBicep)?.[1];
+      expect(value, setting).toBeDefined();
+      expect(expandVars(mainBicep, value!), `${setting} is not computed from param ${param}`).toMatch(new RegExp(`\\b${param}\\b`));
+    }
+    expect(mainBicep).toMatch(/^param inventorySubscriptionIds array = \[\]$/m);
+    expect(mainBicep).toMatch(/^param inventoryDiscover bool = false$/m);
+    expect(mainBicep).toMatch(/^param armEndpoint string = environment\(\)\.resourceManager$/m);
+    expect(mainBicep).toMatch(/^param enableEncryptionRemediation bool = false$/m);
+    expect(mainBicep).toMatch(/^param remediationSubscriptionIds array = \[\]$/m);
+    // The values the app parses: 'true'/'false' and 'enabled'/'disabled', never Bicep's string(bool) ('True').
+    expect(mainBicep).toMatch(/inventoryDiscover \? 'true' : 'false'/);
+    const remediation = /name: 'FLEETNET_ENCRYPTION_REMEDIATION'\s*value: (.+)$/m.exec(mainBicep)![1]!;
+    expect(remediation).toMatch(/^enableEncryptionRemediation \?[\s\S]*'enabled'[\s\S]*: 'disabled'$/);
+    // Remediation subscriptions outside the inventory's (or none at all) fail the deployment.
+    expect(remediation).toMatch(/fail\(/);
+    expect(mainBicep).toMatch(/remediationSubscriptionsOutsideInventory = filter\(remediationSubscriptions, \w+ => !contains\(inventorySubscriptions, \w+\)\)/);
+  });
+
+  it('grants the inventory a custom role that only reads managed clusters, at the scope of each listed subscription', () => {
+    expect(inventoryModule).toMatch(/^targetScope = 'subscription'$/m);
+    const actions = roleActions(inventoryModule);
+    expect(actions).toEqual(['Microsoft.ContainerService/managedClusters/read']);
+    for (const action of actions) expect(action, action).not.toMatch(destructive);
+    expectCustomRoleAssignedToApp(inventoryModule, 'inventoryReaderRole');
+    const module = resourceBlock(mainBicep, "module inventoryAccess 'modules/inventory-reader.bicep'");
+    expect(mainBicep).toMatch(/module inventoryAccess 'modules\/inventory-reader\.bicep' = \[\s*for \w+ in inventorySubscriptions: \{/);
+    expect(module).toMatch(/scope: subscription\(\w+\)/);
+    expect(module).toMatch(/principalId: functionApp\.identity\.principalId/);
+    // No broad built-in role for the inventory: not Reader, Contributor or AKS Contributor.
+    for (const roleId of ['acdd72a7-3385-48ef-bd42-f606fba81ae7', 'b24988ac-6180-42a0-ab88-20f7382dd24c', 'ed7f3fbd-7b88-4dd4-9017-9adb7ce333f8']) {
+      expect(allBicep, roleId).not.toMatch(new RegExp(`'${roleId}'`));
+    }
+  });
+
+  it('grants remediation write (never delete) on managed clusters only under enableEncryptionRemediation', () => {
+    expect(remediationModule).toMatch(/^targetScope = 'subscription'$/m);
+    const actions = roleActions(remediationModule);
+    expect(actions).toContain('Microsoft.ContainerService/managedClusters/write');
+    expect(actions).toContain('Microsoft.ContainerService/managedClusters/read');
+    expect(actions).toContain('Microsoft.ContainerService/locations/operations/read');
+    for (const action of actions) {
+      expect(action, action).toMatch(/^Microsoft\.ContainerService\//);
+      expect(action, action).not.toMatch(/\*|\/delete$|\/action$/i);
+      if (action.endsWith('/write')) expect(action).toBe('Microsoft.ContainerService/managedClusters/write');
+    }
+    expectCustomRoleAssignedToApp(remediationModule, 'encryptionRemediatorRole');
+    // main.bicep references the remediation module once: in the loop gated by enableEncryptionRemediation.
+    expect(mainBicep.match(/modules\/encryption-remediator\.bicep/g)).toHaveLength(1);
+    const module = resourceBlock(mainBicep, "module remediationAccess 'modules/encryption-remediator.bicep'");
+    expect(mainBicep).toMatch(/module remediationAccess 'modules\/encryption-remediator\.bicep' = \[\s*for \w+ in remediationSubscriptions: if \(enableEncryptionRemediation\) \{/);
+    expect(module).toMatch(/scope: subscription\(\w+\)/);
+    expect(module).toMatch(/principalId: functionApp\.identity\.principalId/);
+    // No other Bicep file defines a role with write access to managed clusters.
+    for (const file of bicepFiles) {
+      const text = readFileSync(file, 'utf8');
+      if (text === remediationModule) continue;
+      expect(text, file).not.toMatch(/ContainerService\/managedClusters\/(write|delete|\*)/);
+    }
+  });
+});
+
 describe('infra/terraform/example/main.tf', () => {
   const resources = restapiObjects(terraform);
   let api: TestApi;
@@ -204,6 +278,42 @@ function resourceBlock(text: string, marker: string): string {
     if (text[i] === '}' && --depth === 0) return text.slice(open, i + 1);
   }
   throw new Error(`unbalanced block after ${marker}`);
+}
+
+/** String literals of `actions: [ … ]` in the role definition of a Bicep file (inline or through a `var`). */
+function roleActions(bicep: string): string[] {
+  const role = resourceBlock(bicep, "'Microsoft.Authorization/roleDefinitions@");
+  for (const empty of ['notActions', 'dataActions', 'notDataActions']) expect(role).toMatch(new RegExp(`\\b${empty}: \\[\\]`));
+  const inline = /\bactions: (\[[\s\S]*?\]|\w+)/.exec(role)?.[1];
+  if (!inline) throw new Error('no actions in role definition');
+  const list = inline.startsWith('[') ? inline : new RegExp(`^var ${inline} = (\\[[\\s\\S]*?^\\])`, 'm').exec(bicep)?.[1];
+  if (!list) throw new Error(`actions variable ${inline} not found`);
+  return [...list.matchAll(/'([^']+)'/g)].map((m) => m[1]!);
+}
+
+/** A custom role assignable in its own subscription, assigned to the app's identity as a service principal, deterministic name. */
+function expectCustomRoleAssignedToApp(bicep: string, roleSymbol: string): void {
+  const role = resourceBlock(bicep, `resource ${roleSymbol} 'Microsoft.Authorization/roleDefinitions@`);
+  expect(role).toMatch(/type: 'CustomRole'/);
+  expect(role).toMatch(/assignableScopes: \[\s*subscription\(\)\.id\s*\]/);
+  // Custom role display names are unique per tenant: one per app and subscription.
+  expect(role).toMatch(/roleName: '[^']*\$\{functionAppName\}[^']*\$\{subscription\(\)\.subscriptionId\}[^']*'/);
+  const assignment = resourceBlock(bicep, "'Microsoft.Authorization/roleAssignments@");
+  expect(assignment).toMatch(new RegExp(`name: guid\\(subscription\\(\\)\\.subscriptionId, principalId, ${roleSymbol}\\.id\\)`));
+  expect(assignment).toMatch(new RegExp(`roleDefinitionId: ${roleSymbol}\\.id`));
+  expect(assignment).toMatch(/principalId: principalId/);
+  expect(assignment).toMatch(/principalType: 'ServicePrincipal'/);
+  expect(assignment).not.toMatch(/\bscope:/); // the module's subscription
+  expect(bicep.match(/'Microsoft\.Authorization\/roleAssignments@/g)).toHaveLength(1);
+}
+
+/** `expression` with the variables it names replaced by their definitions, recursively (enough to see which params feed it). */
+function expandVars(bicep: string, expression: string, depth = 4): string {
+  if (depth === 0) return expression;
+  return expression.replace(/\b[a-zA-Z]\w*\b/g, (word) => {
+    const definition = new RegExp(`^var ${word} = (.+)$`, 'm').exec(bicep)?.[1];
+    return definition === undefined ? word : `(${expandVars(bicep, definition, depth - 1)})`;
+  });
 }
 
 /** Names in the app settings arrays of main.bicep (`name: '…'` entries of the *AppSettings variables). */
