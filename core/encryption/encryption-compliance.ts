@@ -19,7 +19,7 @@
  *   differences an update would make (ACNS enabled, transitEncryption WireGuard).
  * Field paths are ARM's, relative to the managed cluster's `properties`.
  */
-import type { EncryptionConfig } from '../../openapi/types.js';
+import type { ClusterInventory, EncryptionConfig } from '../../openapi/types.js';
 
 /** What inventory reads of a managed cluster for encryption. */
 export interface ArmEncryptionFacts {
@@ -77,4 +77,14 @@ export function encryptionCompliance(desired: EncryptionConfig, actual: ArmEncry
   if (!acnsOn) differences.push({ field: ACNS, desired: true, actual: actual.advancedNetworkingEnabled ?? null });
   if (!wireGuardOn(actual)) differences.push({ field: TRANSIT, desired: 'WireGuard', actual: actual.transitEncryption ?? null });
   return differences.length === 0 ? { state: 'Compliant', differences, reasons } : { state: 'Drifted', differences, reasons };
+}
+
+/** The encryption facts compliance reads, from what inventory stored in `Cluster.status.inventory`. */
+export function encryptionFactsOf(inventory: ClusterInventory): ArmEncryptionFacts {
+  const network = inventory.network;
+  const facts: ArmEncryptionFacts = {};
+  if (network?.networkDataplane !== undefined) facts.networkDataplane = network.networkDataplane;
+  if (network?.advancedNetworking?.enabled !== undefined) facts.advancedNetworkingEnabled = network.advancedNetworking.enabled;
+  if (network?.advancedNetworking?.transitEncryption !== undefined) facts.transitEncryption = network.advancedNetworking.transitEncryption;
+  return facts;
 }

@@ -6,6 +6,7 @@ import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
 import { ClusterService } from './domain/clusters.js';
 import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
+import { EncryptionComplianceService } from './domain/encryption-compliance.js';
 import { createCurrentPolicies } from './domain/cluster-policies.js';
 import { ExplainService } from './domain/explain.js';
 import { RealizationService } from './domain/realization.js';
@@ -15,6 +16,8 @@ import { NetworkPolicyService } from './domain/network-policies.js';
 import { NodeService } from './domain/nodes.js';
 import { PolicyReplayOperations } from './domain/policy-replay-operations.js';
 import { RevisionLog } from './domain/revision-log.js';
+import { ArmAccess, type ArmAccessOptions } from './inventory/arm-access.js';
+import { FleetInventory } from './inventory/fleet-inventory.js';
 import { createFlowDecoder, defaultDecoderThreads, type FlowDecoder } from './ingest/flow-decoder.js';
 import { DocumentCollection } from './store/document-collection.js';
 import { FlowChunkStore, FlowCoverageStore } from './store/flow-store.js';
@@ -29,7 +32,9 @@ export interface AppServices {
   desiredState: DesiredStateService;
   policies: NetworkPolicyService;
   encryption: EncryptionSettingsService;
+  encryptionCompliance: EncryptionComplianceService;
   clusters: ClusterService;
+  inventory: FleetInventory;
   nodes: NodeService;
   flows: FlowService;
   explain: ExplainService;
@@ -49,6 +54,8 @@ export interface AppServiceOptions {
    */
   changeFeed?: 'in-process' | 'functions-trigger';
   now?: () => Date;
+  /** Azure Resource Manager access (tests: a local ARM's endpoint, credential and TLS trust); default from APP_ENV. */
+  arm?: ArmAccessOptions;
 }
 
 /** Environment variables read here (besides the auth ones, see auth-config.ts). */
@@ -116,6 +123,16 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     now,
     log: (message) => console.error(message),
   });
+  const clusters = new ClusterService({ clusters: store.clusters, nodes: store.nodes, now });
+  const arm = new ArmAccess(options.arm ?? armOptionsFromEnv(env));
+  const inventory = new FleetInventory({
+    arm,
+    subscriptions: listFrom(env[APP_ENV.armSubscriptions]),
+    discover: env[APP_ENV.inventoryDiscover] === 'true',
+    clusters,
+    now,
+    log: (message) => console.error(message),
+  });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
     authenticator,
@@ -124,7 +141,9 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     desiredState,
     policies: new NetworkPolicyService({ policies: store.policies, revisions, now }),
     encryption: new EncryptionSettingsService({ encryption: store.encryption, revisions, now }),
-    clusters: new ClusterService({ clusters: store.clusters, nodes: store.nodes, now }),
+    encryptionCompliance: new EncryptionComplianceService({ encryption: store.encryption, clusters, nodes: store.nodes, now }),
+    clusters,
+    inventory,
     nodes: new NodeService({ nodes: store.nodes, now }),
     flows,
     explain: new ExplainService({ reader: desiredState.reader, nodes: store.nodes, chunks, coverage, now }),
@@ -143,4 +162,14 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
 function numberFrom(value: string | undefined, fallback: number): number {
   const parsed = value === undefined ? NaN : Number(value);
   return Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
+}
+
+function armOptionsFromEnv(env: AuthEnv): ArmAccessOptions {
+  const endpoint = env[APP_ENV.armEndpoint];
+  return endpoint ? { endpoint } : {};
+}
+
+/** A comma-separated setting → its non-empty, trimmed entries. */
+function listFrom(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
 }

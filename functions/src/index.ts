@@ -13,6 +13,7 @@ import { createAppServices, type AppServices } from './app-services.js';
 import { createOperations } from './routes.js';
 import { reconcileDesiredState, RECONCILE_SCHEDULE } from './domain/reconcile-desired-state.js';
 import { CONTAINERS, DATABASE_ID } from './store/cosmos-layout.js';
+import { INVENTORY_SCHEDULE } from './inventory/fleet-inventory.js';
 
 let services: Promise<AppServices> | undefined;
 const provideServices = (): Promise<AppServices> => {
@@ -50,6 +51,15 @@ app.cosmosDB('compileDesiredState', {
   handler: async (documents: unknown[], context: InvocationContext) => {
     await (await provideServices()).desiredState.compiler.applyChanges(documents as Record<string, unknown>[]);
     context.log(`desired state compiled for ${documents.length} changed resource document(s)`);
+  },
+});
+
+/** Fleet inventory every 15 minutes (functions/src/inventory/fleet-inventory.ts); runInventory runs it now. */
+app.timer('runFleetInventory', {
+  schedule: INVENTORY_SCHEDULE,
+  handler: async (_timer, context) => {
+    const result = await (await provideServices()).inventory.run();
+    context.log(`fleet inventory: ${result.clusters.updated.length} read, ${result.clusters.notFound.length} not found, ${result.clusters.failed.length} failed, ${result.subscriptions.filter((s) => s.error).length} subscription(s) failed`);
   },
 });
 

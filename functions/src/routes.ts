@@ -5,6 +5,7 @@ import { encryptionOperations } from './handlers/encryption-settings.js';
 import { explainOperations } from './handlers/explain.js';
 import { flowOperations } from './handlers/flows.js';
 import { healthOperations } from './handlers/health.js';
+import { inventoryOperations } from './handlers/inventory.js';
 import { networkPolicyImportOperations } from './handlers/network-policy-imports.js';
 import { networkPolicyOperations } from './handlers/network-policies.js';
 import { nodeOperations } from './handlers/nodes.js';
@@ -28,6 +29,7 @@ export function createOperations(services: ServicesProvider): Operation[] {
     ...networkPolicyImportOperations(services),
     ...encryptionOperations(services),
     ...clusterOperations(services),
+    ...inventoryOperations(services),
     ...realizationOperations(services),
     ...nodeOperations(services),
     ...desiredStateOperations(services),

@@ -1,3 +1,4 @@
+import type { ArmAccessOptions } from '../../functions/src/inventory/arm-access.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,7 +30,7 @@ export interface TestApi {
 export async function startTestApi(
   env: Record<string, string> = {},
   hostOptions: Pick<LocalHostOptions, 'bodyReadTimeoutMs'> = {},
-  options: { cosmosFaults?: boolean } = {},
+  options: { cosmosFaults?: boolean; arm?: ArmAccessOptions } = {},
 ): Promise<TestApi> {
   const dir = await mkdtemp(join(tmpdir(), 'fleetnet-api-'));
   let cosmosFaults: CosmosFaultProxy | undefined;
@@ -37,7 +38,7 @@ export async function startTestApi(
     tuning: cosmosTuningFromEnv(env),
     ...(options.cosmosFaults ? { embeddedVia: async (endpoint: string) => (cosmosFaults = await startCosmosFaultProxy(endpoint)).endpoint } : {}),
   });
-  const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, ...env }, cosmos });
+  const services = await createAppServices({ env: { FLEETNET_AUTH_DEV_ISSUER_DIR: dir, ...env }, cosmos, ...(options.arm ? { arm: options.arm } : {}) });
   const host = await startLocalHost({ operations: createOperations(async () => services), ...hostOptions });
   const issuer = await loadOrCreateDevIssuer(dir);
   return {

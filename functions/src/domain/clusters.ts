@@ -1,4 +1,4 @@
-import type { Cluster, Node } from '../../../openapi/types.js';
+import type { Cluster, ClusterStatus, Node } from '../../../openapi/types.js';
 import { notFound } from '../http/api-error.js';
 import type { ListQuery } from '../http/list-query.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
@@ -6,6 +6,7 @@ import { collectPage, type Page } from './collect-page.js';
 import { deleteCurrent } from './delete-current.js';
 import { KIND } from './fleet-store.js';
 import { tombstoneOf } from './tombstone.js';
+import { retryOnWriteConflict } from './retry-on-conflict.js';
 import { putResource, type Preconditions, type PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
 
@@ -43,6 +44,26 @@ export class ClusterService {
       now: this.deps.now(),
       preconditions,
       status: (existing) => existing?.status,
+    });
+  }
+
+  /** Every registered cluster (inventory, compliance report). */
+  async all(): Promise<Cluster[]> {
+    return (await this.deps.clusters.all(KIND.cluster)).map((entry) => entry.value);
+  }
+
+  /**
+   * Writes the status inventory computed from the current one (`next`); spec, metadata and generation stay.
+   * No write when the status would not change; false when the cluster is gone. Retries lost races.
+   */
+  async updateStatus(id: string, next: (current: Cluster) => ClusterStatus): Promise<boolean> {
+    return retryOnWriteConflict(async () => {
+      const current = await this.deps.clusters.read(KIND.cluster, id);
+      if (!current) return false;
+      const status = next(current.value);
+      if (JSON.stringify(status) === JSON.stringify(current.value.status ?? {})) return true;
+      await this.deps.clusters.replace(KIND.cluster, id, { ...current.value, status }, current.version);
+      return true;
     });
   }
 

@@ -1,9 +1,7 @@
-import type { Cluster, EffectiveEncryption, EncryptionSettings } from '../../../openapi/types.js';
-import { computeEffectiveEncryption } from '../../../core/encryption/effective-encryption.js';
+import type { EncryptionSettings } from '../../../openapi/types.js';
 import { validateEncryptionSpec } from '../../../core/encryption/validate-encryption-spec.js';
 import { notFound, validationFailed } from '../http/api-error.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
-import { toClusterRecord } from './cluster-directory.js';
 import { FLEET_ENCRYPTION_NAME, KIND } from './fleet-store.js';
 import type { Preconditions, PutOutcome } from './put-resource.js';
 import { requireMatchingName } from './require-matching-name.js';
@@ -44,10 +42,5 @@ export class EncryptionSettingsService {
 
   private target(): RevisionedResource<EncryptionSettings> {
     return { kind: KIND.encryption, partitionKey: KIND.encryption, collection: this.deps.encryption, revisions: this.deps.revisions, now: this.deps.now };
-  }
-
-  async effectiveFor(cluster: Cluster): Promise<EffectiveEncryption> {
-    const settings = await this.deps.encryption.read(KIND.encryption, FLEET_ENCRYPTION_NAME);
-    return computeEffectiveEncryption(settings?.value.spec, toClusterRecord(cluster), settings?.value.metadata.generation ?? null);
   }
 }

@@ -1,4 +1,6 @@
 import type { Cluster } from '../../../openapi/types.js';
+import type { AppServices } from '../app-services.js';
+import type { Versioned } from '../store/document-collection.js';
 import { describeActor, requireAdmin, requireReader } from '../auth/authorize.js';
 import { parseListQuery } from '../http/list-query.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
@@ -10,18 +12,21 @@ const ROUTE = 'clusters/{clusterId}';
 export const clusterOperations = (services: ServicesProvider): Operation[] => [
   defineOperation(services, { operationId: 'listClusters', method: 'GET', route: 'clusters' }, async ({ request, services, principal }) => {
     requireReader(principal);
-    return listResponse(request, await services.clusters.list(parseListQuery(request, { labelSelector: true })));
+    const page = await services.clusters.list(parseListQuery(request, { labelSelector: true }));
+    return listResponse(request, { ...page, items: await withConditions(services, page.items) });
   }),
   defineOperation(services, { operationId: 'getCluster', method: 'GET', route: ROUTE }, async ({ request, services, principal }) => {
     requireReader(principal);
-    return resourceResponse(await services.clusters.get(pathParam(request, 'clusterId', 'ClusterIdValue')));
+    const [stored] = await withConditions(services, [await services.clusters.get(pathParam(request, 'clusterId', 'ClusterIdValue'))]);
+    return resourceResponse(stored!);
   }),
   defineOperation(services, { operationId: 'putCluster', method: 'PUT', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);
     const id = pathParam(request, 'clusterId', 'ClusterIdValue');
     const body = await readValidBody<Cluster>(request, 'Cluster');
     const result = await services.clusters.put(id, body, describeActor(principal), preconditionsOf(request));
-    return resourceResponse(result.stored, result.outcome === 'created' ? 201 : 200);
+    const [stored] = await withConditions(services, [result.stored]);
+    return resourceResponse(stored!, result.outcome === 'created' ? 201 : 200);
   }),
   defineOperation(services, { operationId: 'deleteCluster', method: 'DELETE', route: ROUTE }, async ({ request, services, principal }) => {
     requireAdmin(principal);
@@ -29,3 +34,9 @@ export const clusterOperations = (services: ServicesProvider): Operation[] => [
     return noContent();
   }),
 ];
+
+/** Clusters are answered with their EncryptionCompliant condition computed now (encryption-compliance.ts). */
+async function withConditions(services: AppServices, stored: Versioned<Cluster>[]): Promise<Versioned<Cluster>[]> {
+  const decorated = await services.encryptionCompliance.withConditions(stored.map((entry) => entry.value));
+  return stored.map((entry, i) => ({ ...entry, value: decorated[i]! }));
+}

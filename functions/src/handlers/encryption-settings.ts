@@ -1,10 +1,16 @@
-import type { EncryptionSettings } from '../../../openapi/types.js';
+import type { ComplianceState, EncryptionSettings } from '../../../openapi/types.js';
+import type { HttpRequest } from '@azure/functions';
+import { validationFailed } from '../http/api-error.js';
 import { describeActor, requireAdmin, requireReader } from '../auth/authorize.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { booleanQueryParam, pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
+import { booleanQueryParam, integerQueryParam, pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
 import { jsonResponse, noContent, resourceResponse } from '../http/responses.js';
 
 const ROUTE = 'encryptionsettings';
+const COMPLIANCE_STATES: readonly ComplianceState[] = ['Compliant', 'Drifted', 'Unsupported', 'Unknown'];
+/** A node heard within this long counts as reporting evidence (default as realization: three 30 s polls). */
+const DEFAULT_SILENT_AFTER_SECONDS = 90;
+const silentAfterSecondsOf = (request: HttpRequest): number => integerQueryParam(request, 'silentAfterSeconds', DEFAULT_SILENT_AFTER_SECONDS, 1, 86_400);
 
 export const encryptionOperations = (services: ServicesProvider): Operation[] => [
   defineOperation(services, { operationId: 'getEncryptionSettings', method: 'GET', route: ROUTE }, async ({ services, principal }) => {
@@ -29,7 +35,15 @@ export const encryptionOperations = (services: ServicesProvider): Operation[] =>
   }),
   defineOperation(services, { operationId: 'getEffectiveEncryption', method: 'GET', route: 'clusters/{clusterId}/encryption' }, async ({ request, services, principal }) => {
     requireReader(principal);
-    const cluster = await services.clusters.get(pathParam(request, 'clusterId', 'ClusterIdValue'));
-    return jsonResponse(200, await services.encryption.effectiveFor(cluster.value));
+    const id = pathParam(request, 'clusterId', 'ClusterIdValue');
+    return jsonResponse(200, await services.encryptionCompliance.forCluster(id, silentAfterSecondsOf(request)));
+  }),
+  defineOperation(services, { operationId: 'getEncryptionCompliance', method: 'GET', route: 'encryptioncompliance' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    const state = request.query.get('state');
+    if (state !== null && !COMPLIANCE_STATES.includes(state as ComplianceState)) {
+      throw validationFailed([{ pointer: '/query/state', message: `must be one of ${COMPLIANCE_STATES.join(', ')}`, rule: 'enum' }], 'The query parameters are invalid.');
+    }
+    return jsonResponse(200, await services.encryptionCompliance.report((state ?? undefined) as ComplianceState | undefined, silentAfterSecondsOf(request)));
   }),
 ];

@@ -1,0 +1,145 @@
+/**
+ * Fleet inventory: what Azure Resource Manager says about the fleet's AKS managed clusters, written into
+ * `Cluster.status` (facts + ArmResourceFound). Read-only towards ARM: it never sends a write there.
+ *
+ * Contract of run():
+ * - Lists the managed clusters of every configured subscription (all pages, ARM's `nextLink`; the SDK retries
+ *   429 after `Retry-After`). A subscription whose listing fails is reported in `subscriptions[].error` with
+ *   what it listed before the failure; the others go on.
+ * - Every registered cluster with `spec.armResourceId` is matched against the listings (ids compare
+ *   case-insensitively); a cluster no listing returned (other subscription, failed listing, or gone) is read
+ *   by GET. 404 → `notFound` (its last facts kept, ArmResourceFound False); another failure → `failed`
+ *   (facts kept, ArmResourceFound Unknown). Its status is then written (next-cluster-status.ts).
+ * - Clusters without an armResourceId are listed in `withoutArmId` (their stale facts, if any, removed).
+ * - Discovery (opt-in): a listed managed cluster no registered cluster names is registered (discovery.ts),
+ *   then treated like the others in the same run.
+ * - One run at a time per instance: a call while a run is going joins it (same result).
+ * A store failure while writing ends the run with that error (the API answers 503); statuses written before
+ * it stay written (each write is whole).
+ */
+import type { ManagedCluster } from '@azure/arm-containerservice';
+import type { Cluster, InventoryRunResult } from '../../../openapi/types.js';
+import type { ClusterService } from '../domain/clusters.js';
+import { ArmAccess, armErrorOf, parseManagedClusterId } from './arm-access.js';
+import { discoveredCluster } from './discovery.js';
+import { inventoryOf } from './managed-cluster-facts.js';
+import { nextClusterStatus, type InventoryReadOutcome } from './next-cluster-status.js';
+
+/** NCRONTAB of the Functions timer: every 15 minutes. */
+export const INVENTORY_SCHEDULE = '0 */15 * * * *';
+const READ_CONCURRENCY = 8;
+const INVENTORY_ACTOR = 'fleetnet-inventory';
+
+export interface FleetInventoryDeps {
+  arm: ArmAccess;
+  /** subscriptions whose managed clusters are listed */
+  subscriptions: readonly string[];
+  /** register managed clusters no cluster names */
+  discover: boolean;
+  clusters: ClusterService;
+  now: () => Date;
+  log: (message: string) => void;
+}
+
+export class FleetInventory {
+  private current: Promise<InventoryRunResult> | undefined;
+
+  constructor(private readonly deps: FleetInventoryDeps) {}
+
+  run(): Promise<InventoryRunResult> {
+    this.current ??= this.runOnce().finally(() => {
+      this.current = undefined;
+    });
+    return this.current;
+  }
+
+  private async runOnce(): Promise<InventoryRunResult> {
+    const startedAt = this.deps.now();
+    const listed = new Map<string, ManagedCluster>();
+    const subscriptions = await Promise.all(this.deps.subscriptions.map((id) => this.listSubscription(id, listed)));
+    let registered = await this.deps.clusters.all();
+    const discovered: string[] = [];
+    if (this.deps.discover) {
+      const named = new Set(registered.flatMap((c) => (c.spec.armResourceId ? [c.spec.armResourceId.toLowerCase()] : [])));
+      const taken = new Set(registered.map((c) => c.metadata.name));
+      for (const managed of listed.values()) {
+        if (!managed.id || named.has(managed.id.toLowerCase())) continue;
+        const cluster = discoveredCluster(managed, taken);
+        await this.deps.clusters.put(cluster.metadata.name, cluster, INVENTORY_ACTOR, { ifMatch: null, ifNoneMatch: '*' });
+        taken.add(cluster.metadata.name);
+        discovered.push(cluster.metadata.name);
+      }
+      if (discovered.length > 0) registered = await this.deps.clusters.all();
+    }
+    const result: InventoryRunResult['clusters'] = { registered: registered.length, updated: [], notFound: [], failed: [], withoutArmId: [], discovered };
+    await forEachLimited(registered, READ_CONCURRENCY, async (cluster) => {
+      const outcome = await this.read(cluster, listed);
+      const id = cluster.metadata.name;
+      const written = await this.deps.clusters.updateStatus(id, (current) =>
+        // the armResourceId may have changed since the read: write only what was read for the current one
+        sameArmId(current, outcome) ? nextClusterStatus(current.status, outcome, this.deps.now()) : (current.status ?? {}),
+      );
+      if (!written) return; // deleted meanwhile
+      if (outcome.kind === 'found') result.updated.push(id);
+      else if (outcome.kind === 'notFound') result.notFound.push(id);
+      else if (outcome.kind === 'failed') result.failed.push({ clusterId: id, error: outcome.error });
+      else result.withoutArmId.push(id);
+    });
+    for (const list of [result.updated, result.notFound, result.withoutArmId]) list.sort();
+    result.failed.sort((a, b) => a.clusterId.localeCompare(b.clusterId));
+    const finishedAt = this.deps.now();
+    const failedSubscriptions = subscriptions.filter((s) => s.error).length;
+    this.deps.log(
+      `inventory: ${subscriptions.length} subscription(s) (${failedSubscriptions} failed), ${result.updated.length} cluster(s) read, ${result.notFound.length} not found, ${result.failed.length} failed, ${discovered.length} discovered`,
+    );
+    return { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), subscriptions, clusters: result };
+  }
+
+  private async listSubscription(subscriptionId: string, into: Map<string, ManagedCluster>): Promise<InventoryRunResult['subscriptions'][number]> {
+    let pages = 0;
+    let managedClusters = 0;
+    try {
+      for await (const page of this.deps.arm.client(subscriptionId).managedClusters.list().byPage()) {
+        pages++;
+        for (const cluster of page) {
+          managedClusters++;
+          if (cluster.id) into.set(cluster.id.toLowerCase(), cluster);
+        }
+      }
+      return { subscriptionId, managedClusters, pages };
+    } catch (error) {
+      return { subscriptionId, managedClusters, pages, error: armErrorOf(error) };
+    }
+  }
+
+  private async read(cluster: Cluster, listed: ReadonlyMap<string, ManagedCluster>): Promise<InventoryReadOutcome> {
+    const armResourceId = cluster.spec.armResourceId;
+    if (!armResourceId) return { kind: 'noArmId' };
+    const fromList = listed.get(armResourceId.toLowerCase());
+    if (fromList) return { kind: 'found', inventory: inventoryOf(fromList, this.deps.now()) };
+    const ref = parseManagedClusterId(armResourceId);
+    if (!ref) return { kind: 'failed', armResourceId, error: { status: 0, code: 'InvalidResourceId', message: 'not a managed cluster resource id' } };
+    try {
+      const managed = await this.deps.arm.client(ref.subscriptionId).managedClusters.get(ref.resourceGroup, ref.name);
+      return { kind: 'found', inventory: inventoryOf(managed, this.deps.now()) };
+    } catch (error) {
+      const armError = armErrorOf(error);
+      return armError.status === 404 ? { kind: 'notFound', armResourceId } : { kind: 'failed', armResourceId, error: armError };
+    }
+  }
+}
+
+function sameArmId(current: Cluster, outcome: InventoryReadOutcome): boolean {
+  const now = current.spec.armResourceId?.toLowerCase();
+  if (outcome.kind === 'noArmId') return now === undefined;
+  const read = outcome.kind === 'found' ? outcome.inventory.armResourceId : outcome.armResourceId;
+  return now === read.toLowerCase();
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
