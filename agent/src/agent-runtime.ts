@@ -1,12 +1,14 @@
 /**
- * The agent's userspace wiring: identity source → compile → apply → status (SyncLoop), and the flow
- * loop. Enforcement lives in pinned kernel state: nothing here flushes it — API errors only delay
+ * The agent's userspace wiring: identity source → compile → apply → status (SyncLoop), the flow
+ * loop, and the node's encryption evidence (read at start, then every `encryptionEvidence.intervalMs`;
+ * carried on every status, a change reported at once). Enforcement lives in pinned kernel state: nothing here flushes it — API errors only delay
  * updates, and stop() ends the loops and closes fds while maps, programs and links stay pinned.
  */
 import type { ResolvedDesiredState } from '../../core/bundle/desired-state-format.js';
-import type { FlowSummaryBatch, NodeSpec } from '../../openapi/types.js';
+import type { FlowSummaryBatch, NodeEncryptionEvidence, NodeSpec } from '../../openapi/types.js';
 import type { CompiledState, CompileInput } from './compile/index.js';
 import type { AggregateContext, IdentityInfo } from './flows/aggregate-flows.js';
+import { EncryptionEvidenceMonitor } from './encryption-evidence/evidence-monitor.js';
 import { FlowLoop } from './flows/flow-loop.js';
 import { FlowSpool, type SpoolLimits } from './flows/flow-spool.js';
 import type { EndpointSource } from './identity/types.js';
@@ -43,8 +45,14 @@ export interface AgentRuntimeOptions<D extends RuntimeDatapath> {
   dns?: DnsService;
   /** the HTTP proxy for HTTP rules of both directions (absent: HTTP rules are reported Degraded, fail closed) */
   http?: HttpService;
+  /** the node's encryption evidence (encryption-evidence/): read at start, then every intervalMs
+   *  (absent: Node.status.encryption is not reported) */
+  encryptionEvidence?: { read: () => Promise<NodeEncryptionEvidence>; intervalMs: number };
   log?: Logger;
 }
+
+/** How often the agent reads its encryption evidence unless told otherwise. */
+export const DEFAULT_ENCRYPTION_EVIDENCE_INTERVAL_MS = 60_000;
 
 /** Answers that a retry of the same batch can never turn into a 2xx. 401/403/404 are not here: they
  *  are configuration (token, cluster binding) that an operator fixes, after which the batch goes through. */
@@ -75,6 +83,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
   readonly sync: SyncLoop;
   readonly spool: FlowSpool;
   readonly flows: FlowLoop;
+  readonly evidence: EncryptionEvidenceMonitor | undefined;
   compiled: CompiledState | undefined;
   private readonly controller = new AbortController();
   private loops: Promise<unknown> | undefined;
@@ -82,6 +91,17 @@ export class AgentRuntime<D extends RuntimeDatapath> {
 
   constructor(private readonly options: AgentRuntimeOptions<D>) {
     this.log = options.log ?? (() => undefined);
+    const ev = options.encryptionEvidence;
+    this.evidence = ev
+      ? new EncryptionEvidenceMonitor({
+          read: ev.read,
+          intervalMs: ev.intervalMs,
+          onChange: (e) => {
+            this.log('info', 'encryption evidence', { wireguardInterfaces: e.wireguardInterfaces.length, source: e.source, ...(e.error ? { error: e.error } : {}) });
+            this.sync?.statusChanged();
+          },
+        })
+      : undefined;
     this.sync = new SyncLoop({
       client: options.client,
       stateDir: options.stateDir,
@@ -89,6 +109,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
       pollIntervalMs: options.pollIntervalMs,
       program: (bundle) => this.program(bundle),
       ...(options.http ? { extraDegraded: () => options.http!.degraded() } : {}),
+      ...(this.evidence ? { encryptionEvidence: () => this.evidence!.latest() } : {}),
       log: this.log,
     });
     this.spool = new FlowSpool(join(options.stateDir, 'flow-spool'), options.spoolLimits ?? DEFAULT_SPOOL_LIMITS);
@@ -156,6 +177,8 @@ export class AgentRuntime<D extends RuntimeDatapath> {
     // before the first programming: it compiles with the proxy and the names learned before a restart
     await this.options.dns?.start();
     await this.options.http?.start();
+    // before the first status: every status carries the evidence
+    await this.evidence?.start();
     await this.sync.loadLastKnownGood();
     const signal = this.controller.signal;
     this.loops = Promise.all([this.sync.run(signal), this.flows.run(signal)]);
@@ -170,6 +193,7 @@ export class AgentRuntime<D extends RuntimeDatapath> {
   async stop(): Promise<void> {
     this.controller.abort();
     await this.loops;
+    await this.evidence?.stop();
     await this.options.dns?.stop();
     await this.options.http?.stop();
     await this.options.source.stop();

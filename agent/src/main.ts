@@ -9,7 +9,7 @@
  *     [--allow-localhost always|policy] [--host-routing stack|bpf] [--ct-timeout-syn 60] [--ct-timeout-established 21600] \
  *     [--ct-timeout-closing 10] [--ct-timeout-other 60] \
  *     [--no-dns-proxy] [--dns-proxy-address <ip>]… [--dns-proxy-port 0] [--fqdn-min-ttl 60] \
- *     [--no-http-proxy] [--http-proxy-port 0]
+ *     [--no-http-proxy] [--http-proxy-port 0] [--encryption-evidence-interval 60s]
  *
  * Logs are JSON lines on stderr; tokens are never logged. SIGTERM/SIGINT stop the loops and exit,
  * leaving maps, programs and links pinned: enforcement continues until the next agent takes over.
@@ -19,7 +19,8 @@ import { release } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { AgentRuntime } from './agent-runtime.js';
+import { AgentRuntime, DEFAULT_ENCRYPTION_EVIDENCE_INTERVAL_MS } from './agent-runtime.js';
+import { readEncryptionEvidence } from './encryption-evidence/read-encryption-evidence.js';
 import { applyCompiledState, type ApplyReport } from './apply/index.js';
 import { compileBundle, type CompiledState } from './compile/index.js';
 import { routeIfindexResolver } from './identity/ifindex-resolver.js';
@@ -101,6 +102,8 @@ interface AgentCliOptions {
   /** false with --no-http-proxy */
   httpProxy: boolean;
   httpProxyPort: number;
+  /** ms between two reads of the node's encryption evidence */
+  encryptionEvidenceInterval: number;
 }
 
 /** The DNS proxy's node addresses: the ones given (one per family), else the first IPv4 and IPv6
@@ -213,6 +216,10 @@ export async function runAgent(o: AgentCliOptions, log: Logger = jsonLogger): Pr
     pollIntervalMs: o.pollInterval,
     flowIntervalMs: o.flowInterval,
     spoolLimits: { maxBytes: o.spoolMaxBytes, maxFiles: 10_000 },
+    encryptionEvidence: {
+      read: () => readEncryptionEvidence({ ...(o.netns ? { netnsPath: o.netns } : {}), log }),
+      intervalMs: o.encryptionEvidenceInterval ?? DEFAULT_ENCRYPTION_EVIDENCE_INTERVAL_MS,
+    },
     log,
   });
   await runtime.start();
@@ -278,7 +285,8 @@ export function agentCommand(): Command {
     .option('--dns-proxy-port <port>', 'port of the DNS proxy on those addresses (0: any free port)', parsePort, 0)
     .option('--fqdn-min-ttl <seconds>', 'an address learned from a DNS answer is kept at least this long, whatever its TTL', (v) => parseTimeoutSeconds(v) / 1000, 60)
     .option('--no-http-proxy', 'do not run the HTTP proxy: egress HTTP rules are then reported Degraded and fail closed')
-    .option('--http-proxy-port <port>', "port of the HTTP proxy on the DNS proxy's node addresses (0: any free port)", parsePort, 0);
+    .option('--http-proxy-port <port>', "port of the HTTP proxy on the DNS proxy's node addresses (0: any free port)", parsePort, 0)
+    .option('--encryption-evidence-interval <duration>', "how often the node's WireGuard links and peers are read for Node.status.encryption (ip, wg)", parseDuration, DEFAULT_ENCRYPTION_EVIDENCE_INTERVAL_MS);
 }
 
 async function main(): Promise<void> {

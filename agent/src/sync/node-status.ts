@@ -10,8 +10,10 @@
  *   Degraded   True  UnsupportedRules — rules the datapath cannot enforce (fail-closed), named in the message
  *   Degraded   False Enforced
  * lastTransitionTime changes only when a condition's status changes.
+ * `encryption` (the node's own evidence about transparent encryption, encryption-evidence/) is carried
+ * as given: the latest read, on every status.
  */
-import type { NodeCondition, NodeStatus } from '../../../openapi/types.js';
+import type { NodeCondition, NodeEncryptionEvidence, NodeStatus } from '../../../openapi/types.js';
 
 export interface DegradedRule {
   policy: string;
@@ -51,6 +53,7 @@ export function describeDegraded(degraded: readonly DegradedRule[]): string {
  * @param observedRevision the revision actually enforced (the last one programmed successfully)
  * @param previous the conditions last reported, for lastTransitionTime
  * @param syncProblem set while the agent cannot take the API's desired state
+ * @param encryption the latest encryption evidence read on the node (absent: not read yet)
  */
 export function buildNodeStatus(
   outcome: ProgramOutcome | undefined,
@@ -58,6 +61,7 @@ export function buildNodeStatus(
   previous: readonly NodeCondition[] = [],
   now = new Date(),
   syncProblem?: SyncProblem,
+  encryption?: NodeEncryptionEvidence,
 ): NodeStatus {
   const programmed: NodeCondition = !outcome
     ? { type: 'Programmed', status: 'False', reason: 'NoDesiredState', message: 'no desired state has been programmed yet' }
@@ -80,5 +84,5 @@ export function buildNodeStatus(
     const since = before && before.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now.toISOString();
     return { ...c, lastTransitionTime: since };
   });
-  return { ...(observedRevision === undefined ? {} : { observedRevision }), conditions };
+  return { ...(observedRevision === undefined ? {} : { observedRevision }), conditions, ...(encryption ? { encryption } : {}) };
 }

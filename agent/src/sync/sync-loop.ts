@@ -14,11 +14,14 @@
  * manifest, body not matching its hash) is logged at error level and reported as `Degraded` True with
  * that reason (node-status.ts) as long as it lasts; the next manifest taken clears it.
  *
+ * Every status carries the latest encryption evidence (`encryptionEvidence`, read by the runtime's
+ * EncryptionEvidenceMonitor); a change of it is reported through statusChanged().
+ *
  * Programming is serialized: `program` is called for a new bundle and, through `reprogram()`, when
  * the endpoints change (identity source events).
  */
 import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
-import type { BundledPolicy, NodeCondition, NodeSpec } from '../../../openapi/types.js';
+import type { BundledPolicy, NodeCondition, NodeEncryptionEvidence, NodeSpec } from '../../../openapi/types.js';
 import { ApiError, SyncErrorCode, type ApiClient } from './api-client.js';
 import { DEFAULT_BACKOFF, backoffDelay, type BackoffPolicy } from './backoff.js';
 import { loadBundle, saveBundle } from './bundle-store.js';
@@ -43,6 +46,9 @@ export interface SyncLoopOptions {
   /** rules the agent found unenforceable while running (e.g. the HTTP proxy's h2c refusals), reported in
    *  the Degraded condition after the last program outcome's; call statusChanged() when it changes */
   extraDegraded?: () => readonly DegradedRule[];
+  /** the node's latest encryption evidence, put in every status (Node.status.encryption); call
+   *  statusChanged() when it changes */
+  encryptionEvidence?: () => NodeEncryptionEvidence | undefined;
   log?: Logger;
 }
 
@@ -217,7 +223,7 @@ export class SyncLoop {
     return next;
   }
 
-  /** extraDegraded() changed: the status is reported on the next loop turn, which starts now. */
+  /** extraDegraded() or encryptionEvidence() changed: the status is reported on the next loop turn, which starts now. */
   statusChanged(): void {
     this.statusPending = true;
     this.wake.dispatchEvent(new Event('wake'));
@@ -229,7 +235,7 @@ export class SyncLoop {
     if (!outcome && !problem) return;
     const extra = this.options.extraDegraded?.() ?? [];
     const reported = outcome && extra.length > 0 ? { ...outcome, degraded: [...outcome.degraded, ...extra] } : outcome;
-    const status = buildNodeStatus(reported, this.state.observedRevision, this.conditions, new Date(), problem);
+    const status = buildNodeStatus(reported, this.state.observedRevision, this.conditions, new Date(), problem, this.options.encryptionEvidence?.());
     this.statusPending = true;
     await this.options.client.putNodeStatus(status);
     this.conditions = status.conditions ?? [];
