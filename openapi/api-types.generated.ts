@@ -921,7 +921,7 @@ export interface components {
              * @description Stable machine-readable code.
              * @enum {string}
              */
-            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "PodNotFound" | "OperationInterrupted" | "ServiceUnavailable" | "InternalError";
+            code: "InvalidJson" | "ValidationFailed" | "UnsupportedMediaType" | "PayloadTooLarge" | "Unauthorized" | "Forbidden" | "NotFound" | "MethodNotAllowed" | "PreconditionFailed" | "NameMismatch" | "ImportRejected" | "InvalidContinuationToken" | "InvalidContentEncoding" | "IncompleteBody" | "NotAcceptable" | "DesiredStatePending" | "PodNotFound" | "OperationInterrupted" | "RemediationNotEnabled" | "NothingToRemediate" | "RemediationUnsupported" | "ArmPreconditionFailed" | "ArmConflict" | "ArmRequestFailed" | "ArmOperationFailed" | "ServiceUnavailable" | "InternalError";
             errors?: components["schemas"]["FieldError"][];
             /** @description For `ImportRejected`, the outcome of every document. */
             documents?: components["schemas"]["ImportOutcome"][];

@@ -11,7 +11,8 @@ import { ApiError } from '../http/api-error.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { OPERATION_TTL_SECONDS } from '../store/cosmos-layout.js';
 import type { PolicyReplayReport } from './policy-replay.js';
-import { MAX_STORED_GROUPS, PolicyReplayOperations, STALE_MS, toWireResult } from './policy-replay-operations.js';
+import { STALE_MS } from './long-running-operation.js';
+import { MAX_STORED_GROUPS, PolicyReplayOperations, toWireResult } from './policy-replay-operations.js';
 
 const sums = (n: number) => ({ summaries: n, packets: n, bytes: n, flows: n, firstSeen: n ? '2026-11-30T10:00:00.000Z' : '', lastSeen: n ? '2026-11-30T11:00:00.000Z' : '' });
 const emptyReport = (changes: Array<ReplayChangeGroup<FlowRecord>> = []): PolicyReplayReport => ({

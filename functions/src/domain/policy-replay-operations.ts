@@ -10,36 +10,30 @@
  *   (`/clusters/<i>`, rule `exists`); the window (`/since`, `/until`; default
  *   since = 7 d before now), resolved to absolute times at acceptance. Then the operation is created
  *   (NotStarted) and the replay started without being awaited.
- * - The run writes Running, refreshes `lastUpdatedAt` every HEARTBEAT_MS while it runs, then Succeeded (with
- *   the result) or Failed (with the problem the error boundary would have answered). Writes of one run are
- *   serialised; a final write the store refuses is retried (FINAL_WRITE_ATTEMPTS, backoff) — should every
- *   attempt fail, the heartbeat stops and readers see the operation Failed (stale) within STALE_MS.
- * - get(): 404 NotFound for an unknown id. An operation NotStarted or Running whose `lastUpdatedAt` is older
- *   than STALE_MS is reported Failed with problem `OperationInterrupted` (the instance running it stopped);
- *   the stored document is left as it is (its TTL removes it).
+ * - The run (long-running-operation.ts: Running, heartbeat, final write retried) ends Succeeded with the
+ *   result or Failed with the problem the error boundary would have answered.
+ * - get(): 404 NotFound for an unknown id; a replay whose instance stopped is answered Failed with
+ *   `OperationInterrupted` (long-running-operation.ts).
  * - Every document carries `ttl` = OPERATION_TTL_SECONDS (kept 7 days after its last write).
  * - The stored result keeps at most MAX_STORED_GROUPS change groups (all with examples); `truncated` says how
  *   many were left out (`totals` count them all). A result still over MAX_RESULT_BYTES of JSON loses the
  *   examples of its last groups first.
  */
 import { randomUUID } from 'node:crypto';
-import type { FieldError, FlowRecord, NetworkPolicy, PolicyReplayDecision, PolicyReplayOperation, PolicyReplayRequest, PolicyReplayResult, PolicyReplaySums, Problem } from '../../../openapi/types.js';
+import type { FieldError, FlowRecord, NetworkPolicy, PolicyReplayDecision, PolicyReplayOperation, PolicyReplayRequest, PolicyReplayResult, PolicyReplaySums } from '../../../openapi/types.js';
 import { resolveFlowWindow } from '../../../core/flows/flow-time.js';
 import { validatePolicySpec } from '../../../core/policy/validate-policy-spec.js';
 import type { CandidateChange } from '../../../core/policy/replay/candidate-policies.js';
 import type { ReplayDecision } from '../../../core/policy/replay/replay-changes.js';
 import type { ReplaySums } from '../../../core/policy/replay/replay-groups.js';
-import { notFound, validationFailed } from '../http/api-error.js';
-import { renderProblem } from '../http/render-problem.js';
+import { validationFailed } from '../http/api-error.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
+import { readOperation, RunningOperations, runOperation } from './long-running-operation.js';
 import { OPERATION_TTL_SECONDS } from '../store/cosmos-layout.js';
 import { runPolicyReplay, type PolicyReplayDeps, type PolicyReplayReport, UNJUDGED_REASONS } from './policy-replay.js';
 
-export const HEARTBEAT_MS = 10_000;
-export const STALE_MS = 60_000;
 export const MAX_STORED_GROUPS = 200;
 const MAX_RESULT_BYTES = 1_500_000;
-const FINAL_WRITE_ATTEMPTS = 5;
 const DEFAULT_SINCE = '7d';
 
 export interface PolicyReplayOperationDeps {
@@ -49,12 +43,12 @@ export interface PolicyReplayOperationDeps {
   replay: PolicyReplayDeps;
   now: () => Date;
   log: (message: string) => void;
-  /** ms between heartbeats (default HEARTBEAT_MS; tests shorten it) */
+  /** ms between heartbeats (default long-running-operation.ts HEARTBEAT_MS; tests shorten it) */
   heartbeatMs?: number;
 }
 
 export class PolicyReplayOperations {
-  private readonly running = new Set<Promise<void>>();
+  private readonly running = new RunningOperations();
 
   constructor(private readonly deps: PolicyReplayOperationDeps) {}
 
@@ -75,33 +69,17 @@ export class PolicyReplayOperations {
       },
     };
     const stored = await this.deps.operations.create(operation.id, operation.id, operation, { ttl: OPERATION_TTL_SECONDS });
-    const run = this.run(stored, { change, ...window, ...(request.clusters ? { clusters: request.clusters } : {}) }).catch((error) =>
-      this.deps.log(`policy replay ${operation.id}: ${error instanceof Error ? error.message : String(error)}`),
-    );
-    this.running.add(run);
-    void run.finally(() => this.running.delete(run));
+    this.running.track(this.run(stored, { change, ...window, ...(request.clusters ? { clusters: request.clusters } : {}) }), this.deps.log, `policy replay ${operation.id}`);
     return stored.value;
   }
 
-  async get(id: string): Promise<PolicyReplayOperation> {
-    const stored = await this.deps.operations.read(id, id);
-    if (!stored) throw notFound(`Policy replay "${id}"`);
-    const op = stored.value;
-    const terminal = op.status === 'Succeeded' || op.status === 'Failed';
-    if (terminal || this.deps.now().getTime() - Date.parse(op.lastUpdatedAt) <= STALE_MS) return op;
-    const error: Problem = {
-      type: 'https://fleetnet.dev/problems/OperationInterrupted',
-      title: 'Internal Server Error',
-      status: 500,
-      code: 'OperationInterrupted',
-      detail: `The instance running this replay stopped: no heartbeat since ${op.lastUpdatedAt} (more than ${STALE_MS / 1000} s). Start the replay again.`,
-    };
-    return { ...op, status: 'Failed', error };
+  get(id: string): Promise<PolicyReplayOperation> {
+    return readOperation(this.deps.operations, id, { label: 'Policy replay', noun: 'replay', advice: 'Start the replay again.' }, this.deps.now());
   }
 
   /** Resolves when every replay this process started has written its outcome (tests, shutdown). */
-  async settled(): Promise<void> {
-    while (this.running.size > 0) await Promise.all([...this.running]);
+  settled(): Promise<void> {
+    return this.running.settled();
   }
 
   private async check(request: PolicyReplayRequest): Promise<{ change: CandidateChange; window: { since: string; until: string } }> {
@@ -135,43 +113,19 @@ export class PolicyReplayOperations {
     return { change: { upsert: policies.map((p) => ({ name: p.metadata.name, spec: p.spec })), remove, modes }, window };
   }
 
-  private async run(initial: Versioned<PolicyReplayOperation>, request: Parameters<typeof runPolicyReplay>[1]): Promise<void> {
-    let current = initial;
-    let chain: Promise<unknown> = Promise.resolve();
-    const write = (next: (op: PolicyReplayOperation) => PolicyReplayOperation): Promise<void> => {
-      const step = chain.then(async () => {
-        const value = { ...next(current.value), lastUpdatedAt: this.deps.now().toISOString() };
-        current = await this.deps.operations.replace(value.id, value.id, value, current.version, { ttl: OPERATION_TTL_SECONDS });
-      });
-      chain = step.catch(() => undefined);
-      return step;
-    };
-    await write((op) => ({ ...op, status: 'Running' }));
-    const heartbeat = setInterval(
-      () => void write((op) => op).catch((error) => this.deps.log(`policy replay ${current.value.id}: heartbeat not written: ${String(error)}`)),
-      this.deps.heartbeatMs ?? HEARTBEAT_MS,
-    );
-    heartbeat.unref();
-    let outcome: (op: PolicyReplayOperation) => PolicyReplayOperation;
-    try {
-      const report = await runPolicyReplay(this.deps.replay, request);
-      const result = toWireResult(report);
-      outcome = (op) => ({ ...op, status: 'Succeeded', result });
-    } catch (error) {
-      const problem = JSON.parse(String(renderProblem(error, `/api/policyreplays/${current.value.id}`).body)) as Problem;
-      outcome = (op) => ({ ...op, status: 'Failed', error: problem });
-    } finally {
-      clearInterval(heartbeat);
-    }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await write(outcome);
-        return;
-      } catch (error) {
-        if (attempt >= FINAL_WRITE_ATTEMPTS) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** attempt));
-      }
-    }
+  private run(initial: Versioned<PolicyReplayOperation>, request: Parameters<typeof runPolicyReplay>[1]): Promise<void> {
+    return runOperation({
+      operations: this.deps.operations,
+      initial,
+      work: async () => {
+        const result = toWireResult(await runPolicyReplay(this.deps.replay, request));
+        return (op): PolicyReplayOperation => ({ ...op, status: 'Succeeded', result });
+      },
+      instance: `/api/policyreplays/${initial.value.id}`,
+      now: this.deps.now,
+      log: this.deps.log,
+      ...(this.deps.heartbeatMs !== undefined ? { heartbeatMs: this.deps.heartbeatMs } : {}),
+    });
   }
 }
 
