@@ -1497,8 +1497,10 @@ export interface components {
             path: string;
             apiVersion: string;
             ifMatch: string;
-            /** @description The managed cluster as sent (the one read, with the drifted fields changed). */
-            body: Record<string, never>;
+            /** @description The managed cluster as sent (the one read, with the drifted fields changed), as the SDK serializes it. */
+            body: {
+                [key: string]: unknown;
+            };
         };
         EncryptionRemediationPlan: {
             clusterId: components["schemas"]["ClusterIdValue"];

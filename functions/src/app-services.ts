@@ -1,4 +1,4 @@
-import type { PolicyReplayOperation } from '../../openapi/types.js';
+import type { EncryptionRemediationOperation, PolicyReplayOperation } from '../../openapi/types.js';
 import { cacheVerifiedTokens } from './auth/cache-verified-tokens.js';
 import { loadAuthConfig, type AuthEnv } from './auth/auth-config.js';
 import { createAuthenticator, type Authenticator } from './auth/create-authenticator.js';
@@ -7,6 +7,7 @@ import { ClusterService } from './domain/clusters.js';
 import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
 import { EncryptionSettingsService } from './domain/encryption-settings.js';
 import { EncryptionComplianceService } from './domain/encryption-compliance.js';
+import { EncryptionRemediations } from './domain/encryption-remediation.js';
 import { createCurrentPolicies } from './domain/cluster-policies.js';
 import { ExplainService } from './domain/explain.js';
 import { RealizationService } from './domain/realization.js';
@@ -35,6 +36,7 @@ export interface AppServices {
   encryptionCompliance: EncryptionComplianceService;
   clusters: ClusterService;
   inventory: FleetInventory;
+  remediations: EncryptionRemediations;
   nodes: NodeService;
   flows: FlowService;
   explain: ExplainService;
@@ -133,6 +135,16 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     now,
     log: (message) => console.error(message),
   });
+  const remediations = new EncryptionRemediations({
+    arm,
+    enabled: env[APP_ENV.encryptionRemediation] === 'enabled',
+    clusters,
+    encryption: store.encryption,
+    operations: new DocumentCollection<EncryptionRemediationOperation>(cosmos.containers.operations, 'id'),
+    revisions,
+    now,
+    log: (message) => console.error(message),
+  });
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
     authenticator,
@@ -144,6 +156,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     encryptionCompliance: new EncryptionComplianceService({ encryption: store.encryption, clusters, nodes: store.nodes, now }),
     clusters,
     inventory,
+    remediations,
     nodes: new NodeService({ nodes: store.nodes, now }),
     flows,
     explain: new ExplainService({ reader: desiredState.reader, nodes: store.nodes, chunks, coverage, now }),
@@ -152,6 +165,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     flowDecoder,
     close: async () => {
       await policyReplays.settled();
+      await remediations.settled();
       await desiredState.close();
       await flowDecoder.close();
       if (!options.cosmos) await cosmos.close();

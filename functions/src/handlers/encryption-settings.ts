@@ -1,12 +1,14 @@
-import type { ComplianceState, EncryptionSettings } from '../../../openapi/types.js';
+import type { ComplianceState, EncryptionRemediationRequest, EncryptionSettings } from '../../../openapi/types.js';
 import type { HttpRequest } from '@azure/functions';
 import { validationFailed } from '../http/api-error.js';
 import { describeActor, requireAdmin, requireReader } from '../auth/authorize.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { booleanQueryParam, integerQueryParam, pathParam, preconditionsOf, readValidBody } from '../http/request-parts.js';
+import { booleanQueryParam, integerQueryParam, pathParam, preconditionsOf, readOptionalBody, readValidBody, siblingUrl } from '../http/request-parts.js';
 import { jsonResponse, noContent, resourceResponse } from '../http/responses.js';
 
 const ROUTE = 'encryptionsettings';
+/** Seconds a client waits before polling a remediation that has not finished. */
+const POLL_SECONDS = 2;
 const COMPLIANCE_STATES: readonly ComplianceState[] = ['Compliant', 'Drifted', 'Unsupported', 'Unknown'];
 /** A node heard within this long counts as reporting evidence (default as realization: three 30 s polls). */
 const DEFAULT_SILENT_AFTER_SECONDS = 90;
@@ -37,6 +39,21 @@ export const encryptionOperations = (services: ServicesProvider): Operation[] =>
     requireReader(principal);
     const id = pathParam(request, 'clusterId', 'ClusterIdValue');
     return jsonResponse(200, await services.encryptionCompliance.forCluster(id, silentAfterSecondsOf(request)));
+  }),
+  defineOperation(services, { operationId: 'remediateClusterEncryption', method: 'POST', route: 'clusters/{clusterId}/encryption/remediations' }, async ({ request, services, principal }) => {
+    requireAdmin(principal);
+    const id = pathParam(request, 'clusterId', 'ClusterIdValue');
+    const body = await readOptionalBody<EncryptionRemediationRequest>(request, 'EncryptionRemediationRequest');
+    if (booleanQueryParam(request, 'dryRun')) return jsonResponse(200, await services.remediations.plan(id, body));
+    const operation = await services.remediations.apply(id, body, describeActor(principal));
+    return jsonResponse(202, operation, { 'Operation-Location': siblingUrl(request, /\/clusters\/[^/]+\/encryption\/remediations\/?$/, `/encryptionremediations/${operation.id}`), 'Retry-After': String(POLL_SECONDS) });
+  }),
+  defineOperation(services, { operationId: 'getEncryptionRemediation', method: 'GET', route: 'encryptionremediations/{operationId}' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    const id = pathParam(request, 'operationId');
+    if (!/^[0-9a-f-]{1,64}$/.test(id)) throw validationFailed([{ pointer: '/path/operationId', message: 'is an operation id (hex digits and dashes)', rule: 'pattern' }]);
+    const operation = await services.remediations.get(id);
+    return jsonResponse(200, operation, operation.status === 'Running' ? { 'Retry-After': String(POLL_SECONDS) } : {});
   }),
   defineOperation(services, { operationId: 'getEncryptionCompliance', method: 'GET', route: 'encryptioncompliance' }, async ({ request, services, principal }) => {
     requireReader(principal);

@@ -2,7 +2,7 @@ import type { PolicyReplayRequest } from '../../../openapi/types.js';
 import { requireReader } from '../auth/authorize.js';
 import { validationFailed } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
-import { pathParam, readValidBody } from '../http/request-parts.js';
+import { pathParam, readValidBody, siblingUrl } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 
 /** Seconds a client waits before polling an operation that has not finished. */
@@ -17,11 +17,7 @@ export const policyReplayOperations = (services: ServicesProvider): Operation[] 
     requireReader(principal);
     const body = await readValidBody<PolicyReplayRequest>(request, 'PolicyReplayRequest');
     const operation = await services.policyReplays.start(body);
-    // under the route prefix this request came through: …/api/policyreplays[/] → …/api/policyreplays/<id>
-    const url = new URL(request.url);
-    url.pathname = `${url.pathname.replace(/\/policyreplays\/?$/, '')}/policyreplays/${operation.id}`;
-    url.search = '';
-    const location = url.toString();
+    const location = siblingUrl(request, /\/policyreplays\/?$/, `/policyreplays/${operation.id}`);
     return jsonResponse(202, operation, { 'Operation-Location': location, 'Retry-After': String(POLL_SECONDS) });
   }),
   defineOperation(services, { operationId: 'getPolicyReplay', method: 'GET', route: 'policyreplays/{operationId}' }, async ({ request, services, principal }) => {

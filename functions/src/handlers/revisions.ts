@@ -9,13 +9,17 @@ import { pathParam, positiveIntegerParam } from '../http/request-parts.js';
 import { jsonResponse } from '../http/responses.js';
 import { FLEET_ENCRYPTION_NAME, KIND } from '../domain/fleet-store.js';
 import type { RevisedKind } from '../domain/revision-log.js';
+import { REMEDIATION_REVISION_KIND } from '../domain/encryption-remediation.js';
 
-/** A page of a resource's history, newest first; the continuation token carries the last generation served. */
-async function revisionPage(request: HttpRequest, services: AppServices, kind: RevisedKind, name: string) {
+/**
+ * A page of a resource's history, newest first; the continuation token carries the last generation served.
+ * No history at all is a 404 unless the caller knows the resource exists (`mayBeEmpty`).
+ */
+async function revisionPage(request: HttpRequest, services: AppServices, kind: RevisedKind, name: string, mayBeEmpty = false) {
   const query = parseListQuery(request, { labelSelector: false });
   const before = query.afterId === undefined ? undefined : Number(query.afterId);
   const items: Revision[] = await services.revisions.page(kind, name, query.limit + 1, before);
-  if (items.length === 0 && before === undefined) throw notFound(`History of ${kind} "${name}"`);
+  if (items.length === 0 && before === undefined && !mayBeEmpty) throw notFound(`History of ${kind} "${name}"`);
   const page = items.slice(0, query.limit);
   const last = page.at(-1);
   const nextLink = items.length > query.limit && last ? buildNextLink(request, String(last.generation)) : null;
@@ -42,5 +46,11 @@ export const revisionOperations = (services: ServicesProvider): Operation[] => [
   defineOperation(services, { operationId: 'listEncryptionSettingsRevisions', method: 'GET', route: 'encryptionsettings/revisions' }, async ({ request, services, principal }) => {
     requireReader(principal);
     return revisionPage(request, services, KIND.encryption, FLEET_ENCRYPTION_NAME);
+  }),
+  defineOperation(services, { operationId: 'listClusterEncryptionRevisions', method: 'GET', route: 'clusters/{clusterId}/encryption/revisions' }, async ({ request, services, principal }) => {
+    requireReader(principal);
+    const clusterId = pathParam(request, 'clusterId', 'ClusterIdValue');
+    await services.clusters.get(clusterId); // 404 for an unknown cluster; a known one may have no remediation yet
+    return revisionPage(request, services, REMEDIATION_REVISION_KIND, clusterId, true);
   }),
 ];

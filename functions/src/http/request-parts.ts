@@ -8,6 +8,24 @@ export function preconditionsOf(request: HttpRequest): Preconditions {
   return { ifMatch: request.headers.get('if-match'), ifNoneMatch: request.headers.get('if-none-match') };
 }
 
+/** readValidBody for an optional body: none (no stream, or Content-Length 0) reads as `{}`. */
+export async function readOptionalBody<T>(request: HttpRequest, schemaName: SchemaName): Promise<T> {
+  if (request.body === null || request.headers.get('content-length') === '0') return {} as T;
+  return readValidBody<T>(request, schemaName);
+}
+
+/**
+ * The absolute URL of another resource of this API, under the route prefix this request came through:
+ * the part of the path `routeTail` matches is replaced by `path` (query dropped). E.g. an operation's URL
+ * for its Operation-Location header.
+ */
+export function siblingUrl(request: HttpRequest, routeTail: RegExp, path: string): string {
+  const url = new URL(request.url);
+  url.pathname = `${url.pathname.replace(routeTail, '')}${path}`;
+  url.search = '';
+  return url.toString();
+}
+
 /**
  * Reads a JSON body and validates it against a schema of openapi.yaml (compiled by ajv from the spec
  * itself). Any violation is a 400 ValidationFailed listing every error with its JSON pointer.
