@@ -107,6 +107,10 @@ describe('encryption settings', () => {
       settings: { enabled: true, type: 'wireguard', nodeEncryption: true, strictMode: { egress: { enabled: true, cidr: '10.0.0.0/8', allowRemoteNodeIdentities: true } } },
       appliedOverrides: ['prod-strict', 'pci-nodes'],
       settingsGeneration: 1,
+      // no armResourceId: nothing to compare with (test/http/fleet-inventory.test.ts reads ARM)
+      actual: null,
+      compliance: { state: 'Unknown', differences: [], reasons: ['the cluster has no spec.armResourceId: fleetnet cannot read its managed cluster'] },
+      nodeEvidence: { nodesReporting: 0, nodesWithTunnel: 0, nodesWithoutTunnel: 0, nodesUnreadable: 0, mismatch: 'NoEvidence' },
     });
     const dev = await client.call('GET', '/clusters/enc-dev/encryption', { token: api.tokens.reader });
     expect(dev.body.settings.enabled).toBe(false);

@@ -23,7 +23,7 @@ describe('Azure Functions entry point (functions/src/index.ts)', () => {
       timerSpy.mockRestore();
       feedSpy.mockRestore();
     }
-    expect(timers).toEqual(['reconcileDesiredState']);
+    expect(timers).toEqual(['runFleetInventory', 'reconcileDesiredState']);
     // Desired state is compiled from the change feed of `resources`, leases in `leases`, identity-based connection.
     expect(feeds).toHaveLength(1);
     expect(feeds[0]).toMatchObject({
