@@ -4,6 +4,9 @@
  * and the API stores it on the node: no tunnel here (this kernel has no WireGuard). Then the evidence
  * changes — the parse of output captured from real hosts (agent/testdata/encryption-evidence/) stands in
  * for a tunnel this machine cannot have — and the change reaches the API without waiting for a poll.
+ * The cluster's managed cluster (a local ARM, test/helpers/fake-arm.ts, loaded with AKS's transit-encryption
+ * example) says WireGuard: the fleet report flags the node without a tunnel, then nothing once the node
+ * shows one, then the reverse once ARM says None.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,9 +21,13 @@ import { createApiClient } from '../../agent/src/sync/api-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { clusterBody, policyBody } from '../helpers/fixtures.js';
+import { clusterFromFixture, managedClusterId, startFakeArm, type FakeArm } from '../helpers/fake-arm.js';
 
 const CLUSTER = 'encev-east';
 const NODE = 'encev-node';
+const SUB = '00000000-0000-0000-0000-0000000000ee';
+const ARM_ID = managedClusterId(SUB, 'rg-encev', 'aks-encev');
+let arm: FakeArm;
 let api: TestApi;
 let client: ReturnType<typeof createContractClient>;
 let dir: string;
@@ -33,9 +40,13 @@ const datapath = {
 };
 
 beforeAll(async () => {
-  api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' });
+  arm = await startFakeArm();
+  arm.seed(clusterFromFixture('AdvancedNetworkingTransitEncryption.json', { subscriptionId: SUB, resourceGroup: 'rg-encev', name: 'aks-encev' }));
+  api = await startTestApi({ FLEETNET_DESIRED_STATE_CACHE_MS: '0' }, {}, { arm: { endpoint: arm.endpoint, credential: arm.credential, clientOptions: { tlsOptions: arm.tlsOptions } } });
   client = createContractClient(api.baseUrl);
-  await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: clusterBody(CLUSTER, { env: 'encev' }, ['agent-encev']) });
+  const cluster = clusterBody(CLUSTER, { env: 'encev' }, ['agent-encev']);
+  await client.call('PUT', `/clusters/${CLUSTER}`, { token: api.tokens.admin, body: { ...cluster, spec: { ...cluster.spec, armResourceId: ARM_ID } } });
+  expect((await client.call('POST', '/inventoryruns', { token: api.tokens.admin })).body.clusters.updated).toEqual([CLUSTER]);
   await client.call('PUT', '/networkpolicies/encev-web', { token: api.tokens.admin, body: policyBody('encev-web', { targets: { clusterIds: [CLUSTER] } }) });
   dir = await mkdtemp(join(tmpdir(), 'fleetnet-encev-'));
   await writeFile(join(dir, 'endpoints.yaml'), 'endpoints:\n  - {podName: web-1, namespace: shop, ip: 10.211.1.2, labels: {app: web}, ifindex: 101}\n');
@@ -58,9 +69,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await runtime?.stop();
   await api?.close();
+  await arm?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+const evidenceInReport = async () => {
+  const report = (await client.call('GET', '/encryptioncompliance', { token: api.tokens.reader })).body;
+  return { mismatches: report.nodeEvidenceMismatches, ...report.clusters.find((c: { clusterId: string }) => c.clusterId === CLUSTER).nodeEvidence };
+};
 const nodeOf = async () => (await client.call('GET', `/clusters/${CLUSTER}/nodes/${NODE}`, { token: api.tokens.reader })).body;
 
 async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
@@ -79,6 +95,16 @@ describe('Node.status.encryption through the API', () => {
     expect(node.status.encryption).toEqual({ observedAt: expect.any(String), source: 'ip -j -d link show type wireguard', wireguardInterfaces: [] });
     expect(Number.isNaN(Date.parse(node.status.encryption.observedAt))).toBe(false);
     expect(node.status.encryption).toEqual(runtime.evidence!.latest());
+    // ARM says WireGuard; this node shows no tunnel: the fleet report says so, naming it
+    expect(await evidenceInReport()).toEqual({
+      mismatches: 1,
+      nodesReporting: 1,
+      nodesWithTunnel: 0,
+      nodesWithoutTunnel: 1,
+      nodesUnreadable: 0,
+      mismatch: 'ArmWireGuardNodesWithoutTunnel',
+      nodesDisagreeing: [NODE],
+    });
   });
 
   it('a change of evidence is reported at once (captured output standing in for a tunnel)', async () => {
@@ -92,6 +118,22 @@ describe('Node.status.encryption through the API', () => {
       observedAt: new Date((1555771458 + 60) * 1000).toISOString(),
       source: 'ip -j -d link show type wireguard; wg show all dump',
       wireguardInterfaces: [{ name: 'wg0', up: true, listenPort: 51820, peers: 5, peersWithHandshake: 1 }],
+    });
+    expect(await evidenceInReport()).toMatchObject({ mismatches: 0, nodesWithTunnel: 1, nodesWithoutTunnel: 0, mismatch: 'None' });
+    // the reverse: ARM now says no transit encryption while the node shows a tunnel
+    const managed = arm.cluster(ARM_ID)!;
+    const properties = managed.properties as { networkProfile: { advancedNetworking: { security: { transitEncryption: { type: string } } } } };
+    properties.networkProfile.advancedNetworking.security.transitEncryption.type = 'None';
+    arm.seed({ ...managed, eTag: 'after-disable' });
+    await client.call('POST', '/inventoryruns', { token: api.tokens.admin });
+    expect(await evidenceInReport()).toEqual({
+      mismatches: 1,
+      nodesReporting: 1,
+      nodesWithTunnel: 1,
+      nodesWithoutTunnel: 0,
+      nodesUnreadable: 0,
+      mismatch: 'NodesTunnelArmWithoutWireGuard',
+      nodesDisagreeing: [NODE],
     });
   });
 });
