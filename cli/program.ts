@@ -16,6 +16,7 @@ import { applyPolicies, readInputFile } from './apply-policies.js';
 import { applyWithReplay } from './replay-policies.js';
 import { colourEnabled } from './colour.js';
 import { CliError, EXIT } from './exit-codes.js';
+import { addEncryptionStatusCommand } from './encryption-status-command.js';
 import { addExplainCommand } from './explain-command.js';
 import { addRealizationCommands } from './realization-commands.js';
 import { addResourceCommands, listAll, pageQuery } from './resource-commands.js';
@@ -328,6 +329,7 @@ export function createProgram(io: CliIo): Command {
       else io.out(renderTable(['GENERATION', 'WHEN', 'WHO', 'OPERATION'], items.map((r) => [String(r.generation), r.timestamp, r.actor, r.operation])));
     });
   addResourceCommands(program, { client, io });
+  addEncryptionStatusCommand(program, { client, io });
   addExplainCommand(program, { client, io });
   addRealizationCommands(program, policy, { client, io });
   addHiddenGlobalOptions(program);
