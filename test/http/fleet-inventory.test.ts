@@ -7,7 +7,7 @@
  * clusters are then read with their facts, conditions and compliance; discovery registers what no cluster
  * names, labels from tags. Only Fleet.Admin runs it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterFromFixture, managedClusterId, startFakeArm, type FakeArm } from '../helpers/fake-arm.js';
@@ -153,6 +153,25 @@ describe('fleet inventory', () => {
     expect(before.compliance.reasons[0]).toContain('has not read');
     await run();
     expect((await getCluster('c-kubenet')).status.inventory.network.networkDataplane).toBe('cilium');
+  });
+
+  it('writing statuses does not recompile desired state; a label change still does', async () => {
+    const { desiredState } = api.services;
+    await desiredState.settled();
+    const compileAll = vi.spyOn(desiredState.compiler, 'compileAll');
+    try {
+      arm.seed({ ...arm.cluster(managedClusterId(SUB_A, 'rg1', 'aks-cilium'))!, eTag: 'moved-on' }); // a fact changes: its status is written
+      const updated = (await run()).body.clusters.updated;
+      expect(updated).toContain('c-cilium');
+      await desiredState.settled();
+      expect((await getCluster('c-cilium')).status.inventory.etag).toBe('moved-on');
+      expect(compileAll).not.toHaveBeenCalled();
+      await client.call('PUT', '/clusters/c-cilium', { token: api.tokens.admin, body: cluster('c-cilium', managedClusterId(SUB_A, 'rg1', 'aks-cilium'), { env: 'moved' }) });
+      await desiredState.settled();
+      expect(compileAll).toHaveBeenCalled();
+    } finally {
+      compileAll.mockRestore();
+    }
   });
 
   it('discovers managed clusters no cluster names, when asked to (labels from ARM tags)', async () => {

@@ -33,6 +33,8 @@ interface ChangeSet {
   policyNames: Set<string>;
   encryption: boolean;
   clusters: boolean;
+  /** The changed cluster documents (latest version each, as the feed delivers them). */
+  clusterDocs: { cluster: Cluster; tombstone: boolean }[];
   /** Policy and encryption versions (live or tombstone) whose revision must exist. */
   versions: { kind: typeof KIND.policy | typeof KIND.encryption; resource: NetworkPolicy | EncryptionSettings; tombstone: boolean }[];
 }
@@ -44,7 +46,9 @@ interface ChangeSet {
  * - A policy or encryption change is synced into every group manifest (the policy's entry recomputed from
  *   its current document, so batches coalesced or replayed by the feed converge on what is stored).
  * - A cluster change (created, labels or identities changed, tombstoned) recompiles every group from
- *   what is stored: membership moves, groups appear and disappear. Groups gaining members are written
+ *   what is stored: membership moves, groups appear and disappear. A changed cluster already compiled as it
+ *   is (a write of its status by fleet inventory: one group holds it, the group of its labels, with its
+ *   agent identities) needs nothing: only the manifests are read. Groups gaining members are written
  *   first, then the others, then removals, so a cluster moving between groups is always in one of them.
  * - Every policy or encryption version seen gets its revision recorded if it is missing (the repair for a
  *   request that died between storing a resource and recording its revision).
@@ -60,7 +64,7 @@ export class DesiredStateCompiler {
   async applyChanges(documents: readonly Record<string, unknown>[]): Promise<void> {
     const changes = classify(documents);
     await Promise.all(changes.versions.map((version) => this.recordRevision(version)));
-    if (changes.clusters) await this.compileAll();
+    if (changes.clusters && !(await this.compiledAsTheyAre(changes.clusterDocs))) await this.compileAll();
     else if (changes.policyNames.size > 0 || changes.encryption) await this.syncResources([...changes.policyNames], changes.encryption);
   }
 
@@ -106,6 +110,26 @@ export class DesiredStateCompiler {
       pending = lost;
     }
     return counts;
+  }
+
+  /**
+   * True when every changed cluster is live and its manifests already say what it says now: exactly one
+   * group lists it, the group of its labels, with its agent identities. Anything else (new, moved, identities
+   * changed, deleted, or still listed in a second group) is false: recompile.
+   */
+  private async compiledAsTheyAre(changed: ChangeSet['clusterDocs']): Promise<boolean> {
+    if (changed.length === 0 || changed.some((c) => c.tombstone)) return false;
+    const manifests = [...(await this.readManifests(undefined)).values()].map((entry) => entry.value);
+    return changed.every(({ cluster }) => {
+      const id = cluster.metadata.name;
+      const holding = manifests.filter((manifest) => manifest.members[id] !== undefined);
+      const identities = [...(cluster.spec.agentIdentities ?? [])].sort();
+      return (
+        holding.length === 1 &&
+        holding[0]!.groupKey === labelGroupKey(cluster.metadata.labels ?? {}) &&
+        JSON.stringify(holding[0]!.members[id]) === JSON.stringify(identities)
+      );
+    });
   }
 
   /** Syncs the named policies' entries (and, if asked, the encryption) into every existing group. */
@@ -181,11 +205,14 @@ function factsOf(manifest: GroupManifest): GroupFacts {
 }
 
 function classify(documents: readonly Record<string, unknown>[]): ChangeSet {
-  const changes: ChangeSet = { policyNames: new Set(), encryption: false, clusters: false, versions: [] };
+  const changes: ChangeSet = { policyNames: new Set(), encryption: false, clusters: false, clusterDocs: [], versions: [] };
   for (const document of documents) {
     const changed = changedDocument<NetworkPolicy | EncryptionSettings | Cluster>(document);
     const kind = changed.partitionKey('kind');
-    if (kind === KIND.cluster) changes.clusters = true;
+    if (kind === KIND.cluster) {
+      changes.clusters = true;
+      changes.clusterDocs.push({ cluster: changed.value as Cluster, tombstone: changed.tombstone });
+    }
     else if (kind === KIND.policy) {
       changes.policyNames.add(changed.id);
       changes.versions.push({ kind, resource: changed.value as NetworkPolicy, tombstone: changed.tombstone });
