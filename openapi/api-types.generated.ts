@@ -1533,6 +1533,7 @@ export interface components {
             error?: components["schemas"]["Problem"];
         };
         ClusterSpec: {
+            /** @description The AKS managed cluster's ARM resource id, in the canonical casing or all lower case (as Azure Resource Graph and some CLI output give it); compared case-insensitively. */
             armResourceId?: string;
             /** @description Entra object ids (`oid`) or application ids (`appid`/`azp`) allowed to act as this cluster's agents. */
             agentIdentities?: string[];

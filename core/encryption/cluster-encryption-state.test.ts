@@ -32,6 +32,9 @@ describe('clusterEncryptionState', () => {
   it('Unknown, with the reason: no armResourceId, facts of another id, a managed cluster ARM answered 404 for', () => {
     expect(state(cluster('WireGuard', { armId: null }))).toMatchObject({ actual: null, compliance: { state: 'Unknown', reasons: [expect.stringContaining('no spec.armResourceId')] } });
     expect(state(cluster('WireGuard', { factsId: `${ID}-old` }))).toMatchObject({ actual: null, compliance: { state: 'Unknown', reasons: [expect.stringContaining('has not read')] } });
+    const neverFound = cluster('WireGuard', { found: false });
+    delete neverFound.status!.inventory;
+    expect(state(neverFound).compliance.reasons[0]).toMatch(/^ARM answered 404 for .*nothing to compare with$/);
     const gone = state(cluster('WireGuard', { found: false }));
     expect(gone.actual).toMatchObject({ armResourceFound: false, transitEncryption: 'WireGuard' });
     expect(gone.compliance).toMatchObject({ state: 'Unknown', reasons: [expect.stringContaining('404')] });

@@ -5,8 +5,9 @@
  * Contract of clusterEncryptionState():
  * - `actual` is the inventory's facts only when they are about the cluster's current `spec.armResourceId`
  *   (facts of an id since changed are ignored); null otherwise.
- * - compliance: `Unknown` with the reason when there is no `armResourceId`, no facts yet, or the last read
- *   found the managed cluster gone (ARM 404 — the last facts are not evidence of anything now); else
+ * - compliance: `Unknown` with the reason when there is no `armResourceId`, no facts yet (never read, never
+ *   found, or reads failing: the ArmResourceFound condition says which), or the last read found the managed
+ *   cluster gone (ARM 404 — the last facts are not evidence of anything now); else
  *   encryptionCompliance(), with `acnsMayBeEnabled` from the cluster's remediation opt-in.
  * - nodeEvidence counts nodes heard within `silentAfterSeconds` that sent evidence: with a WireGuard
  *   interface, without, or unreadable (evidence with `error`). `mismatch`: `NoEvidence` when no such node
@@ -46,6 +47,8 @@ export function clusterEncryptionState(input: ClusterEncryptionInput): ClusterEn
   const actual: EncryptionActual | null = current ? { observedAt: current.observedAt, armResourceFound: !gone, ...facts } : null;
   let compliance: EncryptionCompliance;
   if (armId === undefined) compliance = unknown('the cluster has no spec.armResourceId: fleetnet cannot read its managed cluster');
+  else if (!current && found?.status === 'False') compliance = unknown(`ARM answered 404 for ${armId} (${found.message ?? 'no such managed cluster'}): there is nothing to compare with`);
+  else if (!current && found?.status === 'Unknown') compliance = unknown(`inventory could not read ${armId}: ${found.message ?? 'the read failed'}`);
   else if (!current) compliance = unknown(`inventory has not read ${armId} yet`);
   else if (gone) compliance = unknown(`ARM answered 404 for ${armId} (${found?.message ?? 'the managed cluster is gone'}); the last facts read are from ${current.observedAt}`);
   else compliance = encryptionCompliance(effective, facts, { acnsMayBeEnabled: cluster.spec.encryptionRemediation?.allowEnablingAdvancedNetworking === true });

@@ -48,10 +48,10 @@ beforeAll(async () => {
   );
   client = createContractClient(api.baseUrl);
   const admin = api.tokens.admin;
-  const put = (body: ReturnType<typeof cluster>) => client.call('PUT', `/clusters/${body.metadata.name}`, { token: admin, body });
+  const put = async (body: ReturnType<typeof cluster>) => expect((await client.call('PUT', `/clusters/${body.metadata.name}`, { token: admin, body })).status).toBe(201);
   await put(cluster('c-wg', managedClusterId(SUB_A, 'rg1', 'aks-wg')));
-  // ids compare case-insensitively, as ARM's do
-  await put(cluster('c-cilium', managedClusterId(SUB_A, 'RG1', 'AKS-CILIUM')));
+  // ids compare case-insensitively, as ARM's do (Resource Graph gives them all lower case)
+  await put(cluster('c-cilium', managedClusterId(SUB_A, 'RG1', 'AKS-CILIUM').toLowerCase()));
   await put(cluster('c-kubenet', managedClusterId(SUB_A, 'rg2', 'aks-kubenet')));
   await put(cluster('c-other-sub', managedClusterId(SUB_B, 'rgb', 'aks-other-sub')));
   await put(cluster('c-gone', managedClusterId(SUB_A, 'rg1', 'never-existed')));
