@@ -19,6 +19,7 @@ import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterFromFixture, managedClusterId, startFakeArm, type FakeArm } from '../helpers/fake-arm.js';
 import { encryptionBody, nodeBody } from '../helpers/fixtures.js';
+import { createRandom } from '../helpers/flow-fixtures.js';
 
 const SEED = Number(process.env.FLEETNET_TEST_SEED ?? 0x5eed14);
 const CLUSTERS = 214; // + 2 fixed corners
@@ -28,18 +29,6 @@ const SUB_UNLISTED = '00000000-0000-0000-0000-0000000000e2';
 const BASE_FIXTURE = 'AdvancedNetworkingTransitEncryption.json';
 const TRANSIT = 'networkProfile.advancedNetworking.security.transitEncryption.type';
 const ACNS = 'networkProfile.advancedNetworking.enabled';
-
-/** mulberry32: small, seeded, good enough to pick cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Kind = 'read' | 'noArm' | 'deleted' | 'late';
 type Evidence = 'tunnel' | 'noTunnel' | 'error';
@@ -171,7 +160,7 @@ function expectedOf(c: GeneratedCluster, gone = false): Expected {
 // ---- the generated fleet ----
 
 function generateFleet(seed: number): GeneratedCluster[] {
-  const random = prng(seed);
+  const random = createRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const fleet: GeneratedCluster[] = [];
   for (let i = 0; i < CLUSTERS; i++) {
