@@ -118,6 +118,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The fleet console's page (anonymous; the console calls this API with the user's own token).
+         * @description The single page of the fleet console (console/, built into dist/console). Requested without the trailing
+         *     slash it answers 308 to `console/`, so the page's relative URLs resolve under the route prefix. Views
+         *     live in the URL's fragment (`#/flows?…`), which never reaches the server. 404 when the console was not
+         *     built (`npm run build:console`).
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/config.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the console signs in (anonymous; no secrets).
+         * @description `{"auth":"entra","clientId","authority","scopes"}` when the console's app registration
+         *     (`FLEETNET_CONSOLE_CLIENT_ID`) and Entra ID (`FLEETNET_AUTH_ISSUER`, `FLEETNET_AUTH_AUDIENCE`) are
+         *     configured — the console signs in with MSAL and asks for `<audience>/.default` —, else `{"auth":"token"}`
+         *     (the user pastes a bearer token, e.g. from `npm run token` locally).
+         */
+        get: operations["getConsoleConfig"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/console/{asset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A file of the built console (scripts, styles, source maps, license notices; anonymous). */
+        get: operations["getConsoleAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/networkpolicies": {
         parameters: {
             query?: never;
@@ -1282,6 +1345,13 @@ export interface components {
             actual?: components["schemas"]["EncryptionActual"] | null;
             compliance?: components["schemas"]["EncryptionCompliance"];
             nodeEvidence?: components["schemas"]["ClusterNodeEvidence"];
+        };
+        ConsoleConfig: {
+            /** @enum {string} */
+            auth: "token" | "entra";
+            clientId?: string;
+            authority?: string;
+            scopes?: string[];
         };
         /** @description The cluster's opt-in to guarded encryption remediation (docs/encryption.md). Absent = not opted in. */
         ClusterEncryptionRemediationSpec: {
@@ -2862,6 +2932,123 @@ export interface operations {
                 };
                 content?: never;
             };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the page the client holds. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    /** @description Scripts, styles and API calls from this origin only (and Entra ID for sign-in); no framing. */
+                    "Content-Security-Policy"?: string;
+                    "X-Content-Type-Options": components["headers"]["NoSniff"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description The page is unchanged. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description To the same path with a trailing slash. */
+            308: {
+                headers: {
+                    /** @description The page's URL. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getConsoleConfig: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The sign-in settings. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsoleConfig"];
+                };
+            };
+            /** @description Unchanged. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            500: components["responses"]["InternalError"];
+        };
+    };
+    getConsoleAsset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag of the file the client holds. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The file's name as the build wrote it. */
+                asset: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    "Cache-Control": components["headers"]["PublicCacheControl"];
+                    "X-Content-Type-Options": components["headers"]["NoSniff"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                    "application/json": string;
+                    "text/plain": string;
+                };
+            };
+            /** @description Unchanged. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
             500: components["responses"]["InternalError"];
         };
     };

@@ -106,3 +106,4 @@ export type InventoryError = Schemas['InventoryError'];
 export type EncryptionRemediationRequest = Schemas['EncryptionRemediationRequest'];
 export type EncryptionRemediationPlan = Schemas['EncryptionRemediationPlan'];
 export type EncryptionRemediationOperation = Schemas['EncryptionRemediationOperation'];
+export type FleetRealization = Schemas['FleetRealization'];

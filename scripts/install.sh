@@ -13,6 +13,7 @@ packages=(
   iproute2                 # network namespaces, veths, tc
   iptables                 # the datapath benchmark's iptables baseline; host-routing test: FORWARD counters, DNAT
   socat                    # TCP/UDP peers inside test namespaces
+  chromium                 # the console's browser tests (headless, driven by playwright-core)
   openssl                  # self-signed TLS certificate for the fake ARM endpoint (test/helpers/fake-arm.ts)
 )
 missing=()

@@ -1,5 +1,6 @@
 import { apiReferenceOperations } from './handlers/api-reference.js';
 import { clusterOperations } from './handlers/clusters.js';
+import { consoleOperations } from './handlers/console.js';
 import { desiredStateOperations } from './handlers/desired-state.js';
 import { encryptionOperations } from './handlers/encryption-settings.js';
 import { explainOperations } from './handlers/explain.js';
@@ -24,6 +25,7 @@ export function createOperations(services: ServicesProvider): Operation[] {
     ...healthOperations(services),
     ...openApiDocumentOperations(services),
     ...apiReferenceOperations(services),
+    ...consoleOperations(services),
     ...networkPolicyOperations(services),
     ...revisionOperations(services),
     ...networkPolicyImportOperations(services),

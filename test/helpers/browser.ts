@@ -1,0 +1,57 @@
+/**
+ * Headless Chromium for the console's browser tests: Debian's `chromium` package (scripts/install.sh)
+ * driven by playwright-core through its executablePath (Playwright's own browser downloads are not used).
+ * - launchChromium(): headless, no sandbox (tests run as root in CI).
+ * - watchPage(): every console error and uncaught page error, to assert there are none.
+ * - saveScreenshot(): PNGs under test-artifacts/console/ (git-ignored; CI keeps them as artifacts).
+ * - axeViolations(): axe-core run in the page (its source evaluated over the DevTools protocol, so the
+ *   console's CSP stays on), the violations of impact serious or critical.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+export const CHROMIUM_PATH = process.env.FLEETNET_CHROMIUM ?? '/usr/lib/chromium/chromium';
+export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+}
+
+export interface PageProblems {
+  errors: string[];
+}
+
+export function watchPage(page: Page): PageProblems {
+  const problems: PageProblems = { errors: [] };
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.errors.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.errors.push(`page: ${error.message}`));
+  return problems;
+}
+
+export async function saveScreenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const path = `${SCREENSHOT_DIR}${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+let axeSource: Promise<string> | undefined;
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+export async function axeViolations(page: Page): Promise<AxeViolation[]> {
+  axeSource ??= readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  await page.evaluate(await axeSource);
+  // a string, so this Node-side file needs no DOM types: axe's own result, reduced to what a test shows
+  const violations = (await page.evaluate(`axe.run().then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) })))`)) as AxeViolation[];
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
