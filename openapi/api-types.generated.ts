@@ -523,18 +523,21 @@ export interface paths {
          *     sent with `If-Match` on the ARM `eTag`.
          *
          *     `dryRun=true` answers 200 with that plan (method, ARM path and api-version, `If-Match`, the body, the
-         *     field changes and AKS's documented consequences) and sends nothing. Without it the same plan is sent
-         *     (with `armEtag` from the body, when given, as `If-Match`: apply exactly what a dry run showed); once ARM
-         *     accepts it the answer is 202 + `Operation-Location` (`getEncryptionRemediation`), ARM's long-running
-         *     operation (`Azure-AsyncOperation`) is polled to its end by the instance that sent it, and a revision of
-         *     kind `ClusterEncryption` records who sent what (`listClusterEncryptionRevisions`).
+         *     field changes and AKS's documented consequences) and sends nothing. Applying needs `armEtag`, the eTag the
+         *     dry run showed (400 without it): the same plan is sent with it as `If-Match`, so exactly the reviewed
+         *     change goes out or none. Once ARM accepts it the answer is 202 + `Operation-Location`
+         *     (`getEncryptionRemediation`), ARM's long-running operation (`Azure-AsyncOperation`) is polled to its end
+         *     by the instance that sent it, and a revision of kind `ClusterEncryption` records who sent what
+         *     (`listClusterEncryptionRevisions`).
          *
          *     Refused with nothing sent: 409 `RemediationNotEnabled` (no opt-in, or the remediation setting is off),
          *     409 `NothingToRemediate` (Compliant), 409 `RemediationUnsupported` (Unsupported or Unknown, with the
-         *     reasons), 404 when the cluster or its managed cluster does not exist, 412 `ArmPreconditionFailed` when
-         *     ARM's `eTag` moved (re-run the dry run), 409 `ArmConflict` when ARM refuses because another operation
-         *     runs, 503 + Retry-After when ARM throttles or is unavailable, 502 `ArmRequestFailed` when ARM refuses
-         *     fleetnet's own identity (RBAC, docs/encryption.md). Requires Fleet.Admin.
+         *     reasons, or no EncryptionSettings), 409 `ArmConflict` (the managed cluster is not `Succeeded`, or ARM
+         *     refuses because another operation runs), 404 when the cluster or its managed cluster does not exist,
+         *     412 `ArmPreconditionFailed` when ARM's `eTag` moved since the dry run (run it again), 422
+         *     `ArmRequestFailed` when ARM finds the change invalid (ARM's words), 503 + Retry-After when ARM throttles
+         *     or is unavailable, 502 `ArmRequestFailed` when ARM refuses fleetnet's own identity (RBAC,
+         *     docs/encryption.md). Requires Fleet.Admin.
          */
         post: operations["remediateClusterEncryption"];
         delete?: never;
@@ -558,7 +561,8 @@ export interface paths {
          * @description `Running` is answered with `Retry-After`; the instance polling ARM refreshes `lastUpdatedAt` at least every
          *     10 seconds, and a `Running` operation not written for 60 seconds is reported `Failed` with the problem
          *     `OperationInterrupted` (ARM's operation may still finish: its URL is in `arm.asyncOperation`; the next
-         *     inventory run reads the outcome). Kept 7 days. Requires Fleet.Reader or Fleet.Admin.
+         *     inventory run reads the outcome). A change ARM refused is kept too, `Failed` with `arm.status` `Refused`.
+         *     Kept 7 days. Requires Fleet.Admin (the plan holds the managed cluster's whole configuration).
          */
         get: operations["getEncryptionRemediation"];
         put?: never;
@@ -1379,7 +1383,7 @@ export interface components {
         ClusterInventory: {
             /**
              * Format: date-time
-             * @description When ARM was last read successfully for this cluster.
+             * @description When ARM reported these facts to inventory. Reads that find the same facts rewrite it at most hourly (fewer writes), so it is at most about 1 h 15 min old while ARM answers.
              */
             observedAt: string;
             armResourceId: string;
@@ -1537,7 +1541,7 @@ export interface components {
             }[];
             clusters: {
                 registered: number;
-                /** @description Clusters whose status was written from a fresh read. */
+                /** @description Clusters read from ARM in this run (their status is written when the facts changed or are due for their hourly refresh). */
                 updated: string[];
                 /** @description Clusters whose managed cluster ARM answered 404 for. */
                 notFound: string[];
@@ -1548,6 +1552,12 @@ export interface components {
                 withoutArmId: string[];
                 /** @description Clusters registered by discovery in this run. */
                 discovered: string[];
+                /** @description With discovery on, managed clusters it did not register, and why (a cluster of that name was deleted in fleetnet; registering failed). */
+                notDiscovered?: {
+                    armResourceId: string;
+                    clusterId: string;
+                    reason: string;
+                }[];
             };
         };
         InventoryError: {
@@ -1594,7 +1604,7 @@ export interface components {
             arm?: {
                 /** @description ARM's `Azure-AsyncOperation` URL. */
                 asyncOperation?: string;
-                /** @description ARM's operation status as last polled (InProgress, Succeeded, Failed, Canceled). */
+                /** @description Sending (not yet answered), Refused (ARM said no), then ARM's operation status as last polled (InProgress, Succeeded, Failed, Canceled). */
                 status?: string;
                 provisioningState?: string;
                 /** @description The managed cluster's eTag after the change. */
@@ -3791,6 +3801,7 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["UnprocessableContent"];
             500: components["responses"]["InternalError"];
             502: components["responses"]["BadGateway"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3911,7 +3922,6 @@ export interface operations {
             };
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
-            409: components["responses"]["Conflict"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

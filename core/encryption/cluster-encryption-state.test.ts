@@ -25,8 +25,9 @@ const node = (name: string, evidence: NodeEncryptionEvidence | undefined, second
   spec: { agentVersion: 't' },
   status: { lastSeen: new Date(NOW.getTime() - secondsAgo * 1000).toISOString(), ...(evidence ? { encryption: evidence } : {}) },
 });
-const tunnel = (n: number): NodeEncryptionEvidence => ({ observedAt: NOW.toISOString(), source: 'ip', wireguardInterfaces: Array.from({ length: n }, (_, i) => ({ name: `wg${i}` })) });
-const state = (c: Cluster, nodes: Node[] = [], enabled = true) => clusterEncryptionState({ cluster: c, effective: { enabled, type: 'wireguard' }, nodes, now: NOW, silentAfterSeconds: 90 });
+const tunnel = (n: number): NodeEncryptionEvidence => ({ observedAt: NOW.toISOString(), source: 'ip', wireguardInterfaces: Array.from({ length: n }, (_, i) => ({ name: i === 0 ? 'cilium_wg0' : `wg${i}` })) });
+const state = (c: Cluster, nodes: Node[] = [], enabled = true, settingsGeneration: number | null = 1) =>
+  clusterEncryptionState({ cluster: c, effective: { enabled, type: 'wireguard' }, settingsGeneration, nodes, now: NOW, silentAfterSeconds: 90 });
 
 describe('clusterEncryptionState', () => {
   it('Unknown, with the reason: no armResourceId, facts of another id, a managed cluster ARM answered 404 for', () => {
@@ -38,6 +39,20 @@ describe('clusterEncryptionState', () => {
     const gone = state(cluster('WireGuard', { found: false }));
     expect(gone.actual).toMatchObject({ armResourceFound: false, transitEncryption: 'WireGuard' });
     expect(gone.compliance).toMatchObject({ state: 'Unknown', reasons: [expect.stringContaining('404')] });
+  });
+
+  it('Unknown without EncryptionSettings (no desired state to judge by), and while reads fail', () => {
+    expect(state(cluster('WireGuard'), [], false, null).compliance).toMatchObject({ state: 'Unknown', reasons: [expect.stringContaining('no EncryptionSettings')] });
+    const failing = cluster('WireGuard');
+    failing.status!.conditions = [{ type: 'ArmResourceFound', status: 'Unknown', reason: 'ReadFailed', message: 'ARM read failed: TooManyRequests' }];
+    expect(state(failing).compliance).toMatchObject({ state: 'Unknown', reasons: [expect.stringContaining('cannot read')] });
+    expect(state(failing).actual).toMatchObject({ transitEncryption: 'WireGuard' }); // the last facts are still shown
+  });
+
+  it('a tunnel is cilium_wg0 not reported down; a node VPN says nothing about transit encryption', () => {
+    const vpnOnly: NodeEncryptionEvidence = { observedAt: NOW.toISOString(), source: 'ip', wireguardInterfaces: [{ name: 'wg0', up: true }] };
+    const down: NodeEncryptionEvidence = { observedAt: NOW.toISOString(), source: 'ip', wireguardInterfaces: [{ name: 'cilium_wg0', up: false }] };
+    expect(state(cluster('WireGuard'), [node('vpn', vpnOnly), node('down', down)]).nodeEvidence).toMatchObject({ nodesWithTunnel: 0, nodesWithoutTunnel: 2, mismatch: 'ArmWireGuardNodesWithoutTunnel' });
   });
 
   it('compares facts of the same id, whatever its case', () => {

@@ -5,26 +5,33 @@
  * Contract of clusterEncryptionState():
  * - `actual` is the inventory's facts only when they are about the cluster's current `spec.armResourceId`
  *   (facts of an id since changed are ignored); null otherwise.
- * - compliance: `Unknown` with the reason when there is no `armResourceId`, no facts yet (never read, never
- *   found, or reads failing: the ArmResourceFound condition says which), or the last read found the managed
- *   cluster gone (ARM 404 — the last facts are not evidence of anything now); else
- *   encryptionCompliance(), with `acnsMayBeEnabled` from the cluster's remediation opt-in.
+ * - compliance: `Unknown` with the reason when no EncryptionSettings exist (fleetnet has no desired
+ *   encryption: it neither approves nor disowns what AKS does), there is no `armResourceId`, no facts yet
+ *   (never read, never found), the last read found the managed cluster gone (ARM 404 — the last facts are
+ *   not evidence of anything now), or reads are failing (ArmResourceFound Unknown: the facts kept may be
+ *   stale); else encryptionCompliance(), with `acnsMayBeEnabled` from `allowEnablingAdvancedNetworking`.
  * - nodeEvidence counts nodes heard within `silentAfterSeconds` that sent evidence: with a WireGuard
  *   interface, without, or unreadable (evidence with `error`). `mismatch`: `NoEvidence` when no such node
  *   has readable evidence; `ArmWireGuardNodesWithoutTunnel` when ARM reports WireGuard and a reporting node
- *   shows none; `NodesTunnelArmWithoutWireGuard` when ARM's facts say no transit encryption and a node
- *   shows a WireGuard interface; else `None` (also when there are no ARM facts to contradict).
+ *   shows no tunnel; `NodesTunnelArmWithoutWireGuard` when ARM's facts say no transit encryption and a
+ *   node shows one; else `None` (also when there are no ARM facts to contradict). A tunnel is Cilium's
+ *   interface `cilium_wg0` (what AKS's WireGuard creates) not reported down; other WireGuard interfaces
+ *   (a node VPN's `wg0`) say nothing about transit encryption.
  *   `nodesDisagreeing` names up to 20 of the contradicting nodes, sorted.
  */
 import type { Cluster, ClusterNodeEvidence, EncryptionActual, EncryptionConfig, Node } from '../../openapi/types.js';
 import { encryptionCompliance, encryptionFactsOf, type EncryptionCompliance } from './encryption-compliance.js';
 
 export const ARM_FOUND_CONDITION = 'ArmResourceFound';
+/** The WireGuard interface Cilium (and so AKS's transit encryption) creates on every node. */
+export const CILIUM_WIREGUARD_INTERFACE = 'cilium_wg0';
 const MAX_DISAGREEING = 20;
 
 export interface ClusterEncryptionInput {
   cluster: Cluster;
   effective: EncryptionConfig;
+  /** generation of the EncryptionSettings behind `effective`; null when none exist */
+  settingsGeneration: number | null;
   nodes: readonly Node[];
   now: Date;
   silentAfterSeconds: number;
@@ -46,11 +53,13 @@ export function clusterEncryptionState(input: ClusterEncryptionInput): ClusterEn
   const facts = current ? encryptionFactsOf(current) : undefined;
   const actual: EncryptionActual | null = current ? { observedAt: current.observedAt, armResourceFound: !gone, ...facts } : null;
   let compliance: EncryptionCompliance;
-  if (armId === undefined) compliance = unknown('the cluster has no spec.armResourceId: fleetnet cannot read its managed cluster');
+  if (input.settingsGeneration === null) compliance = unknown('no EncryptionSettings exist: fleetnet has no desired encryption to compare with');
+  else if (armId === undefined) compliance = unknown('the cluster has no spec.armResourceId: fleetnet cannot read its managed cluster');
   else if (!current && found?.status === 'False') compliance = unknown(`ARM answered 404 for ${armId} (${found.message ?? 'no such managed cluster'}): there is nothing to compare with`);
   else if (!current && found?.status === 'Unknown') compliance = unknown(`inventory could not read ${armId}: ${found.message ?? 'the read failed'}`);
   else if (!current) compliance = unknown(`inventory has not read ${armId} yet`);
   else if (gone) compliance = unknown(`ARM answered 404 for ${armId} (${found?.message ?? 'the managed cluster is gone'}); the last facts read are from ${current.observedAt}`);
+  else if (found?.status === 'Unknown') compliance = unknown(`inventory cannot read ${armId} now (${found.message ?? 'the read failed'}); the last facts read are from ${current.observedAt}`);
   else compliance = encryptionCompliance(effective, facts, { acnsMayBeEnabled: cluster.spec.encryptionRemediation?.allowEnablingAdvancedNetworking === true });
   return { actual, compliance, nodeEvidence: nodeEvidenceOf(input, gone ? undefined : facts) };
 }
@@ -71,7 +80,7 @@ function nodeEvidenceOf(input: ClusterEncryptionInput, facts: ReturnType<typeof 
     if (!evidence || !(lastSeen >= since)) continue;
     reporting++;
     if (evidence.error !== undefined) unreadable++;
-    else (evidence.wireguardInterfaces.length > 0 ? withTunnel : withoutTunnel).push(node.metadata.name);
+    else (evidence.wireguardInterfaces.some((i) => i.name === CILIUM_WIREGUARD_INTERFACE && i.up !== false) ? withTunnel : withoutTunnel).push(node.metadata.name);
   }
   const armWireGuard = facts !== undefined && (facts.transitEncryption ?? 'None').toLowerCase() === 'wireguard';
   let mismatch: ClusterNodeEvidence['mismatch'] = 'None';

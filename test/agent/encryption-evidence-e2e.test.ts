@@ -5,8 +5,9 @@
  * changes — the parse of output captured from real hosts (agent/testdata/encryption-evidence/) stands in
  * for a tunnel this machine cannot have — and the change reaches the API without waiting for a poll.
  * The cluster's managed cluster (a local ARM, test/helpers/fake-arm.ts, loaded with AKS's transit-encryption
- * example) says WireGuard: the fleet report flags the node without a tunnel, then nothing once the node
- * shows one, then the reverse once ARM says None.
+ * example) says WireGuard: the fleet report flags the node without a tunnel — still with the captured
+ * host's `wg0` (a VPN is not Cilium's tunnel) —, then nothing once the node shows `cilium_wg0` (the same
+ * captured link under Cilium's name), then the reverse once ARM says None.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -119,6 +120,13 @@ describe('Node.status.encryption through the API', () => {
       source: 'ip -j -d link show type wireguard; wg show all dump',
       wireguardInterfaces: [{ name: 'wg0', up: true, listenPort: 51820, peers: 5, peersWithHandshake: 1 }],
     });
+    // that host's wg0 is not Cilium's interface: it says nothing about transit encryption
+    expect(await evidenceInReport()).toMatchObject({ mismatches: 1, nodesWithTunnel: 0, mismatch: 'ArmWireGuardNodesWithoutTunnel' });
+    // the same captured link under the name Cilium (and so AKS) gives it: a tunnel, ARM and node agree
+    const asCilium = ip.replaceAll('"wg0"', '"cilium_wg0"');
+    read = async () => combineEncryptionEvidence({ ok: true, stdout: asCilium }, { ok: true, stdout: dump.replaceAll('wg0\t', 'cilium_wg0\t') }, new Date((1555771458 + 60) * 1000)).evidence;
+    await runtime.evidence!.readOnce();
+    await until(nodeOf, (n) => n?.status?.encryption?.wireguardInterfaces?.[0]?.name === 'cilium_wg0', 'the renamed evidence');
     expect(await evidenceInReport()).toMatchObject({ mismatches: 0, nodesWithTunnel: 1, nodesWithoutTunnel: 0, mismatch: 'None' });
     // the reverse: ARM now says no transit encryption while the node shows a tunnel
     const managed = arm.cluster(ARM_ID)!;

@@ -40,6 +40,7 @@ beforeAll(async () => {
     clusterFromFixture(CILIUM, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-drift' }),
     clusterFromFixture(CILIUM, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-fails' }),
     clusterFromFixture(CILIUM, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-stale' }),
+    clusterFromFixture(CILIUM, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-drift-2' }),
     clusterFromFixture(CILIUM, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-no-opt-in' }),
     clusterFromFixture(CILIUM, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-acns-not-allowed' }),
     clusterFromFixture(WG, { subscriptionId: SUB, resourceGroup: 'rg1', name: 'aks-compliant' }),
@@ -54,6 +55,7 @@ beforeAll(async () => {
     ['c-drift', 'aks-drift', OPTED_IN],
     ['c-fails', 'aks-fails', OPTED_IN],
     ['c-stale', 'aks-stale', OPTED_IN],
+    ['c-drift-2', 'aks-drift-2', OPTED_IN],
     ['c-no-opt-in', 'aks-no-opt-in', undefined],
     ['c-acns-not-allowed', 'aks-acns-not-allowed', { enabled: true }],
     ['c-compliant', 'aks-compliant', OPTED_IN],
@@ -73,7 +75,7 @@ afterAll(async () => {
 const pollToEnd = async (location: string): Promise<Record<string, any>> => {
   const path = new URL(location).pathname.replace(/^\/api/, '');
   for (const deadline = Date.now() + 20_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
-    const response = await client.call('GET', path, { token: api.tokens.reader });
+    const response = await client.call('GET', path, { token: api.tokens.admin });
     expect(response.status).toBe(200);
     if (response.body.status !== 'Running') return response.body;
     expect(response.headers.get('retry-after')).toBe('2');
@@ -127,7 +129,7 @@ describe('encryption remediation', () => {
     expect(history.items).toHaveLength(1);
     expect(history.items[0]).toMatchObject({ resourceKind: 'ClusterEncryption', resourceName: 'c-drift', generation: 1, operation: 'remediate', actor: 'oid:admin-1', spec: { operationId: response.body.id, ifMatch: plan.change.ifMatch } });
     // remediating again: nothing to do, nothing sent
-    const again = await remediate('c-drift');
+    const again = await remediate('c-drift', { dryRun: true });
     expect(again.status).toBe(409);
     expect(again.body.code).toBe('NothingToRemediate');
     expect(writes('aks-drift')).toHaveLength(1);
@@ -135,7 +137,8 @@ describe('encryption remediation', () => {
 
   it("ARM's operation failing is the operation's Failed, with ARM's words", async () => {
     arm.failNextOperation('NetworkProfileUpdateFailed', 'could not reconfigure the nodes');
-    const response = await remediate('c-fails');
+    const plan = (await remediate('c-fails', { dryRun: true })).body;
+    const response = await remediate('c-fails', { body: { armEtag: plan.change.ifMatch } });
     expect(response.status).toBe(202);
     const done = await pollToEnd(response.headers.get('operation-location')!);
     expect(done.status).toBe('Failed');
@@ -147,16 +150,37 @@ describe('encryption remediation', () => {
     expect((await client.call('GET', '/clusters/c-fails/encryption/revisions', { token: api.tokens.reader })).body.items).toHaveLength(1);
   });
 
-  it('a managed cluster changed since the dry run (ARM 412) is our 412, with nothing recorded', async () => {
+  it('a managed cluster changed since the dry run is our 412, with nothing recorded: caught before sending, or by ARM on If-Match', async () => {
     const plan = (await remediate('c-stale', { dryRun: true })).body;
     const changed = arm.cluster(armId('aks-stale'))!;
     arm.seed({ ...changed, eTag: 'changed-by-someone-else' });
-    const response = await remediate('c-stale', { body: { armEtag: plan.change.ifMatch } });
-    expect(response.status).toBe(412);
-    expect(response.body.code).toBe('ArmPreconditionFailed');
-    expect(writes('aks-stale').map((r) => r.headers['if-match'])).toEqual([plan.change.ifMatch]);
-    expect(arm.cluster(armId('aks-stale'))!.eTag).toBe('changed-by-someone-else');
+    // fleetnet's own fresh read sees the eTag moved: nothing is sent
+    const early = await remediate('c-stale', { body: { armEtag: plan.change.ifMatch } });
+    expect([early.status, early.body.code]).toEqual([412, 'ArmPreconditionFailed']);
+    expect(writes('aks-stale')).toEqual([]);
+    // the cluster changes between fleetnet's read and its PUT: ARM's If-Match refuses it
+    const fresh = (await remediate('c-stale', { dryRun: true })).body;
+    const original = arm.cluster(armId('aks-stale'))!;
+    arm.throttle(1, 0, (request) => {
+      // never throttles: a hook that changes the cluster in ARM just as fleetnet's PUT arrives
+      if (request.method === 'PUT' && request.path.toLowerCase().endsWith('/aks-stale')) arm.seed({ ...original, eTag: 'changed-once-more' });
+      return false;
+    });
+    const late = await remediate('c-stale', { body: { armEtag: fresh.change.ifMatch } });
+    expect([late.status, late.body.code]).toEqual([412, 'ArmPreconditionFailed']);
+    expect(arm.cluster(armId('aks-stale'))!.eTag).toBe('changed-once-more');
     expect((await client.call('GET', '/clusters/c-stale/encryption/revisions', { token: api.tokens.reader })).body.items).toEqual([]);
+  });
+
+  it('apply needs the eTag its dry run showed; a cluster that is not Succeeded, or a fleet without settings, is refused', async () => {
+    const missing = await remediate('c-drift-2');
+    expect([missing.status, missing.body.code, missing.body.errors?.[0]?.pointer]).toEqual([400, 'ValidationFailed', '/armEtag']);
+    const updating = arm.cluster(armId('aks-drift-2'))!;
+    arm.seed({ ...updating, properties: { ...updating.properties, provisioningState: 'Updating' } });
+    const busy = await remediate('c-drift-2', { dryRun: true });
+    expect([busy.status, busy.body.code]).toEqual([409, 'ArmConflict']);
+    expect(busy.body.detail).toContain('Updating');
+    expect(writes('aks-drift-2')).toEqual([]);
   });
 
   it('refuses, with nothing sent: not opted in, ACNS not allowed, compliant, unsupported, gone in ARM, unknown cluster, a reader', async () => {
@@ -170,18 +194,19 @@ describe('encryption remediation', () => {
     arm.deleteCluster(armId('aks-deleted'));
     refusals.push(['c-deleted', 404, 'NotFound']);
     for (const [cluster, status, code] of refusals) {
+      const armEtag = arm.cluster(armId(`aks-${cluster.replace(/^c-/, '')}`))?.eTag ?? 'none';
       for (const dryRun of [true, false]) {
-        const response = await remediate(cluster, { dryRun });
+        const response = await remediate(cluster, dryRun ? { dryRun } : { body: { armEtag } });
         expect([cluster, dryRun, response.status, response.body.code]).toEqual([cluster, dryRun, status, code]);
       }
     }
-    expect((await remediate('c-kubenet')).body.detail).toMatch(/networkDataplane is azure/);
+    expect((await remediate('c-kubenet', { dryRun: true })).body.detail).toMatch(/networkDataplane is azure/);
     expect((await remediate('c-drift', { token: api.tokens.reader })).status).toBe(403);
     for (const name of ['aks-no-opt-in', 'aks-acns-not-allowed', 'aks-compliant', 'aks-kubenet', 'aks-deleted']) expect(writes(name)).toEqual([]);
-    expect((await client.call('GET', '/encryptionremediations/0000-0000', { token: api.tokens.reader })).status).toBe(404);
+    expect((await client.call('GET', '/encryptionremediations/0000-0000', { token: api.tokens.admin })).status).toBe(404);
   });
 
-  it('a fleet whose remediation switch is off refuses every cluster', async () => {
+  it('a fleet whose remediation switch is off, or that has no encryption settings, refuses every cluster', async () => {
     const off = await startTestApi({}, {}, { arm: armOptions() });
     try {
       const other = createContractClient(off.baseUrl);
@@ -192,6 +217,16 @@ describe('encryption remediation', () => {
       expect(response.body.detail).toContain('FLEETNET_ENCRYPTION_REMEDIATION');
     } finally {
       await off.close();
+    }
+    const unset = await startTestApi({ FLEETNET_ENCRYPTION_REMEDIATION: 'enabled' }, {}, { arm: armOptions() });
+    try {
+      const other = createContractClient(unset.baseUrl);
+      await other.call('PUT', '/clusters/c-drift', { token: unset.tokens.admin, body: clusterBody('c-drift', 'aks-no-opt-in', OPTED_IN) });
+      const response = await other.call('POST', '/clusters/c-drift/encryption/remediations?dryRun=true', { token: unset.tokens.admin });
+      expect([response.status, response.body.code]).toEqual([409, 'RemediationUnsupported']);
+      expect(response.body.detail).toContain('No EncryptionSettings');
+    } finally {
+      await unset.close();
     }
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createContractClient } from '../helpers/contract-client.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { clusterFromFixture, managedClusterId, startFakeArm, type FakeArm } from '../helpers/fake-arm.js';
+import { encryptionBody } from '../helpers/fixtures.js';
 
 const SUB_A = '00000000-0000-0000-0000-00000000000a';
 const SUB_B = '00000000-0000-0000-0000-00000000000b';
@@ -124,7 +125,10 @@ describe('fleet inventory', () => {
   });
 
   it('reads clusters with their encryption compliance, and a PUT keeps the status', async () => {
-    // no EncryptionSettings: encryption desired off
+    // without EncryptionSettings fleetnet has no desired encryption: Unknown, whatever ARM says
+    expect(condition(await getCluster('c-wg'), 'EncryptionCompliant')).toMatchObject({ status: 'Unknown', reason: 'Unknown', message: expect.stringContaining('no EncryptionSettings') });
+    // encryption desired off
+    expect((await client.call('PUT', '/encryptionsettings', { token: api.tokens.admin, body: encryptionBody({ default: { enabled: false } }) })).status).toBe(201);
     expect(condition(await getCluster('c-wg'), 'EncryptionCompliant')).toMatchObject({ status: 'False', reason: 'Drifted' });
     expect(condition(await getCluster('c-cilium'), 'EncryptionCompliant')).toMatchObject({ status: 'True', reason: 'Compliant' });
     expect(condition(await getCluster('c-no-arm'), 'EncryptionCompliant')).toMatchObject({ status: 'Unknown', reason: 'Unknown' });

@@ -47,6 +47,11 @@ export class ClusterService {
     });
   }
 
+  /** A cluster of this name was deleted (its tombstone is stored) and none is registered now. */
+  async wasDeleted(id: string): Promise<boolean> {
+    return (await this.deps.clusters.readEntry(KIND.cluster, id))?.tombstone === true;
+  }
+
   /** Every registered cluster (inventory, compliance report). */
   async all(): Promise<Cluster[]> {
     return (await this.deps.clusters.all(KIND.cluster)).map((entry) => entry.value);

@@ -60,7 +60,7 @@ export class EncryptionComplianceService {
     const settings = await this.settings();
     return clusters.map((cluster) => {
       const effective = computeEffectiveEncryption(settings?.spec, toClusterRecord(cluster), settings?.metadata.generation ?? null);
-      const { compliance } = clusterEncryptionState({ cluster, effective: effective.settings, nodes: [], now: this.deps.now(), silentAfterSeconds: 1 });
+      const { compliance } = clusterEncryptionState({ cluster, effective: effective.settings, settingsGeneration: effective.settingsGeneration ?? null, nodes: [], now: this.deps.now(), silentAfterSeconds: 1 });
       const conditions = (cluster.status?.conditions ?? []).filter((c) => c.type !== COMPLIANCE_CONDITION);
       return { ...cluster, status: { ...cluster.status, conditions: [...conditions, complianceCondition(compliance)] } };
     });
@@ -69,7 +69,7 @@ export class EncryptionComplianceService {
   private async stateOf(cluster: Cluster, settings: Settings, silentAfterSeconds: number) {
     const effective = computeEffectiveEncryption(settings?.spec, toClusterRecord(cluster), settings?.metadata.generation ?? null);
     const nodes = (await this.deps.nodes.all(cluster.metadata.name)).map((entry) => entry.value);
-    return clusterEncryptionState({ cluster, effective: effective.settings, nodes, now: this.deps.now(), silentAfterSeconds });
+    return clusterEncryptionState({ cluster, effective: effective.settings, settingsGeneration: effective.settingsGeneration ?? null, nodes, now: this.deps.now(), silentAfterSeconds });
   }
 
   private async settings(): Promise<Settings> {

@@ -49,7 +49,7 @@ export const encryptionOperations = (services: ServicesProvider): Operation[] =>
     return jsonResponse(202, operation, { 'Operation-Location': siblingUrl(request, /\/clusters\/[^/]+\/encryption\/remediations\/?$/, `/encryptionremediations/${operation.id}`), 'Retry-After': String(POLL_SECONDS) });
   }),
   defineOperation(services, { operationId: 'getEncryptionRemediation', method: 'GET', route: 'encryptionremediations/{operationId}' }, async ({ request, services, principal }) => {
-    requireReader(principal);
+    requireAdmin(principal); // the plan holds the managed cluster's whole configuration
     const id = pathParam(request, 'operationId');
     if (!/^[0-9a-f-]{1,64}$/.test(id)) throw validationFailed([{ pointer: '/path/operationId', message: 'is an operation id (hex digits and dashes)', rule: 'pattern' }]);
     const operation = await services.remediations.get(id);

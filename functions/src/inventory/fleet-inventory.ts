@@ -12,8 +12,11 @@
  *   (facts kept, ArmResourceFound Unknown). Its status is then written (next-cluster-status.ts).
  * - Clusters without an armResourceId are listed in `withoutArmId` (their stale facts, if any, removed).
  * - Discovery (opt-in): a listed managed cluster no registered cluster names is registered (discovery.ts),
- *   then treated like the others in the same run.
- * - One run at a time per instance: a call while a run is going joins it (same result).
+ *   then treated like the others in the same run — unless a cluster of the name it would get was deleted in
+ *   fleetnet (its tombstone: a deletion is not undone by the next run) or registering it fails (e.g. the
+ *   name was taken meanwhile); both are listed in `notDiscovered`, and the run goes on.
+ * - One run at a time per instance: a call while a run is going joins it (same result). Runs on two
+ *   instances may overlap: a status is never written backwards (next-cluster-status.ts).
  * A store failure while writing ends the run with that error (the API answers 503); statuses written before
  * it stay written (each write is whole).
  */
@@ -29,6 +32,12 @@ import { nextClusterStatus, type InventoryReadOutcome } from './next-cluster-sta
 export const INVENTORY_SCHEDULE = '0 */15 * * * *';
 const READ_CONCURRENCY = 8;
 const INVENTORY_ACTOR = 'fleetnet-inventory';
+
+/** A managed cluster as a listing returned it, and when that page arrived. */
+interface Listed {
+  cluster: ManagedCluster;
+  at: Date;
+}
 
 export interface FleetInventoryDeps {
   arm: ArmAccess;
@@ -55,23 +64,34 @@ export class FleetInventory {
 
   private async runOnce(): Promise<InventoryRunResult> {
     const startedAt = this.deps.now();
-    const listed = new Map<string, ManagedCluster>();
+    const listed = new Map<string, Listed>();
     const subscriptions = await Promise.all(this.deps.subscriptions.map((id) => this.listSubscription(id, listed)));
     let registered = await this.deps.clusters.all();
     const discovered: string[] = [];
+    const notDiscovered: NonNullable<InventoryRunResult['clusters']['notDiscovered']> = [];
     if (this.deps.discover) {
       const named = new Set(registered.flatMap((c) => (c.spec.armResourceId ? [c.spec.armResourceId.toLowerCase()] : [])));
       const taken = new Set(registered.map((c) => c.metadata.name));
-      for (const managed of listed.values()) {
+      for (const { cluster: managed } of listed.values()) {
         if (!managed.id || named.has(managed.id.toLowerCase())) continue;
         const cluster = discoveredCluster(managed, taken);
-        await this.deps.clusters.put(cluster.metadata.name, cluster, INVENTORY_ACTOR, { ifMatch: null, ifNoneMatch: '*' });
-        taken.add(cluster.metadata.name);
-        discovered.push(cluster.metadata.name);
+        const name = cluster.metadata.name;
+        taken.add(name);
+        try {
+          if (await this.deps.clusters.wasDeleted(name)) {
+            notDiscovered.push({ armResourceId: managed.id, clusterId: name, reason: `a cluster "${name}" was deleted in fleetnet: discovery does not register it again` });
+            continue;
+          }
+          await this.deps.clusters.put(name, cluster, INVENTORY_ACTOR, { ifMatch: null, ifNoneMatch: '*' });
+          discovered.push(name);
+        } catch (error) {
+          // e.g. an admin (or another run) registered the name meanwhile: reported, the run goes on
+          notDiscovered.push({ armResourceId: managed.id, clusterId: name, reason: error instanceof Error ? error.message.slice(0, 512) : String(error) });
+        }
       }
       if (discovered.length > 0) registered = await this.deps.clusters.all();
     }
-    const result: InventoryRunResult['clusters'] = { registered: registered.length, updated: [], notFound: [], failed: [], withoutArmId: [], discovered };
+    const result: InventoryRunResult['clusters'] = { registered: registered.length, updated: [], notFound: [], failed: [], withoutArmId: [], discovered, ...(this.deps.discover ? { notDiscovered } : {}) };
     await forEachLimited(registered, READ_CONCURRENCY, async (cluster) => {
       const outcome = await this.read(cluster, listed);
       const id = cluster.metadata.name;
@@ -95,15 +115,16 @@ export class FleetInventory {
     return { startedAt: startedAt.toISOString(), finishedAt: finishedAt.toISOString(), subscriptions, clusters: result };
   }
 
-  private async listSubscription(subscriptionId: string, into: Map<string, ManagedCluster>): Promise<InventoryRunResult['subscriptions'][number]> {
+  private async listSubscription(subscriptionId: string, into: Map<string, Listed>): Promise<InventoryRunResult['subscriptions'][number]> {
     let pages = 0;
     let managedClusters = 0;
     try {
       for await (const page of this.deps.arm.client(subscriptionId).managedClusters.list().byPage()) {
         pages++;
+        const at = this.deps.now();
         for (const cluster of page) {
           managedClusters++;
-          if (cluster.id) into.set(cluster.id.toLowerCase(), cluster);
+          if (cluster.id) into.set(cluster.id.toLowerCase(), { cluster, at });
         }
       }
       return { subscriptionId, managedClusters, pages };
@@ -112,19 +133,21 @@ export class FleetInventory {
     }
   }
 
-  private async read(cluster: Cluster, listed: ReadonlyMap<string, ManagedCluster>): Promise<InventoryReadOutcome> {
+  /** The cluster's managed cluster from the listings, else by GET; every outcome stamped with when ARM answered. */
+  private async read(cluster: Cluster, listed: ReadonlyMap<string, Listed>): Promise<InventoryReadOutcome> {
     const armResourceId = cluster.spec.armResourceId;
     if (!armResourceId) return { kind: 'noArmId' };
     const fromList = listed.get(armResourceId.toLowerCase());
-    if (fromList) return { kind: 'found', inventory: inventoryOf(fromList, this.deps.now()) };
+    if (fromList) return { kind: 'found', inventory: inventoryOf(fromList.cluster, fromList.at) };
     const ref = parseManagedClusterId(armResourceId);
-    if (!ref) return { kind: 'failed', armResourceId, error: { status: 0, code: 'InvalidResourceId', message: 'not a managed cluster resource id' } };
+    if (!ref) return { kind: 'failed', armResourceId, error: { status: 0, code: 'InvalidResourceId', message: 'not a managed cluster resource id' }, at: this.deps.now() };
     try {
       const managed = await this.deps.arm.client(ref.subscriptionId).managedClusters.get(ref.resourceGroup, ref.name);
       return { kind: 'found', inventory: inventoryOf(managed, this.deps.now()) };
     } catch (error) {
       const armError = armErrorOf(error);
-      return armError.status === 404 ? { kind: 'notFound', armResourceId } : { kind: 'failed', armResourceId, error: armError };
+      const at = this.deps.now();
+      return armError.status === 404 ? { kind: 'notFound', armResourceId, at } : { kind: 'failed', armResourceId, error: armError, at };
     }
   }
 }
