@@ -6,6 +6,7 @@ import type { FunctionComponent } from 'preact';
 import type { Api } from '../api.js';
 import { EncryptionView } from './encryption.js';
 import { FleetView } from './fleet.js';
+import { PoliciesView } from './policies.js';
 
 export interface ViewProps {
   api: Api;
@@ -20,5 +21,6 @@ export interface ViewDefinition {
 
 export const VIEWS: readonly ViewDefinition[] = [
   { id: 'fleet', title: 'Fleet', component: FleetView },
+  { id: 'policies', title: 'Policies', component: PoliciesView },
   { id: 'encryption', title: 'Encryption', component: EncryptionView },
 ];
