@@ -70,6 +70,48 @@ describe('SyncLoop: encryption evidence in every status', () => {
   });
 });
 
+describe('SyncLoop: a change while a status is being reported', () => {
+  it('is reported right after, not absorbed by the report in flight (the poll interval is a minute)', async () => {
+    const api = new FakeDesiredStateApi();
+    api.publish([bundled('a')]);
+    const dir = await mkdtemp(join(tmpdir(), 'fleetnet-evidence-'));
+    let evidence: NodeEncryptionEvidence = NONE;
+    let loop: SyncLoop | undefined;
+    let changedInFlight = false;
+    // the first status PUT: the evidence changes (and statusChanged() is called) while it is on the wire
+    const fetchDuringReport = async (request: Request): Promise<Response> => {
+      if (!changedInFlight && request.method === 'PUT' && new URL(request.url).pathname.endsWith('/status')) {
+        changedInFlight = true;
+        evidence = ONE;
+        loop!.statusChanged();
+      }
+      return api.fetch(request);
+    };
+    loop = new SyncLoop({
+      client: createApiClient({ baseUrl: FAKE_BASE_URL, clusterId: api.clusterId, nodeName: api.nodeName, token: async () => 'tok', fetch: fetchDuringReport }),
+      stateDir: dir,
+      nodeSpec: { agentVersion: 'test' },
+      pollIntervalMs: 60_000,
+      backoff: { baseMs: 5, maxMs: 20 },
+      program: async (bundle) => ({ revision: bundle.revision, programmed: true, degraded: [] }),
+      encryptionEvidence: () => evidence,
+    });
+    const ac = new AbortController();
+    const running = loop.run(ac.signal);
+    try {
+      await until(() => api.statuses.length >= 2).catch((e) => {
+        throw new Error(`${String(e)}: ${JSON.stringify(api.statuses.map((st) => st.encryption?.wireguardInterfaces.length))} changedInFlight=${changedInFlight}`);
+      });
+      expect(api.statuses[0]!.encryption).toEqual(NONE);
+      expect(api.statuses[1]!.encryption).toEqual(ONE);
+    } finally {
+      ac.abort();
+      await running;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {

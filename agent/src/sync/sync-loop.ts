@@ -79,6 +79,10 @@ export class SyncLoop {
   /** verified bodies of a resolution that did not complete, reused by the next one (cleared on success) */
   private readonly spare = new Map<string, BundledPolicy>();
   private statusPending = false;
+  /** counts statusChanged() calls: a report clears statusPending only if none came while it was sent */
+  private statusVersion = 0;
+  /** the statusVersion a skipped sleep was for (a pending report gets one immediate turn per change) */
+  private sleptAtVersion = 0;
   private chain: Promise<unknown> = Promise.resolve();
   private readonly log: Logger;
   private readonly wake = new EventTarget();
@@ -223,8 +227,13 @@ export class SyncLoop {
     return next;
   }
 
-  /** extraDegraded() or encryptionEvidence() changed: the status is reported on the next loop turn, which starts now. */
+  /**
+   * extraDegraded() or encryptionEvidence() changed: the status is reported on the next loop turn, which
+   * starts now — or, when the loop is busy (polling, reporting), right after this turn: a change during a
+   * report is never absorbed by it (statusVersion), and the loop does not sleep on a pending report.
+   */
   statusChanged(): void {
+    this.statusVersion += 1;
     this.statusPending = true;
     this.wake.dispatchEvent(new Event('wake'));
   }
@@ -233,16 +242,21 @@ export class SyncLoop {
     const outcome = this.state.lastOutcome;
     const problem = this.state.problem;
     if (!outcome && !problem) return;
+    const version = this.statusVersion;
     const extra = this.options.extraDegraded?.() ?? [];
     const reported = outcome && extra.length > 0 ? { ...outcome, degraded: [...outcome.degraded, ...extra] } : outcome;
     const status = buildNodeStatus(reported, this.state.observedRevision, this.conditions, new Date(), problem, this.options.encryptionEvidence?.());
     this.statusPending = true;
     await this.options.client.putNodeStatus(status);
     this.conditions = status.conditions ?? [];
-    if (this.state.lastOutcome === outcome && this.state.problem === problem) this.statusPending = false;
+    if (this.state.lastOutcome === outcome && this.state.problem === problem && this.statusVersion === version) this.statusPending = false;
   }
 
   private sleepOrWake(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.statusPending && this.state.failures === 0 && this.statusVersion !== this.sleptAtVersion) {
+      this.sleptAtVersion = this.statusVersion; // a change arrived during the turn: one more turn now, not a spin
+      return Promise.resolve();
+    }
     const inner = new AbortController();
     const onWake = () => {
       if (this.state.failures === 0) inner.abort(); // after failures, the backoff wins
