@@ -6,6 +6,9 @@ import type { FunctionComponent } from 'preact';
 import type { Api } from '../api.js';
 import { EncryptionView } from './encryption.js';
 import { FleetView } from './fleet.js';
+import { FlowsView } from './flows.js';
+import { MapView } from './map.js';
+import { DropsView } from './drops.js';
 import { PoliciesView } from './policies.js';
 
 export interface ViewProps {
@@ -21,6 +24,9 @@ export interface ViewDefinition {
 
 export const VIEWS: readonly ViewDefinition[] = [
   { id: 'fleet', title: 'Fleet', component: FleetView },
+  { id: 'flows', title: 'Flows', component: FlowsView },
+  { id: 'map', title: 'Service map', component: MapView },
+  { id: 'drops', title: 'Drops', component: DropsView },
   { id: 'policies', title: 'Policies', component: PoliciesView },
   { id: 'encryption', title: 'Encryption', component: EncryptionView },
 ];
