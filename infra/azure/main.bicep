@@ -103,6 +103,9 @@ param armEndpoint string = environment().resourceManager
 @description('Fleet-wide switch of guarded encryption remediation (FLEETNET_ENCRYPTION_REMEDIATION). true: a custom role that may PUT (not delete) managed clusters is created and assigned in every subscription of remediationSubscriptionIds. false (default): no such role exists anywhere, whatever remediationSubscriptionIds says.')
 param enableEncryptionRemediation bool = false
 
+@description('Application (client) id of the console\'s own Entra app registration (a single-page application whose redirect URI is https://<app>.azurewebsites.net/api/console/), FLEETNET_CONSOLE_CLIENT_ID. Empty (default): the console asks users to paste a token.')
+param consoleClientId string = ''
+
 @description('Subscriptions where remediation may change managed clusters; only used when enableEncryptionRemediation is true, and then required: non-empty and a subset of inventorySubscriptionIds (the deployment fails otherwise).')
 param remediationSubscriptionIds array = []
 
@@ -373,6 +376,10 @@ var fleetInventoryAppSettings = [
   {
     name: 'FLEETNET_ENCRYPTION_REMEDIATION'
     value: enableEncryptionRemediation ? (empty(remediationSubscriptions) ? fail('enableEncryptionRemediation=true needs remediationSubscriptionIds (the subscriptions whose managed clusters fleetnet may change).') : (empty(remediationSubscriptionsOutsideInventory) ? 'enabled' : fail('remediationSubscriptionIds must be a subset of inventorySubscriptionIds.'))) : 'disabled'
+  }
+  {
+    name: 'FLEETNET_CONSOLE_CLIENT_ID'
+    value: consoleClientId
   }
 ]
 

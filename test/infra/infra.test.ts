@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ENV } from '../../functions/src/app-services.js';
 import { AUTH_ENV } from '../../functions/src/auth/auth-config.js';
+import { CONSOLE_ENV } from '../../functions/src/handlers/console.js';
 import { CONTAINERS, DATABASE_ID } from '../../functions/src/store/cosmos-layout.js';
 import { buildCosmosContainers, COSMOS_CONTAINERS_PATH, renderCosmosContainers } from '../../scripts/generate-infra.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
@@ -101,7 +102,7 @@ describe('infra/azure/main.bicep', () => {
 
   it('sets every environment variable the code reads, and none Flex Consumption refuses', () => {
     const names = appSettingNames(mainBicep);
-    const required = ['AzureWebJobsStorage__accountName', ...Object.values(APP_ENV), AUTH_ENV.issuer, AUTH_ENV.audience, AUTH_ENV.jwksUri];
+    const required = ['AzureWebJobsStorage__accountName', ...Object.values(APP_ENV), AUTH_ENV.issuer, AUTH_ENV.audience, AUTH_ENV.jwksUri, CONSOLE_ENV.clientId];
     for (const name of required) expect(names, name).toContain(name);
     for (const name of [AUTH_ENV.devIssuerDir, 'AzureWebJobsStorage', 'FUNCTIONS_WORKER_RUNTIME', 'FUNCTIONS_EXTENSION_VERSION', 'WEBSITE_RUN_FROM_PACKAGE', 'WEBSITE_NODE_DEFAULT_VERSION', 'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING']) {
       expect(names, name).not.toContain(name);
