@@ -45,15 +45,7 @@ describe('SyncLoop: encryption evidence in every status', () => {
     const dir = await mkdtemp(join(tmpdir(), 'fleetnet-evidence-'));
     dirs.push(dir);
     let evidence: NodeEncryptionEvidence = NONE;
-    const loop = new SyncLoop({
-      client: createApiClient({ baseUrl: FAKE_BASE_URL, clusterId: api.clusterId, nodeName: api.nodeName, token: async () => 'tok', fetch: api.fetch }),
-      stateDir: dir,
-      nodeSpec: { agentVersion: 'test' },
-      pollIntervalMs: 60_000,
-      backoff: { baseMs: 5, maxMs: 20 },
-      program: async (bundle) => ({ revision: bundle.revision, programmed: true, degraded: [] }),
-      encryptionEvidence: () => evidence,
-    });
+    const loop = evidenceLoop(api, dir, api.fetch, () => evidence);
     const ac = new AbortController();
     const running = loop.run(ac.signal);
     try {
@@ -87,15 +79,7 @@ describe('SyncLoop: a change while a status is being reported', () => {
       }
       return api.fetch(request);
     };
-    loop = new SyncLoop({
-      client: createApiClient({ baseUrl: FAKE_BASE_URL, clusterId: api.clusterId, nodeName: api.nodeName, token: async () => 'tok', fetch: fetchDuringReport }),
-      stateDir: dir,
-      nodeSpec: { agentVersion: 'test' },
-      pollIntervalMs: 60_000,
-      backoff: { baseMs: 5, maxMs: 20 },
-      program: async (bundle) => ({ revision: bundle.revision, programmed: true, degraded: [] }),
-      encryptionEvidence: () => evidence,
-    });
+    loop = evidenceLoop(api, dir, fetchDuringReport, () => evidence);
     const ac = new AbortController();
     const running = loop.run(ac.signal);
     try {
@@ -111,6 +95,19 @@ describe('SyncLoop: a change while a status is being reported', () => {
     }
   });
 });
+
+/** A SyncLoop against the fake API whose poll interval is a minute: only statusChanged() makes it report early. */
+function evidenceLoop(api: FakeDesiredStateApi, stateDir: string, fetch: (request: Request) => Promise<Response>, evidence: () => NodeEncryptionEvidence): SyncLoop {
+  return new SyncLoop({
+    client: createApiClient({ baseUrl: FAKE_BASE_URL, clusterId: api.clusterId, nodeName: api.nodeName, token: async () => 'tok', fetch }),
+    stateDir,
+    nodeSpec: { agentVersion: 'test' },
+    pollIntervalMs: 60_000,
+    backoff: { baseMs: 5, maxMs: 20 },
+    program: async (bundle) => ({ revision: bundle.revision, programmed: true, degraded: [] }),
+    encryptionEvidence: evidence,
+  });
+}
 
 async function until(cond: () => boolean, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;
