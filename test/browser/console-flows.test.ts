@@ -7,7 +7,7 @@
  *   filter — compiled by the CLI's flag compiler — and its next page); the filter lives in the URL (a reload
  *   keeps it); the coverage statement is shown; a row's detail explains the verdict
  *   (POST /clusters/{id}/explain); export downloads every matching record as NDJSON; the performance
- *   marks put the first paint after the answer well under 1 s.
+ *   marks bench:console reads are set (the timings are the benchmark's, never a test's).
  * - Service map: cytoscape lays the graph out (FQDN peers as nodes); the edge table lists the API's edges;
  *   an edge's table link and a tap on the same edge in the canvas both land on exactly that edge's flows.
  * - Drops: totals, the by-policy groups and the trend's sum equal POST /flows/aggregations' numbers.
@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { FlowAggregationResult, FlowQueryResult, FlowRecord, FlowSummary, ServiceGraph } from '../../openapi/types.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
-import { axeViolations, launchChromium, saveScreenshot, watchPage, type PageProblems } from '../helpers/browser.js';
+import { checkView as checkViewOf, launchChromium, signInWithToken, type PageProblems, watchPage } from '../helpers/browser.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { clusterBody } from '../helpers/fixtures.js';
 import { WORLD, batch, createRandom, endpoint, generateSummaries, summary } from '../helpers/flow-fixtures.js';
@@ -70,10 +70,7 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await browser.newPage({ acceptDownloads: true });
   problems = watchPage(page);
-  await page.goto(`${api.baseUrl}/console/`);
-  await page.getByLabel('Token').fill(api.tokens.reader);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'Views' }).waitFor();
+  await signInWithToken(page, `${api.baseUrl}/console/`, api.tokens.reader);
 }, 180_000);
 afterAll(async () => {
   await browser?.close();
@@ -88,10 +85,7 @@ async function post<T>(path: string, body: unknown): Promise<T> {
   return response.body as T;
 }
 
-async function checkView(name: string): Promise<void> {
-  expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  await saveScreenshot(page, name);
-}
+const checkView = (name: string) => checkViewOf(page, name);
 
 /** The table's rows as [node, verdict, packets] — what identifies a row here. */
 async function shownRows(): Promise<string[][]> {
@@ -118,7 +112,7 @@ async function openHash(hash: string): Promise<void> {
 }
 
 describe('console flow views in Chromium', () => {
-  it('flows: the unfiltered first page equals /flows/query; coverage shown; first paint < 1 s after the answer', async () => {
+  it('flows: the unfiltered first page equals /flows/query; coverage shown; the paint marks bench:console reads are set', async () => {
     await openHash('#/flows?since=2h');
     await flowsShown();
     const want = await post<FlowQueryResult>('/flows/query', { since: '2h', maxPageSize: 100 });
@@ -126,8 +120,7 @@ describe('console flow views in Chromium', () => {
     expect(await shownRows()).toEqual(expectedRows(want.items));
     expect(await page.locator('.coverage').textContent()).toMatch(/3 cluster\(s\), 6 node\(s\) reported/);
     const paint = (await page.evaluate("performance.getEntriesByName('flows:painted')[0].startTime - performance.getEntriesByName('flows:answered')[0].startTime")) as number;
-    expect(paint).toBeGreaterThanOrEqual(0);
-    expect(paint).toBeLessThan(1000);
+    expect(paint).toBeGreaterThanOrEqual(0); // the marks exist and are ordered; the time itself is bench:console's (no timed tests)
     await checkView('flows');
   });
 

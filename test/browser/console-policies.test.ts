@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { FlowEndpoint, FlowSummary } from '../../openapi/types.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
-import { axeViolations, launchChromium, saveScreenshot, watchPage, type PageProblems } from '../helpers/browser.js';
+import { checkView as checkViewOf, launchChromium, signInWithToken, type PageProblems, watchPage } from '../helpers/browser.js';
 import { createContractClient } from '../helpers/contract-client.js';
 import { clusterBody, nodeBody } from '../helpers/fixtures.js';
 import { batch } from '../helpers/flow-fixtures.js';
@@ -92,16 +92,11 @@ afterAll(async () => {
 
 const consoleUrl = () => `${api.baseUrl}/console/`;
 
-async function checkView(name: string): Promise<void> {
-  expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
-  await saveScreenshot(page, name);
-}
+const checkView = (name: string) => checkViewOf(page, name);
 
 describe('console: policies in Chromium', () => {
   it('signs in as a reader and lists the policies with targets, mode and generation', async () => {
-    await page.goto(consoleUrl());
-    await page.getByLabel('Token').fill(api.tokens.reader);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInWithToken(page, consoleUrl(), api.tokens.reader);
     await page.getByRole('navigation', { name: 'Views' }).getByRole('link', { name: 'Policies' }).click();
     const rows = page.getByRole('table', { name: 'Network policies' }).locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(2);

@@ -6,11 +6,13 @@
  * - saveScreenshot(): PNGs under test-artifacts/console/ (git-ignored; CI keeps them as artifacts).
  * - axeViolations(): axe-core run in the page (its source evaluated over the DevTools protocol, so the
  *   console's CSP stays on), the violations of impact serious or critical.
+ * - signInWithToken(): the console's sign-in form, as a user fills it; checkView(): axe then a screenshot.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 export const CHROMIUM_PATH = process.env.FLEETNET_CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
@@ -54,4 +56,18 @@ export async function axeViolations(page: Page): Promise<AxeViolation[]> {
   // a string, so this Node-side file needs no DOM types: axe's own result, reduced to what a test shows
   const violations = (await page.evaluate(`axe.run().then((result) => result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => JSON.stringify(n.target)) })))`)) as AxeViolation[];
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+/** Opens the console at `consoleUrl` and signs in by pasting `token`, as a user does. */
+export async function signInWithToken(page: Page, consoleUrl: string, token: string): Promise<void> {
+  await page.goto(consoleUrl);
+  await page.getByLabel('Token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Views' }).waitFor();
+}
+
+/** A view is done when axe finds nothing serious or critical in it; its screenshot is kept. */
+export async function checkView(page: Page, name: string): Promise<void> {
+  expect(await axeViolations(page), `axe on ${name}`).toEqual([]);
+  await saveScreenshot(page, name);
 }
