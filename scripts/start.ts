@@ -7,7 +7,9 @@
  * The port is bound before anything else starts: a busy or forbidden port is one line on stderr
  * (with a free port to try) and exit code 1, never a stack.
  */
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { buildConsole, CONSOLE_OUT } from './build-console.js';
 import { createAppServices, type AppServices } from '../functions/src/app-services.js';
 import { AUTH_ENV } from '../functions/src/auth/auth-config.js';
 import { DEV_ISSUER_DEFAULT_DIR } from '../functions/src/auth/dev-issuer.js';
@@ -83,6 +85,13 @@ try {
 const services = await createAppServices({ env });
 resolveServices(services);
 const baseUrl = printableBaseUrl(host!);
+// the console's static files (dist/console): built now unless they exist; a failed build is one line, the API runs on
+const consoleReady = existsSync(`${CONSOLE_OUT}index.html`)
+  ? true
+  : await buildConsole().then(
+      () => true,
+      (error: unknown) => (console.error(`console not built (npm run build:console): ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`), false),
+    );
 
 console.log(`fleetnet API listening on ${baseUrl}  (PORT=${port === 0 ? '0 (any free port)' : port}, HOST=${listenHost}; set either to change)`);
 console.log(`store: ${env.COSMOS_ENDPOINT ? env.COSMOS_ENDPOINT : 'embedded Cosmos-compatible server (in-process, data lives until exit)'}`);
@@ -103,6 +112,7 @@ if (issuer) {
 } else {
   console.log(`  export FLEETNET_TOKEN=<an Entra ID access token for ${env[AUTH_ENV.audience] ?? 'the API'}>`);
 }
+if (consoleReady) console.log(`\nConsole: ${baseUrl}/console/  (paste the reader or admin token above to sign in)`);
 console.log('\nCtrl-C to stop.');
 
 // The Functions host runs this on a timer (functions/src/index.ts); locally, every five minutes too.

@@ -122,7 +122,7 @@ describe('npm start', () => {
     expect(run.stderr.trim()).toBe('npm start: PORT=http is not a port number (0–65535): PORT=7072 npm start');
   });
 
-  it('prints ready-to-paste exports for API, FLEETNET_API_URL and tokens that work', async () => {
+  it('prints ready-to-paste exports for API, FLEETNET_API_URL and tokens that work, and the console\'s URL', async () => {
     const run = runScript('scripts/start.ts', [], { PORT: '0', HOST: '127.0.0.1', FLEETNET_AUTH_DEV_ISSUER_DIR: tempDir() });
     await waitFor('the exports', () => run.stdout.includes('Ctrl-C to stop'), 20_000);
     const api = /^ {2}export API=(http:\/\/localhost:\d+\/api)$/m.exec(run.stdout)?.[1];
@@ -132,6 +132,9 @@ describe('npm start', () => {
     const admin = /^ {2}export ADMIN_TOKEN=(\S+)$/m.exec(run.stdout)?.[1];
     const r = await fetch(`${api}/networkpolicies`, { headers: { authorization: `Bearer ${admin}` } });
     expect(r.status).toBe(200);
+    // and the console's URL, which serves the page
+    expect(run.stdout).toContain(`Console: ${api}/console/`);
+    expect((await fetch(`${api}/console/`)).headers.get('content-type')).toBe('text/html; charset=utf-8');
     run.child.kill('SIGTERM');
     expect((await run.exit).code).toBe(0);
   });

@@ -10,8 +10,8 @@ import { useMemo } from 'preact/hooks';
 import type { FlowAggregationQuery, FlowAggregationResult, FlowGroup } from '../../../openapi/types.js';
 import { humanBytes } from '../../../cli/render.js';
 import { Badge, Loading, useLoad } from '../components.js';
-import { navigate, routeHref } from '../route.js';
-import { Coverage, TimeFields, VerdictBoxes, filterParams, paramsFromForm, queryFromParams, type WindowQuery } from './flows-parts.js';
+import { routeHref } from '../route.js';
+import { Coverage, ViewFilterForm, TimeFields, VerdictBoxes, filterParams, queryFromParams, type WindowQuery } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
 
 const TREND_BUCKETS = 12;
@@ -62,15 +62,7 @@ export function DropsView({ api, params }: ViewProps) {
   return (
     <>
       <h1>Drops</h1>
-      <form
-        key={filterKey}
-        class="panel filters"
-        aria-label="Drops filter"
-        onSubmit={(event) => {
-          event.preventDefault();
-          navigate('drops', paramsFromForm(event.currentTarget));
-        }}
-      >
+      <ViewFilterForm key={filterKey} view="drops" label="Drops filter">
         <div class="row">
           <TimeFields params={params} />
           <label>
@@ -87,7 +79,7 @@ export function DropsView({ api, params }: ViewProps) {
           </button>
         </div>
         <p class="muted">Without a verdict chosen: DROPPED and AUDIT (audit = would have been dropped by a policy in audit mode).</p>
-      </form>
+      </ViewFilterForm>
       <Loading loaded={drops}>
         {() => {
           const d = drops.data!;

@@ -8,6 +8,8 @@
  * a flag given several values repeats the parameter (`verdict=DROPPED&verdict=AUDIT`). In a text field,
  * several values are separated by commas (commas inside parentheses, as in `app in (a,b)`, stay).
  */
+import type { ComponentChildren } from 'preact';
+import { navigate } from '../route.js';
 import type { ExplainEndpoint, ExplainEntity, FlowCoverage, FlowExplainRequest, FlowQuery, FlowRecord, ServiceGraphNode } from '../../../openapi/types.js';
 import { compileObserveFlags, type ObserveFlags } from '../../../cli/flow-flags.js';
 import { describeCoverage } from '../../../cli/render.js';
@@ -234,4 +236,20 @@ export function explainRequestOf(record: FlowRecord): { body: FlowExplainRequest
   const destination = explainSide(flow.destination, flow.IP?.destination);
   if (!source || !destination) return { why: `the ${!source ? 'source' : 'destination'} is neither a pod, an entity nor an address` };
   return { body: { source, destination, protocol, port: flow.l4.destination_port, localhostPolicy: false } };
+}
+
+/** The filter form of a flow view: submitting it puts its fields in `view`'s URL (plus `keep`). */
+export function ViewFilterForm({ view, label, keep, children }: { view: string; label: string; keep?: URLSearchParams; children: ComponentChildren }) {
+  return (
+    <form
+      class="panel filters"
+      aria-label={label}
+      onSubmit={(event) => {
+        event.preventDefault();
+        navigate(view, paramsFromForm(event.currentTarget, keep));
+      }}
+    >
+      {children}
+    </form>
+  );
 }

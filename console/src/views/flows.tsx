@@ -14,7 +14,7 @@ import type { FlowExplanation, FlowQueryResult, FlowRecord } from '../../../open
 import { describeEndpoint, describeLayer7, humanBytes } from '../../../cli/render.js';
 import { Badge, Loading, ProblemBox, useLoad } from '../components.js';
 import { navigate, routeHref } from '../route.js';
-import { Coverage, FILTER_GROUPS, type WindowQuery, TimeFields, VerdictBoxes, explainRequestOf, filterParams, joinValues, paramsFromForm, queryFromParams } from './flows-parts.js';
+import { Coverage, ViewFilterForm, FILTER_GROUPS, type WindowQuery, TimeFields, VerdictBoxes, explainRequestOf, filterParams, joinValues, queryFromParams } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
 
 const PAGE_SIZES = [100, 200, 500, 1000];
@@ -37,14 +37,7 @@ export function FlowsView({ api, params }: ViewProps) {
 function FilterForm({ params, size }: { params: URLSearchParams; size: number }) {
   const active = [...filterParams(params).keys()].filter((k) => k !== 'since' && k !== 'until');
   return (
-    <form
-      class="panel filters"
-      aria-label="Flow filter"
-      onSubmit={(event) => {
-        event.preventDefault();
-        navigate('flows', paramsFromForm(event.currentTarget, size !== 100 ? new URLSearchParams({ size: String(size) }) : undefined));
-      }}
-    >
+    <ViewFilterForm view="flows" label="Flow filter" {...(size !== 100 ? { keep: new URLSearchParams({ size: String(size) }) } : {})}>
       <div class="row">
         <TimeFields params={params} />
         <VerdictBoxes params={params} />
@@ -85,7 +78,7 @@ function FilterForm({ params, size }: { params: URLSearchParams; size: number })
         ))}
         <p class="muted">Several values in one field: separate them with commas (values of one field are ORed, fields are ANDed).</p>
       </details>
-    </form>
+    </ViewFilterForm>
   );
 }
 

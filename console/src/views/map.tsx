@@ -15,8 +15,8 @@ import type { Cluster, ServiceGraph, ServiceGraphEdge, ServiceGraphNode } from '
 import { humanBytes } from '../../../cli/render.js';
 import { Loading, ProblemBox, useLoad } from '../components.js';
 import { listAll } from '../paged.js';
-import { navigate, routeHref } from '../route.js';
-import { Coverage, TimeFields, VerdictBoxes, edgeParams, filterParams, paramsFromForm, queryFromParams } from './flows-parts.js';
+import { routeHref } from '../route.js';
+import { Coverage, ViewFilterForm, TimeFields, VerdictBoxes, edgeParams, filterParams, queryFromParams } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
 
 const TABLE_ROWS = 200;
@@ -32,15 +32,7 @@ export function MapView({ api, params }: ViewProps) {
   return (
     <>
       <h1>Service map</h1>
-      <form
-        key={filterKey}
-        class="panel filters"
-        aria-label="Service map filter"
-        onSubmit={(event) => {
-          event.preventDefault();
-          navigate('map', paramsFromForm(event.currentTarget));
-        }}
-      >
+      <ViewFilterForm key={filterKey} view="map" label="Service map filter">
         <div class="row">
           <TimeFields params={params} />
           <label>
@@ -64,7 +56,7 @@ export function MapView({ api, params }: ViewProps) {
             Show
           </button>
         </div>
-      </form>
+      </ViewFilterForm>
       <Loading loaded={graph}>{() => <GraphAndEdges graph={graph.data!} window={filters} />}</Loading>
     </>
   );

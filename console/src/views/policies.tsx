@@ -343,26 +343,8 @@ function RevisionsSection({ api, name, params }: { api: Api; name: string; param
             ) : (
               <>
                 <div class="row">
-                  <label>
-                    From generation
-                    <select value={String(from)} onChange={(e) => choose('from', (e.target as HTMLSelectElement).value)}>
-                      {withSpec.map((r) => (
-                        <option key={r.generation} value={String(r.generation)}>
-                          {r.generation}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
-                  <label>
-                    To generation
-                    <select value={String(to)} onChange={(e) => choose('to', (e.target as HTMLSelectElement).value)}>
-                      {withSpec.map((r) => (
-                        <option key={r.generation} value={String(r.generation)}>
-                          {r.generation}
-                        </option>
-                      ))}
-                    </select>
-                  </label>
+                  <GenerationSelect label="From generation" value={from} generations={withSpec.map((r) => r.generation)} onChoose={(g) => choose('from', g)} />
+                  <GenerationSelect label="To generation" value={to} generations={withSpec.map((r) => r.generation)} onChoose={(g) => choose('to', g)} />
                 </div>
                 <RevisionDiff from={withSpec.find((r) => r.generation === from)} to={withSpec.find((r) => r.generation === to)} fromGeneration={from} toGeneration={to} />
               </>
@@ -698,5 +680,20 @@ function ChangeGroups({ title, id, changes, total }: { title: string; id: string
         </table>
       )}
     </section>
+  );
+}
+
+function GenerationSelect({ label, value, generations, onChoose }: { label: string; value: number | undefined; generations: number[]; onChoose: (generation: string) => void }) {
+  return (
+    <label>
+      {label}
+      <select value={String(value)} onChange={(e) => onChoose((e.target as HTMLSelectElement).value)}>
+        {generations.map((g) => (
+          <option key={g} value={String(g)}>
+            {g}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
