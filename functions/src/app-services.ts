@@ -103,13 +103,14 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     log: (message) => console.error(message),
   });
   observeResources = desiredState.observeWrite;
+  const clusters = new ClusterService({ clusters: store.clusters, nodes: store.nodes, now });
   const chunks = new FlowChunkStore(cosmos.containers.flows);
   const coverage = new FlowCoverageStore(cosmos.containers.flowCoverage);
   const flowDecoder = createFlowDecoder({ threads: numberFrom(env[APP_ENV.flowDecoderThreads], defaultDecoderThreads()) });
   const flows = new FlowService({
     chunks,
     coverage,
-    listClusterIds: async () => (await store.clusters.all(KIND.cluster)).map((entry) => entry.value.metadata.name),
+    listClusterIds: async () => (await clusters.all()).map((cluster) => cluster.metadata.name),
     retentionSeconds: Math.max(1, Math.round(numberFrom(env[APP_ENV.flowRetentionDays], 30) * 86_400)),
     folds: flowDecoder,
     now,
@@ -119,13 +120,12 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
     policy: async (name) => (await store.policies.read(KIND.policy, name))?.value,
     replay: {
       flows,
-      clusters: async () => (await store.clusters.all(KIND.cluster)).map(({ value }) => ({ id: value.metadata.name, labels: value.metadata.labels ?? {} })),
+      clusters: async () => (await clusters.all()).map((cluster) => ({ id: cluster.metadata.name, labels: cluster.metadata.labels ?? {} })),
       currentPolicies: createCurrentPolicies(desiredState.reader),
     },
     now,
     log: (message) => console.error(message),
   });
-  const clusters = new ClusterService({ clusters: store.clusters, nodes: store.nodes, now });
   const arm = new ArmAccess(options.arm ?? armOptionsFromEnv(env));
   const inventory = new FleetInventory({
     arm,

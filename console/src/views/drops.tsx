@@ -11,7 +11,7 @@ import type { FlowAggregationQuery, FlowAggregationResult, FlowGroup } from '../
 import { humanBytes } from '../../../cli/render.js';
 import { Badge, Loading, useLoad } from '../components.js';
 import { routeHref } from '../route.js';
-import { Coverage, ViewFilterForm, TimeFields, VerdictBoxes, filterParams, queryFromParams, type WindowQuery } from './flows-parts.js';
+import { Coverage, NamespaceVerdictsSubmit, ViewFilterForm, TimeFields, filterParams, queryFromParams, type WindowQuery } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
 
 const TREND_BUCKETS = 12;
@@ -69,14 +69,7 @@ export function DropsView({ api, params }: ViewProps) {
             Cluster
             <input name="cluster" defaultValue={params.getAll('cluster').join(', ')} size={14} />
           </label>
-          <label>
-            Namespace
-            <input name="namespace" defaultValue={params.getAll('namespace').join(', ')} size={14} />
-          </label>
-          <VerdictBoxes params={params} />
-          <button class="primary" type="submit">
-            Show
-          </button>
+          <NamespaceVerdictsSubmit params={params} />
         </div>
         <p class="muted">Without a verdict chosen: DROPPED and AUDIT (audit = would have been dropped by a policy in audit mode).</p>
       </ViewFilterForm>

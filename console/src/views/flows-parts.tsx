@@ -253,3 +253,19 @@ export function ViewFilterForm({ view, label, keep, children }: { view: string; 
     </form>
   );
 }
+
+/** The end of the drops and map filters' row: namespaces, verdicts, and the submit button. */
+export function NamespaceVerdictsSubmit({ params }: { params: URLSearchParams }) {
+  return (
+    <>
+      <label>
+        Namespace
+        <input name="namespace" defaultValue={params.getAll('namespace').join(', ')} size={14} />
+      </label>
+      <VerdictBoxes params={params} />
+      <button class="primary" type="submit">
+        Show
+      </button>
+    </>
+  );
+}

@@ -16,7 +16,7 @@ import { humanBytes } from '../../../cli/render.js';
 import { Loading, ProblemBox, useLoad } from '../components.js';
 import { listAll } from '../paged.js';
 import { routeHref } from '../route.js';
-import { Coverage, ViewFilterForm, TimeFields, VerdictBoxes, edgeParams, filterParams, queryFromParams } from './flows-parts.js';
+import { Coverage, NamespaceVerdictsSubmit, ViewFilterForm, TimeFields, edgeParams, filterParams, queryFromParams } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
 
 const TABLE_ROWS = 200;
@@ -47,14 +47,7 @@ export function MapView({ api, params }: ViewProps) {
               {params.get('cluster') && !(clusters.data ?? []).some((c) => c.metadata.name === params.get('cluster')) ? <option value={params.get('cluster')!}>{params.get('cluster')}</option> : null}
             </select>
           </label>
-          <label>
-            Namespace
-            <input name="namespace" defaultValue={params.getAll('namespace').join(', ')} size={14} />
-          </label>
-          <VerdictBoxes params={params} />
-          <button class="primary" type="submit">
-            Show
-          </button>
+          <NamespaceVerdictsSubmit params={params} />
         </div>
       </ViewFilterForm>
       <Loading loaded={graph}>{() => <GraphAndEdges graph={graph.data!} window={filters} />}</Loading>
