@@ -5,14 +5,9 @@
  *   in sessionStorage (this tab only) until sign-out.
  * - `entra` (in Azure): @azure/msal-browser, loaded only then, signs in with redirect and acquires tokens
  *   for the API's scope; MSAL keeps its cache in sessionStorage.
- * The mode and Entra's settings come from `config.json`, served next to the page (getConsoleConfig).
+ * The mode and Entra's settings come from `config.json`, served next to the page (console-config.ts).
  */
-export interface ConsoleConfig {
-  auth: 'token' | 'entra';
-  clientId?: string;
-  authority?: string;
-  scopes?: string[];
-}
+import type { ConsoleConfig } from '../../functions/src/handlers/console-config.js';
 
 const TOKEN_KEY = 'fleetnet.console.token';
 
@@ -43,17 +38,18 @@ function devSession(config: ConsoleConfig): Session {
   };
 }
 
-async function entraSession(config: ConsoleConfig): Promise<Session> {
+async function entraSession(config: Extract<ConsoleConfig, { auth: 'entra' }>): Promise<Session> {
   const msal = await import('@azure/msal-browser');
+  const pageUri = location.origin + location.pathname; // the redirect URI registered for the console's app
   const app = new msal.PublicClientApplication({
-    auth: { clientId: config.clientId ?? '', authority: config.authority ?? '', redirectUri: location.origin + location.pathname },
+    auth: { clientId: config.clientId, authority: config.authority, knownAuthorities: config.knownAuthorities, redirectUri: pageUri, postLogoutRedirectUri: pageUri },
     cache: { cacheLocation: 'sessionStorage' },
   });
   await app.initialize();
   const redirect = await app.handleRedirectPromise();
   if (redirect?.account) app.setActiveAccount(redirect.account);
   const account = () => app.getActiveAccount() ?? app.getAllAccounts()[0];
-  const scopes = config.scopes ?? [];
+  const { scopes } = config;
   return {
     config,
     token: async () => {

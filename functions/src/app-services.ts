@@ -1,7 +1,8 @@
 import type { EncryptionRemediationOperation, PolicyReplayOperation } from '../../openapi/types.js';
 import { cacheVerifiedTokens } from './auth/cache-verified-tokens.js';
 import { loadAuthConfig, type AuthEnv } from './auth/auth-config.js';
-import { createAuthenticator, type Authenticator } from './auth/create-authenticator.js';
+import { createAuthenticator, type Authenticator, type AuthenticatorDeps } from './auth/create-authenticator.js';
+import { consoleConfig, type ConsoleConfig } from './handlers/console-config.js';
 import type { BearerTokenVerifier } from './auth/verify-bearer-token.js';
 import { ClusterService } from './domain/clusters.js';
 import { createDesiredStateService, type DesiredStateService } from './domain/desired-state.js';
@@ -28,6 +29,8 @@ import { cosmosTuningFromEnv, openCosmos, type CosmosConnection } from './store/
 export interface AppServices {
   verifyToken: BearerTokenVerifier;
   authenticator: Authenticator;
+  /** How the console signs in (served as console/config.json). */
+  console: ConsoleConfig;
   store: FleetStore;
   revisions: RevisionLog;
   desiredState: DesiredStateService;
@@ -58,6 +61,8 @@ export interface AppServiceOptions {
   now?: () => Date;
   /** Azure Resource Manager access (tests: a local ARM's endpoint, credential and TLS trust); default from APP_ENV. */
   arm?: ArmAccessOptions;
+  /** How Entra's keys are fetched (tests: a local authority's TLS trust); default jose's fetch. */
+  authenticator?: AuthenticatorDeps;
 }
 
 /** Environment variables read here (besides the auth ones, see auth-config.ts). */
@@ -85,7 +90,7 @@ export const APP_ENV = {
 export async function createAppServices(options: AppServiceOptions): Promise<AppServices> {
   const { env } = options;
   const now = options.now ?? (() => new Date());
-  const authenticator = await createAuthenticator(loadAuthConfig(env));
+  const authenticator = await createAuthenticator(loadAuthConfig(env), options.authenticator);
   const cosmos =
     options.cosmos ??
     (await openCosmos({ endpoint: env[APP_ENV.cosmosEndpoint], databaseId: env[APP_ENV.cosmosDatabase] ?? 'fleetnet', tuning: cosmosTuningFromEnv(env) }));
@@ -148,6 +153,7 @@ export async function createAppServices(options: AppServiceOptions): Promise<App
   return {
     verifyToken: cacheVerifiedTokens(authenticator.verify, { maxAgeMillis: numberFrom(env[APP_ENV.tokenCacheMillis], 60_000), maxEntries: 10_000 }),
     authenticator,
+    console: consoleConfig(env),
     store,
     revisions,
     desiredState,

@@ -1,7 +1,7 @@
 /**
  * Headless Chromium for the console's browser tests: Debian's `chromium` package (scripts/install.sh)
  * driven by playwright-core through its executablePath (Playwright's own browser downloads are not used).
- * - launchChromium(): headless, no sandbox (tests run as root in CI).
+ * - launchChromium(): headless, no sandbox (tests run as root in CI); trusts the named local HTTPS fakes.
  * - watchPage(): every console error and uncaught page error, to assert there are none.
  * - saveScreenshot(): PNGs under test-artifacts/console/ (git-ignored; CI keeps them as artifacts).
  * - axeViolations(): axe-core run in the page (its source evaluated over the DevTools protocol, so the
@@ -17,8 +17,10 @@ import { expect } from 'vitest';
 export const CHROMIUM_PATH = process.env.FLEETNET_CHROMIUM ?? '/usr/lib/chromium/chromium';
 export const SCREENSHOT_DIR = fileURLToPath(new URL('../../test-artifacts/console/', import.meta.url));
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+/** `trustSpki`: base64 SHA-256 public-key hashes of local HTTPS fakes (local-https.ts) to trust, and no more. */
+export function launchChromium(options: { trustSpki?: string[] } = {}): Promise<Browser> {
+  const trust = options.trustSpki?.length ? [`--ignore-certificate-errors-spki-list=${options.trustSpki.join(',')}`] : [];
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', ...trust] });
 }
 
 export interface PageProblems {

@@ -1,7 +1,7 @@
 /**
  * A local fake of Azure Resource Manager for AKS managed clusters, spoken to by the real
- * `@azure/arm-containerservice` client over HTTPS (self-signed certificate made with the openssl CLI at
- * start, trusted by the client through `tlsOptions.ca`; nothing disables TLS verification).
+ * `@azure/arm-containerservice` client over HTTPS (local-https.ts: a self-signed certificate made at start,
+ * trusted by the client through `tlsOptions.ca`; nothing disables TLS verification).
  *
  * Protocol (ARM's, as AKS does; paths and resource ids match case-insensitively; any api-version is
  * accepted and kept in the request log):
@@ -26,18 +26,13 @@
  * `Retry-After: 0` on writes and polls: @azure/core-lro ignores a zero value, so the caller's
  * `updateIntervalInMs` sets the poll pace (default 2000 ms — tests pass a small one).
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { resolve } from 'node:path';
 import type { TokenCredential } from '@azure/core-auth';
 import { ContainerServiceClient, type ContainerServiceClientOptionalParams } from '@azure/arm-containerservice';
+import { startLocalHttpsServer } from './local-https.js';
 import { UPSTREAM_FIXTURES } from './upstream-fixtures.js';
 
 /** A managed cluster as ARM puts it on the wire (the fixtures' response bodies). */
@@ -174,30 +169,10 @@ interface Operation {
   status: 'InProgress' | 'Succeeded' | 'Failed';
 }
 
-async function makeSelfSignedCert(dir: string): Promise<{ key: string; cert: string }> {
-  const keyFile = join(dir, 'key.pem');
-  const certFile = join(dir, 'cert.pem');
-  await promisify(execFile)('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile,
-  ]);
-  return { key: await readFile(keyFile, 'utf8'), cert: await readFile(certFile, 'utf8') };
-}
-
 const PROVIDER = 'microsoft.containerservice';
 
 export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeArm> {
   const token = options.token ?? DEFAULT_ARM_TOKEN;
-  const dir = await mkdtemp(join(tmpdir(), 'fake-arm-'));
-  let server: Server;
-  let tls: { key: string; cert: string };
-  try {
-    tls = await makeSelfSignedCert(dir);
-  } catch (e) {
-    await rm(dir, { recursive: true, force: true });
-    throw new Error(`fake-arm: openssl could not make a certificate (is the openssl CLI installed?): ${String(e)}`);
-  }
-
   const clusters = new Map<string, ArmManagedCluster>(); // lower-cased id → cluster
   const operations = new Map<string, Operation>();
   const throttles: { left: number; retryAfter: number; match: (r: ArmRequest) => boolean }[] = [];
@@ -441,30 +416,15 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
     clusters.set(op.key, done);
   };
 
-  server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      try {
-        handle(req, res, Buffer.concat(chunks).toString('utf8'));
-      } catch (e) {
-        if (!res.headersSent) fail(res, 500, 'InternalServerError', String(e));
-      }
-    });
-  });
-  await new Promise<void>((ok, ko) => {
-    server.once('error', ko);
-    server.listen(0, '127.0.0.1', () => ok());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `https://127.0.0.1:${port}`;
+  const server = await startLocalHttpsServer('fake-arm', handle);
+  const endpoint = server.url;
   const credential = staticTokenCredential(token);
-  const tlsOptions = { ca: tls.cert };
+  const tlsOptions = { ca: server.ca };
 
   const fake: FakeArm = {
     url: endpoint,
     endpoint,
-    ca: tls.cert,
+    ca: server.ca,
     tlsOptions,
     credential,
     pageSize: options.pageSize ?? 100,
@@ -498,13 +458,7 @@ export async function startFakeArm(options: FakeArmOptions = {}): Promise<FakeAr
     failNextOperation: (code, message) => {
       nextFailure = { code, message };
     },
-    close: async () => {
-      await new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      });
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: () => server.close(),
   };
   return fake;
 }

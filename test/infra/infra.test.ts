@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ENV } from '../../functions/src/app-services.js';
 import { AUTH_ENV } from '../../functions/src/auth/auth-config.js';
-import { CONSOLE_ENV } from '../../functions/src/handlers/console.js';
+import { CONSOLE_ENV } from '../../functions/src/handlers/console-config.js';
 import { CONTAINERS, DATABASE_ID } from '../../functions/src/store/cosmos-layout.js';
 import { buildCosmosContainers, COSMOS_CONTAINERS_PATH, renderCosmosContainers } from '../../scripts/generate-infra.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';

@@ -5,30 +5,22 @@
  *
  * - getConsole (`console`, `console/`): the page; without the trailing slash a 308 to it, so the page's
  *   relative URLs (`app.js`, `config.json`, the API one level up) resolve under the route prefix.
- * - getConsoleConfig (`console/config.json`): how the console signs in — `entra` (MSAL, with the console's
- *   app registration FLEETNET_CONSOLE_CLIENT_ID, the authority of FLEETNET_AUTH_ISSUER and the API's
- *   scope `<FLEETNET_AUTH_AUDIENCE>/.default`) when both are configured, else `token` (paste a token).
+ * - getConsoleConfig (`console/config.json`): how the console signs in (console-config.ts: `entra` with
+ *   MSAL, or `token`).
  * - getConsoleAsset (`console/{asset}`): a built file by name (names as the build writes them; anything
  *   else 404). A missing build is a 404 naming the build command.
- * Files are read once per process. Headers: CSP (scripts and styles from this origin, API calls to this
- * origin and Entra), no framing, nosniff.
+ * Files are read once per process. Headers: CSP (console-config.ts: scripts and styles from this origin,
+ * API calls to this origin and the sign-in authority), no framing, nosniff.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
-import { AUTH_ENV } from '../auth/auth-config.js';
 import { notFound } from '../http/api-error.js';
 import { defineOperation, type Operation, type ServicesProvider } from '../http/operation.js';
 import { pathParam } from '../http/request-parts.js';
+import { CONSOLE_ENV, consoleContentSecurityPolicy, type ConsoleConfig } from './console-config.js';
 import { represent, serveRepresentation, type Representation } from './openapi-document.js';
-
-export const CONSOLE_ENV = {
-  /** The console's own (SPA) app registration in Entra ID; with FLEETNET_AUTH_ISSUER it signs users in. */
-  clientId: 'FLEETNET_CONSOLE_CLIENT_ID',
-  /** Where the built console is (default: dist/console beside the code). */
-  dir: 'FLEETNET_CONSOLE_DIR',
-} as const;
 
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const CONTENT_TYPES: Record<string, string> = {
@@ -40,12 +32,11 @@ const CONTENT_TYPES: Record<string, string> = {
   txt: 'text/plain; charset=utf-8',
   svg: 'image/svg+xml',
 };
-const PAGE_HEADERS = {
-  'Content-Security-Policy':
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' https://login.microsoftonline.com; font-src 'self'; frame-src https://login.microsoftonline.com; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+const pageHeaders = (config: ConsoleConfig) => ({
+  'Content-Security-Policy': consoleContentSecurityPolicy(config),
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
-};
+});
 const ASSET_HEADERS = { 'X-Content-Type-Options': 'nosniff' };
 
 /** dist/console from the sources (tsx) or from dist/ (the Functions app). */
@@ -80,24 +71,16 @@ async function builtFile(name: string): Promise<Representation> {
   return found;
 }
 
-export function consoleConfig(env: NodeJS.ProcessEnv): { auth: 'token' | 'entra'; clientId?: string; authority?: string; scopes?: string[] } {
-  const clientId = env[CONSOLE_ENV.clientId]?.trim();
-  const issuer = env[AUTH_ENV.issuer]?.trim();
-  const audience = env[AUTH_ENV.audience]?.trim();
-  if (!clientId || !issuer || !audience) return { auth: 'token' };
-  return { auth: 'entra', clientId, authority: issuer.replace(/\/v2\.0\/?$/, ''), scopes: [`${audience.replace(/\/$/, '')}/.default`] };
-}
-
-async function servePage(request: HttpRequest): Promise<HttpResponseInit> {
+async function servePage(request: HttpRequest, config: ConsoleConfig): Promise<HttpResponseInit> {
   const url = new URL(request.url);
   if (!url.pathname.endsWith('/')) return { status: 308, headers: { Location: `${url.pathname}/${url.search}` } };
-  return serveRepresentation(request, await builtFile('index.html'), PAGE_HEADERS);
+  return serveRepresentation(request, await builtFile('index.html'), pageHeaders(config));
 }
 
 export const consoleOperations = (services: ServicesProvider): Operation[] => [
-  defineOperation(services, { operationId: 'getConsole', method: 'GET', route: 'console', anonymous: true }, async ({ request }) => servePage(request)),
-  defineOperation(services, { operationId: 'getConsoleConfig', method: 'GET', route: 'console/config.json', anonymous: true }, async ({ request }) =>
-    serveRepresentation(request, represent(new TextEncoder().encode(JSON.stringify(consoleConfig(process.env))), CONTENT_TYPES.json!), { ...ASSET_HEADERS, 'Cache-Control': 'no-cache' }),
+  defineOperation(services, { operationId: 'getConsole', method: 'GET', route: 'console', anonymous: true }, async ({ request, services }) => servePage(request, services.console)),
+  defineOperation(services, { operationId: 'getConsoleConfig', method: 'GET', route: 'console/config.json', anonymous: true }, async ({ request, services }) =>
+    serveRepresentation(request, represent(new TextEncoder().encode(JSON.stringify(services.console)), CONTENT_TYPES.json!), { ...ASSET_HEADERS, 'Cache-Control': 'no-cache' }),
   ),
   defineOperation(services, { operationId: 'getConsoleAsset', method: 'GET', route: 'console/{asset}', anonymous: true }, async ({ request }) => {
     const name = pathParam(request, 'asset');
