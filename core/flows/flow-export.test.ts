@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { FlowRecord } from '../../openapi/types.js';
-import { csvHeader, escapeCsvField, parseCsv, toCsvRow, toNdjsonLine } from './flow-export.js';
+import { csvHeader, escapeCsvField, joinableExportPage, parseCsv, toCsvRow, toNdjsonLine } from './flow-export.js';
 
 const record: FlowRecord = {
   time: '2026-11-24T10:01:00.000Z',
@@ -89,5 +89,22 @@ describe('NDJSON', () => {
     expect(line.endsWith('\n')).toBe(true);
     expect(line.slice(0, -1)).not.toContain('\n');
     expect(JSON.parse(line)).toEqual(record);
+  });
+});
+
+describe('joinableExportPage (the pages of one export)', () => {
+  const multiline: FlowRecord = { ...record, flow: { ...record.flow, source: { ...record.flow.source, labels: ['k8s:note=line one\r\nline two'] } } };
+
+  it('CSV: the first page keeps its header, later pages lose it; a quoted line break is one record', () => {
+    const first = joinableExportPage(csvHeader() + toCsvRow(record) + toCsvRow(multiline), 'csv', true);
+    const second = joinableExportPage(csvHeader() + toCsvRow(record), 'csv', false);
+    expect(first.records).toBe(2);
+    expect(second).toEqual({ text: toCsvRow(record), records: 1 });
+    expect(parseCsv(first.text + second.text)).toHaveLength(4);
+    expect(joinableExportPage(csvHeader(), 'csv', false)).toEqual({ text: '', records: 0 });
+  });
+
+  it('NDJSON: pages join as they are, one record a line', () => {
+    expect(joinableExportPage(toNdjsonLine(record) + toNdjsonLine(multiline), 'ndjson', false)).toEqual({ text: toNdjsonLine(record) + toNdjsonLine(multiline), records: 2 });
   });
 });

@@ -112,3 +112,14 @@ export function parseCsv(text: string): string[][] {
   if (field !== '' || row.length > 0) rows.push([...row, field]);
   return rows;
 }
+
+/**
+ * One exportFlows answer made ready to append to the answers before it (the pages of one export, joined by
+ * the CLI and the console): a CSV page after the first loses its header row. `records` is how many flow
+ * records the returned text holds.
+ */
+export function joinableExportPage(text: string, format: 'csv' | 'ndjson', first: boolean): { text: string; records: number } {
+  if (format === 'ndjson') return { text, records: text.match(/\n/g)?.length ?? 0 };
+  const body = first ? text : text.slice(text.indexOf('\r\n') + 2);
+  return { text: body, records: Math.max(0, parseCsv(body).length - (first ? 1 : 0)) };
+}

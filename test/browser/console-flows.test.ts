@@ -15,6 +15,7 @@
  * test-artifacts/console/; no console errors.
  */
 import { readFile } from 'node:fs/promises';
+import { csvHeader, parseCsv, toCsvRow } from '../../core/flows/flow-export.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { FlowAggregationResult, FlowQueryResult, FlowRecord, FlowSummary, ServiceGraph } from '../../openapi/types.js';
@@ -155,7 +156,7 @@ describe('console flow views in Chromium', () => {
     await checkView('flows-filtered');
   }, 60_000);
 
-  it('flows: export downloads every matching record as NDJSON', async () => {
+  it('flows: export downloads every matching record through /flows/export, as NDJSON and as CSV, with the coverage', async () => {
     const all: FlowRecord[] = [];
     let token: string | null = null;
     do {
@@ -167,6 +168,13 @@ describe('console flow views in Chromium', () => {
     const lines = (await readFile((await download.path())!, 'utf8')).trim().split('\n');
     expect(lines).toHaveLength(all.length);
     expect(lines.map((l) => JSON.parse(l) as FlowRecord)).toEqual(all);
+    expect(await page.getByRole('status').filter({ hasText: 'exported' }).textContent()).toMatch(new RegExp(`exported ${all.length} records; coverage: complete=true;clusters=\\d+`));
+
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    expect(csv.suggestedFilename()).toMatch(/\.csv$/);
+    const rows = parseCsv(await readFile((await csv.path())!, 'utf8'));
+    expect(rows[0]).toEqual(parseCsv(csvHeader())[0]);
+    expect(rows.slice(1).map((row) => row.join(','))).toEqual(parseCsv(all.map(toCsvRow).join('')).map((row) => row.join(',')));
   });
 
   it('flows: a row\'s detail explains its verdict with the cluster\'s policies', async () => {

@@ -189,23 +189,28 @@ function GroupTable({ title, result, columns, link }: { title: string; result: F
   );
 }
 
-/** Stacked bars (DROPPED under AUDIT) per interval, scaled to the largest; each bar's numbers as its title. */
+/**
+ * Stacked bars (DROPPED under AUDIT) per interval, scaled to the largest; each bar's numbers as its title.
+ * The left gutter fits the y-axis label (the largest interval's count, ~7 px a digit at 11 px); the drawing
+ * scales uniformly, so text is never stretched.
+ */
 function TrendChart({ trend }: { trend: Drops['trend'] }) {
   const W = 720;
   const H = 140;
   const pad = 20;
   const max = Math.max(1, ...trend.map((b) => b.DROPPED + b.AUDIT));
-  const bw = (W - pad) / trend.length;
+  const left = 8 + 7 * String(max).length;
+  const bw = (W - left) / trend.length;
   const y = (n: number) => ((H - pad) * n) / max;
   const time = (iso: string) => iso.slice(5, 16).replace('T', ' ');
   const total = trend.reduce((s, b) => s + b.DROPPED + b.AUDIT, 0);
   return (
-    <svg class="trend" viewBox={`0 0 ${W} ${H}`} width="100%" height={H} role="img" aria-labelledby="trend-title trend-desc" preserveAspectRatio="none">
+    <svg class="trend" viewBox={`0 0 ${W} ${H}`} width="100%" role="img" aria-labelledby="trend-title trend-desc">
       <desc id="trend-desc">
         {total} dropped or audited new connections in {trend.length} intervals from {trend[0]?.since} to {trend[trend.length - 1]?.until}; the largest interval has {max}.
       </desc>
       {trend.map((b, i) => {
-        const x = pad + i * bw + 1;
+        const x = left + i * bw + 1;
         const hd = y(b.DROPPED);
         const ha = y(b.AUDIT);
         return (
@@ -218,15 +223,18 @@ function TrendChart({ trend }: { trend: Drops['trend'] }) {
           </g>
         );
       })}
-      <line x1={pad} x2={W} y1={H - pad} y2={H - pad} stroke="currentColor" class="muted" />
-      <text x={pad} y={H - 4} font-size="11" fill="currentColor" class="muted">
+      <line x1={left} x2={W} y1={H - pad} y2={H - pad} stroke="currentColor" class="muted" />
+      <text x={left} y={H - 4} font-size="11" fill="currentColor" class="muted">
         {trend[0] ? time(trend[0].since) : ''}
       </text>
       <text x={W} y={H - 4} font-size="11" fill="currentColor" class="muted" text-anchor="end">
         {trend.length ? time(trend[trend.length - 1]!.until) : ''}
       </text>
-      <text x={pad - 4} y={12} font-size="11" fill="currentColor" class="muted" text-anchor="end">
+      <text x={left - 4} y={12} font-size="11" fill="currentColor" class="muted" text-anchor="end">
         {max}
+      </text>
+      <text x={left - 4} y={H - pad} font-size="11" fill="currentColor" class="muted" text-anchor="end">
+        0
       </text>
     </svg>
   );

@@ -3,14 +3,15 @@
  * as fields (flows-parts.tsx), kept in the URL (`#/flows?since=24h&verdict=DROPPED&from-namespace=shop`),
  * compiled by the CLI's compiler and sent to POST /flows/query; pages follow the API's continuation token.
  * The coverage statement of the answer is always shown. A row opens its detail, from which POST
- * /clusters/{id}/explain says why the cluster's policies forward or drop that flow. Export writes the
- * matching records as NDJSON (one FlowRecord per line, as /flows/export does).
+ * /clusters/{id}/explain says why the cluster's policies forward or drop that flow. Export downloads the
+ * matching records through POST /flows/export as NDJSON or CSV, with the coverage the API states for them.
  *
  * Performance marks: `flows:answered` when a page's answer arrives, `flows:painted` after its rows are
  * painted (bench/console.ts measures between them).
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { FlowExplanation, FlowQueryResult, FlowRecord } from '../../../openapi/types.js';
+import { joinableExportPage } from '../../../core/flows/flow-export.js';
 import { describeEndpoint, describeLayer7, humanBytes } from '../../../cli/render.js';
 import { Badge, Loading, ProblemBox, useLoad } from '../components.js';
 import { navigate, routeHref } from '../route.js';
@@ -128,7 +129,7 @@ function FlowResults({ api, query, size }: { api: ViewProps['api']; query: Windo
               >
                 Next page
               </button>
-              <ExportButton api={api} query={query} />
+              <ExportButtons api={api} query={query} />
             </div>
             <FlowTable items={r.items} selected={selected} onSelect={setSelected} />
             {record && <FlowDetail api={api} record={record} onClose={() => setSelected(undefined)} />}
@@ -321,40 +322,62 @@ function Explanation({ x }: { x: FlowExplanation }) {
   );
 }
 
-/** Every matching record (up to EXPORT_LIMIT) as NDJSON, downloaded as a file; pages of 1000 through /flows/query. */
-function ExportButton({ api, query }: { api: ViewProps['api']; query: object }) {
-  const [state, setState] = useState<{ busy: boolean; count: number; error?: unknown }>({ busy: false, count: 0 });
-  const run = async () => {
-    setState({ busy: true, count: 0 });
+type ExportFormat = 'ndjson' | 'csv';
+const EXPORT_TYPES: Record<ExportFormat, string> = { ndjson: 'application/x-ndjson', csv: 'text/csv' };
+
+/**
+ * Every matching record (up to EXPORT_LIMIT) through POST /flows/export in pages of 10,000 (following its
+ * Continuation-Token header), downloaded as one file; the Flow-Coverage header is shown beside it.
+ */
+function ExportButtons({ api, query }: { api: ViewProps['api']; query: object }) {
+  const [state, setState] = useState<{ busy?: ExportFormat; count: number; coverage?: string; error?: unknown }>({ count: 0 });
+  const run = async (format: ExportFormat) => {
+    setState({ busy: format, count: 0 });
     try {
-      const lines: string[] = [];
+      const parts: string[] = [];
+      let count = 0;
       let token: string | null = null;
+      let coverage: string | undefined;
       do {
-        const page: FlowQueryResult = await api<FlowQueryResult>('POST', '/flows/query', { ...query, maxPageSize: 1000, ...(token ? { continuationToken: token } : {}) });
-        for (const item of page.items) lines.push(`${JSON.stringify(item)}\n`);
-        token = page.continuationToken;
-        setState({ busy: true, count: lines.length });
-      } while (token && lines.length < EXPORT_LIMIT);
-      const url = URL.createObjectURL(new Blob(lines, { type: 'application/x-ndjson' }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `flows-${new Date().toISOString().replace(/[:.]/g, '-')}.ndjson`;
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      setState({ busy: false, count: lines.length });
+        const body = { ...query, maxPageSize: Math.min(10_000, EXPORT_LIMIT - count), ...(token ? { continuationToken: token } : {}) };
+        const response = await api.raw('POST', `/flows/export?format=${format}`, body, EXPORT_TYPES[format]);
+        const page = joinableExportPage(await response.text(), format, parts.length === 0);
+        parts.push(page.text);
+        count += page.records;
+        token = response.headers.get('continuation-token');
+        coverage = response.headers.get('flow-coverage') ?? coverage;
+        setState({ busy: format, count });
+      } while (token && count < EXPORT_LIMIT);
+      download(parts, EXPORT_TYPES[format], `flows-${new Date().toISOString().replace(/[:.]/g, '-')}.${format}`);
+      setState({ count, ...(coverage ? { coverage } : {}) });
     } catch (error) {
-      setState({ busy: false, count: 0, error });
+      setState({ count: 0, error });
     }
   };
   return (
     <>
-      <button type="button" onClick={() => void run()} disabled={state.busy}>
-        {state.busy ? `Exporting… ${state.count}` : 'Export NDJSON'}
-      </button>
-      {!state.busy && state.count > 0 && <span class="muted">exported {state.count} records</span>}
+      {(['ndjson', 'csv'] as const).map((format) => (
+        <button key={format} type="button" onClick={() => void run(format)} disabled={state.busy !== undefined}>
+          {state.busy === format ? `Exporting… ${state.count}` : `Export ${format.toUpperCase()}`}
+        </button>
+      ))}
+      {!state.busy && state.coverage && (
+        <span class="muted" role="status">
+          exported {state.count} records; coverage: {state.coverage}
+        </span>
+      )}
       <ProblemBox error={state.error} />
     </>
   );
+}
+
+function download(parts: string[], type: string, name: string): void {
+  const url = URL.createObjectURL(new Blob(parts, { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

@@ -22,8 +22,9 @@ import type { ViewProps } from './registry.js';
 type PolicyRealization = components['schemas']['PolicyRealization'];
 type NodeRealization = components['schemas']['NodeRealization'];
 
-/** getPolicyReplay answers `Retry-After: 1` while an operation runs (docs/replay.md); the console's Api gives bodies only. */
-const POLL_MS = 1000;
+/** Polling pace while a replay runs: the API's Retry-After (docs/replay.md), else this; never faster than the floor. */
+const DEFAULT_POLL_MS = 1000;
+const MIN_POLL_MS = 250;
 /** At most this many Degraded nodes are read for their message. */
 const DEGRADED_DETAILS = 20;
 
@@ -504,7 +505,14 @@ function ProblemWithPointers({ error }: { error: unknown }) {
   );
 }
 
-/** Polls getPolicyReplay until the operation ends (Succeeded or Failed). */
+/** Retry-After in seconds (HTTP also allows a date; the API sends seconds) → ms, within [MIN_POLL_MS, 60 s]. */
+export function pollDelay(retryAfter: string | null): number {
+  const seconds = retryAfter === null || retryAfter.trim() === '' ? NaN : Number(retryAfter);
+  if (!Number.isFinite(seconds)) return DEFAULT_POLL_MS;
+  return Math.min(60_000, Math.max(MIN_POLL_MS, seconds * 1000));
+}
+
+/** Polls getPolicyReplay until the operation ends (Succeeded or Failed), as often as its Retry-After asks; a 503 is shown and retried after its Retry-After. */
 function useOperation(api: Api, id: string): { operation: PolicyReplayOperation | undefined; error: unknown } {
   const [state, setState] = useState<{ operation: PolicyReplayOperation | undefined; error: unknown }>({ operation: undefined, error: undefined });
   useEffect(() => {
@@ -512,12 +520,16 @@ function useOperation(api: Api, id: string): { operation: PolicyReplayOperation 
     let timer: ReturnType<typeof setTimeout> | undefined;
     const poll = async () => {
       try {
-        const operation = await api<PolicyReplayOperation>('GET', `/policyreplays/${enc(id)}`);
+        const response = await api.raw('GET', `/policyreplays/${enc(id)}`);
+        const operation = (await response.json()) as PolicyReplayOperation;
         if (!live) return;
         setState({ operation, error: undefined });
-        if (operation.status === 'NotStarted' || operation.status === 'Running') timer = setTimeout(() => void poll(), POLL_MS);
+        if (operation.status === 'NotStarted' || operation.status === 'Running') timer = setTimeout(() => void poll(), pollDelay(response.headers.get('retry-after')));
       } catch (error) {
-        if (live) setState((s) => ({ ...s, error }));
+        if (!live) return;
+        setState((s) => ({ ...s, error }));
+        // the store is throttled or busy: the operation goes on, so does polling, at the pace asked
+        if (error instanceof ApiProblem && error.status === 503) timer = setTimeout(() => void poll(), pollDelay(error.retryAfter));
       }
     };
     void poll();
