@@ -13,6 +13,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { FlowEndpoint, FlowSummary } from '../../openapi/types.js';
+import { serviceUnavailable } from '../../functions/src/http/api-error.js';
+import { renderProblem } from '../../functions/src/http/render-problem.js';
 import { startTestApi, type TestApi } from '../helpers/api-harness.js';
 import { checkView as checkViewOf, launchChromium, signInWithToken, type PageProblems, watchPage } from '../helpers/browser.js';
 import { createContractClient } from '../helpers/contract-client.js';
@@ -179,15 +181,13 @@ describe('console: policies in Chromium', () => {
     await page.route('**/policyreplays/*', async (route) => {
       polls.push(Date.now());
       if (polls.length > 1) return route.continue();
-      await route.fulfill({
-        status: 503,
-        headers: { 'content-type': 'application/problem+json', 'retry-after': '2' },
-        body: JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, code: 'StoreThrottled', detail: 'The store is throttling requests; retry after 2 s.' }),
-      });
+      // exactly what the API answers when the store's throttling outlasts the SDK's retries
+      const throttled = renderProblem(serviceUnavailable(2), new URL(route.request().url()).pathname);
+      await route.fulfill({ status: throttled.status!, headers: throttled.headers as Record<string, string>, body: throttled.body as string });
     });
     try {
       await page.reload(); // the URL holds the replay's id
-      await page.getByText('StoreThrottled (HTTP 503)').waitFor();
+      await page.getByText('ServiceUnavailable (HTTP 503)').waitFor();
       await page.getByRole('table', { name: 'Allowed now, dropped after the change' }).waitFor({ timeout: 30_000 });
       expect(polls.length).toBeGreaterThanOrEqual(2);
       expect(polls[1]! - polls[0]!).toBeGreaterThanOrEqual(1_900); // a timer never fires early; 100 ms for clock granularity

@@ -506,7 +506,7 @@ function ProblemWithPointers({ error }: { error: unknown }) {
 }
 
 /** Retry-After in seconds (HTTP also allows a date; the API sends seconds) → ms, within [MIN_POLL_MS, 60 s]. */
-export function pollDelay(retryAfter: string | null): number {
+function pollDelay(retryAfter: string | null): number {
   const seconds = retryAfter === null || retryAfter.trim() === '' ? NaN : Number(retryAfter);
   if (!Number.isFinite(seconds)) return DEFAULT_POLL_MS;
   return Math.min(60_000, Math.max(MIN_POLL_MS, seconds * 1000));
