@@ -2,8 +2,9 @@
  * The console's Entra sign-in in headless Chromium: the real @azure/msal-browser (redirect, PKCE, the
  * token endpoint over CORS) against a local Entra authority (test/helpers/fake-entra.ts), and the real API
  * configured as in Azure (issuer, audience, JWKS) trusting that authority. Signs in from a deep link and
- * lands on it, calls the API with the Entra access token (checked on the wire), signs out, and shows the
- * API's refusal to a user without a Fleet role. No console errors; axe finds nothing serious.
+ * lands on it, calls the API with the Entra access token (checked on the wire), signs out, shows the API's
+ * refusal to a user without a Fleet role, and renews short-lived tokens with the refresh token. No console
+ * errors; axe finds nothing serious.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -99,6 +100,31 @@ describe('console sign-in with Entra ID (MSAL redirect) in Chromium', () => {
     await alert.waitFor();
     expect(await alert.textContent()).toContain('HTTP 403');
     expect(await alert.textContent()).toContain('Fleet.Reader');
+  });
+
+  it('renews a token about to expire with the refresh token (CORS to the token endpoint), and keeps working', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signInButton().waitFor();
+    entra.signInAs(ANALYST);
+    entra.setAccessTokenLifetime(120); // inside MSAL's 300 s renewal offset: every token() renews
+    try {
+      await signInButton().click();
+      await page.getByRole('table', { name: 'Clusters' }).locator('tbody tr').first().waitFor();
+      const renewals = () => entra.requests.filter((r) => r.method === 'POST' && r.form.grant_type === 'refresh_token');
+      await expect.poll(() => renewals().length).toBeGreaterThan(0);
+      expect(renewals().every((r) => r.origin === new URL(api.baseUrl).origin && r.form.client_id === CONSOLE_CLIENT)).toBe(true);
+      await page.getByRole('link', { name: 'Encryption' }).click();
+      await page.getByRole('heading', { level: 1, name: /Encryption/ }).waitFor();
+      const before = renewals().length;
+      await page.getByRole('link', { name: 'Fleet' }).click();
+      await page.getByRole('table', { name: 'Clusters' }).locator('tbody tr').first().waitFor();
+      expect(renewals().length).toBeGreaterThan(before);
+      const claims = decodeJwt(apiAuthorizations.at(-1)!.replace(/^Bearer /, ''));
+      expect(claims).toMatchObject({ oid: ANALYST.objectId, iss: entra.issuer });
+      expect((claims.exp ?? 0) - (claims.iat ?? 0)).toBe(120);
+    } finally {
+      entra.setAccessTokenLifetime(3599);
+    }
   });
 
   it('no console errors but the browser\'s own report of the refused calls', () => {

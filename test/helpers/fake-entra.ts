@@ -70,6 +70,8 @@ export interface FakeEntra {
   registerSpa(clientId: string, redirectUris: string[]): void;
   /** the user with an SSO session at the authority (undefined: nobody signed in) */
   signInAs(user: FakeEntraUser | undefined): void;
+  /** the lifetime (`expires_in`) of access tokens issued from now on */
+  setAccessTokenLifetime(seconds: number): void;
   /** an access token for the API, as `client` would receive one for `user` (for seeding through the API) */
   accessToken(user: FakeEntraUser, client?: string): Promise<string>;
   close(): Promise<void>;
@@ -88,7 +90,7 @@ interface IssuedCode {
 
 export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEntra> {
   const tenantId = options.tenantId ?? randomUUID();
-  const lifetime = options.accessTokenLifetimeSeconds ?? 3599;
+  let lifetime = options.accessTokenLifetimeSeconds ?? 3599;
   const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const kid = randomBytes(12).toString('base64url');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, use: 'sig', alg: 'RS256' };
@@ -242,6 +244,9 @@ export async function startFakeEntra(options: FakeEntraOptions): Promise<FakeEnt
     registerSpa: (clientId, redirectUris) => spas.set(clientId, new Set(redirectUris)),
     signInAs: (user) => {
       signedIn = user;
+    },
+    setAccessTokenLifetime: (seconds) => {
+      lifetime = seconds;
     },
     accessToken: (user, client = 'fleetnet-tests') => accessToken(user, client),
     close: async () => undefined,
