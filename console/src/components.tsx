@@ -62,3 +62,28 @@ export function Labels({ labels }: { labels: Record<string, string> | undefined 
   if (entries.length === 0) return <span class="muted">none</span>;
   return <span class="mono">{entries.map(([k, v]) => `${k}=${v}`).join(', ')}</span>;
 }
+
+/** A table's column: its header text, or `numberColumn(text)` for a right-aligned number column. */
+export type Column = string | { label: string; numeric: true };
+export const numberColumn = (label: string): Column => ({ label, numeric: true });
+
+/** The `<thead>` of a table: one `<th scope="col">` per column (class `num` for number columns). */
+export function TableHead({ columns }: { columns: Column[] }) {
+  return (
+    <thead>
+      <tr>
+        {columns.map((column, i) =>
+          typeof column === 'string' ? (
+            <th key={i} scope="col">
+              {column}
+            </th>
+          ) : (
+            <th key={i} scope="col" class="num">
+              {column.label}
+            </th>
+          ),
+        )}
+      </tr>
+    </thead>
+  );
+}

@@ -9,7 +9,7 @@ import type { ComponentChildren } from 'preact';
 import { useMemo } from 'preact/hooks';
 import type { FlowAggregationQuery, FlowAggregationResult, FlowGroup } from '../../../openapi/types.js';
 import { humanBytes } from '../../../cli/render.js';
-import { Badge, Loading, useLoad } from '../components.js';
+import { Badge, Loading, numberColumn, TableHead, useLoad } from '../components.js';
 import { routeHref } from '../route.js';
 import { Coverage, NamespaceVerdictsSubmit, ViewFilterForm, TimeFields, filterParams, queryFromParams, type WindowQuery } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
@@ -141,27 +141,7 @@ function GroupTable({ title, result, columns, link }: { title: string; result: F
         <p class="muted">None in the window.</p>
       ) : (
         <table aria-label={`Drops ${title.toLowerCase()}`}>
-          <thead>
-            <tr>
-              {columns.map(([name]) => (
-                <th key={name} scope="col">
-                  {name}
-                </th>
-              ))}
-              <th scope="col" class="num">
-                Flows
-              </th>
-              <th scope="col" class="num">
-                Packets
-              </th>
-              <th scope="col" class="num">
-                Bytes
-              </th>
-              <th scope="col" class="num">
-                Summaries
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={[...columns.map(([name]) => name), numberColumn('Flows'), numberColumn('Packets'), numberColumn('Bytes'), numberColumn('Summaries')]} />
           <tbody>
             {result.groups.map((g) => {
               const href = link(g);

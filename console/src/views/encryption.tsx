@@ -4,7 +4,7 @@
  * `?state=` filters the list (counts always cover the fleet).
  */
 import type { ComplianceState, EffectiveEncryption, EncryptionComplianceReport } from '../../../openapi/types.js';
-import { Ago, Badge, Loading, useLoad } from '../components.js';
+import { Ago, Badge, Loading, TableHead, useLoad } from '../components.js';
 import { navigate, routeHref } from '../route.js';
 import type { ViewProps } from './registry.js';
 
@@ -54,16 +54,7 @@ export function EncryptionView({ api, params }: ViewProps) {
                 </label>
               </div>
               <table aria-label="Clusters by compliance">
-                <thead>
-                  <tr>
-                    <th scope="col">Cluster</th>
-                    <th scope="col">State</th>
-                    <th scope="col">Why</th>
-                    <th scope="col">Nodes</th>
-                    <th scope="col">ARM read</th>
-                    <th scope="col">Remediation</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Cluster', 'State', 'Why', 'Nodes', 'ARM read', 'Remediation']} />
                 <tbody>
                   {r.clusters.map((c) => (
                     <tr key={c.clusterId}>

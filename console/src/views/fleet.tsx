@@ -4,7 +4,7 @@
  * Programmed / Degraded with their reasons, when it was last heard.
  */
 import type { Cluster, ClusterCondition, FleetRealization, Node, NodeCondition } from '../../../openapi/types.js';
-import { Ago, Badge, Labels, Loading, useLoad } from '../components.js';
+import { Ago, Badge, Labels, Loading, numberColumn, TableHead, useLoad } from '../components.js';
 import { listAll } from '../paged.js';
 import { routeHref } from '../route.js';
 import type { ViewProps } from './registry.js';
@@ -26,19 +26,7 @@ export function FleetView({ api, params }: ViewProps) {
       <Loading loaded={fleet}>
         {() => (
           <table aria-label="Clusters">
-            <thead>
-              <tr>
-                <th scope="col">Cluster</th>
-                <th scope="col">Labels</th>
-                <th scope="col">Kubernetes</th>
-                <th scope="col">Dataplane</th>
-                <th scope="col">Transit encryption</th>
-                <th scope="col">Encryption</th>
-                <th scope="col">ARM read</th>
-                <th scope="col" class="num">Nodes at revision</th>
-                <th scope="col" class="num">Degraded</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Cluster', 'Labels', 'Kubernetes', 'Dataplane', 'Transit encryption', 'Encryption', 'ARM read', numberColumn('Nodes at revision'), numberColumn('Degraded')]} />
             <tbody>
               {fleet.data!.clusters.map((cluster) => {
                 const id = cluster.metadata.name;
@@ -86,16 +74,7 @@ function ClusterNodes({ api, clusterId }: { api: ViewProps['api']; clusterId: st
             <p class="muted">No node has registered.</p>
           ) : (
             <table aria-label={`Nodes of ${clusterId}`}>
-              <thead>
-                <tr>
-                  <th scope="col">Node</th>
-                  <th scope="col" class="num">Revision</th>
-                  <th scope="col">Programmed</th>
-                  <th scope="col">Degraded</th>
-                  <th scope="col">WireGuard</th>
-                  <th scope="col">Last seen</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Node', numberColumn('Revision'), 'Programmed', 'Degraded', 'WireGuard', 'Last seen']} />
               <tbody>
                 {nodes.data!.map((node) => {
                   const programmed = condition<NodeCondition>(node.status?.conditions, 'Programmed');

@@ -31,34 +31,27 @@ export interface FilterGroup {
 
 const f = (param: string, flag: ListFlag, label: string, hint?: string): FilterField => ({ param, flag, label, ...(hint ? { hint } : {}) });
 
+/** The `--from-*` and `--to-*` flags: the same fields for either side (flag suffix, label, hint). */
+const ENDPOINT_FIELDS = [
+  ['Namespace', 'Namespace'],
+  ['Pod', 'Pod', '[ns/]pod prefix'],
+  ['Workload', 'Workload', '[kind/]name'],
+  ['Label', 'Label', 'k8s:app=web'],
+  ['Ip', 'IP or CIDR'],
+  ['Fqdn', 'FQDN', '*.example.com'],
+  ['Port', 'Port'],
+  ['Identity', 'Identity'],
+] as const;
+
+type EndpointField = readonly [suffix: (typeof ENDPOINT_FIELDS)[number][0], label: string, hint?: string];
+
+const endpointFields = (side: 'from' | 'to'): FilterField[] =>
+  ENDPOINT_FIELDS.map(([suffix, label, hint]: EndpointField) => f(`${side}-${suffix.toLowerCase()}`, `${side}${suffix}` as const, label, hint));
+
 /** Every filter flag of `fleetnet flows` (cli/program.ts FILTER_FLAGS) but verdict (checkboxes), grouped as a form shows them. */
 export const FILTER_GROUPS: FilterGroup[] = [
-  {
-    legend: 'Source (--from-*)',
-    fields: [
-      f('from-namespace', 'fromNamespace', 'Namespace'),
-      f('from-pod', 'fromPod', 'Pod', '[ns/]pod prefix'),
-      f('from-workload', 'fromWorkload', 'Workload', '[kind/]name'),
-      f('from-label', 'fromLabel', 'Label', 'k8s:app=web'),
-      f('from-ip', 'fromIp', 'IP or CIDR'),
-      f('from-fqdn', 'fromFqdn', 'FQDN', '*.example.com'),
-      f('from-port', 'fromPort', 'Port'),
-      f('from-identity', 'fromIdentity', 'Identity'),
-    ],
-  },
-  {
-    legend: 'Destination (--to-*)',
-    fields: [
-      f('to-namespace', 'toNamespace', 'Namespace'),
-      f('to-pod', 'toPod', 'Pod', '[ns/]pod prefix'),
-      f('to-workload', 'toWorkload', 'Workload', '[kind/]name'),
-      f('to-label', 'toLabel', 'Label', 'k8s:app=web'),
-      f('to-ip', 'toIp', 'IP or CIDR'),
-      f('to-fqdn', 'toFqdn', 'FQDN', '*.example.com'),
-      f('to-port', 'toPort', 'Port'),
-      f('to-identity', 'toIdentity', 'Identity'),
-    ],
-  },
+  { legend: 'Source (--from-*)', fields: endpointFields('from') },
+  { legend: 'Destination (--to-*)', fields: endpointFields('to') },
   {
     legend: 'Either side',
     fields: [f('namespace', 'namespace', 'Namespace'), f('pod', 'pod', 'Pod'), f('label', 'label', 'Label'), f('ip', 'ip', 'IP or CIDR'), f('fqdn', 'fqdn', 'FQDN'), f('port', 'port', 'Port')],

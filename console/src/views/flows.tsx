@@ -13,7 +13,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { FlowExplanation, FlowQueryResult, FlowRecord } from '../../../openapi/types.js';
 import { joinableExportPage } from '../../../core/flows/flow-export.js';
 import { describeEndpoint, describeLayer7, humanBytes } from '../../../cli/render.js';
-import { Badge, Loading, ProblemBox, useLoad } from '../components.js';
+import { Badge, Loading, numberColumn, ProblemBox, TableHead, useLoad } from '../components.js';
 import { navigate, routeHref } from '../route.js';
 import { Coverage, ViewFilterForm, FILTER_GROUPS, type WindowQuery, TimeFields, VerdictBoxes, explainRequestOf, filterParams, joinValues, queryFromParams } from './flows-parts.js';
 import type { ViewProps } from './registry.js';
@@ -146,22 +146,7 @@ function FlowTable({ items, selected, onSelect }: { items: FlowRecord[]; selecte
   if (items.length === 0) return null;
   return (
     <table aria-label="Flows" class="flows">
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          <th scope="col">Node</th>
-          <th scope="col">Source</th>
-          <th scope="col">Destination</th>
-          <th scope="col">Port</th>
-          <th scope="col">Direction</th>
-          <th scope="col">Verdict</th>
-          <th scope="col">Reason / policy</th>
-          <th scope="col" class="num">Packets</th>
-          <th scope="col" class="num">Bytes</th>
-          <th scope="col" class="num">Flows</th>
-          <th scope="col">L7</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Time', 'Node', 'Source', 'Destination', 'Port', 'Direction', 'Verdict', 'Reason / policy', numberColumn('Packets'), numberColumn('Bytes'), numberColumn('Flows'), 'L7']} />
       <tbody>
         {items.map((r, i) => {
           const fl = r.flow;

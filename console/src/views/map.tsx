@@ -13,7 +13,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Core, ElementDefinition, LayoutOptions } from 'cytoscape';
 import type { Cluster, ServiceGraph, ServiceGraphEdge, ServiceGraphNode } from '../../../openapi/types.js';
 import { humanBytes } from '../../../cli/render.js';
-import { Loading, ProblemBox, useLoad } from '../components.js';
+import { Loading, numberColumn, ProblemBox, TableHead, useLoad } from '../components.js';
 import { listAll } from '../paged.js';
 import { routeHref } from '../route.js';
 import { Coverage, NamespaceVerdictsSubmit, ViewFilterForm, TimeFields, edgeParams, filterParams, queryFromParams } from './flows-parts.js';
@@ -183,19 +183,7 @@ function EdgeTable({ graph, nodes, hrefOf }: { graph: ServiceGraph; nodes: Map<s
         ) : null}
       </p>
       <table aria-label="Edges">
-        <thead>
-          <tr>
-            <th scope="col">Source</th>
-            <th scope="col">Destination</th>
-            <th scope="col">Ports</th>
-            <th scope="col" class="num">Forwarded</th>
-            <th scope="col" class="num">Dropped</th>
-            <th scope="col" class="num">Audit</th>
-            <th scope="col" class="num">Packets</th>
-            <th scope="col" class="num">Bytes</th>
-            <th scope="col">Flows</th>
-          </tr>
-        </thead>
+        <TableHead columns={['Source', 'Destination', 'Ports', numberColumn('Forwarded'), numberColumn('Dropped'), numberColumn('Audit'), numberColumn('Packets'), numberColumn('Bytes'), 'Flows']} />
         <tbody>
           {shown.map((e) => {
             const s = nodes.get(e.source)!;

@@ -13,7 +13,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { ClusterTargets, components, LabelSelector, NetworkPolicy, Node, PolicyReplayChange, PolicyReplayDecision, PolicyReplayOperation, PolicyReplayResult, PolicyReplaySums, PolicyWarning, Revision } from '../../../openapi/types.js';
 import { ApiProblem, type Api } from '../api.js';
-import { Ago, Badge, Labels, Loading, ProblemBox, useLoad } from '../components.js';
+import { Ago, Badge, Labels, Loading, numberColumn, ProblemBox, TableHead, useLoad } from '../components.js';
 import { listAll } from '../paged.js';
 import { navigate, routeHref } from '../route.js';
 import { diffCounts, diffLines, prettyCanonical, sideBySide, type SideCell } from './policy-diff.js';
@@ -61,17 +61,7 @@ export function PoliciesView({ api, params }: ViewProps) {
             <p class="muted">No network policy is stored.</p>
           ) : (
             <table aria-label="Network policies">
-              <thead>
-                <tr>
-                  <th scope="col">Policy</th>
-                  <th scope="col">Targets</th>
-                  <th scope="col">Mode</th>
-                  <th scope="col" class="num">Generation</th>
-                  <th scope="col" class="num">Warnings</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">By</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Policy', 'Targets', 'Mode', numberColumn('Generation'), numberColumn('Warnings'), 'Updated', 'By']} />
               <tbody>
                 {policies.data!.map((p) => (
                   <tr key={p.metadata.name} aria-selected={p.metadata.name === selected}>
@@ -151,13 +141,7 @@ function Warnings({ warnings }: { warnings: readonly PolicyWarning[] }) {
         <p class="ok">None: the datapath enforces every part of this policy.</p>
       ) : (
         <table aria-label="Warnings">
-          <thead>
-            <tr>
-              <th scope="col">Part</th>
-              <th scope="col">Consequence</th>
-              <th scope="col">Why</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Part', 'Consequence', 'Why']} />
           <tbody>
             {warnings.map((w) => (
               <tr key={w.pointer}>
@@ -210,17 +194,7 @@ function RealizationSection({ api, name }: { api: Api; name: string }) {
                 <strong>{s.unknown}</strong>, silent <strong>{s.silent}</strong> (no report for {r.silentAfterSeconds} s), degraded <strong class={s.degraded > 0 ? 'bad' : ''}>{s.degraded}</strong>.
               </p>
               <table aria-label={`Realization of ${name} by generation`}>
-                <thead>
-                  <tr>
-                    <th scope="col">Generation</th>
-                    <th scope="col">Clusters targeted</th>
-                    <th scope="col" class="num">Enforcing</th>
-                    <th scope="col" class="num">Behind</th>
-                    <th scope="col" class="num">Unknown</th>
-                    <th scope="col" class="num">Silent</th>
-                    <th scope="col" class="num">Degraded</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Generation', 'Clusters targeted', numberColumn('Enforcing'), numberColumn('Behind'), numberColumn('Unknown'), numberColumn('Silent'), numberColumn('Degraded')]} />
                 <tbody>
                   {r.generations.map((g) => {
                     const count = (f: (n: NodeRealization) => boolean) => g.nodes.filter(f).length;
@@ -240,17 +214,7 @@ function RealizationSection({ api, name }: { api: Api; name: string }) {
               </table>
               {r.generations.some((g) => g.nodes.length > 0) && (
                 <table aria-label={`Nodes for ${name}`}>
-                  <thead>
-                    <tr>
-                      <th scope="col">Node</th>
-                      <th scope="col">Cluster</th>
-                      <th scope="col">Generation</th>
-                      <th scope="col">State</th>
-                      <th scope="col" class="num">Revision</th>
-                      <th scope="col">Last seen</th>
-                      <th scope="col">Degraded</th>
-                    </tr>
-                  </thead>
+                  <TableHead columns={['Node', 'Cluster', 'Generation', 'State', numberColumn('Revision'), 'Last seen', 'Degraded']} />
                   <tbody>
                     {r.generations.flatMap((g) =>
                       g.nodes.map((n) => (
@@ -318,14 +282,7 @@ function RevisionsSection({ api, name, params }: { api: Api; name: string; param
         {() => (
           <>
             <table aria-label={`Revisions of ${name}`}>
-              <thead>
-                <tr>
-                  <th scope="col">Generation</th>
-                  <th scope="col">Operation</th>
-                  <th scope="col">By</th>
-                  <th scope="col">When</th>
-                </tr>
-              </thead>
+              <TableHead columns={['Generation', 'Operation', 'By', 'When']} />
               <tbody>
                 {revisions.data!.map((r) => (
                   <tr key={`${r.generation}-${r.operation}`}>
@@ -386,18 +343,7 @@ function RevisionDiff({ from, to, fromGeneration, toGeneration }: { from: Revisi
         Generation {fromGeneration} → {toGeneration}: {counts.removed} line(s) removed, {counts.added} added{counts.removed + counts.added === 0 ? ' (the same spec)' : ''}.
       </p>
       <table class="diff" aria-label={`Diff of generation ${fromGeneration} and ${toGeneration}`}>
-        <thead>
-          <tr>
-            <th scope="col" class="num">
-              Line
-            </th>
-            <th scope="col">Generation {fromGeneration}</th>
-            <th scope="col" class="num">
-              Line
-            </th>
-            <th scope="col">Generation {toGeneration}</th>
-          </tr>
-        </thead>
+        <TableHead columns={[numberColumn('Line'), `Generation ${fromGeneration}`, numberColumn('Line'), `Generation ${toGeneration}`]} />
         <tbody>
           {rows.map((row, i) => (
             <tr key={i} class={row.left?.kind === 'same' ? undefined : 'diff-changed'}>
@@ -599,14 +545,7 @@ function ReplayResultView({ result }: { result: PolicyReplayResult }) {
           <p class="muted">Every summary in the window was judged.</p>
         ) : (
           <table aria-label="Summaries not judged">
-            <thead>
-              <tr>
-                <th scope="col">Reason</th>
-                <th scope="col">What it means</th>
-                <th scope="col" class="num">Summaries</th>
-                <th scope="col" class="num">Flows</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Reason', 'What it means', numberColumn('Summaries'), numberColumn('Flows')]} />
             <tbody>
               {result.unjudged.map((u) => (
                 <tr key={u.reason}>
@@ -657,19 +596,7 @@ function ChangeGroups({ title, id, changes, total }: { title: string; id: string
       </h5>
       {changes.length > 0 && (
         <table aria-label={title}>
-          <thead>
-            <tr>
-              <th scope="col">Traffic</th>
-              <th scope="col">Hook</th>
-              <th scope="col">Ports</th>
-              <th scope="col">Clusters</th>
-              <th scope="col" class="num">Flows</th>
-              <th scope="col" class="num">Packets</th>
-              <th scope="col">Seen</th>
-              <th scope="col">After the change</th>
-              <th scope="col">Now</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Traffic', 'Hook', 'Ports', 'Clusters', numberColumn('Flows'), numberColumn('Packets'), 'Seen', 'After the change', 'Now']} />
           <tbody>
             {changes.map((c, i) => (
               <tr key={i} class={c.change === 'allowed-to-dropped' ? 'dropped' : undefined}>
