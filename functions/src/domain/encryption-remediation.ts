@@ -32,6 +32,7 @@ import type { Cluster, EncryptionRemediationOperation, EncryptionRemediationPlan
 import { computeEffectiveEncryption } from '../../../core/encryption/effective-encryption.js';
 import { encryptionCompliance, encryptionFactsOf, type EncryptionCompliance } from '../../../core/encryption/encryption-compliance.js';
 import { ApiError, notFound, validationFailed } from '../http/api-error.js';
+import { problemOf } from '../http/render-problem.js';
 import { ArmAccess, armErrorOf, parseManagedClusterId, type ManagedClusterRef } from '../inventory/arm-access.js';
 import { captureManagedClusterPut } from '../inventory/managed-cluster-put.js';
 import { inventoryOf } from '../inventory/managed-cluster-facts.js';
@@ -304,6 +305,7 @@ function armRefusal(error: unknown, armResourceId: string): ApiError {
   return new ApiError(502, 'ArmRequestFailed', `${why}. Check the Function app identity's roles (docs/encryption.md). Nothing was recorded as done.`);
 }
 
+/** A stored outcome's problem, as the error boundary would write it (ARM's words cut at 2 KiB). */
 function problem(status: number, code: Problem['code'], detail: string): Problem {
-  return { type: `https://fleetnet.dev/problems/${code}`, title: status === 502 ? 'Bad Gateway' : status >= 500 ? 'Internal Server Error' : 'Error', status, code, detail: detail.slice(0, 2048) };
+  return problemOf(new ApiError(status, code, detail.slice(0, 2048))).problem;
 }

@@ -15,8 +15,8 @@
  * Every write carries `ttl` = OPERATION_TTL_SECONDS.
  */
 import type { Problem } from '../../../openapi/types.js';
-import { notFound } from '../http/api-error.js';
-import { renderProblem } from '../http/render-problem.js';
+import { ApiError, notFound } from '../http/api-error.js';
+import { problemOf } from '../http/render-problem.js';
 import type { DocumentCollection, Versioned } from '../store/document-collection.js';
 import { OPERATION_TTL_SECONDS } from '../store/cosmos-layout.js';
 
@@ -67,7 +67,7 @@ export async function runOperation<T extends OperationDocument>(options: RunOper
   try {
     outcome = await options.work(write);
   } catch (error) {
-    const problem = JSON.parse(String(renderProblem(error, options.instance).body)) as Problem;
+    const { problem } = problemOf(error, options.instance);
     outcome = (op) => ({ ...op, status: 'Failed', error: problem });
   } finally {
     clearInterval(heartbeat);
@@ -98,14 +98,8 @@ export async function readOperation<T extends OperationDocument>(operations: Doc
   const op = stored.value;
   const pending = op.status === 'NotStarted' || op.status === 'Running';
   if (!pending || now.getTime() - Date.parse(op.lastUpdatedAt) <= STALE_MS) return op;
-  const error: Problem = {
-    type: 'https://fleetnet.dev/problems/OperationInterrupted',
-    title: 'Internal Server Error',
-    status: 500,
-    code: 'OperationInterrupted',
-    detail: `The instance running this ${kind.noun} stopped: no heartbeat since ${op.lastUpdatedAt} (more than ${STALE_MS / 1000} s). ${kind.advice}`,
-  };
-  return { ...op, status: 'Failed', error };
+  const interrupted = new ApiError(500, 'OperationInterrupted', `The instance running this ${kind.noun} stopped: no heartbeat since ${op.lastUpdatedAt} (more than ${STALE_MS / 1000} s). ${kind.advice}`);
+  return { ...op, status: 'Failed', error: problemOf(interrupted).problem };
 }
 
 /** Tracks started runs so tests and shutdown can wait for their outcomes. */

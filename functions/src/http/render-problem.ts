@@ -27,10 +27,25 @@ const TITLES: Record<number, string> = {
  * headers or bodies) and answered as an opaque 500.
  */
 export function renderProblem(error: unknown, instance: string, context?: InvocationContext): HttpResponseInit {
-  const apiError = error instanceof ApiError ? error : storeUnavailableProblem(error, instance, context);
+  const { problem, headers } = problemOf(error, instance, context);
+  return {
+    status: problem.status,
+    headers: { 'Content-Type': 'application/problem+json', ...headers },
+    body: JSON.stringify(problem),
+  };
+}
+
+/**
+ * The problem document renderProblem answers for `error` (logging as it does), and the response headers
+ * that go with it — for outcomes stored rather than sent (long-running operations' `error`). `instance`
+ * is left out when absent.
+ */
+export function problemOf(error: unknown, instance?: string, context?: InvocationContext): { problem: Problem; headers: Record<string, string> } {
+  const where = instance ?? 'an operation';
+  const apiError = error instanceof ApiError ? error : storeUnavailableProblem(error, where, context);
   if (!apiError) {
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    (context ? context.error.bind(context) : console.error)(`unhandled error at ${instance}: ${detail}`);
+    (context ? context.error.bind(context) : console.error)(`unhandled error at ${where}: ${detail}`);
   }
   const status = apiError?.status ?? 500;
   const problem: Problem = {
@@ -39,15 +54,11 @@ export function renderProblem(error: unknown, instance: string, context?: Invoca
     status,
     code: apiError?.code ?? 'InternalError',
     detail: apiError?.message ?? 'An internal error occurred. It has been logged.',
-    instance,
+    ...(instance !== undefined ? { instance } : {}),
     errors: apiError?.errors ?? [],
     ...(apiError?.extensions ?? {}),
   };
-  return {
-    status,
-    headers: { 'Content-Type': 'application/problem+json', ...(apiError?.headers ?? {}) },
-    body: JSON.stringify(problem),
-  };
+  return { problem, headers: apiError?.headers ?? {} };
 }
 
 /** A transient store fault as the 503 the client sees (its cause — store URLs, activity ids — only in the log). */
