@@ -15,6 +15,7 @@
  *     still in flight are awaited before it rejects, none is started after the first failure;
  *   - the result keeps the manifest's order and every field of the manifest except `policies`.
  */
+import { forEachLimited } from '../../../core/async/for-each-limited.js';
 import { bundledPolicyHash } from '../../../core/bundle/bundled-policy.js';
 import type { ResolvedDesiredState } from '../../../core/bundle/desired-state-format.js';
 import type { BundledPolicy, DesiredState, PolicyReference } from '../../../openapi/types.js';
@@ -65,26 +66,11 @@ export async function resolveManifest(manifest: DesiredState, options: ResolveMa
   const missing = refs.flatMap((ref, index) => (bodies[index] === undefined ? [index] : []));
   const reused = refs.length - missing.length;
 
-  let failure: unknown;
-  let failed = false;
-  let next = 0;
-  const worker = async () => {
-    while (!failed && next < missing.length) {
-      const index = missing[next++]!;
-      const ref = refs[index]!;
-      try {
-        const body = await fetchChecked(ref, options.fetchPolicy);
-        bodies[index] = body;
-        options.onVerified?.(body);
-      } catch (e) {
-        if (!failed) failure = e;
-        failed = true;
-      }
-    }
-  };
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? DEFAULT_RESOLVE_CONCURRENCY));
-  await Promise.all(Array.from({ length: Math.min(concurrency, missing.length) }, worker));
-  if (failed) throw failure;
+  await forEachLimited(missing, options.concurrency ?? DEFAULT_RESOLVE_CONCURRENCY, async (index) => {
+    const body = await fetchChecked(refs[index]!, options.fetchPolicy);
+    bodies[index] = body;
+    options.onVerified?.(body);
+  });
 
   const { policies: _references, ...rest } = manifest;
   return { bundle: { ...rest, policies: bodies as BundledPolicy[] }, reused, fetched: missing.length };

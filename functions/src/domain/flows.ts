@@ -10,6 +10,7 @@ import type {
   FlowWindowQuery,
   ServiceGraph,
 } from '../../../openapi/types.js';
+import { forEachLimited } from '../../../core/async/for-each-limited.js';
 import { FlowAggregator } from '../../../core/flows/aggregate-flows.js';
 import { addLost, buildCoverage, type LostCounts, type NodeHourCoverage } from '../../../core/flows/flow-coverage.js';
 import { compileFlowFilters, type FlowMatcher } from '../../../core/flows/flow-filter.js';
@@ -197,17 +198,14 @@ export class FlowService {
       byChunk.set(k, hit);
     }
     const out = new Map<string, FlowRecord>();
-    const pending = [...byChunk.values()];
-    await Promise.all(Array.from({ length: Math.min(8, pending.length) }, async () => {
-      for (let c = pending.shift(); c !== undefined; c = pending.shift()) {
-        const chunk = await this.deps.chunks.read(c.pk, c.id);
-        if (!chunk) continue;
-        for (const [ref, index] of c.refs) {
-          const summary = chunk.summaries[index];
-          if (summary) out.set(ref, flowRecordOf(chunk, summary));
-        }
+    await forEachLimited([...byChunk.values()], 8, async (c) => {
+      const chunk = await this.deps.chunks.read(c.pk, c.id);
+      if (!chunk) return;
+      for (const [ref, index] of c.refs) {
+        const summary = chunk.summaries[index];
+        if (summary) out.set(ref, flowRecordOf(chunk, summary));
       }
-    }));
+    });
     return out;
   }
 

@@ -22,6 +22,7 @@
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import type { Cluster, InventoryRunResult } from '../../../openapi/types.js';
+import { forEachLimited } from '../../../core/async/for-each-limited.js';
 import type { ClusterService } from '../domain/clusters.js';
 import { ArmAccess, armErrorOf, parseManagedClusterId } from './arm-access.js';
 import { discoveredCluster } from './discovery.js';
@@ -157,12 +158,4 @@ function sameArmId(current: Cluster, outcome: InventoryReadOutcome): boolean {
   if (outcome.kind === 'noArmId') return now === undefined;
   const read = outcome.kind === 'found' ? outcome.inventory.armResourceId : outcome.armResourceId;
   return now === read.toLowerCase();
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) await work(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
